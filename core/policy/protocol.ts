@@ -1,0 +1,102 @@
+/**
+ * The wire contract between the kernel and a policy, whatever runs the policy.
+ *
+ * A policy bundle's default export is a {@linkcode PolicyDefinition}. The kernel never calls hooks
+ * directly: it sends a {@linkcode Batch} (every call of one simulated instant, encoded as numbers)
+ * and gets back a {@linkcode Reply}. The same bytes flow through every isolation (`none`, `worker`,
+ * `process`), which is why a run's decisions are identical under all three.
+ *
+ * @module
+ */
+
+/** The major version of the hook protocol this kernel speaks. */
+export const API_VERSION = 1;
+
+/** A resource domain of the kernel. */
+export type Domain = "cpu" | "memory" | "io";
+
+/**
+ * One simulated instant's worth of hook calls for one domain.
+ *
+ * `nums` holds the calls back to back, each `[opcode, atNs, ...arguments]` with a length fixed by
+ * the opcode; `objs` carries the rare structured payloads (VM descriptions, parameter changes),
+ * referenced from `nums` by index. `length` is the number of valid entries of `nums`.
+ */
+export interface Batch {
+  /** The encoded calls; entries past `length` are garbage. */
+  nums: Float64Array;
+  /** How many entries of `nums` are valid. */
+  length: number;
+  /** Structured payloads referenced by index from `nums`. */
+  objs: unknown[];
+}
+
+/**
+ * The policy's answers to the queries of one {@linkcode Batch}, in call order.
+ *
+ * Each query's answer is `[count, ...values]`; what the values mean depends on the opcode.
+ */
+export interface Reply {
+  /** The encoded answers; entries past `length` are garbage. */
+  nums: Float64Array;
+  /** How many entries of `nums` are valid. */
+  length: number;
+  /** Structured payloads referenced by index from `nums`. */
+  objs: unknown[];
+}
+
+/** What the kernel tells a policy when it starts it. Plain JSON. */
+export interface StartMessage {
+  /** The user's configuration for the policy (validated by the policy against its own schema). */
+  config: Record<string, unknown>;
+  /** The seed of the policy's own PRNG (derived from the workload seed and the domain). */
+  seed: number;
+  /** The host as the domain sees it (for cpu: `{ pcpus }`). */
+  host: Record<string, unknown>;
+}
+
+/** What a policy answers when started. Plain JSON. */
+export interface StartResult {
+  /** The policy's name. */
+  name: string;
+  /** The configuration after defaults were applied, as JSON. */
+  config: Record<string, unknown>;
+  /** The hooks the policy defines: the kernel only sends calls a policy can take. */
+  hooks: string[];
+}
+
+/** A started policy: takes batches, returns replies, synchronously. */
+export interface PolicyHandler {
+  /** Runs every call of `batch` in order and returns the answers to its queries. */
+  handle(batch: Batch): Reply;
+}
+
+/**
+ * The default export of every policy module: what `defineCpuPolicy` (and the memory and I/O
+ * equivalents) produce. A runtime needs nothing else to host a policy.
+ */
+export interface PolicyDefinition {
+  /** The major protocol version the policy was built for. */
+  readonly apiVersion: number;
+  /** The domain the policy schedules. */
+  readonly domain: Domain;
+  /** The policy's name, as reports show it. */
+  readonly name: string;
+  /**
+   * Validates `message.config` and creates the policy's state.
+   *
+   * @param message What the kernel knows at start.
+   * @returns The handler for batches and what the policy declares about itself.
+   * @throws {Error} When the configuration is invalid (the message says which key and why).
+   */
+  start(message: StartMessage): { handler: PolicyHandler; result: StartResult };
+}
+
+/** Checks that a module's default export looks like a {@linkcode PolicyDefinition}. */
+export function isPolicyDefinition(value: unknown): value is PolicyDefinition {
+  if (typeof value !== "object" || value === null) return false;
+  const candidate = value as Record<string, unknown>;
+  return typeof candidate.apiVersion === "number" && typeof candidate.name === "string" &&
+    typeof candidate.start === "function" &&
+    (candidate.domain === "cpu" || candidate.domain === "memory" || candidate.domain === "io");
+}

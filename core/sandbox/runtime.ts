@@ -1,0 +1,115 @@
+/**
+ * Policy runtimes: where a policy's code runs, and how the kernel talks to it.
+ *
+ * Every runtime moves the same {@linkcode Batch} and {@linkcode Reply} values; only the boundary
+ * differs. `none` calls the policy in the kernel's thread (trusted code, the baseline), `worker`
+ * runs it in a permission-less Deno Worker and `process` in a permission-less child process.
+ *
+ * @module
+ */
+
+import type {
+  Batch,
+  PolicyDefinition,
+  PolicyHandler,
+  Reply,
+  StartMessage,
+  StartResult,
+} from "../policy/protocol.ts";
+
+/** Where a policy runs. */
+export type Isolation = "none" | "worker" | "process";
+
+/** The isolations, in order of increasing protection. */
+export const ISOLATIONS: readonly Isolation[] = ["none", "worker", "process"];
+
+/** Why a policy was ejected, as incidents name it. */
+export type FailureKind = "error" | "invalid" | "stall" | "crash" | "oom" | "unregistered";
+
+/** A policy failure a runtime reports: the kernel turns it into an incident. */
+export class PolicyFailure extends Error {
+  /** What kind of failure it is. */
+  readonly kind: FailureKind;
+  /** A short machine-readable reason, such as `deadline` or `throw`. */
+  readonly reason: string;
+
+  /**
+   * @param kind The failure kind.
+   * @param reason A short machine-readable reason.
+   * @param message What happened, for people.
+   */
+  constructor(kind: FailureKind, reason: string, message: string) {
+    super(message);
+    this.name = "PolicyFailure";
+    this.kind = kind;
+    this.reason = reason;
+  }
+}
+
+/** A running policy, seen from the kernel. */
+export interface PolicyRuntime {
+  /** Where the policy runs. */
+  readonly isolation: Isolation;
+  /**
+   * Loads and initialises the policy.
+   *
+   * @throws {PolicyFailure} When it fails to load or start.
+   */
+  start(message: StartMessage): Promise<StartResult> | StartResult;
+  /**
+   * Delivers one batch and returns the policy's reply (synchronously for `none`).
+   *
+   * @throws {PolicyFailure} When the policy throws, overruns its deadline, crashes or runs out of memory.
+   */
+  handle(batch: Batch): Reply | Promise<Reply>;
+  /** Stops the policy and frees what it holds (kills a child process). Idempotent. */
+  close(): Promise<void> | void;
+}
+
+/** Runs a policy in the kernel's own thread: no protection, no copying. */
+export class InProcessRuntime implements PolicyRuntime {
+  /** Always `none`. */
+  readonly isolation: Isolation = "none";
+  #definition: PolicyDefinition;
+  #handler: PolicyHandler | undefined;
+
+  /** @param definition The policy module's default export. */
+  constructor(definition: PolicyDefinition) {
+    this.#definition = definition;
+  }
+
+  /** Starts the policy; a throw becomes a `PolicyFailure` of kind `error`. */
+  start(message: StartMessage): StartResult {
+    try {
+      const { handler, result } = this.#definition.start(message);
+      this.#handler = handler;
+      return result;
+    } catch (error) {
+      throw asFailure(error, "init");
+    }
+  }
+
+  /** Calls the policy's hooks for one batch; a throw becomes a `PolicyFailure`. */
+  handle(batch: Batch): Reply {
+    if (this.#handler === undefined) {
+      throw new PolicyFailure("error", "not-started", "The policy was not started");
+    }
+    try {
+      return this.#handler.handle(batch);
+    } catch (error) {
+      throw asFailure(error, "throw");
+    }
+  }
+
+  /** Nothing to free in-process. */
+  close(): void {
+    this.#handler = undefined;
+  }
+}
+
+/** Turns anything a policy threw into a {@linkcode PolicyFailure}. */
+export function asFailure(error: unknown, reason: string): PolicyFailure {
+  if (error instanceof PolicyFailure) return error;
+  const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+  return new PolicyFailure("error", reason, message);
+}
