@@ -63,6 +63,8 @@ export interface StartResult {
   config: Record<string, unknown>;
   /** The hooks the policy defines: the kernel only sends calls a policy can take. */
   hooks: string[];
+  /** The period of the policy's `tick` hook in ns, when it has one. */
+  tickNs?: number;
 }
 
 /** A started policy: takes batches, returns replies, synchronously. */

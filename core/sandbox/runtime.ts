@@ -110,6 +110,9 @@ export class InProcessRuntime implements PolicyRuntime {
 /** Turns anything a policy threw into a {@linkcode PolicyFailure}. */
 export function asFailure(error: unknown, reason: string): PolicyFailure {
   if (error instanceof PolicyFailure) return error;
+  if (error instanceof Error && error.name === "ConfigError") {
+    return new PolicyFailure("error", "config", error.message);
+  }
   const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
   return new PolicyFailure("error", reason, message);
 }

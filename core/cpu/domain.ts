@@ -1,0 +1,656 @@
+/**
+ * The CPU domain: pCPUs, VMs and their vCPUs, and the mechanics of running them. The policy
+ * decides who runs where and for how long; this file makes it happen, checks every decision, and
+ * keeps the books (run, wait, latency, switches).
+ *
+ * Each pCPU has a local queue (sched_ext's local dispatch queue): a policy may answer one dispatch
+ * with several vCPUs, and the pCPU takes them in order before asking again. That is what keeps a
+ * sandboxed policy fast: fewer questions, same determinism.
+ *
+ * @module
+ */
+
+import { LOG } from "../engine/decision_log.ts";
+import { Histogram } from "../engine/histogram.ts";
+import type { Kernel, KernelDomain } from "../kernel/kernel.ts";
+import type { PolicySlot } from "../kernel/slot.ts";
+import { CPU_OP, type VcpuStatus, type VmParams, type VmSpec } from "../policy/cpu.ts";
+import type { Reply } from "../policy/protocol.ts";
+import { ReplyReader } from "../policy/wire.ts";
+import { PolicyFailure } from "../sandbox/runtime.ts";
+import { type Program, ProgramCursor, STEP } from "./programs.ts";
+
+const NEW = 0, READY = 1, RUNNING = 2, BLOCKED = 3, DONE = 4;
+const STATUS: readonly VcpuStatus[] = ["new", "ready", "running", "blocked", "done"];
+
+const REASON_ARRIVE = 0, REASON_WAKE = 1, REASON_PREEMPT = 2, REASON_SLICE = 3, REASON_REPLAY = 4;
+const STOP_SLICE = 0, STOP_BLOCK = 1, STOP_DONE = 2, STOP_PREEMPT = 3;
+
+const EV_ARRIVE = 0, EV_RUN_END = 1, EV_WAKE = 2, EV_TICK = 3, EV_PARAMS = 4, EV_WATCHDOG = 5;
+
+/** Log kinds of CPU decisions. */
+export const CPU_LOG = { RUN: 1, STOP: 2, PREEMPT: 3, TICK_PREEMPT: 4, PARAMS: 5 } as const;
+
+/** A VM as the kernel keeps it. */
+export class Vm {
+  /** Index in the workload. */
+  readonly index: number;
+  /** Name. */
+  readonly id: string;
+  /** Global ids of its vCPUs. */
+  readonly vcpus: number[] = [];
+  /** Parameters (the policy gets a copy). */
+  params: VmParams;
+  /** The program its vCPUs run, or null. */
+  readonly program: Program | null;
+  /** When it arrives. */
+  readonly arriveNs: number;
+  /** When its last vCPU finished, or null. */
+  finishNs: number | null = null;
+  /** Whether it has arrived. */
+  arrived = false;
+  /** Scheduling latencies of its vCPUs. */
+  readonly latency: Histogram = new Histogram();
+
+  /** @internal */
+  constructor(
+    index: number,
+    id: string,
+    params: VmParams,
+    program: Program | null,
+    arriveNs: number,
+  ) {
+    this.index = index;
+    this.id = id;
+    this.params = params;
+    this.program = program;
+    this.arriveNs = arriveNs;
+  }
+}
+
+/** A vCPU as the kernel keeps it. */
+export class Vcpu {
+  /** Global id. */
+  readonly id: number;
+  /** Its VM. */
+  readonly vm: Vm;
+  /** Index in the VM. */
+  readonly index: number;
+  /** Where it is in its program. */
+  readonly cursor: ProgramCursor;
+  /** NEW, READY, RUNNING, BLOCKED or DONE. */
+  state = NEW;
+  /** The pCPU it runs on, or -1. */
+  pcpu = -1;
+  /** Bumped whenever a pending run-end or wake event goes stale. */
+  gen = 0;
+  /** What is left of the current run step. */
+  remainingNs = 0;
+  /** When it started running, or became ready. */
+  sinceNs = 0;
+  /** When it was last switched in. */
+  switchedInNs = 0;
+  /** The slice it runs under, as an absolute end time. */
+  sliceEndNs = Infinity;
+  /** CPU time since it last woke (the current burst). */
+  burstNs = 0;
+  /** Whether it sits in a pCPU's local queue. */
+  queued = false;
+  /** CPU time received. */
+  runNs = 0;
+  /** Time runnable but not running. */
+  waitNs = 0;
+  /** How many times it was switched in. */
+  switches = 0;
+
+  /** @internal */
+  constructor(id: number, vm: Vm, index: number, cursor: ProgramCursor) {
+    this.id = id;
+    this.vm = vm;
+    this.index = index;
+    this.cursor = cursor;
+  }
+}
+
+/** A pCPU. */
+export class Pcpu {
+  /** Index. */
+  readonly index: number;
+  /** The vCPU running, or -1. */
+  vcpu = -1;
+  /** Local queue: vCPU ids and their slices. */
+  readonly localVcpus: number[] = [];
+  /** Slices of the local queue, parallel to `localVcpus`. */
+  readonly localSlices: number[] = [];
+  /** Head of the local queue. */
+  localHead = 0;
+  /** The instant the policy last declined to give it work. */
+  declinedAtNs = -1;
+  /** Time spent running vCPUs. */
+  busyNs = 0;
+
+  /** @internal */
+  constructor(index: number) {
+    this.index = index;
+  }
+}
+
+/** The CPU domain of a kernel. */
+export class CpuDomain implements KernelDomain {
+  /** Always `cpu`. */
+  readonly name = "cpu" as const;
+  /** The CPU policy slot. */
+  readonly slot: PolicySlot;
+  /** The pCPUs. */
+  readonly pcpus: Pcpu[];
+  /** The VMs, in workload order. */
+  readonly vms: Vm[] = [];
+  /** All vCPUs, by id. */
+  readonly vcpus: Vcpu[] = [];
+  /** Scheduling latency of every vCPU (runnable to running). */
+  readonly latency: Histogram = new Histogram();
+  /** How many vCPUs are ready and in no local queue. */
+  #unqueued = 0;
+  /** Total dispatches. */
+  switches = 0;
+  /** Called for `{io}` program steps (set by the I/O domain). */
+  onIoStep: ((vcpu: Vcpu, payload: unknown) => void) | undefined;
+  #kernel: Kernel;
+  #base: number;
+  #timeline: { atNs: number; vm: number; set: Partial<VmParams> }[] = [];
+  #queryKind: number[] = [];
+  #queryArg: number[] = [];
+  #queryCount = 0;
+  #reader = new ReplyReader();
+  #watchdogAtNs = Infinity;
+  #tickArmed = -1;
+
+  /** @param kernel The kernel. @param slot The policy slot. @param pcpus How many pCPUs. */
+  constructor(kernel: Kernel, slot: PolicySlot, pcpus: number) {
+    this.#kernel = kernel;
+    this.slot = slot;
+    this.pcpus = Array.from({ length: pcpus }, (_, i) => new Pcpu(i));
+    this.#base = kernel.register(this, 6);
+  }
+
+  /** Adds a VM with `vcpus` vCPUs running `program`; it arrives at `arriveNs`. */
+  addVm(
+    id: string,
+    vcpus: number,
+    params: Omit<VmParams, "index">,
+    program: Program | null,
+    arriveNs: number,
+  ): Vm {
+    const index = this.vms.length;
+    const vm = new Vm(index, id, { index, ...params }, program, arriveNs);
+    this.vms.push(vm);
+    for (let i = 0; i < vcpus; i++) {
+      const vcpuId = this.vcpus.length;
+      const cursor = new ProgramCursor(this.#kernel.rng.fork("vcpu", vcpuId));
+      vm.vcpus.push(vcpuId);
+      this.vcpus.push(new Vcpu(vcpuId, vm, i, cursor));
+    }
+    if (program?.finite) this.#kernel.pendingWork += vcpus;
+    this.#kernel.schedule(arriveNs, this.#base + EV_ARRIVE, index);
+    return vm;
+  }
+
+  /** Schedules a change of a VM's parameters at `atNs` (workload timeline). */
+  scheduleParams(atNs: number, vm: number, set: Partial<VmParams>): void {
+    this.#timeline.push({ atNs, vm, set });
+    this.#kernel.schedule(atNs, this.#base + EV_PARAMS, this.#timeline.length - 1);
+  }
+
+  /** Changes a VM's parameters now (live control); the policy hears of it in its next batch. */
+  setParams(vm: Vm, set: Partial<Omit<VmParams, "index">>): void {
+    vm.params = { ...vm.params, ...set, index: vm.index };
+    this.#kernel.log.record(LOG.cpu, CPU_LOG.PARAMS, this.#kernel.now, vm.index, 0, 0);
+    if (vm.arrived) {
+      const writer = this.slot.writer;
+      writer.call1(CPU_OP.VM_PARAMS, this.#kernel.now, writer.obj(structuredClone(vm.params)));
+    }
+  }
+
+  host(): Record<string, unknown> {
+    return { pcpus: this.pcpus.length };
+  }
+
+  onEvent(kind: number, target: number, tag: number): void {
+    switch (kind - this.#base) {
+      case EV_ARRIVE:
+        return this.#arrive(this.vms[target]!);
+      case EV_RUN_END: {
+        const vcpu = this.vcpus[target]!;
+        if (vcpu.gen === tag) this.#runEnd(vcpu);
+        return;
+      }
+      case EV_WAKE: {
+        const vcpu = this.vcpus[target]!;
+        if (vcpu.gen === tag && vcpu.state === BLOCKED) this.#advanceProgram(vcpu, REASON_WAKE);
+        return;
+      }
+      case EV_TICK:
+        return this.#tick(tag);
+      case EV_PARAMS: {
+        const change = this.#timeline[target]!;
+        return this.setParams(this.vms[change.vm]!, change.set);
+      }
+      case EV_WATCHDOG:
+        return this.#watchdog();
+    }
+  }
+
+  #arrive(vm: Vm): void {
+    vm.arrived = true;
+    const writer = this.slot.writer, now = this.#kernel.now;
+    writer.call1(CPU_OP.VM_ADD, now, writer.obj(this.#vmSpec(vm)));
+    for (const id of vm.vcpus) this.#advanceProgram(this.vcpus[id]!, REASON_ARRIVE);
+    if (vm.program === null) this.#maybeFinish(vm);
+  }
+
+  #vmSpec(vm: Vm): VmSpec {
+    return {
+      index: vm.index,
+      id: vm.id,
+      vcpus: [...vm.vcpus],
+      states: vm.vcpus.map((id) => STATUS[this.vcpus[id]!.state]!),
+      params: structuredClone(vm.params),
+    };
+  }
+
+  /**
+   * Moves a vCPU that is not running to its next step: a run makes it ready, a sleep blocks it,
+   * the end finishes it. `reason` is why it would become ready.
+   */
+  #advanceProgram(vcpu: Vcpu, reason: number): void {
+    const program = vcpu.vm.program, cursor = vcpu.cursor, now = this.#kernel.now;
+    if (program === null) return;
+    for (;;) {
+      program.next(cursor, now);
+      switch (cursor.kind) {
+        case STEP.RUN:
+          vcpu.remainingNs = cursor.ns;
+          vcpu.burstNs = 0;
+          this.#makeReady(vcpu, reason);
+          return;
+        case STEP.SLEEP:
+        case STEP.SLEEP_UNTIL: {
+          const wakeAt = cursor.kind === STEP.SLEEP ? now + cursor.ns : cursor.ns;
+          vcpu.state = BLOCKED;
+          this.#kernel.schedule(Math.max(now, wakeAt), this.#base + EV_WAKE, vcpu.id, ++vcpu.gen);
+          return;
+        }
+        case STEP.IO:
+          vcpu.state = BLOCKED;
+          if (this.onIoStep === undefined) {
+            throw new Error(`VM ${vcpu.vm.id}: an {io} step needs the I/O domain (host.disks)`);
+          }
+          this.onIoStep(vcpu, cursor.payload);
+          return;
+        case STEP.END:
+          vcpu.state = DONE;
+          if (program.finite) this.#kernel.pendingWork--;
+          this.#maybeFinish(vcpu.vm);
+          return;
+      }
+    }
+  }
+
+  /** Wakes a vCPU blocked by another domain (I/O done, fault served). */
+  resume(vcpu: Vcpu): void {
+    if (vcpu.state === BLOCKED) this.#advanceProgram(vcpu, REASON_WAKE);
+  }
+
+  #maybeFinish(vm: Vm): void {
+    if (vm.vcpus.every((id) => this.vcpus[id]!.state === DONE)) vm.finishNs = this.#kernel.now;
+  }
+
+  #makeReady(vcpu: Vcpu, reason: number): void {
+    const now = this.#kernel.now;
+    vcpu.state = READY;
+    vcpu.sinceNs = now;
+    this.#unqueued++;
+    const declared = vcpu.cursor.declared && Number.isFinite(vcpu.remainingNs);
+    this.slot.writer.call4(
+      CPU_OP.ENQUEUE,
+      now,
+      vcpu.id,
+      reason,
+      declared ? vcpu.cursor.ns : -1,
+      declared ? vcpu.remainingNs : -1,
+    );
+    if ((reason === REASON_ARRIVE || reason === REASON_WAKE) && this.slot.has("preempt")) {
+      this.slot.writer.call1(CPU_OP.PREEMPT, now, vcpu.id);
+      this.#query(CPU_OP.PREEMPT, vcpu.id);
+    }
+    if (this.#watchdogAtNs === Infinity) this.#armWatchdog(now + this.#kernel.stallNs);
+  }
+
+  #query(kind: number, arg: number): void {
+    this.#queryKind[this.#queryCount] = kind;
+    this.#queryArg[this.#queryCount++] = arg;
+    this.slot.writer.queries++;
+  }
+
+  settle(): void {
+    const now = this.#kernel.now, writer = this.slot.writer;
+    for (const pcpu of this.pcpus) {
+      if (pcpu.vcpu >= 0) continue;
+      while (pcpu.localHead < pcpu.localVcpus.length) {
+        const id = pcpu.localVcpus[pcpu.localHead]!, slice = pcpu.localSlices[pcpu.localHead++]!;
+        const vcpu = this.vcpus[id]!;
+        vcpu.queued = false;
+        if (vcpu.state === READY) {
+          this.#run(vcpu, pcpu, slice);
+          break;
+        }
+      }
+      if (pcpu.localHead === pcpu.localVcpus.length && pcpu.localHead > 0) {
+        pcpu.localVcpus.length = pcpu.localSlices.length = pcpu.localHead = 0;
+      }
+      if (pcpu.vcpu < 0 && this.#unqueued > 0 && pcpu.declinedAtNs !== now) {
+        pcpu.declinedAtNs = now;
+        writer.call1(CPU_OP.DISPATCH, now, pcpu.index);
+        this.#query(CPU_OP.DISPATCH, pcpu.index);
+      }
+    }
+  }
+
+  apply(reply: Reply): void {
+    const reader = this.#reader, count = this.#queryCount;
+    this.#queryCount = 0;
+    reader.reset(reply);
+    for (let q = 0; q < count; q++) {
+      let n: number;
+      try {
+        n = reader.begin();
+      } catch (error) {
+        throw invalid("malformed-reply", (error as Error).message);
+      }
+      const arg = this.#queryArg[q]!;
+      switch (this.#queryKind[q]) {
+        case CPU_OP.DISPATCH:
+          this.#applyDispatch(this.pcpus[arg]!, n, reader);
+          break;
+        case CPU_OP.PREEMPT: {
+          if (n === 0) break;
+          const target = reader.next();
+          if (n !== 1 || !this.#isPcpu(target)) {
+            throw invalid("bad-pcpu", `preempt for vCPU ${arg} named pCPU ${target}`);
+          }
+          const pcpu = this.pcpus[target]!;
+          if (pcpu.vcpu >= 0) {
+            this.#kernel.log.record(LOG.cpu, CPU_LOG.PREEMPT, this.#kernel.now, target, arg, 0);
+            this.#stop(this.vcpus[pcpu.vcpu]!, STOP_PREEMPT);
+          }
+          break;
+        }
+        case CPU_OP.TICK: {
+          const preempt = reader.next();
+          if (n !== 1 || (preempt !== 0 && preempt !== 1)) {
+            throw invalid("malformed-reply", `tick on pCPU ${arg} answered ${preempt}`);
+          }
+          const pcpu = this.pcpus[arg]!;
+          if (preempt === 1 && pcpu.vcpu >= 0) {
+            this.#kernel.log.record(LOG.cpu, CPU_LOG.TICK_PREEMPT, this.#kernel.now, arg, 0, 0);
+            this.#stop(this.vcpus[pcpu.vcpu]!, STOP_PREEMPT);
+          }
+          break;
+        }
+      }
+    }
+  }
+
+  #isPcpu(value: number): boolean {
+    return Number.isInteger(value) && value >= 0 && value < this.pcpus.length;
+  }
+
+  #applyDispatch(pcpu: Pcpu, n: number, reader: ReplyReader): void {
+    if (n % 2 !== 0) throw invalid("malformed-reply", `dispatch on pCPU ${pcpu.index}: odd answer`);
+    for (let i = 0; i < n; i += 2) {
+      const id = reader.next(), slice = reader.next();
+      if (!Number.isInteger(id) || id < 0 || id >= this.vcpus.length) {
+        throw invalid(
+          "unknown-vcpu",
+          `dispatch on pCPU ${pcpu.index} named vCPU ${id}, which does not exist`,
+        );
+      }
+      const vcpu = this.vcpus[id]!;
+      if (vcpu.state !== READY || vcpu.queued) {
+        const what = vcpu.state === READY ? "already queued on a pCPU" : STATUS[vcpu.state];
+        throw invalid(
+          vcpu.state === RUNNING ? "vcpu-running" : "vcpu-not-runnable",
+          `dispatch on pCPU ${pcpu.index} named vCPU ${id} (VM ${vcpu.vm.id}), which is ${what}`,
+        );
+      }
+      if (!(slice === Infinity || (Number.isInteger(slice) && slice > 0))) {
+        throw invalid(
+          "bad-slice",
+          `dispatch of vCPU ${id} on pCPU ${pcpu.index} with slice ${slice}; expected a positive integer of ns or none`,
+        );
+      }
+      if (pcpu.vcpu < 0 && i === 0) this.#run(vcpu, pcpu, slice);
+      else {
+        vcpu.queued = true;
+        this.#unqueued--;
+        pcpu.localVcpus.push(id);
+        pcpu.localSlices.push(slice);
+      }
+    }
+  }
+
+  #run(vcpu: Vcpu, pcpu: Pcpu, slice: number): void {
+    const now = this.#kernel.now;
+    if (!vcpu.queued) this.#unqueued--;
+    vcpu.queued = false;
+    const waited = now - vcpu.sinceNs;
+    vcpu.waitNs += waited;
+    this.latency.record(waited);
+    vcpu.vm.latency.record(waited);
+    vcpu.state = RUNNING;
+    vcpu.pcpu = pcpu.index;
+    vcpu.sinceNs = vcpu.switchedInNs = now;
+    vcpu.sliceEndNs = now + slice;
+    vcpu.switches++;
+    this.switches++;
+    pcpu.vcpu = vcpu.id;
+    this.#kernel.log.record(LOG.cpu, CPU_LOG.RUN, now, vcpu.id, pcpu.index, slice);
+    this.slot.writer.call3(CPU_OP.RUNNING, now, vcpu.id, pcpu.index, slice);
+    this.#armRunEnd(vcpu);
+  }
+
+  #armRunEnd(vcpu: Vcpu): void {
+    const end = Math.min(vcpu.sinceNs + vcpu.remainingNs, vcpu.sliceEndNs);
+    if (end !== Infinity) this.#kernel.schedule(end, this.#base + EV_RUN_END, vcpu.id, ++vcpu.gen);
+    else vcpu.gen++;
+  }
+
+  #runEnd(vcpu: Vcpu): void {
+    const now = this.#kernel.now;
+    if (vcpu.sinceNs + vcpu.remainingNs > now) return this.#stop(vcpu, STOP_SLICE);
+    // The run step is complete: account it, then see what the program does next.
+    this.#account(vcpu);
+    const program = vcpu.vm.program!;
+    program.next(vcpu.cursor, now);
+    if (vcpu.cursor.kind === STEP.RUN) {
+      // Straight into another run step, within the same slice.
+      vcpu.remainingNs = vcpu.cursor.ns;
+      if (vcpu.sliceEndNs > now) return this.#armRunEnd(vcpu);
+      return this.#stop(vcpu, STOP_SLICE, true);
+    }
+    const done = vcpu.cursor.kind === STEP.END;
+    this.#release(vcpu, done ? STOP_DONE : STOP_BLOCK);
+    // Replay the step just fetched: the program cursor is already past it.
+    this.#continueWith(vcpu);
+  }
+
+  /** Handles the step the cursor holds for a vCPU that just left its pCPU. */
+  #continueWith(vcpu: Vcpu): void {
+    const cursor = vcpu.cursor, now = this.#kernel.now;
+    switch (cursor.kind) {
+      case STEP.SLEEP:
+      case STEP.SLEEP_UNTIL: {
+        const wakeAt = cursor.kind === STEP.SLEEP ? now + cursor.ns : cursor.ns;
+        vcpu.state = BLOCKED;
+        this.#kernel.schedule(Math.max(now, wakeAt), this.#base + EV_WAKE, vcpu.id, ++vcpu.gen);
+        return;
+      }
+      case STEP.IO:
+        vcpu.state = BLOCKED;
+        if (this.onIoStep === undefined) {
+          throw new Error(`VM ${vcpu.vm.id}: an {io} step needs the I/O domain (host.disks)`);
+        }
+        this.onIoStep(vcpu, cursor.payload);
+        return;
+      case STEP.END:
+        vcpu.state = DONE;
+        if (vcpu.vm.program!.finite) this.#kernel.pendingWork--;
+        this.#maybeFinish(vcpu.vm);
+        return;
+    }
+  }
+
+  /** Adds the time run since `sinceNs` to the vCPU's books and moves `sinceNs` to now. */
+  #account(vcpu: Vcpu): number {
+    const now = this.#kernel.now, ran = now - vcpu.sinceNs;
+    vcpu.runNs += ran;
+    vcpu.burstNs += ran;
+    vcpu.remainingNs -= ran;
+    this.pcpus[vcpu.pcpu]!.busyNs += ran;
+    vcpu.sinceNs = now;
+    return ran;
+  }
+
+  /** Takes a running vCPU off its pCPU; it becomes ready again (slice end, preemption). */
+  #stop(vcpu: Vcpu, reason: number, accounted = false): void {
+    if (!accounted) this.#account(vcpu);
+    this.#release(vcpu, reason);
+    this.#makeReady(vcpu, reason === STOP_SLICE ? REASON_SLICE : REASON_PREEMPT);
+  }
+
+  /** Frees the vCPU's pCPU and tells the policy. */
+  #release(vcpu: Vcpu, reason: number): void {
+    const now = this.#kernel.now, pcpu = this.pcpus[vcpu.pcpu]!;
+    const ranNs = now - vcpu.switchedInNs;
+    pcpu.vcpu = -1;
+    vcpu.gen++;
+    this.#kernel.log.record(LOG.cpu, CPU_LOG.STOP, now, vcpu.id, pcpu.index, reason);
+    const burst = reason === STOP_BLOCK || reason === STOP_DONE ? vcpu.burstNs : -1;
+    this.slot.writer.call5(CPU_OP.STOPPING, now, vcpu.id, pcpu.index, reason, ranNs, burst);
+    vcpu.pcpu = -1;
+  }
+
+  #tick(generation: number): void {
+    if (generation !== this.slot.generation || !this.slot.has("tick")) return;
+    const now = this.#kernel.now, writer = this.slot.writer;
+    for (const pcpu of this.pcpus) {
+      if (pcpu.vcpu < 0) continue;
+      writer.call2(CPU_OP.TICK, now, pcpu.index, pcpu.vcpu);
+      this.#query(CPU_OP.TICK, pcpu.index);
+    }
+    this.#kernel.schedule(now + this.#tickNs(), this.#base + EV_TICK, 0, generation);
+  }
+
+  #tickNs(): number {
+    const tick = this.slot.declared.tickNs;
+    return tick !== undefined && Number.isInteger(tick) && tick > 0 ? tick : 10_000_000;
+  }
+
+  installed(): void {
+    if (this.slot.has("tick") && this.#tickArmed !== this.slot.generation) {
+      this.#tickArmed = this.slot.generation;
+      const tick = this.#tickNs(), now = this.#kernel.now;
+      const next = (Math.floor(now / tick) + 1) * tick;
+      this.#kernel.schedule(next, this.#base + EV_TICK, 0, this.slot.generation);
+    }
+  }
+
+  replay(): void {
+    const writer = this.slot.writer, now = this.#kernel.now;
+    this.#queryCount = 0;
+    // Give back what the old policy had queued on pCPUs: the new one decides afresh.
+    for (const pcpu of this.pcpus) {
+      for (let i = pcpu.localHead; i < pcpu.localVcpus.length; i++) {
+        const vcpu = this.vcpus[pcpu.localVcpus[i]!]!;
+        if (vcpu.queued) vcpu.queued = false, this.#unqueued++;
+      }
+      pcpu.localVcpus.length = pcpu.localSlices.length = pcpu.localHead = 0;
+      pcpu.declinedAtNs = -1;
+    }
+    for (const vm of this.vms) {
+      if (vm.arrived) writer.call1(CPU_OP.VM_ADD, now, writer.obj(this.#vmSpec(vm)));
+    }
+    for (const pcpu of this.pcpus) {
+      if (pcpu.vcpu < 0) continue;
+      const vcpu = this.vcpus[pcpu.vcpu]!;
+      writer.call3(CPU_OP.RUNNING, now, vcpu.id, pcpu.index, vcpu.sliceEndNs - now);
+    }
+    const ready = this.vcpus.filter((vcpu) => vcpu.state === READY)
+      .sort((a, b) => a.sinceNs - b.sinceNs || a.id - b.id);
+    for (const vcpu of ready) {
+      const declared = vcpu.cursor.declared && Number.isFinite(vcpu.remainingNs);
+      writer.call4(
+        CPU_OP.ENQUEUE,
+        now,
+        vcpu.id,
+        REASON_REPLAY,
+        declared ? vcpu.cursor.ns : -1,
+        declared ? vcpu.remainingNs : -1,
+      );
+    }
+  }
+
+  #armWatchdog(atNs: number): void {
+    this.#watchdogAtNs = atNs;
+    this.#kernel.schedule(atNs, this.#base + EV_WATCHDOG, 0);
+  }
+
+  #watchdog(): void {
+    const now = this.#kernel.now;
+    if (now !== this.#watchdogAtNs) return;
+    let oldest: Vcpu | undefined;
+    for (const vcpu of this.vcpus) {
+      if (vcpu.state === READY && (oldest === undefined || vcpu.sinceNs < oldest.sinceNs)) {
+        oldest = vcpu;
+      }
+    }
+    if (oldest === undefined) {
+      this.#watchdogAtNs = Infinity;
+      return;
+    }
+    const stall = this.#kernel.stallNs;
+    this.#armWatchdog(oldest.sinceNs + stall > now ? oldest.sinceNs + stall : now + stall);
+    if (oldest.sinceNs + stall <= now) {
+      throw new PolicyFailure(
+        "stall",
+        "watchdog",
+        `vCPU ${oldest.id} of VM ${oldest.vm.id} was runnable for ${
+          (now - oldest.sinceNs) / 1e9
+        } s without running (watchdog timeout ${stall / 1e9} s)`,
+      );
+    }
+  }
+
+  finish(endNs: number): void {
+    for (const vcpu of this.vcpus) {
+      if (vcpu.state === RUNNING) {
+        const ran = endNs - vcpu.sinceNs;
+        vcpu.runNs += ran;
+        this.pcpus[vcpu.pcpu]!.busyNs += ran;
+        vcpu.sinceNs = endNs;
+      } else if (vcpu.state === READY) {
+        vcpu.waitNs += endNs - vcpu.sinceNs;
+        vcpu.sinceNs = endNs;
+      }
+    }
+  }
+
+  /** The status of a vCPU, as policies name it. */
+  status(vcpu: Vcpu): VcpuStatus {
+    return STATUS[vcpu.state]!;
+  }
+}
+
+function invalid(reason: string, message: string): PolicyFailure {
+  return new PolicyFailure("invalid", reason, `Invalid decision: ${message}`);
+}

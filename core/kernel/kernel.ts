@@ -1,0 +1,333 @@
+/**
+ * The kernel: a deterministic discrete-event simulation in integer nanoseconds. It owns the
+ * virtual clock, the event queue, the seeded PRNG and the decision log, and drives the domains.
+ *
+ * At every simulated instant the kernel handles all events of that instant, then asks each domain
+ * to *settle*: the domain gathers the queries it needs answered (a pCPU needs work, a fault needs a
+ * victim) into its policy's batch, behind the notifications gathered since the last batch. One
+ * batch per domain crosses to the policy; the replies are validated and applied; an invalid or
+ * failed policy is ejected and the domain's fallback takes over in the same instant.
+ *
+ * The kernel is sans-I/O: with in-process policies it never awaits, so it runs at full speed;
+ * with sandboxed ones it awaits one reply per batch.
+ *
+ * @module
+ */
+
+import { DecisionLog, LOG } from "../engine/decision_log.ts";
+import { EventQueue } from "../engine/event_queue.ts";
+import { Rng } from "../engine/rng.ts";
+import type { Domain, Reply } from "../policy/protocol.ts";
+import { PolicyFailure } from "../sandbox/runtime.ts";
+import type { Incident, LoadedPolicy, PolicySlot } from "./slot.ts";
+
+/** What a domain provides to the kernel. */
+export interface KernelDomain {
+  /** The domain's name. */
+  readonly name: Domain;
+  /** Its policy slot. */
+  readonly slot: PolicySlot;
+  /** Handles one of the domain's events. */
+  onEvent(kind: number, target: number, tag: number): void;
+  /** Adds the queries of the current instant to the slot's batch. */
+  settle(): void;
+  /**
+   * Validates and applies the reply to the batch just sent.
+   *
+   * @throws {PolicyFailure} Of kind `invalid` on the first invalid decision.
+   */
+  apply(reply: Reply): void;
+  /** Forgets unanswered queries and writes the domain's current state for a fresh policy. */
+  replay(): void;
+  /** The host as the domain's policies see it (sent at start). */
+  host(): Record<string, unknown>;
+  /** Called once a new policy is in charge (arms its tick, for instance). */
+  installed(): void;
+  /** Closes the books at the end of the run (partial run times, waits). */
+  finish(endNs: number): void;
+}
+
+/** A configuration error found when a policy started: the run cannot go on (exit 2). */
+export class PolicyConfigError extends Error {
+  /** @param message Names the policy, the key and what was expected. */
+  constructor(message: string) {
+    super(message);
+    this.name = "PolicyConfigError";
+  }
+}
+
+/** Options of a kernel. */
+export interface KernelOptions {
+  /** The workload seed. */
+  seed: number;
+  /** Stop at this simulated time (default: when all finite work is done). */
+  stopAtNs?: number;
+  /** The watchdog: eject a policy that leaves a runnable vCPU unrun this long (default 30 s). */
+  stallNs?: number;
+  /** Makes the fallback policy of a domain (a trusted built-in, in-process). */
+  fallback: (domain: Domain) => LoadedPolicy;
+  /** Called at every incident (the CLI prints one line on stderr). */
+  onIncident?: (incident: Incident) => void;
+  /** Receives the decision log as text, one line per decision (slow). */
+  logSink?: (line: string) => void;
+}
+
+/** How many settle rounds one instant may take before the kernel calls it a livelock. */
+const MAX_ROUNDS = 100_000;
+
+/** The simulation kernel. Domains register with it; `advance` runs the clock. */
+export class Kernel {
+  /** The current simulated time (ns). */
+  now = 0;
+  /** The event queue. */
+  readonly queue: EventQueue = new EventQueue();
+  /** The decision log; its digest is the run's `eventsHash`. */
+  readonly log: DecisionLog;
+  /** The root PRNG; domains and programs fork their own streams from it. */
+  readonly rng: Rng;
+  /** Everything that went wrong with policies, in order. */
+  readonly incidents: Incident[] = [];
+  /** The domains, in the order they settle. */
+  readonly domains: KernelDomain[] = [];
+  /** Finite work not yet done (a counter the domains keep); the run ends when it reaches 0. */
+  pendingWork = 0;
+  /** When the run stops, if fixed. */
+  readonly stopAtNs: number | undefined;
+  /** The watchdog timeout. */
+  readonly stallNs: number;
+  #handlers: KernelDomain[] = [];
+  #options: KernelOptions;
+  #closing: Promise<void>[] = [];
+  #ended = false;
+
+  /** @param options Seed, stop time, watchdog, fallback factory, incident callback. */
+  constructor(options: KernelOptions) {
+    this.#options = options;
+    this.rng = new Rng(options.seed);
+    this.stopAtNs = options.stopAtNs;
+    this.stallNs = options.stallNs ?? 30_000_000_000;
+    this.log = new DecisionLog(options.logSink);
+  }
+
+  /** Registers a domain and reserves `eventKinds` event kinds for it; returns the first. */
+  register(domain: KernelDomain, eventKinds: number): number {
+    const base = this.#handlers.length;
+    for (let i = 0; i < eventKinds; i++) this.#handlers.push(domain);
+    this.domains.push(domain);
+    return base;
+  }
+
+  /** Queues an event. */
+  schedule(atNs: number, kind: number, target: number, tag = 0): void {
+    this.queue.push(atNs, kind, target, tag);
+  }
+
+  /**
+   * Starts every domain's policy. A policy that fails to start is ejected (an incident) and the
+   * fallback takes over; a configuration error stops the run.
+   *
+   * @throws {PolicyConfigError} When a policy refuses its configuration.
+   */
+  async start(policies: Partial<Record<Domain, LoadedPolicy>>): Promise<void> {
+    for (const domain of this.domains) {
+      const loaded = policies[domain.name] ?? this.#options.fallback(domain.name);
+      domain.slot.underTest = policies[domain.name] !== undefined;
+      try {
+        const declared = await loaded.runtime.start({
+          config: loaded.config,
+          seed: this.#policySeed(domain.name),
+          host: domain.host(),
+        });
+        domain.slot.install(loaded.runtime, loaded.info, declared);
+        domain.installed();
+      } catch (error) {
+        if (error instanceof PolicyFailure && error.reason === "config") {
+          await loaded.runtime.close();
+          throw new PolicyConfigError(error.message.replace(/^\w*Error: /, ""));
+        }
+        domain.slot.install(loaded.runtime, loaded.info, {
+          name: loaded.info.name,
+          config: loaded.config,
+          hooks: [],
+        });
+        this.eject(domain, asPolicyFailure(error));
+      }
+    }
+  }
+
+  #policySeed(domain: Domain): number {
+    return this.rng.fork(`policy:${domain}`).seed;
+  }
+
+  /**
+   * Records an incident, stops the failed policy and hands the domain to its fallback, in the
+   * current instant.
+   */
+  eject(domain: KernelDomain, failure: PolicyFailure): void {
+    const slot = domain.slot;
+    const incident: Incident = {
+      atNs: this.now,
+      domain: domain.name,
+      policy: slot.info.name,
+      kind: failure.kind,
+      reason: failure.reason,
+      message: failure.message,
+    };
+    this.incidents.push(incident);
+    this.log.record(LOG.kernel, 1, this.now, this.domains.indexOf(domain), slot.generation, 0);
+    this.#options.onIncident?.(incident);
+    const closing = slot.runtime.close();
+    if (closing instanceof Promise) this.#closing.push(closing.catch(() => {}));
+    const fallback = this.#options.fallback(domain.name);
+    const declared = fallback.runtime.start({
+      config: fallback.config,
+      seed: this.#policySeed(domain.name),
+      host: domain.host(),
+    });
+    if (declared instanceof Promise) {
+      throw new Error(`The fallback policy of the ${domain.name} domain must run in-process`);
+    }
+    slot.install(fallback.runtime, fallback.info, declared);
+    slot.underTest = false;
+    domain.replay();
+    domain.installed();
+  }
+
+  /** Whether the run is over: past `stopAt`, or all finite work done when there is no `stopAt`. */
+  get ended(): boolean {
+    return this.#ended;
+  }
+
+  /**
+   * Runs the simulation up to `limitNs` (default: to the end). Returns once the clock reached the
+   * limit or the run ended.
+   */
+  advance(limitNs = Infinity): Promise<void> | void {
+    const queue = this.queue, handlers = this.#handlers;
+    const stopAt = this.stopAtNs ?? Infinity;
+    while (!this.#ended) {
+      if (this.stopAtNs === undefined && this.pendingWork <= 0 && this.now > 0) {
+        this.#end(this.now);
+        break;
+      }
+      const t = queue.peekTime();
+      if (t > stopAt || t === Infinity) {
+        if (limitNs >= stopAt) this.#end(stopAt === Infinity ? this.now : stopAt);
+        else this.now = Math.max(this.now, limitNs);
+        break;
+      }
+      if (t > limitNs) {
+        this.now = Math.max(this.now, limitNs);
+        break;
+      }
+      this.now = t;
+      while (queue.peekTime() === t) {
+        queue.pop();
+        const domain = handlers[queue.kind]!;
+        try {
+          domain.onEvent(queue.kind, queue.target, queue.tag);
+        } catch (error) {
+          if (!(error instanceof PolicyFailure)) throw error;
+          this.eject(domain, error);
+        }
+      }
+      const settling = this.#settle();
+      if (settling !== undefined) return settling.then(() => this.advance(limitNs));
+    }
+  }
+
+  /** Settles the current instant; returns a promise only when a sandboxed policy must answer. */
+  #settle(): Promise<void> | undefined {
+    for (let round = 0; round < MAX_ROUNDS; round++) {
+      for (const domain of this.domains) domain.settle();
+      let asked = false, waiting: Promise<unknown>[] | undefined;
+      const replies: (Reply | Promise<Reply> | undefined)[] = [];
+      for (const domain of this.domains) {
+        const writer = domain.slot.writer;
+        if (writer.queries === 0 && writer.length < FLUSH_AT) {
+          replies.push(undefined);
+          continue;
+        }
+        asked = true;
+        try {
+          const reply = domain.slot.runtime.handle(writer);
+          replies.push(reply);
+          if (reply instanceof Promise) (waiting ??= []).push(reply.catch(() => {}));
+        } catch (error) {
+          replies.push(undefined);
+          this.eject(domain, asPolicyFailure(error));
+        }
+      }
+      if (!asked) return undefined;
+      if (waiting !== undefined) {
+        return Promise.all(waiting).then(async () => {
+          await this.#applyAll(replies);
+          const more = this.#settle();
+          if (more !== undefined) await more;
+        });
+      }
+      this.#applyReplies(replies as (Reply | undefined)[]);
+    }
+    const domain = this.domains.find((d) => d.slot.writer.queries > 0) ?? this.domains[0]!;
+    this.eject(
+      domain,
+      new PolicyFailure("stall", "livelock", `The policy kept the kernel busy at ${this.now} ns`),
+    );
+    return undefined;
+  }
+
+  async #applyAll(replies: (Reply | Promise<Reply> | undefined)[]): Promise<void> {
+    const settled: (Reply | undefined)[] = [];
+    for (let i = 0; i < replies.length; i++) {
+      const reply = replies[i];
+      if (reply instanceof Promise) {
+        try {
+          settled.push(await reply);
+        } catch (error) {
+          settled.push(undefined);
+          this.domains[i]!.slot.writer.clear();
+          this.eject(this.domains[i]!, asPolicyFailure(error));
+        }
+      } else settled.push(reply);
+    }
+    this.#applyReplies(settled);
+  }
+
+  #applyReplies(replies: (Reply | undefined)[]): void {
+    for (let i = 0; i < replies.length; i++) {
+      const reply = replies[i];
+      if (reply === undefined) continue;
+      const domain = this.domains[i]!;
+      domain.slot.writer.clear();
+      try {
+        domain.apply(reply);
+      } catch (error) {
+        this.eject(domain, asPolicyFailure(error, "invalid"));
+      }
+    }
+  }
+
+  #end(endNs: number): void {
+    this.now = endNs;
+    this.#ended = true;
+    for (const domain of this.domains) domain.finish(endNs);
+  }
+
+  /** Stops every policy (kills child processes) and waits for them to go. */
+  async close(): Promise<void> {
+    for (const domain of this.domains) {
+      const closing = domain.slot.runtime.close();
+      if (closing instanceof Promise) this.#closing.push(closing.catch(() => {}));
+    }
+    await Promise.all(this.#closing);
+  }
+}
+
+/** A batch is sent without queries once this many numbers of notifications piled up. */
+const FLUSH_AT = 1 << 16;
+
+function asPolicyFailure(error: unknown, kind: "error" | "invalid" = "error"): PolicyFailure {
+  if (error instanceof PolicyFailure) return error;
+  const message = error instanceof Error ? error.message : String(error);
+  return new PolicyFailure(kind, kind === "invalid" ? "malformed-reply" : "throw", message);
+}

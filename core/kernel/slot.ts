@@ -1,0 +1,91 @@
+/**
+ * A domain's policy slot: the policy in charge, its runtime, the batch being gathered for it, and
+ * what happens when it fails (an incident, then the fallback takes over at once).
+ *
+ * @module
+ */
+
+import type { Domain, StartResult } from "../policy/protocol.ts";
+import { BatchWriter } from "../policy/wire.ts";
+import type { Isolation, PolicyRuntime } from "../sandbox/runtime.ts";
+
+/** How a report names a policy. */
+export interface PolicyInfo {
+  /** The policy's name (from its definition). */
+  name: string;
+  /** sha256 of the code that ran (the bundle), or of the built-in module. */
+  sha256: string;
+  /** Where it ran. */
+  isolation: Isolation;
+  /** The configuration after defaults. */
+  config: Record<string, unknown>;
+  /** How the user referred to it (`rr`, `./my_policy.ts`, `npm:…`). */
+  reference: string;
+}
+
+/** A policy ready to start: its runtime and how to name it. */
+export interface LoadedPolicy {
+  /** The runtime hosting it (not yet started). */
+  runtime: PolicyRuntime;
+  /** Name, hash, isolation and reference (config is filled in at start). */
+  info: PolicyInfo;
+  /** The user's configuration, validated by the policy at start. */
+  config: Record<string, unknown>;
+}
+
+/** Something went wrong with a policy; the run goes on with the fallback. */
+export interface Incident {
+  /** Simulated time of the ejection. */
+  atNs: number;
+  /** The domain whose policy was ejected. */
+  domain: Domain;
+  /** The ejected policy's name. */
+  policy: string;
+  /** `error`, `invalid`, `stall`, `crash`, `oom` or `unregistered`. */
+  kind: string;
+  /** A short machine-readable reason. */
+  reason: string;
+  /** What happened, for people. */
+  message: string;
+}
+
+/** The policy currently in charge of one domain. */
+export class PolicySlot {
+  /** The domain. */
+  readonly domain: Domain;
+  /** The calls gathered for the next batch. */
+  readonly writer: BatchWriter = new BatchWriter();
+  /** The runtime in charge. */
+  runtime: PolicyRuntime;
+  /** How reports name it. */
+  info: PolicyInfo;
+  /** What it declared at start. */
+  declared: StartResult = { name: "", config: {}, hooks: [] };
+  /** Bumped at every change of policy: stale ticks and replies are recognised by it. */
+  generation = 0;
+  /** Whether the policy in charge is the one the user asked for (not a fallback). */
+  underTest = true;
+  #hooks = new Set<string>();
+
+  /** @param domain The domain. @param loaded The first policy. */
+  constructor(domain: Domain, loaded: LoadedPolicy) {
+    this.domain = domain;
+    this.runtime = loaded.runtime;
+    this.info = loaded.info;
+  }
+
+  /** Whether the policy in charge defines hook `name`. */
+  has(name: string): boolean {
+    return this.#hooks.has(name);
+  }
+
+  /** Records what a freshly started policy declared, and makes it the one in charge. */
+  install(runtime: PolicyRuntime, info: PolicyInfo, declared: StartResult): void {
+    this.runtime = runtime;
+    this.info = { ...info, name: declared.name, config: declared.config };
+    this.declared = declared;
+    this.#hooks = new Set(declared.hooks);
+    this.generation++;
+    this.writer.clear();
+  }
+}

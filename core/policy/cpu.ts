@@ -1,0 +1,434 @@
+/**
+ * The CPU policy SDK: `defineCpuPolicy`, the views a CPU policy sees, and the CPU opcodes.
+ *
+ * A CPU policy decides which runnable vCPU runs on which pCPU, and for how long. Its hooks follow
+ * sched_ext: `enqueue` (a vCPU became runnable), `dispatch` (a pCPU needs work), `preempt`
+ * (should a vCPU that just woke take a pCPU now?), `tick`, `running`, `stopping`, and the VM
+ * hooks. Hooks that answer (`dispatch`, `preempt`, `tick`) return their decision; the others only
+ * inform. The kernel validates every decision.
+ *
+ * @module
+ */
+
+import { Rng } from "../engine/rng.ts";
+import { type ConfigOf, type Param, resolveConfig } from "./params.ts";
+import {
+  API_VERSION,
+  type Batch,
+  type PolicyDefinition,
+  type PolicyHandler,
+  type Reply,
+  type StartMessage,
+  type StartResult,
+} from "./protocol.ts";
+import { ReplyWriter } from "./wire.ts";
+
+/** CPU opcodes of the wire protocol. Queries are 20 and above. */
+export const CPU_OP = {
+  /** `[vmIndex]`, objs: {@linkcode VmSpec}: a VM appeared. */
+  VM_ADD: 1,
+  /** `[objIndex]`, objs: {@linkcode VmParams}: a VM's parameters changed. */
+  VM_PARAMS: 2,
+  /** `[vmIndex]`: a VM was removed. */
+  VM_REMOVE: 3,
+  /** `[vcpu, reason, burstNs, remainingNs]`: a vCPU became runnable. */
+  ENQUEUE: 10,
+  /** `[vcpu, pcpu, sliceNs]`: a vCPU started running. */
+  RUNNING: 11,
+  /** `[vcpu, pcpu, reason, ranNs, burstNs]`: a vCPU stopped running. */
+  STOPPING: 12,
+  /** Query `[pcpu]` → `[vcpu, sliceNs]*`: a pCPU needs work. */
+  DISPATCH: 20,
+  /** Query `[vcpu]` → `[]` or `[pcpu]`: a vCPU woke; preempt a pCPU for it? */
+  PREEMPT: 21,
+  /** Query `[pcpu, vcpu]` → `[0|1]`: a tick on a busy pCPU; preempt its vCPU? */
+  TICK: 22,
+} as const;
+
+/** Why a vCPU became runnable. */
+export type EnqueueReason = "arrive" | "wake" | "preempt" | "slice" | "replay";
+/** Why a vCPU stopped running. */
+export type StopReason = "slice" | "block" | "done" | "preempt";
+
+/** Enqueue reasons by wire code. */
+export const ENQUEUE_REASONS: readonly EnqueueReason[] = [
+  "arrive",
+  "wake",
+  "preempt",
+  "slice",
+  "replay",
+];
+/** Stop reasons by wire code. */
+export const STOP_REASONS: readonly StopReason[] = ["slice", "block", "done", "preempt"];
+
+/** The state of a vCPU as the policy sees it. */
+export type VcpuStatus = "new" | "ready" | "running" | "blocked" | "done";
+
+/** What the kernel sends when a VM appears (JSON). */
+export interface VmSpec {
+  /** The VM's index (order in the workload, or of creation). */
+  index: number;
+  /** The VM's name. */
+  id: string;
+  /** Global ids of its vCPUs. */
+  vcpus: number[];
+  /** States of its vCPUs (same order), for policies that join a running kernel. */
+  states: VcpuStatus[];
+  /** Parameters. */
+  params: VmParams;
+}
+
+/** A VM's scheduling parameters (JSON). */
+export interface VmParams {
+  /** The VM's index. */
+  index: number;
+  /** Proportional-share weight (Xen credit: 1..65535, default 256). */
+  weight: number;
+  /** Cap in percent of one pCPU; 0 = none. */
+  cap: number;
+  /** Static priority; lower number = higher priority. */
+  priority: number;
+  /** Policy-specific parameters (durations already in ns where the workload gave strings). */
+  sched: Record<string, unknown>;
+}
+
+/** A VM as a policy sees it. Policies may read these fields; the SDK updates them. */
+export class VmView {
+  /** The VM's index. */
+  readonly index: number;
+  /** The VM's name. */
+  readonly id: string;
+  /** Its vCPUs. */
+  readonly vcpus: VcpuView[] = [];
+  /** Proportional-share weight. */
+  weight = 256;
+  /** Cap in percent of one pCPU; 0 = none. */
+  cap = 0;
+  /** Static priority; lower number = higher priority. */
+  priority = 0;
+  /** Policy-specific parameters. */
+  sched: Record<string, unknown> = {};
+  /** False once the VM was removed. */
+  alive = true;
+
+  /** @internal */
+  constructor(index: number, id: string) {
+    this.index = index;
+    this.id = id;
+  }
+}
+
+/** A vCPU as a policy sees it. Policies may read these fields; the SDK updates them. */
+export class VcpuView {
+  /** Global vCPU id: the number decisions name. */
+  readonly id: number;
+  /** Its VM. */
+  readonly vm: VmView;
+  /** Index within its VM. */
+  readonly index: number;
+  /** Current state. */
+  status: VcpuStatus = "new";
+  /** The pCPU it runs on, or -1. */
+  pcpu = -1;
+  /** When it last became runnable (ns). */
+  readySinceNs = 0;
+  /** Declared length of its current run step, or null when the program does not declare it. */
+  burstNs: number | null = null;
+  /** Declared remaining time of its current run step, or null. */
+  remainingNs: number | null = null;
+  /** Length of its last complete CPU burst (from waking to blocking), or null. */
+  lastBurstNs: number | null = null;
+  /** CPU time it received in total (as of the last stop). */
+  ranNs = 0;
+  /** Free slot for the policy's own per-vCPU state. */
+  data: unknown = undefined;
+
+  /** @internal */
+  constructor(id: number, vm: VmView, index: number) {
+    this.id = id;
+    this.vm = vm;
+    this.index = index;
+  }
+}
+
+/** A dispatch decision: run `vcpu` for at most `sliceNs` (absent: until it blocks or ends). */
+export interface Dispatch {
+  /** The vCPU to run: a view or its id. */
+  vcpu: VcpuView | number;
+  /** The slice in ns: a positive integer, or absent/Infinity for no limit. */
+  sliceNs?: number;
+}
+
+/** What every hook receives. */
+export interface CpuContext<C> {
+  /** The simulated time of the call, in ns. */
+  readonly now: number;
+  /** The policy's seeded PRNG: deterministic across runs and isolations. */
+  readonly rng: Rng;
+  /** The resolved configuration. */
+  readonly config: C;
+  /** How many pCPUs the host has. */
+  readonly pcpus: number;
+  /** Every VM seen so far, by index. */
+  readonly vms: readonly VmView[];
+  /** Every vCPU seen so far, by id. */
+  readonly vcpus: readonly VcpuView[];
+  /** The vCPU running on `pcpu` as far as the policy knows, or null. */
+  running(pcpu: number): VcpuView | null;
+}
+
+/** The hooks of a CPU policy. Every one is optional. */
+export interface CpuHooks<C> {
+  /** A vCPU became runnable: remember it. */
+  enqueue?(ctx: CpuContext<C>, vcpu: VcpuView, reason: EnqueueReason): void;
+  /** A pCPU needs work: name the next vCPU (or several, to fill the pCPU's queue), or null to idle. */
+  dispatch?(ctx: CpuContext<C>, pcpu: number): Dispatch | readonly Dispatch[] | null | undefined;
+  /** A vCPU arrived or woke: return a pCPU to preempt in its favour, or null. */
+  preempt?(ctx: CpuContext<C>, vcpu: VcpuView): number | null | undefined;
+  /** A periodic tick on a busy pCPU: return true to preempt its vCPU. */
+  tick?(ctx: CpuContext<C>, pcpu: number, vcpu: VcpuView): boolean | void;
+  /** A vCPU started running on a pCPU. */
+  running?(ctx: CpuContext<C>, vcpu: VcpuView, pcpu: number): void;
+  /** A vCPU stopped running. */
+  stopping?(ctx: CpuContext<C>, vcpu: VcpuView, reason: StopReason, ranNs: number): void;
+  /** A VM appeared. */
+  vmAdded?(ctx: CpuContext<C>, vm: VmView): void;
+  /** A VM's parameters changed (the view already holds the new values). */
+  vmChanged?(ctx: CpuContext<C>, vm: VmView): void;
+  /** A VM was removed. */
+  vmRemoved?(ctx: CpuContext<C>, vm: VmView): void;
+}
+
+/** What a policy's `create` receives. */
+export interface CpuSetup<C> {
+  /** The resolved configuration. */
+  readonly config: C;
+  /** How many pCPUs the host has. */
+  readonly pcpus: number;
+  /** The policy's seeded PRNG. */
+  readonly rng: Rng;
+}
+
+/** The declaration of a CPU policy, given to {@linkcode defineCpuPolicy}. */
+export interface CpuPolicySpec<S extends Record<string, Param<unknown>>> {
+  /** The policy's name. */
+  name: string;
+  /** Declared parameters with defaults (see `param`). */
+  config?: S;
+  /** The tick period in ns for the `tick` hook (default 10 ms), or a function of the config. */
+  tickNs?: number | ((config: ConfigOf<S>) => number);
+  /** Creates the policy's state and returns its hooks. */
+  create(setup: CpuSetup<ConfigOf<S>>): CpuHooks<ConfigOf<S>>;
+}
+
+/** The slice given by the default FIFO of a policy without a `dispatch` hook (sched_ext's). */
+export const DEFAULT_SLICE_NS = 20_000_000;
+
+/** The default tick period. */
+export const DEFAULT_TICK_NS = 10_000_000;
+
+/** A CPU policy: what a CPU policy module exports by default. */
+export interface CpuPolicy extends PolicyDefinition {
+  /** Always `cpu`. */
+  readonly domain: "cpu";
+}
+
+/**
+ * Defines a CPU policy. The result is the module's default export.
+ *
+ * @example A round-robin policy in a dozen lines
+ * ```ts
+ * import { defineCpuPolicy, param } from "./mod.ts";
+ *
+ * export default defineCpuPolicy({
+ *   name: "my-rr",
+ *   config: { quantum: param.duration("10ms") },
+ *   create({ config }) {
+ *     const queue: number[] = [];
+ *     return {
+ *       enqueue(_ctx, vcpu) {
+ *         queue.push(vcpu.id);
+ *       },
+ *       dispatch() {
+ *         const vcpu = queue.shift();
+ *         return vcpu === undefined ? null : { vcpu, sliceNs: config.quantum };
+ *       },
+ *     };
+ *   },
+ * });
+ * ```
+ */
+export function defineCpuPolicy<S extends Record<string, Param<unknown>> = Record<never, never>>(
+  spec: CpuPolicySpec<S>,
+): CpuPolicy {
+  return {
+    apiVersion: API_VERSION,
+    domain: "cpu",
+    name: spec.name,
+    start(message: StartMessage): { handler: PolicyHandler; result: StartResult } {
+      const { config, json } = resolveConfig(spec.name, spec.config ?? ({} as S), message.config);
+      const pcpus = Number(message.host.pcpus);
+      const rng = new Rng(message.seed);
+      const hooks = spec.create({ config, pcpus, rng });
+      const tickNs = typeof spec.tickNs === "function"
+        ? spec.tickNs(config)
+        : spec.tickNs ?? DEFAULT_TICK_NS;
+      const handler = new CpuHandler(hooks, config, pcpus, rng);
+      const names = Object.keys(hooks).filter((key) =>
+        typeof (hooks as Record<string, unknown>)[key] === "function"
+      );
+      if (hooks.dispatch === undefined) names.push("dispatch");
+      return { handler, result: { name: spec.name, config: json, hooks: names, tickNs } };
+    },
+  };
+}
+
+class CpuHandler<C> implements PolicyHandler, CpuContext<C> {
+  now = 0;
+  readonly rng: Rng;
+  readonly config: C;
+  readonly pcpus: number;
+  readonly vms: VmView[] = [];
+  readonly vcpus: VcpuView[] = [];
+  #onPcpu: (VcpuView | null)[];
+  #hooks: CpuHooks<C>;
+  #reply = new ReplyWriter();
+  #fifo: VcpuView[] | undefined;
+
+  constructor(hooks: CpuHooks<C>, config: C, pcpus: number, rng: Rng) {
+    this.#hooks = hooks;
+    this.config = config;
+    this.pcpus = pcpus;
+    this.rng = rng;
+    this.#onPcpu = new Array(pcpus).fill(null);
+    if (hooks.dispatch === undefined) this.#fifo = [];
+  }
+
+  running(pcpu: number): VcpuView | null {
+    return this.#onPcpu[pcpu] ?? null;
+  }
+
+  handle(batch: Batch): Reply {
+    const reply = this.#reply;
+    reply.clear();
+    const nums = batch.nums, hooks = this.#hooks;
+    for (let i = 0; i < batch.length;) {
+      const op = nums[i]!, args = i + 3;
+      this.now = nums[i + 1]!;
+      i = args + nums[i + 2]!;
+      switch (op) {
+        case CPU_OP.VM_ADD:
+          this.#addVm(batch.objs[nums[args]!] as VmSpec);
+          break;
+        case CPU_OP.VM_PARAMS: {
+          const params = batch.objs[nums[args]!] as VmParams;
+          const vm = this.vms[params.index]!;
+          this.#setParams(vm, params);
+          hooks.vmChanged?.(this, vm);
+          break;
+        }
+        case CPU_OP.VM_REMOVE: {
+          const vm = this.vms[nums[args]!]!;
+          vm.alive = false;
+          hooks.vmRemoved?.(this, vm);
+          break;
+        }
+        case CPU_OP.ENQUEUE: {
+          const vcpu = this.vcpus[nums[args]!]!;
+          vcpu.status = "ready";
+          vcpu.readySinceNs = this.now;
+          const burst = nums[args + 2]!, remaining = nums[args + 3]!;
+          vcpu.burstNs = burst < 0 ? null : burst;
+          vcpu.remainingNs = remaining < 0 ? null : remaining;
+          const reason = ENQUEUE_REASONS[nums[args + 1]!]!;
+          this.#fifo?.push(vcpu);
+          hooks.enqueue?.(this, vcpu, reason);
+          break;
+        }
+        case CPU_OP.RUNNING: {
+          const vcpu = this.vcpus[nums[args]!]!, pcpu = nums[args + 1]!;
+          vcpu.status = "running";
+          vcpu.pcpu = pcpu;
+          this.#onPcpu[pcpu] = vcpu;
+          hooks.running?.(this, vcpu, pcpu);
+          break;
+        }
+        case CPU_OP.STOPPING: {
+          const vcpu = this.vcpus[nums[args]!]!, pcpu = nums[args + 1]!;
+          const reason = STOP_REASONS[nums[args + 2]!]!, ranNs = nums[args + 3]!;
+          const burst = nums[args + 4]!;
+          if (this.#onPcpu[pcpu] === vcpu) this.#onPcpu[pcpu] = null;
+          vcpu.pcpu = -1;
+          vcpu.ranNs += ranNs;
+          vcpu.status = reason === "done" ? "done" : reason === "block" ? "blocked" : "ready";
+          if (burst >= 0) vcpu.lastBurstNs = burst;
+          hooks.stopping?.(this, vcpu, reason, ranNs);
+          break;
+        }
+        case CPU_OP.DISPATCH:
+          this.#answerDispatch(nums[args]!);
+          break;
+        case CPU_OP.PREEMPT: {
+          const pcpu = hooks.preempt?.(this, this.vcpus[nums[args]!]!);
+          if (pcpu === null || pcpu === undefined) reply.begin(0);
+          else reply.begin(1), reply.push(Number(pcpu));
+          break;
+        }
+        case CPU_OP.TICK: {
+          const preempt = hooks.tick?.(this, nums[args]!, this.vcpus[nums[args + 1]!]!);
+          reply.begin(1);
+          reply.push(preempt === true ? 1 : 0);
+          break;
+        }
+      }
+    }
+    return reply;
+  }
+
+  #answerDispatch(pcpu: number): void {
+    const reply = this.#reply;
+    if (this.#fifo !== undefined) {
+      const next = this.#fifo.shift();
+      if (next === undefined) reply.begin(0);
+      else reply.begin(2), reply.push(next.id), reply.push(DEFAULT_SLICE_NS);
+      return;
+    }
+    const answer = this.#hooks.dispatch!(this, pcpu);
+    if (answer === null || answer === undefined) {
+      reply.begin(0);
+    } else if (Array.isArray(answer)) {
+      reply.begin(2 * answer.length);
+      for (const one of answer as readonly Dispatch[]) this.#pushDispatch(one);
+    } else {
+      reply.begin(2);
+      this.#pushDispatch(answer as Dispatch);
+    }
+  }
+
+  #pushDispatch(decision: Dispatch): void {
+    const vcpu = decision?.vcpu;
+    this.#reply.push(typeof vcpu === "object" && vcpu !== null ? vcpu.id : Number(vcpu));
+    const slice = decision?.sliceNs;
+    this.#reply.push(slice === undefined ? Infinity : Number(slice));
+  }
+
+  #addVm(spec: VmSpec): void {
+    const vm = new VmView(spec.index, spec.id);
+    this.#setParams(vm, spec.params);
+    this.vms[spec.index] = vm;
+    spec.vcpus.forEach((id, index) => {
+      const vcpu = new VcpuView(id, vm, index);
+      vcpu.status = spec.states[index] ?? "new";
+      vm.vcpus.push(vcpu);
+      this.vcpus[id] = vcpu;
+    });
+    this.#hooks.vmAdded?.(this, vm);
+  }
+
+  #setParams(vm: VmView, params: VmParams): void {
+    vm.weight = params.weight;
+    vm.cap = params.cap;
+    vm.priority = params.priority;
+    vm.sched = params.sched;
+  }
+}

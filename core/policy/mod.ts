@@ -1,0 +1,73 @@
+/**
+ * The hyperhook policy SDK: everything a policy module imports.
+ *
+ * A policy is an ordinary TypeScript module whose default export comes from `defineCpuPolicy`
+ * (memory and I/O policies have their own `define…` functions). It runs sandboxed; it sees only
+ * what its hooks are given and acts only through what its hooks return.
+ *
+ * @example A first-come, first-served policy
+ * ```ts
+ * import { defineCpuPolicy } from "./mod.ts";
+ *
+ * export default defineCpuPolicy({
+ *   name: "my-fcfs",
+ *   create() {
+ *     const queue: number[] = [];
+ *     return {
+ *       enqueue(_ctx, vcpu) {
+ *         queue.push(vcpu.id);
+ *       },
+ *       dispatch() {
+ *         const vcpu = queue.shift();
+ *         return vcpu === undefined ? null : { vcpu };
+ *       },
+ *     };
+ *   },
+ * });
+ * ```
+ *
+ * @module
+ */
+
+export {
+  CPU_OP,
+  type CpuContext,
+  type CpuHooks,
+  type CpuPolicy,
+  type CpuPolicySpec,
+  type CpuSetup,
+  DEFAULT_SLICE_NS,
+  DEFAULT_TICK_NS,
+  defineCpuPolicy,
+  type Dispatch,
+  ENQUEUE_REASONS,
+  type EnqueueReason,
+  STOP_REASONS,
+  type StopReason,
+  type VcpuStatus,
+  VcpuView,
+  type VmParams,
+  type VmSpec,
+  VmView,
+} from "./cpu.ts";
+export {
+  ConfigError,
+  type ConfigOf,
+  type DurationBounds,
+  type NumberBounds,
+  type Param,
+  param,
+} from "./params.ts";
+export { BurstPredictor } from "./helpers.ts";
+export { Rng } from "../engine/rng.ts";
+export {
+  API_VERSION,
+  type Batch,
+  type Domain,
+  isPolicyDefinition,
+  type PolicyDefinition,
+  type PolicyHandler,
+  type Reply,
+  type StartMessage,
+  type StartResult,
+} from "./protocol.ts";

@@ -1,0 +1,277 @@
+/**
+ * Running a workload: build a kernel and its domains from a validated workload, load the policies,
+ * run, and write the report.
+ *
+ * @module
+ */
+
+import { CpuDomain } from "./cpu/domain.ts";
+import { parseDuration } from "./engine/duration.ts";
+import { buildProgram } from "./cpu/programs.ts";
+import { Kernel } from "./kernel/kernel.ts";
+import { type Incident, type LoadedPolicy, PolicySlot } from "./kernel/slot.ts";
+import { loadFallback, loadPolicy } from "./loader.ts";
+import type { Domain } from "./policy/protocol.ts";
+import {
+  jain,
+  latencyOf,
+  noLatency,
+  type Report,
+  REPORT_SCHEMA,
+  type ReportPolicy,
+  waterFill,
+} from "./report/report.ts";
+import type { Isolation } from "./sandbox/runtime.ts";
+import { WorkloadError } from "./workload/load.ts";
+import type { Workload } from "./workload/schema.ts";
+
+/** A policy choice: a reference and its config. */
+export interface PolicyChoice {
+  /** A built-in name, a path, or an `npm:`, `https:` or `jsr:` specifier. */
+  use: string;
+  /** Its configuration. */
+  config?: Record<string, unknown>;
+}
+
+/** Options of a simulation. */
+export interface SimulateOptions {
+  /** Policies that override the workload's (CLI flags win). */
+  policies?: Partial<Record<Domain, PolicyChoice>>;
+  /** Where to run policies; default: `none` for built-ins, `process` for the rest. */
+  isolation?: Isolation;
+  /** Overrides the workload's seed. */
+  seed?: number;
+  /** The watchdog timeout (default 30 s of simulated time). */
+  stallNs?: number;
+  /** Called at each incident. */
+  onIncident?: (incident: Incident) => void;
+  /** Receives the decision log as text. */
+  logSink?: (line: string) => void;
+  /** Reads trace files (default: `Deno.readTextFileSync`). */
+  readText?: (path: string) => string;
+}
+
+/** A kernel built from a workload, ready to run (or running, for the live server). */
+export class Simulation {
+  /** The workload. */
+  readonly workload: Workload;
+  /** The kernel. */
+  readonly kernel: Kernel;
+  /** The CPU domain. */
+  readonly cpu: CpuDomain;
+  /** The policies asked for, per domain. */
+  readonly requested: Partial<Record<Domain, ReportPolicy>> = {};
+  #started = performance.now();
+
+  /** Use {@linkcode createSimulation}. @internal */
+  constructor(workload: Workload, kernel: Kernel, cpu: CpuDomain) {
+    this.workload = workload;
+    this.kernel = kernel;
+    this.cpu = cpu;
+  }
+
+  /** Runs to the end (or to `limitNs`). */
+  async run(limitNs?: number): Promise<void> {
+    const advancing = this.kernel.advance(limitNs);
+    if (advancing !== undefined) await advancing;
+  }
+
+  /** The report of the run so far. */
+  report(): Report {
+    const kernel = this.kernel, cpu = this.cpu;
+    const simulatedNs = kernel.now;
+    const capacity = simulatedNs * cpu.pcpus.length;
+    const vms = cpu.vms.map((vm) => {
+      let runNs = 0, waitNs = 0, switches = 0, demand: number | null = null;
+      for (const id of vm.vcpus) {
+        const vcpu = cpu.vcpus[id]!;
+        runNs += vcpu.runNs;
+        waitNs += vcpu.waitNs;
+        switches += vcpu.switches;
+        const asked = vm.program?.demandNs(vcpu.cursor, simulatedNs) ?? null;
+        if (asked !== null) demand = (demand ?? 0) + asked;
+      }
+      return { vm, runNs, waitNs, switches, demand };
+    });
+    // Entitlement: weighted max-min fair split of the host, given what each VM wanted.
+    const demands = vms.map(({ vm, runNs, waitNs }) => {
+      const wanted = capacity === 0 ? 0 : (runNs + waitNs) / capacity;
+      const capLimit = vm.params.cap > 0 ? vm.params.cap / 100 / cpu.pcpus.length : Infinity;
+      return Math.min(wanted, vm.vcpus.length / cpu.pcpus.length, capLimit);
+    });
+    const entitlements = waterFill(1, vms.map(({ vm }) => vm.params.weight), demands);
+    const ratios: number[] = [];
+    const report: Report = {
+      schema: REPORT_SCHEMA,
+      workload: this.workload.name,
+      seed: this.workload.seed,
+      simulatedNs,
+      wallMs: Math.round(performance.now() - this.#started),
+      policies: this.requested,
+      vms: vms.map(({ vm, runNs, waitNs, switches, demand }, i) => {
+        const share = capacity === 0 ? 0 : runNs / capacity;
+        const entitlement = entitlements[i]!;
+        if (entitlement > 1e-9) ratios.push(share / entitlement);
+        return {
+          id: vm.id,
+          cpu: {
+            vcpus: vm.vcpus.length,
+            runNs,
+            waitNs,
+            finishNs: vm.finishNs,
+            share,
+            entitlement,
+            switches,
+            demandNs: demand,
+            latencyNs: latencyOf(vm.latency),
+          },
+          memory: { refs: 0, faults: 0, residentPeak: 0 },
+          io: { requests: 0, completed: 0, bytes: 0, latencyNs: noLatency() },
+        };
+      }),
+      host: {
+        cpu: {
+          pcpus: cpu.pcpus.length,
+          utilization: capacity === 0
+            ? 0
+            : cpu.pcpus.reduce((sum, pcpu) => sum + pcpu.busyNs, 0) / capacity,
+          switches: cpu.switches,
+          fairness: jain(ratios),
+          meanWaitNs: vms.length === 0
+            ? 0
+            : vms.reduce((sum, vm) => sum + vm.waitNs, 0) / vms.length,
+          latencyNs: latencyOf(cpu.latency),
+        },
+        memory: { frames: 0, faults: 0, evictions: 0 },
+        disks: [],
+      },
+      incidents: [...kernel.incidents],
+      eventsHash: kernel.log.digest(),
+    };
+    for (const domain of kernel.domains) {
+      const requested = this.requested[domain.name];
+      if (requested !== undefined) requested.ejected = !domain.slot.underTest;
+    }
+    return report;
+  }
+
+  /** Stops every policy runtime. */
+  close(): Promise<void> {
+    return this.kernel.close();
+  }
+}
+
+function choose(
+  workload: Workload,
+  options: SimulateOptions,
+  domain: Domain,
+): PolicyChoice | undefined {
+  return options.policies?.[domain] ?? workload.policies[domain];
+}
+
+/**
+ * Builds a simulation from a validated workload and starts its policies.
+ *
+ * @throws {WorkloadError} When the workload cannot run (unreadable trace, forever without stopAt).
+ * @throws {import("./loader.ts").PolicyReferenceError} For an unknown policy.
+ * @throws {import("./kernel/kernel.ts").PolicyConfigError} When a policy refuses its config.
+ */
+export async function createSimulation(
+  workload: Workload,
+  options: SimulateOptions = {},
+): Promise<Simulation> {
+  if (options.seed !== undefined) workload = { ...workload, seed: options.seed };
+  const kernel = new Kernel({
+    seed: workload.seed,
+    stopAtNs: workload.stopAt,
+    stallNs: options.stallNs,
+    fallback: loadFallback,
+    onIncident: options.onIncident,
+    logSink: options.logSink,
+  });
+  const cpuChoice = choose(workload, options, "cpu") ?? { use: "rr" };
+  const loaded: Partial<Record<Domain, LoadedPolicy>> = {};
+  loaded.cpu = await loadPolicy("cpu", cpuChoice.use, {
+    isolation: options.isolation,
+    config: cpuChoice.config,
+  });
+  const cpu = new CpuDomain(kernel, new PolicySlot("cpu", loaded.cpu), workload.host.pcpus);
+  const readText = options.readText ?? ((path: string) => Deno.readTextFileSync(path));
+  const vmIndex = new Map<string, number>();
+  workload.vms.forEach((vm, index) => {
+    let program;
+    try {
+      program = buildProgram(vm.cpu, readText);
+    } catch (error) {
+      const place = vm.cpu?.trace !== undefined ? `vms[${index}].cpu.trace` : `vms[${index}].cpu`;
+      throw new WorkloadError(`Workload: ${place}: ${(error as Error).message}`);
+    }
+    if (program !== null && !program.finite && workload.stopAt === undefined) {
+      throw new WorkloadError(
+        `Workload: stopAt: expected a duration such as "10s", because vms[${index}] (${vm.id}) runs forever (${program.label})`,
+      );
+    }
+    vmIndex.set(vm.id, index);
+    cpu.addVm(
+      vm.id,
+      vm.vcpus,
+      { weight: vm.weight, cap: vm.cap, priority: vm.priority, sched: normaliseSched(vm.sched) },
+      program,
+      vm.cpu?.arrive ?? 0,
+    );
+  });
+  for (const change of workload.timeline) {
+    const set = { ...change.set, sched: change.set.sched && normaliseSched(change.set.sched) };
+    if (set.sched === undefined) delete set.sched;
+    cpu.scheduleParams(change.at, vmIndex.get(change.vm)!, set);
+  }
+  const simulation = new Simulation(workload, kernel, cpu);
+  for (const [domain, policy] of Object.entries(loaded) as [Domain, LoadedPolicy][]) {
+    simulation.requested[domain] = { ...policy.info, ejected: false };
+  }
+  try {
+    await kernel.start(loaded);
+  } catch (error) {
+    await kernel.close();
+    throw error;
+  }
+  for (const domain of kernel.domains) {
+    const requested = simulation.requested[domain.name];
+    if (requested !== undefined && domain.slot.underTest) {
+      requested.config = domain.slot.info.config;
+    }
+  }
+  return simulation;
+}
+
+/** Turns duration strings in `sched` parameters into ns, so policies get numbers. */
+export function normaliseSched(sched: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(sched)) out[key] = parseDuration(value) ?? value;
+  return out;
+}
+
+/**
+ * Runs a workload to the end and returns its report.
+ *
+ * @example
+ * ```ts
+ * import { simulate } from "./simulate.ts";
+ * import { parseWorkload } from "./workload/load.ts";
+ * const report = await simulate(parseWorkload({
+ *   schema: "hyperhook.workload/v1", name: "fcfs", host: { pcpus: 1 },
+ *   policies: { cpu: { use: "fcfs" } },
+ *   vms: [24, 3, 3].map((ms, i) => ({ id: `P${i + 1}`, cpu: { program: [{ run: `${ms}ms` }] } })),
+ * }));
+ * console.assert(report.vms[2]!.cpu.waitNs === 27_000_000);
+ * ```
+ */
+export async function simulate(workload: Workload, options: SimulateOptions = {}): Promise<Report> {
+  const simulation = await createSimulation(workload, options);
+  try {
+    await simulation.run();
+    return simulation.report();
+  } finally {
+    await simulation.close();
+  }
+}

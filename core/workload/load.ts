@@ -1,0 +1,79 @@
+/**
+ * Reading workloads: JSON text or a file, validated into a {@linkcode Workload}, with errors that
+ * name the place and what was expected.
+ *
+ * @module
+ */
+
+import { dirname, isAbsolute, resolve } from "node:path";
+import { describeIssue, type Workload, workloadSchema } from "./schema.ts";
+
+/** A workload that cannot be used: the message names the place and what was expected. */
+export class WorkloadError extends Error {
+  /** @param message One line: `where: expected …, got …`. */
+  constructor(message: string) {
+    super(message);
+    this.name = "WorkloadError";
+  }
+}
+
+/**
+ * Validates a parsed JSON value as a workload.
+ *
+ * @param value The parsed JSON.
+ * @param options `source` names the input in messages; `baseDir` resolves relative trace paths.
+ * @returns The validated workload, durations in ns.
+ * @throws {WorkloadError} On the first problem found.
+ *
+ * @example
+ * ```ts
+ * import { parseWorkload } from "./load.ts";
+ * const workload = parseWorkload({
+ *   schema: "hyperhook.workload/v1", name: "one", host: { pcpus: 1 },
+ *   vms: [{ id: "a", cpu: { program: [{ run: "5ms" }] } }],
+ * });
+ * console.assert(workload.vms[0]!.cpu!.program![0]!.run === 5_000_000);
+ * ```
+ */
+export function parseWorkload(
+  value: unknown,
+  options: { source?: string; baseDir?: string } = {},
+): Workload {
+  const parsed = workloadSchema.safeParse(value);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const prefix = options.source === undefined ? "Workload" : `Workload ${options.source}`;
+    throw new WorkloadError(`${prefix}: ${describeIssue(issue, value)}`);
+  }
+  const workload = parsed.data;
+  if (options.baseDir !== undefined) {
+    for (const vm of workload.vms) {
+      const trace = vm.cpu?.trace;
+      if (trace !== undefined && !isAbsolute(trace.path)) {
+        trace.path = resolve(options.baseDir, trace.path);
+      }
+    }
+  }
+  return workload;
+}
+
+/**
+ * Reads and validates a workload file.
+ *
+ * @throws {WorkloadError} When the file is missing, is not JSON, or is not a valid workload.
+ */
+export async function readWorkload(path: string): Promise<Workload> {
+  let text: string;
+  try {
+    text = await Deno.readTextFile(path);
+  } catch (error) {
+    throw new WorkloadError(`Workload ${path}: cannot read the file (${(error as Error).message})`);
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    throw new WorkloadError(`Workload ${path}: not valid JSON (${(error as Error).message})`);
+  }
+  return parseWorkload(value, { source: path, baseDir: dirname(resolve(path)) });
+}

@@ -1,0 +1,232 @@
+/**
+ * The workload format `hyperhook.workload/v1`, validated with zod. Durations are strings such as
+ * "24ms"; after parsing they are integer nanoseconds.
+ *
+ * @module
+ */
+
+import { z } from "zod";
+import { parseDuration } from "../engine/duration.ts";
+
+/** The schema identifier every workload carries. */
+export const WORKLOAD_SCHEMA = "hyperhook.workload/v1";
+
+function show(value: unknown): string {
+  if (value === undefined) return "nothing";
+  const text = JSON.stringify(value);
+  return text === undefined ? String(value) : text.length > 60 ? `${text.slice(0, 57)}...` : text;
+}
+
+/** A duration string, parsed to integer nanoseconds. */
+export const duration: z.ZodType<number, unknown> = z.unknown().transform((value, ctx) => {
+  const ns = parseDuration(value);
+  if (ns === undefined) {
+    ctx.addIssue({
+      code: "custom",
+      message: `expected a duration such as "5ms", got ${show(value)}`,
+    });
+    return z.NEVER;
+  }
+  return ns;
+});
+
+const positiveDuration = duration.refine((ns) => ns > 0, "expected a duration above zero");
+
+/** A reference to a policy and its config, as in `policies.cpu`. */
+export const policyChoice = z.strictObject({
+  use: z.string().min(1),
+  config: z.record(z.string(), z.unknown()).default({}),
+});
+
+/** A step of a vCPU program: exactly one of `run`, `sleep` or `io`. */
+export const programStep = z.strictObject({
+  run: positiveDuration.optional(),
+  sleep: duration.optional(),
+  io: z.record(z.string(), z.unknown()).optional(),
+}).superRefine((step, ctx) => {
+  const keys = Object.keys(step).filter((key) => step[key as keyof typeof step] !== undefined);
+  if (keys.length !== 1) {
+    ctx.addIssue({
+      code: "custom",
+      message: `expected a step with exactly one of "run", "sleep" or "io", got ${show(step)}`,
+    });
+  }
+});
+
+/** Replay of a PlanetLab utilisation trace. */
+export const planetlabTrace = z.strictObject({
+  format: z.literal("planetlab"),
+  path: z.string().min(1),
+  /** Simulated length of one line of the file (the file's own interval is 300 s). */
+  interval: positiveDuration.default(300_000_000_000),
+  /** Granularity of the demand: each period, utilisation × period of work arrives. */
+  period: positiveDuration.default(100_000_000),
+  /** First line to replay (0-based). */
+  start: z.int().min(0).default(0),
+  /** How many lines to replay (default: to the end of the file). */
+  count: z.int().min(1).optional(),
+});
+
+/** How a VM's vCPUs use the CPU. */
+export const cpuSpec = z.strictObject({
+  arrive: duration.default(0),
+  /** Explicit program; `run` steps are declared to policies (SJF, SRTF use them). */
+  program: z.array(programStep).min(1).optional(),
+  /** Repeat the program: `true` forever, or a number of times in all. */
+  repeat: z.union([z.boolean(), z.int().min(1)]).optional(),
+  /** A seeded generator instead of a program. */
+  pattern: z.enum(["cpu-bound", "interactive", "bursty"]).optional(),
+  /** Generators: mean run burst (interactive, bursty). */
+  run: positiveDuration.optional(),
+  /** Generators: mean sleep (interactive). */
+  sleep: positiveDuration.optional(),
+  /** Bursty: mean length of a busy or quiet phase. */
+  phase: positiveDuration.optional(),
+  /** Bursty: utilisation (0..1) in busy phases, and in quiet ones. */
+  busy: z.number().min(0).max(1).optional(),
+  quiet: z.number().min(0).max(1).optional(),
+  /** Replay a measured utilisation curve. */
+  trace: planetlabTrace.optional(),
+  /** An inline utilisation curve in percent (0..100), one value per `interval`. */
+  utilization: z.array(z.number().min(0).max(100)).min(1).optional(),
+  interval: positiveDuration.optional(),
+  period: positiveDuration.optional(),
+}).superRefine((cpu, ctx) => {
+  const sources = [cpu.program, cpu.pattern, cpu.trace, cpu.utilization].filter((s) =>
+    s !== undefined
+  );
+  if (sources.length > 1) {
+    ctx.addIssue({
+      code: "custom",
+      message: "expected one of program, pattern, trace or utilization, got several",
+    });
+  }
+});
+
+/** VM parameters that can change over time (timeline, HTTP). */
+export const vmParams = z.strictObject({
+  weight: z.int().min(1).max(65535).optional(),
+  cap: z.int().min(0).optional(),
+  priority: z.int().optional(),
+  sched: z.record(z.string(), z.unknown()).optional(),
+});
+
+/** A virtual machine. */
+export const vmSpec = z.strictObject({
+  id: z.string().min(1).regex(/^[A-Za-z0-9_.:-]+$/, "expected letters, digits, _ . : -"),
+  vcpus: z.int().min(1).max(4096).default(1),
+  weight: z.int().min(1).max(65535).default(256),
+  cap: z.int().min(0).default(0),
+  priority: z.int().default(0),
+  sched: z.record(z.string(), z.unknown()).default({}),
+  cpu: cpuSpec.optional(),
+  memory: z.record(z.string(), z.unknown()).optional(),
+  io: z.record(z.string(), z.unknown()).optional(),
+});
+
+/** The host machine. */
+export const hostSpec = z.strictObject({
+  pcpus: z.int().min(1).max(4096),
+  memory: z.record(z.string(), z.unknown()).optional(),
+  disks: z.array(z.record(z.string(), z.unknown())).optional(),
+});
+
+/** A whole workload. */
+export const workloadSchema = z.strictObject({
+  schema: z.literal(WORKLOAD_SCHEMA),
+  name: z.string().min(1),
+  description: z.string().optional(),
+  seed: z.int().min(0).max(Number.MAX_SAFE_INTEGER).default(1),
+  host: hostSpec,
+  policies: z.strictObject({
+    cpu: policyChoice.optional(),
+    memory: policyChoice.optional(),
+    io: policyChoice.optional(),
+  }).default({}),
+  stopAt: positiveDuration.optional(),
+  timeline: z.array(z.strictObject({
+    at: duration,
+    vm: z.string(),
+    set: vmParams,
+  })).default([]),
+  vms: z.array(vmSpec).min(1),
+}).superRefine((workload, ctx) => {
+  const seen = new Set<string>();
+  workload.vms.forEach((vm, index) => {
+    if (seen.has(vm.id)) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["vms", index, "id"],
+        message: `expected a unique VM id, got ${show(vm.id)} twice`,
+      });
+    }
+    seen.add(vm.id);
+  });
+  workload.timeline.forEach((change, index) => {
+    if (!seen.has(change.vm)) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["timeline", index, "vm"],
+        message: `expected the id of a VM of this workload, got ${show(change.vm)}`,
+      });
+    }
+  });
+});
+
+/** A validated workload: durations in ns, defaults filled in. */
+export type Workload = z.output<typeof workloadSchema>;
+/** A validated VM. */
+export type VmWorkload = Workload["vms"][number];
+/** A validated CPU spec. */
+export type CpuWorkload = z.output<typeof cpuSpec>;
+
+/** The dotted path of a zod issue, like `vms[0].cpu.program[0].run`. */
+export function formatPath(path: readonly PropertyKey[]): string {
+  let out = "";
+  for (const key of path) {
+    if (typeof key === "number") out += `[${key}]`;
+    else out += out === "" ? String(key) : `.${String(key)}`;
+  }
+  return out === "" ? "(top level)" : out;
+}
+
+function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
+  let value = input;
+  for (const key of path) {
+    if (typeof value !== "object" || value === null) return undefined;
+    value = (value as Record<PropertyKey, unknown>)[key];
+  }
+  return value;
+}
+
+/** Turns one zod issue into the project's one-line form: `path: expected …, got …`. */
+export function describeIssue(issue: z.core.$ZodIssue, input: unknown): string {
+  const where = formatPath(issue.path);
+  const got = show(valueAt(input, issue.path));
+  switch (issue.code) {
+    case "invalid_type":
+      return `${where}: expected ${issue.expected}, got ${got}`;
+    case "invalid_value":
+      return `${where}: expected ${issue.values.map((v) => show(v)).join(" or ")}, got ${got}`;
+    case "unrecognized_keys":
+      return `${where}: unknown key ${issue.keys.map((k) => `"${k}"`).join(", ")}`;
+    case "too_small":
+      return `${where}: expected ${
+        issue.origin === "array"
+          ? `at least ${issue.minimum} item(s)`
+          : issue.origin === "string"
+          ? "a non-empty string"
+          : `a value of at least ${issue.minimum}`
+      }, got ${got}`;
+    case "too_big":
+      return `${where}: expected ${
+        issue.origin === "array" ? `at most ${issue.maximum} item(s)` : `at most ${issue.maximum}`
+      }, got ${got}`;
+    case "invalid_union":
+      return `${where}: expected one of the allowed forms, got ${got}`;
+    default:
+      return `${where}: ${issue.message.replace(/^Invalid input: /, "")}${
+        issue.message.includes(", got ") ? "" : `, got ${got}`
+      }`;
+  }
+}

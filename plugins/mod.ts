@@ -1,0 +1,45 @@
+/**
+ * The built-in policies, by domain and name. Each is an ordinary policy module written against
+ * the public SDK, like a third party's.
+ *
+ * @module
+ */
+
+import type { Domain, PolicyDefinition } from "../core/policy/protocol.ts";
+import fcfs from "./cpu/fcfs.ts";
+import priority from "./cpu/priority.ts";
+import rr from "./cpu/rr.ts";
+import sjf from "./cpu/sjf.ts";
+import srtf from "./cpu/srtf.ts";
+
+/** A built-in policy: its definition and where its source lives. */
+export interface BuiltinPolicy {
+  /** The policy module's default export. */
+  definition: PolicyDefinition;
+  /** The module's URL (bundled for sandboxed runs, hashed for reports). */
+  url: URL;
+}
+
+function builtin(definition: PolicyDefinition, path: string): BuiltinPolicy {
+  return { definition, url: new URL(path, import.meta.url) };
+}
+
+/** Built-in policies by domain, then name. */
+export const BUILTIN_POLICIES: Record<Domain, Record<string, BuiltinPolicy>> = {
+  cpu: {
+    fcfs: builtin(fcfs, "./cpu/fcfs.ts"),
+    sjf: builtin(sjf, "./cpu/sjf.ts"),
+    srtf: builtin(srtf, "./cpu/srtf.ts"),
+    priority: builtin(priority, "./cpu/priority.ts"),
+    rr: builtin(rr, "./cpu/rr.ts"),
+  },
+  memory: {},
+  io: {},
+};
+
+/** The policy each domain falls back to when its policy is ejected. */
+export const FALLBACK_POLICIES: Record<Domain, string> = {
+  cpu: "rr",
+  memory: "fifo",
+  io: "fcfs",
+};
