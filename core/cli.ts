@@ -1,0 +1,57 @@
+/**
+ * The `hyperhook` command: `run`, `compare`, and the other subcommands. Exit 0 on success, 1 on a
+ * failed run (a policy under test was ejected), 2 on bad input, with one line on stderr.
+ *
+ * Install it with `deno install -A -n hyperhook core/cli.ts`, or use the `deno task` shortcuts.
+ *
+ * @module
+ */
+
+import { EXIT, isBadInput, UsageError } from "./commands/common.ts";
+import { compareCommand } from "./commands/compare.ts";
+import { runCommand } from "./commands/run.ts";
+
+/** The subcommands, by name. */
+export const COMMANDS: Record<string, (args: string[]) => Promise<number>> = {
+  run: runCommand,
+  compare: compareCommand,
+};
+
+const USAGE = `hyperhook: simulate and compare hypervisor resource policies
+usage: hyperhook <command> [options]   (hyperhook <command> --help for its options)
+commands: ${Object.keys(COMMANDS).join(", ")}`;
+
+/**
+ * Runs the CLI with `args` and returns the exit code.
+ *
+ * @example
+ * ```ts ignore
+ * import { main } from "./cli.ts";
+ * Deno.exit(await main(["run", "examples/workloads/fcfs_textbook.json"]));
+ * ```
+ */
+export async function main(args: string[]): Promise<number> {
+  const [command, ...rest] = args;
+  try {
+    if (command === undefined || command === "--help" || command === "-h" || command === "help") {
+      console.log(USAGE);
+      return command === undefined ? EXIT.BAD_INPUT : EXIT.OK;
+    }
+    const run = COMMANDS[command];
+    if (run === undefined) {
+      throw new UsageError(
+        `Unknown command "${command}": expected one of ${Object.keys(COMMANDS).join(", ")}`,
+      );
+    }
+    return await run(rest);
+  } catch (error) {
+    if (isBadInput(error)) {
+      console.error(`hyperhook: ${(error as Error).message}`);
+      return EXIT.BAD_INPUT;
+    }
+    console.error(`hyperhook: ${error instanceof Error ? error.stack ?? error.message : error}`);
+    return EXIT.FAILED;
+  }
+}
+
+if (import.meta.main) Deno.exit(await main(Deno.args));

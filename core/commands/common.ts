@@ -1,0 +1,185 @@
+/**
+ * What the CLI's subcommands share: flag parsing, policy flags, errors and exit codes.
+ *
+ * @module
+ */
+
+import { parseArgs, type ParseArgsConfig } from "node:util";
+import { PolicyConfigError } from "../kernel/kernel.ts";
+import type { Incident } from "../kernel/slot.ts";
+import { PolicyReferenceError } from "../loader.ts";
+import type { Domain } from "../policy/protocol.ts";
+import { type Isolation, ISOLATIONS } from "../sandbox/runtime.ts";
+import type { PolicyChoice, SimulateOptions } from "../simulate.ts";
+import { WorkloadError } from "../workload/load.ts";
+import { formatDuration } from "../engine/duration.ts";
+
+/** Bad input on the command line: exit 2 with this one line. */
+export class UsageError extends Error {
+  /** @param message What was wrong and what was expected. */
+  constructor(message: string) {
+    super(message);
+    this.name = "UsageError";
+  }
+}
+
+/** The exit codes of the CLI. */
+export const EXIT = { OK: 0, FAILED: 1, BAD_INPUT: 2 } as const;
+
+/** Flags every simulating subcommand takes. */
+export const SIMULATION_FLAGS = {
+  cpu: { type: "string" },
+  memory: { type: "string" },
+  io: { type: "string" },
+  "config-cpu": { type: "string" },
+  "config-memory": { type: "string" },
+  "config-io": { type: "string" },
+  isolation: { type: "string" },
+  seed: { type: "string" },
+  stall: { type: "string" },
+  format: { type: "string" },
+  help: { type: "boolean", short: "h" },
+} as const satisfies ParseArgsConfig["options"];
+
+/** Parses flags strictly: an unknown flag is a usage error naming it. */
+export function parseFlags<O extends NonNullable<ParseArgsConfig["options"]>>(
+  args: string[],
+  options: O,
+): { values: Record<string, string | boolean | undefined>; positionals: string[] } {
+  try {
+    const { values, positionals } = parseArgs({
+      args,
+      options,
+      allowPositionals: true,
+      strict: true,
+    });
+    return { values: values as Record<string, string | boolean | undefined>, positionals };
+  } catch (error) {
+    throw new UsageError((error as Error).message.replace(/\. To specify.*$/, ""));
+  }
+}
+
+function parseJsonFlag(flag: string, text: string): Record<string, unknown> {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw new UsageError(
+      `--${flag}: expected a JSON object such as '{"quantum":"4ms"}', got ${text}`,
+    );
+  }
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    throw new UsageError(`--${flag}: expected a JSON object, got ${text}`);
+  }
+  return value as Record<string, unknown>;
+}
+
+/** Reads `--seed`, `--isolation`, `--stall` and the per-domain `--config-*` flags. */
+export function simulationOptions(
+  values: Record<string, string | boolean | undefined>,
+): SimulateOptions {
+  const options: SimulateOptions = {};
+  if (typeof values.seed === "string") {
+    const seed = Number(values.seed);
+    if (!Number.isSafeInteger(seed) || seed < 0) {
+      throw new UsageError(`--seed: expected a non-negative integer, got ${values.seed}`);
+    }
+    options.seed = seed;
+  }
+  if (typeof values.isolation === "string") {
+    if (!ISOLATIONS.includes(values.isolation as Isolation)) {
+      throw new UsageError(
+        `--isolation: expected one of ${ISOLATIONS.join(", ")}, got ${values.isolation}`,
+      );
+    }
+    options.isolation = values.isolation as Isolation;
+  }
+  if (typeof values.stall === "string") {
+    const match = /^(\d+(?:\.\d+)?)(ms|s)$/.exec(values.stall);
+    if (match === null) {
+      throw new UsageError(`--stall: expected a duration such as "30s", got ${values.stall}`);
+    }
+    options.stallNs = Math.round(Number(match[1]) * (match[2] === "s" ? 1e9 : 1e6));
+  }
+  return options;
+}
+
+/** The policy chosen for `domain` by `--DOMAIN` and `--config-DOMAIN`, if any. */
+export function policyFlag(
+  values: Record<string, string | boolean | undefined>,
+  domain: Domain,
+  use?: string,
+): PolicyChoice | undefined {
+  const name = use ?? values[domain];
+  const configText = values[`config-${domain}`];
+  const config = typeof configText === "string"
+    ? parseJsonFlag(`config-${domain}`, configText)
+    : undefined;
+  if (typeof name !== "string") {
+    if (config !== undefined) {
+      throw new UsageError(`--config-${domain} needs --${domain} to name the policy it configures`);
+    }
+    return undefined;
+  }
+  return { use: name, config };
+}
+
+/** Prints an incident as one line on stderr. */
+export function printIncident(incident: Incident): void {
+  console.error(
+    `hyperhook: incident at ${
+      formatDuration(incident.atNs)
+    }: ${incident.domain} policy ${incident.policy} ejected (${incident.kind}/${incident.reason}): ${incident.message}`,
+  );
+}
+
+/** Whether an error is bad input (exit 2) rather than a failure. */
+export function isBadInput(error: unknown): boolean {
+  return error instanceof UsageError || error instanceof WorkloadError ||
+    error instanceof PolicyReferenceError || error instanceof PolicyConfigError;
+}
+
+/** Writes `text` to `path`, creating folders; a failure is a usage error naming the path. */
+export async function writeOutput(path: string, text: string): Promise<void> {
+  try {
+    const slash = path.lastIndexOf("/");
+    if (slash > 0) await Deno.mkdir(path.slice(0, slash), { recursive: true });
+    await Deno.writeTextFile(path, text);
+  } catch (error) {
+    throw new UsageError(`--out ${path}: cannot write the file (${(error as Error).message})`);
+  }
+}
+
+/** A progress bar on stderr, shown only when stderr is a terminal. */
+export class Progress {
+  #enabled: boolean;
+  #last = 0;
+  #label: string;
+
+  /** @param label What is running. */
+  constructor(label: string) {
+    this.#label = label;
+    this.#enabled = Deno.stderr.isTerminal();
+  }
+
+  /** Shows `done` out of `total` simulated ns (at most ten times a second). */
+  update(done: number, total: number): void {
+    if (!this.#enabled) return;
+    const now = performance.now();
+    if (now - this.#last < 100) return;
+    this.#last = now;
+    const fraction = Number.isFinite(total) && total > 0 ? Math.min(1, done / total) : 0;
+    const bar = "#".repeat(Math.round(fraction * 30)).padEnd(30, ".");
+    const text = `\r${this.#label} [${bar}] ${formatDuration(done)}${
+      Number.isFinite(total) ? ` / ${formatDuration(total)}` : ""
+    }`;
+    Deno.stderr.writeSync(new TextEncoder().encode(text));
+  }
+
+  /** Clears the bar. */
+  done(): void {
+    if (this.#enabled && this.#last > 0) {
+      Deno.stderr.writeSync(new TextEncoder().encode("\r\x1b[2K"));
+    }
+  }
+}

@@ -1,0 +1,86 @@
+/**
+ * `hyperhook compare <workload> --cpu a,b,c`: the same workload under several policies, side by
+ * side. Every run sees the same seed, so generated behaviour is identical across policies.
+ *
+ * @module
+ */
+
+import type { Domain } from "../policy/protocol.ts";
+import type { Report } from "../report/report.ts";
+import { formatComparison } from "../report/table.ts";
+import { readWorkload } from "../workload/load.ts";
+import {
+  EXIT,
+  parseFlags,
+  policyFlag,
+  printIncident,
+  SIMULATION_FLAGS,
+  simulationOptions,
+  UsageError,
+  writeOutput,
+} from "./common.ts";
+import { runWorkload } from "./run.ts";
+
+/** Usage of `compare`. */
+export const COMPARE_USAGE = `hyperhook compare <workload.json> --cpu a,b,c [options]
+  --cpu / --memory / --io LIST      policies to compare in one domain, comma separated
+  --out-dir DIR                     write each report to DIR/<policy>.json
+  --format table|json               json: an array of the reports
+  (and the options of run: --config-*, --isolation, --seed, --stall)`;
+
+/** Runs the `compare` subcommand; returns the exit code. */
+export async function compareCommand(args: string[]): Promise<number> {
+  const { values, positionals } = parseFlags(args, {
+    ...SIMULATION_FLAGS,
+    "out-dir": { type: "string" },
+  });
+  if (values.help) {
+    console.log(COMPARE_USAGE);
+    return EXIT.OK;
+  }
+  if (positionals.length !== 1) {
+    throw new UsageError(
+      `compare: expected one workload file, got ${positionals.length}\n${COMPARE_USAGE}`,
+    );
+  }
+  const format = values.format ?? "table";
+  if (format !== "table" && format !== "json") {
+    throw new UsageError(`--format: expected table or json, got ${format}`);
+  }
+  const domains = (["cpu", "memory", "io"] as Domain[]).filter((d) =>
+    typeof values[d] === "string"
+  );
+  if (domains.length !== 1) {
+    throw new UsageError(
+      "compare: expected exactly one of --cpu, --memory or --io with a list of policies",
+    );
+  }
+  const domain = domains[0]!;
+  const names = (values[domain] as string).split(",").map((name) => name.trim()).filter(Boolean);
+  if (names.length === 0) {
+    throw new UsageError(`--${domain}: expected a comma-separated list of policies`);
+  }
+  const workload = await readWorkload(positionals[0]!);
+  const reports: Report[] = [];
+  for (const name of names) {
+    const options = simulationOptions(values);
+    options.policies = { [domain]: policyFlag(values, domain, name) };
+    options.onIncident = printIncident;
+    reports.push(await runWorkload(workload, options, name));
+  }
+  if (typeof values["out-dir"] === "string") {
+    for (const [i, report] of reports.entries()) {
+      const file = names[i]!.replace(/[^A-Za-z0-9_.-]+/g, "_");
+      await writeOutput(
+        `${values["out-dir"]}/${file}.json`,
+        JSON.stringify(report, null, 2) + "\n",
+      );
+    }
+  }
+  console.log(
+    format === "json" ? JSON.stringify(reports, null, 2) : formatComparison(reports, names),
+  );
+  return reports.some((r) => Object.values(r.policies).some((p) => p.ejected))
+    ? EXIT.FAILED
+    : EXIT.OK;
+}

@@ -1,0 +1,99 @@
+/**
+ * `hyperhook run <workload>`: simulate one workload and print or write its report.
+ *
+ * @module
+ */
+
+import { type Report } from "../report/report.ts";
+import { formatReport } from "../report/table.ts";
+import { createSimulation, type SimulateOptions } from "../simulate.ts";
+import { readWorkload } from "../workload/load.ts";
+import type { Workload } from "../workload/schema.ts";
+import {
+  EXIT,
+  parseFlags,
+  policyFlag,
+  printIncident,
+  Progress,
+  SIMULATION_FLAGS,
+  simulationOptions,
+  UsageError,
+  writeOutput,
+} from "./common.ts";
+
+/** Usage of `run`. */
+export const RUN_USAGE = `hyperhook run <workload.json> [options]
+  --cpu P / --memory P / --io P     policy per domain: a built-in name, a path, npm:, https: or jsr:
+  --config-cpu JSON (and -memory, -io)  the policy's configuration, e.g. '{"quantum":"4ms"}'
+  --isolation none|worker|process   where policies run (default: none for built-ins, process otherwise)
+  --seed N                          override the workload's seed
+  --stall D                         watchdog timeout, e.g. 30s (default)
+  --out FILE                        write the JSON report to FILE
+  --log FILE                        write the decision log as text to FILE
+  --format table|json               what to print on stdout (json: the report alone)`;
+
+/**
+ * Runs one workload with progress on stderr; the report, its simulation and the options used.
+ */
+export async function runWorkload(
+  workload: Workload,
+  options: SimulateOptions,
+  label: string,
+): Promise<Report> {
+  const simulation = await createSimulation(workload, options);
+  const progress = new Progress(label);
+  try {
+    const end = workload.stopAt ?? Infinity;
+    const step = Number.isFinite(end) ? Math.max(1, Math.ceil(end / 200)) : 1_000_000_000;
+    while (!simulation.kernel.ended) {
+      await simulation.run(simulation.kernel.now + step);
+      progress.update(simulation.kernel.now, end);
+    }
+    return simulation.report();
+  } finally {
+    progress.done();
+    await simulation.close();
+  }
+}
+
+/** Runs the `run` subcommand; returns the exit code. */
+export async function runCommand(args: string[]): Promise<number> {
+  const { values, positionals } = parseFlags(args, {
+    ...SIMULATION_FLAGS,
+    out: { type: "string" },
+    log: { type: "string" },
+  });
+  if (values.help) {
+    console.log(RUN_USAGE);
+    return EXIT.OK;
+  }
+  if (positionals.length !== 1) {
+    throw new UsageError(
+      `run: expected one workload file, got ${positionals.length}\n${RUN_USAGE}`,
+    );
+  }
+  const format = values.format ?? "table";
+  if (format !== "table" && format !== "json") {
+    throw new UsageError(`--format: expected table or json, got ${format}`);
+  }
+  const workload = await readWorkload(positionals[0]!);
+  const options = simulationOptions(values);
+  options.policies = {
+    cpu: policyFlag(values, "cpu"),
+    memory: policyFlag(values, "memory"),
+    io: policyFlag(values, "io"),
+  };
+  options.onIncident = printIncident;
+  let log: string[] | undefined;
+  if (typeof values.log === "string") {
+    log = [];
+    options.logSink = (line) => log!.push(line);
+  }
+  const report = await runWorkload(workload, options, "run");
+  if (typeof values.out === "string") {
+    await writeOutput(values.out, JSON.stringify(report, null, 2) + "\n");
+  }
+  if (log !== undefined) await writeOutput(values.log as string, log.join("\n") + "\n");
+  console.log(format === "json" ? JSON.stringify(report, null, 2) : formatReport(report));
+  return Object.values(report.policies).some((policy) => policy.ejected) ? EXIT.FAILED : EXIT.OK;
+}
