@@ -100,7 +100,7 @@ export class Vcpu {
   runNs = 0;
   /** Time runnable but not running. */
   waitNs = 0;
-  /** How many times it was switched in. */
+  /** How many times it was switched in on a pCPU that ran another vCPU last. */
   switches = 0;
 
   /** @internal */
@@ -124,6 +124,8 @@ export class Pcpu {
   readonly localSlices: number[] = [];
   /** Head of the local queue. */
   localHead = 0;
+  /** The vCPU it ran last, or -1. */
+  lastVcpu = -1;
   /** The instant the policy last declined to give it work. */
   declinedAtNs = -1;
   /** Time spent running vCPUs. */
@@ -451,9 +453,8 @@ export class CpuDomain implements KernelDomain {
     vcpu.pcpu = pcpu.index;
     vcpu.sinceNs = vcpu.switchedInNs = now;
     vcpu.sliceEndNs = now + slice;
-    vcpu.switches++;
-    this.switches++;
-    pcpu.vcpu = vcpu.id;
+    if (pcpu.lastVcpu !== vcpu.id) vcpu.switches++, this.switches++;
+    pcpu.vcpu = pcpu.lastVcpu = vcpu.id;
     this.#kernel.log.record(LOG.cpu, CPU_LOG.RUN, now, vcpu.id, pcpu.index, slice);
     this.slot.writer.call3(CPU_OP.RUNNING, now, vcpu.id, pcpu.index, slice);
     this.#armRunEnd(vcpu);

@@ -43,7 +43,7 @@ export interface VmCpuReport {
   share: number;
   /** Its weighted max-min fair share of the host given its demand (same unit as `share`). */
   entitlement: number;
-  /** How many times its vCPUs were switched in. */
+  /** How many times its vCPUs were switched in on a pCPU that last ran another vCPU. */
   switches: number;
   /** Work its program asked for (utilisation curves and traces), or null. */
   demandNs: number | null;
