@@ -4,7 +4,7 @@
  * @module
  */
 
-import { type Report } from "../report/report.ts";
+import type { Report } from "../report/report.ts";
 import { formatReport } from "../report/table.ts";
 import { createSimulation, type SimulateOptions } from "../simulate.ts";
 import { readWorkload } from "../workload/load.ts";

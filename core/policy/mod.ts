@@ -57,6 +57,7 @@ export {
   type NumberBounds,
   type Param,
   param,
+  type ParamConstructors,
 } from "./params.ts";
 export { BurstPredictor } from "./helpers.ts";
 export { Rng } from "../engine/rng.ts";

@@ -51,6 +51,18 @@ export interface DurationBounds {
   max?: string;
 }
 
+/** The constructors of declared parameters (the type of {@linkcode param}). */
+export interface ParamConstructors {
+  /** A duration written like "10ms"; resolves to integer nanoseconds. */
+  duration(defaultValue: string, bounds?: DurationBounds): Param<number>;
+  /** A number, optionally an integer, within bounds. */
+  number(defaultValue: number, bounds?: NumberBounds & { integer?: boolean }): Param<number>;
+  /** A boolean. */
+  boolean(defaultValue: boolean): Param<boolean>;
+  /** One of a fixed set of strings. */
+  choice<const T extends string>(choices: readonly T[], defaultValue: T): Param<T>;
+}
+
 /**
  * Constructors of declared parameters.
  *
@@ -61,7 +73,7 @@ export interface DurationBounds {
  * console.assert(quantum.parse("4ms") === 4_000_000);
  * ```
  */
-export const param = {
+export const param: ParamConstructors = {
   /** A duration written like "10ms"; resolves to integer nanoseconds. */
   duration(defaultValue: string, bounds: DurationBounds = {}): Param<number> {
     const min = bounds.min === undefined ? 1 : parseDuration(bounds.min)!;

@@ -7,6 +7,7 @@
 
 import { z } from "zod";
 import { parseDuration } from "../engine/duration.ts";
+import type { Workload } from "./types.ts";
 
 /** The schema identifier every workload carries. */
 export const WORKLOAD_SCHEMA = "hyperhook.workload/v1";
@@ -18,7 +19,7 @@ function show(value: unknown): string {
 }
 
 /** A duration string, parsed to integer nanoseconds. */
-export const duration: z.ZodType<number, unknown> = z.unknown().transform((value, ctx) => {
+const duration: z.ZodType<number, unknown> = z.unknown().transform((value, ctx) => {
   const ns = parseDuration(value);
   if (ns === undefined) {
     ctx.addIssue({
@@ -33,13 +34,13 @@ export const duration: z.ZodType<number, unknown> = z.unknown().transform((value
 const positiveDuration = duration.refine((ns) => ns > 0, "expected a duration above zero");
 
 /** A reference to a policy and its config, as in `policies.cpu`. */
-export const policyChoice = z.strictObject({
+const policyChoice = z.strictObject({
   use: z.string().min(1),
   config: z.record(z.string(), z.unknown()).default({}),
 });
 
 /** A step of a vCPU program: exactly one of `run`, `sleep` or `io`. */
-export const programStep = z.strictObject({
+const programStep = z.strictObject({
   run: positiveDuration.optional(),
   sleep: duration.optional(),
   io: z.record(z.string(), z.unknown()).optional(),
@@ -54,7 +55,7 @@ export const programStep = z.strictObject({
 });
 
 /** Replay of a PlanetLab utilisation trace. */
-export const planetlabTrace = z.strictObject({
+const planetlabTrace = z.strictObject({
   format: z.literal("planetlab"),
   path: z.string().min(1),
   /** Simulated length of one line of the file (the file's own interval is 300 s). */
@@ -68,7 +69,7 @@ export const planetlabTrace = z.strictObject({
 });
 
 /** How a VM's vCPUs use the CPU. */
-export const cpuSpec = z.strictObject({
+const cpuSpec = z.strictObject({
   arrive: duration.default(0),
   /** Explicit program; `run` steps are declared to policies (SJF, SRTF use them). */
   program: z.array(programStep).min(1).optional(),
@@ -104,7 +105,7 @@ export const cpuSpec = z.strictObject({
 });
 
 /** VM parameters that can change over time (timeline, HTTP). */
-export const vmParams = z.strictObject({
+const vmParams = z.strictObject({
   weight: z.int().min(1).max(65535).optional(),
   cap: z.int().min(0).optional(),
   priority: z.int().optional(),
@@ -112,7 +113,7 @@ export const vmParams = z.strictObject({
 });
 
 /** A virtual machine. */
-export const vmSpec = z.strictObject({
+const vmSpec = z.strictObject({
   id: z.string().min(1).regex(/^[A-Za-z0-9_.:-]+$/, "expected letters, digits, _ . : -"),
   vcpus: z.int().min(1).max(4096).default(1),
   weight: z.int().min(1).max(65535).default(256),
@@ -125,14 +126,15 @@ export const vmSpec = z.strictObject({
 });
 
 /** The host machine. */
-export const hostSpec = z.strictObject({
+const hostSpec = z.strictObject({
   pcpus: z.int().min(1).max(4096),
   memory: z.record(z.string(), z.unknown()).optional(),
   disks: z.array(z.record(z.string(), z.unknown())).optional(),
 });
 
 /** A whole workload. */
-export const workloadSchema = z.strictObject({
+/** The zod schema of a workload: validates JSON into a {@linkcode Workload}. */
+export const workloadSchema: z.ZodType<Workload, unknown> = z.strictObject({
   schema: z.literal(WORKLOAD_SCHEMA),
   name: z.string().min(1),
   description: z.string().optional(),
@@ -173,12 +175,7 @@ export const workloadSchema = z.strictObject({
   });
 });
 
-/** A validated workload: durations in ns, defaults filled in. */
-export type Workload = z.output<typeof workloadSchema>;
-/** A validated VM. */
-export type VmWorkload = Workload["vms"][number];
-/** A validated CPU spec. */
-export type CpuWorkload = z.output<typeof cpuSpec>;
+export type { CpuWorkload, VmWorkload, Workload } from "./types.ts";
 
 /** The dotted path of a zod issue, like `vms[0].cpu.program[0].run`. */
 export function formatPath(path: readonly PropertyKey[]): string {

@@ -1,0 +1,146 @@
+/**
+ * The workload format `hyperhook.workload/v1` as TypeScript types: what a validated workload
+ * holds. Durations are integer nanoseconds here; in JSON they are strings such as "24ms".
+ *
+ * @module
+ */
+
+/** A policy and its configuration, as in `policies.cpu`. */
+export interface WorkloadPolicy {
+  /** A built-in name, a path, or an `npm:`, `https:` or `jsr:` specifier. */
+  use: string;
+  /** The policy's configuration. */
+  config: Record<string, unknown>;
+}
+
+/** One step of a vCPU program: exactly one field is set. */
+export interface ProgramStep {
+  /** Run for this long (declared to policies: SJF and SRTF use it). */
+  run?: number;
+  /** Sleep (blocked) for this long. */
+  sleep?: number;
+  /** Issue an I/O request and block until it completes. */
+  io?: Record<string, unknown>;
+}
+
+/** Replay of a PlanetLab utilisation trace (one percentage per line, 5 minutes each). */
+export interface PlanetlabTrace {
+  /** Always `planetlab`. */
+  format: "planetlab";
+  /** The file (relative paths are relative to the workload file). */
+  path: string;
+  /** Simulated length of one line (default 300 s, the file's own interval). */
+  interval: number;
+  /** Demand granularity: every period, utilisation × period of work arrives (default 100 ms). */
+  period: number;
+  /** First line to replay (0-based). */
+  start: number;
+  /** How many lines to replay (default: to the end). */
+  count?: number;
+}
+
+/** How a VM's vCPUs use the CPU: one of `program`, `pattern`, `trace`, `utilization`. */
+export interface CpuWorkload {
+  /** When the VM arrives. */
+  arrive: number;
+  /** An explicit program of steps. */
+  program?: ProgramStep[];
+  /** Repeat the program: `true` forever, or a number of times in all. */
+  repeat?: boolean | number;
+  /** A seeded generator. */
+  pattern?: "cpu-bound" | "interactive" | "bursty";
+  /** Generators: mean run burst. */
+  run?: number;
+  /** Generators: mean sleep. */
+  sleep?: number;
+  /** Bursty: mean length of a busy or quiet phase. */
+  phase?: number;
+  /** Bursty: utilisation in busy phases (0..1). */
+  busy?: number;
+  /** Bursty: utilisation in quiet phases (0..1). */
+  quiet?: number;
+  /** A measured utilisation curve to replay. */
+  trace?: PlanetlabTrace;
+  /** An inline utilisation curve in percent, one value per `interval`. */
+  utilization?: number[];
+  /** Utilisation curves: how long each value holds. */
+  interval?: number;
+  /** Utilisation curves: demand granularity. */
+  period?: number;
+}
+
+/** VM parameters that can change while it runs. */
+export interface VmParamsChange {
+  /** Proportional-share weight, 1..65535. */
+  weight?: number;
+  /** Cap in percent of one pCPU (0 = none). */
+  cap?: number;
+  /** Static priority (lower = higher). */
+  priority?: number;
+  /** Policy-specific parameters. */
+  sched?: Record<string, unknown>;
+}
+
+/** A virtual machine. */
+export interface VmWorkload {
+  /** Its name. */
+  id: string;
+  /** How many vCPUs (default 1). */
+  vcpus: number;
+  /** Proportional-share weight (default 256, Xen's). */
+  weight: number;
+  /** Cap in percent of one pCPU (default 0 = none). */
+  cap: number;
+  /** Static priority (default 0; lower = higher). */
+  priority: number;
+  /** Policy-specific parameters (durations in ns). */
+  sched: Record<string, unknown>;
+  /** CPU behaviour (absent: the VM uses no CPU). */
+  cpu?: CpuWorkload;
+  /** Memory behaviour. */
+  memory?: Record<string, unknown>;
+  /** I/O behaviour. */
+  io?: Record<string, unknown>;
+}
+
+/** The host machine. */
+export interface HostWorkload {
+  /** How many physical CPUs. */
+  pcpus: number;
+  /** Memory: `{ frames }` and more. */
+  memory?: Record<string, unknown>;
+  /** Disks. */
+  disks?: Record<string, unknown>[];
+}
+
+/** A change of a VM's parameters at a given time. */
+export interface TimelineChange {
+  /** When. */
+  at: number;
+  /** Which VM (its id). */
+  vm: string;
+  /** What changes. */
+  set: VmParamsChange;
+}
+
+/** A validated workload. */
+export interface Workload {
+  /** Always `hyperhook.workload/v1`. */
+  schema: "hyperhook.workload/v1";
+  /** Its name (reports carry it). */
+  name: string;
+  /** What it is, for people. */
+  description?: string;
+  /** The seed of every random choice (default 1). */
+  seed: number;
+  /** The host. */
+  host: HostWorkload;
+  /** Policies per domain (CLI flags override them). */
+  policies: { cpu?: WorkloadPolicy; memory?: WorkloadPolicy; io?: WorkloadPolicy };
+  /** When to stop (default: when all finite work is done). */
+  stopAt?: number;
+  /** Parameter changes over time. */
+  timeline: TimelineChange[];
+  /** The VMs. */
+  vms: VmWorkload[];
+}
