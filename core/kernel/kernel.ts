@@ -193,6 +193,42 @@ export class Kernel {
     domain.installed();
   }
 
+  /**
+   * Hands a domain to a new policy without a gap (ghOSt-style): the new policy is loaded and
+   * started first; if that fails, the old one keeps running and the failure is thrown. Then the
+   * domain's state is replayed into it and it takes over at this instant boundary. Call it only
+   * between `advance` calls.
+   *
+   * @throws {PolicyFailure} When the new policy fails to load or start (the old one stays).
+   * @throws {PolicyConfigError} When the new policy refuses its configuration.
+   */
+  async swap(name: Domain, loaded: LoadedPolicy): Promise<void> {
+    const domain = this.domains.find((d) => d.name === name);
+    if (domain === undefined) throw new Error(`This kernel has no ${name} domain`);
+    let declared;
+    try {
+      declared = await loaded.runtime.start({
+        config: loaded.config,
+        seed: this.#policySeed(name),
+        host: domain.host(),
+      });
+    } catch (error) {
+      await loaded.runtime.close();
+      if (error instanceof PolicyFailure && error.reason === "config") {
+        throw new PolicyConfigError(error.message.replace(/^\w*Error: /, ""));
+      }
+      throw asPolicyFailure(error);
+    }
+    const old = domain.slot.runtime;
+    domain.slot.install(loaded.runtime, loaded.info, declared);
+    domain.slot.underTest = true;
+    this.log.record(LOG.kernel, 2, this.now, this.domains.indexOf(domain), domain.slot.generation, 0);
+    domain.replay();
+    domain.installed();
+    const closing = old.close();
+    if (closing instanceof Promise) await closing.catch(() => {});
+  }
+
   /** Whether the run is over: past `stopAt`, or all finite work done when there is no `stopAt`. */
   get ended(): boolean {
     return this.#ended;
