@@ -1,0 +1,105 @@
+import assert from "node:assert/strict";
+import { formatDuration, parseDuration } from "../../core/engine/duration.ts";
+import { EventQueue } from "../../core/engine/event_queue.ts";
+import { Histogram } from "../../core/engine/histogram.ts";
+import { Rng } from "../../core/engine/rng.ts";
+import { DecisionLog } from "../../core/engine/decision_log.ts";
+import { jain, waterFill } from "../../core/report/report.ts";
+
+Deno.test("durations parse to integer ns and print back", () => {
+  assert.equal(parseDuration("24ms"), 24_000_000);
+  assert.equal(parseDuration("500us"), 500_000);
+  assert.equal(parseDuration("500µs"), 500_000);
+  assert.equal(parseDuration("2s"), 2_000_000_000);
+  assert.equal(parseDuration("1.5ms"), 1_500_000);
+  assert.equal(parseDuration("7ns"), 7);
+  for (const bad of [5, "5", "ms", "-1ms", "1 fortnight", null]) {
+    assert.equal(parseDuration(bad), undefined, String(bad));
+  }
+  assert.equal(formatDuration(24_000_000), "24ms");
+  assert.equal(formatDuration(1_500), "1.5us");
+});
+
+Deno.test("the event queue orders by time, then by insertion: a total order", () => {
+  const queue = new EventQueue();
+  const events = [[30, 1], [10, 2], [20, 3], [10, 4], [10, 5], [0, 6]] as const;
+  for (const [time, kind] of events) queue.push(time, kind, 0, 0);
+  const order: number[] = [];
+  while (queue.pop()) order.push(queue.kind);
+  assert.deepEqual(order, [6, 2, 4, 5, 3, 1]);
+});
+
+Deno.test("the event queue stays ordered over many random pushes and pops", () => {
+  const queue = new EventQueue();
+  const rng = new Rng(3);
+  const reference: [number, number][] = [];
+  let seq = 0;
+  for (let round = 0; round < 5000; round++) {
+    if (rng.float() < 0.6) {
+      const time = rng.int(1000);
+      queue.push(time, 0, seq, 0);
+      reference.push([time, seq++]);
+    } else if (reference.length > 0) {
+      reference.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+      const [time, target] = reference.shift()!;
+      assert.equal(queue.pop(), true);
+      assert.deepEqual([queue.time, queue.target], [time, target]);
+    }
+  }
+  assert.equal(queue.size, reference.length);
+});
+
+Deno.test("the PRNG is reproducible and forks independent streams", () => {
+  const a = new Rng(42), b = new Rng(42);
+  const xs = Array.from({ length: 5 }, () => a.next());
+  assert.deepEqual(Array.from({ length: 5 }, () => b.next()), xs);
+  assert.notDeepEqual(new Rng(43).next(), new Rng(42).next());
+  assert.notEqual(new Rng(1).fork("vcpu", 0).next(), new Rng(1).fork("vcpu", 1).next());
+  assert.equal(new Rng(1).fork("vcpu", 5).next(), new Rng(1).fork("vcpu", 5).next());
+  let sum = 0;
+  const rng = new Rng(9);
+  for (let i = 0; i < 100_000; i++) sum += rng.exponential(2);
+  assert.ok(Math.abs(sum / 100_000 - 2) < 0.03, "exponential mean");
+});
+
+Deno.test("the histogram is exact below 256 and within 1/128 above", () => {
+  const h = new Histogram();
+  for (let v = 1; v <= 100; v++) h.record(v);
+  assert.deepEqual([h.quantile(0.5), h.quantile(0.99), h.quantile(1), h.min, h.max], [
+    50,
+    99,
+    100,
+    1,
+    100,
+  ]);
+  const big = new Histogram();
+  for (const v of [1_000_000, 2_000_000, 3_000_000, 40_000_000]) big.record(v);
+  assert.ok(Math.abs(big.quantile(0.5) - 2_000_000) <= 2_000_000 / 128);
+  assert.equal(big.quantile(1), 40_000_000);
+  assert.equal(big.countAtMost(3_000_000), 3);
+});
+
+Deno.test("the decision log hash covers every record", () => {
+  const digest = (records: number[][]) => {
+    const log = new DecisionLog();
+    for (const r of records) log.record(r[0]!, r[1]!, r[2]!, r[3]!, r[4]!, r[5]!);
+    return log.digest();
+  };
+  const records = Array.from({ length: 3000 }, (_, i) => [1, 1, i * 1000, i % 7, i % 3, 10]);
+  assert.equal(digest(records), digest(records));
+  const changed = records.map((r) => [...r]);
+  changed[2500]![3] = 99;
+  assert.notEqual(digest(changed), digest(records));
+});
+
+Deno.test("water filling gives weighted max-min fair shares; Jain's index", () => {
+  assert.deepEqual(waterFill(1, [1, 1], [1, 1]), [0.5, 0.5]);
+  assert.deepEqual(waterFill(1, [1, 2], [1, 1]).map((x) => +x.toFixed(6)), [0.333333, 0.666667]);
+  assert.deepEqual(waterFill(1, [1, 1, 1], [0.1, 1, 1]).map((x) => +x.toFixed(6)), [
+    0.1,
+    0.45,
+    0.45,
+  ]);
+  assert.equal(jain([1, 1, 1]), 1);
+  assert.equal(jain([1, 0]), 0.5);
+});

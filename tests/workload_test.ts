@@ -1,0 +1,131 @@
+// Bad input: exit 2 with one line naming the place and what was expected; nothing else printed.
+import assert from "node:assert/strict";
+import { example, runCli, workloadFile } from "./_helpers.ts";
+
+const base = { schema: "hyperhook.workload/v1", name: "bad", host: { pcpus: 1 } };
+
+async function refused(workload: unknown, expected: RegExp, flags: string[] = []) {
+  const result = await runCli(["run", await workloadFile(workload), ...flags]);
+  assert.equal(result.code, 2, result.stderr);
+  assert.equal(result.stdout, "");
+  const lines = result.stderr.trim().split("\n");
+  assert.equal(lines.length, 1, result.stderr);
+  assert.match(lines[0]!, expected);
+}
+
+Deno.test("a number where a duration belongs names the path", async () => {
+  await refused(
+    { ...base, vms: [{ id: "a", cpu: { program: [{ run: 5 }] } }] },
+    /vms\[0\]\.cpu\.program\[0\]\.run: expected a duration such as "5ms", got 5$/,
+  );
+});
+
+Deno.test("other workload mistakes are named too", async () => {
+  await refused({ ...base, vms: [] }, /vms: expected at least 1 item/);
+  await refused(
+    { ...base, host: { pcpus: 0 }, vms: [{ id: "a" }] },
+    /host\.pcpus: expected a value of at least 1, got 0/,
+  );
+  await refused(
+    { ...base, vms: [{ id: "a", cpu: { pattern: "lazy" } }] },
+    /vms\[0\]\.cpu\.pattern: expected "cpu-bound" or "interactive" or "bursty", got "lazy"/,
+  );
+  await refused(
+    { ...base, vms: [{ id: "a" }, { id: "a" }] },
+    /vms\[1\]\.id: expected a unique VM id, got "a" twice/,
+  );
+  await refused(
+    { ...base, vms: [{ id: "a", cpu: { program: [{ walk: "1ms" }] } }] },
+    /vms\[0\]\.cpu\.program\[0\]: unknown key "walk"/,
+  );
+  await refused(
+    { ...base, vms: [{ id: "a", cpu: { pattern: "cpu-bound" } }] },
+    /stopAt: expected a duration .* runs forever/,
+  );
+  await refused(
+    { ...base, schema: "v0", vms: [{ id: "a" }] },
+    /schema: expected "hyperhook\.workload\/v1", got "v0"/,
+  );
+  await refused({
+    ...base,
+    timeline: [{ at: "1s", vm: "zz", set: { weight: 2 } }],
+    vms: [{ id: "a" }],
+  }, /timeline\[0\]\.vm: expected the id of a VM/);
+});
+
+Deno.test("an unknown policy, a bad config and bad flags exit 2", async () => {
+  const ok = { ...base, vms: [{ id: "a", cpu: { program: [{ run: "1ms" }] } }] };
+  await refused(ok, /Unknown cpu policy "nope": expected one of .*rr/, ["--cpu", "nope"]);
+  await refused(
+    ok,
+    /Policy rr config\.quantum: expected a duration such as "10ms", at least 1us, got -4/,
+    [
+      "--cpu",
+      "rr",
+      "--config-cpu",
+      '{"quantum":-4}',
+    ],
+  );
+  await refused(ok, /Policy rr config\.slice: unknown parameter; expected one of quantum/, [
+    "--cpu",
+    "rr",
+    "--config-cpu",
+    '{"slice":"1ms"}',
+  ]);
+  await refused(ok, /--seed: expected a non-negative integer, got x/, ["--seed", "x"]);
+  await refused(ok, /--isolation: expected one of none, worker, process, got vm/, [
+    "--isolation",
+    "vm",
+  ]);
+  await refused(ok, /Unknown option '--cpus'/, ["--cpus", "rr"]);
+});
+
+Deno.test("a missing file and broken JSON are bad input", async () => {
+  const missing = await runCli(["run", "/nonexistent/workload.json"]);
+  assert.equal(missing.code, 2);
+  assert.match(missing.stderr, /Workload \/nonexistent\/workload\.json: cannot read the file/);
+  const path = await Deno.makeTempFile({ suffix: ".json" });
+  await Deno.writeTextFile(path, "{ not json");
+  const broken = await runCli(["run", path]);
+  assert.equal(broken.code, 2);
+  assert.match(broken.stderr, /not valid JSON/);
+});
+
+Deno.test("--format json prints the report alone on stdout, in the v1 shape", async () => {
+  const result = await runCli(["run", example("fcfs_textbook.json"), "--format", "json"]);
+  assert.equal(result.code, 0);
+  const report = JSON.parse(result.stdout);
+  assert.equal(report.schema, "hyperhook.report/v1");
+  assert.deepEqual(Object.keys(report), [
+    "schema",
+    "workload",
+    "seed",
+    "simulatedNs",
+    "wallMs",
+    "policies",
+    "vms",
+    "host",
+    "incidents",
+    "eventsHash",
+  ]);
+  assert.deepEqual(Object.keys(report.policies.cpu).sort(), [
+    "config",
+    "ejected",
+    "isolation",
+    "name",
+    "reference",
+    "sha256",
+  ]);
+  assert.match(report.policies.cpu.sha256, /^[0-9a-f]{64}$/);
+  for (const key of ["runNs", "waitNs", "finishNs", "share", "switches"]) {
+    assert.ok(key in report.vms[0].cpu, key);
+  }
+  for (const key of ["refs", "faults", "residentPeak"]) assert.ok(key in report.vms[0].memory, key);
+  for (const key of ["requests", "completed", "bytes", "latencyNs"]) {
+    assert.ok(key in report.vms[0].io, key);
+  }
+  for (const key of ["utilization", "switches", "fairness", "latencyNs"]) {
+    assert.ok(key in report.host.cpu, key);
+  }
+  assert.equal(report.simulatedNs, 30_000_000);
+});
