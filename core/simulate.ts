@@ -140,7 +140,7 @@ export class Simulation {
           meanWaitNs: vms.length === 0
             ? 0
             : vms.reduce((sum, vm) => sum + vm.waitNs, 0) / vms.length,
-          latencyNs: latencyOf(cpu.latency),
+          latencyNs: latencyOf(cpu.latency()),
         },
         memory: { frames: 0, faults: 0, evictions: 0 },
         disks: [],

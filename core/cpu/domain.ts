@@ -100,6 +100,8 @@ export class Vcpu {
   runNs = 0;
   /** Time runnable but not running. */
   waitNs = 0;
+  /** How many times it was put on a pCPU (every applied dispatch). */
+  dispatches = 0;
   /** How many times it was switched in on a pCPU that ran another vCPU last. */
   switches = 0;
 
@@ -149,10 +151,18 @@ export class CpuDomain implements KernelDomain {
   readonly vms: Vm[] = [];
   /** All vCPUs, by id. */
   readonly vcpus: Vcpu[] = [];
-  /** Scheduling latency of every vCPU (runnable to running). */
-  readonly latency: Histogram = new Histogram();
+  /** Scheduling latency of every vCPU (runnable to running), merged from the VMs'. */
+  latency(): Histogram {
+    const all = new Histogram();
+    for (const vm of this.vms) all.merge(vm.latency);
+    return all;
+  }
   /** How many vCPUs are ready and in no local queue. */
   #unqueued = 0;
+  /** How many vCPUs sit in local queues. */
+  #queued = 0;
+  /** The pCPUs that run nothing, in no particular order. */
+  #idle: number[];
   /** Total dispatches. */
   switches = 0;
   /** Called for `{io}` program steps (set by the I/O domain). */
@@ -172,6 +182,7 @@ export class CpuDomain implements KernelDomain {
     this.#kernel = kernel;
     this.slot = slot;
     this.pcpus = Array.from({ length: pcpus }, (_, i) => new Pcpu(i));
+    this.#idle = this.pcpus.map((pcpu) => pcpu.index);
     this.#base = kernel.register(this, 6);
   }
 
@@ -335,27 +346,37 @@ export class CpuDomain implements KernelDomain {
   }
 
   settle(): void {
+    const idle = this.#idle;
+    if (idle.length === 0 || (this.#unqueued === 0 && this.#queued === 0)) return;
+    // Idle pCPUs are served in index order: the lowest-numbered idle pCPU asks first.
+    if (idle.length > 1) idle.sort((a, b) => a - b);
     const now = this.#kernel.now, writer = this.slot.writer;
-    for (const pcpu of this.pcpus) {
-      if (pcpu.vcpu >= 0) continue;
+    let kept = 0;
+    for (let i = 0; i < idle.length; i++) {
+      const pcpu = this.pcpus[idle[i]!]!;
       while (pcpu.localHead < pcpu.localVcpus.length) {
         const id = pcpu.localVcpus[pcpu.localHead]!, slice = pcpu.localSlices[pcpu.localHead++]!;
         const vcpu = this.vcpus[id]!;
-        vcpu.queued = false;
+        if (!vcpu.queued) continue;
         if (vcpu.state === READY) {
           this.#run(vcpu, pcpu, slice);
           break;
         }
+        vcpu.queued = false;
+        this.#queued--;
       }
       if (pcpu.localHead === pcpu.localVcpus.length && pcpu.localHead > 0) {
         pcpu.localVcpus.length = pcpu.localSlices.length = pcpu.localHead = 0;
       }
-      if (pcpu.vcpu < 0 && this.#unqueued > 0 && pcpu.declinedAtNs !== now) {
+      if (pcpu.vcpu >= 0) continue;
+      idle[kept++] = pcpu.index;
+      if (this.#unqueued > 0 && pcpu.declinedAtNs !== now) {
         pcpu.declinedAtNs = now;
         writer.call1(CPU_OP.DISPATCH, now, pcpu.index);
         this.#query(CPU_OP.DISPATCH, pcpu.index);
       }
     }
+    idle.length = kept;
   }
 
   apply(reply: Reply): void {
@@ -431,10 +452,14 @@ export class CpuDomain implements KernelDomain {
           `dispatch of vCPU ${id} on pCPU ${pcpu.index} with slice ${slice}; expected a positive integer of ns or none`,
         );
       }
-      if (pcpu.vcpu < 0 && i === 0) this.#run(vcpu, pcpu, slice);
-      else {
+      if (pcpu.vcpu < 0 && i === 0) {
+        this.#run(vcpu, pcpu, slice);
+        const at = this.#idle.indexOf(pcpu.index);
+        if (at >= 0) this.#idle.splice(at, 1);
+      } else {
         vcpu.queued = true;
         this.#unqueued--;
+        this.#queued++;
         pcpu.localVcpus.push(id);
         pcpu.localSlices.push(slice);
       }
@@ -443,16 +468,16 @@ export class CpuDomain implements KernelDomain {
 
   #run(vcpu: Vcpu, pcpu: Pcpu, slice: number): void {
     const now = this.#kernel.now;
-    if (!vcpu.queued) this.#unqueued--;
-    vcpu.queued = false;
+    if (vcpu.queued) vcpu.queued = false, this.#queued--;
+    else this.#unqueued--;
     const waited = now - vcpu.sinceNs;
     vcpu.waitNs += waited;
-    this.latency.record(waited);
     vcpu.vm.latency.record(waited);
     vcpu.state = RUNNING;
     vcpu.pcpu = pcpu.index;
     vcpu.sinceNs = vcpu.switchedInNs = now;
     vcpu.sliceEndNs = now + slice;
+    vcpu.dispatches++;
     if (pcpu.lastVcpu !== vcpu.id) vcpu.switches++, this.switches++;
     pcpu.vcpu = pcpu.lastVcpu = vcpu.id;
     this.#kernel.log.record(LOG.cpu, CPU_LOG.RUN, now, vcpu.id, pcpu.index, slice);
@@ -534,6 +559,7 @@ export class CpuDomain implements KernelDomain {
     const now = this.#kernel.now, pcpu = this.pcpus[vcpu.pcpu]!;
     const ranNs = now - vcpu.switchedInNs;
     pcpu.vcpu = -1;
+    this.#idle.push(pcpu.index);
     vcpu.gen++;
     this.#kernel.log.record(LOG.cpu, CPU_LOG.STOP, now, vcpu.id, pcpu.index, reason);
     const burst = reason === STOP_BLOCK || reason === STOP_DONE ? vcpu.burstNs : -1;
@@ -573,7 +599,7 @@ export class CpuDomain implements KernelDomain {
     for (const pcpu of this.pcpus) {
       for (let i = pcpu.localHead; i < pcpu.localVcpus.length; i++) {
         const vcpu = this.vcpus[pcpu.localVcpus[i]!]!;
-        if (vcpu.queued) vcpu.queued = false, this.#unqueued++;
+        if (vcpu.queued) vcpu.queued = false, this.#queued--, this.#unqueued++;
       }
       pcpu.localVcpus.length = pcpu.localSlices.length = pcpu.localHead = 0;
       pcpu.declinedAtNs = -1;

@@ -8,7 +8,8 @@
 
 const SUB_BITS = 7;
 const SUB = 1 << SUB_BITS;
-const BUCKETS = (64 - SUB_BITS) * SUB;
+// Values up to 2^46 ns (about 19.5 hours) get their own buckets; larger ones share the last.
+const BUCKETS = (46 - SUB_BITS + 1) * SUB;
 
 /**
  * Latency distribution with count, sum, min, max and quantiles.
@@ -22,7 +23,7 @@ const BUCKETS = (64 - SUB_BITS) * SUB;
  * ```
  */
 export class Histogram {
-  #counts = new Float64Array(BUCKETS);
+  #counts: Uint32Array | undefined;
   /** How many values were recorded. */
   count = 0;
   /** Their sum. */
@@ -35,7 +36,7 @@ export class Histogram {
   /** Records one value (rounded to an integer, clamped at 0). */
   record(value: number): void {
     const v = value > 0 ? Math.round(value) : 0;
-    this.#counts[bucketOf(v)]!++;
+    (this.#counts ??= new Uint32Array(BUCKETS))[Math.min(bucketOf(v), BUCKETS - 1)]!++;
     this.count++;
     this.sum += v;
     if (v < this.min) this.min = v;
@@ -55,9 +56,10 @@ export class Histogram {
     if (this.count === 0) return 0;
     const rank = Math.max(1, Math.ceil(q * this.count));
     if (rank >= this.count) return this.max;
+    const counts = this.#counts!;
     let seen = 0;
     for (let i = 0; i < BUCKETS; i++) {
-      seen += this.#counts[i]!;
+      seen += counts[i]!;
       if (seen >= rank) return Math.min(Math.max(lowerBound(i), this.min), this.max);
     }
     return this.max;
@@ -65,8 +67,8 @@ export class Histogram {
 
   /** How many recorded values are at most `bound` (within the histogram's precision). */
   countAtMost(bound: number): number {
-    if (bound < 0) return 0;
-    const last = bucketOf(Math.floor(bound));
+    if (bound < 0 || this.#counts === undefined) return 0;
+    const last = Math.min(bucketOf(Math.floor(bound)), BUCKETS - 1);
     let seen = 0;
     for (let i = 0; i <= last; i++) seen += this.#counts[i]!;
     return seen;
@@ -74,7 +76,10 @@ export class Histogram {
 
   /** Adds every value of `other` into this histogram. */
   merge(other: Histogram): void {
-    for (let i = 0; i < BUCKETS; i++) this.#counts[i]! += other.#counts[i]!;
+    if (other.#counts !== undefined) {
+      const counts = this.#counts ??= new Uint32Array(BUCKETS);
+      for (let i = 0; i < BUCKETS; i++) counts[i]! += other.#counts[i]!;
+    }
     this.count += other.count;
     this.sum += other.sum;
     if (other.min < this.min) this.min = other.min;
@@ -84,7 +89,7 @@ export class Histogram {
 
 function bucketOf(v: number): number {
   if (v < 2 * SUB) return v;
-  const exponent = Math.floor(Math.log2(v));
+  const exponent = v < 0x1_0000_0000 ? 31 - Math.clz32(v) : Math.floor(Math.log2(v));
   const shifted = Math.floor(v / 2 ** (exponent - SUB_BITS));
   return (exponent - SUB_BITS + 1) * SUB + (shifted - SUB);
 }

@@ -96,6 +96,7 @@ export class Kernel {
   /** The watchdog timeout. */
   readonly stallNs: number;
   #handlers: KernelDomain[] = [];
+  #replies: (Reply | Promise<Reply> | undefined)[] = [];
   #options: KernelOptions;
   #closing: Promise<void>[] = [];
   #ended = false;
@@ -222,7 +223,14 @@ export class Kernel {
     const old = domain.slot.runtime;
     domain.slot.install(loaded.runtime, loaded.info, declared);
     domain.slot.underTest = true;
-    this.log.record(LOG.kernel, 2, this.now, this.domains.indexOf(domain), domain.slot.generation, 0);
+    this.log.record(
+      LOG.kernel,
+      2,
+      this.now,
+      this.domains.indexOf(domain),
+      domain.slot.generation,
+      0,
+    );
     domain.replay();
     domain.installed();
     const closing = old.close();
@@ -274,30 +282,28 @@ export class Kernel {
 
   /** Settles the current instant; returns a promise only when a sandboxed policy must answer. */
   #settle(): Promise<void> | undefined {
+    const replies = this.#replies;
     for (let round = 0; round < MAX_ROUNDS; round++) {
       for (const domain of this.domains) domain.settle();
       let asked = false, waiting: Promise<unknown>[] | undefined;
-      const replies: (Reply | Promise<Reply> | undefined)[] = [];
-      for (const domain of this.domains) {
-        const writer = domain.slot.writer;
-        if (writer.queries === 0 && writer.length < FLUSH_AT) {
-          replies.push(undefined);
-          continue;
-        }
+      for (let i = 0; i < this.domains.length; i++) {
+        const domain = this.domains[i]!, writer = domain.slot.writer;
+        replies[i] = undefined;
+        if (writer.queries === 0 && writer.length < FLUSH_AT) continue;
         asked = true;
         try {
           const reply = domain.slot.runtime.handle(writer);
-          replies.push(reply);
+          replies[i] = reply;
           if (reply instanceof Promise) (waiting ??= []).push(reply.catch(() => {}));
         } catch (error) {
-          replies.push(undefined);
           this.eject(domain, asPolicyFailure(error));
         }
       }
       if (!asked) return undefined;
       if (waiting !== undefined) {
+        const pending = replies.slice();
         return Promise.all(waiting).then(async () => {
-          await this.#applyAll(replies);
+          await this.#applyAll(pending);
           const more = this.#settle();
           if (more !== undefined) await more;
         });

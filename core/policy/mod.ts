@@ -59,7 +59,7 @@ export {
   param,
   type ParamConstructors,
 } from "./params.ts";
-export { BurstPredictor } from "./helpers.ts";
+export { BurstPredictor, Fifo } from "./helpers.ts";
 export { Rng } from "../engine/rng.ts";
 export {
   API_VERSION,

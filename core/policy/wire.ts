@@ -22,7 +22,7 @@ export class BatchWriter implements Batch {
   /** Empties the batch for reuse. */
   clear(): void {
     this.length = 0;
-    this.objs = [];
+    if (this.objs.length > 0) this.objs = [];
     this.queries = 0;
   }
 
@@ -107,7 +107,7 @@ export class ReplyWriter implements Reply {
   /** Empties the reply for reuse. */
   clear(): void {
     this.length = 0;
-    this.objs = [];
+    if (this.objs.length > 0) this.objs = [];
   }
 
   /** Appends one value of the current answer (after `begin`). */

@@ -5,12 +5,12 @@
  * @module
  */
 
-import { defineCpuPolicy, type VcpuView } from "../../core/policy/mod.ts";
+import { defineCpuPolicy, Fifo, type VcpuView } from "../../core/policy/mod.ts";
 
 export default defineCpuPolicy({
   name: "fcfs",
   create() {
-    const queue: VcpuView[] = [];
+    const queue = new Fifo<VcpuView>();
     return {
       enqueue(_ctx, vcpu) {
         queue.push(vcpu);

@@ -5,13 +5,13 @@
  * @module
  */
 
-import { defineCpuPolicy, param, type VcpuView } from "../../core/policy/mod.ts";
+import { defineCpuPolicy, Fifo, param, type VcpuView } from "../../core/policy/mod.ts";
 
 export default defineCpuPolicy({
   name: "rr",
   config: { quantum: param.duration("10ms", { min: "1us" }) },
   create({ config }) {
-    const queue: VcpuView[] = [];
+    const queue = new Fifo<VcpuView>();
     return {
       enqueue(_ctx, vcpu) {
         queue.push(vcpu);
