@@ -1,0 +1,38 @@
+// The README's custom policy is the example file, verbatim, and it runs as written.
+import assert from "node:assert/strict";
+import { example, runCli } from "./_helpers.ts";
+
+const root = new URL("../", import.meta.url);
+
+Deno.test("the README's twenty-line policy is examples/policies/lottery.ts and works", async () => {
+  const readme = await Deno.readTextFile(new URL("README.md", root));
+  const block = /```ts\n(\/\/ Lottery scheduling[\s\S]*?)```/.exec(readme)?.[1];
+  assert.ok(block, "the README shows the lottery policy");
+  const file = await Deno.readTextFile(new URL("examples/policies/lottery.ts", root));
+  assert.equal(block, file);
+  assert.ok(file.trimEnd().split("\n").length <= 24);
+  const result = await runCli([
+    "run",
+    example("demo.json"),
+    "--cpu",
+    "examples/policies/lottery.ts",
+    "--isolation",
+    "none",
+    "--format",
+    "json",
+  ], { cwd: root.pathname });
+  assert.equal(result.code, 0, result.stderr);
+  const report = JSON.parse(result.stdout);
+  assert.equal(report.policies.cpu.name, "lottery");
+  assert.equal(report.incidents.length, 0);
+  assert.ok(report.host.cpu.utilization > 0.8);
+  // Lottery is proportional share: batch-1 (weight 512) gets more CPU than batch-2 (weight 256).
+  const share = (id: string) => report.vms.find((vm: { id: string }) => vm.id === id).cpu.share;
+  assert.ok(share("batch-1") > 1.5 * share("batch-2"), `${share("batch-1")} vs ${share("batch-2")}`);
+});
+
+Deno.test("the README shows the two commands", async () => {
+  const readme = await Deno.readTextFile(new URL("README.md", root));
+  assert.match(readme, /deno task demo/);
+  assert.match(readme, /deno task test/);
+});
