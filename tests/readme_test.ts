@@ -1,6 +1,6 @@
 // The README's custom policy is the example file, verbatim, and it runs as written.
 import assert from "node:assert/strict";
-import { example, runCli } from "./_helpers.ts";
+import { runCli, workloadFile } from "./_helpers.ts";
 
 const root = new URL("../", import.meta.url);
 
@@ -11,9 +11,20 @@ Deno.test("the README's twenty-line policy is examples/policies/lottery.ts and w
   const file = await Deno.readTextFile(new URL("examples/policies/lottery.ts", root));
   assert.equal(block, file);
   assert.ok(file.trimEnd().split("\n").length <= 24);
+  // Two CPU-bound VMs on one pCPU, weights 512 and 256: lottery gives them about 2/3 and 1/3.
+  const workload = await workloadFile({
+    schema: "hyperhook.workload/v1",
+    name: "lottery",
+    host: { pcpus: 1 },
+    stopAt: "10s",
+    vms: [
+      { id: "heavy", weight: 512, cpu: { pattern: "cpu-bound" } },
+      { id: "light", weight: 256, cpu: { pattern: "cpu-bound" } },
+    ],
+  });
   const result = await runCli([
     "run",
-    example("demo.json"),
+    workload,
     "--cpu",
     "examples/policies/lottery.ts",
     "--isolation",
@@ -28,7 +39,10 @@ Deno.test("the README's twenty-line policy is examples/policies/lottery.ts and w
   assert.ok(report.host.cpu.utilization > 0.8);
   // Lottery is proportional share: batch-1 (weight 512) gets more CPU than batch-2 (weight 256).
   const share = (id: string) => report.vms.find((vm: { id: string }) => vm.id === id).cpu.share;
-  assert.ok(share("batch-1") > 1.5 * share("batch-2"), `${share("batch-1")} vs ${share("batch-2")}`);
+  assert.ok(
+    share("batch-1") > 1.5 * share("batch-2"),
+    `${share("batch-1")} vs ${share("batch-2")}`,
+  );
 });
 
 Deno.test("the README shows the two commands", async () => {
