@@ -27,9 +27,18 @@ const REASON_ARRIVE = 0, REASON_WAKE = 1, REASON_PREEMPT = 2, REASON_SLICE = 3, 
 const STOP_SLICE = 0, STOP_BLOCK = 1, STOP_DONE = 2, STOP_PREEMPT = 3;
 
 const EV_ARRIVE = 0, EV_RUN_END = 1, EV_WAKE = 2, EV_TICK = 3, EV_PARAMS = 4, EV_WATCHDOG = 5;
+/** Does nothing but make the kernel settle an instant (a pCPU freed between `advance` calls). */
+const EV_SETTLE = 6;
 
 /** Log kinds of CPU decisions. */
-export const CPU_LOG = { RUN: 1, STOP: 2, PREEMPT: 3, TICK_PREEMPT: 4, PARAMS: 5 } as const;
+export const CPU_LOG = {
+  RUN: 1,
+  STOP: 2,
+  PREEMPT: 3,
+  TICK_PREEMPT: 4,
+  PARAMS: 5,
+  REMOVE: 6,
+} as const;
 
 /** A VM as the kernel keeps it. */
 export class Vm {
@@ -49,6 +58,8 @@ export class Vm {
   finishNs: number | null = null;
   /** Whether it has arrived. */
   arrived = false;
+  /** When it was removed (live control), or null. */
+  removedNs: number | null = null;
   /** Scheduling latencies of its vCPUs. */
   readonly latency: Histogram = new Histogram();
 
@@ -183,7 +194,7 @@ export class CpuDomain implements KernelDomain {
     this.slot = slot;
     this.pcpus = Array.from({ length: pcpus }, (_, i) => new Pcpu(i));
     this.#idle = this.pcpus.map((pcpu) => pcpu.index);
-    this.#base = kernel.register(this, 6);
+    this.#base = kernel.register(this, 7);
   }
 
   /** Adds a VM with `vcpus` vCPUs running `program`; it arrives at `arriveNs`. */
@@ -218,10 +229,40 @@ export class CpuDomain implements KernelDomain {
   setParams(vm: Vm, set: Partial<Omit<VmParams, "index">>): void {
     vm.params = { ...vm.params, ...set, index: vm.index };
     this.#kernel.log.record(LOG.cpu, CPU_LOG.PARAMS, this.#kernel.now, vm.index, 0, 0);
-    if (vm.arrived) {
+    if (vm.arrived && vm.removedNs === null) {
       const writer = this.slot.writer;
       writer.call1(CPU_OP.VM_PARAMS, this.#kernel.now, writer.obj(structuredClone(vm.params)));
     }
+  }
+
+  /**
+   * Removes a VM now (live control): its vCPUs stop for good, their pending events go stale, and
+   * the policy hears `VM_REMOVE` in its next batch. The VM stays in `vms` (indices are never
+   * reused) with `removedNs` set. Removing a removed VM does nothing.
+   */
+  removeVm(vm: Vm): void {
+    if (vm.removedNs !== null) return;
+    const now = this.#kernel.now;
+    vm.removedNs = now;
+    this.#kernel.log.record(LOG.cpu, CPU_LOG.REMOVE, now, vm.index, 0, 0);
+    for (const id of vm.vcpus) {
+      const vcpu = this.vcpus[id]!;
+      if (vcpu.state === DONE) continue;
+      if (vcpu.state === RUNNING) {
+        this.#account(vcpu);
+        this.#release(vcpu, STOP_DONE);
+      } else if (vcpu.state === READY) {
+        vcpu.waitNs += now - vcpu.sinceNs;
+        vcpu.sinceNs = now;
+        // A vCPU in a pCPU's local queue is dropped there by `settle`, which counts it out.
+        if (!vcpu.queued) this.#unqueued--;
+      }
+      if (vm.program?.finite) this.#kernel.pendingWork--;
+      vcpu.state = DONE;
+      vcpu.gen++;
+    }
+    if (vm.arrived) this.slot.writer.call1(CPU_OP.VM_REMOVE, now, vm.index);
+    this.#kernel.schedule(now, this.#base + EV_SETTLE, 0);
   }
 
   host(): Record<string, unknown> {
@@ -250,10 +291,13 @@ export class CpuDomain implements KernelDomain {
       }
       case EV_WATCHDOG:
         return this.#watchdog();
+      case EV_SETTLE:
+        return;
     }
   }
 
   #arrive(vm: Vm): void {
+    if (vm.removedNs !== null) return;
     vm.arrived = true;
     const writer = this.slot.writer, now = this.#kernel.now;
     writer.call1(CPU_OP.VM_ADD, now, writer.obj(this.#vmSpec(vm)));
@@ -439,6 +483,11 @@ export class CpuDomain implements KernelDomain {
         );
       }
       const vcpu = this.vcpus[id]!;
+      if (vcpu.vm.removedNs !== null) {
+        // The policy may not have heard of the removal yet: drop the stale choice, ask again.
+        pcpu.declinedAtNs = -1;
+        continue;
+      }
       if (vcpu.state !== READY || vcpu.queued) {
         const what = vcpu.state === READY ? "already queued on a pCPU" : STATUS[vcpu.state];
         throw invalid(
@@ -605,7 +654,9 @@ export class CpuDomain implements KernelDomain {
       pcpu.declinedAtNs = -1;
     }
     for (const vm of this.vms) {
-      if (vm.arrived) writer.call1(CPU_OP.VM_ADD, now, writer.obj(this.#vmSpec(vm)));
+      if (vm.arrived && vm.removedNs === null) {
+        writer.call1(CPU_OP.VM_ADD, now, writer.obj(this.#vmSpec(vm)));
+      }
     }
     for (const pcpu of this.pcpus) {
       if (pcpu.vcpu < 0) continue;
