@@ -31,7 +31,19 @@ export {
   Simulation,
 } from "./core/simulate.ts";
 export { parseWorkload, readWorkload, WorkloadError } from "./core/workload/load.ts";
-export { type Workload, WORKLOAD_SCHEMA } from "./core/workload/schema.ts";
+export { WORKLOAD_SCHEMA } from "./core/workload/schema.ts";
+export type {
+  CpuWorkload,
+  HostWorkload,
+  PlanetlabTrace,
+  ProgramStep,
+  TimelineChange,
+  VmParamsChange,
+  VmWorkload,
+  Workload,
+  WorkloadPolicy,
+} from "./core/workload/types.ts";
+export type { LoadedPolicy } from "./core/kernel/slot.ts";
 export {
   type HostReport,
   type Latency,
@@ -46,7 +58,12 @@ export {
 export { formatComparison, formatReport } from "./core/report/table.ts";
 export { type Incident, type PolicyInfo } from "./core/kernel/slot.ts";
 export { PolicyConfigError } from "./core/kernel/kernel.ts";
-export { loadPolicy, PolicyReferenceError } from "./core/loader.ts";
-export { type FailureKind, type Isolation, PolicyFailure } from "./core/sandbox/runtime.ts";
-export { BUILTIN_POLICIES } from "./plugins/mod.ts";
+export { type LoadOptions, loadPolicy, PolicyReferenceError } from "./core/loader.ts";
+export {
+  type FailureKind,
+  type Isolation,
+  PolicyFailure,
+  type PolicyRuntime,
+} from "./core/sandbox/runtime.ts";
+export { BUILTIN_POLICIES, type BuiltinPolicy } from "./plugins/mod.ts";
 export { main } from "./core/cli.ts";

@@ -19,7 +19,11 @@ import { InProcessRuntime, type Isolation } from "./sandbox/runtime.ts";
 
 /** A policy reference that cannot be used (unknown name, missing file, wrong domain). */
 export class PolicyReferenceError extends Error {
-  /** @param message What was wrong and what was expected. */
+  /**
+   * Creates the error.
+   *
+   * @param message What was wrong and what was expected.
+   */
   constructor(message: string) {
     super(message);
     this.name = "PolicyReferenceError";

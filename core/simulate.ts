@@ -55,15 +55,27 @@ export interface SimulateOptions {
 export class Simulation {
   /** The workload. */
   readonly workload: Workload;
-  /** The kernel. */
+  /**
+   * The kernel (an internal API: for the live server, benches and tests).
+   *
+   * @ignore
+   */
   readonly kernel: Kernel;
-  /** The CPU domain. */
+  /**
+   * The CPU domain (an internal API: for the live server, benches and tests).
+   *
+   * @ignore
+   */
   readonly cpu: CpuDomain;
   /** The policies asked for, per domain. */
   readonly requested: Partial<Record<Domain, ReportPolicy>> = {};
   #started = performance.now();
 
-  /** Use {@linkcode createSimulation}. @internal */
+  /**
+   * Use {@linkcode createSimulation}.
+   *
+   * @ignore
+   */
   constructor(workload: Workload, kernel: Kernel, cpu: CpuDomain) {
     this.workload = workload;
     this.kernel = kernel;

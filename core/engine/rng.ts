@@ -41,7 +41,11 @@ export class Rng {
   /** The seed this generator started from. */
   readonly seed: number;
 
-  /** @param seed Any safe integer. */
+  /**
+   * Creates a generator.
+   *
+   * @param seed Any safe integer.
+   */
   constructor(seed: number) {
     this.seed = seed;
     let state = (seed ^ Math.floor(seed / 0x1_0000_0000)) | 0;

@@ -49,7 +49,11 @@ export interface KernelDomain {
 
 /** A configuration error found when a policy started: the run cannot go on (exit 2). */
 export class PolicyConfigError extends Error {
-  /** @param message Names the policy, the key and what was expected. */
+  /**
+   * Creates the error.
+   *
+   * @param message Names the policy, the key and what was expected.
+   */
   constructor(message: string) {
     super(message);
     this.name = "PolicyConfigError";

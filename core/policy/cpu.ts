@@ -43,7 +43,21 @@ export const CPU_OP = {
   PREEMPT: 21,
   /** Query `[pcpu, vcpu]` → `[0|1]`: a tick on a busy pCPU; preempt its vCPU? */
   TICK: 22,
+  /** Query `[]` → `[pcpu*]`: a timer the policy asked for is due; pCPUs to preempt. */
+  TIMER: 23,
+  /**
+   * Query `[]` → `[timerCount, atNs*, (vmIndex, counter, delta)*]`: the timers asked for and the
+   * counter increments since the last sync. The kernel asks it last in a batch, of policies that
+   * take it (`hooks` lists `sync`).
+   */
+  SYNC: 24,
 } as const;
+
+/** The most timers a CPU policy may have pending at once; one more is an invalid decision. */
+export const MAX_TIMERS = 1024;
+
+/** The most per-VM counters a CPU policy may declare. */
+export const MAX_COUNTERS = 16;
 
 /** Why a vCPU became runnable. */
 export type EnqueueReason = "arrive" | "wake" | "preempt" | "slice" | "replay";
@@ -101,15 +115,15 @@ export class VmView {
   /** Its vCPUs. */
   readonly vcpus: VcpuView[] = [];
   /** Proportional-share weight. */
-  weight = 256;
+  weight: number = 256;
   /** Cap in percent of one pCPU; 0 = none. */
-  cap = 0;
+  cap: number = 0;
   /** Static priority; lower number = higher priority. */
-  priority = 0;
+  priority: number = 0;
   /** Policy-specific parameters. */
   sched: Record<string, unknown> = {};
   /** False once the VM was removed. */
-  alive = true;
+  alive: boolean = true;
 
   /** @internal */
   constructor(index: number, id: string) {
@@ -129,9 +143,9 @@ export class VcpuView {
   /** Current state. */
   status: VcpuStatus = "new";
   /** The pCPU it runs on, or -1. */
-  pcpu = -1;
+  pcpu: number = -1;
   /** When it last became runnable (ns). */
-  readySinceNs = 0;
+  readySinceNs: number = 0;
   /** Declared length of its current run step, or null when the program does not declare it. */
   burstNs: number | null = null;
   /** Declared remaining time of its current run step, or null. */
@@ -139,7 +153,7 @@ export class VcpuView {
   /** Length of its last complete CPU burst (from waking to blocking), or null. */
   lastBurstNs: number | null = null;
   /** CPU time it received in total (as of the last stop). */
-  ranNs = 0;
+  ranNs: number = 0;
   /** Free slot for the policy's own per-vCPU state. */
   data: unknown = undefined;
 
@@ -175,6 +189,28 @@ export interface CpuContext<C> {
   readonly vcpus: readonly VcpuView[];
   /** The vCPU running on `pcpu` as far as the policy knows, or null. */
   running(pcpu: number): VcpuView | null;
+  /**
+   * Asks for the `timer` hook to be called at simulated time `atNs` (sched_ext's and Xen's timers:
+   * budget replenishment, the end of a cap period). Timers cannot be cancelled: the hook checks
+   * what is due. Asking twice for the same time gives one call. The kernel hears of it with the
+   * policy's reply to this instant, so ask from any hook but `running` (whose call may reach the
+   * policy after its instant, and then fires 1 ns after the kernel hears of it). At most
+   * {@linkcode MAX_TIMERS} may be pending.
+   *
+   * @param atNs When, in ns: after `now`.
+   * @throws {Error} When the policy has no `timer` hook, or `atNs` is not after `now`.
+   */
+  timer(atNs: number): void;
+  /**
+   * Adds `delta` to one of the per-VM counters the policy declared (`counters` in
+   * {@linkcode defineCpuPolicy}); reports show them under `vms[].cpu.counters`.
+   *
+   * @param vm The VM (a view or its index).
+   * @param counter A declared counter name, such as `deadlineMisses`.
+   * @param delta How much to add (default 1).
+   * @throws {Error} When the counter was not declared.
+   */
+  count(vm: VmView | number, counter: string, delta?: number): void;
 }
 
 /** The hooks of a CPU policy. Every one is optional. */
@@ -197,6 +233,12 @@ export interface CpuHooks<C> {
   vmChanged?(ctx: CpuContext<C>, vm: VmView): void;
   /** A VM was removed. */
   vmRemoved?(ctx: CpuContext<C>, vm: VmView): void;
+  /**
+   * A timer asked for with `ctx.timer` is due (`ctx.now`): return the pCPUs whose vCPUs to preempt
+   * (a budget was replenished, a parked vCPU may run again), or nothing. Idle pCPUs ask for work
+   * by themselves at this instant.
+   */
+  timer?(ctx: CpuContext<C>): number | readonly number[] | null | undefined | void;
 }
 
 /** What a policy's `create` receives. */
@@ -217,6 +259,8 @@ export interface CpuPolicySpec<S extends Record<string, Param<unknown>>> {
   config?: S;
   /** The tick period in ns for the `tick` hook (default 10 ms), or a function of the config. */
   tickNs?: number | ((config: ConfigOf<S>) => number);
+  /** Names of per-VM counters the policy keeps with `ctx.count` (such as `deadlineMisses`). */
+  counters?: readonly string[];
   /** Creates the policy's state and returns its hooks. */
   create(setup: CpuSetup<ConfigOf<S>>): CpuHooks<ConfigOf<S>>;
 }

@@ -25,7 +25,11 @@ export class BurstPredictor {
   readonly initialNs: number;
   #tau = new Map<number, number>();
 
-  /** @param options `alpha` (default 0.5) and `initialNs` (default 10 ms). */
+  /**
+   * Creates a predictor.
+   *
+   * @param options `alpha` (default 0.5) and `initialNs` (default 10 ms).
+   */
   constructor(options: { alpha?: number; initialNs?: number } = {}) {
     this.alpha = options.alpha ?? 0.5;
     this.initialNs = options.initialNs ?? 10_000_000;

@@ -9,7 +9,11 @@ import { formatDuration, parseDuration } from "../engine/duration.ts";
 
 /** A policy refused its configuration: the message names the key and what was expected. */
 export class ConfigError extends Error {
-  /** @param message `Policy NAME config.KEY: expected …, got …`. */
+  /**
+   * Creates the error.
+   *
+   * @param message `Policy NAME config.KEY: expected …, got …`.
+   */
   constructor(message: string) {
     super(message);
     this.name = "ConfigError";

@@ -59,6 +59,7 @@ export interface VmMemoryReport {
   faults: number;
   /** The most frames it held at once. */
   residentPeak: number;
+  /** Further figures the memory domain reports (hit ratio, balloon target, ...). */
   [key: string]: unknown;
 }
 
@@ -72,6 +73,7 @@ export interface VmIoReport {
   bytes: number;
   /** Request latency (submission to completion). */
   latencyNs: Latency;
+  /** Further figures the I/O domain reports. */
   [key: string]: unknown;
 }
 

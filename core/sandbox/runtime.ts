@@ -34,6 +34,8 @@ export class PolicyFailure extends Error {
   readonly reason: string;
 
   /**
+   * Creates a failure.
+   *
    * @param kind The failure kind.
    * @param reason A short machine-readable reason.
    * @param message What happened, for people.

@@ -10,7 +10,11 @@ import { describeIssue, type Workload, workloadSchema } from "./schema.ts";
 
 /** A workload that cannot be used: the message names the place and what was expected. */
 export class WorkloadError extends Error {
-  /** @param message One line: `where: expected …, got …`. */
+  /**
+   * Creates the error.
+   *
+   * @param message One line: `where: expected …, got …`.
+   */
   constructor(message: string) {
     super(message);
     this.name = "WorkloadError";
