@@ -1,0 +1,135 @@
+/**
+ * The knobs every policy runtime shares: memory cap, deadlines, message size, where policy output
+ * goes, and where the sandbox keeps its files.
+ *
+ * @module
+ */
+
+/** Options for the policy runtimes; every field has a default. */
+export interface SandboxOptions {
+  /** The V8 heap cap of a `process` sandbox, in MiB (default 256). Ignored by other isolations. */
+  heapMiB?: number;
+  /** How long loading and starting a policy may take, in ms (default 2000; includes the spawn). */
+  initDeadlineMs?: number;
+  /** How long a policy may take to answer one batch, in ms (default 100). */
+  batchDeadlineMs?: number;
+  /** The largest reply a policy may send, in bytes (default 16 MiB). */
+  maxMessageBytes?: number;
+  /**
+   * Receives what a sandboxed policy prints (its console output; for `process`, the child's whole
+   * stderr). Default: the kernel's stderr. Policy output never reaches the kernel's stdout.
+   */
+  log?: (text: string) => void;
+  /** Where the `process` runtime writes its bootstrap script (default: {@linkcode defaultCacheDir}). */
+  cacheDir?: string;
+}
+
+/** {@linkcode SandboxOptions} with every default filled in. */
+export interface ResolvedSandboxOptions {
+  /** See {@linkcode SandboxOptions.heapMiB}. */
+  heapMiB: number;
+  /** See {@linkcode SandboxOptions.initDeadlineMs}. */
+  initDeadlineMs: number;
+  /** See {@linkcode SandboxOptions.batchDeadlineMs}. */
+  batchDeadlineMs: number;
+  /** See {@linkcode SandboxOptions.maxMessageBytes}. */
+  maxMessageBytes: number;
+  /** See {@linkcode SandboxOptions.log}. */
+  log: (text: string) => void;
+  /** See {@linkcode SandboxOptions.cacheDir}. */
+  cacheDir: string;
+}
+
+/** The defaults of {@linkcode SandboxOptions}. */
+export const SANDBOX_DEFAULTS: {
+  readonly heapMiB: number;
+  readonly initDeadlineMs: number;
+  readonly batchDeadlineMs: number;
+  readonly maxMessageBytes: number;
+} = {
+  heapMiB: 256,
+  initDeadlineMs: 2000,
+  batchDeadlineMs: 100,
+  maxMessageBytes: 16 * 1024 * 1024,
+};
+
+const stderrEncoder = new TextEncoder();
+
+function writeToStderr(text: string): void {
+  const bytes = stderrEncoder.encode(text);
+  let written = 0;
+  while (written < bytes.length) written += Deno.stderr.writeSync(bytes.subarray(written));
+}
+
+function positive(name: string, value: number | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (!Number.isFinite(value) || value <= 0) {
+    throw new RangeError(`Sandbox option ${name}: expected a positive number, got ${value}`);
+  }
+  return value;
+}
+
+/**
+ * Fills in the defaults of {@linkcode SandboxOptions} and checks the values.
+ *
+ * @example
+ * ```ts
+ * import { resolveSandboxOptions } from "./options.ts";
+ *
+ * const options = resolveSandboxOptions({ batchDeadlineMs: 50 });
+ * console.assert(options.batchDeadlineMs === 50 && options.heapMiB === 256);
+ * ```
+ *
+ * @param options What the caller set.
+ * @returns Every option, with defaults for what was not set.
+ * @throws {RangeError} When a number is not positive.
+ */
+export function resolveSandboxOptions(options: SandboxOptions = {}): ResolvedSandboxOptions {
+  return {
+    heapMiB: Math.ceil(positive("heapMiB", options.heapMiB, SANDBOX_DEFAULTS.heapMiB)),
+    initDeadlineMs: positive(
+      "initDeadlineMs",
+      options.initDeadlineMs,
+      SANDBOX_DEFAULTS.initDeadlineMs,
+    ),
+    batchDeadlineMs: positive(
+      "batchDeadlineMs",
+      options.batchDeadlineMs,
+      SANDBOX_DEFAULTS.batchDeadlineMs,
+    ),
+    maxMessageBytes: Math.floor(
+      positive("maxMessageBytes", options.maxMessageBytes, SANDBOX_DEFAULTS.maxMessageBytes),
+    ),
+    log: options.log ?? writeToStderr,
+    cacheDir: options.cacheDir ?? defaultCacheDir(),
+  };
+}
+
+/**
+ * The directory hyperhook keeps its caches in: `$XDG_CACHE_HOME/hyperhook`, else
+ * `$HOME/.cache/hyperhook`, else `hyperhook-cache` in the system's temporary directory.
+ *
+ * @example
+ * ```ts
+ * import { defaultCacheDir } from "./options.ts";
+ *
+ * console.assert(defaultCacheDir().endsWith("hyperhook") || defaultCacheDir().endsWith("cache"));
+ * ```
+ *
+ * @returns An absolute path (the directory may not exist yet).
+ */
+export function defaultCacheDir(): string {
+  const env = (name: string): string | undefined => {
+    try {
+      return Deno.env.get(name) || undefined;
+    } catch {
+      return undefined;
+    }
+  };
+  const xdg = env("XDG_CACHE_HOME");
+  if (xdg !== undefined) return `${xdg}/hyperhook`;
+  const home = env(Deno.build.os === "windows" ? "USERPROFILE" : "HOME");
+  if (home !== undefined) return `${home}/.cache/hyperhook`;
+  const temp = env("TMPDIR") ?? env("TEMP") ?? "/tmp";
+  return `${temp}/hyperhook-cache`;
+}

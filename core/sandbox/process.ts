@@ -1,0 +1,379 @@
+/**
+ * The `process` policy runtime: the policy runs in a child `deno run` with no permissions, a V8
+ * heap cap and a private, empty module cache, and is killed with SIGKILL when it overruns a
+ * deadline. This is the runtime that holds against hostile code.
+ *
+ * What it protects against, and how:
+ * - Endless loops and slow hooks: the kernel times every exchange and SIGKILLs the child on a
+ *   deadline (kind `stall`). Unlike a Worker, a killed process stops using the CPU at once.
+ * - Memory exhaustion: `--max-old-space-size` caps the child's heap; V8 then aborts the child
+ *   only (kind `oom`, recognised from the child's stderr). The kernel's heap is untouched.
+ * - Files, environment, network, subprocesses, FFI: the child has no permissions and
+ *   `--no-prompt`, so every such call throws `NotCapable`.
+ * - Fetching code: `--cached-only --no-remote --no-npm` and a private, empty `DENO_DIR` mean a
+ *   dynamic `import("npm:…")`, `import("https:…")` or `import("jsr:…")` fails without touching the
+ *   network or the kernel's module cache (with `--cached-only` alone a policy could still import
+ *   any npm package already in the shared cache).
+ * - Environment leaks: the child starts with an empty environment (plus `DENO_DIR`, `NO_COLOR`).
+ * - Huge replies: the frame header is checked against `maxMessageBytes` before the payload is
+ *   read; the child is killed (kind `invalid`, reason `message-too-large`).
+ * - Breaking the framing: see {@linkcode PROCESS_BOOTSTRAP_JS}; anything that is not a frame ends
+ *   the policy (kind `invalid`, reason `bad-frame`).
+ *
+ * What it does not protect against: CPU and memory the child uses within its deadline and heap
+ * cap; off-heap memory (large ArrayBuffers are not counted by `--max-old-space-size`, so a cap
+ * on the process itself, e.g. a cgroup, is the next step); timing side channels.
+ *
+ * @module
+ */
+
+import { API_VERSION } from "../policy/protocol.ts";
+import type { Batch, Reply, StartMessage, StartResult } from "../policy/protocol.ts";
+import type { PolicyBundle } from "./bundle.ts";
+import { encodeFrame, type Frame, FrameError, FrameReader } from "./_frames.ts";
+import {
+  FRAME_BATCH,
+  FRAME_FAIL,
+  FRAME_LOAD,
+  FRAME_REPLY,
+  FRAME_STARTED,
+  PROCESS_BOOTSTRAP_JS,
+} from "./_policy_host.ts";
+import { type Isolation, PolicyFailure, type PolicyRuntime } from "./runtime.ts";
+import {
+  type ResolvedSandboxOptions,
+  resolveSandboxOptions,
+  type SandboxOptions,
+} from "./options.ts";
+
+/** What V8 prints when a heap cap is reached (wording varies across versions). */
+const OUT_OF_MEMORY = /out of memory|reached heap limit|allocation failed/i;
+const STDERR_TAIL_CHARS = 16 * 1024;
+
+/** The bootstrap files written so far in this process, by path. */
+const bootstrapFiles = new Map<string, Promise<string>>();
+
+async function sha256Hex(text: string): Promise<string> {
+  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
+  return Array.from(new Uint8Array(digest), (byte) => byte.toString(16).padStart(2, "0")).join("");
+}
+
+/**
+ * Writes the child's bootstrap script once into `cacheDir`, named by the hash of its source, and
+ * returns its path. A file already there is reused only if its content is intact, so the framework
+ * works the same from a checkout and as a remote module (where there is no file to point at).
+ */
+function ensureBootstrapFile(cacheDir: string): Promise<string> {
+  const existing = bootstrapFiles.get(cacheDir);
+  if (existing !== undefined) return existing;
+  const writing = (async () => {
+    const dir = `${cacheDir}/sandbox`;
+    const path = `${dir}/bootstrap-${(await sha256Hex(PROCESS_BOOTSTRAP_JS)).slice(0, 16)}.js`;
+    try {
+      if (await Deno.readTextFile(path) === PROCESS_BOOTSTRAP_JS) return path;
+    } catch {
+      // Missing or unreadable: write it below.
+    }
+    await Deno.mkdir(`${dir}/deno-dir`, { recursive: true });
+    const temporary = `${path}.${crypto.randomUUID()}.tmp`;
+    await Deno.writeTextFile(temporary, PROCESS_BOOTSTRAP_JS);
+    await Deno.rename(temporary, path);
+    return path;
+  })();
+  bootstrapFiles.set(cacheDir, writing);
+  writing.catch(() => bootstrapFiles.delete(cacheDir));
+  return writing;
+}
+
+/** Runs a policy bundle in a permission-less child process. */
+export class ProcessRuntime implements PolicyRuntime {
+  /** Always `process`. */
+  readonly isolation: Isolation = "process";
+  #bundle: PolicyBundle;
+  #options: ResolvedSandboxOptions;
+  #child: Deno.ChildProcess | undefined;
+  #writer: WritableStreamDefaultWriter<Uint8Array> | undefined;
+  #reader: FrameReader | undefined;
+  #stderrDone: Promise<void> = Promise.resolve();
+  #stderrTail = "";
+  #seq = 0;
+  #started = false;
+  #busy = false;
+  #failure: PolicyFailure | undefined;
+  #closing: Promise<void> | undefined;
+
+  /**
+   * Prepares the runtime; no process is spawned until {@linkcode ProcessRuntime.start}.
+   *
+   * @param bundle The policy bundle to host.
+   * @param options Heap cap, deadlines, message cap, log sink, cache directory.
+   */
+  constructor(bundle: PolicyBundle, options: SandboxOptions = {}) {
+    this.#bundle = bundle;
+    this.#options = resolveSandboxOptions(options);
+  }
+
+  /** The child's process id while it runs (for diagnostics and tests). */
+  get pid(): number | undefined {
+    return this.#child?.pid;
+  }
+
+  /**
+   * Spawns the child, loads the bundle in it and starts the policy.
+   *
+   * @throws {PolicyFailure} `invalid` (not a policy, another protocol version), `error` (the
+   *   module or `start` threw), `stall` (over `initDeadlineMs`), `crash` or `oom`.
+   */
+  async start(message: StartMessage): Promise<StartResult> {
+    if (this.#started || this.#closing !== undefined) {
+      throw new PolicyFailure("error", "restarted", "A policy runtime can be started only once");
+    }
+    this.#started = true;
+    let bootstrap: string;
+    try {
+      bootstrap = await ensureBootstrapFile(this.#options.cacheDir);
+    } catch (error) {
+      throw this.#fail(
+        new PolicyFailure("crash", "spawn", `Cannot write the sandbox bootstrap: ${error}`),
+      );
+    }
+    this.#spawn(bootstrap);
+    const seq = ++this.#seq;
+    const load = JSON.stringify({
+      code: this.#bundle.code,
+      start: message,
+      apiVersion: API_VERSION,
+    });
+    const frame = await this.#exchange(
+      encodeFrame(FRAME_LOAD, seq, null, 0, load),
+      seq,
+      this.#options.initDeadlineMs,
+      "load and start",
+    );
+    if (frame.type === FRAME_FAIL) throw await this.#kill(this.#failureFrom(frame));
+    if (frame.type !== FRAME_STARTED) throw await this.#kill(this.#badFrame(frame));
+    return JSON.parse(frame.json) as StartResult;
+  }
+
+  /**
+   * Sends one batch to the child and waits for its reply.
+   *
+   * @throws {PolicyFailure} `error` (a hook threw; the policy stays loaded), `invalid` (a bad or
+   *   oversized reply), `stall` (over `batchDeadlineMs`), `crash` or `oom`.
+   */
+  async handle(batch: Batch): Promise<Reply> {
+    if (this.#failure !== undefined) throw this.#failure;
+    if (!this.#started || this.#child === undefined) {
+      throw new PolicyFailure("error", "not-started", "The policy was not started");
+    }
+    if (this.#busy) throw new Error("A batch is already in flight; send one batch at a time");
+    const seq = ++this.#seq;
+    const objs = batch.objs.length === 0 ? "" : JSON.stringify(batch.objs);
+    const frame = await this.#exchange(
+      encodeFrame(FRAME_BATCH, seq, batch.nums, batch.length, objs),
+      seq,
+      this.#options.batchDeadlineMs,
+      "batch",
+    );
+    if (frame.type === FRAME_FAIL) {
+      const failure = this.#failureFrom(frame);
+      if (failure.reason === "message-too-large") throw await this.#kill(failure);
+      throw failure;
+    }
+    if (frame.type !== FRAME_REPLY) throw await this.#kill(this.#badFrame(frame));
+    const replyObjs: unknown = frame.json === "" ? [] : JSON.parse(frame.json);
+    if (!Array.isArray(replyObjs)) throw await this.#kill(this.#badFrame(frame));
+    return { nums: frame.nums, length: frame.nums.length, objs: replyObjs };
+  }
+
+  /** Kills the child (SIGKILL) and waits until it and its pipes are gone. Idempotent. */
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      this.#failure ??= new PolicyFailure("unregistered", "closed", "The policy runtime is closed");
+      await this.#reap();
+    })();
+    return this.#closing;
+  }
+
+  #spawn(bootstrap: string): void {
+    const dir = bootstrap.slice(0, bootstrap.lastIndexOf("/"));
+    const command = new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "--no-prompt",
+        "--cached-only",
+        "--no-remote",
+        "--no-npm",
+        "--no-config",
+        "--no-lock",
+        `--v8-flags=--max-old-space-size=${this.#options.heapMiB}`,
+        bootstrap,
+        String(this.#options.maxMessageBytes),
+      ],
+      clearEnv: true,
+      env: { DENO_DIR: `${dir}/deno-dir`, NO_COLOR: "1", DENO_NO_UPDATE_CHECK: "1" },
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "piped",
+    });
+    const child = command.spawn();
+    this.#child = child;
+    this.#writer = child.stdin.getWriter();
+    const maxReply = this.#options.maxMessageBytes;
+    // Start results and failure reports are small JSON whatever the reply cap; 1 MiB bounds them.
+    const maxOther = Math.max(maxReply, 1 << 20);
+    this.#reader = new FrameReader(
+      child.stdout.getReader(),
+      (type) => type === FRAME_REPLY ? maxReply : maxOther,
+    );
+    this.#stderrDone = this.#pumpStderr(child.stderr);
+  }
+
+  async #pumpStderr(stderr: ReadableStream<Uint8Array>): Promise<void> {
+    const decoder = new TextDecoder();
+    for await (const chunk of stderr) {
+      const text = decoder.decode(chunk, { stream: true });
+      this.#stderrTail = (this.#stderrTail + text).slice(-STDERR_TAIL_CHARS);
+      try {
+        this.#options.log(text);
+      } catch {
+        // A failing log sink must not stop the pump (the child would block on a full pipe).
+      }
+    }
+  }
+
+  /** Sends a frame and waits for the answer with a deadline. */
+  async #exchange(
+    bytes: Uint8Array,
+    seq: number,
+    deadlineMs: number,
+    what: string,
+  ): Promise<Frame> {
+    const writer = this.#writer!;
+    const reader = this.#reader!;
+    this.#busy = true;
+    // A write to a dead child fails; the read side then sees the end of the stream and reports why.
+    writer.write(bytes).catch(() => {});
+    const reading = reader.read();
+    reading.catch(() => {});
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const deadline = new Promise<"deadline">((resolve) => {
+      timer = setTimeout(() => resolve("deadline"), deadlineMs);
+    });
+    try {
+      const outcome = await Promise.race([reading, deadline]);
+      if (outcome === "deadline") {
+        throw await this.#kill(
+          new PolicyFailure(
+            "stall",
+            "deadline",
+            `Policy did not finish its ${what} within ${deadlineMs} ms; the process was killed`,
+          ),
+        );
+      }
+      if (outcome === null) {
+        if (this.#failure !== undefined) throw this.#failure;
+        throw await this.#kill(await this.#deathFailure());
+      }
+      if (outcome.seq !== seq) throw await this.#kill(this.#badFrame(outcome));
+      return outcome;
+    } catch (error) {
+      if (error instanceof PolicyFailure) throw error;
+      if (error instanceof FrameError) {
+        if (error.reason === "bad-frame" && await this.#exited()) {
+          throw await this.#kill(await this.#deathFailure());
+        }
+        throw await this.#kill(new PolicyFailure("invalid", error.reason, error.message));
+      }
+      throw await this.#kill(new PolicyFailure("crash", "transport", String(error)));
+    } finally {
+      clearTimeout(timer);
+      this.#busy = false;
+    }
+  }
+
+  /** Whether the child has exited (waits a moment for a dying child to be reaped). */
+  async #exited(): Promise<boolean> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const outcome = await Promise.race([
+      this.#child!.status.then(() => true),
+      new Promise<boolean>((resolve) => timer = setTimeout(() => resolve(false), 200)),
+    ]);
+    clearTimeout(timer);
+    return outcome;
+  }
+
+  /** Explains why the child ended on its own, from its exit status and stderr. */
+  async #deathFailure(): Promise<PolicyFailure> {
+    const status = await this.#child!.status;
+    await this.#stderrDone;
+    if (OUT_OF_MEMORY.test(this.#stderrTail)) {
+      return new PolicyFailure(
+        "oom",
+        "heap",
+        `Policy process ran out of memory (heap cap ${this.#options.heapMiB} MiB)`,
+      );
+    }
+    const how = status.signal !== null
+      ? `was killed by ${status.signal}`
+      : `exited with code ${status.code}`;
+    const lastLine = this.#stderrTail.trim().split("\n").at(-1)?.trim();
+    return new PolicyFailure(
+      "crash",
+      "exit",
+      `Policy process ${how}${lastLine ? `: ${lastLine.slice(0, 500)}` : ""}`,
+    );
+  }
+
+  #failureFrom(frame: Frame): PolicyFailure {
+    let parsed: { kind?: unknown; reason?: unknown; message?: unknown } = {};
+    try {
+      parsed = JSON.parse(frame.json);
+    } catch {
+      return this.#badFrame(frame);
+    }
+    // The child may only report what it can know: a throw or a bad reply.
+    const kind = parsed.kind === "error" ? "error" : "invalid";
+    return new PolicyFailure(kind, String(parsed.reason), String(parsed.message));
+  }
+
+  #badFrame(frame: Frame): PolicyFailure {
+    return new PolicyFailure(
+      "invalid",
+      "bad-frame",
+      `The policy process sent an unexpected frame (type ${frame.type}, seq ${frame.seq})`,
+    );
+  }
+
+  #fail(failure: PolicyFailure): PolicyFailure {
+    this.#failure ??= failure;
+    return failure;
+  }
+
+  /** Records `failure`, kills the child and waits for it; returns the failure to throw. */
+  async #kill(failure: PolicyFailure): Promise<PolicyFailure> {
+    this.#fail(failure);
+    await this.#reap();
+    return failure;
+  }
+
+  /** SIGKILLs the child if it still runs, then waits for its exit and releases its pipes. */
+  async #reap(): Promise<void> {
+    const child = this.#child;
+    if (child === undefined) return;
+    try {
+      child.kill("SIGKILL");
+    } catch {
+      // It had already exited.
+    }
+    await child.status;
+    await this.#stderrDone;
+    await this.#reader?.cancel();
+    this.#reader = undefined;
+    if (this.#writer !== undefined) {
+      const writer = this.#writer;
+      this.#writer = undefined;
+      await writer.close().catch(() => {});
+    }
+  }
+}
