@@ -9,6 +9,11 @@
 export interface SandboxOptions {
   /** The V8 heap cap of a `process` sandbox, in MiB (default 256). Ignored by other isolations. */
   heapMiB?: number;
+  /**
+   * The resident memory cap of a `process` sandbox in MiB, heap and off-heap (ArrayBuffers are not
+   * counted by the heap cap), sampled every 100 ms on Linux (default: `heapMiB` + 512).
+   */
+  rssMiB?: number;
   /** How long loading and starting a policy may take, in ms (default 2000; includes the spawn). */
   initDeadlineMs?: number;
   /** How long a policy may take to answer one batch, in ms (default 100). */
@@ -28,6 +33,8 @@ export interface SandboxOptions {
 export interface ResolvedSandboxOptions {
   /** See {@linkcode SandboxOptions.heapMiB}. */
   heapMiB: number;
+  /** See {@linkcode SandboxOptions.rssMiB}. */
+  rssMiB: number;
   /** See {@linkcode SandboxOptions.initDeadlineMs}. */
   initDeadlineMs: number;
   /** See {@linkcode SandboxOptions.batchDeadlineMs}. */
@@ -85,8 +92,10 @@ function positive(name: string, value: number | undefined, fallback: number): nu
  * @throws {RangeError} When a number is not positive.
  */
 export function resolveSandboxOptions(options: SandboxOptions = {}): ResolvedSandboxOptions {
+  const heapMiB = Math.ceil(positive("heapMiB", options.heapMiB, SANDBOX_DEFAULTS.heapMiB));
   return {
-    heapMiB: Math.ceil(positive("heapMiB", options.heapMiB, SANDBOX_DEFAULTS.heapMiB)),
+    heapMiB,
+    rssMiB: positive("rssMiB", options.rssMiB, heapMiB + 512),
     initDeadlineMs: positive(
       "initDeadlineMs",
       options.initDeadlineMs,

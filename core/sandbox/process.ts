@@ -7,7 +7,10 @@
  * - Endless loops and slow hooks: the kernel times every exchange and SIGKILLs the child on a
  *   deadline (kind `stall`). Unlike a Worker, a killed process stops using the CPU at once.
  * - Memory exhaustion: `--max-old-space-size` caps the child's heap; V8 then aborts the child
- *   only (kind `oom`, recognised from the child's stderr). The kernel's heap is untouched.
+ *   only (kind `oom`, reason `heap`, recognised from the child's stderr). ArrayBuffers live
+ *   outside that heap (a 64 MiB heap cap let a child fill 512 MiB of Float64Arrays), so the
+ *   kernel also samples the child's resident memory every 100 ms (Linux `/proc`) and SIGKILLs it
+ *   above `rssMiB` (kind `oom`, reason `rss`). The kernel's heap is untouched either way.
  * - Files, environment, network, subprocesses, FFI: the child has no permissions and
  *   `--no-prompt`, so every such call throws `NotCapable`.
  * - Fetching code: `--cached-only --no-remote --no-npm` and a private, empty `DENO_DIR` mean a
@@ -20,9 +23,10 @@
  * - Breaking the framing: see {@linkcode PROCESS_BOOTSTRAP_JS}; anything that is not a frame ends
  *   the policy (kind `invalid`, reason `bad-frame`).
  *
- * What it does not protect against: CPU and memory the child uses within its deadline and heap
- * cap; off-heap memory (large ArrayBuffers are not counted by `--max-old-space-size`, so a cap
- * on the process itself, e.g. a cgroup, is the next step); timing side channels.
+ * What it does not protect against: CPU and memory the child uses within its deadline and caps;
+ * a burst of off-heap memory faster than the 100 ms sampling (a cgroup would be exact, but needs
+ * privileges); a kernel that is itself killed while a child spins (a child only notices its
+ * parent's death when it next reads stdin); timing side channels.
  *
  * @module
  */
@@ -101,6 +105,7 @@ export class ProcessRuntime implements PolicyRuntime {
   #busy = false;
   #failure: PolicyFailure | undefined;
   #closing: Promise<void> | undefined;
+  #memoryWatch: ReturnType<typeof setInterval> | undefined;
 
   /**
    * Prepares the runtime; no process is spawned until {@linkcode ProcessRuntime.start}.
@@ -137,7 +142,11 @@ export class ProcessRuntime implements PolicyRuntime {
         new PolicyFailure("crash", "spawn", `Cannot write the sandbox bootstrap: ${error}`),
       );
     }
-    this.#spawn(bootstrap);
+    try {
+      this.#spawn(bootstrap);
+    } catch (error) {
+      throw this.#fail(new PolicyFailure("crash", "spawn", `Cannot start the sandbox: ${error}`));
+    }
     const seq = ++this.#seq;
     const load = JSON.stringify({
       code: this.#bundle.code,
@@ -218,6 +227,7 @@ export class ProcessRuntime implements PolicyRuntime {
     });
     const child = command.spawn();
     this.#child = child;
+    this.#watchMemory(child.pid);
     this.#writer = child.stdin.getWriter();
     const maxReply = this.#options.maxMessageBytes;
     // Start results and failure reports are small JSON whatever the reply cap; 1 MiB bounds them.
@@ -227,6 +237,39 @@ export class ProcessRuntime implements PolicyRuntime {
       (type) => type === FRAME_REPLY ? maxReply : maxOther,
     );
     this.#stderrDone = this.#pumpStderr(child.stderr);
+  }
+
+  /**
+   * Samples the child's resident memory every 100 ms and kills it above `rssMiB`. Between batches
+   * the child is blocked reading stdin, so its memory only grows while the kernel waits for it.
+   */
+  #watchMemory(pid: number): void {
+    const limitKiB = this.#options.rssMiB * 1024;
+    const timer = setInterval(() => {
+      let status: string;
+      try {
+        status = Deno.readTextFileSync(`/proc/${pid}/status`);
+      } catch {
+        // No /proc (not Linux), or the child is gone: nothing to sample.
+        clearInterval(timer);
+        return;
+      }
+      const rssKiB = Number(/^VmRSS:\s+(\d+) kB/m.exec(status)?.[1] ?? 0);
+      if (rssKiB <= limitKiB) return;
+      clearInterval(timer);
+      this.#fail(
+        new PolicyFailure(
+          "oom",
+          "rss",
+          `Policy process used ${
+            Math.round(rssKiB / 1024)
+          } MiB of memory; the limit is ${this.#options.rssMiB} MiB`,
+        ),
+      );
+      void this.#reap();
+    }, 100);
+    Deno.unrefTimer(timer);
+    this.#memoryWatch = timer;
   }
 
   async #pumpStderr(stderr: ReadableStream<Uint8Array>): Promise<void> {
@@ -359,6 +402,7 @@ export class ProcessRuntime implements PolicyRuntime {
 
   /** SIGKILLs the child if it still runs, then waits for its exit and releases its pipes. */
   async #reap(): Promise<void> {
+    clearInterval(this.#memoryWatch);
     const child = this.#child;
     if (child === undefined) return;
     try {

@@ -33,6 +33,7 @@ const Behaviour = {
   EXIT: 8,
   READ_STDIN: 9,
   BUSY_MS: 10,
+  OFF_HEAP: 11,
 } as const;
 
 /** Runs `body` with a started runtime, closes it, and checks no child process is left. */
@@ -261,6 +262,25 @@ Deno.test("exhausting the heap is oom under process, and the kernel lives on", a
   );
   // Still here: allocate and compute in the kernel's own heap.
   assert.equal(new Array(1 << 20).fill(1).length, 1 << 20);
+});
+
+Deno.test("memory outside the heap is capped too under process (rssMiB)", async () => {
+  const options = { heapMiB: 64, rssMiB: 256, batchDeadlineMs: 10_000 };
+  await withRuntime("process", "misbehave.ts", options, async (runtime) => {
+    // 128 MiB of typed arrays: past the heap cap (they are not on the heap), under the RSS cap.
+    assert.deepEqual(
+      replyValues(await runtime.handle(batchOf([Behaviour.OFF_HEAP, 128, 0]))).nums,
+      [256, 0],
+    );
+    const started = performance.now();
+    const failure = await failureOf(() =>
+      runtime.handle(batchOf([Behaviour.OFF_HEAP, 512, 5_000]))
+    );
+    assert.equal(failure.kind, "oom");
+    assert.equal(failure.reason, "rss");
+    assert.match(failure.message, /^Policy process used \d+ MiB of memory; the limit is 256 MiB$/);
+    assert.ok(performance.now() - started < 4_000, "killed while it was still running");
+  });
 });
 
 Deno.test("Deno.exit in a policy is a crash under process", async () => {
