@@ -136,6 +136,7 @@ export class Simulation {
             switches,
             demandNs: demand,
             latencyNs: latencyOf(vm.latency),
+            ...(Object.keys(vm.counters).length > 0 ? { counters: { ...vm.counters } } : {}),
           },
           memory: { refs: 0, faults: 0, residentPeak: 0 },
           io: { requests: 0, completed: 0, bytes: 0, latencyNs: noLatency() },

@@ -6,6 +6,7 @@
  */
 
 import type { Domain, PolicyDefinition } from "../core/policy/protocol.ts";
+import credit from "./cpu/credit.ts";
 import fcfs from "./cpu/fcfs.ts";
 import priority from "./cpu/priority.ts";
 import rr from "./cpu/rr.ts";
@@ -32,6 +33,7 @@ export const BUILTIN_POLICIES: Record<Domain, Record<string, BuiltinPolicy>> = {
     srtf: builtin(srtf, "./cpu/srtf.ts"),
     priority: builtin(priority, "./cpu/priority.ts"),
     rr: builtin(rr, "./cpu/rr.ts"),
+    credit: builtin(credit, "./cpu/credit.ts"),
   },
   memory: {},
   io: {},

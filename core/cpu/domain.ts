@@ -14,7 +14,14 @@ import { LOG } from "../engine/decision_log.ts";
 import { Histogram } from "../engine/histogram.ts";
 import type { Kernel, KernelDomain } from "../kernel/kernel.ts";
 import type { PolicySlot } from "../kernel/slot.ts";
-import { CPU_OP, type VcpuStatus, type VmParams, type VmSpec } from "../policy/cpu.ts";
+import {
+  CPU_OP,
+  MAX_COUNTERS,
+  MAX_TIMERS,
+  type VcpuStatus,
+  type VmParams,
+  type VmSpec,
+} from "../policy/cpu.ts";
 import type { Reply } from "../policy/protocol.ts";
 import { ReplyReader } from "../policy/wire.ts";
 import { PolicyFailure } from "../sandbox/runtime.ts";
@@ -29,6 +36,8 @@ const STOP_SLICE = 0, STOP_BLOCK = 1, STOP_DONE = 2, STOP_PREEMPT = 3;
 const EV_ARRIVE = 0, EV_RUN_END = 1, EV_WAKE = 2, EV_TICK = 3, EV_PARAMS = 4, EV_WATCHDOG = 5;
 /** Does nothing but make the kernel settle an instant (a pCPU freed between `advance` calls). */
 const EV_SETTLE = 6;
+/** A timer the policy asked for (`ctx.timer`); the tag is the policy generation. */
+const EV_TIMER = 7;
 
 /** Log kinds of CPU decisions. */
 export const CPU_LOG = {
@@ -38,6 +47,7 @@ export const CPU_LOG = {
   TICK_PREEMPT: 4,
   PARAMS: 5,
   REMOVE: 6,
+  TIMER_PREEMPT: 7,
 } as const;
 
 /** A VM as the kernel keeps it. */
@@ -62,6 +72,8 @@ export class Vm {
   removedNs: number | null = null;
   /** Scheduling latencies of its vCPUs. */
   readonly latency: Histogram = new Histogram();
+  /** Per-VM counters CPU policies keep (`ctx.count`), by name. */
+  readonly counters: Record<string, number> = {};
 
   /** @internal */
   constructor(
@@ -187,6 +199,12 @@ export class CpuDomain implements KernelDomain {
   #reader = new ReplyReader();
   #watchdogAtNs = Infinity;
   #tickArmed = -1;
+  /** The times of the policy's pending timers (`ctx.timer`). */
+  #timers = new Set<number>();
+  /** The instant of the last SYNC query. */
+  #syncedAtNs = -1;
+  /** The counter names the policy in charge declared. */
+  #counterNames: string[] = [];
 
   /** @param kernel The kernel. @param slot The policy slot. @param pcpus How many pCPUs. */
   constructor(kernel: Kernel, slot: PolicySlot, pcpus: number) {
@@ -194,7 +212,7 @@ export class CpuDomain implements KernelDomain {
     this.slot = slot;
     this.pcpus = Array.from({ length: pcpus }, (_, i) => new Pcpu(i));
     this.#idle = this.pcpus.map((pcpu) => pcpu.index);
-    this.#base = kernel.register(this, 7);
+    this.#base = kernel.register(this, 8);
   }
 
   /** Adds a VM with `vcpus` vCPUs running `program`; it arrives at `arriveNs`. */
@@ -266,7 +284,10 @@ export class CpuDomain implements KernelDomain {
   }
 
   host(): Record<string, unknown> {
-    return { pcpus: this.pcpus.length };
+    // The VMs known now, so that a policy can refuse their parameters before it starts.
+    const vms = this.vms.filter((vm) => vm.removedNs === null)
+      .map((vm) => ({ id: vm.id, params: structuredClone(vm.params) }));
+    return { pcpus: this.pcpus.length, vms };
   }
 
   onEvent(kind: number, target: number, tag: number): void {
@@ -293,6 +314,8 @@ export class CpuDomain implements KernelDomain {
         return this.#watchdog();
       case EV_SETTLE:
         return;
+      case EV_TIMER:
+        return this.#timer(tag);
     }
   }
 
@@ -390,6 +413,22 @@ export class CpuDomain implements KernelDomain {
   }
 
   settle(): void {
+    this.#settlePcpus();
+    // Timers and counters come back in the answer to SYNC, asked last: once in the first round of
+    // every instant the policy hears of, so that what it asked for while hearing of the instant's
+    // events reaches the kernel in that instant, and in any later round that asks anyway.
+    const writer = this.slot.writer, now = this.#kernel.now;
+    if (
+      this.slot.has("sync") &&
+      (writer.queries > 0 || (writer.length > 0 && this.#syncedAtNs !== now))
+    ) {
+      this.#syncedAtNs = now;
+      writer.callN(CPU_OP.SYNC, now, NO_ARGS, 0);
+      this.#query(CPU_OP.SYNC, 0);
+    }
+  }
+
+  #settlePcpus(): void {
     const idle = this.#idle;
     if (idle.length === 0 || (this.#unqueued === 0 && this.#queued === 0)) return;
     // Idle pCPUs are served in index order: the lowest-numbered idle pCPU asks first.
@@ -464,8 +503,75 @@ export class CpuDomain implements KernelDomain {
           }
           break;
         }
+        case CPU_OP.TIMER:
+          for (let i = 0; i < n; i++) {
+            const target = reader.next();
+            if (!this.#isPcpu(target)) {
+              throw invalid("bad-pcpu", `timer at ${this.#kernel.now} ns named pCPU ${target}`);
+            }
+            const pcpu = this.pcpus[target]!;
+            if (pcpu.vcpu >= 0) {
+              this.#kernel.log.record(
+                LOG.cpu,
+                CPU_LOG.TIMER_PREEMPT,
+                this.#kernel.now,
+                target,
+                0,
+                0,
+              );
+              this.#stop(this.vcpus[pcpu.vcpu]!, STOP_PREEMPT);
+            }
+          }
+          break;
+        case CPU_OP.SYNC:
+          this.#applySync(n, reader);
+          break;
       }
     }
+  }
+
+  /** Arms the timers and adds up the counters of a SYNC answer. */
+  #applySync(n: number, reader: ReplyReader): void {
+    const now = this.#kernel.now, timers = n > 0 ? reader.next() : 0;
+    if (!Number.isInteger(timers) || timers < 0 || (n - 1 - timers) % 3 !== 0 || n < 1 + timers) {
+      throw invalid("malformed-reply", `sync answered ${n} values announcing ${timers} timers`);
+    }
+    for (let i = 0; i < timers; i++) {
+      const at = reader.next();
+      if (!Number.isInteger(at) || at < 0) {
+        throw invalid("bad-timer", `timer at ${at}; expected an integer time in ns`);
+      }
+      // A timer asked for at an earlier instant may reach the kernel late: it fires at once.
+      const fireAt = at > now ? at : now + 1;
+      if (this.#timers.has(fireAt)) continue;
+      if (this.#timers.size >= MAX_TIMERS) {
+        throw invalid(
+          "too-many-timers",
+          `timer at ${fireAt} ns would be pending timer ${
+            MAX_TIMERS + 1
+          }; the limit is ${MAX_TIMERS}`,
+        );
+      }
+      this.#timers.add(fireAt);
+      this.#kernel.schedule(fireAt, this.#base + EV_TIMER, 0, this.slot.generation);
+    }
+    for (let i = 1 + timers; i < n; i += 3) {
+      const vm = this.vms[reader.next()], counter = this.#counterNames[reader.next()];
+      const delta = reader.next();
+      if (vm === undefined || counter === undefined || !Number.isFinite(delta)) {
+        throw invalid("bad-counter", "sync named an unknown VM or counter, or a non-finite delta");
+      }
+      vm.counters[counter] = (vm.counters[counter] ?? 0) + delta;
+    }
+  }
+
+  /** A timer is due: asks the policy's `timer` hook (stale generations are dropped). */
+  #timer(generation: number): void {
+    const now = this.#kernel.now;
+    if (generation !== this.slot.generation || !this.#timers.delete(now)) return;
+    if (!this.slot.has("timer")) return;
+    this.slot.writer.callN(CPU_OP.TIMER, now, NO_ARGS, 0);
+    this.#query(CPU_OP.TIMER, 0);
   }
 
   #isPcpu(value: number): boolean {
@@ -633,6 +739,16 @@ export class CpuDomain implements KernelDomain {
   }
 
   installed(): void {
+    // Timers belong to the policy that asked for them; a new policy starts with none.
+    this.#timers.clear();
+    this.#syncedAtNs = -1;
+    const declared = this.slot.declared.counters;
+    this.#counterNames = Array.isArray(declared)
+      ? declared.filter((name) => typeof name === "string").slice(0, MAX_COUNTERS)
+      : [];
+    for (const vm of this.vms) {
+      for (const name of this.#counterNames) vm.counters[name] ??= 0;
+    }
     if (this.slot.has("tick") && this.#tickArmed !== this.slot.generation) {
       this.#tickArmed = this.slot.generation;
       const tick = this.#tickNs(), now = this.#kernel.now;
@@ -728,6 +844,8 @@ export class CpuDomain implements KernelDomain {
     return STATUS[vcpu.state]!;
   }
 }
+
+const NO_ARGS: readonly number[] = [];
 
 function invalid(reason: string, message: string): PolicyFailure {
   return new PolicyFailure("invalid", reason, `Invalid decision: ${message}`);

@@ -261,6 +261,13 @@ export interface CpuPolicySpec<S extends Record<string, Param<unknown>>> {
   tickNs?: number | ((config: ConfigOf<S>) => number);
   /** Names of per-VM counters the policy keeps with `ctx.count` (such as `deadlineMisses`). */
   counters?: readonly string[];
+  /**
+   * Checks one VM's parameters (`sched` above all); throw a `ConfigError` (from the SDK) naming
+   * the VM to refuse them. Called at start for every VM the kernel knows (a refusal stops the run
+   * before it begins, as a bad config does), and again whenever a VM appears or its parameters
+   * change (a refusal then ejects the policy, with the message in the incident).
+   */
+  checkVm?(id: string, params: VmParams): void;
   /** Creates the policy's state and returns its hooks. */
   create(setup: CpuSetup<ConfigOf<S>>): CpuHooks<ConfigOf<S>>;
 }
@@ -305,6 +312,17 @@ export interface CpuPolicy extends PolicyDefinition {
 export function defineCpuPolicy<S extends Record<string, Param<unknown>> = Record<never, never>>(
   spec: CpuPolicySpec<S>,
 ): CpuPolicy {
+  const counters = spec.counters ?? [];
+  if (
+    counters.length > MAX_COUNTERS || new Set(counters).size !== counters.length ||
+    !counters.every((name) => COUNTER_NAME.test(name))
+  ) {
+    throw new Error(
+      `Policy ${spec.name} counters: expected at most ${MAX_COUNTERS} distinct names such as "deadlineMisses", got ${
+        JSON.stringify(counters)
+      }`,
+    );
+  }
   return {
     apiVersion: API_VERSION,
     domain: "cpu",
@@ -313,19 +331,33 @@ export function defineCpuPolicy<S extends Record<string, Param<unknown>> = Recor
       const { config, json } = resolveConfig(spec.name, spec.config ?? ({} as S), message.config);
       const pcpus = Number(message.host.pcpus);
       const rng = new Rng(message.seed);
+      const known = message.host.vms;
+      if (spec.checkVm !== undefined && Array.isArray(known)) {
+        for (const vm of known as { id: string; params: VmParams }[]) {
+          spec.checkVm(vm.id, vm.params);
+        }
+      }
       const hooks = spec.create({ config, pcpus, rng });
       const tickNs = typeof spec.tickNs === "function"
         ? spec.tickNs(config)
         : spec.tickNs ?? DEFAULT_TICK_NS;
-      const handler = new CpuHandler(hooks, config, pcpus, rng);
+      const counters = [...(spec.counters ?? [])];
+      const handler = new CpuHandler(hooks, config, pcpus, rng, counters, spec.checkVm);
       const names = Object.keys(hooks).filter((key) =>
         typeof (hooks as Record<string, unknown>)[key] === "function"
       );
       if (hooks.dispatch === undefined) names.push("dispatch");
-      return { handler, result: { name: spec.name, config: json, hooks: names, tickNs } };
+      // A policy with timers or counters takes the SYNC query that carries them to the kernel.
+      if (hooks.timer !== undefined || counters.length > 0) names.push("sync");
+      const result: StartResult = { name: spec.name, config: json, hooks: names, tickNs };
+      if (counters.length > 0) result.counters = counters;
+      return { handler, result };
     },
   };
 }
+
+/** What a counter name looks like: a JSON-friendly identifier. */
+const COUNTER_NAME = /^[A-Za-z][A-Za-z0-9_]{0,63}$/;
 
 class CpuHandler<C> implements PolicyHandler, CpuContext<C> {
   now = 0;
@@ -338,9 +370,25 @@ class CpuHandler<C> implements PolicyHandler, CpuContext<C> {
   #hooks: CpuHooks<C>;
   #reply = new ReplyWriter();
   #fifo: VcpuView[] | undefined;
+  /** Timers asked for since the last sync, and the same as a set. */
+  #timers: number[] = [];
+  #timerSet = new Set<number>();
+  /** Counter increments since the last sync: `(vmIndex, counter, delta)` triples. */
+  #counts: number[] = [];
+  #counterIndex: Map<string, number>;
+  #checkVm: ((id: string, params: VmParams) => void) | undefined;
 
-  constructor(hooks: CpuHooks<C>, config: C, pcpus: number, rng: Rng) {
+  constructor(
+    hooks: CpuHooks<C>,
+    config: C,
+    pcpus: number,
+    rng: Rng,
+    counters: string[],
+    checkVm: ((id: string, params: VmParams) => void) | undefined,
+  ) {
     this.#hooks = hooks;
+    this.#checkVm = checkVm;
+    this.#counterIndex = new Map(counters.map((name, i) => [name, i]));
     this.config = config;
     this.pcpus = pcpus;
     this.rng = rng;
@@ -350,6 +398,31 @@ class CpuHandler<C> implements PolicyHandler, CpuContext<C> {
 
   running(pcpu: number): VcpuView | null {
     return this.#onPcpu[pcpu] ?? null;
+  }
+
+  timer(atNs: number): void {
+    if (this.#hooks.timer === undefined) {
+      throw new Error("ctx.timer: expected a policy with a timer hook, got none");
+    }
+    const at = Math.ceil(atNs);
+    if (!(at > this.now) || !Number.isFinite(at)) {
+      throw new Error(`ctx.timer: expected a time after now (${this.now} ns), got ${atNs}`);
+    }
+    if (this.#timerSet.has(at)) return;
+    this.#timerSet.add(at);
+    this.#timers.push(at);
+  }
+
+  count(vm: VmView | number, counter: string, delta = 1): void {
+    const index = this.#counterIndex.get(counter);
+    if (index === undefined) {
+      throw new Error(
+        `ctx.count: expected a declared counter (${
+          [...this.#counterIndex.keys()].join(", ") || "none declared"
+        }), got ${JSON.stringify(counter)}`,
+      );
+    }
+    this.#counts.push(typeof vm === "number" ? vm : vm.index, index, delta);
   }
 
   handle(batch: Batch): Reply {
@@ -367,6 +440,7 @@ class CpuHandler<C> implements PolicyHandler, CpuContext<C> {
         case CPU_OP.VM_PARAMS: {
           const params = batch.objs[nums[args]!] as VmParams;
           const vm = this.vms[params.index]!;
+          this.#checkVm?.(vm.id, params);
           this.#setParams(vm, params);
           hooks.vmChanged?.(this, vm);
           break;
@@ -424,9 +498,32 @@ class CpuHandler<C> implements PolicyHandler, CpuContext<C> {
           reply.push(preempt === true ? 1 : 0);
           break;
         }
+        case CPU_OP.TIMER: {
+          const answer = hooks.timer?.(this);
+          if (answer === null || answer === undefined) reply.begin(0);
+          else if (typeof answer === "number") reply.begin(1), reply.push(answer);
+          else {
+            reply.begin(answer.length);
+            for (const pcpu of answer) reply.push(Number(pcpu));
+          }
+          break;
+        }
+        case CPU_OP.SYNC:
+          this.#answerSync();
+          break;
       }
     }
     return reply;
+  }
+
+  #answerSync(): void {
+    const reply = this.#reply, timers = this.#timers, counts = this.#counts;
+    reply.begin(1 + timers.length + counts.length);
+    reply.push(timers.length);
+    for (const at of timers) reply.push(at);
+    for (const value of counts) reply.push(value);
+    timers.length = counts.length = 0;
+    this.#timerSet.clear();
   }
 
   #answerDispatch(pcpu: number): void {
@@ -457,6 +554,7 @@ class CpuHandler<C> implements PolicyHandler, CpuContext<C> {
   }
 
   #addVm(spec: VmSpec): void {
+    this.#checkVm?.(spec.id, spec.params);
     const vm = new VmView(spec.index, spec.id);
     this.#setParams(vm, spec.params);
     this.vms[spec.index] = vm;

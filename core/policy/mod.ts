@@ -42,6 +42,8 @@ export {
   type Dispatch,
   ENQUEUE_REASONS,
   type EnqueueReason,
+  MAX_COUNTERS,
+  MAX_TIMERS,
   STOP_REASONS,
   type StopReason,
   type VcpuStatus,

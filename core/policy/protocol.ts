@@ -51,7 +51,10 @@ export interface StartMessage {
   config: Record<string, unknown>;
   /** The seed of the policy's own PRNG (derived from the workload seed and the domain). */
   seed: number;
-  /** The host as the domain sees it (for cpu: `{ pcpus }`). */
+  /**
+   * The host as the domain sees it (for cpu: `{ pcpus, vms }`, `vms` being the VMs known at start
+   * as `{ id, params }`).
+   */
   host: Record<string, unknown>;
 }
 
@@ -65,6 +68,8 @@ export interface StartResult {
   hooks: string[];
   /** The period of the policy's `tick` hook in ns, when it has one. */
   tickNs?: number;
+  /** Names of the per-VM counters the policy keeps (reports show them), when it has any. */
+  counters?: string[];
 }
 
 /** A started policy: takes batches, returns replies, synchronously. */

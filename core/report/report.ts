@@ -49,6 +49,11 @@ export interface VmCpuReport {
   demandNs: number | null;
   /** Scheduling latency (runnable to running) of its vCPUs. */
   latencyNs: Latency;
+  /**
+   * Counters the CPU policy keeps for this VM (such as RTDS's `deadlineMisses`), when it declared
+   * any.
+   */
+  counters?: Record<string, number>;
 }
 
 /** Memory figures of a VM (the memory domain fills them in). */
