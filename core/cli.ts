@@ -8,13 +8,17 @@
  */
 
 import { EXIT, isBadInput, UsageError } from "./commands/common.ts";
+import { bundleCommand } from "./commands/bundle.ts";
 import { compareCommand } from "./commands/compare.ts";
 import { runCommand } from "./commands/run.ts";
+import { serveCommand } from "./commands/serve.ts";
 
 /** The subcommands, by name. */
 export const COMMANDS: Record<string, (args: string[]) => Promise<number>> = {
   run: runCommand,
   compare: compareCommand,
+  serve: serveCommand,
+  bundle: bundleCommand,
 };
 
 const USAGE = `hyperhook: simulate and compare hypervisor resource policies

@@ -2,22 +2,23 @@
  * Turning a policy reference (a built-in name, a path, an `npm:`, `https:` or `jsr:` specifier)
  * into a runtime ready to start.
  *
+ * Every policy is bundled into one self-contained text identified by its sha256, which the report
+ * records. Built-ins run in-process by default (they are trusted and fast); everything else runs in
+ * a permission-less child process by default (`process`), the only isolation that holds against
+ * hostile code. `--isolation` overrides both.
+ *
  * @module
  */
 
-import { createHash } from "node:crypto";
-import { resolve, toFileUrl } from "./_path.ts";
 import { BUILTIN_POLICIES, FALLBACK_POLICIES } from "../plugins/mod.ts";
 import type { LoadedPolicy } from "./kernel/slot.ts";
-import {
-  API_VERSION,
-  type Domain,
-  isPolicyDefinition,
-  type PolicyDefinition,
-} from "./policy/protocol.ts";
+import type { Domain } from "./policy/protocol.ts";
+import { bundlePolicy, type PolicyBundle } from "./sandbox/bundle.ts";
+import { createRuntime } from "./sandbox/mod.ts";
+import type { SandboxOptions } from "./sandbox/options.ts";
 import { InProcessRuntime, type Isolation } from "./sandbox/runtime.ts";
 
-/** A policy reference that cannot be used (unknown name, missing file, wrong domain). */
+/** A policy reference that cannot be used (unknown name, missing file, unbundlable import). */
 export class PolicyReferenceError extends Error {
   /**
    * Creates the error.
@@ -36,53 +37,69 @@ export interface LoadOptions {
   isolation?: Isolation;
   /** The user's configuration for it. */
   config?: Record<string, unknown>;
+  /** Heap cap, deadlines and message cap of the sandbox. */
+  sandbox?: SandboxOptions;
 }
 
-const sourceHashes = new Map<string, string>();
-
-async function hashOf(url: URL): Promise<string> {
-  let hash = sourceHashes.get(url.href);
-  if (hash === undefined) {
-    const text = await (await fetch(url)).text();
-    hash = createHash("sha256").update(text).digest("hex");
-    sourceHashes.set(url.href, hash);
-  }
-  return hash;
-}
+const builtinBundles = new Map<string, Promise<PolicyBundle>>();
 
 /** Whether `reference` names a built-in policy of `domain`. */
 export function isBuiltin(domain: Domain, reference: string): boolean {
   return Object.hasOwn(BUILTIN_POLICIES[domain], reference);
 }
 
-/** Checks that a module's default export is a policy of the right domain and protocol. */
-export function checkDefinition(
-  value: unknown,
-  domain: Domain,
-  reference: string,
-): PolicyDefinition {
-  if (!isPolicyDefinition(value)) {
-    throw new PolicyReferenceError(
-      `Policy ${reference}: its default export is not a policy (expected the result of defineCpuPolicy or a sibling)`,
-    );
+function builtinBundle(domain: Domain, name: string): Promise<PolicyBundle> {
+  const key = `${domain}/${name}`;
+  let bundle = builtinBundles.get(key);
+  if (bundle === undefined) {
+    const url = BUILTIN_POLICIES[domain][name]!.url;
+    bundle = bundlePolicy(url.protocol === "file:" ? url.pathname : url.href);
+    builtinBundles.set(key, bundle);
   }
-  if (Math.trunc(value.apiVersion) !== API_VERSION) {
-    throw new PolicyReferenceError(
-      `Policy ${reference} was built for hook protocol v${value.apiVersion}; this kernel speaks v${API_VERSION}`,
-    );
-  }
-  if (value.domain !== domain) {
-    throw new PolicyReferenceError(
-      `Policy ${reference} is a ${value.domain} policy; expected a ${domain} policy`,
-    );
-  }
-  return value;
+  return bundle;
+}
+
+/** Whether a reference looks like a module rather than a (mistyped) built-in name. */
+function isModuleReference(reference: string): boolean {
+  return /^(npm|jsr|https?|file):/.test(reference) || /[./\\]/.test(reference);
 }
 
 /**
- * Loads a policy for `domain`.
+ * Bundles a policy reference: a built-in name or a module reference.
  *
- * @throws {PolicyReferenceError} For an unknown name, a missing module or a policy of another domain.
+ * @throws {PolicyReferenceError} For an unknown name, a missing module or an import that cannot be
+ *   bundled (the message names it).
+ */
+export async function bundleReference(domain: Domain, reference: string): Promise<PolicyBundle> {
+  if (isBuiltin(domain, reference)) return await builtinBundle(domain, reference);
+  if (!isModuleReference(reference)) {
+    const known = Object.keys(BUILTIN_POLICIES[domain]);
+    throw new PolicyReferenceError(
+      `Unknown ${domain} policy "${reference}": expected one of ${
+        known.join(", ")
+      }, or a path or npm:, jsr:, https: specifier of a policy module`,
+    );
+  }
+  try {
+    return await bundlePolicy(reference);
+  } catch (error) {
+    throw new PolicyReferenceError(
+      `Policy ${reference}: ${(error as Error).message.replace(/^Cannot bundle policy \S+: /, "")}`,
+    );
+  }
+}
+
+/**
+ * Loads a policy for `domain`: bundles it, and creates its runtime (not yet started).
+ *
+ * @example
+ * ```ts ignore
+ * import { loadPolicy } from "./loader.ts";
+ * const loaded = await loadPolicy("cpu", "rr", { config: { quantum: "4ms" } });
+ * console.log(loaded.info.sha256, loaded.info.isolation); // ..., "none"
+ * ```
+ *
+ * @throws {PolicyReferenceError} For an unknown name, a missing module or an unbundlable import.
  */
 export async function loadPolicy(
   domain: Domain,
@@ -90,55 +107,18 @@ export async function loadPolicy(
   options: LoadOptions = {},
 ): Promise<LoadedPolicy> {
   const config = options.config ?? {};
-  if (isBuiltin(domain, reference)) {
-    const builtin = BUILTIN_POLICIES[domain][reference]!;
-    const isolation = options.isolation ?? "none";
-    if (isolation !== "none") {
-      throw new PolicyReferenceError(
-        `Isolation ${isolation} is not available yet; expected none`,
-      );
-    }
-    return {
-      runtime: new InProcessRuntime(builtin.definition),
-      info: {
-        name: builtin.definition.name,
-        sha256: await hashOf(builtin.url),
-        isolation,
-        config,
-        reference,
-      },
-      config,
-    };
-  }
-  if (!/[./\\]/.test(reference) && !/^(npm|jsr|https?|file):/.test(reference)) {
-    const known = Object.keys(BUILTIN_POLICIES[domain]);
-    throw new PolicyReferenceError(
-      `Unknown ${domain} policy "${reference}": expected one of ${
-        known.join(", ")
-      }, or a path or specifier of a policy module`,
-    );
-  }
-  const isolation = options.isolation ?? "none";
-  if (isolation !== "none") {
-    throw new PolicyReferenceError(`Isolation ${isolation} is not available yet; expected none`);
-  }
-  const url = /^(npm|jsr|https?|file):/.test(reference)
-    ? new URL(reference)
-    : toFileUrl(resolve(reference));
-  let module: { default?: unknown };
-  try {
-    module = await import(url.href);
-  } catch (error) {
-    throw new PolicyReferenceError(
-      `Policy ${reference}: cannot load it (${(error as Error).message})`,
-    );
-  }
-  const definition = checkDefinition(module.default, domain, reference);
+  const builtin = isBuiltin(domain, reference);
+  const bundle = await bundleReference(domain, reference);
+  const isolation = options.isolation ?? (builtin ? "none" : "process");
+  // A trusted built-in in-process skips the import of its own bundle: same code, already loaded.
+  const runtime = builtin && isolation === "none"
+    ? createRuntime("none", BUILTIN_POLICIES[domain][reference]!.definition, options.sandbox)
+    : createRuntime(isolation, bundle, options.sandbox);
   return {
-    runtime: new InProcessRuntime(definition),
+    runtime,
     info: {
-      name: definition.name,
-      sha256: url.protocol === "file:" ? await hashOf(url) : "",
+      name: builtin ? BUILTIN_POLICIES[domain][reference]!.definition.name : reference,
+      sha256: bundle.sha256,
       isolation,
       config,
       reference,
@@ -147,20 +127,17 @@ export async function loadPolicy(
   };
 }
 
-/** The fallback of a domain: its trusted built-in, in-process, with its default config. */
+/**
+ * The fallback of a domain: its trusted built-in, in-process, with its default config. Synchronous:
+ * it takes over in the instant its predecessor is ejected.
+ */
 export function loadFallback(domain: Domain): LoadedPolicy {
   const name = FALLBACK_POLICIES[domain];
   const builtin = BUILTIN_POLICIES[domain][name];
   if (builtin === undefined) throw new Error(`No fallback policy for the ${domain} domain`);
   return {
     runtime: new InProcessRuntime(builtin.definition),
-    info: {
-      name,
-      sha256: sourceHashes.get(builtin.url.href) ?? "",
-      isolation: "none",
-      config: {},
-      reference: name,
-    },
+    info: { name, sha256: "", isolation: "none", config: {}, reference: name },
     config: {},
   };
 }

@@ -6,6 +6,9 @@
  */
 
 import { CpuDomain } from "./cpu/domain.ts";
+import { MemoryDomain, memoryOnlyCpu } from "./memory/domain.ts";
+import { buildIoDomain } from "./io/build.ts";
+import type { IoDomain } from "./io/domain.ts";
 import { parseDuration } from "./engine/duration.ts";
 import { buildProgram } from "./cpu/programs.ts";
 import { Kernel } from "./kernel/kernel.ts";
@@ -22,6 +25,7 @@ import {
   waterFill,
 } from "./report/report.ts";
 import type { Isolation } from "./sandbox/runtime.ts";
+import type { SandboxOptions } from "./sandbox/options.ts";
 import { WorkloadError } from "./workload/load.ts";
 import type { Workload } from "./workload/schema.ts";
 
@@ -39,6 +43,10 @@ export interface SimulateOptions {
   policies?: Partial<Record<Domain, PolicyChoice>>;
   /** Where to run policies; default: `none` for built-ins, `process` for the rest. */
   isolation?: Isolation;
+  /** Heap cap, deadlines and message cap of sandboxed policies. */
+  sandbox?: SandboxOptions;
+  /** How many times to restart an ejected policy under test, with back-off (default 0). */
+  restarts?: number;
   /** Overrides the workload's seed. */
   seed?: number;
   /** The watchdog timeout (default 30 s of simulated time). */
@@ -67,6 +75,18 @@ export class Simulation {
    * @ignore
    */
   readonly cpu: CpuDomain;
+  /**
+   * The memory domain, when the workload has memory (an internal API, like `cpu`).
+   *
+   * @ignore
+   */
+  memory: MemoryDomain | undefined;
+  /**
+   * The I/O domain, when the host has disks (an internal API, like `cpu`).
+   *
+   * @ignore
+   */
+  io: IoDomain | undefined;
   /** The policies asked for, per domain. */
   readonly requested: Partial<Record<Domain, ReportPolicy>> = {};
   #started = performance.now();
@@ -138,8 +158,9 @@ export class Simulation {
             latencyNs: latencyOf(vm.latency),
             ...(Object.keys(vm.counters).length > 0 ? { counters: { ...vm.counters } } : {}),
           },
-          memory: { refs: 0, faults: 0, residentPeak: 0 },
-          io: { requests: 0, completed: 0, bytes: 0, latencyNs: noLatency() },
+          memory: this.memory?.vmFigures(vm.index) ?? { refs: 0, faults: 0, residentPeak: 0 },
+          io: this.io?.vmFigures(vm.index) ??
+            { requests: 0, completed: 0, bytes: 0, latencyNs: noLatency() },
         };
       }),
       host: {
@@ -155,15 +176,17 @@ export class Simulation {
             : vms.reduce((sum, vm) => sum + vm.waitNs, 0) / vms.length,
           latencyNs: latencyOf(cpu.latency()),
         },
-        memory: { frames: 0, faults: 0, evictions: 0 },
-        disks: [],
+        memory: this.memory?.hostFigures() ?? { frames: 0, faults: 0, evictions: 0 },
+        disks: this.io?.diskFigures(simulatedNs) ?? [],
       },
       incidents: [...kernel.incidents],
       eventsHash: kernel.log.digest(),
     };
     for (const domain of kernel.domains) {
       const requested = this.requested[domain.name];
-      if (requested !== undefined) requested.ejected = !domain.slot.underTest;
+      if (requested === undefined) continue;
+      requested.ejected = kernel.incidents.some((incident) => incident.domain === domain.name);
+      requested.restarts = kernel.restarts.get(domain.name) ?? 0;
     }
     return report;
   }
@@ -194,6 +217,16 @@ export async function createSimulation(
   options: SimulateOptions = {},
 ): Promise<Simulation> {
   if (options.seed !== undefined) workload = { ...workload, seed: options.seed };
+  // Every domain's policy goes through `load`, which remembers the choice for restarts.
+  const chosen: Partial<Record<Domain, PolicyChoice>> = {};
+  const load = (domain: Domain, choice: PolicyChoice): Promise<LoadedPolicy> => {
+    chosen[domain] = choice;
+    return loadPolicy(domain, choice.use, {
+      isolation: options.isolation,
+      config: choice.config,
+      sandbox: options.sandbox,
+    });
+  };
   const kernel = new Kernel({
     seed: workload.seed,
     stopAtNs: workload.stopAt,
@@ -201,20 +234,39 @@ export async function createSimulation(
     fallback: loadFallback,
     onIncident: options.onIncident,
     logSink: options.logSink,
+    restarts: options.restarts,
+    reload: (domain) => load(domain, chosen[domain]!),
   });
   const cpuChoice = choose(workload, options, "cpu") ?? { use: "rr" };
   const loaded: Partial<Record<Domain, LoadedPolicy>> = {};
-  loaded.cpu = await loadPolicy("cpu", cpuChoice.use, {
-    isolation: options.isolation,
-    config: cpuChoice.config,
-  });
+  loaded.cpu = await load("cpu", cpuChoice);
   const cpu = new CpuDomain(kernel, new PolicySlot("cpu", loaded.cpu), workload.host.pcpus);
+  const memoryChoice = choose(workload, options, "memory");
+  let memory: MemoryDomain | undefined;
+  if (workload.host.memory !== undefined) {
+    loaded.memory = await load("memory", memoryChoice ?? { use: "lru" });
+    const slot = new PolicySlot("memory", loaded.memory);
+    memory = new MemoryDomain(kernel, slot, cpu, workload.host.memory);
+  } else if (memoryChoice !== undefined) {
+    throw new WorkloadError(
+      `Workload: host.memory.frames: expected a positive integer for the memory policy ${memoryChoice.use}, got nothing`,
+    );
+  }
   const readText = options.readText ?? ((path: string) => Deno.readTextFileSync(path));
   const vmIndex = new Map<string, number>();
   workload.vms.forEach((vm, index) => {
     let program;
+    if (vm.cpu === undefined && vm.memory !== undefined && workload.stopAt === undefined) {
+      if (vm.memory.refs === undefined && vm.memory.count === undefined) {
+        throw new WorkloadError(
+          `Workload: stopAt: expected a duration such as "10s", because vms[${index}] (${vm.id}) references memory forever (memory.pattern "${vm.memory.pattern}" without "count")`,
+        );
+      }
+    }
     try {
-      program = buildProgram(vm.cpu, readText);
+      const cpuSpec = vm.cpu ??
+        (vm.memory === undefined ? undefined : memoryOnlyCpu(vm.memory, vm.vcpus));
+      program = buildProgram(cpuSpec, readText);
     } catch (error) {
       const place = vm.cpu?.trace !== undefined ? `vms[${index}].cpu.trace` : `vms[${index}].cpu`;
       throw new WorkloadError(`Workload: ${place}: ${(error as Error).message}`);
@@ -225,22 +277,35 @@ export async function createSimulation(
       );
     }
     vmIndex.set(vm.id, index);
-    cpu.addVm(
+    const cpuVm = cpu.addVm(
       vm.id,
       vm.vcpus,
       { weight: vm.weight, cap: vm.cap, priority: vm.priority, sched: normaliseSched(vm.sched) },
       program,
       vm.cpu?.arrive ?? 0,
     );
+    if (vm.memory !== undefined) memory!.addVm(cpuVm, vm.memory, `vms[${index}].memory`);
   });
   for (const change of workload.timeline) {
     const set = { ...change.set, sched: change.set.sched && normaliseSched(change.set.sched) };
     if (set.sched === undefined) delete set.sched;
     cpu.scheduleParams(change.at, vmIndex.get(change.vm)!, set);
   }
+  const ioChoice = choose(workload, options, "io");
+  let io: IoDomain | undefined;
+  if ((workload.host.disks ?? []).length > 0) {
+    loaded.io = await load("io", ioChoice ?? { use: "fcfs" });
+    io = buildIoDomain(kernel, new PolicySlot("io", loaded.io), workload, { cpu, readText });
+  } else if (ioChoice !== undefined) {
+    throw new WorkloadError(
+      `Workload: host.disks: expected at least one disk for the I/O policy ${ioChoice.use}, got nothing`,
+    );
+  }
   const simulation = new Simulation(workload, kernel, cpu);
+  simulation.memory = memory;
+  simulation.io = io;
   for (const [domain, policy] of Object.entries(loaded) as [Domain, LoadedPolicy][]) {
-    simulation.requested[domain] = { ...policy.info, ejected: false };
+    simulation.requested[domain] = { ...policy.info, ejected: false, restarts: 0 };
   }
   try {
     await kernel.start(loaded);
@@ -252,6 +317,7 @@ export async function createSimulation(
     const requested = simulation.requested[domain.name];
     if (requested !== undefined && domain.slot.underTest) {
       requested.config = domain.slot.info.config;
+      requested.name = domain.slot.info.name;
     }
   }
   return simulation;

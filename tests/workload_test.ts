@@ -114,6 +114,7 @@ Deno.test("--format json prints the report alone on stdout, in the v1 shape", as
     "isolation",
     "name",
     "reference",
+    "restarts",
     "sha256",
   ]);
   assert.match(report.policies.cpu.sha256, /^[0-9a-f]{64}$/);

@@ -10,6 +10,7 @@ import type { Incident } from "../kernel/slot.ts";
 import { PolicyReferenceError } from "../loader.ts";
 import type { Domain } from "../policy/protocol.ts";
 import { type Isolation, ISOLATIONS } from "../sandbox/runtime.ts";
+import type { SandboxOptions } from "../sandbox/options.ts";
 import type { PolicyChoice, SimulateOptions } from "../simulate.ts";
 import { WorkloadError } from "../workload/load.ts";
 import { formatDuration } from "../engine/duration.ts";
@@ -37,6 +38,10 @@ export const SIMULATION_FLAGS = {
   isolation: { type: "string" },
   seed: { type: "string" },
   stall: { type: "string" },
+  restart: { type: "string" },
+  heap: { type: "string" },
+  deadline: { type: "string" },
+  "init-deadline": { type: "string" },
   format: { type: "string" },
   help: { type: "boolean", short: "h" },
 } as const satisfies ParseArgsConfig["options"];
@@ -101,7 +106,37 @@ export function simulationOptions(
     }
     options.stallNs = Math.round(Number(match[1]) * (match[2] === "s" ? 1e9 : 1e6));
   }
+  if (typeof values.restart === "string") {
+    options.restarts = integerFlag("restart", values.restart, 0, 1000);
+  }
+  const sandbox: SandboxOptions = {};
+  if (typeof values.heap === "string") {
+    sandbox.heapMiB = integerFlag("heap", values.heap, 16, 65536);
+  }
+  if (typeof values.deadline === "string") {
+    sandbox.batchDeadlineMs = msFlag("deadline", values.deadline);
+  }
+  if (typeof values["init-deadline"] === "string") {
+    sandbox.initDeadlineMs = msFlag("init-deadline", values["init-deadline"]);
+  }
+  if (Object.keys(sandbox).length > 0) options.sandbox = sandbox;
   return options;
+}
+
+function integerFlag(flag: string, text: string, min: number, max: number): number {
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new UsageError(`--${flag}: expected an integer from ${min} to ${max}, got ${text}`);
+  }
+  return value;
+}
+
+function msFlag(flag: string, text: string): number {
+  const match = /^(\d+(?:\.\d+)?)(ms|s)$/.exec(text);
+  if (match === null) {
+    throw new UsageError(`--${flag}: expected a wall-clock time such as "100ms", got ${text}`);
+  }
+  return Number(match[1]) * (match[2] === "s" ? 1000 : 1);
 }
 
 /** The policy chosen for `domain` by `--DOMAIN` and `--config-DOMAIN`, if any. */

@@ -28,6 +28,9 @@ export const RUN_USAGE = `hyperhook run <workload.json> [options]
   --isolation none|worker|process   where policies run (default: none for built-ins, process otherwise)
   --seed N                          override the workload's seed
   --stall D                         watchdog timeout, e.g. 30s (default)
+  --restart N                       restart an ejected policy up to N times (back-off 1 s, doubling)
+  --heap MIB                        heap cap of a process sandbox (default 256)
+  --deadline T / --init-deadline T  wall-clock limit per batch (100ms) and for loading (2s)
   --out FILE                        write the JSON report to FILE
   --log FILE                        write the decision log as text to FILE
   --format table|json               what to print on stdout (json: the report alone)`;

@@ -17,7 +17,7 @@
 import { DecisionLog, LOG } from "../engine/decision_log.ts";
 import { EventQueue } from "../engine/event_queue.ts";
 import { Rng } from "../engine/rng.ts";
-import type { Domain, Reply } from "../policy/protocol.ts";
+import type { Domain, Reply, StartResult } from "../policy/protocol.ts";
 import { PolicyFailure } from "../sandbox/runtime.ts";
 import type { Incident, LoadedPolicy, PolicySlot } from "./slot.ts";
 
@@ -74,6 +74,12 @@ export interface KernelOptions {
   onIncident?: (incident: Incident) => void;
   /** Receives the decision log as text, one line per decision (slow). */
   logSink?: (line: string) => void;
+  /** How many times an ejected policy under test is restarted (default 0). */
+  restarts?: number;
+  /** The first restart's delay in simulated ns; it doubles at each restart (default 1 s). */
+  restartBackoffNs?: number;
+  /** Loads a fresh copy of a domain's policy under test (needed for restarts). */
+  reload?: (domain: Domain) => Promise<LoadedPolicy>;
 }
 
 /** How many settle rounds one instant may take before the kernel calls it a livelock. */
@@ -103,6 +109,8 @@ export class Kernel {
   #replies: (Reply | Promise<Reply> | undefined)[] = [];
   #options: KernelOptions;
   #closing: Promise<void>[] = [];
+  #restarted = new Map<Domain, number>();
+  #pendingRestarts: { domain: KernelDomain; atNs: number }[] = [];
   #ended = false;
 
   /** @param options Seed, stop time, watchdog, fallback factory, incident callback. */
@@ -143,9 +151,14 @@ export class Kernel {
           seed: this.#policySeed(domain.name),
           host: domain.host(),
         });
+        checkDomain(declared, domain.name, loaded);
         domain.slot.install(loaded.runtime, loaded.info, declared);
         domain.installed();
       } catch (error) {
+        if (error instanceof PolicyConfigError) {
+          await loaded.runtime.close();
+          throw error;
+        }
         if (error instanceof PolicyFailure && error.reason === "config") {
           await loaded.runtime.close();
           throw new PolicyConfigError(error.message.replace(/^\w*Error: /, ""));
@@ -192,10 +205,55 @@ export class Kernel {
     if (declared instanceof Promise) {
       throw new Error(`The fallback policy of the ${domain.name} domain must run in-process`);
     }
+    const wasUnderTest = slot.underTest;
     slot.install(fallback.runtime, fallback.info, declared);
     slot.underTest = false;
     domain.replay();
     domain.installed();
+    this.#planRestart(domain, wasUnderTest);
+  }
+
+  /** How many times each domain's policy under test was restarted. */
+  get restarts(): ReadonlyMap<Domain, number> {
+    return this.#restarted;
+  }
+
+  #planRestart(domain: KernelDomain, wasUnderTest: boolean): void {
+    const done = this.#restarted.get(domain.name) ?? 0;
+    const allowed = this.#options.restarts ?? 0;
+    if (!wasUnderTest || this.#options.reload === undefined || done >= allowed) return;
+    const backoff = (this.#options.restartBackoffNs ?? 1_000_000_000) * 2 ** done;
+    this.#pendingRestarts.push({ domain, atNs: this.now + backoff });
+    this.#pendingRestarts.sort((x, y) => x.atNs - y.atNs);
+  }
+
+  /** Restarts the policies whose back-off ended by `t`, at the instant their back-off ends. */
+  async #restartDue(t: number): Promise<void> {
+    while (this.#pendingRestarts.length > 0 && this.#pendingRestarts[0]!.atNs <= t) {
+      const { domain, atNs } = this.#pendingRestarts.shift()!;
+      this.now = Math.max(this.now, atNs);
+      this.#restarted.set(domain.name, (this.#restarted.get(domain.name) ?? 0) + 1);
+      try {
+        await this.swap(domain.name, await this.#options.reload!(domain.name));
+      } catch (error) {
+        this.#failedRestart(domain, error);
+      }
+    }
+  }
+
+  #failedRestart(domain: KernelDomain, error: unknown): void {
+    const failure = asPolicyFailure(error);
+    const incident: Incident = {
+      atNs: this.now,
+      domain: domain.name,
+      policy: domain.slot.info.name,
+      kind: failure.kind,
+      reason: `restart-${failure.reason}`,
+      message: `Restarting the policy failed: ${failure.message}`,
+    };
+    this.incidents.push(incident);
+    this.#options.onIncident?.(incident);
+    this.#planRestart(domain, true);
   }
 
   /**
@@ -223,6 +281,12 @@ export class Kernel {
         throw new PolicyConfigError(error.message.replace(/^\w*Error: /, ""));
       }
       throw asPolicyFailure(error);
+    }
+    try {
+      checkDomain(declared, name, loaded);
+    } catch (error) {
+      await loaded.runtime.close();
+      throw error;
     }
     const old = domain.slot.runtime;
     domain.slot.install(loaded.runtime, loaded.info, declared);
@@ -259,6 +323,10 @@ export class Kernel {
         break;
       }
       const t = queue.peekTime();
+      const restart = this.#pendingRestarts[0];
+      if (restart !== undefined && restart.atNs <= Math.min(t, stopAt, limitNs)) {
+        return this.#restartDue(Math.min(t, stopAt, limitNs)).then(() => this.advance(limitNs));
+      }
       if (t > stopAt || t === Infinity) {
         if (limitNs >= stopAt) this.#end(stopAt === Infinity ? this.now : stopAt);
         else this.now = Math.max(this.now, limitNs);
@@ -371,6 +439,14 @@ export class Kernel {
 
 /** A batch is sent without queries once this many numbers of notifications piled up. */
 const FLUSH_AT = 1 << 16;
+
+function checkDomain(declared: StartResult, domain: Domain, loaded: LoadedPolicy): void {
+  if (declared.domain !== undefined && declared.domain !== domain) {
+    throw new PolicyConfigError(
+      `Policy ${loaded.info.reference} is a ${declared.domain} policy; expected a ${domain} policy`,
+    );
+  }
+}
 
 function asPolicyFailure(error: unknown, kind: "error" | "invalid" = "error"): PolicyFailure {
   if (error instanceof PolicyFailure) return error;

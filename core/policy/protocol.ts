@@ -68,6 +68,8 @@ export interface StartResult {
   hooks: string[];
   /** The period of the policy's `tick` hook in ns, when it has one. */
   tickNs?: number;
+  /** The domain the policy schedules (filled in by the runtime from the definition). */
+  domain?: Domain;
   /** Names of the per-VM counters the policy keeps (reports show them), when it has any. */
   counters?: string[];
 }

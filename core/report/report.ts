@@ -25,8 +25,10 @@ export interface Latency {
 
 /** A policy as the report names it. */
 export interface ReportPolicy extends PolicyInfo {
-  /** Whether it was ejected during the run (its fallback finished the run). */
+  /** Whether it was ejected during the run (its fallback took over, at least for a while). */
   ejected: boolean;
+  /** How many times it was restarted after an ejection (`--restart N`). */
+  restarts: number;
 }
 
 /** CPU figures of a VM. */
@@ -78,6 +80,10 @@ export interface VmIoReport {
   bytes: number;
   /** Request latency (submission to completion). */
   latencyNs: Latency;
+  /** Requests that completed after their deadline, or were unfinished past it at the end. */
+  deadlineMisses?: number;
+  /** Time its requests were held back by its `io.max` limits. */
+  throttledNs?: number;
   /** Further figures the I/O domain reports. */
   [key: string]: unknown;
 }
@@ -119,6 +125,8 @@ export interface HostReport {
     requests: number;
     seekCylinders: number;
     busyNs: number;
+    /** Requests that completed after their deadline, or were unfinished past it at the end. */
+    deadlineMisses?: number;
     [key: string]: unknown;
   }[];
 }

@@ -134,7 +134,9 @@ function createPolicyHost(apiVersion, maxReplyBytes) {
     try {
       const started = definition.start(start);
       handler = started.handler;
-      return { ok: true, result: JSON.parse(JSON.stringify(started.result)) };
+      const result = JSON.parse(JSON.stringify(started.result));
+      result.domain = definition.domain;
+      return { ok: true, result };
     } catch (error) {
       return failure("error", "init", describeError(error));
     }

@@ -97,11 +97,12 @@ export class InlineRuntime implements PolicyRuntime {
   }
 
   #startDefinition(value: unknown, message: StartMessage): StartResult {
-    const inner = new InProcessRuntime(checkDefinition(value));
+    const definition = checkDefinition(value);
+    const inner = new InProcessRuntime(definition);
     const result = inner.start(message);
     this.#inner = inner;
     // The sandboxes hand results over as JSON; do the same so every isolation returns equal values.
-    return JSON.parse(JSON.stringify(result)) as StartResult;
+    return { ...JSON.parse(JSON.stringify(result)), domain: definition.domain } as StartResult;
   }
 }
 

@@ -75,7 +75,11 @@ export class InProcessRuntime implements PolicyRuntime {
   #definition: PolicyDefinition;
   #handler: PolicyHandler | undefined;
 
-  /** @param definition The policy module's default export. */
+  /**
+   * Wraps a policy definition.
+   *
+   * @param definition The policy module's default export.
+   */
   constructor(definition: PolicyDefinition) {
     this.#definition = definition;
   }
@@ -85,7 +89,7 @@ export class InProcessRuntime implements PolicyRuntime {
     try {
       const { handler, result } = this.#definition.start(message);
       this.#handler = handler;
-      return result;
+      return { ...result, domain: this.#definition.domain };
     } catch (error) {
       throw asFailure(error, "init");
     }

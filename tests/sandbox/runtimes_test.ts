@@ -100,7 +100,7 @@ Deno.test("the start result is the same JSON under every isolation", async () =>
     }
   }
   for (const result of results) {
-    assert.deepEqual(result, { name: "echo", config: { factor: 5 }, hooks: ["echo"] });
+    assert.deepEqual(result, { name: "echo", config: { factor: 5 }, hooks: ["echo"], domain: "cpu" });
   }
   assertNoSandboxChildren();
 });
@@ -381,6 +381,7 @@ Deno.test("createRuntime refuses an imported module for a sandbox", async () => 
     name: "echo",
     config: { factor: 2 },
     hooks: ["echo"],
+    domain: "cpu",
   });
   assert.deepEqual(replyValues(await runtime.handle(batchOf([2]))).nums, [4]);
   await runtime.close();

@@ -1,0 +1,42 @@
+/**
+ * `hyperhook bundle <policy>`: bundle a policy into one self-contained module and print its
+ * sha256 and size: exactly the code a sandbox would load, and the hash a report would record.
+ *
+ * @module
+ */
+
+import { bundleReference, isBuiltin } from "../loader.ts";
+import type { Domain } from "../policy/protocol.ts";
+import { EXIT, parseFlags, UsageError, writeOutput } from "./common.ts";
+
+/** Usage of `bundle`. */
+export const BUNDLE_USAGE = `hyperhook bundle <policy> [--out FILE] [--format text|json]
+  <policy>      a built-in name, a path, or an npm:, jsr:, https: specifier
+  --out FILE    also write the bundled module to FILE`;
+
+/** Runs the `bundle` subcommand; returns the exit code. */
+export async function bundleCommand(args: string[]): Promise<number> {
+  const { values, positionals } = parseFlags(args, {
+    out: { type: "string" },
+    format: { type: "string" },
+    help: { type: "boolean", short: "h" },
+  });
+  if (values.help) {
+    console.log(BUNDLE_USAGE);
+    return EXIT.OK;
+  }
+  if (positionals.length !== 1) {
+    throw new UsageError(`bundle: expected one policy, got ${positionals.length}\n${BUNDLE_USAGE}`);
+  }
+  const reference = positionals[0]!;
+  const domain = (["cpu", "memory", "io"] as Domain[]).find((d) => isBuiltin(d, reference)) ??
+    "cpu";
+  const bundle = await bundleReference(domain, reference);
+  if (typeof values.out === "string") await writeOutput(values.out, bundle.code);
+  if (values.format === "json") {
+    console.log(JSON.stringify({ reference, sha256: bundle.sha256, bytes: bundle.bytes }));
+  } else {
+    console.log(`${bundle.sha256}  ${bundle.bytes} bytes  ${reference}`);
+  }
+  return EXIT.OK;
+}

@@ -1,0 +1,1087 @@
+/**
+ * A live kernel: a simulation whose clock is paced to wall-clock time times a speed factor (or
+ * runs as fast as it can), with the mutations of the control API (VM parameters, new and removed
+ * VMs, policy swaps, pause, resume, step, speed), an event feed for SSE, and crash-safe state.
+ *
+ * Everything that touches the kernel runs through one queue ({@linkcode LiveKernel.exclusive}),
+ * so no request runs while the kernel waits for a sandboxed policy's reply. Reads that must be
+ * fast (`GET /v1/state`) are served from a snapshot the pacing loop refreshes inside that queue.
+ *
+ * @module
+ */
+
+import { createHash } from "node:crypto";
+import { join, resolve } from "node:path";
+import { buildProgram } from "../cpu/programs.ts";
+import type { CpuDomain } from "../cpu/domain.ts";
+import { formatDuration, parseDuration } from "../engine/duration.ts";
+import { PolicyConfigError } from "../kernel/kernel.ts";
+import type { Incident, PolicyInfo } from "../kernel/slot.ts";
+import { loadPolicy, PolicyReferenceError } from "../loader.ts";
+import type { VmParams } from "../policy/cpu.ts";
+import type { Domain } from "../policy/protocol.ts";
+import { PolicyFailure } from "../sandbox/runtime.ts";
+import { createSimulation, normaliseSched, type Simulation } from "../simulate.ts";
+import { parseWorkload, WorkloadError } from "../workload/load.ts";
+import {
+  AUDIT_SCHEMA,
+  type AuditEntry,
+  type AuditHeader,
+  type Checkpoint,
+  CHECKPOINT_SCHEMA,
+  StateStore,
+} from "./persistence.ts";
+import type { PolicyRequest, SpeedRequest, StepRequest, VmPatchRequest } from "./schemas.ts";
+import type { VmWorkload } from "../workload/types.ts";
+
+/** An error the control API answers with: an HTTP status, a code and a one-line message. */
+export class ControlError extends Error {
+  /** The HTTP status (400, 401, 404, 409, 413 or 503). */
+  readonly status: 400 | 401 | 404 | 409 | 413 | 503;
+  /** A short machine-readable code such as `not_found`. */
+  readonly code: string;
+
+  /**
+   * @param status The HTTP status.
+   * @param code A short machine-readable code.
+   * @param message What was wrong and what was expected.
+   */
+  constructor(status: 400 | 401 | 404 | 409 | 413 | 503, code: string, message: string) {
+    super(message);
+    this.name = "ControlError";
+    this.status = status;
+    this.code = code;
+  }
+}
+
+/** What a live kernel is built from; also the first line of its audit log. */
+export interface LiveSetup {
+  /** The workload as parsed JSON (durations still strings). */
+  workload: unknown;
+  /** Where it came from, for messages. */
+  source: string;
+  /** Relative trace paths are resolved against this folder. */
+  baseDir: string;
+  /** Seed, isolation, watchdog and policy overrides. */
+  options: AuditHeader["options"];
+}
+
+/** Options of a live kernel. */
+export interface LiveOptions {
+  /** Simulated seconds per wall-clock second (default 1); `Infinity` runs as fast as possible. */
+  speed?: number;
+  /** Start paused. */
+  paused?: boolean;
+  /** Keep crash-safe state (audit log, checkpoints) in this folder. */
+  stateDir?: string;
+  /** Wall-clock time between checkpoints (default 5000 ms). */
+  checkpointMs?: number;
+  /** Wall-clock time between SSE samples (default 250 ms). */
+  sampleMs?: number;
+  /** Called at each incident (the CLI prints a line). */
+  onIncident?: (incident: Incident) => void;
+  /** Called with warnings (a replay that diverged, for instance). */
+  onWarning?: (message: string) => void;
+}
+
+/** Someone listening to a live kernel's events (an SSE client). */
+export interface LiveSubscriber {
+  /** Receives one event. */
+  send(event: string, data: unknown): void;
+  /** The kernel is shutting down: end the stream. */
+  close(): void;
+}
+
+/** A VM in the live state. */
+export interface LiveVm {
+  /** Its id. */
+  id: string;
+  /** Its index (stable; never reused). */
+  index: number;
+  /** How many vCPUs. */
+  vcpus: number;
+  /** vCPUs by status (`running`, `ready`, `blocked`, `new`, `done`). */
+  status: Record<string, number>;
+  /** Weight, cap, priority and policy-specific parameters. */
+  params: { weight: number; cap: number; priority: number; sched: Record<string, unknown> };
+  /** Whether it has arrived. */
+  arrived: boolean;
+  /** When it finished, or null. */
+  finishNs: number | null;
+  /** When it was removed, or null. */
+  removedNs: number | null;
+  /** CPU figures so far. */
+  cpu: {
+    runNs: number;
+    waitNs: number;
+    switches: number;
+    share: number;
+    recentShare: number;
+    latencyNs: { p50: number; p99: number; max: number };
+  };
+}
+
+/** The state `GET /v1/state` answers with. */
+export interface LiveState {
+  /** The workload's name. */
+  workload: string;
+  /** The seed. */
+  seed: number;
+  /** Simulated time (ns). */
+  nowNs: number;
+  /** When the run stops, or null. */
+  stopAtNs: number | null;
+  /** Whether the run is over. */
+  ended: boolean;
+  /** Whether the clock is paused. */
+  paused: boolean;
+  /** Simulated seconds per wall-clock second, or `"max"`. */
+  speed: number | "max";
+  /** How far the clock is behind its pace (ns). */
+  lagNs: number;
+  /** Decisions logged so far. */
+  decisions: number;
+  /** Acknowledged mutations so far. */
+  mutations: number;
+  /** The policy in charge of each domain. */
+  policies: Record<string, PolicyInfo & { underTest: boolean }>;
+  /** The VMs (removed ones included, with `removedNs`). */
+  vms: LiveVm[];
+  /** The pCPUs. */
+  pcpus: {
+    index: number;
+    vm: string | null;
+    busyNs: number;
+    utilization: number;
+    recentUtilization: number;
+  }[];
+  /** Other domains' figures, when the kernel has them. */
+  domains: Record<string, unknown>;
+  /** Every incident so far. */
+  incidents: Incident[];
+  /** Where state is kept, or null. */
+  stateDir: string | null;
+  /** Wall-clock time of the snapshot (ms since the epoch). */
+  takenAtMs: number;
+}
+
+/** A sample of cumulative counters, sent to SSE clients several times a second. */
+export interface LiveSample {
+  /** Simulated time (ns). */
+  nowNs: number;
+  /** Whether the clock is paused. */
+  paused: boolean;
+  /** Whether the run is over. */
+  ended: boolean;
+  /** Speed. */
+  speed: number | "max";
+  /** Per VM id: CPU time and wait so far (ns). */
+  vms: Record<string, { runNs: number; waitNs: number }>;
+  /** Busy time of each pCPU so far (ns). */
+  pcpus: number[];
+  /** How many incidents so far. */
+  incidents: number;
+  /** Other domains' counters (faults, I/O latency), when the kernel has them. */
+  domains: Record<string, unknown>;
+}
+
+const RECENT_SAMPLES = 8;
+/** Bounds on what the API may add, so no client can make the kernel crawl. */
+const MAX_VMS = 4096, MAX_VCPUS = 16384;
+const SDK_URL = new URL("../policy/mod.ts", import.meta.url).href;
+const SDK_SPECIFIER = /(["'])(?:jsr:)?@hyperhook\/hyperhook(?:@[^/"']*)?\/policy\1/g;
+
+/**
+ * A simulation run live. Build one with {@linkcode LiveKernel.create} or
+ * {@linkcode LiveKernel.resume}, call `start()`, and `close()` at the end.
+ *
+ * @example
+ * ```ts ignore
+ * import { LiveKernel } from "./live.ts";
+ * const workload = JSON.parse(await Deno.readTextFile("examples/workloads/demo.json"));
+ * const live = await LiveKernel.create({ workload, source: "demo", baseDir: ".", options: {} });
+ * live.start();
+ * await live.patchVm("web-1", { weight: 512 });
+ * await live.close();
+ * ```
+ */
+export class LiveKernel {
+  /** The simulation. */
+  readonly simulation: Simulation;
+  /** What it was built from. */
+  readonly setup: LiveSetup;
+  #store: StateStore | undefined;
+  #speed: number;
+  #paused: boolean;
+  #anchorWallMs = 0;
+  #anchorSimNs = 0;
+  #lagNs = 0;
+  #chunkNs = 10_000_000;
+  #seq = 0;
+  #tail: Promise<unknown> = Promise.resolve();
+  #subscribers = new Set<LiveSubscriber>();
+  #snapshotText = "";
+  #snapshotAtMs = 0;
+  #recent: { wallMs: number; nowNs: number; run: Map<string, number>; busy: number[] }[] = [];
+  #lastSampleMs = 0;
+  #lastCheckpointMs = 0;
+  #checkpointed = { seq: -1, nowNs: -1 };
+  #endAnnounced = false;
+  #incidentsSent = 0;
+  #loop: Promise<void> | undefined;
+  #wake: (() => void) | undefined;
+  #closing: Promise<void> | undefined;
+  #closed = false;
+  #sourceDir: string | undefined;
+  #options: LiveOptions;
+  #storageBroken: string | undefined;
+
+  /** Use {@linkcode LiveKernel.create} or {@linkcode LiveKernel.resume}. @internal */
+  constructor(simulation: Simulation, setup: LiveSetup, options: LiveOptions) {
+    this.simulation = simulation;
+    this.setup = setup;
+    this.#options = options;
+    this.#speed = options.speed ?? 1;
+    this.#paused = options.paused ?? false;
+  }
+
+  /**
+   * Builds a live kernel from a workload (not yet running: call `start()`).
+   *
+   * @throws {WorkloadError} When the workload is invalid.
+   * @throws {import("./persistence.ts").StateError} When `stateDir` already holds a log.
+   */
+  static async create(setup: LiveSetup, options: LiveOptions = {}): Promise<LiveKernel> {
+    const live = await LiveKernel.#build(setup, options);
+    if (options.stateDir !== undefined) {
+      try {
+        live.#store = await StateStore.create(options.stateDir, {
+          schema: AUDIT_SCHEMA,
+          workload: setup.workload,
+          source: setup.source,
+          baseDir: setup.baseDir,
+          options: {
+            ...setup.options,
+            speed: encodeSpeed(live.#speed),
+            paused: live.#paused,
+          },
+          startedAt: new Date().toISOString(),
+        });
+      } catch (error) {
+        await live.simulation.close();
+        throw error;
+      }
+    }
+    live.#refresh();
+    return live;
+  }
+
+  /**
+   * Rebuilds a live kernel from a state directory: the workload and options from the log's
+   * header, then every acknowledged mutation replayed at the simulated time it was applied at,
+   * then the clock run to the last checkpoint. The kernel is deterministic, so this is the state
+   * the crashed server had (the checkpoint's decision hash is compared, and a mismatch reported
+   * through `onWarning`).
+   *
+   * @throws {import("./persistence.ts").StateError} When the folder holds no usable log.
+   */
+  static async resume(stateDir: string, options: LiveOptions = {}): Promise<LiveKernel> {
+    const { store, saved } = await StateStore.open(stateDir);
+    const { header, entries, checkpoint } = saved;
+    const setup: LiveSetup = {
+      workload: header.workload,
+      source: header.source,
+      baseDir: header.baseDir,
+      options: header.options,
+    };
+    let live: LiveKernel;
+    try {
+      live = await LiveKernel.#build(setup, {
+        ...options,
+        speed: decodeSpeed(header.options.speed) ?? options.speed,
+        paused: header.options.paused ?? options.paused,
+      });
+    } catch (error) {
+      store.close();
+      throw error;
+    }
+    live.#store = store;
+    const warn = options.onWarning ?? (() => {});
+    const kernel = live.simulation.kernel;
+    let checked = checkpoint === undefined;
+    const check = () => {
+      if (checked || checkpoint === undefined || kernel.now !== checkpoint.nowNs) return;
+      checked = true;
+      const hash = kernel.log.peek();
+      if (hash !== checkpoint.eventsHash) {
+        warn(
+          `Replay diverged: at ${
+            formatDuration(checkpoint.nowNs)
+          } the decision hash is ${hash}, the checkpoint says ${checkpoint.eventsHash}`,
+        );
+      }
+    };
+    let target = checkpoint?.nowNs ?? 0;
+    for (const entry of entries) {
+      if (checkpoint !== undefined && entry.seq > checkpoint.seq && !checked) {
+        await live.simulation.run(checkpoint.nowNs);
+        check();
+      }
+      await live.simulation.run(entry.atNs);
+      try {
+        await live.#apply(entry, true);
+      } catch (error) {
+        warn(`Replay of mutation ${entry.seq} (${entry.op}) failed: ${(error as Error).message}`);
+      }
+      live.#seq = entry.seq;
+      const toNs = entry.note?.toNs;
+      target = Math.max(target, entry.atNs, typeof toNs === "number" ? toNs : 0);
+    }
+    await live.simulation.run(target);
+    check();
+    live.#checkpointed = { seq: live.#seq, nowNs: kernel.now };
+    live.#refresh();
+    return live;
+  }
+
+  static async #build(setup: LiveSetup, options: LiveOptions): Promise<LiveKernel> {
+    const workload = parseWorkload(setup.workload, {
+      source: setup.source,
+      baseDir: setup.baseDir,
+    });
+    // Incidents can happen while the policies start, before the live kernel exists.
+    const built: { live?: LiveKernel } = {};
+    const simulation = await createSimulation(workload, {
+      seed: setup.options.seed,
+      isolation: setup.options.isolation,
+      stallNs: setup.options.stallNs,
+      policies: setup.options.policies,
+      onIncident: (incident) => {
+        options.onIncident?.(incident);
+        if (built.live !== undefined) built.live.#broadcast("incident", incident);
+      },
+    });
+    built.live = new LiveKernel(simulation, setup, options);
+    return built.live;
+  }
+
+  /** The CPU domain. */
+  get cpu(): CpuDomain {
+    return this.simulation.cpu;
+  }
+
+  /** Whether the clock is paused. */
+  get paused(): boolean {
+    return this.#paused;
+  }
+
+  /** Simulated seconds per wall-clock second (`Infinity`: as fast as possible). */
+  get speed(): number {
+    return this.#speed;
+  }
+
+  /** Acknowledged mutations so far. */
+  get mutations(): number {
+    return this.#seq;
+  }
+
+  /** How many SSE clients are listening. */
+  get subscribers(): number {
+    return this.#subscribers.size;
+  }
+
+  /**
+   * Runs `task` when nothing else touches the kernel, and returns its result. Every access to the
+   * kernel goes through here.
+   */
+  exclusive<T>(task: () => T | Promise<T>): Promise<T> {
+    const result = this.#tail.then(task);
+    this.#tail = result.catch(() => {});
+    return result;
+  }
+
+  /** Starts the pacing loop. */
+  start(): void {
+    if (this.#loop !== undefined || this.#closed) return;
+    this.#reanchor();
+    this.#loop = this.#run();
+  }
+
+  #reanchor(): void {
+    this.#anchorWallMs = performance.now();
+    this.#anchorSimNs = this.simulation.kernel.now;
+    this.#lagNs = 0;
+  }
+
+  async #run(): Promise<void> {
+    const kernel = this.simulation.kernel;
+    while (!this.#closed) {
+      if (this.#paused || kernel.ended) {
+        await this.exclusive(() => this.#housekeeping());
+        await this.#sleep(this.#options.sampleMs ?? 250);
+        continue;
+      }
+      const started = performance.now();
+      const paced = this.#speed === Infinity
+        ? Infinity
+        : this.#anchorSimNs + (started - this.#anchorWallMs) * 1e6 * this.#speed;
+      const limit = Math.floor(Math.min(paced, kernel.now + this.#chunkNs));
+      let limited = false;
+      if (limit > kernel.now) {
+        await this.exclusive(async () => {
+          if (this.#paused || this.#closed) return;
+          await this.simulation.run(limit);
+          this.#housekeeping();
+        });
+        const took = performance.now() - started;
+        limited = limit < paced;
+        // Keep each slice of kernel work short, so requests wait little for the queue.
+        if (took > 8) this.#chunkNs = Math.max(10_000, Math.floor(this.#chunkNs / 2));
+        else if (took < 2 && limited) this.#chunkNs = Math.min(60e9, this.#chunkNs * 2);
+      } else {
+        await this.exclusive(() => this.#housekeeping());
+      }
+      if (this.#speed !== Infinity) {
+        this.#lagNs = Math.max(0, Math.floor(paced - kernel.now));
+        // More than a second of wall time behind: drop the backlog rather than race to catch up.
+        if (this.#lagNs > this.#speed * 1e9) this.#reanchor();
+      }
+      if (limited) await this.#sleep(0);
+      else await this.#sleep(10);
+    }
+  }
+
+  #sleep(ms: number): Promise<void> {
+    return new Promise((done) => {
+      const timer = setTimeout(() => {
+        this.#wake = undefined;
+        done();
+      }, ms);
+      this.#wake = () => {
+        clearTimeout(timer);
+        this.#wake = undefined;
+        done();
+      };
+    });
+  }
+
+  /** Inside the queue: refresh the snapshot, send samples and news, checkpoint when due. */
+  #housekeeping(): Promise<void> | void {
+    const wallMs = performance.now();
+    const kernel = this.simulation.kernel;
+    if (wallMs - this.#snapshotAtMs >= 50) this.#refresh();
+    if (wallMs - this.#lastSampleMs >= (this.#options.sampleMs ?? 250)) {
+      this.#lastSampleMs = wallMs;
+      if (this.#subscribers.size > 0) this.#broadcast("sample", this.#sample());
+    }
+    if (kernel.ended && !this.#endAnnounced) {
+      this.#endAnnounced = true;
+      this.#refresh();
+      this.#broadcast("ended", { nowNs: kernel.now });
+    }
+    if (wallMs - this.#lastCheckpointMs >= (this.#options.checkpointMs ?? 5000)) {
+      this.#lastCheckpointMs = wallMs;
+      return this.#checkpoint();
+    }
+  }
+
+  /** Writes a checkpoint if anything changed since the last one (call inside the queue). */
+  async #checkpoint(): Promise<void> {
+    const store = this.#store, kernel = this.simulation.kernel;
+    if (store === undefined || this.#storageBroken !== undefined) return;
+    if (this.#checkpointed.seq === this.#seq && this.#checkpointed.nowNs === kernel.now) return;
+    const checkpoint: Checkpoint = {
+      schema: CHECKPOINT_SCHEMA,
+      seq: this.#seq,
+      nowNs: kernel.now,
+      eventsHash: kernel.log.peek(),
+      decisions: kernel.log.count,
+      speed: encodeSpeed(this.#speed),
+      paused: this.#paused,
+      savedAt: new Date().toISOString(),
+    };
+    try {
+      await store.checkpoint(checkpoint);
+      this.#checkpointed = { seq: checkpoint.seq, nowNs: checkpoint.nowNs };
+    } catch (error) {
+      this.#options.onWarning?.(`Checkpoint failed: ${(error as Error).message}`);
+    }
+  }
+
+  /** The live state, as JSON text (a snapshot at most 50 ms old; no kernel access). */
+  stateText(): string {
+    return this.#snapshotText;
+  }
+
+  /** The live state (parsed from the snapshot). */
+  state(): LiveState {
+    return JSON.parse(this.#snapshotText);
+  }
+
+  #refresh(): void {
+    const wallMs = performance.now();
+    this.#snapshotAtMs = wallMs;
+    this.#snapshotText = JSON.stringify(this.#buildState(wallMs));
+  }
+
+  #buildState(wallMs: number): LiveState {
+    const simulation = this.simulation, kernel = simulation.kernel, cpu = simulation.cpu;
+    const now = kernel.now;
+    const run = this.#vcpuFigures();
+    const busy = this.#busyNow();
+    const recent = this.#recentBase(wallMs, now, run.run, busy);
+    const capacity = now * cpu.pcpus.length;
+    const recentSpan = now - recent.nowNs;
+    const policies: LiveState["policies"] = {};
+    for (const domain of kernel.domains) {
+      policies[domain.name] = { ...domain.slot.info, underTest: domain.slot.underTest };
+    }
+    const vms = cpu.vms.map((vm): LiveVm => {
+      const status: Record<string, number> = {};
+      let switches = 0;
+      for (const id of vm.vcpus) {
+        const vcpu = cpu.vcpus[id]!;
+        const name = cpu.status(vcpu);
+        status[name] = (status[name] ?? 0) + 1;
+        switches += vcpu.switches;
+      }
+      const runNs = run.run.get(vm.id) ?? 0;
+      const before = recent.run.get(vm.id) ?? 0;
+      const latency = vm.latency;
+      return {
+        id: vm.id,
+        index: vm.index,
+        vcpus: vm.vcpus.length,
+        status,
+        params: {
+          weight: vm.params.weight,
+          cap: vm.params.cap,
+          priority: vm.params.priority,
+          sched: vm.params.sched,
+        },
+        arrived: vm.arrived,
+        finishNs: vm.finishNs,
+        removedNs: vm.removedNs,
+        cpu: {
+          runNs,
+          waitNs: run.wait.get(vm.id) ?? 0,
+          switches,
+          share: capacity === 0 ? 0 : runNs / capacity,
+          recentShare: recentSpan <= 0 ? 0 : (runNs - before) / (recentSpan * cpu.pcpus.length),
+          latencyNs: {
+            p50: latency.quantile(0.5),
+            p99: latency.quantile(0.99),
+            max: latency.max,
+          },
+        },
+      };
+    });
+    return {
+      workload: simulation.workload.name,
+      seed: simulation.workload.seed,
+      nowNs: now,
+      stopAtNs: kernel.stopAtNs ?? null,
+      ended: kernel.ended,
+      paused: this.#paused,
+      speed: encodeSpeed(this.#speed),
+      lagNs: this.#lagNs,
+      decisions: kernel.log.count,
+      mutations: this.#seq,
+      policies,
+      vms,
+      pcpus: cpu.pcpus.map((pcpu, i) => ({
+        index: pcpu.index,
+        vm: pcpu.vcpu >= 0 ? cpu.vcpus[pcpu.vcpu]!.vm.id : null,
+        busyNs: busy[i]!,
+        utilization: now === 0 ? 0 : busy[i]! / now,
+        recentUtilization: recentSpan <= 0 ? 0 : (busy[i]! - (recent.busy[i] ?? 0)) / recentSpan,
+      })),
+      domains: this.#domainFigures(),
+      incidents: [...kernel.incidents],
+      stateDir: this.#store?.dir ?? null,
+      takenAtMs: Date.now(),
+    };
+  }
+
+  /** The oldest recent sample (about two seconds back), and records the current one. */
+  #recentBase(
+    wallMs: number,
+    nowNs: number,
+    run: Map<string, number>,
+    busy: number[],
+  ): { nowNs: number; run: Map<string, number>; busy: number[] } {
+    const recent = this.#recent;
+    const last = recent[recent.length - 1];
+    if (last === undefined || wallMs - last.wallMs >= 250 || nowNs < last.nowNs) {
+      if (last !== undefined && nowNs < last.nowNs) recent.length = 0;
+      recent.push({ wallMs, nowNs, run, busy });
+      if (recent.length > RECENT_SAMPLES) recent.shift();
+    }
+    return recent[0]!;
+  }
+
+  /** CPU time and wait of every VM so far, including the part since the last accounting. */
+  #vcpuFigures(): { run: Map<string, number>; wait: Map<string, number> } {
+    const cpu = this.simulation.cpu, now = this.simulation.kernel.now;
+    const run = new Map<string, number>(), wait = new Map<string, number>();
+    for (const vm of cpu.vms) {
+      let runNs = 0, waitNs = 0;
+      for (const id of vm.vcpus) {
+        const vcpu = cpu.vcpus[id]!, status = cpu.status(vcpu);
+        // Time is accounted at each stop: add the part of the current run or wait.
+        runNs += vcpu.runNs + (status === "running" ? now - vcpu.sinceNs : 0);
+        waitNs += vcpu.waitNs + (status === "ready" ? now - vcpu.sinceNs : 0);
+      }
+      run.set(vm.id, runNs);
+      wait.set(vm.id, waitNs);
+    }
+    return { run, wait };
+  }
+
+  /** Busy time of every pCPU so far, including the running slice. */
+  #busyNow(): number[] {
+    const cpu = this.simulation.cpu, kernel = this.simulation.kernel;
+    return cpu.pcpus.map((pcpu) =>
+      pcpu.busyNs + (pcpu.vcpu >= 0 ? kernel.now - cpu.vcpus[pcpu.vcpu]!.sinceNs : 0)
+    );
+  }
+
+  /** Figures of the memory and I/O domains, read through their `liveFigures()` when present. */
+  #domainFigures(): Record<string, unknown> {
+    const out: Record<string, unknown> = {};
+    for (const domain of this.simulation.kernel.domains) {
+      const figures = (domain as { liveFigures?: () => unknown }).liveFigures;
+      if (domain.name !== "cpu" && typeof figures === "function") {
+        out[domain.name] = figures.call(domain);
+      }
+    }
+    return out;
+  }
+
+  #sample(): LiveSample {
+    const { run, wait } = this.#vcpuFigures();
+    const vms: LiveSample["vms"] = {};
+    for (const vm of this.simulation.cpu.vms) {
+      if (vm.removedNs === null) vms[vm.id] = { runNs: run.get(vm.id)!, waitNs: wait.get(vm.id)! };
+    }
+    const kernel = this.simulation.kernel;
+    return {
+      nowNs: kernel.now,
+      paused: this.#paused,
+      ended: kernel.ended,
+      speed: encodeSpeed(this.#speed),
+      vms,
+      pcpus: this.#busyNow(),
+      incidents: kernel.incidents.length,
+      domains: this.#domainFigures(),
+    };
+  }
+
+  /** Adds an SSE client; returns the function that removes it. */
+  subscribe(subscriber: LiveSubscriber): () => void {
+    this.#subscribers.add(subscriber);
+    subscriber.send("hello", this.state());
+    return () => this.#subscribers.delete(subscriber);
+  }
+
+  #broadcast(event: string, data: unknown): void {
+    if (event === "incident") this.#incidentsSent++;
+    for (const subscriber of this.#subscribers) {
+      try {
+        subscriber.send(event, data);
+      } catch {
+        this.#subscribers.delete(subscriber);
+      }
+    }
+  }
+
+  // --- Mutations -------------------------------------------------------------------------------
+
+  /** Changes a VM's parameters. */
+  patchVm(id: string, patch: VmPatchRequest): Promise<LiveVm> {
+    return this.#mutate({ op: "vm.patch", target: id, body: patch });
+  }
+
+  /** Adds a VM (a workload `vms[]` item; `cpu.arrive` counts from now). */
+  addVm(vm: unknown): Promise<LiveVm> {
+    return this.#mutate({ op: "vm.add", target: (vm as VmWorkload).id, body: vm });
+  }
+
+  /** Removes a VM. */
+  removeVm(id: string): Promise<{ id: string; removedNs: number }> {
+    return this.#mutate({ op: "vm.remove", target: id });
+  }
+
+  /** Hands a domain to another policy without a gap; the old one stays if the new one fails. */
+  swapPolicy(
+    domain: string,
+    request: PolicyRequest,
+  ): Promise<{ domain: string; policy: PolicyInfo }> {
+    return this.#mutate({ op: "policy.swap", target: domain, body: request });
+  }
+
+  /** Pauses the clock. */
+  pause(): Promise<SimStatus> {
+    return this.#mutate({ op: "sim.pause" });
+  }
+
+  /** Resumes the clock. */
+  resume(): Promise<SimStatus> {
+    return this.#mutate({ op: "sim.resume" });
+  }
+
+  /** Advances a paused clock by `by`, or to the next simulated instant with events. */
+  step(request: StepRequest): Promise<SimStatus> {
+    return this.#mutate({ op: "sim.step", body: request });
+  }
+
+  /** Changes the speed. */
+  setSpeed(request: SpeedRequest): Promise<SimStatus> {
+    return this.#mutate({ op: "sim.speed", body: request });
+  }
+
+  // deno-lint-ignore no-explicit-any
+  #mutate(request: { op: string; target?: string; body?: unknown }): Promise<any> {
+    return this.exclusive(async () => {
+      if (this.#closed) throw new ControlError(409, "closing", "The server is shutting down");
+      if (this.#storageBroken !== undefined) {
+        throw new ControlError(
+          503,
+          "storage",
+          `The audit log cannot be written (${this.#storageBroken}); mutations are refused`,
+        );
+      }
+      const kernel = this.simulation.kernel;
+      const entry: AuditEntry = {
+        seq: this.#seq + 1,
+        atNs: kernel.now,
+        at: "",
+        op: request.op,
+        ...(request.target === undefined ? {} : { target: request.target }),
+        ...(request.body === undefined ? {} : { body: request.body }),
+      };
+      const result = await this.#apply(entry, false);
+      entry.at = new Date().toISOString();
+      if (this.#store !== undefined) {
+        try {
+          await this.#store.append(entry);
+        } catch (error) {
+          this.#storageBroken = (error as Error).message;
+          throw new ControlError(
+            503,
+            "storage",
+            `Applied but not recorded: the audit log cannot be written (${this.#storageBroken})`,
+          );
+        }
+      }
+      this.#seq = entry.seq;
+      this.#refresh();
+      this.#broadcast("change", { seq: entry.seq, atNs: entry.atNs, op: entry.op, result });
+      return result;
+    });
+  }
+
+  /**
+   * Applies one mutation to the kernel (live, or replayed from the log). Checks come first: a
+   * mutation that throws changed nothing. Sets `entry.note` with what replay checks.
+   */
+  async #apply(entry: AuditEntry, replaying: boolean): Promise<unknown> {
+    const kernel = this.simulation.kernel;
+    const mutatesKernel = entry.op.startsWith("vm.") || entry.op === "policy.swap" ||
+      entry.op === "sim.step";
+    if (mutatesKernel && kernel.ended) {
+      throw new ControlError(
+        409,
+        "ended",
+        `The simulation ended at ${formatDuration(kernel.now)}; it takes no more changes`,
+      );
+    }
+    switch (entry.op) {
+      case "vm.patch":
+        return this.#patch(entry.target!, entry.body as VmPatchRequest);
+      case "vm.add":
+        return this.#add(entry.body as VmWorkload);
+      case "vm.remove": {
+        const vm = this.#findVm(entry.target!);
+        this.cpu.removeVm(vm);
+        for (const domain of kernel.domains) {
+          const remove = (domain as { removeVm?: (index: number) => void }).removeVm;
+          if (domain.name !== "cpu" && typeof remove === "function") remove.call(domain, vm.index);
+        }
+        return { id: vm.id, removedNs: vm.removedNs! };
+      }
+      case "policy.swap":
+        return await this.#swap(entry, replaying);
+      case "sim.pause":
+        this.#paused = true;
+        return this.#status();
+      case "sim.resume":
+        this.#paused = false;
+        this.#reanchor();
+        this.#wake?.();
+        return this.#status();
+      case "sim.speed": {
+        this.#speed = decodeSpeed((entry.body as SpeedRequest).speed)!;
+        this.#reanchor();
+        return this.#status();
+      }
+      case "sim.step": {
+        if (!this.#paused && !replaying) {
+          throw new ControlError(409, "running", "Step needs a paused clock: pause it first");
+        }
+        const by = parseDuration((entry.body as StepRequest | undefined)?.by);
+        let toNs = by !== undefined ? kernel.now + by : kernel.queue.peekTime();
+        if (kernel.stopAtNs !== undefined) toNs = Math.min(toNs, kernel.stopAtNs);
+        if (!Number.isFinite(toNs)) {
+          throw new ControlError(409, "idle", "Nothing is left to happen: no event is queued");
+        }
+        entry.note = { toNs };
+        if (!replaying) await this.simulation.run(toNs);
+        this.#reanchor();
+        return this.#status();
+      }
+    }
+    throw new ControlError(400, "bad_request", `Unknown operation ${entry.op}`);
+  }
+
+  #status(): SimStatus {
+    const kernel = this.simulation.kernel;
+    return {
+      nowNs: kernel.now,
+      paused: this.#paused,
+      speed: encodeSpeed(this.#speed),
+      ended: kernel.ended,
+    };
+  }
+
+  #findVm(id: string) {
+    const vm = this.cpu.vms.find((candidate) => candidate.id === id);
+    if (vm === undefined || vm.removedNs !== null) {
+      throw new ControlError(404, "not_found", `No VM "${id}" in this kernel`);
+    }
+    return vm;
+  }
+
+  #liveVm(id: string): LiveVm {
+    this.#refresh();
+    return this.state().vms.find((vm) => vm.id === id)!;
+  }
+
+  #patch(id: string, patch: VmPatchRequest): LiveVm {
+    const vm = this.#findVm(id);
+    const kernel = this.simulation.kernel;
+    for (const name of ["memory", "io"] as const) {
+      if (patch[name] === undefined) continue;
+      const domain = kernel.domains.find((d) => d.name === name) as
+        | { setVmParams?: (index: number, set: unknown) => void }
+        | undefined;
+      if (domain === undefined) {
+        throw new ControlError(
+          409,
+          "no_domain",
+          `This kernel has no ${name} domain (the workload's host defines none)`,
+        );
+      }
+      if (typeof domain.setVmParams !== "function") {
+        throw new ControlError(409, "unsupported", `The ${name} domain takes no live changes`);
+      }
+    }
+    const set: Partial<Omit<VmParams, "index">> = {};
+    if (patch.weight !== undefined) set.weight = patch.weight;
+    if (patch.cap !== undefined) set.cap = patch.cap;
+    if (patch.priority !== undefined) set.priority = patch.priority;
+    if (patch.sched !== undefined) {
+      set.sched = { ...vm.params.sched, ...normaliseSched(patch.sched) };
+    }
+    if (Object.keys(set).length > 0) this.cpu.setParams(vm, set);
+    for (const name of ["memory", "io"] as const) {
+      if (patch[name] === undefined) continue;
+      const domain = kernel.domains.find((d) => d.name === name) as unknown as {
+        setVmParams: (index: number, set: unknown) => void;
+      };
+      domain.setVmParams(vm.index, patch[name]);
+    }
+    return this.#liveVm(id);
+  }
+
+  #add(spec: VmWorkload): LiveVm {
+    if (this.cpu.vms.length >= MAX_VMS || this.cpu.vcpus.length + spec.vcpus > MAX_VCPUS) {
+      throw new ControlError(
+        409,
+        "too_large",
+        `This kernel holds at most ${MAX_VMS} VMs and ${MAX_VCPUS} vCPUs (removed ones count)`,
+      );
+    }
+    if (this.cpu.vms.some((vm) => vm.id === spec.id)) {
+      throw new ControlError(
+        409,
+        "conflict",
+        `A VM "${spec.id}" exists or existed in this kernel: VM ids are never reused`,
+      );
+    }
+    for (const name of ["memory", "io"] as const) {
+      if (
+        spec[name] !== undefined && !this.simulation.kernel.domains.some((d) => d.name === name)
+      ) {
+        throw new ControlError(
+          409,
+          "no_domain",
+          `This kernel has no ${name} domain, so the VM's "${name}" section cannot be used`,
+        );
+      }
+    }
+    const kernel = this.simulation.kernel;
+    let program;
+    try {
+      program = buildProgram(
+        spec.cpu,
+        (path) => Deno.readTextFileSync(resolve(this.setup.baseDir, path)),
+      );
+    } catch (error) {
+      throw new ControlError(400, "invalid", `Body: cpu: ${(error as Error).message}`);
+    }
+    if (program !== null && !program.finite && kernel.stopAtNs === undefined) {
+      throw new ControlError(
+        400,
+        "invalid",
+        "Body: cpu: this VM runs forever, and the workload has no stopAt to end the run",
+      );
+    }
+    this.cpu.addVm(
+      spec.id,
+      spec.vcpus,
+      {
+        weight: spec.weight,
+        cap: spec.cap,
+        priority: spec.priority,
+        sched: normaliseSched(spec.sched),
+      },
+      program,
+      kernel.now + (spec.cpu?.arrive ?? 0),
+    );
+    for (const domain of kernel.domains) {
+      const add = (domain as { addVm?: (index: number, spec: VmWorkload) => void }).addVm;
+      if (domain.name !== "cpu" && typeof add === "function") {
+        add.call(domain, this.cpu.vms.length - 1, spec);
+      }
+    }
+    return this.#liveVm(spec.id);
+  }
+
+  async #swap(
+    entry: AuditEntry,
+    replaying: boolean,
+  ): Promise<{ domain: string; policy: PolicyInfo }> {
+    const name = entry.target as Domain, request = entry.body as PolicyRequest;
+    const kernel = this.simulation.kernel;
+    const domain = kernel.domains.find((d) => d.name === name);
+    if (domain === undefined) {
+      throw new ControlError(
+        409,
+        "no_domain",
+        `This kernel has no ${name} domain (the workload's host defines none)`,
+      );
+    }
+    let reference = request.use!;
+    if (request.source !== undefined) reference = await this.#writeSource(request.source);
+    let loaded;
+    try {
+      loaded = await loadPolicy(name, reference, {
+        isolation: request.isolation ?? this.setup.options.isolation,
+        config: request.config,
+      });
+    } catch (error) {
+      if (error instanceof PolicyReferenceError) {
+        throw new ControlError(400, "invalid_policy", error.message);
+      }
+      throw new ControlError(400, "invalid_policy", `Policy: ${(error as Error).message}`);
+    }
+    const old = domain.slot.info.name;
+    try {
+      await kernel.swap(name, loaded);
+    } catch (error) {
+      if (error instanceof PolicyConfigError) {
+        throw new ControlError(400, "invalid_config", `${error.message}; ${old} keeps running`);
+      }
+      const reason = error instanceof PolicyFailure ? `${error.kind}/${error.reason}: ` : "";
+      throw new ControlError(
+        409,
+        "policy_failed",
+        `The new ${name} policy failed to start (${reason}${
+          (error as Error).message
+        }); ${old} keeps running`,
+      );
+    }
+    const info = domain.slot.info;
+    this.simulation.requested[name] = { ...info, ejected: false, restarts: 0 };
+    if (replaying && typeof entry.note?.sha256 === "string" && entry.note.sha256 !== info.sha256) {
+      this.#options.onWarning?.(
+        `Replay of mutation ${entry.seq}: policy ${reference} has changed since (sha256 ${info.sha256}, was ${entry.note.sha256})`,
+      );
+    }
+    entry.note = { sha256: info.sha256 };
+    return { domain: name, policy: info };
+  }
+
+  /** Writes posted module text to a file `loadPolicy` can bundle, mapping the SDK import. */
+  async #writeSource(source: string): Promise<string> {
+    this.#sourceDir ??= await Deno.makeTempDir({ prefix: "hyperhook-sources-" });
+    const text = source.replace(SDK_SPECIFIER, (_, quote) => `${quote}${SDK_URL}${quote}`);
+    const hash = createHash("sha256").update(text).digest("hex").slice(0, 16);
+    const path = join(this.#sourceDir, `policy-${hash}.ts`);
+    await Deno.writeTextFile(path, text);
+    return path;
+  }
+
+  /**
+   * Stops the clock and the loop, writes a final checkpoint, ends SSE streams and stops every
+   * policy runtime. Idempotent.
+   */
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      this.#closed = true;
+      this.#wake?.();
+      await this.#loop;
+      await this.exclusive(async () => {
+        this.#refresh();
+        await this.#checkpoint();
+      });
+      for (const subscriber of this.#subscribers) {
+        try {
+          subscriber.close();
+        } catch {
+          // Already gone.
+        }
+      }
+      this.#subscribers.clear();
+      await this.simulation.close();
+      this.#store?.close();
+      if (this.#sourceDir !== undefined) {
+        await Deno.remove(this.#sourceDir, { recursive: true }).catch(() => {});
+      }
+    })();
+    return this.#closing;
+  }
+}
+
+/** What the `sim` operations answer. */
+export interface SimStatus {
+  /** Simulated time (ns). */
+  nowNs: number;
+  /** Whether the clock is paused. */
+  paused: boolean;
+  /** Speed (`"max"`: as fast as possible). */
+  speed: number | "max";
+  /** Whether the run is over. */
+  ended: boolean;
+}
+
+function encodeSpeed(speed: number): number | "max" {
+  return speed === Infinity ? "max" : speed;
+}
+
+function decodeSpeed(speed: number | "max" | undefined): number | undefined {
+  return speed === undefined ? undefined : speed === "max" ? Infinity : speed;
+}
+
+export { WorkloadError };
