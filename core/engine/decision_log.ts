@@ -76,6 +76,16 @@ export class DecisionLog {
     return this.#digest;
   }
 
+  /**
+   * The sha256 of everything logged so far, in hex, without ending the log: a live kernel
+   * checkpoints it, and a replay compares it.
+   */
+  peek(): string {
+    if (this.#digest !== undefined) return this.#digest;
+    this.#flush();
+    return this.#hash.copy().digest("hex");
+  }
+
   #flush(): void {
     if (this.#used === 0) return;
     this.#hash.update(this.#bytes.subarray(0, this.#used * 8));
