@@ -7,9 +7,12 @@
 
 import type { Domain, PolicyDefinition } from "../core/policy/protocol.ts";
 import credit from "./cpu/credit.ts";
+import credit2 from "./cpu/credit2.ts";
+import fair from "./cpu/fair.ts";
 import fcfs from "./cpu/fcfs.ts";
 import priority from "./cpu/priority.ts";
 import rr from "./cpu/rr.ts";
+import rtds from "./cpu/rtds.ts";
 import sjf from "./cpu/sjf.ts";
 import srtf from "./cpu/srtf.ts";
 
@@ -34,6 +37,9 @@ export const BUILTIN_POLICIES: Record<Domain, Record<string, BuiltinPolicy>> = {
     priority: builtin(priority, "./cpu/priority.ts"),
     rr: builtin(rr, "./cpu/rr.ts"),
     credit: builtin(credit, "./cpu/credit.ts"),
+    credit2: builtin(credit2, "./cpu/credit2.ts"),
+    rtds: builtin(rtds, "./cpu/rtds.ts"),
+    fair: builtin(fair, "./cpu/fair.ts"),
   },
   memory: {},
   io: {},
