@@ -23,7 +23,6 @@ import {
   speedRequestSchema,
   stepRequestSchema,
   validate,
-  validateVm,
   vmPatchSchema,
 } from "./schemas.ts";
 
@@ -206,8 +205,7 @@ export function createControlApp(live: LiveKernel, options: ControlAppOptions): 
   });
 
   app.post("/v1/vms", limit, async (c) => {
-    const vm = validateVm(await readJson(c, false));
-    return c.json(await live.addVm(vm), 201);
+    return c.json(await live.addVm(await readJson(c, false)), 201);
   });
 
   app.patch("/v1/vms/:id", limit, async (c) => {

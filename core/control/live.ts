@@ -31,7 +31,13 @@ import {
   CHECKPOINT_SCHEMA,
   StateStore,
 } from "./persistence.ts";
-import type { PolicyRequest, SpeedRequest, StepRequest, VmPatchRequest } from "./schemas.ts";
+import {
+  type PolicyRequest,
+  type SpeedRequest,
+  type StepRequest,
+  validateVm,
+  type VmPatchRequest,
+} from "./schemas.ts";
 import type { VmWorkload } from "../workload/types.ts";
 
 /** An error the control API answers with: an HTTP status, a code and a one-line message. */
@@ -281,7 +287,8 @@ export class LiveKernel {
    * header, then every acknowledged mutation replayed at the simulated time it was applied at,
    * then the clock run to the last checkpoint. The kernel is deterministic, so this is the state
    * the crashed server had (the checkpoint's decision hash is compared, and a mismatch reported
-   * through `onWarning`).
+   * through `onWarning`). The clock's speed and pause come from the log; `options.speed` and
+   * `options.paused`, when given, then change them (as logged mutations).
    *
    * @throws {import("./persistence.ts").StateError} When the folder holds no usable log.
    */
@@ -298,8 +305,8 @@ export class LiveKernel {
     try {
       live = await LiveKernel.#build(setup, {
         ...options,
-        speed: decodeSpeed(header.options.speed) ?? options.speed,
-        paused: header.options.paused ?? options.paused,
+        speed: decodeSpeed(header.options.speed),
+        paused: header.options.paused,
       });
     } catch (error) {
       store.close();
@@ -340,6 +347,13 @@ export class LiveKernel {
     await live.simulation.run(target);
     check();
     live.#checkpointed = { seq: live.#seq, nowNs: kernel.now };
+    // Explicit options win over the saved clock, as logged mutations like any other.
+    if (options.paused !== undefined && options.paused !== live.#paused) {
+      await (options.paused ? live.pause() : live.resume());
+    }
+    if (options.speed !== undefined && options.speed !== live.#speed) {
+      await live.setSpeed({ speed: encodeSpeed(options.speed) });
+    }
     live.#refresh();
     return live;
   }
@@ -702,9 +716,15 @@ export class LiveKernel {
     return this.#mutate({ op: "vm.patch", target: id, body: patch });
   }
 
-  /** Adds a VM (a workload `vms[]` item; `cpu.arrive` counts from now). */
+  /**
+   * Adds a VM: `vm` is a workload `vms[]` item as JSON (validated here; `cpu.arrive` counts from
+   * now).
+   *
+   * @throws {import("./schemas.ts").InvalidBody} When `vm` is not a valid VM.
+   */
   addVm(vm: unknown): Promise<LiveVm> {
-    return this.#mutate({ op: "vm.add", target: (vm as VmWorkload).id, body: vm });
+    const id = validateVm(vm).id;
+    return this.#mutate({ op: "vm.add", target: id, body: vm });
   }
 
   /** Removes a VM. */
@@ -800,7 +820,7 @@ export class LiveKernel {
       case "vm.patch":
         return this.#patch(entry.target!, entry.body as VmPatchRequest);
       case "vm.add":
-        return this.#add(entry.body as VmWorkload);
+        return this.#add(validateVm(entry.body));
       case "vm.remove": {
         const vm = this.#findVm(entry.target!);
         this.cpu.removeVm(vm);
