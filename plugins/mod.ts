@@ -15,6 +15,11 @@ import rr from "./cpu/rr.ts";
 import rtds from "./cpu/rtds.ts";
 import sjf from "./cpu/sjf.ts";
 import srtf from "./cpu/srtf.ts";
+import balancer from "./memory/balancer.ts";
+import clock from "./memory/clock.ts";
+import fifo from "./memory/fifo.ts";
+import lru from "./memory/lru.ts";
+import opt from "./memory/opt.ts";
 
 /** A built-in policy: its definition and where its source lives. */
 export interface BuiltinPolicy {
@@ -41,7 +46,13 @@ export const BUILTIN_POLICIES: Record<Domain, Record<string, BuiltinPolicy>> = {
     rtds: builtin(rtds, "./cpu/rtds.ts"),
     fair: builtin(fair, "./cpu/fair.ts"),
   },
-  memory: {},
+  memory: {
+    fifo: builtin(fifo, "./memory/fifo.ts"),
+    lru: builtin(lru, "./memory/lru.ts"),
+    clock: builtin(clock, "./memory/clock.ts"),
+    opt: builtin(opt, "./memory/opt.ts"),
+    balancer: builtin(balancer, "./memory/balancer.ts"),
+  },
   io: {},
 };
 

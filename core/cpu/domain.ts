@@ -127,6 +127,8 @@ export class Vcpu {
   dispatches = 0;
   /** How many times it was switched in on a pCPU that ran another vCPU last. */
   switches = 0;
+  /** Whether it is blocked by `CpuDomain.stall` in the middle of a run step. */
+  stalled = false;
 
   /** @internal */
   constructor(id: number, vm: Vm, index: number, cursor: ProgramCursor) {
@@ -190,6 +192,11 @@ export class CpuDomain implements KernelDomain {
   switches = 0;
   /** Called for `{io}` program steps (set by the I/O domain). */
   onIoStep: ((vcpu: Vcpu, payload: unknown) => void) | undefined;
+  /**
+   * Called when a vCPU starts running (`true`) and when it leaves its pCPU (`false`), after the
+   * change (set by the memory domain: a VM references memory only while its vCPUs run).
+   */
+  onRunChange: ((vcpu: Vcpu, running: boolean) => void) | undefined;
   #kernel: Kernel;
   #base: number;
   #timeline: { atNs: number; vm: number; set: Partial<VmParams> }[] = [];
@@ -378,7 +385,26 @@ export class CpuDomain implements KernelDomain {
 
   /** Wakes a vCPU blocked by another domain (I/O done, fault served). */
   resume(vcpu: Vcpu): void {
-    if (vcpu.state === BLOCKED) this.#advanceProgram(vcpu, REASON_WAKE);
+    if (vcpu.state !== BLOCKED) return;
+    if (vcpu.stalled) {
+      // Back to the rest of the run step it was stalled in: a new burst, as after any block.
+      vcpu.stalled = false;
+      vcpu.burstNs = 0;
+      this.#makeReady(vcpu, REASON_WAKE);
+    } else this.#advanceProgram(vcpu, REASON_WAKE);
+  }
+
+  /**
+   * Blocks a running vCPU in the middle of its run step, for a cause outside the CPU (a page
+   * fault being served): the policy sees it stop with reason `block`, and `resume` makes it
+   * runnable again with the rest of its run step. Does nothing to a vCPU that is not running.
+   */
+  stall(vcpu: Vcpu): void {
+    if (vcpu.state !== RUNNING) return;
+    this.#account(vcpu);
+    this.#release(vcpu, STOP_BLOCK);
+    vcpu.state = BLOCKED;
+    vcpu.stalled = true;
   }
 
   #maybeFinish(vm: Vm): void {
@@ -638,6 +664,7 @@ export class CpuDomain implements KernelDomain {
     this.#kernel.log.record(LOG.cpu, CPU_LOG.RUN, now, vcpu.id, pcpu.index, slice);
     this.slot.writer.call3(CPU_OP.RUNNING, now, vcpu.id, pcpu.index, slice);
     this.#armRunEnd(vcpu);
+    this.onRunChange?.(vcpu, true);
   }
 
   #armRunEnd(vcpu: Vcpu): void {
@@ -720,6 +747,7 @@ export class CpuDomain implements KernelDomain {
     const burst = reason === STOP_BLOCK || reason === STOP_DONE ? vcpu.burstNs : -1;
     this.slot.writer.call5(CPU_OP.STOPPING, now, vcpu.id, pcpu.index, reason, ranNs, burst);
     vcpu.pcpu = -1;
+    this.onRunChange?.(vcpu, false);
   }
 
   #tick(generation: number): void {

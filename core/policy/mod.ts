@@ -53,6 +53,24 @@ export {
   VmView,
 } from "./cpu.ts";
 export {
+  type Balloon,
+  DEFAULT_BALANCE_NS,
+  defineMemoryPolicy,
+  type Fault,
+  FrameTable,
+  MEMORY_OP,
+  type MemoryContext,
+  type MemoryHooks,
+  type MemoryPolicy,
+  type MemoryPolicySpec,
+  type MemorySetup,
+  type MemoryVmParams,
+  type MemoryVmSpec,
+  MemoryVmView,
+  PAGE_BYTES,
+} from "./memory.ts";
+export { FrameList } from "./frame_list.ts";
+export {
   ConfigError,
   type ConfigOf,
   type DurationBounds,

@@ -7,7 +7,7 @@
 
 import { z } from "zod";
 import { parseDuration } from "../engine/duration.ts";
-import type { Workload } from "./types.ts";
+import type { HostMemoryWorkload, MemoryRef, MemoryWorkload, Workload } from "./types.ts";
 
 /** The schema identifier every workload carries. */
 export const WORKLOAD_SCHEMA = "hyperhook.workload/v1";
@@ -112,6 +112,183 @@ const vmParams = z.strictObject({
   sched: z.record(z.string(), z.unknown()).optional(),
 });
 
+/** An integer of at least `min`; the message says `expected <what>, got <value>`. */
+function integer(min: number, what: string): z.ZodType<number, unknown> {
+  return z.unknown().transform((value, ctx) => {
+    if (
+      typeof value !== "number" || !Number.isInteger(value) || value < min || value > 2 ** 31 - 1
+    ) {
+      ctx.addIssue({ code: "custom", message: `expected ${what}, got ${show(value)}` });
+      return z.NEVER;
+    }
+    return value;
+  });
+}
+
+const PAGE_NUMBER = "a page number (an integer from 0)";
+
+/** A page reference string: page numbers, or `{ page, write }` objects for writes. */
+const pageRefs: z.ZodType<MemoryRef[] | number[] | (number | MemoryRef)[], unknown> = z.unknown()
+  .transform((value, ctx) => {
+    if (!Array.isArray(value) || value.length === 0) {
+      ctx.addIssue({
+        code: "custom",
+        message: `expected a non-empty array of page numbers, got ${show(value)}`,
+      });
+      return z.NEVER;
+    }
+    const refs: (number | MemoryRef)[] = new Array(value.length);
+    for (let i = 0; i < value.length; i++) {
+      const ref: unknown = value[i];
+      if (typeof ref === "number" && Number.isInteger(ref) && ref >= 0 && ref < 2 ** 31) {
+        refs[i] = ref;
+        continue;
+      }
+      if (typeof ref === "object" && ref !== null && !Array.isArray(ref)) {
+        const { page, write, ...rest } = ref as Record<string, unknown>;
+        const extra = Object.keys(rest);
+        if (extra.length > 0) {
+          ctx.addIssue({
+            code: "custom",
+            path: [i],
+            message: `unknown key "${extra[0]}", got ${show(ref)}`,
+          });
+          return z.NEVER;
+        }
+        if (!(typeof page === "number" && Number.isInteger(page) && page >= 0 && page < 2 ** 31)) {
+          ctx.addIssue({
+            code: "custom",
+            path: [i, "page"],
+            message: `expected ${PAGE_NUMBER}, got ${show(page)}`,
+          });
+          return z.NEVER;
+        }
+        if (write !== undefined && typeof write !== "boolean") {
+          ctx.addIssue({
+            code: "custom",
+            path: [i, "write"],
+            message: `expected true or false, got ${show(write)}`,
+          });
+          return z.NEVER;
+        }
+        refs[i] = { page, write: write === true };
+        continue;
+      }
+      ctx.addIssue({
+        code: "custom",
+        path: [i],
+        message: `expected ${PAGE_NUMBER} or { "page": N, "write": true }, got ${show(ref)}`,
+      });
+      return z.NEVER;
+    }
+    return refs;
+  });
+
+const SIZE_UNITS: Record<string, number> = {
+  B: 1,
+  KiB: 1024,
+  MiB: 1024 ** 2,
+  GiB: 1024 ** 3,
+  TiB: 1024 ** 4,
+};
+
+/** A size such as "1GiB", in pages of 4 KiB. */
+const sizeInPages: z.ZodType<number, unknown> = z.unknown().transform((value, ctx) => {
+  const match = typeof value === "string"
+    ? /^(\d+(?:\.\d+)?)\s*(B|KiB|MiB|GiB|TiB)$/.exec(value)
+    : null;
+  const pages = match === null ? NaN : Number(match[1]) * SIZE_UNITS[match[2]!]! / 4096;
+  if (!(Number.isInteger(pages) && pages >= 1 && pages < 2 ** 31)) {
+    ctx.addIssue({
+      code: "custom",
+      message: `expected a size such as "1GiB" (a whole number of 4 KiB pages), got ${show(value)}`,
+    });
+    return z.NEVER;
+  }
+  return pages;
+});
+
+/** How a VM references memory: explicit refs or a generator. */
+const memorySpec: z.ZodType<MemoryWorkload, unknown> = z.strictObject({
+  refs: pageRefs.optional(),
+  pattern: z.enum(["uniform", "zipf", "scan", "loop", "phases"]).optional(),
+  pages: integer(1, "a positive integer").optional(),
+  size: sizeInPages.optional(),
+  rate: z.number().positive().max(1e9).default(1_000_000),
+  count: integer(1, "a positive integer").optional(),
+  writes: z.number().min(0).max(1).default(0),
+  skew: z.number().min(0).max(10).default(0.99),
+  loop: integer(1, "a positive integer").optional(),
+  workingSet: integer(1, "a positive integer").optional(),
+  phase: positiveDuration.default(10_000_000),
+  target: integer(0, "a non-negative integer of frames").optional(),
+  weight: z.int().min(1).max(65535).optional(),
+}).superRefine((memory, ctx) => {
+  const issue = (path: string, message: string) =>
+    ctx.addIssue({ code: "custom", path: [path], message });
+  if ((memory.refs === undefined) === (memory.pattern === undefined)) {
+    ctx.addIssue({
+      code: "custom",
+      message: 'expected exactly one of "refs" or "pattern"',
+    });
+    return;
+  }
+  if (memory.pages !== undefined && memory.size !== undefined) {
+    issue("size", 'expected one of "pages" or "size", got both');
+  }
+  const pages = memory.pages ?? memory.size;
+  if (memory.refs !== undefined) {
+    for (const key of ["count", "loop", "workingSet"] as const) {
+      if (memory[key] !== undefined) {
+        issue(key, `expected no "${key}" with "refs" (only with a pattern)`);
+      }
+    }
+    if (pages !== undefined) {
+      const at = memory.refs.findIndex((ref) =>
+        (typeof ref === "number" ? ref : ref.page) >= pages
+      );
+      if (at >= 0) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["refs", at],
+          message: `expected a page number below pages (${pages}), got ${show(memory.refs[at])}`,
+        });
+      }
+    }
+    return;
+  }
+  if (pages === undefined) {
+    issue("pages", 'expected a positive integer (or "size": "1GiB") with a pattern, got nothing');
+  }
+}).transform(({ size, ...memory }) => size === undefined ? memory : { ...memory, pages: size });
+
+/** The host's memory. */
+const hostMemorySpec: z.ZodType<HostMemoryWorkload, unknown> = z.strictObject({
+  frames: integer(1, "a positive integer"),
+  lowWatermark: integer(0, "a non-negative integer of frames").default(0),
+  highWatermark: integer(1, "a positive integer of frames").optional(),
+  faultCost: duration.default(100_000),
+  writebackCost: duration.default(0),
+}).superRefine((memory, ctx) => {
+  if (memory.lowWatermark >= memory.frames) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["lowWatermark"],
+      message:
+        `expected fewer than ${memory.frames} frames (host.memory.frames), got ${memory.lowWatermark}`,
+    });
+  }
+  const high = memory.highWatermark;
+  if (high !== undefined && (high <= memory.lowWatermark || high > memory.frames)) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["highWatermark"],
+      message:
+        `expected more than lowWatermark (${memory.lowWatermark}) and at most ${memory.frames} frames, got ${high}`,
+    });
+  }
+});
+
 /** A virtual machine. */
 const vmSpec = z.strictObject({
   id: z.string().min(1).regex(/^[A-Za-z0-9_.:-]+$/, "expected letters, digits, _ . : -"),
@@ -121,14 +298,14 @@ const vmSpec = z.strictObject({
   priority: z.int().default(0),
   sched: z.record(z.string(), z.unknown()).default({}),
   cpu: cpuSpec.optional(),
-  memory: z.record(z.string(), z.unknown()).optional(),
+  memory: memorySpec.optional(),
   io: z.record(z.string(), z.unknown()).optional(),
 });
 
 /** The host machine. */
 const hostSpec = z.strictObject({
   pcpus: z.int().min(1).max(4096),
-  memory: z.record(z.string(), z.unknown()).optional(),
+  memory: hostMemorySpec.optional(),
   disks: z.array(z.record(z.string(), z.unknown())).optional(),
 });
 
@@ -163,6 +340,23 @@ export const workloadSchema: z.ZodType<Workload, unknown> = z.strictObject({
       });
     }
     seen.add(vm.id);
+  });
+  const frames = workload.host.memory?.frames;
+  workload.vms.forEach((vm, index) => {
+    if (vm.memory === undefined) return;
+    if (frames === undefined) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["host", "memory", "frames"],
+        message: `expected a positive integer because vms[${index}] references memory, got nothing`,
+      });
+    } else if (vm.memory.target !== undefined && vm.memory.target > frames) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["vms", index, "memory", "target"],
+        message: `expected at most ${frames} frames (host.memory.frames), got ${vm.memory.target}`,
+      });
+    }
   });
   workload.timeline.forEach((change, index) => {
     if (!seen.has(change.vm)) {

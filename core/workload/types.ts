@@ -81,6 +81,59 @@ export interface VmParamsChange {
   sched?: Record<string, unknown>;
 }
 
+/** An explicit page reference written as an object, to mark writes (they dirty the page). */
+export interface MemoryRef {
+  /** The page number (0-based). */
+  page: number;
+  /** Whether the reference writes the page. */
+  write: boolean;
+}
+
+/**
+ * How a VM references memory: an explicit reference string (`refs`) or a seeded generator
+ * (`pattern`). References are issued while the VM's vCPUs run, `rate` per second of run time.
+ */
+export interface MemoryWorkload {
+  /** An explicit page reference string, issued in order. */
+  refs?: (number | MemoryRef)[];
+  /** A generator: uniform, zipf, sequential scan, loop, or phase-changing working sets. */
+  pattern?: "uniform" | "zipf" | "scan" | "loop" | "phases";
+  /** The size of the address space in pages (for refs, default: the highest page + 1). */
+  pages?: number;
+  /** References per second of vCPU run time (default 1,000,000: one per microsecond). */
+  rate: number;
+  /** Generators: stop after this many references (default: never). */
+  count?: number;
+  /** Generators: the fraction of references that write (default 0). */
+  writes: number;
+  /** Zipf: the exponent (default 0.99). */
+  skew: number;
+  /** Loop: how many pages the loop covers (default: all). */
+  loop?: number;
+  /** Phases: the working set's size in pages (default: an eighth of the pages). */
+  workingSet?: number;
+  /** Phases: how much run time a phase lasts before the working set moves (default 10 ms). */
+  phase: number;
+  /** The VM's initial balloon target in frames (default: none). */
+  target?: number;
+  /** The VM's memory weight (shares; default: the VM's weight). */
+  weight?: number;
+}
+
+/** The host's memory. */
+export interface HostMemoryWorkload {
+  /** How many 4 KiB frames the host has. */
+  frames: number;
+  /** Reclaim in a batch when free frames fall below this many (default 0: only on demand). */
+  lowWatermark: number;
+  /** Batched reclaim frees frames up to this many (default: low watermark × 1.5, at least + 1). */
+  highWatermark?: number;
+  /** Simulated time a fault stalls the faulting vCPU (default 100 µs, reading from swap). */
+  faultCost: number;
+  /** Extra stall when the victim page is dirty and must be written back first (default 0). */
+  writebackCost: number;
+}
+
 /** A virtual machine. */
 export interface VmWorkload {
   /** Its name. */
@@ -97,8 +150,8 @@ export interface VmWorkload {
   sched: Record<string, unknown>;
   /** CPU behaviour (absent: the VM uses no CPU). */
   cpu?: CpuWorkload;
-  /** Memory behaviour. */
-  memory?: Record<string, unknown>;
+  /** Memory behaviour: a reference string or a generator. */
+  memory?: MemoryWorkload;
   /** I/O behaviour. */
   io?: Record<string, unknown>;
 }
@@ -107,8 +160,8 @@ export interface VmWorkload {
 export interface HostWorkload {
   /** How many physical CPUs. */
   pcpus: number;
-  /** Memory: `{ frames }` and more. */
-  memory?: Record<string, unknown>;
+  /** Memory: frames, watermarks and fault costs. */
+  memory?: HostMemoryWorkload;
   /** Disks. */
   disks?: Record<string, unknown>[];
 }

@@ -1,0 +1,1035 @@
+/**
+ * The memory domain: host frames, per-VM page tables, the references VMs issue while their vCPUs
+ * run, faults, reclaim and balloon targets. The policy chooses victims and targets; this file
+ * makes them happen, checks every decision, and keeps the books.
+ *
+ * References are not events. A running vCPU of a VM with memory activity issues one reference
+ * every `1/rate` of run time; the domain keeps the running vCPUs in order of their next reference
+ * and, at each step, issues references in time order up to the next kernel event. Hits cost a few
+ * typed-array stores. A miss stops the step at the miss's own instant: a free frame is taken at
+ * once, otherwise the policy is asked for a victim (one query, the step waits for the answer in
+ * the same instant). A fault stalls the faulting vCPU for `faultCost` of simulated time through
+ * `CpuDomain.stall`, so a bad memory policy slows VMs down. The order of references is the same
+ * however the steps fall, which keeps runs identical whatever the isolation.
+ *
+ * What the policy learns of hits travels in `TOUCHED` notifications: the frames referenced since
+ * the last one, each once, in order of last reference (enough for exact LRU and CLOCK), gathered
+ * in a buffer and flushed before any other call, so it costs no message of its own.
+ *
+ * @module
+ */
+
+import { LOG } from "../engine/decision_log.ts";
+import type { CpuDomain, Vcpu, Vm } from "../cpu/domain.ts";
+import type { Kernel, KernelDomain } from "../kernel/kernel.ts";
+import type { PolicySlot } from "../kernel/slot.ts";
+import { MEMORY_OP, type MemoryVmParams, type MemoryVmSpec, PAGE_BYTES } from "../policy/memory.ts";
+import type { Reply } from "../policy/protocol.ts";
+import { ReplyReader } from "../policy/wire.ts";
+import { PolicyFailure } from "../sandbox/runtime.ts";
+import type { CpuWorkload, HostMemoryWorkload, MemoryWorkload } from "../workload/types.ts";
+import { RefStream } from "./streams.ts";
+
+const EV_ARRIVE = 0, EV_STEP = 1, EV_RESUME = 2, EV_BALANCE = 3;
+
+/** Log kinds of memory decisions. */
+export const MEMORY_LOG = { LOAD: 2, EVICT: 3, TARGET: 4, REMOVE: 5 } as const;
+
+/** The page-table bit for a page written since it was loaded. */
+const DIRTY = 1;
+/** The page-table word of a page holds its accessed epoch above the dirty bit. */
+const EPOCH = 2;
+/** No reference is held back. */
+const NONE = 2 ** 40;
+/** At most this many references per step, so that `advance` returns now and then. */
+const STEP_REFS = 1 << 16;
+/** Touches gathered before they are flushed into the batch. */
+const TOUCH_BUFFER = 1 << 15;
+
+/** A VM's memory as the kernel keeps it: its page table, its reference stream, its books. */
+export class MemoryVm {
+  /** The VM's index (as in the CPU domain). */
+  readonly index: number;
+  /** Its name. */
+  readonly id: string;
+  /** The VM in the CPU domain. */
+  readonly cpuVm: Vm;
+  /** What it references. */
+  readonly stream: RefStream;
+  /** The size of its address space, in pages. */
+  readonly pages: number;
+  /** How many references it issues in all (Infinity for endless generators). */
+  readonly limit: number;
+  /** Run time between two references, in ns. */
+  readonly intervalNs: number;
+  /**
+   * The page table: two int32 per page, side by side so that a reference touches one cache line.
+   * `pte[2p]` is the frame holding page `p`, or -1. `pte[2p + 1]` is its dirty bit (1) plus twice
+   * the scan epoch of its last reference: the accessed bit is set when that epoch is the current
+   * one, so advancing the epoch clears every accessed bit at once.
+   */
+  readonly pte: Int32Array;
+  /** Memory weight (shares). */
+  weight: number;
+  /** Balloon target in frames; Infinity when it has none. */
+  target: number = Infinity;
+  /** Whether it has arrived. */
+  arrived: boolean = false;
+  /** Whether it was removed. */
+  removed: boolean = false;
+  /** Whether it has issued all its references. */
+  exhausted: boolean = false;
+  /** A reference drawn but not issued yet (a miss due at a later instant), or `NONE`. */
+  held: number = NONE;
+  /** References issued. */
+  issued: number = 0;
+  /** Faults, counting first loads. */
+  faults: number = 0;
+  /** Its pages evicted. */
+  evictions: number = 0;
+  /** Its dirty pages written back when evicted. */
+  writebacks: number = 0;
+  /** Frames held now. */
+  resident: number = 0;
+  /** The most frames held at once. */
+  residentPeak: number = 0;
+  /** Simulated time its vCPUs spent stalled on faults. */
+  stallNs: number = 0;
+  /** Distinct pages referenced since the last balancing scan. */
+  accessed: number = 0;
+  /** `faults` and `issued` at the last balancing scan. */
+  faultsAtScan: number = 0;
+  /** `issued` at the last balancing scan. */
+  issuedAtScan: number = 0;
+  /** `issued` as last told to a future-aware policy. */
+  issuedSent: number = -1;
+  /** A RECLAIM query for this VM is out. */
+  reclaimAsked: boolean = false;
+
+  /**
+   * Creates a VM's memory.
+   *
+   * @param cpuVm The VM in the CPU domain.
+   * @param memory Its validated memory spec.
+   * @param stream Its reference stream.
+   * @param intervalNs Run time between two references.
+   * @param weight Its memory weight.
+   */
+  constructor(
+    cpuVm: Vm,
+    memory: MemoryWorkload,
+    stream: RefStream,
+    intervalNs: number,
+    weight: number,
+  ) {
+    this.index = cpuVm.index;
+    this.id = cpuVm.id;
+    this.cpuVm = cpuVm;
+    this.stream = stream;
+    this.pages = stream.pages;
+    this.limit = stream.limit;
+    this.intervalNs = intervalNs;
+    this.weight = weight;
+    if (memory.target !== undefined) this.target = memory.target;
+    this.pte = new Int32Array(2 * this.pages);
+    for (let i = 0; i < this.pte.length; i += 2) this.pte[i] = -1;
+  }
+}
+
+/** A vCPU of a VM with memory activity: when it references next. */
+class MemoryVcpu {
+  readonly vcpu: Vcpu;
+  readonly vm: MemoryVm;
+  /** When it issues its next reference (while running). */
+  next = 0;
+  /** Run time left until its next reference (while not running). */
+  phase = 0;
+  /** Whether it is in the step's ring of running vCPUs. */
+  inRing = false;
+  /** Whether it is stalled on a fault. */
+  stalled = false;
+  /** Bumped at every stall, so that a superseded resume event is recognised. */
+  stallGen = 0;
+
+  constructor(vcpu: Vcpu, vm: MemoryVm) {
+    this.vcpu = vcpu;
+    this.vm = vm;
+  }
+}
+
+/** A fault waiting for the policy's victim. */
+interface PendingFault {
+  vcpu: MemoryVcpu;
+  page: number;
+  write: boolean;
+  scope: number;
+}
+
+/** Figures of a VM's memory, for the report. */
+export interface MemoryVmFigures {
+  /** Page references issued. */
+  refs: number;
+  /** Page faults, counting first loads. */
+  faults: number;
+  /** The most frames it held at once. */
+  residentPeak: number;
+  /** Hits over references, or null when it issued none. */
+  hitRatio: number | null;
+  /** Frames held at the end. */
+  resident: number;
+  /** Its balloon target at the end, or null when it had none. */
+  target: number | null;
+  /** Its pages evicted. */
+  evictions: number;
+  /** Its dirty pages written back. */
+  writebacks: number;
+  /** Simulated time its vCPUs spent stalled on faults. */
+  stallNs: number;
+  [key: string]: unknown;
+}
+
+/** Figures of the host's memory, for the report. */
+export interface MemoryHostFigures {
+  /** Host frames. */
+  frames: number;
+  /** Faults of all VMs. */
+  faults: number;
+  /** Pages evicted. */
+  evictions: number;
+  /** Dirty pages written back. */
+  writebacks: number;
+  /** Frames freed by batched reclaim (watermark and balloons). */
+  reclaimed: number;
+  /** The most frames in use at once. */
+  usedPeak: number;
+  /** Free frames at the end. */
+  free: number;
+  [key: string]: unknown;
+}
+
+/** The memory domain of a kernel. */
+export class MemoryDomain implements KernelDomain {
+  /** Always `memory`. */
+  readonly name = "memory" as const;
+  /** The memory policy slot. */
+  readonly slot: PolicySlot;
+  /** How many host frames. */
+  readonly frames: number;
+  /** The VMs with memory activity, by VM index (others are undefined). */
+  readonly vms: (MemoryVm | undefined)[] = [];
+  /** The VM holding each frame, or -1. */
+  readonly frameVm: Int32Array;
+  /** The page each frame holds. */
+  readonly framePage: Int32Array;
+  /** Faults of all VMs. */
+  faults: number = 0;
+  /** Pages evicted. */
+  evictions: number = 0;
+  /** Dirty pages written back. */
+  writebacks: number = 0;
+  /** Frames freed by batched reclaim. */
+  reclaimed: number = 0;
+  /** The most frames in use at once. */
+  usedPeak: number = 0;
+  #kernel: Kernel;
+  #cpu: CpuDomain;
+  #base: number;
+  #config: HostMemoryWorkload;
+  #highWatermark: number;
+  #stopAt: number;
+  /**
+   * When each frame was loaded, as a global sequence number (with the reference order in `#order`,
+   * replay hands a new policy the frames in these orders).
+   */
+  #loadSeq: Float64Array;
+  /**
+   * Per frame, side by side: where its last touch sits in the touch buffer (to send each frame
+   * once), and its last-reference sequence number.
+   */
+  #order: Float64Array;
+  /** The dirty bit of each frame's page, mirrored from the page table for the touch flush. */
+  #frameDirty: Uint8Array;
+  #seq = 0;
+  #free: Int32Array;
+  #freeCount: number;
+  #vcpus: (MemoryVcpu | undefined)[] = [];
+  /** Running vCPUs in order of (next reference, vCPU id): a ring buffer. */
+  #ring: MemoryVcpu[] = [];
+  #ringHead = 0;
+  #ringSize = 0;
+  #ringMask = 0;
+  #stepAt = Infinity;
+  #stepGen = 0;
+  #epoch = 1;
+  #tracking = false;
+  #touches = new Int32Array(TOUCH_BUFFER);
+  #touchCount = 0;
+  #touchAt = 0;
+  #touchOut = new Float64Array(TOUCH_BUFFER);
+  #pending: PendingFault | null = null;
+  /** The one fault record, reused: at most one fault waits for a victim at a time. */
+  #pendingSlot: PendingFault = {
+    vcpu: undefined as unknown as MemoryVcpu,
+    page: 0,
+    write: false,
+    scope: -1,
+  };
+  #pendingAsked = false;
+  #hostReclaimAsked = false;
+  #targetsChanged = false;
+  #queryKind: number[] = [];
+  #queryArg: number[] = [];
+  #queryCount: number[] = [];
+  #queries = 0;
+  #reader = new ReplyReader();
+  #balanceArmed = -1;
+  #future: (number[] | null)[] = [];
+  #futureUnknown: string | null = null;
+
+  /**
+   * Creates the memory domain and registers it with the kernel (after the CPU domain).
+   *
+   * @param kernel The kernel.
+   * @param slot The memory policy slot.
+   * @param cpu The CPU domain, whose vCPUs issue the references.
+   * @param host The host's validated memory spec.
+   */
+  constructor(kernel: Kernel, slot: PolicySlot, cpu: CpuDomain, host: HostMemoryWorkload) {
+    this.#kernel = kernel;
+    this.slot = slot;
+    this.#cpu = cpu;
+    this.#config = host;
+    this.frames = host.frames;
+    const low = host.lowWatermark;
+    this.#highWatermark = Math.min(
+      host.frames,
+      host.highWatermark ?? Math.max(low + 1, Math.ceil(low * 1.5)),
+    );
+    this.#stopAt = kernel.stopAtNs === undefined ? Infinity : kernel.stopAtNs + 1;
+    this.frameVm = new Int32Array(host.frames).fill(-1);
+    this.framePage = new Int32Array(host.frames);
+    this.#loadSeq = new Float64Array(host.frames);
+    this.#order = new Float64Array(2 * host.frames);
+    this.#frameDirty = new Uint8Array(host.frames);
+    // Free frames are taken lowest first.
+    this.#free = new Int32Array(host.frames);
+    for (let i = 0; i < host.frames; i++) this.#free[i] = host.frames - 1 - i;
+    this.#freeCount = host.frames;
+    this.#base = kernel.register(this, 4);
+    cpu.onRunChange = (vcpu, running) => this.#runChange(vcpu, running);
+  }
+
+  /**
+   * Gives a VM memory activity: its vCPUs issue `memory`'s references while they run.
+   *
+   * @param cpuVm The VM in the CPU domain (already added there).
+   * @param memory Its validated memory spec.
+   * @param place Where the spec is in the workload, for messages (`vms[0].memory`).
+   */
+  addVm(cpuVm: Vm, memory: MemoryWorkload, place: string): MemoryVm {
+    const intervalNs = intervalOf(memory);
+    const stream = new RefStream(memory, intervalNs, this.#kernel.rng.fork("memory", cpuVm.index));
+    const vm = new MemoryVm(
+      cpuVm,
+      memory,
+      stream,
+      intervalNs,
+      memory.weight ?? cpuVm.params.weight,
+    );
+    this.vms[cpuVm.index] = vm;
+    const future = stream.future();
+    this.#future[cpuVm.index] = future;
+    if (future === null && this.#futureUnknown === null) {
+      this.#futureUnknown = `${place}.pattern ("${memory.pattern}") generates them as it runs`;
+    }
+    for (const id of cpuVm.vcpus) {
+      this.#vcpus[id] = new MemoryVcpu(this.#cpu.vcpus[id]!, vm);
+    }
+    const capacity = 1 << Math.ceil(Math.log2(Math.max(2, this.#vcpus.length)));
+    if (capacity > this.#ring.length) this.#growRing(capacity);
+    this.#kernel.schedule(cpuVm.arriveNs, this.#base + EV_ARRIVE, cpuVm.index);
+    return vm;
+  }
+
+  /**
+   * Sets a VM's balloon target now (live control, like `xl mem-set`); null removes it. The
+   * kernel reclaims the excess from the VM at once.
+   *
+   * @throws {RangeError} When the target is not an integer from 0 to the host's frames.
+   */
+  setTarget(vmIndex: number, frames: number | null): void {
+    const vm = this.vms[vmIndex];
+    if (vm === undefined) throw new RangeError(`VM ${vmIndex} has no memory activity`);
+    if (frames !== null && !(Number.isInteger(frames) && frames >= 0 && frames <= this.frames)) {
+      throw new RangeError(
+        `Memory target of VM ${vm.id}: expected an integer from 0 to ${this.frames} frames, got ${frames}`,
+      );
+    }
+    this.#setTarget(vm, frames ?? Infinity);
+  }
+
+  /** Frees every frame of a removed VM (live control) and tells the policy. */
+  removeVm(vmIndex: number): void {
+    const vm = this.vms[vmIndex];
+    if (vm === undefined || vm.removed) return;
+    const now = this.#kernel.now, writer = this.slot.writer;
+    this.#flushTouches();
+    for (let frame = 0; frame < this.frames; frame++) {
+      if (this.frameVm[frame] !== vm.index) continue;
+      this.#evict(frame);
+      this.#free[this.#freeCount++] = frame;
+      writer.call1(MEMORY_OP.EVICTED, now, frame);
+    }
+    vm.removed = true;
+    vm.held = NONE;
+    for (const id of vm.cpuVm.vcpus) {
+      const mv = this.#vcpus[id]!;
+      if (mv.inRing) this.#ringRemove(mv);
+    }
+    if (this.#pending?.vcpu.vm === vm) this.#pending = null, this.#arm(now);
+    this.#kernel.log.record(LOG.memory, MEMORY_LOG.REMOVE, now, vm.index, 0, 0);
+    if (vm.arrived) writer.call1(MEMORY_OP.VM_REMOVE, now, vm.index);
+  }
+
+  host(): Record<string, unknown> {
+    return {
+      frames: this.frames,
+      pageBytes: PAGE_BYTES,
+      lowWatermark: this.#config.lowWatermark,
+      highWatermark: this.#highWatermark,
+      faultCostNs: this.#config.faultCost,
+      writebackCostNs: this.#config.writebackCost,
+    };
+  }
+
+  onEvent(kind: number, target: number, tag: number): void {
+    switch (kind - this.#base) {
+      case EV_ARRIVE:
+        return this.#arrive(this.vms[target]!);
+      case EV_STEP:
+        if (tag === this.#stepGen) this.#step();
+        return;
+      case EV_RESUME: {
+        const mv = this.#vcpus[target]!;
+        if (tag !== mv.stallGen || !mv.stalled) return;
+        mv.stalled = false;
+        this.#cpu.resume(mv.vcpu);
+        return;
+      }
+      case EV_BALANCE:
+        return this.#balance(tag);
+    }
+  }
+
+  #arrive(vm: MemoryVm): void {
+    if (vm.arrived || vm.removed) return;
+    vm.arrived = true;
+    const writer = this.slot.writer;
+    this.#flushTouches();
+    writer.call1(MEMORY_OP.VM_ADD, this.#kernel.now, writer.obj(this.#vmSpec(vm)));
+  }
+
+  #vmSpec(vm: MemoryVm): MemoryVmSpec {
+    return {
+      index: vm.index,
+      id: vm.id,
+      pages: vm.pages,
+      weight: vm.weight,
+      target: Number.isFinite(vm.target) ? vm.target : null,
+    };
+  }
+
+  /** A vCPU started or stopped running (called by the CPU domain). */
+  #runChange(vcpu: Vcpu, running: boolean): void {
+    const mv = this.#vcpus[vcpu.id];
+    if (mv === undefined) return;
+    const vm = mv.vm, now = this.#kernel.now;
+    if (running) {
+      if (!vm.arrived) this.#arrive(vm);
+      if (vm.exhausted || vm.removed || mv.inRing) return;
+      mv.next = now + mv.phase;
+      this.#ringInsert(mv);
+      this.#arm(mv.next);
+    } else {
+      // Run time left to its next reference (a full interval after a fault).
+      mv.phase = Math.max(0, mv.next - now);
+      this.#ringRemove(mv);
+    }
+  }
+
+  #arm(atNs: number): void {
+    if (atNs >= this.#stepAt) return;
+    this.#stepAt = atNs;
+    this.#kernel.schedule(atNs, this.#base + EV_STEP, 0, ++this.#stepGen);
+  }
+
+  /**
+   * Issues references in time order up to the next kernel event: hits in place, a miss at its
+   * own instant.
+   */
+  #step(): void {
+    this.#stepAt = Infinity;
+    const kernel = this.#kernel, now = kernel.now;
+    let horizon = Math.min(kernel.queue.peekTime(), this.#stopAt);
+    // Other events of this instant first: they may stop a vCPU whose reference is due now.
+    if (horizon <= now) return this.#arm(now);
+    if (this.#pending !== null) return;
+    const ring = this.#ring, mask = this.#ringMask, epoch = this.#epoch;
+    const tracking = this.#tracking, touches = this.#touches, order = this.#order;
+    const frameDirty = this.#frameDirty;
+    let budget = STEP_REFS;
+    while (this.#ringSize > 0 && budget-- > 0) {
+      const mv = ring[this.#ringHead]!, at = mv.next;
+      if (at >= horizon) break;
+      const vm = mv.vm;
+      let ref = vm.held;
+      if (ref === NONE) ref = vm.stream.next();
+      const page = ref < 0 ? -1 - ref : ref;
+      const pte = vm.pte, entry = 2 * page;
+      const frame = pte[entry]!;
+      if (frame < 0) {
+        if (at > now) {
+          vm.held = ref;
+          return this.#arm(at);
+        }
+        vm.held = NONE;
+        if (!this.#fault(mv, page, ref < 0)) return;
+        // The CPU settles this instant (a stalled vCPU's pCPU) before any later reference.
+        if (mv.stalled) horizon = now + 1;
+        continue;
+      }
+      vm.held = NONE;
+      const bits = pte[entry + 1]!;
+      if (bits >>> 1 !== epoch) pte[entry + 1] = epoch * EPOCH + (bits & DIRTY), vm.accessed++;
+      if (ref < 0) pte[entry + 1] = pte[entry + 1]! | DIRTY, frameDirty[frame] = 1;
+      if (tracking) {
+        const n = this.#touchCount;
+        touches[n] = frame;
+        order[2 * frame] = n;
+        this.#touchAt = at;
+        if ((this.#touchCount = n + 1) === TOUCH_BUFFER) this.#flushTouches();
+      }
+      mv.next = at + vm.intervalNs;
+      if (++vm.issued >= vm.limit) {
+        this.#exhaust(vm);
+        continue;
+      }
+      // Keep the ring in order: usually the vCPU stays first, or goes last.
+      if (this.#ringSize > 1) {
+        const second = ring[(this.#ringHead + 1) & mask]!;
+        if (!before(mv, second)) {
+          this.#ringHead = (this.#ringHead + 1) & mask;
+          this.#ringSize--;
+          this.#ringPush(mv);
+        }
+      }
+    }
+    if (this.#ringSize > 0) this.#arm(ring[this.#ringHead]!.next);
+  }
+
+  /**
+   * A reference at this instant missed. Takes a free frame when the VM may, or asks the policy
+   * for a victim; stalls the vCPU for the fault's cost. Returns false when the step must wait for
+   * the policy's answer.
+   */
+  #fault(mv: MemoryVcpu, page: number, write: boolean): boolean {
+    const vm = mv.vm, now = this.#kernel.now;
+    vm.faults++;
+    this.faults++;
+    this.#ringRemove(mv);
+    mv.next = now + vm.intervalNs;
+    const exhausted = ++vm.issued >= vm.limit;
+    if (this.#config.faultCost > 0) this.#stall(mv, this.#config.faultCost);
+    // A VM always may hold one frame, so that it makes progress under any target.
+    const limit = Math.max(1, vm.target);
+    if (vm.resident < limit && this.#freeCount > 0) {
+      this.#load(vm, page, this.#free[--this.#freeCount]!, write);
+      this.#served(mv, false);
+      if (exhausted) this.#exhaust(vm);
+      else if (!mv.stalled && mv.vcpu.pcpu >= 0) this.#ringInsert(mv);
+      return true;
+    }
+    const scope = vm.resident >= limit ? vm.index : -1;
+    const pending = this.#pendingSlot;
+    pending.vcpu = mv, pending.page = page, pending.write = write, pending.scope = scope;
+    this.#pending = pending;
+    this.#askVictim();
+    if (exhausted) this.#exhaust(vm);
+    return false;
+  }
+
+  #askVictim(): void {
+    const pending = this.#pending!, now = this.#kernel.now;
+    this.#flushTouches();
+    this.#sendProgress();
+    this.slot.writer.call4(
+      MEMORY_OP.VICTIM,
+      now,
+      pending.vcpu.vm.index,
+      pending.page,
+      pending.scope,
+      pending.write ? 1 : 0,
+    );
+    this.#query(MEMORY_OP.VICTIM, pending.scope, 1);
+    this.#pendingAsked = true;
+  }
+
+  /** Blocks a running vCPU for `ns` of simulated time (a fault being served). */
+  #stall(mv: MemoryVcpu, ns: number): void {
+    mv.vm.stallNs += ns;
+    mv.stalled = true;
+    this.#cpu.stall(mv.vcpu);
+    this.#kernel.schedule(this.#kernel.now + ns, this.#base + EV_RESUME, mv.vcpu.id, ++mv.stallGen);
+  }
+
+  /** The fault of `mv` was served; a dirty victim adds the write-back to its stall. */
+  #served(mv: MemoryVcpu, victimDirty: boolean): void {
+    const extra = victimDirty ? this.#config.writebackCost : 0;
+    if (extra === 0) return;
+    if (mv.stalled) {
+      // Pushes the resume back: the stall event already queued is superseded by a later one.
+      mv.vm.stallNs += extra;
+      this.#kernel.schedule(
+        this.#kernel.now + this.#config.faultCost + extra,
+        this.#base + EV_RESUME,
+        mv.vcpu.id,
+        ++mv.stallGen,
+      );
+    } else if (mv.vcpu.pcpu >= 0) {
+      if (mv.inRing) this.#ringRemove(mv);
+      this.#stall(mv, extra);
+    }
+  }
+
+  #exhaust(vm: MemoryVm): void {
+    vm.exhausted = true;
+    for (const id of vm.cpuVm.vcpus) {
+      const mv = this.#vcpus[id]!;
+      if (mv.inRing) this.#ringRemove(mv);
+    }
+  }
+
+  /** Maps `page` of `vm` into the free `frame`. */
+  #load(vm: MemoryVm, page: number, frame: number, write: boolean): void {
+    const now = this.#kernel.now;
+    this.frameVm[frame] = vm.index;
+    this.framePage[frame] = page;
+    const pte = vm.pte, entry = 2 * page;
+    pte[entry] = frame;
+    if (pte[entry + 1]! >>> 1 !== this.#epoch) vm.accessed++;
+    pte[entry + 1] = this.#epoch * EPOCH + (write ? DIRTY : 0);
+    this.#frameDirty[frame] = write ? 1 : 0;
+    if (++vm.resident > vm.residentPeak) vm.residentPeak = vm.resident;
+    const used = this.frames - this.#freeCount;
+    if (used > this.usedPeak) this.usedPeak = used;
+    this.#loadSeq[frame] = this.#order[2 * frame + 1] = ++this.#seq;
+    this.#kernel.log.record(LOG.memory, MEMORY_LOG.LOAD, now, frame, vm.index, page);
+    this.#flushTouches();
+    this.slot.writer.call4(MEMORY_OP.LOADED, now, frame, vm.index, page, write ? 1 : 0);
+  }
+
+  /**
+   * Unmaps the page in `frame` (the caller frees or reuses the frame); true if it was dirty. A
+   * victim's eviction is not logged: the load into its frame that follows says it all.
+   */
+  #evict(frame: number, logged = true): boolean {
+    const vm = this.vms[this.frameVm[frame]!]!, page = this.framePage[frame]!;
+    const dirty = this.#frameDirty[frame] === 1;
+    vm.pte[2 * page] = -1;
+    vm.pte[2 * page + 1] = vm.pte[2 * page + 1]! & ~DIRTY;
+    this.#frameDirty[frame] = 0;
+    vm.resident--;
+    vm.evictions++;
+    this.evictions++;
+    if (dirty) vm.writebacks++, this.writebacks++;
+    this.frameVm[frame] = -1;
+    if (logged) {
+      this.#kernel.log.record(
+        LOG.memory,
+        MEMORY_LOG.EVICT,
+        this.#kernel.now,
+        frame,
+        vm.index,
+        page,
+      );
+    }
+    return dirty;
+  }
+
+  /** Writes the touches gathered so far into the batch: each frame once, by last reference. */
+  #flushTouches(): void {
+    const count = this.#touchCount;
+    if (count === 0) return;
+    this.#touchCount = 0;
+    const touches = this.#touches, order = this.#order, out = this.#touchOut;
+    const frameDirty = this.#frameDirty;
+    let n = 0;
+    for (let i = 0; i < count; i++) {
+      const frame = touches[i]!;
+      if (order[2 * frame] !== i) continue;
+      order[2 * frame + 1] = ++this.#seq;
+      out[n++] = frameDirty[frame] === 1 ? -1 - frame : frame;
+    }
+    this.slot.writer.callN(MEMORY_OP.TOUCHED, this.#touchAt, out, n);
+  }
+
+  /** Tells a future-aware policy how far each VM is in its reference string. */
+  #sendProgress(): void {
+    if (!this.slot.has("future")) return;
+    const pairs: number[] = [];
+    for (const vm of this.vms) {
+      if (vm === undefined || !vm.arrived || vm.issuedSent === vm.issued) continue;
+      vm.issuedSent = vm.issued;
+      pairs.push(vm.index, vm.issued);
+    }
+    if (pairs.length > 0) this.slot.writer.callN(MEMORY_OP.PROGRESS, this.#kernel.now, pairs);
+  }
+
+  #query(kind: number, arg: number, count: number): void {
+    this.#queryKind[this.#queries] = kind;
+    this.#queryArg[this.#queries] = arg;
+    this.#queryCount[this.#queries++] = count;
+    this.slot.writer.queries++;
+  }
+
+  settle(): void {
+    if (this.#pending !== null && !this.#pendingAsked) this.#askVictim();
+    const writer = this.slot.writer, now = this.#kernel.now;
+    if (this.#targetsChanged) {
+      this.#targetsChanged = false;
+      for (const vm of this.vms) {
+        if (vm === undefined || vm.removed || vm.reclaimAsked) continue;
+        const excess = vm.resident - Math.max(1, vm.target);
+        if (excess <= 0) continue;
+        vm.reclaimAsked = true;
+        this.#flushTouches();
+        this.#sendProgress();
+        writer.call2(MEMORY_OP.RECLAIM, now, vm.index, excess);
+        this.#query(MEMORY_OP.RECLAIM, vm.index, excess);
+      }
+    }
+    const low = this.#config.lowWatermark;
+    if (low > 0 && this.#freeCount < low && !this.#hostReclaimAsked) {
+      const count = Math.min(this.#highWatermark - this.#freeCount, this.frames - this.#freeCount);
+      if (count > 0) {
+        this.#hostReclaimAsked = true;
+        this.#flushTouches();
+        this.#sendProgress();
+        writer.call2(MEMORY_OP.RECLAIM, now, -1, count);
+        this.#query(MEMORY_OP.RECLAIM, -1, count);
+      }
+    }
+  }
+
+  apply(reply: Reply): void {
+    const reader = this.#reader, count = this.#queries;
+    this.#queries = 0;
+    reader.reset(reply);
+    for (let q = 0; q < count; q++) {
+      let n: number;
+      try {
+        n = reader.begin();
+      } catch (error) {
+        throw invalid("malformed-reply", (error as Error).message);
+      }
+      const arg = this.#queryArg[q]!;
+      switch (this.#queryKind[q]) {
+        case MEMORY_OP.VICTIM:
+          this.#applyVictim(n, reader);
+          break;
+        case MEMORY_OP.RECLAIM:
+          this.#applyReclaim(arg, this.#queryCount[q]!, n, reader);
+          break;
+        case MEMORY_OP.BALANCE:
+          this.#applyBalance(n, reader);
+          break;
+      }
+    }
+  }
+
+  #applyVictim(n: number, reader: ReplyReader): void {
+    const pending = this.#pending;
+    if (pending === null) {
+      for (let i = 0; i < n; i++) reader.next();
+      return;
+    }
+    const vm = pending.vcpu.vm;
+    const what = `the fault of VM ${vm.id} on page ${pending.page}`;
+    if (n !== 1) throw invalid("no-victim", `${what}: expected one frame, got ${n} values`);
+    const frame = reader.next();
+    this.#checkFrame(frame, pending.scope, `victim for ${what}`);
+    this.#pending = null;
+    this.#pendingAsked = false;
+    const dirty = this.#evict(frame, false);
+    this.#load(vm, pending.page, frame, pending.write);
+    this.#served(pending.vcpu, dirty);
+    const mv = pending.vcpu;
+    if (!mv.stalled && !vm.exhausted && !vm.removed && mv.vcpu.pcpu >= 0 && !mv.inRing) {
+      this.#ringInsert(mv);
+    }
+    this.#arm(this.#kernel.now);
+  }
+
+  #applyReclaim(scope: number, asked: number, n: number, reader: ReplyReader): void {
+    const vm = scope < 0 ? undefined : this.vms[scope];
+    if (vm !== undefined) vm.reclaimAsked = false, this.#targetsChanged = true;
+    else this.#hostReclaimAsked = false;
+    const what = vm === undefined ? "host-wide reclaim" : `reclaim from VM ${vm.id}`;
+    if (n < 1 || n > asked) {
+      throw invalid("bad-reclaim", `${what} of ${asked} frames: expected 1 to ${asked}, got ${n}`);
+    }
+    for (let i = 0; i < n; i++) {
+      const frame = reader.next();
+      this.#checkFrame(frame, scope, what);
+      // A dirty page reclaimed in a batch is written back in the background: no vCPU waits.
+      this.#evict(frame);
+      this.#free[this.#freeCount++] = frame;
+      this.reclaimed++;
+    }
+  }
+
+  #applyBalance(n: number, reader: ReplyReader): void {
+    if (n % 2 !== 0) throw invalid("malformed-reply", `balance answered an odd ${n} values`);
+    for (let i = 0; i < n; i += 2) {
+      const index = reader.next(), frames = reader.next();
+      const vm = Number.isInteger(index) ? this.vms[index] : undefined;
+      if (vm === undefined || !vm.arrived || vm.removed) {
+        throw invalid("unknown-vm", `balance named VM ${index}, which has no memory here`);
+      }
+      if (!(Number.isInteger(frames) && frames >= 0 && frames <= this.frames)) {
+        throw invalid(
+          frames > this.frames ? "target-above-host" : "bad-target",
+          `balance set VM ${vm.id}'s target to ${frames} frames; expected an integer from 0 to ${this.frames} (the host's frames)`,
+        );
+      }
+      this.#setTarget(vm, frames);
+    }
+  }
+
+  #setTarget(vm: MemoryVm, frames: number): void {
+    if (vm.target === frames) return;
+    vm.target = frames;
+    const now = this.#kernel.now;
+    this.#kernel.log.record(LOG.memory, MEMORY_LOG.TARGET, now, vm.index, frames, 0);
+    this.#targetsChanged = true;
+    if (vm.arrived && !vm.removed) {
+      const params: MemoryVmParams = {
+        index: vm.index,
+        weight: vm.weight,
+        target: Number.isFinite(frames) ? frames : null,
+      };
+      this.#flushTouches();
+      this.slot.writer.call1(MEMORY_OP.VM_PARAMS, now, this.slot.writer.obj(params));
+    }
+  }
+
+  #checkFrame(frame: number, scope: number, what: string): void {
+    if (!(Number.isInteger(frame) && frame >= 0 && frame < this.frames)) {
+      throw invalid("unknown-frame", `${what} named frame ${frame}, which does not exist`);
+    }
+    const owner = this.frameVm[frame]!;
+    if (owner < 0) throw invalid("frame-free", `${what} named frame ${frame}, which is free`);
+    if (scope >= 0 && owner !== scope) {
+      throw invalid(
+        "frame-out-of-scope",
+        `${what} named frame ${frame} of VM ${this.vms[owner]!.id}; expected a frame of VM ${
+          this.vms[scope]!.id
+        }`,
+      );
+    }
+  }
+
+  /** The periodic balancing scan: reports each VM's accessed pages, then clears the bits. */
+  #balance(generation: number): void {
+    if (generation !== this.slot.generation || !this.slot.has("balance")) return;
+    const now = this.#kernel.now, writer = this.slot.writer;
+    const stats: number[] = [];
+    for (const vm of this.vms) {
+      if (vm === undefined || !vm.arrived || vm.removed) continue;
+      stats.push(vm.index, vm.accessed, vm.faults - vm.faultsAtScan, vm.issued - vm.issuedAtScan);
+      vm.accessed = 0;
+      vm.faultsAtScan = vm.faults;
+      vm.issuedAtScan = vm.issued;
+    }
+    this.#epoch++;
+    this.#flushTouches();
+    this.#sendProgress();
+    writer.callN(MEMORY_OP.BALANCE, now, stats);
+    this.#query(MEMORY_OP.BALANCE, 0, 0);
+    this.#kernel.schedule(now + this.#balanceNs(), this.#base + EV_BALANCE, 0, generation);
+  }
+
+  #balanceNs(): number {
+    const period = this.slot.declared.tickNs;
+    return period !== undefined && Number.isInteger(period) && period > 0 ? period : 100_000_000;
+  }
+
+  installed(): void {
+    this.#tracking = this.slot.has("touched");
+    if (this.slot.has("future")) {
+      if (this.#futureUnknown !== null) {
+        throw new PolicyFailure(
+          "error",
+          "config",
+          `Policy ${this.slot.info.name}: needs the future page references, but ${this.#futureUnknown}; expected "refs" for every VM with memory`,
+        );
+      }
+      for (const vm of this.vms) if (vm !== undefined) vm.issuedSent = -1;
+      this.#flushTouches();
+      const writer = this.slot.writer;
+      writer.call1(MEMORY_OP.FUTURE, this.#kernel.now, writer.obj(this.#future));
+    }
+    if (this.slot.has("balance") && this.#balanceArmed !== this.slot.generation) {
+      this.#balanceArmed = this.slot.generation;
+      const period = this.#balanceNs(), now = this.#kernel.now;
+      const next = (Math.floor(now / period) + 1) * period;
+      this.#kernel.schedule(next, this.#base + EV_BALANCE, 0, this.slot.generation);
+    }
+  }
+
+  replay(): void {
+    const writer = this.slot.writer, now = this.#kernel.now;
+    this.#queries = 0;
+    this.#pendingAsked = false;
+    this.#hostReclaimAsked = false;
+    this.#targetsChanged = true;
+    // The touches not yet sent are in the frames' reference order below.
+    this.#touchCount = 0;
+    for (const vm of this.vms) {
+      if (vm === undefined || !vm.arrived || vm.removed) continue;
+      vm.reclaimAsked = false;
+      writer.call1(MEMORY_OP.VM_ADD, now, writer.obj(this.#vmSpec(vm)));
+    }
+    const used: number[] = [];
+    for (let frame = 0; frame < this.frames; frame++) {
+      if (this.frameVm[frame]! >= 0) used.push(frame);
+    }
+    used.sort((a, b) => this.#loadSeq[a]! - this.#loadSeq[b]!);
+    for (const frame of used) {
+      const vm = this.frameVm[frame]!, page = this.framePage[frame]!;
+      writer.call4(MEMORY_OP.LOADED, now, frame, vm, page, this.#frameDirty[frame]!);
+    }
+    if (this.slot.has("touched") && used.length > 0) {
+      used.sort((a, b) => this.#order[2 * a + 1]! - this.#order[2 * b + 1]!);
+      const refs = used.map((frame) => this.#frameDirty[frame] === 1 ? -1 - frame : frame);
+      writer.callN(MEMORY_OP.TOUCHED, now, refs);
+    }
+  }
+
+  finish(_endNs: number): void {}
+
+  /** A VM's figures for the report. */
+  vmFigures(vmIndex: number): MemoryVmFigures {
+    const vm = this.vms[vmIndex];
+    if (vm === undefined) return emptyVmFigures();
+    return {
+      refs: vm.issued,
+      faults: vm.faults,
+      residentPeak: vm.residentPeak,
+      hitRatio: vm.issued === 0 ? null : (vm.issued - vm.faults) / vm.issued,
+      resident: vm.resident,
+      target: Number.isFinite(vm.target) ? vm.target : null,
+      evictions: vm.evictions,
+      writebacks: vm.writebacks,
+      stallNs: vm.stallNs,
+    };
+  }
+
+  /** The host's figures for the report. */
+  hostFigures(): MemoryHostFigures {
+    return {
+      frames: this.frames,
+      faults: this.faults,
+      evictions: this.evictions,
+      writebacks: this.writebacks,
+      reclaimed: this.reclaimed,
+      usedPeak: this.usedPeak,
+      free: this.#freeCount,
+    };
+  }
+
+  #growRing(capacity: number): void {
+    const ring: MemoryVcpu[] = new Array(capacity);
+    for (let i = 0; i < this.#ringSize; i++) {
+      ring[i] = this.#ring[(this.#ringHead + i) & this.#ringMask]!;
+    }
+    this.#ring = ring;
+    this.#ringHead = 0;
+    this.#ringMask = capacity - 1;
+  }
+
+  /** Inserts a vCPU in order, searching from the back (where a running vCPU usually goes). */
+  #ringPush(mv: MemoryVcpu): void {
+    const ring = this.#ring, mask = this.#ringMask, head = this.#ringHead;
+    let j = this.#ringSize;
+    while (j > 0) {
+      const prev = ring[(head + j - 1) & mask]!;
+      if (!before(mv, prev)) break;
+      ring[(head + j) & mask] = prev;
+      j--;
+    }
+    ring[(head + j) & mask] = mv;
+    this.#ringSize++;
+  }
+
+  #ringInsert(mv: MemoryVcpu): void {
+    mv.inRing = true;
+    this.#ringPush(mv);
+  }
+
+  #ringRemove(mv: MemoryVcpu): void {
+    if (!mv.inRing) return;
+    mv.inRing = false;
+    const ring = this.#ring, mask = this.#ringMask, head = this.#ringHead, size = this.#ringSize;
+    if (ring[head] === mv) {
+      this.#ringHead = (head + 1) & mask;
+      this.#ringSize--;
+      return;
+    }
+    let j = 0;
+    while (j < size && ring[(head + j) & mask] !== mv) j++;
+    for (; j < size - 1; j++) ring[(head + j) & mask] = ring[(head + j + 1) & mask]!;
+    this.#ringSize--;
+  }
+}
+
+/** Whether `a` references before `b`: earlier, or at the same time with a lower vCPU id. */
+function before(a: MemoryVcpu, b: MemoryVcpu): boolean {
+  return a.next < b.next || (a.next === b.next && a.vcpu.id < b.vcpu.id);
+}
+
+/** Run time between two references of a VM: `1 / rate`, at least 1 ns. */
+export function intervalOf(memory: MemoryWorkload): number {
+  return Math.max(1, Math.round(1e9 / memory.rate));
+}
+
+function emptyVmFigures(): MemoryVmFigures {
+  return {
+    refs: 0,
+    faults: 0,
+    residentPeak: 0,
+    hitRatio: null,
+    resident: 0,
+    target: null,
+    evictions: 0,
+    writebacks: 0,
+    stallNs: 0,
+  };
+}
+
+function invalid(reason: string, message: string): PolicyFailure {
+  return new PolicyFailure("invalid", reason, `Invalid decision: ${message}`);
+}
+
+/**
+ * The CPU behaviour of a VM whose only work is memory: its vCPUs run until its references are
+ * all issued (`count` for generators; an endless generator runs forever).
+ *
+ * @param memory The VM's validated memory spec.
+ * @param vcpus How many vCPUs share the references.
+ */
+export function memoryOnlyCpu(memory: MemoryWorkload, vcpus: number): CpuWorkload {
+  const count = memory.refs?.length ?? memory.count;
+  if (count === undefined) return { arrive: 0, pattern: "cpu-bound" };
+  return { arrive: 0, program: [{ run: Math.ceil(count / vcpus) * intervalOf(memory) }] };
+}

@@ -1,0 +1,175 @@
+/**
+ * What VMs reference in memory: explicit reference strings and seeded generators (uniform, zipf,
+ * sequential scan, loop, phase-changing working sets). A stream belongs to a VM and yields its
+ * references one by one; the stream depends only on the seed and on how many references were
+ * issued before, so every policy faces the same references (common random numbers).
+ *
+ * A reference is encoded as a number: the page for a read, `-1 - page` for a write.
+ *
+ * @module
+ */
+
+import type { Rng } from "../engine/rng.ts";
+import type { MemoryWorkload } from "../workload/types.ts";
+
+/** Stream kinds. */
+const EXPLICIT = 0, UNIFORM = 1, ZIPF = 2, SCAN = 3, LOOP = 4, PHASES = 5;
+
+const KINDS: Record<NonNullable<MemoryWorkload["pattern"]>, number> = {
+  uniform: UNIFORM,
+  zipf: ZIPF,
+  scan: SCAN,
+  loop: LOOP,
+  phases: PHASES,
+};
+
+/**
+ * An alias table (Walker/Vose) for O(1) sampling of a discrete distribution: column `i` keeps
+ * outcome `i` when a uniform 32-bit number is below `table[2i]`, and gives `table[2i + 1]`
+ * otherwise. Both words sit side by side, so a draw costs one cache line.
+ */
+type AliasTable = Uint32Array;
+
+/** Builds the alias table of the distribution proportional to `weights`. */
+function aliasTable(weights: Float64Array): AliasTable {
+  const n = weights.length;
+  let sum = 0;
+  for (let i = 0; i < n; i++) sum += weights[i]!;
+  const keep = new Float64Array(n), alias = new Int32Array(n);
+  const small = new Int32Array(n), large = new Int32Array(n);
+  let smalls = 0, larges = 0;
+  for (let i = 0; i < n; i++) {
+    keep[i] = weights[i]! * n / sum;
+    if (keep[i]! < 1) small[smalls++] = i;
+    else large[larges++] = i;
+  }
+  while (smalls > 0 && larges > 0) {
+    const less = small[--smalls]!, more = large[--larges]!;
+    alias[less] = more;
+    keep[more] = keep[more]! + keep[less]! - 1;
+    if (keep[more]! < 1) small[smalls++] = more;
+    else large[larges++] = more;
+  }
+  while (larges > 0) keep[large[--larges]!] = 1;
+  while (smalls > 0) keep[small[--smalls]!] = 1;
+  const table = new Uint32Array(2 * n);
+  for (let i = 0; i < n; i++) {
+    // A column kept for sure points to itself, whatever the threshold.
+    const sure = keep[i]! >= 1;
+    table[2 * i] = sure ? 0 : Math.floor(keep[i]! * 0x1_0000_0000);
+    table[2 * i + 1] = sure ? i : alias[i]!;
+  }
+  return table;
+}
+
+const zipfTables = new Map<string, AliasTable>();
+
+/** The alias table of a zipf distribution over `n` ranks with exponent `skew` (cached). */
+function zipfTable(n: number, skew: number): AliasTable {
+  const key = `${n}:${skew}`;
+  let table = zipfTables.get(key);
+  if (table === undefined) {
+    const weights = new Float64Array(n);
+    for (let i = 0; i < n; i++) weights[i] = 1 / Math.pow(i + 1, skew);
+    zipfTables.set(key, table = aliasTable(weights));
+  }
+  return table;
+}
+
+/** A VM's reference stream. */
+export class RefStream {
+  /** How many references the stream yields in all (Infinity for endless generators). */
+  readonly limit: number;
+  /** The size of the address space in pages. */
+  readonly pages: number;
+  /** What the stream is, for messages. */
+  readonly label: string;
+  /** The explicit reference string (encoded), when there is one. */
+  readonly refs: Int32Array | null;
+  #kind: number;
+  #rng: Rng;
+  #issued = 0;
+  #writes: number;
+  #alias: AliasTable | null = null;
+  #span: number;
+  #phaseRefs: number;
+  #offset = 0;
+
+  /**
+   * Builds the stream of a VM's memory spec.
+   *
+   * @param memory The validated spec.
+   * @param intervalNs Run time between two references (converts `phase` into references).
+   * @param rng The VM's own random stream.
+   */
+  constructor(memory: MemoryWorkload, intervalNs: number, rng: Rng) {
+    this.#rng = rng;
+    this.#writes = memory.writes;
+    if (memory.refs !== undefined) {
+      this.#kind = EXPLICIT;
+      const refs = new Int32Array(memory.refs.length);
+      let highest = -1;
+      memory.refs.forEach((ref, i) => {
+        const page = typeof ref === "number" ? ref : ref.page;
+        const write = typeof ref === "number" ? false : ref.write;
+        refs[i] = write ? -1 - page : page;
+        if (page > highest) highest = page;
+      });
+      this.refs = refs;
+      this.pages = memory.pages ?? highest + 1;
+      this.limit = refs.length;
+      this.label = "refs";
+      this.#span = this.pages;
+      this.#phaseRefs = 0;
+      return;
+    }
+    const pattern = memory.pattern ?? "uniform";
+    this.#kind = KINDS[pattern];
+    this.refs = null;
+    this.pages = memory.pages ?? 1;
+    this.limit = memory.count ?? Infinity;
+    this.label = `pattern ${pattern}`;
+    this.#span = pattern === "loop"
+      ? Math.min(this.pages, memory.loop ?? this.pages)
+      : pattern === "phases"
+      ? Math.min(this.pages, memory.workingSet ?? Math.max(1, Math.floor(this.pages / 8)))
+      : this.pages;
+    this.#phaseRefs = Math.max(1, Math.round(memory.phase / intervalNs));
+    if (this.#kind === ZIPF) this.#alias = zipfTable(this.pages, memory.skew);
+  }
+
+  /** The future page references, when the stream is an explicit string; null otherwise. */
+  future(): number[] | null {
+    if (this.refs === null) return null;
+    return Array.from(this.refs, (ref) => ref < 0 ? -1 - ref : ref);
+  }
+
+  /** The next reference (encoded: the page, or `-1 - page` for a write). */
+  next(): number {
+    const issued = this.#issued++;
+    let page: number;
+    switch (this.#kind) {
+      case EXPLICIT:
+        return this.refs![issued]!;
+      case UNIFORM:
+        page = (this.#rng.next() * this.pages / 0x1_0000_0000) | 0;
+        break;
+      case ZIPF: {
+        const table = this.#alias!;
+        const column = 2 * ((this.#rng.next() * this.pages / 0x1_0000_0000) | 0);
+        page = this.#rng.next() < table[column]! ? column >>> 1 : table[column + 1]!;
+        break;
+      }
+      case SCAN:
+      case LOOP:
+        page = issued % this.#span;
+        break;
+      default: {
+        // Phases: every `phaseRefs` references the working set moves to a random place.
+        if (issued % this.#phaseRefs === 0) this.#offset = this.#rng.int(this.pages);
+        page = (this.#offset + this.#rng.int(this.#span)) % this.pages;
+      }
+    }
+    return this.#writes > 0 && this.#rng.float() < this.#writes ? -1 - page : page;
+  }
+}
