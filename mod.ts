@@ -43,6 +43,16 @@ export type {
   Workload,
   WorkloadPolicy,
 } from "./core/workload/types.ts";
+export type {
+  IoGeneratorSpec,
+  IoLimitsSpec,
+  IoRequestSpec,
+  IoSizeSpec,
+  IoStepSpec,
+  IoTraceSpec,
+  VmIoWorkload,
+} from "./core/workload/io_types.ts";
+export type { DiskSpec, HddDiskSpec, LinearDiskSpec, SsdDiskSpec } from "./core/io/disk/factory.ts";
 export type { LoadedPolicy } from "./core/kernel/slot.ts";
 export {
   type HostReport,

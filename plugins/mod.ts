@@ -20,6 +20,14 @@ import clock from "./memory/clock.ts";
 import fifo from "./memory/fifo.ts";
 import lru from "./memory/lru.ts";
 import opt from "./memory/opt.ts";
+import ioBfq from "./io/bfq.ts";
+import ioClook from "./io/clook.ts";
+import ioCscan from "./io/cscan.ts";
+import ioDeadline from "./io/deadline.ts";
+import ioFcfs from "./io/fcfs.ts";
+import ioLook from "./io/look.ts";
+import ioScan from "./io/scan.ts";
+import ioSstf from "./io/sstf.ts";
 
 /** A built-in policy: its definition and where its source lives. */
 export interface BuiltinPolicy {
@@ -53,7 +61,16 @@ export const BUILTIN_POLICIES: Record<Domain, Record<string, BuiltinPolicy>> = {
     opt: builtin(opt, "./memory/opt.ts"),
     balancer: builtin(balancer, "./memory/balancer.ts"),
   },
-  io: {},
+  io: {
+    fcfs: builtin(ioFcfs, "./io/fcfs.ts"),
+    sstf: builtin(ioSstf, "./io/sstf.ts"),
+    scan: builtin(ioScan, "./io/scan.ts"),
+    look: builtin(ioLook, "./io/look.ts"),
+    cscan: builtin(ioCscan, "./io/cscan.ts"),
+    clook: builtin(ioClook, "./io/clook.ts"),
+    deadline: builtin(ioDeadline, "./io/deadline.ts"),
+    bfq: builtin(ioBfq, "./io/bfq.ts"),
+  },
 };
 
 /** The policy each domain falls back to when its policy is ejected. */

@@ -71,6 +71,25 @@ export {
 } from "./memory.ts";
 export { FrameList } from "./frame_list.ts";
 export {
+  defineIoPolicy,
+  type DiskInfo,
+  DiskView,
+  type HeadSeek,
+  IO_OP,
+  type IoContext,
+  type IoDispatch,
+  type IoHooks,
+  type IoLimits,
+  type IoPolicy,
+  type IoPolicySpec,
+  type IoRequestStatus,
+  IoRequestView,
+  type IoSetup,
+  type IoVmSpec,
+  IoVmView,
+} from "./io.ts";
+export { SortedRequests } from "./io_queue.ts";
+export {
   ConfigError,
   type ConfigOf,
   type DurationBounds,

@@ -56,6 +56,7 @@ export function formatReport(report: Report): string {
       ms(host.latencyNs.max)
     } · switches ${host.switches}`,
   ];
+  if (report.host.disks.length > 0) lines.push(...ioLines(report));
   for (const incident of report.incidents) {
     lines.push(
       `incident at ${
@@ -97,5 +98,87 @@ export function formatComparison(reports: Report[], labels: string[]): string {
     renderTable(host),
     "",
     renderTable(vms),
+    ...(first.host.disks.length > 0 ? ioComparison(reports, labels) : []),
   ].join("\n");
+}
+
+const count = (n: number | undefined) => String(n ?? 0);
+
+function bytes(n: number): string {
+  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
+  let unit = 0;
+  while (n >= 1024 && unit < units.length - 1) n /= 1024, unit++;
+  return `${Number.isInteger(n) ? n : n.toFixed(1)} ${units[unit]}`;
+}
+
+/** The I/O part of one report: VMs that did I/O, then the disks. */
+function ioLines(report: Report): string[] {
+  const vms = [[
+    "vm io",
+    "requests",
+    "done",
+    "bytes",
+    "lat mean",
+    "p50",
+    "p99",
+    "max",
+    "misses",
+    "throttled",
+  ]];
+  for (const vm of report.vms) {
+    const io = vm.io;
+    if (io.requests === 0) continue;
+    vms.push([
+      vm.id,
+      String(io.requests),
+      String(io.completed),
+      bytes(io.bytes),
+      ms(io.latencyNs.mean),
+      ms(io.latencyNs.p50),
+      ms(io.latencyNs.p99),
+      ms(io.latencyNs.max),
+      count(io.deadlineMisses),
+      ms(io.throttledNs ?? 0),
+    ]);
+  }
+  const disks = [["disk", "model", "requests", "seek cyl", "busy", "utilization", "misses"]];
+  for (const disk of report.host.disks) {
+    disks.push([
+      disk.id,
+      String(disk.model ?? ""),
+      String(disk.requests),
+      String(disk.seekCylinders),
+      ms(disk.busyNs),
+      pct(Number(disk.utilization ?? 0)),
+      count(disk.deadlineMisses),
+    ]);
+  }
+  return [...(vms.length > 1 ? [renderTable(vms)] : []), renderTable(disks)];
+}
+
+/** The I/O part of a comparison: disks and totals, then each VM's completions and p99 latency. */
+function ioComparison(reports: Report[], labels: string[]): string[] {
+  const host = [["io", ...labels]];
+  const add = (name: string, f: (r: Report) => string) => host.push([name, ...reports.map(f)]);
+  reports[0]!.host.disks.forEach((disk, d) => {
+    add(`${disk.id} seek cylinders`, (r) => String(r.host.disks[d]!.seekCylinders));
+    add(`${disk.id} busy`, (r) => ms(r.host.disks[d]!.busyNs));
+  });
+  const sum = (r: Report, f: (io: Report["vms"][number]["io"]) => number) =>
+    r.vms.reduce((total, vm) => total + f(vm.io), 0);
+  add("completed", (r) => String(sum(r, (io) => io.completed)));
+  add(
+    "throughput",
+    (r) => r.simulatedNs > 0 ? `${bytes(sum(r, (io) => io.bytes) * 1e9 / r.simulatedNs)}/s` : "-",
+  );
+  add("deadline misses", (r) => String(sum(r, (io) => io.deadlineMisses ?? 0)));
+  const vms = [["vm io done / p99", ...labels]];
+  reports[0]!.vms.forEach((vm, i) => {
+    if (vm.io.requests === 0) return;
+    vms.push([
+      vm.id,
+      ...reports.map((r) => `${r.vms[i]!.io.completed} / ${ms(r.vms[i]!.io.latencyNs.p99)}`),
+    ]);
+  });
+  return ["", renderTable(host), ...(vms.length > 1 ? ["", renderTable(vms)] : [])];
 }

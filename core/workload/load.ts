@@ -56,6 +56,9 @@ export function parseWorkload(
       if (trace !== undefined && !isAbsolute(trace.path)) {
         trace.path = resolve(options.baseDir, trace.path);
       }
+      for (const ioTrace of vm.io?.trace ?? []) {
+        if (!isAbsolute(ioTrace.path)) ioTrace.path = resolve(options.baseDir, ioTrace.path);
+      }
     }
   }
   return workload;

@@ -7,6 +7,7 @@
 
 import { z } from "zod";
 import { parseDuration } from "../engine/duration.ts";
+import { checkIoReferences, diskSchema, ioStepSchema, vmIoSchema } from "./io_schema.ts";
 import type { HostMemoryWorkload, MemoryRef, MemoryWorkload, Workload } from "./types.ts";
 
 /** The schema identifier every workload carries. */
@@ -43,7 +44,7 @@ const policyChoice = z.strictObject({
 const programStep = z.strictObject({
   run: positiveDuration.optional(),
   sleep: duration.optional(),
-  io: z.record(z.string(), z.unknown()).optional(),
+  io: ioStepSchema.optional(),
 }).superRefine((step, ctx) => {
   const keys = Object.keys(step).filter((key) => step[key as keyof typeof step] !== undefined);
   if (keys.length !== 1) {
@@ -299,14 +300,14 @@ const vmSpec = z.strictObject({
   sched: z.record(z.string(), z.unknown()).default({}),
   cpu: cpuSpec.optional(),
   memory: memorySpec.optional(),
-  io: z.record(z.string(), z.unknown()).optional(),
+  io: vmIoSchema.optional(),
 });
 
 /** The host machine. */
 const hostSpec = z.strictObject({
   pcpus: z.int().min(1).max(4096),
   memory: hostMemorySpec.optional(),
-  disks: z.array(z.record(z.string(), z.unknown())).optional(),
+  disks: z.array(diskSchema).optional(),
 });
 
 /** A whole workload. */
@@ -330,6 +331,7 @@ export const workloadSchema: z.ZodType<Workload, unknown> = z.strictObject({
   })).default([]),
   vms: z.array(vmSpec).min(1),
 }).superRefine((workload, ctx) => {
+  checkIoReferences(workload, ctx);
   const seen = new Set<string>();
   workload.vms.forEach((vm, index) => {
     if (seen.has(vm.id)) {

@@ -5,6 +5,9 @@
  * @module
  */
 
+import type { DiskSpec } from "../io/disk/factory.ts";
+import type { IoStepSpec, VmIoWorkload } from "./io_types.ts";
+
 /** A policy and its configuration, as in `policies.cpu`. */
 export interface WorkloadPolicy {
   /** A built-in name, a path, or an `npm:`, `https:` or `jsr:` specifier. */
@@ -20,7 +23,7 @@ export interface ProgramStep {
   /** Sleep (blocked) for this long. */
   sleep?: number;
   /** Issue an I/O request and block until it completes. */
-  io?: Record<string, unknown>;
+  io?: IoStepSpec;
 }
 
 /** Replay of a PlanetLab utilisation trace (one percentage per line, 5 minutes each). */
@@ -152,8 +155,8 @@ export interface VmWorkload {
   cpu?: CpuWorkload;
   /** Memory behaviour: a reference string or a generator. */
   memory?: MemoryWorkload;
-  /** I/O behaviour. */
-  io?: Record<string, unknown>;
+  /** I/O behaviour: weight, limits, and requests, generators or traces. */
+  io?: VmIoWorkload;
 }
 
 /** The host machine. */
@@ -162,8 +165,8 @@ export interface HostWorkload {
   pcpus: number;
   /** Memory: frames, watermarks and fault costs. */
   memory?: HostMemoryWorkload;
-  /** Disks. */
-  disks?: Record<string, unknown>[];
+  /** Disks, each with its service-time model. */
+  disks?: DiskSpec[];
 }
 
 /** A change of a VM's parameters at a given time. */

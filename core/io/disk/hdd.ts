@@ -186,6 +186,7 @@ export class HddDiskModel implements DiskModel {
   #lastWasWrite = false;
   #lastWriteEnd = -1;
   #lastSeek = 0;
+  #moved = 0;
   #lastKind: HddServiceKind = "read-miss";
 
   /**
@@ -254,6 +255,40 @@ export class HddDiskModel implements DiskModel {
    */
   lastSeekCylinders(): number {
     return this.#lastSeek;
+  }
+
+  /**
+   * The arm's total travel, read-ahead and track switches included.
+   *
+   * @returns Cylinders travelled since the model was built.
+   */
+  movedCylinders(): number {
+    return this.#moved;
+  }
+
+  /**
+   * Moves the arm to `cylinder` without a request (no command overhead, no transfer): the
+   * read-ahead in progress stops, and the arm travels on the seek curve.
+   *
+   * @param cylinder The target cylinder.
+   * @param nowNs The time the command arrives, in ns.
+   * @returns The time until the arm is there, in integer ns.
+   */
+  seekTo(cylinder: number, nowNs: number): number {
+    if (!Number.isInteger(cylinder) || cylinder < 0 || cylinder >= this.cylinders) {
+      throw new RangeError(
+        `Disk seek: expected a cylinder in [0, ${this.cylinders}), got ${cylinder}`,
+      );
+    }
+    const arrival = Math.max(nowNs, this.#busyUntil);
+    const armFree = this.#streamStop(arrival);
+    this.#lastSeek = Math.abs(cylinder - this.#headCylinder);
+    this.#moved += this.#lastSeek;
+    this.#headCylinder = cylinder;
+    const end = armFree + this.seekCurve.seekNs(this.#lastSeek, false, false);
+    const serviceNs = Math.round(end - nowNs);
+    this.#busyUntil = nowNs + serviceNs;
+    return serviceNs;
   }
 
   /**
@@ -403,6 +438,7 @@ export class HddDiskModel implements DiskModel {
       p.minimumWriteSeekNs,
       this.seekCurve.seekNs(this.#lastSeek, position.head !== this.#headSurface, true),
     );
+    this.#moved += Math.abs(position.cylinder - this.#headCylinder);
     this.#headCylinder = position.cylinder;
     this.#headSurface = position.head;
     let sectorNs = this.#sectorNs[position.zone]!;
@@ -425,6 +461,7 @@ export class HddDiskModel implements DiskModel {
           next.head !== this.#headSurface,
           true,
         );
+        this.#moved += Math.abs(next.cylinder - this.#headCylinder);
         this.#headCylinder = next.cylinder;
         this.#headSurface = next.head;
         sectorNs = this.#sectorNs[next.zone]!;
@@ -498,6 +535,7 @@ export class HddDiskModel implements DiskModel {
     const position = this.layout.locate(lba, this.#position);
     this.#lastSeek = Math.abs(position.cylinder - this.#headCylinder);
     const seek = this.seekCurve.seekNs(this.#lastSeek, position.head !== this.#headSurface, false);
+    this.#moved += Math.abs(position.cylinder - this.#headCylinder);
     this.#headCylinder = position.cylinder;
     this.#headSurface = position.head;
     this.#segState[s] = READING;
@@ -535,6 +573,7 @@ export class HddDiskModel implements DiskModel {
         next.head !== this.#headSurface,
         false,
       );
+      this.#moved += Math.abs(next.cylinder - this.#headCylinder);
       this.#headCylinder = next.cylinder;
       this.#headSurface = next.head;
       this.#streamMoveEnd = done + move;

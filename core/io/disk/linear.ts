@@ -66,6 +66,7 @@ export class LinearDiskModel implements DiskModel {
   #head: number;
   #direction: HeadDirection;
   #lastSeek = 0;
+  #moved = 0;
   #busyUntil = 0;
 
   /**
@@ -157,15 +158,49 @@ export class LinearDiskModel implements DiskModel {
         `Disk request cylinder: expected an integer in [0, ${this.cylinders}), got ${target}`,
       );
     }
-    const distance = Math.abs(target - this.#head);
-    if (target > this.#head) this.#direction = "up";
-    else if (target < this.#head) this.#direction = "down";
-    this.#head = target;
-    this.#lastSeek = distance;
+    const distance = this.#move(target);
     const start = Math.max(nowNs, this.#busyUntil);
     const end = start + this.overheadNs + distance * this.seekNsPerCylinder +
       request.blocks * this.transferNsPerBlock;
     this.#busyUntil = end;
     return end - nowNs;
+  }
+
+  /**
+   * Moves the head to `cylinder` without a request (no overhead, no transfer).
+   *
+   * @param cylinder The target cylinder.
+   * @param nowNs The time the movement starts, in ns.
+   * @returns `distance * seekNsPerCylinder`, plus any wait for a previous service still running.
+   */
+  seekTo(cylinder: number, nowNs: number): number {
+    if (!Number.isInteger(cylinder) || cylinder < 0 || cylinder >= this.cylinders) {
+      throw new RangeError(
+        `Disk seek: expected a cylinder in [0, ${this.cylinders}), got ${cylinder}`,
+      );
+    }
+    const distance = this.#move(cylinder);
+    const end = Math.max(nowNs, this.#busyUntil) + distance * this.seekNsPerCylinder;
+    this.#busyUntil = end;
+    return end - nowNs;
+  }
+
+  /**
+   * The head's total travel.
+   *
+   * @returns Cylinders moved since the model was built.
+   */
+  movedCylinders(): number {
+    return this.#moved;
+  }
+
+  #move(target: number): number {
+    const distance = Math.abs(target - this.#head);
+    if (target > this.#head) this.#direction = "up";
+    else if (target < this.#head) this.#direction = "down";
+    this.#head = target;
+    this.#lastSeek = distance;
+    this.#moved += distance;
+    return distance;
   }
 }

@@ -89,6 +89,22 @@ export interface DiskModel {
    * @returns The head movement, in cylinders, of the last call to `service` (0 before any).
    */
   lastSeekCylinders(): number;
+  /**
+   * Moves the head to a cylinder without transferring anything (the end-of-disk sweeps of SCAN and
+   * C-SCAN), the disk being idle, under the same time-order rules as {@linkcode DiskModel.service}.
+   *
+   * @param cylinder The target, in `[0, cylinders)`.
+   * @param nowNs The simulated time, in integer nanoseconds.
+   * @returns The time the movement takes, in integer nanoseconds (0 when the head is there).
+   */
+  seekTo(cylinder: number, nowNs: number): number;
+  /**
+   * The head's total travel so far: every positioning, track-to-track move, background read-ahead
+   * and {@linkcode DiskModel.seekTo}, for `seekCylinders` metrics.
+   *
+   * @returns Cylinders travelled since the model was built.
+   */
+  movedCylinders(): number;
 }
 
 /**

@@ -131,6 +131,26 @@ export class SsdDiskModel implements DiskModel {
   }
 
   /**
+   * Nothing moves in an SSD: a seek is free.
+   *
+   * @param _cylinder Ignored.
+   * @param nowNs The time, in ns.
+   * @returns Only the wait for a previous service still running at `nowNs` (usually 0).
+   */
+  seekTo(_cylinder: number, nowNs: number): number {
+    return Math.max(0, this.#busyUntil - nowNs);
+  }
+
+  /**
+   * Nothing moves in an SSD.
+   *
+   * @returns 0.
+   */
+  movedCylinders(): number {
+    return 0;
+  }
+
+  /**
    * Serves a request on the channels holding its pages.
    *
    * @param request The request.

@@ -1,0 +1,852 @@
+/**
+ * The I/O domain: disks with their service-time models, the requests VMs submit, and the
+ * mechanics of serving them. The policy decides which queued request each idle disk serves next;
+ * this file makes it happen, checks every decision, enforces each VM's `io.max` limits and keeps
+ * the books (latency, bytes, head movement, busy time, deadline misses).
+ *
+ * A request's life: *submitted* by its VM (an explicit request, a generator, a trace, or a vCPU's
+ * `{io}` step); *held* by the kernel while its VM is over its `io.max` limit; *queued* at the policy
+ * (the `submitted` hook); *dispatched* into its disk's local queue by the policy's answer to
+ * `dispatch` (several at once are served in order without asking again, like sched_ext's local
+ * dispatch queues); *started* on the disk, whose model gives its service time; *completed*.
+ *
+ * @module
+ */
+
+import { LOG } from "../engine/decision_log.ts";
+import { Histogram } from "../engine/histogram.ts";
+import type { Kernel, KernelDomain } from "../kernel/kernel.ts";
+import type { PolicySlot } from "../kernel/slot.ts";
+import { Fifo } from "../policy/helpers.ts";
+import { type DiskInfo, IO_OP, type IoLimits, type IoVmSpec } from "../policy/io.ts";
+import type { Reply } from "../policy/protocol.ts";
+import { type HostReport, latencyOf, type VmIoReport } from "../report/report.ts";
+import { ReplyReader } from "../policy/wire.ts";
+import { PolicyFailure } from "../sandbox/runtime.ts";
+import type { CpuDomain, Vcpu } from "../cpu/domain.ts";
+import type { DiskModel, DiskRequestShape } from "./disk/model.ts";
+import { RequestDraft, type RequestSource } from "./sources.ts";
+
+const FREE = 0, HELD = 1, QUEUED = 2, LOCAL = 3, SERVICE = 4;
+const STATE_NAMES = [
+  "completed",
+  "held by its VM's io.max limit",
+  "queued",
+  "already dispatched",
+  "being served",
+];
+
+const EV_SUBMIT = 0, EV_COMPLETE = 1, EV_RELEASE = 2, EV_WATCHDOG = 3;
+
+/** How many head movements a disk accepts in a row before a request must come. */
+const MAX_SEEKS_IN_A_ROW = 2;
+
+/**
+ * Log kinds of I/O decisions (`kernel.log` records `(LOG.io, kind, atNs, a, b, c)`). Submissions
+ * and completions follow from the workload and these decisions, so they are not logged.
+ */
+export const IO_LOG = {
+  /** `(id, disk, serviceNs)`: a request started on its disk. */
+  START: 2,
+  /** `(disk, cylinder, ns)`: the head moved on the policy's order. */
+  SEEK: 4,
+  /** `(id, vm, releaseNs)`: the VM's `io.max` held a request back. */
+  HOLD: 5,
+  /** `(id, vm, 0)`: a held request was released to the policy. */
+  RELEASE: 6,
+  /** `(vm, weight, 0)`: a VM's I/O parameters changed. */
+  PARAMS: 7,
+} as const;
+
+/** A request as the kernel keeps it (pooled: objects are reused once completed). */
+export class IoRequest {
+  /** Its id (increasing in submission order; never reused). */
+  id = -1;
+  /** The VM's index. */
+  vm = 0;
+  /** The disk's index. */
+  disk = 0;
+  /** First block. */
+  lba = 0;
+  /** Blocks. */
+  blocks = 1;
+  /** Bytes. */
+  bytes = 0;
+  /** The cylinder it addresses. */
+  cylinder = 0;
+  /** The cylinder the workload named (textbook requests), or -1. */
+  named = -1;
+  /** True for a write. */
+  write = false;
+  /** When the VM submitted it. */
+  submitNs = 0;
+  /** When it reached the policy. */
+  queuedNs = 0;
+  /** When it started on the disk. */
+  startNs = 0;
+  /** When a held request is due for release. */
+  releaseNs = 0;
+  /** Its absolute deadline, or Infinity. */
+  deadlineNs = Infinity;
+  /** FREE, HELD, QUEUED, LOCAL or SERVICE. */
+  state = FREE;
+  /** The source it came from, or -1. */
+  source = -1;
+  /** The vCPU blocked on it, or -1. */
+  vcpu = -1;
+  /** Closed-loop sources: delay after its completion before the next submission. */
+  thinkNs = 0;
+}
+
+/** A disk as the kernel keeps it. */
+export class Disk {
+  /** Index in `host.disks`. */
+  readonly index: number;
+  /** Name. */
+  readonly id: string;
+  /** Its service-time model. */
+  readonly model: DiskModel;
+  /** Which way the head last moved. */
+  direction: "up" | "down";
+  /** Local queue: request ids, and head movements as `-(cylinder + 1)`. */
+  readonly local: number[] = [];
+  /** Head of the local queue. */
+  localHead = 0;
+  /** The request being served, or null. */
+  active: IoRequest | null = null;
+  /** Whether a head movement is under way. */
+  seeking = false;
+  /** When the current job started. */
+  jobStartNs = 0;
+  /** Bumped at every job, so stale completions are recognised. */
+  gen = 0;
+  /** Requests queued at the policy for this disk. */
+  queued = 0;
+  /** The instant the policy last declined to give it work. */
+  declinedAtNs = -1;
+  /** Since when it has been idle with requests queued and the policy declining, or -1. */
+  idleSinceNs = -1;
+  /** Head movements accepted since the last request. */
+  seeksInARow = 0;
+  /** Requests started. */
+  requests = 0;
+  /** Requests completed. */
+  completed = 0;
+  /** Total head travel, in cylinders. */
+  seekCylinders = 0;
+  /** Time spent serving requests and moving the head. */
+  busyNs = 0;
+  /** Requests that completed after their deadline (or were unfinished past it at the end). */
+  deadlineMisses = 0;
+
+  /** @internal */
+  constructor(index: number, id: string, model: DiskModel, direction: "up" | "down") {
+    this.index = index;
+    this.id = id;
+    this.model = model;
+    this.direction = direction;
+  }
+}
+
+/** A VM's I/O state and figures. */
+export class IoVm {
+  /** Index (the same as in the CPU domain). */
+  readonly index: number;
+  /** Name. */
+  readonly id: string;
+  /** cgroup `io.weight`. */
+  weight: number;
+  /** cgroup `io.max` (0 = none). */
+  max: IoLimits;
+  /** Whether the policy has heard of it. */
+  announced = false;
+  /** Requests submitted. */
+  requests = 0;
+  /** Requests completed. */
+  completed = 0;
+  /** Bytes of the completed requests. */
+  bytes = 0;
+  /** Latency (submission to completion) of completed requests. */
+  readonly latency: Histogram = new Histogram();
+  /** Requests that completed after their deadline (or were unfinished past it at the end). */
+  deadlineMisses = 0;
+  /** Time its requests spent held back by `io.max`. */
+  throttledNs = 0;
+  /** Pacing per direction (read, write): last release, bytes budget free at, iops budget free at. */
+  readonly pace: Float64Array = new Float64Array(6);
+  /** Held requests per direction, in release order. */
+  readonly held: [Fifo<IoRequest>, Fifo<IoRequest>] = [new Fifo(), new Fifo()];
+
+  /** @internal */
+  constructor(index: number, id: string, weight: number, max: IoLimits) {
+    this.index = index;
+    this.id = id;
+    this.weight = weight;
+    this.max = max;
+  }
+}
+
+/** Where a source stands. */
+class SourceState {
+  readonly source: RequestSource;
+  /** Open loop: the next request, ready. */
+  readonly draft: RequestDraft = new RequestDraft();
+  outstanding = 0;
+  exhausted = false;
+  counted: boolean;
+
+  constructor(source: RequestSource) {
+    this.source = source;
+    this.counted = source.finite;
+  }
+}
+
+/** A resolved `{io}` program step. */
+export interface IoStep {
+  /** The disk's index. */
+  disk: number;
+  /** First block. */
+  lba: number;
+  /** Bytes. */
+  bytes: number;
+  /** The named cylinder, or -1. */
+  cylinder: number;
+  /** True for a write. */
+  write: boolean;
+  /** Relative deadline, or Infinity. */
+  deadlineNs: number;
+}
+
+/** The I/O domain of a kernel. */
+export class IoDomain implements KernelDomain {
+  /** Always `io`. */
+  readonly name = "io" as const;
+  /** The I/O policy slot. */
+  readonly slot: PolicySlot;
+  /** The disks, in `host.disks` order. */
+  readonly disks: Disk[];
+  /** The VMs, in workload order. */
+  readonly vms: IoVm[] = [];
+  #kernel: Kernel;
+  #base: number;
+  #cpu: CpuDomain | undefined;
+  #steps: Map<unknown, IoStep>;
+  #sources: SourceState[] = [];
+  #table: (IoRequest | undefined)[] = new Array(1024);
+  #mask = 1023;
+  #pool: IoRequest[] = [];
+  #nextId = 0;
+  #queryDisk: number[] = [];
+  #queryCount = 0;
+  #reader = new ReplyReader();
+  #args = new Float64Array(10);
+  #shape: DiskRequestShape = { lba: 0, blocks: 1, write: false };
+  #shapeCylinder: DiskRequestShape = { lba: 0, blocks: 1, write: false, cylinder: 0 };
+  #watchdogAtNs = Infinity;
+
+  /**
+   * @param kernel The kernel.
+   * @param slot The policy slot.
+   * @param disks The disks.
+   * @param options `cpu`: the CPU domain, whose vCPUs block on `{io}` steps; `steps`: the
+   *   resolved `{io}` steps by their workload object.
+   */
+  constructor(
+    kernel: Kernel,
+    slot: PolicySlot,
+    disks: Disk[],
+    options: { cpu?: CpuDomain; steps?: Map<unknown, IoStep> } = {},
+  ) {
+    this.#kernel = kernel;
+    this.slot = slot;
+    this.disks = disks;
+    this.#cpu = options.cpu;
+    this.#steps = options.steps ?? new Map();
+    this.#base = kernel.register(this, 4);
+    if (options.cpu !== undefined) {
+      options.cpu.onIoStep = (vcpu, payload) => this.#submitStep(vcpu, payload);
+    }
+  }
+
+  /** Adds a VM (every workload VM, in order, so indices match the CPU domain's). */
+  addVm(id: string, weight: number, max: IoLimits): IoVm {
+    const vm = new IoVm(this.vms.length, id, weight, { ...max });
+    this.vms.push(vm);
+    return vm;
+  }
+
+  /** Adds a source of requests; finite sources hold the run open until they are done. */
+  addSource(source: RequestSource): void {
+    const state = new SourceState(source);
+    const index = this.#sources.push(state) - 1;
+    if (state.counted) this.#kernel.pendingWork++;
+    if (source.depth > 0) {
+      this.#kernel.schedule(source.startNs, this.#base + EV_SUBMIT, index, source.depth);
+    } else if (source.next(state.draft)) {
+      this.#kernel.schedule(state.draft.atNs, this.#base + EV_SUBMIT, index, 0);
+    } else {
+      this.#exhaust(state);
+    }
+  }
+
+  /**
+   * Changes a VM's I/O weight or limits now (live control); held requests are paced again under
+   * the new limits, and the policy hears of it in its next batch.
+   */
+  setParams(vm: IoVm, set: { weight?: number; max?: Partial<IoLimits> }): void {
+    const now = this.#kernel.now;
+    if (set.weight !== undefined) vm.weight = set.weight;
+    if (set.max !== undefined) vm.max = { ...vm.max, ...set.max };
+    this.#kernel.log.record(LOG.io, IO_LOG.PARAMS, now, vm.index, vm.weight, 0);
+    if (set.max !== undefined) this.#repace(vm);
+    if (vm.announced) {
+      const writer = this.slot.writer;
+      writer.call1(IO_OP.VM_PARAMS, now, writer.obj(this.#vmSpec(vm)));
+    }
+  }
+
+  /** A VM's I/O figures for the report. */
+  vmFigures(index: number): VmIoReport {
+    const vm = this.vms[index]!;
+    return {
+      requests: vm.requests,
+      completed: vm.completed,
+      bytes: vm.bytes,
+      latencyNs: latencyOf(vm.latency),
+      deadlineMisses: vm.deadlineMisses,
+      throttledNs: vm.throttledNs,
+    };
+  }
+
+  /** The disks' figures for the report; `utilization` is busy time over `simulatedNs`. */
+  diskFigures(simulatedNs: number): HostReport["disks"] {
+    return this.disks.map((disk) => ({
+      id: disk.id,
+      model: disk.model.kind,
+      requests: disk.completed,
+      seekCylinders: disk.seekCylinders,
+      busyNs: disk.busyNs,
+      utilization: simulatedNs > 0 ? disk.busyNs / simulatedNs : 0,
+      deadlineMisses: disk.deadlineMisses,
+    }));
+  }
+
+  host(): Record<string, unknown> {
+    const disks: DiskInfo[] = this.disks.map((disk) => ({
+      id: disk.id,
+      kind: disk.model.kind,
+      cylinders: disk.model.cylinders,
+      totalBlocks: disk.model.totalBlocks,
+      head: disk.model.headCylinder(),
+      direction: disk.direction,
+    }));
+    return { disks };
+  }
+
+  installed(): void {}
+
+  onEvent(kind: number, target: number, tag: number): void {
+    switch (kind - this.#base) {
+      case EV_SUBMIT:
+        return this.#sourceDue(target, tag);
+      case EV_COMPLETE: {
+        const disk = this.disks[target]!;
+        if (disk.gen === tag) this.#complete(disk);
+        return;
+      }
+      case EV_RELEASE:
+        return this.#release(this.vms[target]!, tag);
+      case EV_WATCHDOG:
+        return this.#watchdog();
+    }
+  }
+
+  // Requests and their ids.
+
+  #alloc(): IoRequest {
+    const request = this.#pool.pop() ?? new IoRequest();
+    request.id = this.#nextId++;
+    let slot = request.id & this.#mask;
+    if (this.#table[slot] !== undefined) {
+      this.#grow();
+      slot = request.id & this.#mask;
+    }
+    this.#table[slot] = request;
+    return request;
+  }
+
+  #free(request: IoRequest): void {
+    this.#table[request.id & this.#mask] = undefined;
+    request.state = FREE;
+    request.id = -1;
+    this.#pool.push(request);
+  }
+
+  /** The live request with this id, or undefined. */
+  #lookup(id: number): IoRequest | undefined {
+    const request = this.#table[id & this.#mask];
+    return request !== undefined && request.id === id ? request : undefined;
+  }
+
+  // Ids are never reused; a live request keeps its slot until it completes. When a new id's slot
+  // is still taken, the table doubles until every live id has a slot of its own.
+  #grow(): void {
+    const live = this.#live(), newest = this.#nextId - 1;
+    for (let size = this.#table.length * 2;; size *= 2) {
+      const table: (IoRequest | undefined)[] = new Array(size);
+      const mask = size - 1;
+      let clash = false;
+      for (const request of live) {
+        const slot = request.id & mask;
+        if (table[slot] !== undefined || slot === (newest & mask)) {
+          clash = true;
+          break;
+        }
+        table[slot] = request;
+      }
+      if (clash) continue;
+      this.#table = table;
+      this.#mask = mask;
+      return;
+    }
+  }
+
+  /** Every live request, in id order. */
+  #live(): IoRequest[] {
+    const live: IoRequest[] = [];
+    for (const request of this.#table) if (request !== undefined) live.push(request);
+    return live.sort((a, b) => a.id - b.id);
+  }
+
+  // Submission.
+
+  #sourceDue(index: number, count: number): void {
+    const state = this.#sources[index]!;
+    if (state.source.depth > 0) {
+      for (let i = 0; i < Math.max(1, count); i++) if (!this.#pull(state, index)) return;
+      return;
+    }
+    const now = this.#kernel.now, draft = state.draft;
+    for (;;) {
+      this.#submitDraft(state, index);
+      if (!state.source.next(draft)) return this.#exhaust(state);
+      if (draft.atNs > now) {
+        this.#kernel.schedule(draft.atNs, this.#base + EV_SUBMIT, index, 0);
+        return;
+      }
+    }
+  }
+
+  /** Closed loop: submits the source's next request now; false when it has none left. */
+  #pull(state: SourceState, index: number): boolean {
+    if (state.exhausted || !state.source.next(state.draft)) {
+      this.#exhaust(state);
+      return false;
+    }
+    this.#submitDraft(state, index);
+    return true;
+  }
+
+  #submitDraft(state: SourceState, index: number): void {
+    const draft = state.draft, request = this.#alloc();
+    request.vm = state.source.vm;
+    request.disk = draft.disk;
+    request.lba = draft.lba;
+    request.bytes = draft.bytes;
+    request.named = draft.cylinder;
+    request.write = draft.write;
+    request.thinkNs = draft.thinkNs;
+    request.source = index;
+    request.vcpu = -1;
+    request.deadlineNs = this.#kernel.now + draft.deadlineNs;
+    state.outstanding++;
+    this.#submit(request);
+  }
+
+  #submitStep(vcpu: Vcpu, payload: unknown): void {
+    const step = this.#steps.get(payload);
+    if (step === undefined) {
+      throw new Error(`VM ${vcpu.vm.id}: an {io} step the I/O domain does not know`);
+    }
+    const request = this.#alloc();
+    request.vm = vcpu.vm.index;
+    request.disk = step.disk;
+    request.lba = step.lba;
+    request.bytes = step.bytes;
+    request.named = step.cylinder;
+    request.write = step.write;
+    request.thinkNs = 0;
+    request.source = -1;
+    request.vcpu = vcpu.id;
+    request.deadlineNs = this.#kernel.now + step.deadlineNs;
+    this.#submit(request);
+  }
+
+  #exhaust(state: SourceState): void {
+    state.exhausted = true;
+    if (state.counted && state.outstanding === 0) {
+      state.counted = false;
+      this.#kernel.pendingWork--;
+    }
+  }
+
+  #submit(request: IoRequest): void {
+    const now = this.#kernel.now, disk = this.disks[request.disk]!, vm = this.vms[request.vm]!;
+    request.blocks = Math.max(1, Math.ceil(request.bytes / 512));
+    request.cylinder = request.named >= 0 ? request.named : disk.model.cylinderOf(request.lba);
+    request.submitNs = now;
+    vm.requests++;
+    const release = this.#pace(vm, request, now);
+    if (release > now) {
+      request.state = HELD;
+      request.releaseNs = release;
+      vm.held[request.write ? 1 : 0].push(request);
+      this.#kernel.log.record(LOG.io, IO_LOG.HOLD, now, request.id, vm.index, release);
+      this.#kernel.schedule(release, this.#base + EV_RELEASE, vm.index, request.id);
+      return;
+    }
+    this.#enqueue(request);
+  }
+
+  /**
+   * When `io.max` lets a request go: requests of one direction leave in order, spaced so that
+   * neither the bytes nor the requests per second exceed the limits (strict pacing, no burst).
+   */
+  #pace(vm: IoVm, request: IoRequest, fromNs: number): number {
+    const max = vm.max, dir = request.write ? 1 : 0, pace = vm.pace;
+    const bps = dir === 0 ? max.rbps : max.wbps, iops = dir === 0 ? max.riops : max.wiops;
+    if (bps <= 0 && iops <= 0) return fromNs;
+    let release = Math.max(fromNs, pace[dir]!);
+    if (bps > 0) release = Math.max(release, pace[2 + dir]!);
+    if (iops > 0) release = Math.max(release, pace[4 + dir]!);
+    pace[dir] = release;
+    if (bps > 0) pace[2 + dir] = release + Math.ceil(request.bytes * 1e9 / bps);
+    if (iops > 0) pace[4 + dir] = release + Math.ceil(1e9 / iops);
+    return release;
+  }
+
+  /** New limits: forget the old pacing and pace the held requests again, in order. */
+  #repace(vm: IoVm): void {
+    const now = this.#kernel.now;
+    vm.pace.fill(0);
+    for (const fifo of vm.held) {
+      for (const request of fifo) {
+        request.releaseNs = this.#pace(vm, request, now);
+        this.#kernel.schedule(request.releaseNs, this.#base + EV_RELEASE, vm.index, request.id);
+      }
+    }
+  }
+
+  #release(vm: IoVm, id: number): void {
+    const request = this.#lookup(id), now = this.#kernel.now;
+    if (request === undefined || request.state !== HELD || request.releaseNs !== now) return;
+    const fifo = vm.held[request.write ? 1 : 0];
+    if (fifo.peek() === request) fifo.shift();
+    else fifo.remove(request);
+    vm.throttledNs += now - request.submitNs;
+    this.#kernel.log.record(LOG.io, IO_LOG.RELEASE, now, id, vm.index, 0);
+    this.#enqueue(request);
+  }
+
+  /** Hands a request to the policy. */
+  #enqueue(request: IoRequest): void {
+    const now = this.#kernel.now, vm = this.vms[request.vm]!, disk = this.disks[request.disk]!;
+    if (!vm.announced) this.#announce(vm);
+    request.state = QUEUED;
+    request.queuedNs = now;
+    disk.queued++;
+    this.#writeSubmit(request, now);
+  }
+
+  #announce(vm: IoVm): void {
+    vm.announced = true;
+    const writer = this.slot.writer;
+    writer.call1(IO_OP.VM_ADD, this.#kernel.now, writer.obj(this.#vmSpec(vm)));
+  }
+
+  #vmSpec(vm: IoVm): IoVmSpec {
+    return { index: vm.index, id: vm.id, weight: vm.weight, max: { ...vm.max } };
+  }
+
+  #writeSubmit(request: IoRequest, now: number): void {
+    const args = this.#args;
+    args[0] = request.id;
+    args[1] = request.vm;
+    args[2] = request.disk;
+    args[3] = request.write ? 1 : 0;
+    args[4] = request.lba;
+    args[5] = request.bytes;
+    args[6] = request.cylinder;
+    args[7] = request.submitNs;
+    args[8] = request.deadlineNs === Infinity ? -1 : request.deadlineNs;
+    args[9] = request.state === SERVICE ? 1 : 0;
+    this.slot.writer.callN(IO_OP.SUBMIT, now, args, 10);
+  }
+
+  // Disks.
+
+  settle(): void {
+    const now = this.#kernel.now, writer = this.slot.writer;
+    for (let i = 0; i < this.disks.length; i++) {
+      const disk = this.disks[i]!;
+      if (disk.active !== null || disk.seeking) continue;
+      if (disk.localHead < disk.local.length && this.#startNext(disk)) continue;
+      if (disk.queued === 0 || disk.declinedAtNs === now) continue;
+      writer.call2(IO_OP.DISPATCH, now, i, disk.model.headCylinder());
+      this.#queryDisk[this.#queryCount++] = i;
+      writer.queries++;
+    }
+  }
+
+  /** Starts the next job of the disk's local queue; false when there is none. */
+  #startNext(disk: Disk): boolean {
+    const local = disk.local;
+    let started = false;
+    while (!started && disk.localHead < local.length) {
+      const item = local[disk.localHead++]!;
+      if (item < 0) {
+        started = this.#seek(disk, -item - 1);
+      } else {
+        const request = this.#lookup(item);
+        if (request !== undefined && request.state === LOCAL) {
+          this.#start(disk, request);
+          started = true;
+        }
+      }
+    }
+    if (disk.localHead === local.length) local.length = disk.localHead = 0;
+    return started;
+  }
+
+  #start(disk: Disk, request: IoRequest): void {
+    const now = this.#kernel.now, model = disk.model;
+    request.state = SERVICE;
+    request.startNs = now;
+    disk.active = request;
+    disk.jobStartNs = now;
+    disk.idleSinceNs = -1;
+    disk.requests++;
+    const linearCylinder = request.named >= 0 && model.kind === "linear";
+    const shape = linearCylinder ? this.#shapeCylinder : this.#shape;
+    shape.lba = request.lba;
+    shape.blocks = request.blocks;
+    shape.write = request.write;
+    if (linearCylinder) shape.cylinder = request.named;
+    const head = model.headCylinder(), moved = model.movedCylinders();
+    const serviceNs = model.service(shape, now);
+    this.#moved(disk, head, moved);
+    this.#kernel.schedule(now + serviceNs, this.#base + EV_COMPLETE, disk.index, ++disk.gen);
+    this.#kernel.log.record(LOG.io, IO_LOG.START, now, request.id, disk.index, serviceNs);
+    this.slot.writer.call2(IO_OP.STARTED, now, request.id, disk.index);
+  }
+
+  /** Moves the head on the policy's order; false when it is already there. */
+  #seek(disk: Disk, cylinder: number): boolean {
+    const model = disk.model, head = model.headCylinder();
+    if (head === cylinder) return false;
+    const now = this.#kernel.now, moved = model.movedCylinders();
+    const ns = model.seekTo(cylinder, now);
+    this.#moved(disk, head, moved);
+    disk.seeking = true;
+    disk.jobStartNs = now;
+    disk.idleSinceNs = -1;
+    this.#kernel.schedule(now + ns, this.#base + EV_COMPLETE, disk.index, ++disk.gen);
+    this.#kernel.log.record(LOG.io, IO_LOG.SEEK, now, disk.index, cylinder, ns);
+    return true;
+  }
+
+  #moved(disk: Disk, headBefore: number, movedBefore: number): void {
+    const model = disk.model, head = model.headCylinder();
+    disk.seekCylinders += model.movedCylinders() - movedBefore;
+    if (head > headBefore) disk.direction = "up";
+    else if (head < headBefore) disk.direction = "down";
+  }
+
+  #complete(disk: Disk): void {
+    const now = this.#kernel.now;
+    disk.busyNs += now - disk.jobStartNs;
+    if (disk.seeking) {
+      disk.seeking = false;
+      return;
+    }
+    const request = disk.active!, vm = this.vms[request.vm]!;
+    disk.active = null;
+    disk.completed++;
+    vm.completed++;
+    vm.bytes += request.bytes;
+    const latency = now - request.submitNs;
+    vm.latency.record(latency);
+    if (now > request.deadlineNs) vm.deadlineMisses++, disk.deadlineMisses++;
+    this.slot.writer.call4(
+      IO_OP.COMPLETE,
+      now,
+      request.id,
+      disk.index,
+      disk.model.headCylinder(),
+      now - request.startNs,
+    );
+    const vcpu = request.vcpu, source = request.source, think = request.thinkNs;
+    this.#free(request);
+    if (vcpu >= 0) this.#cpu!.resume(this.#cpu!.vcpus[vcpu]!);
+    if (source >= 0) this.#sourceCompleted(source, think);
+  }
+
+  #sourceCompleted(index: number, thinkNs: number): void {
+    const state = this.#sources[index]!;
+    state.outstanding--;
+    if (state.source.depth > 0 && !state.exhausted) {
+      if (thinkNs === 0) this.#pull(state, index);
+      else this.#kernel.schedule(this.#kernel.now + thinkNs, this.#base + EV_SUBMIT, index, 1);
+      return;
+    }
+    if (state.exhausted) this.#exhaust(state);
+  }
+
+  apply(reply: Reply): void {
+    const reader = this.#reader, count = this.#queryCount, now = this.#kernel.now;
+    this.#queryCount = 0;
+    reader.reset(reply);
+    for (let q = 0; q < count; q++) {
+      let n: number;
+      try {
+        n = reader.begin();
+      } catch (error) {
+        throw invalid("malformed-reply", (error as Error).message);
+      }
+      const disk = this.disks[this.#queryDisk[q]!]!;
+      if (n === 0) {
+        disk.declinedAtNs = now;
+        if (disk.idleSinceNs < 0) disk.idleSinceNs = now;
+        if (this.#watchdogAtNs === Infinity) this.#armWatchdog(now + this.#kernel.stallNs);
+        continue;
+      }
+      for (let i = 0; i < n; i++) this.#accept(disk, reader.next());
+      // Like a pCPU, an idle disk starts on its first job at once, in this same round.
+      if (disk.active === null && !disk.seeking) this.#startNext(disk);
+    }
+  }
+
+  #accept(disk: Disk, item: number): void {
+    const where = `dispatch on disk ${disk.id}`;
+    if (!Number.isInteger(item)) {
+      throw invalid(
+        "malformed-reply",
+        `${where} answered ${item}; expected a request id or a seek`,
+      );
+    }
+    if (item < 0) {
+      const cylinder = -item - 1;
+      if (cylinder >= disk.model.cylinders) {
+        throw invalid(
+          "bad-cylinder",
+          `${where} asked for a seek to cylinder ${cylinder}; the disk has cylinders 0..${
+            disk.model.cylinders - 1
+          }`,
+        );
+      }
+      if (++disk.seeksInARow > MAX_SEEKS_IN_A_ROW) {
+        throw invalid(
+          "seek-loop",
+          `${where} asked for ${disk.seeksInARow} head movements in a row without a request (at most ${MAX_SEEKS_IN_A_ROW})`,
+        );
+      }
+      disk.local.push(item);
+      return;
+    }
+    const request = this.#lookup(item);
+    if (request === undefined) {
+      throw invalid(
+        "unknown-request",
+        `${where} named request ${item}, which is not live (completed, or never submitted)`,
+      );
+    }
+    if (request.disk !== disk.index) {
+      throw invalid(
+        "wrong-disk",
+        `${where} named request ${item}, which is for disk ${this.disks[request.disk]!.id}`,
+      );
+    }
+    if (request.state !== QUEUED) {
+      throw invalid(
+        request.state === LOCAL || request.state === SERVICE
+          ? "request-dispatched"
+          : "request-not-queued",
+        `${where} named request ${item} (VM ${this.vms[request.vm]!.id}), which is ${
+          STATE_NAMES[request.state]
+        }`,
+      );
+    }
+    request.state = LOCAL;
+    disk.queued--;
+    disk.seeksInARow = 0;
+    disk.local.push(item);
+  }
+
+  replay(): void {
+    const writer = this.slot.writer, now = this.#kernel.now;
+    this.#queryCount = 0;
+    // Give back what the old policy had queued on disks: the new one decides afresh.
+    for (const disk of this.disks) {
+      for (let i = disk.localHead; i < disk.local.length; i++) {
+        const request = disk.local[i]! >= 0 ? this.#lookup(disk.local[i]!) : undefined;
+        if (request !== undefined && request.state === LOCAL) request.state = QUEUED, disk.queued++;
+      }
+      disk.local.length = disk.localHead = 0;
+      disk.declinedAtNs = -1;
+      disk.seeksInARow = 0;
+    }
+    for (const vm of this.vms) {
+      if (vm.announced) writer.call1(IO_OP.VM_ADD, now, writer.obj(this.#vmSpec(vm)));
+    }
+    for (const request of this.#live()) {
+      if (request.state === QUEUED || request.state === SERVICE) this.#writeSubmit(request, now);
+    }
+  }
+
+  #armWatchdog(atNs: number): void {
+    this.#watchdogAtNs = atNs;
+    this.#kernel.schedule(atNs, this.#base + EV_WATCHDOG, 0);
+  }
+
+  // The watchdog ejects a policy that leaves a disk idle with requests queued for the stall
+  // timeout. A busy disk with a long queue is overload, not a stall.
+  #watchdog(): void {
+    const now = this.#kernel.now, stall = this.#kernel.stallNs;
+    if (now !== this.#watchdogAtNs) return;
+    this.#watchdogAtNs = Infinity;
+    let oldest: Disk | undefined;
+    for (const disk of this.disks) {
+      if (disk.idleSinceNs < 0 || disk.queued === 0 || disk.active !== null || disk.seeking) {
+        continue;
+      }
+      if (oldest === undefined || disk.idleSinceNs < oldest.idleSinceNs) oldest = disk;
+    }
+    if (oldest === undefined) return;
+    if (oldest.idleSinceNs + stall > now) return this.#armWatchdog(oldest.idleSinceNs + stall);
+    this.#armWatchdog(now + stall);
+    throw new PolicyFailure(
+      "stall",
+      "watchdog",
+      `Disk ${oldest.id} was idle for ${
+        (now - oldest.idleSinceNs) / 1e9
+      } s with ${oldest.queued} request(s) queued (watchdog timeout ${stall / 1e9} s)`,
+    );
+  }
+
+  finish(endNs: number): void {
+    for (const disk of this.disks) {
+      if (disk.active !== null || disk.seeking) disk.busyNs += endNs - disk.jobStartNs;
+    }
+    for (const request of this.#live()) {
+      if (request.deadlineNs < endNs) {
+        this.vms[request.vm]!.deadlineMisses++;
+        this.disks[request.disk]!.deadlineMisses++;
+      }
+      if (request.state === HELD) this.vms[request.vm]!.throttledNs += endNs - request.submitNs;
+    }
+  }
+}
+
+function invalid(reason: string, message: string): PolicyFailure {
+  return new PolicyFailure("invalid", reason, `Invalid decision: ${message}`);
+}
