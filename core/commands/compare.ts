@@ -20,11 +20,14 @@ import {
   writeOutput,
 } from "./common.ts";
 import { runWorkload } from "./run.ts";
+import { renderHtmlReport } from "../report/html.ts";
+import { RunRecorder } from "../report/recorder.ts";
 
 /** Usage of `compare`. */
 export const COMPARE_USAGE = `hyperhook compare <workload.json> --cpu a,b,c [options]
   --cpu / --memory / --io LIST      policies to compare in one domain, comma separated
   --out-dir DIR                     write each report to DIR/<policy>.json
+  --html FILE                       write the runs side by side as a self-contained HTML page
   --format table|json               json: an array of the reports
   (and the options of run: --config-*, --isolation, --seed, --stall)`;
 
@@ -33,6 +36,7 @@ export async function compareCommand(args: string[]): Promise<number> {
   const { values, positionals } = parseFlags(args, {
     ...SIMULATION_FLAGS,
     "out-dir": { type: "string" },
+    html: { type: "string" },
   });
   if (values.help) {
     console.log(COMPARE_USAGE);
@@ -62,11 +66,22 @@ export async function compareCommand(args: string[]): Promise<number> {
   }
   const workload = await readWorkload(positionals[0]!);
   const reports: Report[] = [];
+  const recorders: RunRecorder[] = [];
   for (const name of names) {
     const options = simulationOptions(values);
     options.policies = { [domain]: policyFlag(values, domain, name) };
     options.onIncident = printIncident;
-    reports.push(await runWorkload(workload, options, name));
+    const recorder = new RunRecorder();
+    recorders.push(recorder);
+    reports.push(await runWorkload(workload, options, name, recorder));
+  }
+  if (typeof values.html === "string") {
+    await writeOutput(
+      values.html,
+      renderHtmlReport(
+        reports.map((report, i) => ({ label: names[i]!, report, trace: recorders[i]!.trace })),
+      ),
+    );
   }
   if (typeof values["out-dir"] === "string") {
     for (const [i, report] of reports.entries()) {

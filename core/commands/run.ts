@@ -5,6 +5,8 @@
  */
 
 import type { Report } from "../report/report.ts";
+import { renderHtmlReport } from "../report/html.ts";
+import { type RunObserver, RunRecorder } from "../report/recorder.ts";
 import { formatReport } from "../report/table.ts";
 import { createSimulation, type SimulateOptions } from "../simulate.ts";
 import { readWorkload } from "../workload/load.ts";
@@ -32,6 +34,7 @@ export const RUN_USAGE = `hyperhook run <workload.json> [options]
   --heap MIB                        heap cap of a process sandbox (default 256)
   --deadline T / --init-deadline T  wall-clock limit per batch (100ms) and for loading (2s)
   --out FILE                        write the JSON report to FILE
+  --html FILE                       write a self-contained HTML report with charts to FILE
   --log FILE                        write the decision log as text to FILE
   --format table|json               what to print on stdout (json: the report alone)`;
 
@@ -42,6 +45,7 @@ export async function runWorkload(
   workload: Workload,
   options: SimulateOptions,
   label: string,
+  observer?: RunObserver,
 ): Promise<Report> {
   const simulation = await createSimulation(workload, options);
   const progress = new Progress(label);
@@ -51,7 +55,9 @@ export async function runWorkload(
     while (!simulation.kernel.ended) {
       await simulation.run(simulation.kernel.now + step);
       progress.update(simulation.kernel.now, end);
+      observer?.step(simulation);
     }
+    observer?.end(simulation);
     return simulation.report();
   } finally {
     progress.done();
@@ -65,6 +71,7 @@ export async function runCommand(args: string[]): Promise<number> {
     ...SIMULATION_FLAGS,
     out: { type: "string" },
     log: { type: "string" },
+    html: { type: "string" },
   });
   if (values.help) {
     console.log(RUN_USAGE);
@@ -92,9 +99,17 @@ export async function runCommand(args: string[]): Promise<number> {
     log = [];
     options.logSink = (line) => log!.push(line);
   }
-  const report = await runWorkload(workload, options, "run");
+  const recorder = typeof values.html === "string" ? new RunRecorder() : undefined;
+  const report = await runWorkload(workload, options, "run", recorder);
   if (typeof values.out === "string") {
     await writeOutput(values.out, JSON.stringify(report, null, 2) + "\n");
+  }
+  if (recorder !== undefined) {
+    const label = report.policies.cpu?.name ?? "run";
+    await writeOutput(
+      values.html as string,
+      renderHtmlReport([{ label, report, trace: recorder.trace }]),
+    );
   }
   if (log !== undefined) await writeOutput(values.log as string, log.join("\n") + "\n");
   console.log(format === "json" ? JSON.stringify(report, null, 2) : formatReport(report));

@@ -31,10 +31,13 @@ export interface ChartSpec {
   xLabel?: string;
   /** Label beside the y axis. */
   yLabel?: string;
-  /** How tick labels read: `s` and `ms` take ns, `pct` takes fractions, `num` plain numbers. */
-  xFormat?: "s" | "ms" | "pct" | "num";
+  /**
+   * How tick labels read: `s`, `ms` and `dur` (a unit chosen per value) take ns, `pct` takes
+   * fractions, `num` plain numbers.
+   */
+  xFormat?: "s" | "ms" | "dur" | "pct" | "num";
   /** As `xFormat`, for the y axis. */
-  yFormat?: "s" | "ms" | "pct" | "num";
+  yFormat?: "s" | "ms" | "dur" | "pct" | "num";
   /** A logarithmic x axis (values must be above 0). */
   xLog?: boolean;
   /** The lowest y shown (default 0). */
@@ -105,6 +108,13 @@ export function renderChart(spec: ChartSpec): string {
     if (kind === "pct") return `${trim(value * 100)}%`;
     if (kind === "s") return `${trim(value / 1e9)}s`;
     if (kind === "ms") return `${trim(value / 1e6)}ms`;
+    if (kind === "dur") {
+      const abs = Math.abs(value);
+      if (abs >= 1e9) return `${trim(value / 1e9)}s`;
+      if (abs >= 1e6) return `${trim(value / 1e6)}ms`;
+      if (abs >= 1e3) return `${trim(value / 1e3)}µs`;
+      return `${trim(value)}ns`;
+    }
     return trim(value);
   };
   const niceStep = (span: number, count: number) => {
