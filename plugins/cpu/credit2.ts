@@ -99,9 +99,14 @@ export default defineCpuPolicy({
       maxWeight = Math.max(1, ...doms.filter((dom) => dom.vm.alive).map((dom) => dom.vm.weight));
     };
 
+    /** Queues behind every vCPU with as much credit or more (`runq_insert`). */
     function insert(unit: Unit): void {
-      let at = runq.findIndex((other) => unit.credit > other.credit);
-      if (at < 0) at = runq.length;
+      let at = 0, hi = runq.length;
+      while (at < hi) {
+        const mid = (at + hi) >> 1;
+        if (unit.credit > runq[mid]!.credit) hi = mid;
+        else at = mid + 1;
+      }
       runq.splice(at, 0, unit);
       unit.queued = true;
     }

@@ -30,6 +30,8 @@ interface Entity {
   /** When it started running, while it runs. */
   startedNs: number;
   queued: boolean;
+  /** Its VM's weight when it was queued (what `queuedWeight` holds for it). */
+  weight: number;
 }
 
 export default defineCpuPolicy({
@@ -43,7 +45,7 @@ export default defineCpuPolicy({
     const entities: Entity[] = [];
     /** Runnable and waiting, smallest virtual runtime first. */
     const runq: Entity[] = [];
-    let minVruntime = 0;
+    let minVruntime = 0, queuedWeight = 0;
 
     const entityOf = (vcpu: VcpuView) => entities[vcpu.id]!;
     const scaled = (ns: number, vcpu: VcpuView) => ns * UNIT_WEIGHT / vcpu.vm.weight;
@@ -64,6 +66,14 @@ export default defineCpuPolicy({
       }
       runq.splice(lo, 0, entity);
       entity.queued = true;
+      entity.weight = entity.vcpu.vm.weight;
+      queuedWeight += entity.weight;
+    }
+
+    function unqueue(entity: Entity, at = runq.indexOf(entity)): void {
+      runq.splice(at, 1);
+      entity.queued = false;
+      queuedWeight -= entity.weight;
     }
 
     /** Moves the queue's floor up to the smallest virtual runtime in play (`update_min_vruntime`). */
@@ -79,13 +89,19 @@ export default defineCpuPolicy({
     return {
       vmAdded(_ctx, vm) {
         for (const vcpu of vm.vcpus) {
-          entities[vcpu.id] = { vcpu, vruntime: minVruntime, startedNs: 0, queued: false };
+          entities[vcpu.id] = {
+            vcpu,
+            vruntime: minVruntime,
+            startedNs: 0,
+            queued: false,
+            weight: 0,
+          };
         }
       },
       vmRemoved(_ctx, vm) {
         for (const vcpu of vm.vcpus) {
           const entity = entityOf(vcpu);
-          if (entity.queued) runq.splice(runq.indexOf(entity), 1), entity.queued = false;
+          if (entity.queued) unqueue(entity);
         }
       },
       enqueue(ctx, vcpu, reason) {
@@ -110,12 +126,11 @@ export default defineCpuPolicy({
         return victim < 0 ? null : victim;
       },
       dispatch(ctx) {
-        const entity = runq.shift();
+        const entity = runq[0];
         if (entity === undefined) return null;
-        entity.queued = false;
         // Its share of the period, among everything runnable (`sched_slice`).
-        let count = 1, totalWeight = entity.vcpu.vm.weight;
-        for (const other of runq) count++, totalWeight += other.vcpu.vm.weight;
+        let count = runq.length, totalWeight = queuedWeight;
+        unqueue(entity, 0);
         for (let pcpu = 0; pcpu < pcpus; pcpu++) {
           const running = ctx.running(pcpu);
           if (running !== null) count++, totalWeight += running.vm.weight;

@@ -124,8 +124,12 @@ export default defineCpuPolicy({
         : a.vcpu.id < b.vcpu.id;
 
     function insert(server: Server): void {
-      let at = runq.findIndex((other) => before(server, other));
-      if (at < 0) at = runq.length;
+      let at = 0, hi = runq.length;
+      while (at < hi) {
+        const mid = (at + hi) >> 1;
+        if (before(server, runq[mid]!)) hi = mid;
+        else at = mid + 1;
+      }
       runq.splice(at, 0, server);
       server.queued = true;
     }
