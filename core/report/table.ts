@@ -31,7 +31,11 @@ function policyLine(report: Report): string {
 
 /** One report as a table of VMs and a host summary. */
 export function formatReport(report: Report): string {
-  const rows = [["vm", "vcpus", "share", "run", "wait", "finish", "switches", "lat p99"]];
+  // Counters the CPU policy keeps (RTDS's deadline misses, say) get a column each.
+  const counters = [...new Set(report.vms.flatMap((vm) => Object.keys(vm.cpu.counters ?? {})))];
+  const rows = [
+    ["vm", "vcpus", "share", "run", "wait", "finish", "switches", "lat p99", ...counters],
+  ];
   for (const vm of report.vms) {
     rows.push([
       vm.id,
@@ -42,6 +46,7 @@ export function formatReport(report: Report): string {
       ms(vm.cpu.finishNs),
       String(vm.cpu.switches),
       ms(vm.cpu.latencyNs.p99),
+      ...counters.map((name) => String(vm.cpu.counters?.[name] ?? 0)),
     ]);
   }
   const host = report.host.cpu;
