@@ -227,6 +227,7 @@ export class LiveKernel {
   #tail: Promise<unknown> = Promise.resolve();
   #subscribers = new Set<LiveSubscriber>();
   #snapshotText = "";
+  #snapshotBytes: Uint8Array<ArrayBuffer> | undefined;
   #snapshotAtMs = 0;
   #recent: { wallMs: number; nowNs: number; run: Map<string, number>; busy: number[] }[] = [];
   #lastSampleMs = 0;
@@ -527,6 +528,11 @@ export class LiveKernel {
     return this.#snapshotText;
   }
 
+  /** The same snapshot as UTF-8 bytes, encoded once per refresh (the hot read of the API). */
+  stateBytes(): Uint8Array<ArrayBuffer> {
+    return this.#snapshotBytes ??= new TextEncoder().encode(this.#snapshotText);
+  }
+
   /** The live state (parsed from the snapshot). */
   state(): LiveState {
     return JSON.parse(this.#snapshotText);
@@ -536,6 +542,7 @@ export class LiveKernel {
     const wallMs = performance.now();
     this.#snapshotAtMs = wallMs;
     this.#snapshotText = JSON.stringify(this.#buildState(wallMs));
+    this.#snapshotBytes = undefined;
   }
 
   #buildState(wallMs: number): LiveState {
@@ -723,7 +730,7 @@ export class LiveKernel {
    * @throws {import("./schemas.ts").InvalidBody} When `vm` is not a valid VM.
    */
   addVm(vm: unknown): Promise<LiveVm> {
-    const id = validateVm(vm).id;
+    const id = validateVm(vm, this.simulation.workload.host.disks).id;
     return this.#mutate({ op: "vm.add", target: id, body: vm });
   }
 
@@ -820,7 +827,7 @@ export class LiveKernel {
       case "vm.patch":
         return this.#patch(entry.target!, entry.body as VmPatchRequest);
       case "vm.add":
-        return this.#add(validateVm(entry.body));
+        return this.#add(validateVm(entry.body, this.simulation.workload.host.disks));
       case "vm.remove": {
         const vm = this.#findVm(entry.target!);
         this.cpu.removeVm(vm);

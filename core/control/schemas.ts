@@ -124,15 +124,15 @@ export function validate<T>(schema: z.ZodType<T, unknown>, value: unknown): T {
 
 /**
  * Validates a `POST /v1/vms` body: a VM exactly as a workload's `vms[]` item, checked by the
- * workload schema itself.
+ * workload schema itself. `disks` are the live host's, which the VM's I/O may name.
  *
  * @throws {InvalidBody} Naming the first problem.
  */
-export function validateVm(value: unknown): VmWorkload {
+export function validateVm(value: unknown, disks: { id: string }[] = []): VmWorkload {
   const wrapped = {
     schema: "hyperhook.workload/v1",
     name: "live",
-    host: { pcpus: 1 },
+    host: { pcpus: 1, ...(disks.length > 0 ? { disks } : {}) },
     vms: [value],
   };
   const parsed = workloadSchema.safeParse(wrapped);

@@ -24,7 +24,10 @@ import { type HostReport, latencyOf, type VmIoReport } from "../report/report.ts
 import { ReplyReader } from "../policy/wire.ts";
 import { PolicyFailure } from "../sandbox/runtime.ts";
 import type { CpuDomain, Vcpu } from "../cpu/domain.ts";
+import { WorkloadError } from "../workload/load.ts";
+import type { VmWorkload } from "../workload/types.ts";
 import type { DiskModel, DiskRequestShape } from "./disk/model.ts";
+import { type IoStep, resolveVmIo } from "./requests.ts";
 import { RequestDraft, type RequestSource } from "./sources.ts";
 
 const FREE = 0, HELD = 1, QUEUED = 2, LOCAL = 3, SERVICE = 4;
@@ -160,6 +163,8 @@ export class IoVm {
   max: IoLimits;
   /** Whether the policy has heard of it. */
   announced = false;
+  /** When it was removed (live control), or null. */
+  removedNs: number | null = null;
   /** Requests submitted. */
   requests = 0;
   /** Requests completed. */
@@ -201,22 +206,6 @@ class SourceState {
   }
 }
 
-/** A resolved `{io}` program step. */
-export interface IoStep {
-  /** The disk's index. */
-  disk: number;
-  /** First block. */
-  lba: number;
-  /** Bytes. */
-  bytes: number;
-  /** The named cylinder, or -1. */
-  cylinder: number;
-  /** True for a write. */
-  write: boolean;
-  /** Relative deadline, or Infinity. */
-  deadlineNs: number;
-}
-
 /** The I/O domain of a kernel. */
 export class IoDomain implements KernelDomain {
   /** Always `io`. */
@@ -230,7 +219,10 @@ export class IoDomain implements KernelDomain {
   #kernel: Kernel;
   #base: number;
   #cpu: CpuDomain | undefined;
-  #steps: Map<unknown, IoStep>;
+  #readText: (path: string) => string;
+  #diskIndex: Map<string, number>;
+  #steps = new Map<unknown, IoStep>();
+  #latency = new Histogram();
   #sources: SourceState[] = [];
   #table: (IoRequest | undefined)[] = new Array(1024);
   #mask = 1023;
@@ -248,35 +240,123 @@ export class IoDomain implements KernelDomain {
    * @param kernel The kernel.
    * @param slot The policy slot.
    * @param disks The disks.
-   * @param options `cpu`: the CPU domain, whose vCPUs block on `{io}` steps; `steps`: the
-   *   resolved `{io}` steps by their workload object.
+   * @param options `cpu`: the CPU domain, whose vCPUs block on `{io}` steps; `readText`: reads
+   *   trace files (default `Deno.readTextFileSync`).
    */
   constructor(
     kernel: Kernel,
     slot: PolicySlot,
     disks: Disk[],
-    options: { cpu?: CpuDomain; steps?: Map<unknown, IoStep> } = {},
+    options: { cpu?: CpuDomain; readText?: (path: string) => string } = {},
   ) {
     this.#kernel = kernel;
     this.slot = slot;
     this.disks = disks;
     this.#cpu = options.cpu;
-    this.#steps = options.steps ?? new Map();
+    this.#readText = options.readText ?? ((path) => Deno.readTextFileSync(path));
+    this.#diskIndex = new Map(disks.map((disk) => [disk.id, disk.index]));
     this.#base = kernel.register(this, 4);
     if (options.cpu !== undefined) {
       options.cpu.onIoStep = (vcpu, payload) => this.#submitStep(vcpu, payload);
     }
   }
 
-  /** Adds a VM (every workload VM, in order, so indices match the CPU domain's). */
-  addVm(id: string, weight: number, max: IoLimits): IoVm {
-    const vm = new IoVm(this.vms.length, id, weight, { ...max });
+  /**
+   * Adds a VM with its I/O: every workload VM, in order, so indices match the CPU domain's, and VMs
+   * added live. Its requests are checked against the disks before anything changes.
+   *
+   * @param index The VM's index, which must be the next one.
+   * @param spec The VM's validated description.
+   * @param place Where the VM sits, for messages (default `vms[index]`).
+   * @returns The VM's I/O state.
+   * @throws {WorkloadError} When a request does not fit its disk, a trace cannot be used, or a
+   *   source never ends and the run has no `stopAt`.
+   */
+  addVm(index: number, spec: VmWorkload, place = `vms[${index}]`): IoVm {
+    if (index !== this.vms.length) {
+      throw new Error(`The I/O domain expected VM index ${this.vms.length}, got ${index}`);
+    }
+    const { steps, sources } = resolveVmIo(spec, index, {
+      disks: this.disks,
+      diskIndex: this.#diskIndex,
+      rng: this.#kernel.rng,
+      readText: this.#readText,
+      arriveNs: this.#kernel.now + (spec.cpu?.arrive ?? 0),
+      place,
+    });
+    for (const source of sources) {
+      if (!source.finite && this.#kernel.stopAtNs === undefined) {
+        throw new WorkloadError(
+          `Workload: stopAt: expected a duration such as "10s", because ${place} (${spec.id}) submits forever (${source.label})`,
+        );
+      }
+    }
+    const max = spec.io?.max ?? { rbps: 0, wbps: 0, riops: 0, wiops: 0 };
+    const vm = new IoVm(index, spec.id, spec.io?.weight ?? 100, { ...max });
     this.vms.push(vm);
+    for (const [payload, step] of steps) this.#steps.set(payload, step);
+    for (const source of sources) this.#addSource(source);
     return vm;
   }
 
+  /**
+   * Removes a VM (live control): its sources stop submitting; requests already submitted are
+   * still served, and the policy hears `VM_REMOVE`.
+   *
+   * @param index The VM's index.
+   */
+  removeVm(index: number): void {
+    const vm = this.vms[index];
+    if (vm === undefined || vm.removedNs !== null) return;
+    vm.removedNs = this.#kernel.now;
+    for (const state of this.#sources) if (state.source.vm === index) this.#exhaust(state);
+    if (vm.announced) this.slot.writer.call1(IO_OP.VM_REMOVE, this.#kernel.now, index);
+  }
+
+  /**
+   * Changes a VM's I/O parameters (live control, `PATCH /v1/vms/{id}` with `io`). `max` sets
+   * `io.max` fields; `iops` and `bytesPerSecond` set both directions at once.
+   *
+   * @param index The VM's index.
+   * @param set The new weight (clamped to 1..10000) and limits (0 removes one).
+   */
+  setVmParams(
+    index: number,
+    set: { weight?: number; max?: Partial<IoLimits>; iops?: number; bytesPerSecond?: number },
+  ): void {
+    const vm = this.vms[index];
+    if (vm === undefined) throw new Error(`The I/O domain has no VM ${index}`);
+    const max: Partial<IoLimits> = { ...set.max };
+    if (set.iops !== undefined) max.riops = max.wiops = set.iops;
+    if (set.bytesPerSecond !== undefined) max.rbps = max.wbps = set.bytesPerSecond;
+    this.setParams(vm, {
+      weight: set.weight === undefined ? undefined : Math.min(10000, Math.max(1, set.weight)),
+      max: Object.keys(max).length > 0 ? max : undefined,
+    });
+  }
+
+  /** Figures for the live dashboard: totals, latency over every VM, and each disk. */
+  liveFigures(): Record<string, unknown> {
+    let requests = 0, completed = 0, bytes = 0;
+    for (const vm of this.vms) {
+      requests += vm.requests, completed += vm.completed, bytes += vm.bytes;
+    }
+    return {
+      requests,
+      completed,
+      bytes,
+      latencyNs: latencyOf(this.#latency),
+      disks: this.disks.map((disk) => ({
+        id: disk.id,
+        queued: disk.queued,
+        seekCylinders: disk.seekCylinders,
+        busyNs: disk.busyNs,
+      })),
+    };
+  }
+
   /** Adds a source of requests; finite sources hold the run open until they are done. */
-  addSource(source: RequestSource): void {
+  #addSource(source: RequestSource): void {
     const state = new SourceState(source);
     const index = this.#sources.push(state) - 1;
     if (state.counted) this.#kernel.pendingWork++;
@@ -294,6 +374,7 @@ export class IoDomain implements KernelDomain {
    * the new limits, and the policy hears of it in its next batch.
    */
   setParams(vm: IoVm, set: { weight?: number; max?: Partial<IoLimits> }): void {
+    if (vm.removedNs !== null) return;
     const now = this.#kernel.now;
     if (set.weight !== undefined) vm.weight = set.weight;
     if (set.max !== undefined) vm.max = { ...vm.max, ...set.max };
@@ -427,6 +508,7 @@ export class IoDomain implements KernelDomain {
       return;
     }
     const now = this.#kernel.now, draft = state.draft;
+    if (state.exhausted) return;
     for (;;) {
       this.#submitDraft(state, index);
       if (!state.source.next(draft)) return this.#exhaust(state);
@@ -676,6 +758,7 @@ export class IoDomain implements KernelDomain {
     vm.bytes += request.bytes;
     const latency = now - request.submitNs;
     vm.latency.record(latency);
+    this.#latency.record(latency);
     if (now > request.deadlineNs) vm.deadlineMisses++, disk.deadlineMisses++;
     this.slot.writer.call4(
       IO_OP.COMPLETE,
