@@ -134,7 +134,7 @@ export function createControlApp(live: LiveKernel, options: ControlAppOptions): 
   app.get("/openapi.json", (c) => c.json(openApiDocument()));
 
   app.get("/v1/state", (c) => {
-    return c.body(live.stateText(), 200, { "content-type": "application/json" });
+    return c.body(live.stateBytes(), 200, { "content-type": "application/json" });
   });
 
   app.get("/v1/metrics", async (c) => {
