@@ -10,6 +10,7 @@
 import { EXIT, isBadInput, UsageError } from "./commands/common.ts";
 import { bundleCommand } from "./commands/bundle.ts";
 import { compareCommand } from "./commands/compare.ts";
+import { newCommand } from "./commands/new.ts";
 import { runCommand } from "./commands/run.ts";
 import { serveCommand } from "./commands/serve.ts";
 
@@ -19,6 +20,7 @@ export const COMMANDS: Record<string, (args: string[]) => Promise<number>> = {
   compare: compareCommand,
   serve: serveCommand,
   bundle: bundleCommand,
+  new: newCommand,
 };
 
 const USAGE = `hyperhook: simulate and compare hypervisor resource policies
