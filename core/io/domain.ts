@@ -222,7 +222,6 @@ export class IoDomain implements KernelDomain {
   #readText: (path: string) => string;
   #diskIndex: Map<string, number>;
   #steps = new Map<unknown, IoStep>();
-  #latency = new Histogram();
   #sources: SourceState[] = [];
   #table: (IoRequest | undefined)[] = new Array(1024);
   #mask = 1023;
@@ -338,14 +337,16 @@ export class IoDomain implements KernelDomain {
   /** Figures for the live dashboard: totals, latency over every VM, and each disk. */
   liveFigures(): Record<string, unknown> {
     let requests = 0, completed = 0, bytes = 0;
+    const latency = new Histogram();
     for (const vm of this.vms) {
       requests += vm.requests, completed += vm.completed, bytes += vm.bytes;
+      latency.merge(vm.latency);
     }
     return {
       requests,
       completed,
       bytes,
-      latencyNs: latencyOf(this.#latency),
+      latencyNs: latencyOf(latency),
       disks: this.disks.map((disk) => ({
         id: disk.id,
         queued: disk.queued,
@@ -758,7 +759,6 @@ export class IoDomain implements KernelDomain {
     vm.bytes += request.bytes;
     const latency = now - request.submitNs;
     vm.latency.record(latency);
-    this.#latency.record(latency);
     if (now > request.deadlineNs) vm.deadlineMisses++, disk.deadlineMisses++;
     this.slot.writer.call4(
       IO_OP.COMPLETE,

@@ -57,7 +57,7 @@ const LOW = 1e12;
  *   "128166372003061629,web,0,Read,3154128896,4096,3161\n" +
  *     "128166372016382155,web,0,Write,3154132992,8192,1765\n",
  * );
- * console.log(trace.length, trace.timeNs[1], trace.write[1]); // 2 133205260 1
+ * console.log(trace.length, trace.timeNs[1], trace.write[1]); // 2 1332052600 1
  * ```
  */
 export function parseMsrTrace(text: string, filter: MsrFilter = {}): MsrTrace {
