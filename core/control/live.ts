@@ -13,6 +13,7 @@
 import { createHash } from "node:crypto";
 import { join, resolve } from "node:path";
 import { buildProgram } from "../cpu/programs.ts";
+import { memoryOnlyCpu } from "../memory/domain.ts";
 import type { CpuDomain } from "../cpu/domain.ts";
 import { formatDuration, parseDuration } from "../engine/duration.ts";
 import { PolicyConfigError } from "../kernel/kernel.ts";
@@ -125,6 +126,10 @@ export interface LiveVm {
     recentShare: number;
     latencyNs: { p50: number; p99: number; max: number };
   };
+  /** Memory figures (refs, faults, resident frames, target), when it has memory activity. */
+  memory?: Record<string, unknown>;
+  /** I/O figures (requests, completed, bytes, latency), when the host has disks. */
+  io?: Record<string, unknown>;
 }
 
 /** The state `GET /v1/state` answers with. */
@@ -557,6 +562,7 @@ export class LiveKernel {
     for (const domain of kernel.domains) {
       policies[domain.name] = { ...domain.slot.info, underTest: domain.slot.underTest };
     }
+    const { memory, io } = simulation;
     const vms = cpu.vms.map((vm): LiveVm => {
       const status: Record<string, number> = {};
       let switches = 0;
@@ -595,6 +601,8 @@ export class LiveKernel {
             max: latency.max,
           },
         },
+        ...(memory?.vms[vm.index] === undefined ? {} : { memory: memory.vmFigures(vm.index) }),
+        ...(io?.vms[vm.index] === undefined ? {} : { io: io.vmFigures(vm.index) }),
       };
     });
     return {
@@ -667,15 +675,12 @@ export class LiveKernel {
     );
   }
 
-  /** Figures of the memory and I/O domains, read through their `liveFigures()` when present. */
+  /** Host figures of the memory and I/O domains (faults; requests, latency, disks). */
   #domainFigures(): Record<string, unknown> {
     const out: Record<string, unknown> = {};
-    for (const domain of this.simulation.kernel.domains) {
-      const figures = (domain as { liveFigures?: () => unknown }).liveFigures;
-      if (domain.name !== "cpu" && typeof figures === "function") {
-        out[domain.name] = figures.call(domain);
-      }
-    }
+    const { memory, io } = this.simulation;
+    if (memory !== undefined) out.memory = memory.hostFigures();
+    if (io !== undefined) out.io = io.liveFigures();
     return out;
   }
 
@@ -730,7 +735,7 @@ export class LiveKernel {
    * @throws {import("./schemas.ts").InvalidBody} When `vm` is not a valid VM.
    */
   addVm(vm: unknown): Promise<LiveVm> {
-    const id = validateVm(vm, this.simulation.workload.host.disks).id;
+    const id = validateVm(vm, this.#rawHost()).id;
     return this.#mutate({ op: "vm.add", target: id, body: vm });
   }
 
@@ -827,7 +832,7 @@ export class LiveKernel {
       case "vm.patch":
         return this.#patch(entry.target!, entry.body as VmPatchRequest);
       case "vm.add":
-        return this.#add(validateVm(entry.body, this.simulation.workload.host.disks));
+        return this.#add(validateVm(entry.body, this.#rawHost()));
       case "vm.remove": {
         const vm = this.#findVm(entry.target!);
         this.cpu.removeVm(vm);
@@ -881,6 +886,11 @@ export class LiveKernel {
     };
   }
 
+  /** The host as the workload file gave it (JSON, durations as strings). */
+  #rawHost(): unknown {
+    return (this.setup.workload as { host?: unknown }).host;
+  }
+
   #findVm(id: string) {
     const vm = this.cpu.vms.find((candidate) => candidate.id === id);
     if (vm === undefined || vm.removedNs !== null) {
@@ -896,23 +906,27 @@ export class LiveKernel {
 
   #patch(id: string, patch: VmPatchRequest): LiveVm {
     const vm = this.#findVm(id);
-    const kernel = this.simulation.kernel;
-    for (const name of ["memory", "io"] as const) {
-      if (patch[name] === undefined) continue;
-      const domain = kernel.domains.find((d) => d.name === name) as
-        | { setVmParams?: (index: number, set: unknown) => void }
-        | undefined;
-      if (domain === undefined) {
+    const { memory, io } = this.simulation;
+    // Every check before any change: a refused patch changes nothing.
+    if (patch.memory !== undefined) {
+      if (memory === undefined) throw noDomain("memory");
+      if (memory.vms[vm.index] === undefined) {
         throw new ControlError(
           409,
-          "no_domain",
-          `This kernel has no ${name} domain (the workload's host defines none)`,
+          "no_memory",
+          `VM "${id}" has no memory activity (no "memory" section), so it has no target to set`,
         );
       }
-      if (typeof domain.setVmParams !== "function") {
-        throw new ControlError(409, "unsupported", `The ${name} domain takes no live changes`);
+      const target = patch.memory.target;
+      if (target !== undefined && target > memory.frames) {
+        throw new ControlError(
+          400,
+          "invalid",
+          `Body: memory.target: expected at most the host's ${memory.frames} frames, got ${target}`,
+        );
       }
     }
+    if (patch.io !== undefined && io === undefined) throw noDomain("io");
     const set: Partial<Omit<VmParams, "index">> = {};
     if (patch.weight !== undefined) set.weight = patch.weight;
     if (patch.cap !== undefined) set.cap = patch.cap;
@@ -921,13 +935,8 @@ export class LiveKernel {
       set.sched = { ...vm.params.sched, ...normaliseSched(patch.sched) };
     }
     if (Object.keys(set).length > 0) this.cpu.setParams(vm, set);
-    for (const name of ["memory", "io"] as const) {
-      if (patch[name] === undefined) continue;
-      const domain = kernel.domains.find((d) => d.name === name) as unknown as {
-        setVmParams: (index: number, set: unknown) => void;
-      };
-      domain.setVmParams(vm.index, patch[name]);
-    }
+    if (patch.memory?.target !== undefined) memory!.setTarget(vm.index, patch.memory.target);
+    if (patch.io !== undefined) io!.setVmParams(vm.index, patch.io);
     return this.#liveVm(id);
   }
 
@@ -946,22 +955,16 @@ export class LiveKernel {
         `A VM "${spec.id}" exists or existed in this kernel: VM ids are never reused`,
       );
     }
-    for (const name of ["memory", "io"] as const) {
-      if (
-        spec[name] !== undefined && !this.simulation.kernel.domains.some((d) => d.name === name)
-      ) {
-        throw new ControlError(
-          409,
-          "no_domain",
-          `This kernel has no ${name} domain, so the VM's "${name}" section cannot be used`,
-        );
-      }
-    }
-    const kernel = this.simulation.kernel;
+    const { kernel, memory, io } = this.simulation;
+    if (spec.memory !== undefined && memory === undefined) throw noDomain("memory");
+    if (spec.io !== undefined && io === undefined) throw noDomain("io");
+    // As a workload's VMs are built (core/simulate.ts): a memory-only VM runs to issue its refs.
+    const cpuSpec = spec.cpu ??
+      (spec.memory === undefined ? undefined : memoryOnlyCpu(spec.memory, spec.vcpus));
     let program;
     try {
       program = buildProgram(
-        spec.cpu,
+        cpuSpec,
         (path) => Deno.readTextFileSync(resolve(this.setup.baseDir, path)),
       );
     } catch (error) {
@@ -974,7 +977,7 @@ export class LiveKernel {
         "Body: cpu: this VM runs forever, and the workload has no stopAt to end the run",
       );
     }
-    this.cpu.addVm(
+    const cpuVm = this.cpu.addVm(
       spec.id,
       spec.vcpus,
       {
@@ -984,12 +987,17 @@ export class LiveKernel {
         sched: normaliseSched(spec.sched),
       },
       program,
-      kernel.now + (spec.cpu?.arrive ?? 0),
+      kernel.now + (cpuSpec?.arrive ?? 0),
     );
-    for (const domain of kernel.domains) {
-      const add = (domain as { addVm?: (index: number, spec: VmWorkload) => void }).addVm;
-      if (domain.name !== "cpu" && typeof add === "function") {
-        add.call(domain, this.cpu.vms.length - 1, spec);
+    if (spec.memory !== undefined) memory!.addVm(cpuVm, spec.memory, "memory");
+    if (io !== undefined) {
+      try {
+        // Every VM has its place in the I/O domain, with or without I/O of its own.
+        io.addVm(cpuVm.index, spec, "body");
+      } catch (error) {
+        this.cpu.removeVm(cpuVm);
+        memory?.removeVm(cpuVm.index);
+        throw new ControlError(400, "invalid", `Body: io: ${(error as Error).message}`);
       }
     }
     return this.#liveVm(spec.id);
@@ -1101,6 +1109,16 @@ export interface SimStatus {
   speed: number | "max";
   /** Whether the run is over. */
   ended: boolean;
+}
+
+function noDomain(name: "memory" | "io"): ControlError {
+  return new ControlError(
+    409,
+    "no_domain",
+    `This kernel has no ${name} domain (the workload's host defines no ${
+      name === "memory" ? "memory" : "disks"
+    })`,
+  );
 }
 
 function encodeSpeed(speed: number): number | "max" {

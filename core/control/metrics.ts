@@ -194,6 +194,7 @@ export function collectMetrics(live: LiveKernel, server?: ServerFigures): Metric
       value: cpu.switches,
     }]),
   );
+  families.push(...memoryFamilies(live), ...ioFamilies(live));
   for (const domain of kernel.domains) {
     const more = (domain as { liveMetrics?: () => MetricFamily[] }).liveMetrics;
     if (typeof more === "function") families.push(...more.call(domain));
@@ -253,6 +254,98 @@ export function renderMetrics(families: readonly MetricFamily[]): string {
     }
   }
   return lines.join("\n") + "\n";
+}
+
+/** The memory domain's families, when the kernel has one. */
+function memoryFamilies(live: LiveKernel): MetricFamily[] {
+  const memory = live.simulation.memory;
+  if (memory === undefined) return [];
+  const host = memory.hostFigures();
+  const vms = live.simulation.cpu.vms.filter((vm) =>
+    vm.removedNs === null && memory.vms[vm.index] !== undefined
+  ).map((vm) => ({ id: vm.id, figures: memory.vmFigures(vm.index) }));
+  const perVm = (pick: (figures: (typeof vms)[number]["figures"]) => number | null) =>
+    vms.flatMap(({ id, figures }) => {
+      const value = pick(figures);
+      return value === null ? [] : [{ labels: { vm: id }, value }];
+    });
+  return [
+    gauge("hyperhook_memory_frames", "Host memory frames", [{ value: host.frames }]),
+    gauge("hyperhook_memory_free_frames", "Host frames free now", [{ value: host.free }]),
+    counter("hyperhook_memory_faults_total", "Page faults of all VMs", [{ value: host.faults }]),
+    counter("hyperhook_memory_evictions_total", "Pages evicted", [{ value: host.evictions }]),
+    counter("hyperhook_memory_writebacks_total", "Dirty pages written back", [{
+      value: host.writebacks,
+    }]),
+    counter("hyperhook_vm_memory_refs_total", "Page references a VM issued", perVm((f) => f.refs)),
+    counter("hyperhook_vm_memory_faults_total", "Page faults of a VM", perVm((f) => f.faults)),
+    gauge("hyperhook_vm_memory_resident_frames", "Frames a VM holds", perVm((f) => f.resident)),
+    gauge(
+      "hyperhook_vm_memory_target_frames",
+      "A VM's balloon target (VMs with one)",
+      perVm((f) => f.target),
+    ),
+    counter(
+      "hyperhook_vm_memory_stall_seconds_total",
+      "Time a VM's vCPUs stalled on faults (simulated)",
+      perVm((f) => f.stallNs / 1e9),
+    ),
+  ];
+}
+
+/** The I/O domain's families, when the kernel has one. */
+function ioFamilies(live: LiveKernel): MetricFamily[] {
+  const io = live.simulation.io;
+  if (io === undefined) return [];
+  const vms = live.simulation.cpu.vms.filter((vm) =>
+    vm.removedNs === null && io.vms[vm.index] !== undefined
+  ).map((vm) => ({ id: vm.id, vm: io.vms[vm.index]! }));
+  const disks = io.diskFigures(live.simulation.kernel.now);
+  const queued = new Map(
+    (io.liveFigures().disks as { id: string; queued: number }[]).map((d) => [d.id, d.queued]),
+  );
+  return [
+    counter(
+      "hyperhook_vm_io_requests_total",
+      "I/O requests a VM submitted",
+      vms.map(({ id, vm }) => ({ labels: { vm: id }, value: vm.requests })),
+    ),
+    counter(
+      "hyperhook_vm_io_completed_total",
+      "I/O requests of a VM completed",
+      vms.map(({ id, vm }) => ({ labels: { vm: id }, value: vm.completed })),
+    ),
+    counter(
+      "hyperhook_vm_io_bytes_total",
+      "Bytes a VM transferred",
+      vms.map(({ id, vm }) => ({ labels: { vm: id }, value: vm.bytes })),
+    ),
+    histogram(
+      "hyperhook_vm_io_latency_seconds",
+      "I/O latency of a VM's requests, submission to completion (simulated)",
+      vms.map(({ id, vm }) => ({ labels: { vm: id }, histogram: vm.latency })),
+    ),
+    counter(
+      "hyperhook_disk_requests_total",
+      "Requests a disk served",
+      disks.map((disk) => ({ labels: { disk: disk.id }, value: disk.requests })),
+    ),
+    counter(
+      "hyperhook_disk_busy_seconds_total",
+      "Time a disk spent serving requests (simulated)",
+      disks.map((disk) => ({ labels: { disk: disk.id }, value: disk.busyNs / 1e9 })),
+    ),
+    counter(
+      "hyperhook_disk_seek_cylinders_total",
+      "Head movement of a disk, in cylinders",
+      disks.map((disk) => ({ labels: { disk: disk.id }, value: disk.seekCylinders })),
+    ),
+    gauge(
+      "hyperhook_disk_queued_requests",
+      "Requests waiting in a disk's queue",
+      disks.map((disk) => ({ labels: { disk: disk.id }, value: queued.get(disk.id) ?? 0 })),
+    ),
+  ];
 }
 
 function gauge(name: string, help: string, samples: MetricSample[]): MetricFamily {

@@ -124,17 +124,13 @@ export function validate<T>(schema: z.ZodType<T, unknown>, value: unknown): T {
 
 /**
  * Validates a `POST /v1/vms` body: a VM exactly as a workload's `vms[]` item, checked by the
- * workload schema itself. `disks` are the live host's, which the VM's I/O may name.
+ * workload schema itself, on the live host (as JSON): its disks are the ones the VM's I/O may
+ * name, and its memory lets the VM reference memory.
  *
  * @throws {InvalidBody} Naming the first problem.
  */
-export function validateVm(value: unknown, disks: { id: string }[] = []): VmWorkload {
-  const wrapped = {
-    schema: "hyperhook.workload/v1",
-    name: "live",
-    host: { pcpus: 1, ...(disks.length > 0 ? { disks } : {}) },
-    vms: [value],
-  };
+export function validateVm(value: unknown, host: unknown = { pcpus: 1 }): VmWorkload {
+  const wrapped = { schema: "hyperhook.workload/v1", name: "live", host, vms: [value] };
   const parsed = workloadSchema.safeParse(wrapped);
   if (parsed.success) return parsed.data.vms[0]!;
   const issue = parsed.error.issues[0]!;

@@ -318,3 +318,48 @@ Deno.test("GET /openapi.json is generated from the request schemas", async () =>
     await server.close();
   }
 });
+
+Deno.test("memory targets and I/O parameters change live when the host has them", async () => {
+  const workload = JSON.parse(
+    await Deno.readTextFile(new URL("../fixtures/serve/contended.json", import.meta.url)),
+  );
+  const server = await testServer(workload);
+  try {
+    await server.call("POST", "/v1/sim/step", { by: "200ms" });
+    const target = await server.call("PATCH", "/v1/vms/mem", { memory: { target: 64 } });
+    assert.equal(target.status, 200, target.text);
+    assert.equal(target.json.memory.target, 64);
+    await server.call("POST", "/v1/sim/step", { by: "100ms" });
+    const mem = server.live.state().vms.find((vm) => vm.id === "mem")!;
+    assert.ok((mem.memory!.resident as number) <= 64);
+    const none = await server.call("PATCH", "/v1/vms/a", { memory: { target: 10 } });
+    assert.equal(none.status, 409);
+    assert.equal(none.json.error.code, "no_memory");
+    const big = await server.call("PATCH", "/v1/vms/mem", { memory: { target: 100000 } });
+    assert.equal(big.status, 400);
+    const io = await server.call("PATCH", "/v1/vms/disk", { io: { weight: 500, iops: 50 } });
+    assert.equal(io.status, 200, io.text);
+    const added = await server.call("POST", "/v1/vms", {
+      id: "mem-2",
+      memory: { pattern: "uniform", pages: 64, count: 1000 },
+      io: { generate: { disk: "sda", depth: 1, size: 4096 } },
+    });
+    assert.equal(added.status, 201, added.text);
+    const badDisk = await server.call("POST", "/v1/vms", {
+      id: "io-2",
+      io: { generate: { disk: "sdz", depth: 1 } },
+    });
+    assert.equal(badDisk.status, 400, badDisk.text);
+    await server.call("POST", "/v1/sim/step", { by: "300ms" });
+    const state = server.live.state();
+    const fresh = state.vms.find((vm) => vm.id === "mem-2")!;
+    assert.ok((fresh.memory!.refs as number) > 0);
+    assert.ok((fresh.io!.requests as number) > 0);
+    assert.equal((await server.call("DELETE", "/v1/vms/mem-2")).status, 200);
+    assert.deepEqual(state.incidents, []);
+    const domains = state.domains as { memory: { faults: number }; io: { completed: number } };
+    assert.ok(domains.memory.faults > 0 && domains.io.completed > 0);
+  } finally {
+    await server.close();
+  }
+});

@@ -6,6 +6,7 @@ import { authed, startServe, TOKEN } from "./_helpers.ts";
 
 const CHROMIUM = "/usr/bin/chromium";
 const STRIDE = new URL("../fixtures/serve/stride.ts", import.meta.url).pathname;
+const WORKLOAD = new URL("../fixtures/serve/contended.json", import.meta.url).pathname;
 const SCREENSHOT = new URL("../../out/dashboard.png", import.meta.url).pathname;
 const hasChromium = (() => {
   try {
@@ -49,6 +50,7 @@ Deno.test({
   async fn() {
     const { chromium } = await import("playwright-core");
     const server = await startServe([
+      WORKLOAD,
       "--cpu",
       STRIDE,
       "--isolation",
@@ -80,11 +82,11 @@ Deno.test({
       await page.goto(`${server.base}?token=${TOKEN}`);
       await page.waitForSelector("#status:text('running')");
       await page.waitForSelector("#conn:text('live')");
-      await page.waitForSelector("#vm-table tr[data-vm='batch-2']");
+      await page.waitForSelector("#vm-table tr[data-vm='a']");
 
       // Charts update: the share chart gains lines, and a line's path changes over time.
       await page.waitForFunction(() =>
-        document.querySelectorAll("#chart-share path[data-series]").length >= 8
+        document.querySelectorAll("#chart-share path[data-series]").length >= 4
       );
       const pathOf = () =>
         document.querySelector("#chart-util path[data-series='pCPU 0']")?.getAttribute("d");
@@ -97,16 +99,20 @@ Deno.test({
       );
 
       // A weight change through the table's controls.
-      const row = page.locator("#vm-table tr[data-vm='batch-2']");
+      // Before: a, b and c split what the pCPUs have (about 30% of the host each).
+      const even = (await state()).vms.find((vm) => vm.id === "a")!.cpu.recentShare;
+      assert.ok(even < 0.4, `a had ${even} before the change`);
+      const row = page.locator("#vm-table tr[data-vm='a']");
       await row.locator("input[name=weight]").fill("4096");
       await row.locator("button[name=apply]").click();
-      await page.waitForSelector("#message:text('Set batch-2: weight 4096')");
-      const shares = await waitFor("batch-2 to get a bigger share", async () => {
+      await page.waitForSelector("#message:text('Set a: weight 4096')");
+      // After: a takes a whole pCPU (half the host), b and c share what is left.
+      const shares = await waitFor("a to get a bigger share", async () => {
         const vms = (await state()).vms;
-        const favoured = vms.find((vm) => vm.id === "batch-2")!;
-        const other = vms.find((vm) => vm.id === "batch-3")!;
+        const favoured = vms.find((vm) => vm.id === "a")!;
+        const other = vms.find((vm) => vm.id === "b")!;
         assert.equal(favoured.params.weight, 4096);
-        return favoured.cpu.recentShare > 0.22 && other.cpu.recentShare < 0.19
+        return favoured.cpu.recentShare > 0.42 && other.cpu.recentShare < 0.27
           ? [favoured.cpu.recentShare, other.cpu.recentShare]
           : undefined;
       });
@@ -121,7 +127,12 @@ Deno.test({
       await page.waitForSelector("#policies tr[data-domain='cpu'] td:text('rr')");
       assert.equal((await state()).policies.cpu.name, "rr");
 
-      await page.waitForTimeout(1500);
+      // All four charts have data: the memory and I/O domains feed theirs.
+      await page.waitForFunction(() =>
+        document.querySelector("#chart-faults path[data-series]") !== null &&
+        document.querySelector("#chart-io path[data-series]") !== null
+      );
+      await page.waitForTimeout(1000);
       await Deno.mkdir(new URL("../../out/", import.meta.url), { recursive: true });
       await page.screenshot({ path: SCREENSHOT, fullPage: true });
       assert.deepEqual(errors, []);

@@ -80,6 +80,30 @@ Deno.test("GET /v1/metrics: Prometheus text that promtool accepts, labelled by v
   }
 });
 
+Deno.test("metrics of the memory and I/O domains, labelled by vm and disk, pass promtool", async () => {
+  const workload = JSON.parse(
+    await Deno.readTextFile(new URL("../fixtures/serve/contended.json", import.meta.url)),
+  );
+  const server = await testServer(workload);
+  try {
+    await server.call("POST", "/v1/sim/step", { by: "500ms" });
+    await server.call("PATCH", "/v1/vms/mem", { memory: { target: 100 } });
+    const { text } = await server.call("GET", "/v1/metrics");
+    assert.match(text, /\nhyperhook_memory_faults_total [1-9]\d*\n/);
+    assert.match(text, /\nhyperhook_vm_memory_faults_total\{vm="mem"\} [1-9]\d*\n/);
+    assert.match(text, /\nhyperhook_vm_memory_target_frames\{vm="mem"\} 100\n/);
+    assert.match(text, /\nhyperhook_disk_requests_total\{disk="sda"\} [1-9]\d*\n/);
+    assert.match(text, /\nhyperhook_vm_io_latency_seconds_bucket\{vm="disk",le="\+Inf"\} [1-9]/);
+    if (hasPromtool) {
+      const checked = await promtool(text);
+      assert.equal(checked.code, 0, checked.output);
+      assert.equal(checked.output.trim(), "");
+    }
+  } finally {
+    await server.close();
+  }
+});
+
 Deno.test({
   name: "promtool rejects what it should (the check is real)",
   ignore: !hasPromtool,
