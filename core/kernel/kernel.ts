@@ -110,7 +110,8 @@ export class Kernel {
   #options: KernelOptions;
   #closing: Promise<void>[] = [];
   #restarted = new Map<Domain, number>();
-  #pendingRestarts: { domain: KernelDomain; atNs: number }[] = [];
+  /** Ejected policies under test waiting for their restart, with their names for incidents. */
+  #pendingRestarts: { domain: KernelDomain; atNs: number; policy: string }[] = [];
   #ended = false;
 
   /** @param options Seed, stop time, watchdog, fallback factory, incident callback. */
@@ -210,7 +211,7 @@ export class Kernel {
     slot.underTest = false;
     domain.replay();
     domain.installed();
-    this.#planRestart(domain, wasUnderTest);
+    this.#planRestart(domain, wasUnderTest, incident.policy);
   }
 
   /** How many times each domain's policy under test was restarted. */
@@ -218,42 +219,43 @@ export class Kernel {
     return this.#restarted;
   }
 
-  #planRestart(domain: KernelDomain, wasUnderTest: boolean): void {
+  #planRestart(domain: KernelDomain, wasUnderTest: boolean, policy: string): void {
     const done = this.#restarted.get(domain.name) ?? 0;
     const allowed = this.#options.restarts ?? 0;
     if (!wasUnderTest || this.#options.reload === undefined || done >= allowed) return;
     const backoff = (this.#options.restartBackoffNs ?? 1_000_000_000) * 2 ** done;
-    this.#pendingRestarts.push({ domain, atNs: this.now + backoff });
+    this.#pendingRestarts.push({ domain, atNs: this.now + backoff, policy });
     this.#pendingRestarts.sort((x, y) => x.atNs - y.atNs);
   }
 
   /** Restarts the policies whose back-off ended by `t`, at the instant their back-off ends. */
   async #restartDue(t: number): Promise<void> {
     while (this.#pendingRestarts.length > 0 && this.#pendingRestarts[0]!.atNs <= t) {
-      const { domain, atNs } = this.#pendingRestarts.shift()!;
+      const { domain, atNs, policy } = this.#pendingRestarts.shift()!;
       this.now = Math.max(this.now, atNs);
       this.#restarted.set(domain.name, (this.#restarted.get(domain.name) ?? 0) + 1);
       try {
         await this.swap(domain.name, await this.#options.reload!(domain.name));
       } catch (error) {
-        this.#failedRestart(domain, error);
+        this.#failedRestart(domain, policy, error);
       }
     }
   }
 
-  #failedRestart(domain: KernelDomain, error: unknown): void {
+  /** Records a restart that failed (naming the policy, not the fallback still in charge). */
+  #failedRestart(domain: KernelDomain, policy: string, error: unknown): void {
     const failure = asPolicyFailure(error);
     const incident: Incident = {
       atNs: this.now,
       domain: domain.name,
-      policy: domain.slot.info.name,
+      policy,
       kind: failure.kind,
       reason: `restart-${failure.reason}`,
       message: `Restarting the policy failed: ${failure.message}`,
     };
     this.incidents.push(incident);
     this.#options.onIncident?.(incident);
-    this.#planRestart(domain, true);
+    this.#planRestart(domain, true, policy);
   }
 
   /**

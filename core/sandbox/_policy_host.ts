@@ -11,7 +11,7 @@
  */
 
 import { API_VERSION, isPolicyDefinition } from "../policy/protocol.ts";
-import type { PolicyDefinition, Reply } from "../policy/protocol.ts";
+import type { PolicyDefinition, Reply, StartResult } from "../policy/protocol.ts";
 import { PolicyFailure } from "./runtime.ts";
 
 /** The message for a policy built against another major version of the hook protocol. */
@@ -83,6 +83,36 @@ export function checkReply(reply: unknown, maxBytes: number): Reply {
     }
   }
   return valid;
+}
+
+/** The message for a start result that is not a {@linkcode StartResult}. */
+export const BAD_START_MESSAGE =
+  "Policy start result must be { name: string, config: object, hooks: string[] } " +
+  "with optional tickNs: number and counters: string[]";
+
+const MAX_NAME_CHARS = 256;
+
+/**
+ * Checks what a policy's `start` answered, the same way for every isolation: a sandboxed policy
+ * (or a policy that broke its own sandbox's bootstrap) can send anything back.
+ *
+ * @throws {PolicyFailure} Of kind `invalid`, reason `bad-start`.
+ */
+export function checkStartResult(value: unknown): StartResult {
+  const candidate = value as Partial<Record<keyof StartResult, unknown>> | null;
+  const strings = (list: unknown) =>
+    Array.isArray(list) && list.every((item) => typeof item === "string");
+  if (
+    typeof candidate !== "object" || candidate === null || Array.isArray(candidate) ||
+    typeof candidate.name !== "string" || candidate.name.length > MAX_NAME_CHARS ||
+    typeof candidate.config !== "object" || candidate.config === null ||
+    Array.isArray(candidate.config) || !strings(candidate.hooks) ||
+    (candidate.tickNs !== undefined && typeof candidate.tickNs !== "number") ||
+    (candidate.counters !== undefined && !strings(candidate.counters))
+  ) {
+    throw new PolicyFailure("invalid", "bad-start", BAD_START_MESSAGE);
+  }
+  return candidate as StartResult;
 }
 
 /**
@@ -298,6 +328,7 @@ const maxReplyBytes = Number(Deno.args[0]);
 const realStdin = Deno.stdin;
 const realStdout = Deno.stdout;
 const realStderr = Deno.stderr;
+const exit = Deno.exit;
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
@@ -399,8 +430,8 @@ async function main() {
   }
 }
 
-main().then(() => Deno.exit(0), (error) => {
+main().then(() => exit(0), (error) => {
   writeAll(realStderr, encoder.encode("hyperhook sandbox: " + describeError(error) + "\n"));
-  Deno.exit(70);
+  exit(70);
 });
 `;

@@ -14,7 +14,7 @@ import type {
   StartResult,
 } from "../policy/protocol.ts";
 import type { PolicyBundle } from "./bundle.ts";
-import { checkDefinition, checkReply } from "./_policy_host.ts";
+import { checkDefinition, checkReply, checkStartResult } from "./_policy_host.ts";
 import { InProcessRuntime, type Isolation, PolicyFailure, type PolicyRuntime } from "./runtime.ts";
 import { resolveSandboxOptions, type SandboxOptions } from "./options.ts";
 
@@ -102,7 +102,7 @@ export class InlineRuntime implements PolicyRuntime {
     const result = inner.start(message);
     this.#inner = inner;
     // The sandboxes hand results over as JSON; do the same so every isolation returns equal values.
-    return { ...JSON.parse(JSON.stringify(result)), domain: definition.domain } as StartResult;
+    return checkStartResult({ ...JSON.parse(JSON.stringify(result)), domain: definition.domain });
   }
 }
 

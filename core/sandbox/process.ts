@@ -36,6 +36,7 @@ import type { Batch, Reply, StartMessage, StartResult } from "../policy/protocol
 import type { PolicyBundle } from "./bundle.ts";
 import { encodeFrame, type Frame, FrameError, FrameReader } from "./_frames.ts";
 import {
+  checkStartResult,
   FRAME_BATCH,
   FRAME_FAIL,
   FRAME_LOAD,
@@ -161,7 +162,17 @@ export class ProcessRuntime implements PolicyRuntime {
     );
     if (frame.type === FRAME_FAIL) throw await this.#kill(this.#failureFrom(frame));
     if (frame.type !== FRAME_STARTED) throw await this.#kill(this.#badFrame(frame));
-    return JSON.parse(frame.json) as StartResult;
+    let result: unknown;
+    try {
+      result = JSON.parse(frame.json);
+    } catch {
+      // Not JSON: the policy broke its own sandbox's encoder (JSON.stringify, for one).
+    }
+    try {
+      return checkStartResult(result);
+    } catch (error) {
+      throw await this.#kill(error as PolicyFailure);
+    }
   }
 
   /**
@@ -190,7 +201,12 @@ export class ProcessRuntime implements PolicyRuntime {
       throw failure;
     }
     if (frame.type !== FRAME_REPLY) throw await this.#kill(this.#badFrame(frame));
-    const replyObjs: unknown = frame.json === "" ? [] : JSON.parse(frame.json);
+    let replyObjs: unknown = [];
+    try {
+      if (frame.json !== "") replyObjs = JSON.parse(frame.json);
+    } catch {
+      // Not JSON: the policy broke its own sandbox's encoder (JSON.stringify, for one).
+    }
     if (!Array.isArray(replyObjs)) throw await this.#kill(this.#badFrame(frame));
     return { nums: frame.nums, length: frame.nums.length, objs: replyObjs };
   }

@@ -27,7 +27,7 @@
 import { API_VERSION } from "../policy/protocol.ts";
 import type { Batch, Reply, StartMessage, StartResult } from "../policy/protocol.ts";
 import type { PolicyBundle } from "./bundle.ts";
-import { WORKER_BOOTSTRAP_JS } from "./_policy_host.ts";
+import { checkStartResult, WORKER_BOOTSTRAP_JS } from "./_policy_host.ts";
 import { type Isolation, PolicyFailure, type PolicyRuntime } from "./runtime.ts";
 import {
   type ResolvedSandboxOptions,
@@ -119,7 +119,13 @@ export class WorkerRuntime implements PolicyRuntime {
       this.#options.initDeadlineMs,
       "load and start",
     );
-    if (answer.t === "started") return answer.result;
+    if (answer.t === "started") {
+      try {
+        return checkStartResult(answer.result);
+      } catch (error) {
+        throw this.#die(error as PolicyFailure);
+      }
+    }
     throw this.#die(this.#failureFrom(answer));
   }
 
@@ -156,7 +162,12 @@ export class WorkerRuntime implements PolicyRuntime {
           new PolicyFailure("invalid", "bad-reply", "Policy sent a malformed or oversized reply"),
         );
       }
-      const replyObjs: unknown = answer.objs === "" ? [] : JSON.parse(answer.objs);
+      let replyObjs: unknown = [];
+      try {
+        if (answer.objs !== "") replyObjs = JSON.parse(answer.objs);
+      } catch {
+        // Not JSON: the policy broke its own sandbox's encoder (JSON.stringify, for one).
+      }
       if (!Array.isArray(replyObjs)) {
         throw this.#die(
           new PolicyFailure("invalid", "bad-reply", "Policy reply objs must be an array"),

@@ -1,0 +1,744 @@
+/**
+ * The hostile-policy suite: CPU policies written with the SDK (tests/fixtures/hostile/) attack the
+ * kernel at load time (module top level), in `create`, and inside hooks, and run through the
+ * kernel: `simulate()` in-process, and the CLI for the exit status and the stderr lines. Policies
+ * that are not built in run under `process` by default; these runs rely on that default.
+ *
+ * For every case: the run completes, the incident recorded is the expected one (or none, and then
+ * the policy made the same decisions as an honest run: same `eventsHash`), every finite VM program
+ * finishes, the file the policy aimed at is unchanged, a listener on 127.0.0.1 receives nothing,
+ * and no sandbox process (running or zombie) is left.
+ *
+ * Expected outcome under `process` (kind/reason; "none": no incident):
+ *
+ * | act                                | at load           | in `create`   | in a hook                  |
+ * | ---------------------------------- | ----------------- | ------------- | -------------------------- |
+ * | endless loop                       | stall/deadline    | stall/deadline| stall/deadline             |
+ * | throw                              | error/load        | error/init    | error/throw                |
+ * | unknown vCPU, running vCPU         | -                 | -             | invalid/unknown-vcpu, vcpu-running |
+ * | negative or NaN slice              | -                 | -             | invalid/bad-slice          |
+ * | read, write a file; read env; spawn| error/load        | -             | error/throw; none if caught|
+ * | fetch, connect to 127.0.0.1        | error/load        | -             | none (1)                   |
+ * | import() of npm:, https:           | error/load        | -             | none (1)                   |
+ * | import() of data:                  | error/load (2)    | -             | none (1)                   |
+ * | start a Worker (that spins)        | none (3)          | -             | none (3)                   |
+ * | allocate until out of memory       | oom/heap          | -             | oom/heap                   |
+ * | return a 100 MB result             | -                 | -             | invalid/message-too-large (4) |
+ * | a hook slower than the deadline    | -                 | -             | stall/deadline             |
+ * | tamper with globals, prototypes    | invalid/bad-start | invalid/bad-start | none, or invalid/bad-frame (5) |
+ *
+ * (1) A hook cannot wait for a promise, and the process sandbox never returns to its event loop
+ *     after start: the request or import never leaves the sandbox, and its rejection is never
+ *     reported. A policy that catches the denial sees `NotCapable` at the next batch boundary.
+ * (2) A `data:` module is allowed: it is more code in the same sandbox, as powerless (this one reads
+ *     the environment, which is denied).
+ * (3) The Worker's thread lives in the child process and dies with it.
+ * (4) Building 100 MB takes longer than the default 100 ms batch deadline: with that default it is
+ *     a stall; with a longer deadline the size cap refuses it.
+ * (5) Tampering breaks only the sandbox's own isolate: the policy, and the policy host in the child
+ *     (a broken `JSON.stringify` garbles the start result or a failure report, which the kernel
+ *     refuses). In `dispatch` nothing the policy uses afterwards is touched: no incident. The
+ *     kernel's own globals stay intact.
+ *
+ * Under `worker` (tested below for what it holds): the same kinds for throws, denied calls, bad
+ * decisions, huge replies and slow hooks; an uncaught promise rejection from a hook is a
+ * `crash/uncaught` (the worker runs its event loop). It does NOT hold against an endless loop (the
+ * thread keeps spinning; the CLI completes only because it ends with `Deno.exit`), memory
+ * exhaustion (the whole process aborts), nor a spinning Worker started by the policy (never
+ * stopped): those run here only in a CLI child process.
+ */
+
+import assert from "node:assert/strict";
+import type { Report } from "../../core/report/report.ts";
+import type { SandboxOptions } from "../../core/sandbox/options.ts";
+import type { Isolation } from "../../core/sandbox/runtime.ts";
+import { simulate } from "../../core/simulate.ts";
+import { parseWorkload } from "../../core/workload/load.ts";
+import { workloadFile } from "../_helpers.ts";
+import { captureLog } from "./_helpers.ts";
+
+const FIXTURES = new URL("../fixtures/hostile/", import.meta.url);
+const IN_HOOK = new URL("in_hook.ts", FIXTURES).pathname;
+const CLI = new URL("../../core/cli.ts", import.meta.url).pathname;
+const FUTURE_API = new URL("../fixtures/policies/future_api.ts", import.meta.url).pathname;
+/** Every sandbox of this file keeps its bootstrap here: its path marks our child processes. */
+const CACHE = await Deno.makeTempDir({ prefix: "hyperhook-hostile-" });
+const SECRET = "secret: a policy must not change this file\n";
+
+/** The kernel's own globals, to check that no sandbox reached them. */
+const KERNEL_GLOBALS = {
+  push: Array.prototype.push,
+  stringify: JSON.stringify,
+  parse: JSON.parse,
+  random: Math.random,
+  deno: globalThis.Deno,
+};
+
+const WORKLOAD_SPEC = {
+  schema: "hyperhook.workload/v1",
+  name: "hostile",
+  host: { pcpus: 2 },
+  vms: [
+    { id: "a", cpu: { program: [{ run: "3ms" }, { sleep: "2ms" }], repeat: 10 } },
+    { id: "b", cpu: { program: [{ run: "5ms" }, { sleep: "1ms" }], repeat: 10 } },
+    { id: "c", cpu: { program: [{ run: "7ms" }] } },
+  ],
+};
+const WORKLOAD = parseWorkload(WORKLOAD_SPEC);
+
+/** Where an act happens: module top level, `create`, or a hook. */
+type Where = "load" | "create" | "enqueue" | "dispatch";
+
+/** One hostile run and what it must end with. */
+interface Case {
+  where: Where;
+  act: string;
+  /** The policy catches the act's error and carries on. */
+  caught?: boolean;
+  /** The one incident expected (`message` matched), or none. */
+  expect: { kind: string; reason: string; message?: RegExp } | "none";
+  /** Sandbox options over the suite's defaults. */
+  sandbox?: SandboxOptions;
+  /** What the policy's output (the sandbox log) must show. */
+  log?: RegExp;
+  /** Where it runs (default: not given, so the loader's default for a non-built-in). */
+  isolation?: Isolation;
+}
+
+/** The suite's sandbox options: generous deadlines, so that only the hostile act can overrun. */
+const SANDBOX: SandboxOptions = {
+  cacheDir: CACHE,
+  heapMiB: 64,
+  initDeadlineMs: 10_000,
+  batchDeadlineMs: 2_000,
+};
+/** Deadlines for the acts that overrun: short, to keep the suite fast. */
+const SHORT: SandboxOptions = { initDeadlineMs: 1_500, batchDeadlineMs: 300 };
+
+function label(c: Case): string {
+  return `${c.isolation ?? "default isolation"}, ${c.act} ${
+    c.where === "load" ? "at load" : `in ${c.where}`
+  }${c.caught ? " (caught)" : ""}`;
+}
+
+/** A TCP listener on 127.0.0.1 that records every connection it accepts. */
+function listen(): { url: string; connections: number; close(): Promise<void> } {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const state = {
+    url: `http://127.0.0.1:${listener.addr.port}`,
+    connections: 0,
+    close: async () => {
+      listener.close();
+      await accepting;
+    },
+  };
+  const accepting = (async () => {
+    try {
+      for await (const connection of listener) {
+        state.connections++;
+        connection.close();
+      }
+    } catch {
+      // Closed.
+    }
+  })();
+  return state;
+}
+
+/** Writes a policy module that runs `act` at its top level, aimed at `target`. */
+async function loadTimePolicy(dir: string, act: string, target: object): Promise<string> {
+  const path = `${dir}/at_load.ts`;
+  await Deno.writeTextFile(
+    path,
+    `import { act } from ${JSON.stringify(new URL("acts.ts", FIXTURES).href)};\n` +
+      `import { hostilePolicy } from ${JSON.stringify(new URL("policy.ts", FIXTURES).href)};\n\n` +
+      `await act(${JSON.stringify(act)}, ${JSON.stringify(target)});\n\n` +
+      `export default hostilePolicy("at-load");\n`,
+  );
+  return path;
+}
+
+let honestHash: Promise<string> | undefined;
+
+/** The eventsHash of the hostile policy with no act: what a case without incident must match. */
+function honestEventsHash(): Promise<string> {
+  honestHash ??= simulate(WORKLOAD, {
+    policies: { cpu: { use: IN_HOOK } },
+    isolation: "none",
+  }).then((report) => report.eventsHash);
+  return honestHash;
+}
+
+let caseCount = 0;
+
+/** Runs one case through `simulate()` and checks everything the suite promises. */
+async function runCase(c: Case, url: string): Promise<Report> {
+  const dir = `${CACHE}/case-${++caseCount}`;
+  await Deno.mkdir(dir, { recursive: true });
+  const file = `${dir}/secret.txt`;
+  await Deno.writeTextFile(file, SECRET);
+  const target = { file, url };
+  const use = c.where === "load" ? await loadTimePolicy(dir, c.act, target) : IN_HOOK;
+  const config = c.where === "load"
+    ? {}
+    : { act: c.act, hook: c.where, caught: c.caught ?? false, ...target };
+  const log = captureLog();
+  const report = await simulate(WORKLOAD, {
+    policies: { cpu: { use, config } },
+    isolation: c.isolation,
+    sandbox: { ...SANDBOX, log: log.log, ...c.sandbox },
+  });
+  const name = label(c);
+  for (const vm of report.vms) assert.notEqual(vm.cpu.finishNs, null, `${name}: VM ${vm.id}`);
+  assert.equal(report.policies.cpu?.isolation, c.isolation ?? "process", name);
+  if (c.expect === "none") {
+    assert.deepEqual(report.incidents, [], name);
+    assert.equal(report.policies.cpu?.ejected, false, name);
+    assert.equal(report.eventsHash, await honestEventsHash(), `${name}: the honest decisions`);
+  } else {
+    assert.equal(report.incidents.length, 1, `${name}: ${JSON.stringify(report.incidents)}`);
+    const incident = report.incidents[0]!;
+    const startFailed = c.where === "load" || c.where === "create";
+    assert.deepEqual(
+      [incident.kind, incident.reason, incident.domain, incident.policy],
+      [c.expect.kind, c.expect.reason, "cpu", startFailed ? use : "hostile"],
+      `${name}: ${incident.message}`,
+    );
+    if (c.isolation !== "worker") assert.equal(incident.atNs, 0, name);
+    if (c.expect.message !== undefined) assert.match(incident.message, c.expect.message, name);
+    assert.equal(report.policies.cpu?.ejected, true, name);
+  }
+  if (c.log !== undefined) assert.match(log.text(), c.log, name);
+  assert.equal(await Deno.readTextFile(file), SECRET, `${name}: the file is unchanged`);
+  return report;
+}
+
+/** Processes whose command line names this suite's cache, and zombie children of this process. */
+function sandboxProcesses(marker: string): string[] {
+  const found: string[] = [];
+  for (const entry of Deno.readDirSync("/proc")) {
+    if (!/^\d+$/.test(entry.name)) continue;
+    try {
+      const cmdline = Deno.readTextFileSync(`/proc/${entry.name}/cmdline`).replaceAll("\0", " ");
+      const stat = Deno.readTextFileSync(`/proc/${entry.name}/stat`);
+      const [state, ppid] = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      if (cmdline.includes(marker) || (state === "Z" && Number(ppid) === Deno.pid)) {
+        found.push(`${entry.name} ${state} ${cmdline}`);
+      }
+    } catch {
+      // Gone while we looked.
+    }
+  }
+  return found;
+}
+
+/** CPU time this process has used, in ms (Linux). */
+function cpuMs(): number {
+  const stat = Deno.readTextFileSync("/proc/self/stat");
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return (Number(fields[11]) + Number(fields[12])) * 1000 / 100;
+}
+
+/**
+ * Runs cases a few at a time (two cores: sandboxes that spin take one each), then checks that the
+ * listener received nothing and that no sandbox process is left. Every case runs to its end
+ * before the first failure is thrown.
+ */
+async function runCases(cases: Case[]): Promise<Report[]> {
+  const listener = listen();
+  const reports: Report[] = [];
+  const failures: unknown[] = [];
+  let next = 0;
+  const lane = async () => {
+    while (next < cases.length) {
+      const index = next++;
+      try {
+        reports[index] = await runCase(cases[index]!, listener.url);
+      } catch (error) {
+        failures.push(error);
+      }
+    }
+  };
+  try {
+    await Promise.all([lane(), lane(), lane()]);
+  } finally {
+    await listener.close();
+  }
+  if (failures.length > 0) throw failures[0];
+  assert.equal(listener.connections, 0, "the listener on 127.0.0.1 received nothing");
+  assert.deepEqual(sandboxProcesses(CACHE), [], "no sandbox process is left");
+  return reports;
+}
+
+const LOAD_DENIED = /^Policy module failed to load: NotCapable: Requires /;
+const HOOK_DENIED = /^NotCapable: Requires /;
+
+Deno.test("process: endless loops and slow hooks are stalls; the child is killed and nothing spins", async () => {
+  await runCases([
+    { where: "load", act: "spin", expect: { kind: "stall", reason: "deadline" }, sandbox: SHORT },
+    { where: "create", act: "spin", expect: { kind: "stall", reason: "deadline" }, sandbox: SHORT },
+    {
+      where: "enqueue",
+      act: "spin",
+      expect: { kind: "stall", reason: "deadline" },
+      sandbox: SHORT,
+    },
+    {
+      where: "dispatch",
+      act: "spin",
+      expect: {
+        kind: "stall",
+        reason: "deadline",
+        message: /^Policy did not finish its batch within 300 ms; the process was killed$/,
+      },
+      sandbox: SHORT,
+    },
+    {
+      where: "dispatch",
+      act: "slow",
+      expect: { kind: "stall", reason: "deadline" },
+      sandbox: SHORT,
+    },
+  ]);
+  // Nothing of the kernel's process keeps a core busy after the runs.
+  const before = cpuMs();
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  assert.ok(cpuMs() - before < 150, `the kernel's process used ${cpuMs() - before} ms of CPU`);
+});
+
+Deno.test("process: throws are errors, at load (load), in create (init) and in hooks (throw)", async () => {
+  const message = /RangeError: Hostile policy throws$/;
+  await runCases([
+    { where: "load", act: "throw", expect: { kind: "error", reason: "load", message } },
+    { where: "create", act: "throw", expect: { kind: "error", reason: "init", message } },
+    { where: "enqueue", act: "throw", expect: { kind: "error", reason: "throw", message } },
+    { where: "dispatch", act: "throw", expect: { kind: "error", reason: "throw", message } },
+  ]);
+});
+
+Deno.test("process: invalid decisions (unknown vCPU, running vCPU, negative or NaN slice) are invalid", async () => {
+  await runCases([
+    {
+      where: "dispatch",
+      act: "unknown-vcpu",
+      expect: { kind: "invalid", reason: "unknown-vcpu", message: /named vCPU 99999, which does/ },
+    },
+    {
+      where: "dispatch",
+      act: "running-vcpu",
+      expect: { kind: "invalid", reason: "vcpu-running", message: /which is running$/ },
+    },
+    {
+      where: "dispatch",
+      act: "negative-slice",
+      expect: { kind: "invalid", reason: "bad-slice", message: /with slice -5;/ },
+    },
+    {
+      where: "dispatch",
+      act: "nan-slice",
+      expect: { kind: "invalid", reason: "bad-slice", message: /with slice NaN;/ },
+    },
+  ]);
+});
+
+Deno.test("process: files, environment and subprocesses are denied: error if it escapes, nothing if caught", async () => {
+  const cases: Case[] = [];
+  for (const act of ["read", "write", "env", "spawn"]) {
+    cases.push(
+      { where: "load", act, expect: { kind: "error", reason: "load", message: LOAD_DENIED } },
+      { where: "dispatch", act, expect: { kind: "error", reason: "throw", message: HOOK_DENIED } },
+      {
+        where: "dispatch",
+        act,
+        caught: true,
+        expect: "none",
+        log: new RegExp(`hostile ${act}: caught NotCapable`),
+      },
+    );
+  }
+  const reports = await runCases(cases);
+  // The sandbox's environment is empty anyway: nothing of the kernel's could have leaked.
+  assert.ok(!JSON.stringify(reports).includes(Deno.env.get("HOME") ?? "\0"));
+});
+
+Deno.test("process: the network on 127.0.0.1 is denied; from a hook nothing is ever sent", async () => {
+  await runCases([
+    {
+      where: "load",
+      act: "fetch",
+      expect: { kind: "error", reason: "load", message: LOAD_DENIED },
+    },
+    {
+      where: "load",
+      act: "connect",
+      expect: { kind: "error", reason: "load", message: LOAD_DENIED },
+    },
+    { where: "dispatch", act: "fetch", expect: "none" },
+    { where: "dispatch", act: "connect", expect: "none" },
+    {
+      where: "dispatch",
+      act: "fetch",
+      caught: true,
+      expect: "none",
+      log: /hostile fetch: caught NotCapable/,
+    },
+  ]);
+});
+
+Deno.test("process: dynamic imports of npm:, https: and data: modules fetch nothing", async () => {
+  await runCases([
+    {
+      where: "load",
+      act: "import-npm",
+      expect: { kind: "error", reason: "load", message: /--no-npm is specified$/ },
+    },
+    {
+      where: "load",
+      act: "import-https",
+      expect: { kind: "error", reason: "load", message: /--no-remote is specified\.$/ },
+    },
+    {
+      where: "load",
+      act: "import-http",
+      expect: { kind: "error", reason: "load", message: /--no-remote is specified\.$/ },
+    },
+    // A data: module loads: it is more code in the same sandbox, and its env read is denied.
+    {
+      where: "load",
+      act: "import-data",
+      expect: { kind: "error", reason: "load", message: /NotCapable: Requires env access/ },
+    },
+    { where: "dispatch", act: "import-npm", expect: "none" },
+    { where: "dispatch", act: "import-https", expect: "none" },
+    { where: "dispatch", act: "import-data", expect: "none" },
+  ]);
+});
+
+Deno.test("process: a Worker the policy starts spins inside the child and dies with it", async () => {
+  await runCases([
+    { where: "load", act: "worker", expect: "none" },
+    { where: "dispatch", act: "worker", expect: "none" },
+  ]);
+  const before = cpuMs();
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  assert.ok(cpuMs() - before < 150, `the kernel's process used ${cpuMs() - before} ms of CPU`);
+});
+
+Deno.test("process: allocating until out of memory is oom, at load and in a hook; the kernel lives on", async () => {
+  const message = /^Policy process ran out of memory \(heap cap 64 MiB\)$/;
+  await runCases([
+    { where: "load", act: "oom", expect: { kind: "oom", reason: "heap", message } },
+    { where: "dispatch", act: "oom", expect: { kind: "oom", reason: "heap", message } },
+  ]);
+  assert.equal(new Array(1 << 20).fill(1).length, 1 << 20);
+});
+
+Deno.test("process: a 100 MB result is refused by the size cap, or is a stall at the default deadline", async () => {
+  await runCases([
+    {
+      where: "dispatch",
+      act: "huge-reply",
+      expect: {
+        kind: "invalid",
+        reason: "message-too-large",
+        message: /^Policy reply is 100000032 bytes; the limit is 16777216 bytes$/,
+      },
+      sandbox: { batchDeadlineMs: 20_000 },
+    },
+    {
+      where: "dispatch",
+      act: "huge-reply",
+      expect: { kind: "stall", reason: "deadline" },
+      sandbox: { batchDeadlineMs: 100 },
+    },
+  ]);
+});
+
+Deno.test("process: tampering with globals and prototypes breaks only the sandbox", async () => {
+  await runCases([
+    { where: "load", act: "tamper", expect: { kind: "invalid", reason: "bad-start" } },
+    { where: "create", act: "tamper", expect: { kind: "invalid", reason: "bad-start" } },
+    { where: "enqueue", act: "tamper", expect: { kind: "invalid", reason: "bad-frame" } },
+    { where: "dispatch", act: "tamper", expect: "none" },
+  ]);
+  assert.deepEqual(
+    {
+      push: Array.prototype.push,
+      stringify: JSON.stringify,
+      parse: JSON.parse,
+      random: Math.random,
+      deno: globalThis.Deno,
+    },
+    KERNEL_GLOBALS,
+  );
+  assert.equal(Object.hasOwn(Object.prototype, "tampered"), false);
+});
+
+Deno.test("worker: holds against throws, denied calls, bad decisions, huge replies, slow hooks, tampering", async () => {
+  const worker = "worker" as const;
+  await runCases([
+    {
+      where: "load",
+      act: "read",
+      isolation: worker,
+      expect: { kind: "error", reason: "load", message: LOAD_DENIED },
+    },
+    {
+      where: "dispatch",
+      act: "throw",
+      isolation: worker,
+      expect: { kind: "error", reason: "throw" },
+    },
+    {
+      where: "dispatch",
+      act: "spawn",
+      isolation: worker,
+      expect: { kind: "error", reason: "throw", message: HOOK_DENIED },
+    },
+    {
+      where: "dispatch",
+      act: "write",
+      isolation: worker,
+      caught: true,
+      expect: "none",
+      log: /hostile write: caught NotCapable/,
+    },
+    {
+      where: "dispatch",
+      act: "unknown-vcpu",
+      isolation: worker,
+      expect: { kind: "invalid", reason: "unknown-vcpu" },
+    },
+    {
+      where: "dispatch",
+      act: "huge-reply",
+      isolation: worker,
+      expect: { kind: "invalid", reason: "message-too-large" },
+      sandbox: { batchDeadlineMs: 20_000 },
+    },
+    // The worker's event loop runs: a rejection nobody handles is reported (when it arrives).
+    {
+      where: "dispatch",
+      act: "fetch",
+      isolation: worker,
+      expect: { kind: "crash", reason: "uncaught", message: /NotCapable: Requires net access/ },
+    },
+    // A slow hook that does return in the end: a stall, and the worker is terminated after it.
+    {
+      where: "dispatch",
+      act: "slow",
+      isolation: worker,
+      expect: { kind: "stall", reason: "deadline" },
+      sandbox: SHORT,
+    },
+    {
+      where: "load",
+      act: "tamper",
+      isolation: worker,
+      expect: { kind: "invalid", reason: "bad-start" },
+    },
+  ]);
+  assert.equal(JSON.stringify, KERNEL_GLOBALS.stringify);
+});
+
+Deno.test("an ejected policy is restarted with back-off (--restart), each failure an incident", async () => {
+  const workload = parseWorkload({
+    ...WORKLOAD_SPEC,
+    vms: [...WORKLOAD_SPEC.vms, { id: "long", cpu: { program: [{ run: "5s" }] } }],
+  });
+  const report = await simulate(workload, {
+    policies: { cpu: { use: IN_HOOK, config: { act: "throw", hook: "create" } } },
+    restarts: 2,
+    sandbox: SANDBOX,
+  });
+  // Ejected at 0, restarted at 1 s and failing again, restarted at 1 + 2 s and failing again.
+  assert.deepEqual(
+    report.incidents.map((incident) => [incident.atNs, incident.kind, incident.reason]),
+    [[0, "error", "init"], [1e9, "error", "restart-init"], [3e9, "error", "restart-init"]],
+  );
+  assert.deepEqual(
+    new Set(report.incidents.map((incident) => incident.policy)),
+    new Set([IN_HOOK]),
+  );
+  assert.equal(report.policies.cpu?.restarts, 2);
+  for (const vm of report.vms) assert.notEqual(vm.cpu.finishNs, null, vm.id);
+  // A restarted policy that starts runs again, until its first dispatch throws again.
+  const rerun = await simulate(workload, {
+    policies: { cpu: { use: IN_HOOK, config: { act: "throw" } } },
+    restarts: 1,
+    sandbox: SANDBOX,
+  });
+  const [first, second, ...rest] = rerun.incidents;
+  assert.deepEqual([first?.atNs, first?.reason, second?.reason, rest], [0, "throw", "throw", []]);
+  assert.ok(second!.atNs >= 1e9 && second!.atNs < 1.1e9, `restarted at ${second!.atNs}`);
+  assert.equal(rerun.policies.cpu?.restarts, 1);
+  assert.deepEqual(sandboxProcesses(CACHE), []);
+});
+
+/** Runs the CLI in a child process whose sandboxes keep their files under `cache`. */
+async function cli(
+  args: string[],
+  cache: string,
+  denoFlags: string[] = [],
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  const output = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", ...denoFlags, CLI, ...args],
+    env: { XDG_CACHE_HOME: cache },
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const decoder = new TextDecoder();
+  return {
+    code: output.code,
+    stdout: decoder.decode(output.stdout),
+    stderr: decoder.decode(output.stderr),
+  };
+}
+
+function incidentLines(stderr: string): string[] {
+  return stderr.split("\n").filter((line) => line.startsWith("hyperhook: incident"));
+}
+
+Deno.test("CLI: an ejected policy is one stderr line and exit 1; the report records its sha256 and isolation", async () => {
+  const cache = await Deno.makeTempDir({ dir: CACHE });
+  const path = await workloadFile(WORKLOAD_SPEC);
+  const [ejected, bundled] = await Promise.all([
+    cli([
+      "run",
+      path,
+      "--cpu",
+      IN_HOOK,
+      "--config-cpu",
+      JSON.stringify({ act: "throw" }),
+      "--format",
+      "json",
+    ], cache),
+    cli(["bundle", IN_HOOK, "--format", "json"], cache),
+  ]);
+  assert.equal(ejected.code, 1, ejected.stderr);
+  assert.deepEqual(incidentLines(ejected.stderr), [
+    "hyperhook: incident at 0ns: cpu policy hostile ejected (error/throw): RangeError: Hostile policy throws",
+  ]);
+  const report = JSON.parse(ejected.stdout);
+  const { sha256 } = JSON.parse(bundled.stdout);
+  assert.match(sha256, /^[0-9a-f]{64}$/);
+  assert.deepEqual(
+    [report.policies.cpu.isolation, report.policies.cpu.sha256, report.policies.cpu.ejected],
+    ["process", sha256, true],
+  );
+  assert.equal(report.incidents.length, 1);
+  for (const vm of report.vms) assert.notEqual(vm.cpu.finishNs, null, vm.id);
+  assert.deepEqual(sandboxProcesses(cache), []);
+});
+
+Deno.test("CLI: a policy that catches its denied read is not ejected: no incident line, exit 0", async () => {
+  const cache = await Deno.makeTempDir({ dir: CACHE });
+  const result = await cli([
+    "run",
+    await workloadFile(WORKLOAD_SPEC),
+    "--cpu",
+    IN_HOOK,
+    "--config-cpu",
+    JSON.stringify({ act: "read", caught: true, file: "/etc/hostname" }),
+    "--deadline",
+    "2s",
+  ], cache);
+  assert.equal(result.code, 0, result.stderr);
+  assert.deepEqual(incidentLines(result.stderr), []);
+  // The policy's own output goes to stderr, never to stdout (the report).
+  assert.match(result.stderr, /hostile read: caught NotCapable/);
+  assert.doesNotMatch(result.stdout, /caught/);
+});
+
+Deno.test("CLI: an endless loop is killed at --deadline, the run completes, no process is left", async () => {
+  const cache = await Deno.makeTempDir({ dir: CACHE });
+  const result = await cli([
+    "run",
+    await workloadFile(WORKLOAD_SPEC),
+    "--cpu",
+    IN_HOOK,
+    "--config-cpu",
+    JSON.stringify({ act: "spin" }),
+    "--deadline",
+    "300ms",
+    "--format",
+    "json",
+  ], cache);
+  assert.equal(result.code, 1, result.stderr);
+  assert.deepEqual(incidentLines(result.stderr), [
+    "hyperhook: incident at 0ns: cpu policy hostile ejected (stall/deadline): Policy did not finish its batch within 300 ms; the process was killed",
+  ]);
+  for (const vm of JSON.parse(result.stdout).vms) assert.notEqual(vm.cpu.finishNs, null);
+  assert.deepEqual(sandboxProcesses(cache), []);
+});
+
+Deno.test("CLI: a policy built for an unknown major apiVersion is refused at load, clearly", async () => {
+  const cache = await Deno.makeTempDir({ dir: CACHE });
+  const result = await cli(
+    ["run", await workloadFile(WORKLOAD_SPEC), "--cpu", FUTURE_API, "--format", "json"],
+    cache,
+  );
+  assert.equal(result.code, 1, result.stderr);
+  assert.deepEqual(incidentLines(result.stderr), [
+    `hyperhook: incident at 0ns: cpu policy ${FUTURE_API} ejected (invalid/api-version): ` +
+    'Policy "from-the-future" was built for hook protocol v2; this kernel speaks v1',
+  ]);
+  const report = JSON.parse(result.stdout);
+  assert.equal(report.policies.cpu.isolation, "process");
+  for (const vm of report.vms) assert.notEqual(vm.cpu.finishNs, null);
+});
+
+Deno.test("CLI, worker cannot stop an endless loop: the run completes only because the CLI exits", async () => {
+  const cache = await Deno.makeTempDir({ dir: CACHE });
+  const result = await cli([
+    "run",
+    await workloadFile(WORKLOAD_SPEC),
+    "--cpu",
+    IN_HOOK,
+    "--config-cpu",
+    JSON.stringify({ act: "spin" }),
+    "--isolation",
+    "worker",
+    "--deadline",
+    "300ms",
+    "--format",
+    "json",
+  ], cache);
+  // What worker does guarantee: the stall is reported, the fallback finishes the run, exit 1.
+  assert.equal(result.code, 1, result.stderr);
+  assert.match(incidentLines(result.stderr)[0]!, /\(stall\/deadline\).*the worker was terminated$/);
+  for (const vm of JSON.parse(result.stdout).vms) assert.notEqual(vm.cpu.finishNs, null);
+});
+
+Deno.test("CLI, worker cannot hold memory exhaustion: the whole run aborts, with no report", async () => {
+  const cache = await Deno.makeTempDir({ dir: CACHE });
+  const result = await cli(
+    [
+      "run",
+      await workloadFile(WORKLOAD_SPEC),
+      "--cpu",
+      IN_HOOK,
+      "--config-cpu",
+      JSON.stringify({ act: "oom" }),
+      "--isolation",
+      "worker",
+      "--deadline",
+      "60s",
+      "--format",
+      "json",
+    ],
+    cache,
+    ["--v8-flags=--max-old-space-size=128"],
+  );
+  assert.ok(![0, 1, 2].includes(result.code), `exit ${result.code}`);
+  assert.match(result.stderr, /out of memory/i);
+  assert.equal(result.stdout, "");
+});
+
+globalThis.addEventListener("unload", () => {
+  try {
+    Deno.removeSync(CACHE, { recursive: true });
+  } catch {
+    // Already gone.
+  }
+});
