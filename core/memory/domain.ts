@@ -399,6 +399,8 @@ export class MemoryDomain implements KernelDomain {
       highWatermark: this.#highWatermark,
       faultCostNs: this.#config.faultCost,
       writebackCostNs: this.#config.writebackCost,
+      // Why the future references are unknown, or null when every VM gives its string.
+      futureUnknown: this.#futureUnknown,
     };
   }
 

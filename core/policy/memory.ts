@@ -19,7 +19,7 @@
 
 import { Rng } from "../engine/rng.ts";
 import { FrameList } from "./frame_list.ts";
-import { type ConfigOf, type Param, resolveConfig } from "./params.ts";
+import { ConfigError, type ConfigOf, type Param, resolveConfig } from "./params.ts";
 import {
   API_VERSION,
   type Batch,
@@ -363,6 +363,12 @@ export function defineMemoryPolicy<
       const count = Number(message.host.frames);
       if (!Number.isInteger(count) || count < 1) {
         throw new Error(`Policy ${spec.name}: the host has no frames (host.frames = ${count})`);
+      }
+      const unknown = message.host.futureUnknown;
+      if (spec.future === true && typeof unknown === "string") {
+        throw new ConfigError(
+          `Policy ${spec.name}: needs the future page references, but ${unknown}; expected "refs" for every VM with memory`,
+        );
       }
       const frames = new FrameTable(count);
       const rng = new Rng(message.seed);

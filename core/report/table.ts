@@ -6,6 +6,7 @@
 
 import { formatDuration } from "../engine/duration.ts";
 import type { Report } from "./report.ts";
+import { hasMemory, memoryComparison, memoryLines } from "./_memory_table.ts";
 
 /** Renders rows as an aligned text table; the first row is the header. */
 export function renderTable(rows: string[][], align: ("l" | "r")[] = []): string {
@@ -61,6 +62,7 @@ export function formatReport(report: Report): string {
       ms(host.latencyNs.max)
     } · switches ${host.switches}`,
   ];
+  if (hasMemory(report)) lines.push(...memoryLines(report, renderTable));
   if (report.host.disks.length > 0) lines.push(...ioLines(report));
   for (const incident of report.incidents) {
     lines.push(
@@ -103,6 +105,7 @@ export function formatComparison(reports: Report[], labels: string[]): string {
     renderTable(host),
     "",
     renderTable(vms),
+    ...(hasMemory(first) ? memoryComparison(reports, labels, renderTable) : []),
     ...(first.host.disks.length > 0 ? ioComparison(reports, labels) : []),
   ].join("\n");
 }

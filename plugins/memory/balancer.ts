@@ -8,7 +8,7 @@
  * 2. when the host is short, frames are shared by weight, never giving a VM more than it wants
  *    (weighted max-min fairness: proportional share);
  * 3. frames nobody wants go out by weight too, less to VMs whose frames sit idle (the idle-memory
- *    tax: an idle frame counts `tax` less).
+ *    tax: an idle frame counts `tax` less), and never beyond a VM's address space.
  *
  * Inside each VM, CLOCK picks the victims, and the kernel enforces the targets.
  *
@@ -57,12 +57,14 @@ export default defineMemoryPolicy({
         const given = waterFill(frames.count, weights, wants);
         const spare = frames.count - given.reduce((sum, frames) => sum + frames, 0);
         if (spare > 1e-9) {
+          // Idle frames pay the tax: a VM gets less of what is spare the less it uses what it has.
           const taxed = vms.map((vm, i) => {
             const idle = vm.resident === 0 ? 0 : 1 - Math.min(1, vm.accessed / vm.resident);
             return weights[i]! * (1 - config.tax * idle);
           });
-          const total = taxed.reduce((sum, weight) => sum + weight, 0);
-          if (total > 0) vms.forEach((_, i) => given[i] = given[i]! + spare * taxed[i]! / total);
+          // Nobody gets more than its whole address space.
+          const room = vms.map((vm, i) => vm.pages - given[i]!);
+          waterFill(spare, taxed, room).forEach((extra, i) => given[i] = given[i]! + extra);
         }
         return vms.map((vm, i) => ({ vm, frames: Math.max(1, Math.floor(given[i]!)) }));
       },
