@@ -49,6 +49,8 @@ export class ControlError extends Error {
   readonly code: string;
 
   /**
+   * Makes the error a route answers with.
+   *
    * @param status The HTTP status.
    * @param code A short machine-readable code.
    * @param message What was wrong and what was expected.

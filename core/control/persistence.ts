@@ -103,7 +103,11 @@ export interface SavedState {
 
 /** A state directory that cannot be used (missing, or in a shape not understood). */
 export class StateError extends Error {
-  /** @param message What was wrong and what was expected. */
+  /**
+   * Makes the error.
+   *
+   * @param message What was wrong and what was expected.
+   */
   constructor(message: string) {
     super(message);
     this.name = "StateError";

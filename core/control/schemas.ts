@@ -104,7 +104,11 @@ export const stepRequestSchema: z.ZodType<StepRequest, unknown> = z.strictObject
 
 /** A request body that failed validation: the message names the place and what was expected. */
 export class InvalidBody extends Error {
-  /** @param message One line: `where: expected …, got …`. */
+  /**
+   * Makes the error.
+   *
+   * @param message One line: `where: expected …, got …`.
+   */
   constructor(message: string) {
     super(message);
     this.name = "InvalidBody";

@@ -44,7 +44,11 @@ export class RunRecorder implements RunObserver {
   readonly trace: RunTrace = { nowNs: [], runNs: {}, pcpus: 0, latencyCdf: [] };
   #minGapNs = 0;
 
-  /** @param maxSamples The most samples to keep along a run with a known end (default 80). */
+  /**
+   * Makes a recorder.
+   *
+   * @param maxSamples The most samples to keep along a run with a known end (default 80).
+   */
   constructor(maxSamples = 80) {
     this.#maxSamples = maxSamples;
   }
