@@ -71,7 +71,7 @@ export interface BundleOptions {
   store?: boolean;
   /** How `https:` and `jsr:` modules are fetched. Default: the global `fetch`. */
   fetch?: Fetcher;
-  /** The JSR registry. Default: `https://jsr.io/`. */
+  /** The JSR registry. Default: `$JSR_URL` (as Deno reads it) or `https://jsr.io/`. */
   jsrRegistry?: string;
   /** Minify the output (smaller, but stack traces get harder to read). Default: false. */
   minify?: boolean;
@@ -152,7 +152,7 @@ export async function bundlePolicy(
     cacheDir,
     fetcher,
     jsr: new JsrResolver(
-      options.jsrRegistry ?? "https://jsr.io/",
+      options.jsrRegistry ?? envJsrUrl() ?? "https://jsr.io/",
       (url) => fetchText(context, url),
     ),
     root: undefined,
@@ -269,6 +269,19 @@ async function storeBundle(bundle: PolicyBundle, cacheDir: string): Promise<void
     `${dir}/${bundle.sha256}.json`,
     JSON.stringify({ reference: bundle.reference, bytes: bundle.bytes }) + "\n",
   );
+}
+
+/** `$JSR_URL`, the registry Deno itself uses when it is set (a mirror, or a test registry). */
+function envJsrUrl(): string | undefined {
+  try {
+    // Only when already allowed: reading it must never prompt.
+    if (Deno.permissions.querySync({ name: "env", variable: "JSR_URL" }).state !== "granted") {
+      return undefined;
+    }
+    return Deno.env.get("JSR_URL") || undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 function describeBuildError(error: unknown): string {
