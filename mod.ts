@@ -34,7 +34,10 @@ export { parseWorkload, readWorkload, WorkloadError } from "./core/workload/load
 export { WORKLOAD_SCHEMA } from "./core/workload/schema.ts";
 export type {
   CpuWorkload,
+  HostMemoryWorkload,
   HostWorkload,
+  MemoryRef,
+  MemoryWorkload,
   PlanetlabTrace,
   ProgramStep,
   TimelineChange,

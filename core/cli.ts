@@ -14,7 +14,16 @@ import { newCommand } from "./commands/new.ts";
 import { runCommand } from "./commands/run.ts";
 import { serveCommand } from "./commands/serve.ts";
 
-/** The subcommands, by name. */
+/**
+ * The subcommands, by name.
+ *
+ * @example
+ * ```ts
+ * import { COMMANDS } from "./cli.ts";
+ *
+ * console.log(Object.keys(COMMANDS)); // run, compare, serve, bundle, new
+ * ```
+ */
 export const COMMANDS: Record<string, (args: string[]) => Promise<number>> = {
   run: runCommand,
   compare: compareCommand,

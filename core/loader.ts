@@ -18,7 +18,20 @@ import { createRuntime } from "./sandbox/mod.ts";
 import type { SandboxOptions } from "./sandbox/options.ts";
 import { InProcessRuntime, type Isolation } from "./sandbox/runtime.ts";
 
-/** A policy reference that cannot be used (unknown name, missing file, unbundlable import). */
+/**
+ * A policy reference that cannot be used (unknown name, missing file, unbundlable import).
+ *
+ * @example
+ * ```ts
+ * import { loadPolicy, PolicyReferenceError } from "./loader.ts";
+ *
+ * try {
+ *   await loadPolicy("cpu", "round-robin");
+ * } catch (error) {
+ *   console.assert(error instanceof PolicyReferenceError); // Unknown cpu policy "round-robin": ...
+ * }
+ * ```
+ */
 export class PolicyReferenceError extends Error {
   /**
    * Creates the error.

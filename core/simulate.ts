@@ -59,7 +59,23 @@ export interface SimulateOptions {
   readText?: (path: string) => string;
 }
 
-/** A kernel built from a workload, ready to run (or running, for the live server). */
+/**
+ * A kernel built from a workload, ready to run (or running, for the live server).
+ *
+ * @example
+ * ```ts
+ * import { createSimulation } from "./simulate.ts";
+ * import { parseWorkload } from "./workload/load.ts";
+ *
+ * const simulation = await createSimulation(parseWorkload({
+ *   schema: "hyperhook.workload/v1", name: "one", host: { pcpus: 1 },
+ *   vms: [{ id: "a", cpu: { program: [{ run: "5ms" }] } }],
+ * }));
+ * await simulation.run();
+ * await simulation.close();
+ * console.assert(simulation.report().vms[0]!.cpu.runNs === 5_000_000);
+ * ```
+ */
 export class Simulation {
   /** The workload. */
   readonly workload: Workload;
@@ -211,6 +227,25 @@ function choose(
  * @throws {WorkloadError} When the workload cannot run (unreadable trace, forever without stopAt).
  * @throws {import("./loader.ts").PolicyReferenceError} For an unknown policy.
  * @throws {import("./kernel/kernel.ts").PolicyConfigError} When a policy refuses its config.
+ *
+ * @example
+ * ```ts
+ * import { createSimulation } from "./simulate.ts";
+ * import { parseWorkload } from "./workload/load.ts";
+ *
+ * const simulation = await createSimulation(parseWorkload({
+ *   schema: "hyperhook.workload/v1", name: "two", host: { pcpus: 1 },
+ *   vms: [{ id: "a", cpu: { program: [{ run: "5ms" }] } }, { id: "b", cpu: { program: [{ run: "5ms" }] } }],
+ * }));
+ * try {
+ *   await simulation.run(3_000_000); // the first 3 ms
+ *   console.assert(simulation.report().simulatedNs === 3_000_000);
+ *   await simulation.run(); // the rest
+ *   console.assert(simulation.report().vms[1]!.cpu.finishNs === 10_000_000);
+ * } finally {
+ *   await simulation.close();
+ * }
+ * ```
  */
 export async function createSimulation(
   workload: Workload,

@@ -41,7 +41,17 @@ function builtin(definition: PolicyDefinition, path: string): BuiltinPolicy {
   return { definition, url: new URL(path, import.meta.url) };
 }
 
-/** Built-in policies by domain, then name. */
+/**
+ * Built-in policies by domain, then name.
+ *
+ * @example
+ * ```ts
+ * import { BUILTIN_POLICIES } from "./mod.ts";
+ *
+ * console.log(Object.keys(BUILTIN_POLICIES.cpu)); // fcfs, sjf, srtf, priority, rr, ...
+ * console.assert(BUILTIN_POLICIES.memory.lru!.definition.domain === "memory");
+ * ```
+ */
 export const BUILTIN_POLICIES: Record<Domain, Record<string, BuiltinPolicy>> = {
   cpu: {
     fcfs: builtin(fcfs, "./cpu/fcfs.ts"),

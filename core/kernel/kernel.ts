@@ -47,7 +47,26 @@ export interface KernelDomain {
   finish(endNs: number): void;
 }
 
-/** A configuration error found when a policy started: the run cannot go on (exit 2). */
+/**
+ * A configuration error found when a policy started: the run cannot go on (exit 2).
+ *
+ * @example
+ * ```ts
+ * import { PolicyConfigError } from "./kernel.ts";
+ * import { simulate } from "../simulate.ts";
+ * import { parseWorkload } from "../workload/load.ts";
+ *
+ * const workload = parseWorkload({
+ *   schema: "hyperhook.workload/v1", name: "one", host: { pcpus: 1 },
+ *   vms: [{ id: "a", cpu: { program: [{ run: "5ms" }] } }],
+ * });
+ * try {
+ *   await simulate(workload, { policies: { cpu: { use: "rr", config: { quantum: "fast" } } } });
+ * } catch (error) {
+ *   console.assert(error instanceof PolicyConfigError); // the CLI exits 2
+ * }
+ * ```
+ */
 export class PolicyConfigError extends Error {
   /**
    * Creates the error.

@@ -23,7 +23,16 @@ import {
 } from "./protocol.ts";
 import { ReplyWriter } from "./wire.ts";
 
-/** CPU opcodes of the wire protocol. Queries are 20 and above. */
+/**
+ * CPU opcodes of the wire protocol. Queries are 20 and above.
+ *
+ * @example
+ * ```ts
+ * import { CPU_OP } from "./cpu.ts";
+ *
+ * console.assert(CPU_OP.DISPATCH === 20 && CPU_OP.ENQUEUE < 20); // a query, a notification
+ * ```
+ */
 export const CPU_OP = {
   /** `[vmIndex]`, objs: {@linkcode VmSpec}: a VM appeared. */
   VM_ADD: 1,
@@ -53,10 +62,30 @@ export const CPU_OP = {
   SYNC: 24,
 } as const;
 
-/** The most timers a CPU policy may have pending at once; one more is an invalid decision. */
+/**
+ * The most timers a CPU policy may have pending at once; one more is an invalid decision.
+ *
+ * @example
+ * ```ts
+ * import { MAX_TIMERS } from "./cpu.ts";
+ *
+ * console.assert(MAX_TIMERS === 1024);
+ * ```
+ */
 export const MAX_TIMERS = 1024;
 
-/** The most per-VM counters a CPU policy may declare. */
+/**
+ * The most per-VM counters a CPU policy may declare.
+ *
+ * @example
+ * ```ts
+ * import { defineCpuPolicy, MAX_COUNTERS } from "./cpu.ts";
+ *
+ * // Up to MAX_COUNTERS names, each counted per VM and shown in reports.
+ * const policy = defineCpuPolicy({ name: "counting", counters: ["misses"], create: () => ({}) });
+ * console.assert(MAX_COUNTERS === 16 && policy.name === "counting");
+ * ```
+ */
 export const MAX_COUNTERS = 16;
 
 /** Why a vCPU became runnable. */
@@ -64,7 +93,16 @@ export type EnqueueReason = "arrive" | "wake" | "preempt" | "slice" | "replay";
 /** Why a vCPU stopped running. */
 export type StopReason = "slice" | "block" | "done" | "preempt";
 
-/** Enqueue reasons by wire code. */
+/**
+ * Enqueue reasons by wire code.
+ *
+ * @example
+ * ```ts
+ * import { ENQUEUE_REASONS } from "./cpu.ts";
+ *
+ * console.assert(ENQUEUE_REASONS[1] === "wake");
+ * ```
+ */
 export const ENQUEUE_REASONS: readonly EnqueueReason[] = [
   "arrive",
   "wake",
@@ -72,7 +110,16 @@ export const ENQUEUE_REASONS: readonly EnqueueReason[] = [
   "slice",
   "replay",
 ];
-/** Stop reasons by wire code. */
+/**
+ * Stop reasons by wire code.
+ *
+ * @example
+ * ```ts
+ * import { STOP_REASONS } from "./cpu.ts";
+ *
+ * console.assert(STOP_REASONS[1] === "block");
+ * ```
+ */
 export const STOP_REASONS: readonly StopReason[] = ["slice", "block", "done", "preempt"];
 
 /** The state of a vCPU as the policy sees it. */
@@ -106,7 +153,33 @@ export interface VmParams {
   sched: Record<string, unknown>;
 }
 
-/** A VM as a policy sees it. Policies may read these fields; the SDK updates them. */
+/**
+ * A VM as a policy sees it. Policies may read these fields; the SDK updates them.
+ *
+ * @example
+ * ```ts
+ * import { defineCpuPolicy, type VmView } from "./cpu.ts";
+ *
+ * // Priority by VM: the lowest `priority` number first, ties in arrival order.
+ * export default defineCpuPolicy({
+ *   name: "by-vm-priority",
+ *   create() {
+ *     const ready: { vm: VmView; id: number }[] = [];
+ *     return {
+ *       enqueue: (_ctx, vcpu) => void ready.push({ vm: vcpu.vm, id: vcpu.id }),
+ *       dispatch() {
+ *         if (ready.length === 0) return null;
+ *         let best = 0;
+ *         ready.forEach((entry, i) => {
+ *           if (entry.vm.priority < ready[best]!.vm.priority) best = i;
+ *         });
+ *         return { vcpu: ready.splice(best, 1)[0]!.id };
+ *       },
+ *     };
+ *   },
+ * });
+ * ```
+ */
 export class VmView {
   /** The VM's index. */
   readonly index: number;
@@ -132,7 +205,36 @@ export class VmView {
   }
 }
 
-/** A vCPU as a policy sees it. Policies may read these fields; the SDK updates them. */
+/**
+ * A vCPU as a policy sees it. Policies may read these fields; the SDK updates them.
+ *
+ * @example
+ * ```ts
+ * import { defineCpuPolicy, type VcpuView } from "./cpu.ts";
+ *
+ * // Shortest declared burst first: `remainingNs` is what is left of the current run step.
+ * export default defineCpuPolicy({
+ *   name: "shortest-remaining",
+ *   create() {
+ *     const ready = new Set<VcpuView>();
+ *     return {
+ *       enqueue: (_ctx, vcpu) => void ready.add(vcpu),
+ *       dispatch() {
+ *         let best: VcpuView | undefined;
+ *         for (const vcpu of ready) {
+ *           if (best === undefined || (vcpu.remainingNs ?? Infinity) < (best.remainingNs ?? Infinity)) {
+ *             best = vcpu;
+ *           }
+ *         }
+ *         if (best === undefined) return null;
+ *         ready.delete(best);
+ *         return { vcpu: best };
+ *       },
+ *     };
+ *   },
+ * });
+ * ```
+ */
 export class VcpuView {
   /** Global vCPU id: the number decisions name. */
   readonly id: number;
@@ -272,10 +374,35 @@ export interface CpuPolicySpec<S extends Record<string, Param<unknown>>> {
   create(setup: CpuSetup<ConfigOf<S>>): CpuHooks<ConfigOf<S>>;
 }
 
-/** The slice given by the default FIFO of a policy without a `dispatch` hook (sched_ext's). */
+/**
+ * The slice given by the default FIFO of a policy without a `dispatch` hook (sched_ext's).
+ *
+ * @example
+ * ```ts
+ * import { DEFAULT_SLICE_NS, defineCpuPolicy } from "./cpu.ts";
+ *
+ * // No dispatch hook: the SDK's FIFO gives every vCPU DEFAULT_SLICE_NS (20 ms) at a time.
+ * export default defineCpuPolicy({ name: "plain-fifo", create: () => ({}) });
+ * console.assert(DEFAULT_SLICE_NS === 20_000_000);
+ * ```
+ */
 export const DEFAULT_SLICE_NS = 20_000_000;
 
-/** The default tick period. */
+/**
+ * The default tick period.
+ *
+ * @example
+ * ```ts
+ * import { DEFAULT_TICK_NS, defineCpuPolicy } from "./cpu.ts";
+ *
+ * // A tick hook is called every DEFAULT_TICK_NS unless the policy sets `tickNs`.
+ * export default defineCpuPolicy({
+ *   name: "ticking",
+ *   tickNs: 2 * DEFAULT_TICK_NS,
+ *   create: () => ({ tick: () => false }),
+ * });
+ * ```
+ */
 export const DEFAULT_TICK_NS = 10_000_000;
 
 /** A CPU policy: what a CPU policy module exports by default. */

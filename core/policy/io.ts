@@ -26,7 +26,16 @@ import {
 } from "./protocol.ts";
 import { ReplyWriter } from "./wire.ts";
 
-/** I/O opcodes of the wire protocol. Queries are 20 and above. */
+/**
+ * I/O opcodes of the wire protocol. Queries are 20 and above.
+ *
+ * @example
+ * ```ts
+ * import { IO_OP } from "./io.ts";
+ *
+ * console.assert(IO_OP.DISPATCH === 20 && IO_OP.SUBMIT < 20); // a query, a notification
+ * ```
+ */
 export const IO_OP = {
   /** `[objIndex]`, objs: {@linkcode IoVmSpec}: a VM appeared. */
   VM_ADD: 1,
@@ -92,7 +101,34 @@ export interface DiskInfo {
   direction: "up" | "down";
 }
 
-/** A VM as an I/O policy sees it. Policies may read these fields; the SDK updates them. */
+/**
+ * A VM as an I/O policy sees it. Policies may read these fields; the SDK updates them.
+ *
+ * @example
+ * ```ts
+ * import { defineIoPolicy, type IoRequestView } from "./io.ts";
+ *
+ * // Requests of heavier VMs first (`request.vm` is an IoVmView).
+ * export default defineIoPolicy({
+ *   name: "heaviest-vm-first",
+ *   create() {
+ *     const queued = new Set<IoRequestView>();
+ *     return {
+ *       submitted: (_ctx, request) => void queued.add(request),
+ *       dispatch(_ctx, disk) {
+ *         let best: IoRequestView | undefined;
+ *         for (const request of queued) {
+ *           if (request.disk !== disk) continue;
+ *           if (best === undefined || request.vm.weight > best.vm.weight) best = request;
+ *         }
+ *         if (best !== undefined) queued.delete(best);
+ *         return best;
+ *       },
+ *     };
+ *   },
+ * });
+ * ```
+ */
 export class IoVmView {
   /** The VM's index. */
   readonly index: number;
@@ -119,7 +155,35 @@ export class IoVmView {
   }
 }
 
-/** A disk as an I/O policy sees it. Policies may read these fields; the SDK updates them. */
+/**
+ * A disk as an I/O policy sees it. Policies may read these fields; the SDK updates them.
+ *
+ * @example
+ * ```ts
+ * import { defineIoPolicy, type IoRequestView } from "./io.ts";
+ *
+ * // Nearest cylinder to the disk's head first (SSTF); `disk` is a DiskView.
+ * export default defineIoPolicy({
+ *   name: "nearest",
+ *   create() {
+ *     const queued = new Set<IoRequestView>();
+ *     return {
+ *       submitted: (_ctx, request) => void queued.add(request),
+ *       dispatch(_ctx, disk) {
+ *         let best: IoRequestView | undefined;
+ *         for (const request of queued) {
+ *           if (request.disk !== disk) continue;
+ *           const distance = Math.abs(request.cylinder - disk.head);
+ *           if (best === undefined || distance < Math.abs(best.cylinder - disk.head)) best = request;
+ *         }
+ *         if (best !== undefined) queued.delete(best);
+ *         return best;
+ *       },
+ *     };
+ *   },
+ * });
+ * ```
+ */
 export class DiskView {
   /** The disk's index: the number `dispatch` receives. */
   readonly index: number;
@@ -160,7 +224,34 @@ export class DiskView {
 /** Where a request is in its life, as the policy sees it. */
 export type IoRequestStatus = "queued" | "dispatched" | "started" | "done";
 
-/** A disk request as a policy sees it. The SDK updates `status`; the rest never changes. */
+/**
+ * A disk request as a policy sees it. The SDK updates `status`; the rest never changes.
+ *
+ * @example
+ * ```ts
+ * import { defineIoPolicy, type IoRequestView } from "./io.ts";
+ *
+ * // Earliest deadline first; requests without one (deadlineNs Infinity) last, oldest first.
+ * export default defineIoPolicy({
+ *   name: "edf",
+ *   create() {
+ *     const queued = new Set<IoRequestView>();
+ *     return {
+ *       submitted: (_ctx, request) => void queued.add(request),
+ *       dispatch(_ctx, disk) {
+ *         let best: IoRequestView | undefined;
+ *         for (const request of queued) {
+ *           if (request.disk !== disk) continue;
+ *           if (best === undefined || request.deadlineNs < best.deadlineNs) best = request;
+ *         }
+ *         if (best !== undefined) queued.delete(best);
+ *         return best;
+ *       },
+ *     };
+ *   },
+ * });
+ * ```
+ */
 export class IoRequestView {
   /** The request's id: the number decisions name. Ids increase in submission order. */
   readonly id: number;

@@ -7,7 +7,22 @@
 
 import { formatDuration, parseDuration } from "../engine/duration.ts";
 
-/** A policy refused its configuration: the message names the key and what was expected. */
+/**
+ * A policy refused its configuration: the message names the key and what was expected.
+ *
+ * @example
+ * ```ts
+ * import { ConfigError } from "./params.ts";
+ *
+ * // Thrown from a policy's `checkVm` to refuse a VM's parameters, naming the VM and the key.
+ * function checkShare(id: string, share: unknown): void {
+ *   if (typeof share !== "number" || share <= 0) {
+ *     throw new ConfigError(`VM ${id} sched.share: expected a positive number, got ${share}`);
+ *   }
+ * }
+ * checkShare("web", 2);
+ * ```
+ */
 export class ConfigError extends Error {
   /**
    * Creates the error.

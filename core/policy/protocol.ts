@@ -9,7 +9,16 @@
  * @module
  */
 
-/** The major version of the hook protocol this kernel speaks. */
+/**
+ * The major version of the hook protocol this kernel speaks.
+ *
+ * @example
+ * ```ts
+ * import { API_VERSION } from "./protocol.ts";
+ *
+ * console.assert(API_VERSION === 1);
+ * ```
+ */
 export const API_VERSION = 1;
 
 /** A resource domain of the kernel. */
@@ -101,7 +110,18 @@ export interface PolicyDefinition {
   start(message: StartMessage): { handler: PolicyHandler; result: StartResult };
 }
 
-/** Checks that a module's default export looks like a {@linkcode PolicyDefinition}. */
+/**
+ * Checks that a module's default export looks like a {@linkcode PolicyDefinition}.
+ *
+ * @example
+ * ```ts
+ * import { isPolicyDefinition } from "./protocol.ts";
+ * import { defineCpuPolicy } from "./cpu.ts";
+ *
+ * console.assert(isPolicyDefinition(defineCpuPolicy({ name: "noop", create: () => ({}) })));
+ * console.assert(!isPolicyDefinition({ name: "not a policy" }));
+ * ```
+ */
 export function isPolicyDefinition(value: unknown): value is PolicyDefinition {
   if (typeof value !== "object" || value === null) return false;
   const candidate = value as Record<string, unknown>;

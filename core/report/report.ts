@@ -8,7 +8,17 @@ import type { Histogram } from "../engine/histogram.ts";
 import type { Domain } from "../policy/protocol.ts";
 import type { Incident, PolicyInfo } from "../kernel/slot.ts";
 
-/** The schema identifier every report carries. */
+/**
+ * The schema identifier every report carries.
+ *
+ * @example
+ * ```ts
+ * import { REPORT_SCHEMA } from "./report.ts";
+ *
+ * const report = JSON.parse('{"schema":"hyperhook.report/v1"}');
+ * console.assert(report.schema === REPORT_SCHEMA);
+ * ```
+ */
 export const REPORT_SCHEMA = "hyperhook.report/v1";
 
 /** Latency percentiles in ns. */

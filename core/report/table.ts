@@ -30,7 +30,22 @@ function policyLine(report: Report): string {
   ).join(", ");
 }
 
-/** One report as a table of VMs and a host summary. */
+/**
+ * One report as a table of VMs and a host summary.
+ *
+ * @example
+ * ```ts
+ * import { formatReport } from "./table.ts";
+ * import { simulate } from "../simulate.ts";
+ * import { parseWorkload } from "../workload/load.ts";
+ *
+ * const report = await simulate(parseWorkload({
+ *   schema: "hyperhook.workload/v1", name: "one", host: { pcpus: 1 },
+ *   vms: [{ id: "a", cpu: { program: [{ run: "5ms" }] } }],
+ * }));
+ * console.log(formatReport(report));
+ * ```
+ */
 export function formatReport(report: Report): string {
   // Counters the CPU policy keeps (RTDS's deadline misses, say) get a column each.
   const counters = [...new Set(report.vms.flatMap((vm) => Object.keys(vm.cpu.counters ?? {})))];
@@ -75,7 +90,26 @@ export function formatReport(report: Report): string {
   return lines.join("\n");
 }
 
-/** Several reports of the same workload side by side: host figures, then per-VM shares. */
+/**
+ * Several reports of the same workload side by side: host figures, then per-VM shares.
+ *
+ * @example
+ * ```ts
+ * import { formatComparison } from "./table.ts";
+ * import { simulate } from "../simulate.ts";
+ * import { parseWorkload } from "../workload/load.ts";
+ *
+ * const workload = parseWorkload({
+ *   schema: "hyperhook.workload/v1", name: "jobs", host: { pcpus: 1 },
+ *   vms: [24, 3, 3].map((ms, i) => ({ id: `P${i + 1}`, cpu: { program: [{ run: `${ms}ms` }] } })),
+ * });
+ * const reports = [
+ *   await simulate(workload, { policies: { cpu: { use: "fcfs" } } }),
+ *   await simulate(workload, { policies: { cpu: { use: "rr" } } }),
+ * ];
+ * console.log(formatComparison(reports, ["fcfs", "rr"]));
+ * ```
+ */
 export function formatComparison(reports: Report[], labels: string[]): string {
   const host = [["", ...labels]];
   const add = (name: string, f: (r: Report) => string) => host.push([name, ...reports.map(f)]);

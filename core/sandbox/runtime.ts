@@ -26,7 +26,17 @@ export const ISOLATIONS: readonly Isolation[] = ["none", "worker", "process"];
 /** Why a policy was ejected, as incidents name it. */
 export type FailureKind = "error" | "invalid" | "stall" | "crash" | "oom" | "unregistered";
 
-/** A policy failure a runtime reports: the kernel turns it into an incident. */
+/**
+ * A policy failure a runtime reports: the kernel turns it into an incident.
+ *
+ * @example
+ * ```ts
+ * import { PolicyFailure } from "./runtime.ts";
+ *
+ * const failure = new PolicyFailure("stall", "deadline", "Policy did not finish its batch within 100 ms");
+ * console.assert(failure.kind === "stall" && failure.reason === "deadline");
+ * ```
+ */
 export class PolicyFailure extends Error {
   /** What kind of failure it is. */
   readonly kind: FailureKind;

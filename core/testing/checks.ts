@@ -25,7 +25,20 @@ import { type Duration, standardWorkloads, type WorkloadInput } from "./workload
  * name, or an `npm:`, `jsr:` or `https:` specifier. */
 export type PolicyReference = string | URL;
 
-/** A check failed: the message says which check, on which workload, and why. */
+/**
+ * A check failed: the message says which check, on which workload, and why.
+ *
+ * @example
+ * ```ts
+ * import { PolicyCheckError, workload, vm, runPolicy } from "./mod.ts";
+ *
+ * try {
+ *   await runPolicy("no-such-policy", workload([vm("a", { pattern: "cpu-bound" })], { stopAt: "1s" }));
+ * } catch (error) {
+ *   console.assert(error instanceof PolicyCheckError);
+ * }
+ * ```
+ */
 export class PolicyCheckError extends Error {
   /**
    * Creates the error.

@@ -8,7 +8,20 @@
 import { dirname, isAbsolute, resolve } from "node:path";
 import { describeIssue, type Workload, workloadSchema } from "./schema.ts";
 
-/** A workload that cannot be used: the message names the place and what was expected. */
+/**
+ * A workload that cannot be used: the message names the place and what was expected.
+ *
+ * @example
+ * ```ts
+ * import { parseWorkload, WorkloadError } from "./load.ts";
+ *
+ * try {
+ *   parseWorkload({ schema: "hyperhook.workload/v1", name: "bad", host: { pcpus: 0 }, vms: [] });
+ * } catch (error) {
+ *   console.assert(error instanceof WorkloadError && error.message.startsWith("Workload: host.pcpus"));
+ * }
+ * ```
+ */
 export class WorkloadError extends Error {
   /**
    * Creates the error.
@@ -68,6 +81,14 @@ export function parseWorkload(
  * Reads and validates a workload file.
  *
  * @throws {WorkloadError} When the file is missing, is not JSON, or is not a valid workload.
+ *
+ * @example
+ * ```ts
+ * import { readWorkload } from "./load.ts";
+ *
+ * const workload = await readWorkload(new URL("../../examples/workloads/rr_textbook.json", import.meta.url).pathname);
+ * console.assert(workload.vms.length === 3);
+ * ```
  */
 export async function readWorkload(path: string): Promise<Workload> {
   let text: string;

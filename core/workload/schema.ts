@@ -10,7 +10,17 @@ import { parseDuration } from "../engine/duration.ts";
 import { checkIoReferences, diskSchema, ioStepSchema, vmIoSchema } from "./io_schema.ts";
 import type { HostMemoryWorkload, MemoryRef, MemoryWorkload, Workload } from "./types.ts";
 
-/** The schema identifier every workload carries. */
+/**
+ * The schema identifier every workload carries.
+ *
+ * @example
+ * ```ts
+ * import { WORKLOAD_SCHEMA } from "./schema.ts";
+ *
+ * const workload = { schema: WORKLOAD_SCHEMA, name: "empty", host: { pcpus: 1 }, vms: [] };
+ * console.assert(workload.schema === "hyperhook.workload/v1");
+ * ```
+ */
 export const WORKLOAD_SCHEMA = "hyperhook.workload/v1";
 
 function show(value: unknown): string {
