@@ -168,6 +168,10 @@ function createPolicyHost(apiVersion, maxReplyBytes) {
       result.domain = definition.domain;
       return { ok: true, result };
     } catch (error) {
+      // A refused configuration stops the run (exit 2), as in-process (see asFailure).
+      if (error instanceof Error && error.name === "ConfigError") {
+        return failure("error", "config", error.message);
+      }
       return failure("error", "init", describeError(error));
     }
   }

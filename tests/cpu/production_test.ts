@@ -116,7 +116,7 @@ Deno.test("rtds: total utilisation at most the pCPU count misses no deadline; ab
   assert.ok(misses > 0, "deadline misses are counted when the pCPU is overloaded");
 });
 
-Deno.test("rtds refuses a budget above the period, or a period under 10 µs, naming the VM (exit 2)", async () => {
+Deno.test("rtds refuses a budget above the period, or a period under 10 µs, naming the VM (exit 2), sandboxed too", async () => {
   for (
     const [sched, message] of [
       [
@@ -137,9 +137,11 @@ Deno.test("rtds refuses a budget above the period, or a period under 10 µs, nam
       policies: { cpu: { use: "rtds" } },
       vms: [cpuBound("web", { sched })],
     });
-    const result = await runCli(["run", path]);
-    assert.equal(result.code, 2, result.stderr);
-    assert.match(result.stderr, message);
+    for (const isolation of ["none", "process"]) {
+      const result = await runCli(["run", path, "--isolation", isolation]);
+      assert.equal(result.code, 2, `${isolation}: ${result.stderr}`);
+      assert.match(result.stderr, message);
+    }
   }
 });
 
