@@ -148,6 +148,16 @@ export default defineCpuPolicy({
       server.chargedNs = now;
     }
 
+    /**
+     * Ends the period of a runnable server: a miss if it had not had its budget, then a new period
+     * with a full budget (`repl_timer_handler`).
+     */
+    function replenish(ctx: CpuContext<unknown>, server: Server): void {
+      if (server.vcpu.status === "running") burn(server, ctx.now);
+      if (server.level === 0 && server.leftNs > 0) ctx.count(server.vcpu.vm, "deadlineMisses");
+      newPeriod(server, ctx.now);
+    }
+
     /** Burns what the server ran since it was last charged (`burn_budget`). */
     function burn(server: Server, now: number): void {
       server.leftNs -= now - server.chargedNs;
@@ -207,8 +217,10 @@ export default defineCpuPolicy({
       },
       enqueue(ctx, vcpu, reason) {
         const server = serverOf(vcpu);
-        if (reason !== "slice" && reason !== "preempt" && ctx.now >= server.deadlineNs) {
-          newPeriod(server, ctx.now);
+        if (ctx.now >= server.deadlineNs) {
+          // Its period ended: while it ran (its slice ended at the deadline), or while it slept.
+          if (reason === "slice" || reason === "preempt") replenish(ctx, server);
+          else newPeriod(server, ctx.now);
         }
         ctx.timer(server.deadlineNs);
         if (server.leftNs > 0) insert(server);
@@ -223,7 +235,9 @@ export default defineCpuPolicy({
         return { vcpu: server.vcpu, sliceNs: server.leftNs };
       },
       running(ctx, vcpu) {
-        serverOf(vcpu).chargedNs = ctx.now;
+        const server = serverOf(vcpu);
+        server.chargedNs = ctx.now;
+        if (server.deadlineNs > ctx.now) ctx.timer(server.deadlineNs);
       },
       stopping(ctx, vcpu) {
         burn(serverOf(vcpu), ctx.now);
@@ -234,13 +248,8 @@ export default defineCpuPolicy({
           if (server === undefined || server.deadlineNs > ctx.now) continue;
           const status = server.vcpu.status;
           if (status !== "ready" && status !== "running") continue;
-          if (status === "running") burn(server, ctx.now);
-          if (server.level === 0 && server.leftNs > 0) ctx.count(server.vcpu.vm, "deadlineMisses");
-          newPeriod(server, ctx.now);
-          if (status === "ready") {
-            unqueue(server);
-            insert(server);
-          }
+          replenish(ctx, server);
+          if (status === "ready") unqueue(server), insert(server);
           ctx.timer(server.deadlineNs);
         }
         return victims(ctx);

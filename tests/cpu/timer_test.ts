@@ -1,6 +1,9 @@
 // The CPU SDK's timers and counters, through the CLI: a timer hook called at the asked time,
 // deterministically under every isolation; bad timers are incidents.
 import assert from "node:assert/strict";
+import { loadPolicy } from "../../core/loader.ts";
+import { createSimulation } from "../../core/simulate.ts";
+import { parseWorkload } from "../../core/workload/load.ts";
 import { runCli, workloadFile } from "../_helpers.ts";
 
 const fixture = (name: string) => new URL(`../fixtures/cpu/${name}`, import.meta.url).pathname;
@@ -39,7 +42,10 @@ Deno.test("a timer in the past is an error incident naming the time", async () =
   const { code, report } = await run(await workload("past_timer.ts"), ["--isolation", "none"]);
   assert.equal(code, 1);
   assert.equal(report.incidents[0].kind, "error");
-  assert.match(report.incidents[0].message, /ctx\.timer: expected a time after now \(0 ns\), got -1/);
+  assert.match(
+    report.incidents[0].message,
+    /ctx\.timer: expected a time after now \(0 ns\), got -1/,
+  );
 });
 
 Deno.test("more pending timers than MAX_TIMERS is an invalid decision", async () => {
@@ -49,4 +55,31 @@ Deno.test("more pending timers than MAX_TIMERS is an invalid decision", async ()
     [report.incidents[0].kind, report.incidents[0].reason],
     ["invalid", "too-many-timers"],
   );
+});
+
+Deno.test("a timer policy swapped in mid-run arms its timers from the replayed state", async () => {
+  const workload = parseWorkload({
+    schema: "hyperhook.workload/v1",
+    name: "swap-to-rtds",
+    host: { pcpus: 1 },
+    stopAt: "2s",
+    vms: [
+      { id: "a", sched: { period: "10ms", budget: "4ms" }, cpu: { pattern: "cpu-bound" } },
+      { id: "b", sched: { period: "20ms", budget: "10ms" }, cpu: { pattern: "cpu-bound" } },
+    ],
+  });
+  const simulation = await createSimulation(workload, { policies: { cpu: { use: "rr" } } });
+  try {
+    await simulation.run(1e9);
+    const rtds = await loadPolicy("cpu", "rtds", { config: { extratime: false } });
+    await simulation.kernel.swap("cpu", rtds);
+    const before = simulation.cpu.vms.map((vm) => simulation.cpu.vcpus[vm.vcpus[0]!]!.runNs);
+    await simulation.run();
+    const report = simulation.report();
+    assert.deepEqual(report.incidents, []);
+    const after = report.vms.map((vm, i) => (vm.cpu.runNs - before[i]!) / 1e9);
+    assert.ok(Math.abs(after[0]! - 0.4) < 0.01 && Math.abs(after[1]! - 0.5) < 0.01, `${after}`);
+  } finally {
+    await simulation.close();
+  }
 });
