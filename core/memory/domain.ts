@@ -105,6 +105,8 @@ export class MemoryVm {
   issuedSent: number = -1;
   /** A RECLAIM query for this VM is out. */
   reclaimAsked: boolean = false;
+  /** Its reference string was sent to the future-aware policy in charge. */
+  futureSent: boolean = false;
 
   /**
    * Creates a VM's memory.
@@ -426,9 +428,16 @@ export class MemoryDomain implements KernelDomain {
   #arrive(vm: MemoryVm): void {
     if (vm.arrived || vm.removed) return;
     vm.arrived = true;
-    const writer = this.slot.writer;
+    const writer = this.slot.writer, now = this.#kernel.now;
     this.#flushTouches();
-    writer.call1(MEMORY_OP.VM_ADD, this.#kernel.now, writer.obj(this.#vmSpec(vm)));
+    writer.call1(MEMORY_OP.VM_ADD, now, writer.obj(this.#vmSpec(vm)));
+    if (this.slot.has("future") && !vm.futureSent) {
+      // A VM added after the policy started (live control): its string alone.
+      vm.futureSent = true;
+      const future: (number[] | null)[] = [];
+      future[vm.index] = this.#future[vm.index] ?? null;
+      writer.call1(MEMORY_OP.FUTURE, now, writer.obj(Array.from(future, (refs) => refs ?? null)));
+    }
   }
 
   #vmSpec(vm: MemoryVm): MemoryVmSpec {
@@ -479,9 +488,12 @@ export class MemoryDomain implements KernelDomain {
     const ring = this.#ring, mask = this.#ringMask, epoch = this.#epoch;
     const tracking = this.#tracking, touches = this.#touches, order = this.#order;
     const frameDirty = this.#frameDirty;
+    // The hot loop keeps the ring's head and size and the touch count in locals, and stores them
+    // back before anything else may look at them.
+    let head = this.#ringHead, size = this.#ringSize, touched = this.#touchCount;
     let budget = STEP_REFS;
-    while (this.#ringSize > 0 && budget-- > 0) {
-      const mv = ring[this.#ringHead]!, at = mv.next;
+    while (size > 0 && budget-- > 0) {
+      const mv = ring[head]!, at = mv.next;
       if (at >= horizon) break;
       const vm = mv.vm;
       let ref = vm.held;
@@ -490,12 +502,15 @@ export class MemoryDomain implements KernelDomain {
       const pte = vm.pte, entry = 2 * page;
       const frame = pte[entry]!;
       if (frame < 0) {
+        this.#ringHead = head, this.#ringSize = size, this.#touchCount = touched;
         if (at > now) {
           vm.held = ref;
           return this.#arm(at);
         }
         vm.held = NONE;
-        if (!this.#fault(mv, page, ref < 0)) return;
+        const waits = !this.#fault(mv, page, ref < 0);
+        head = this.#ringHead, size = this.#ringSize, touched = this.#touchCount;
+        if (waits) return;
         // The CPU settles this instant (a stalled vCPU's pCPU) before any later reference.
         if (mv.stalled) horizon = now + 1;
         continue;
@@ -505,28 +520,37 @@ export class MemoryDomain implements KernelDomain {
       if (bits >>> 1 !== epoch) pte[entry + 1] = epoch * EPOCH + (bits & DIRTY), vm.accessed++;
       if (ref < 0) pte[entry + 1] = pte[entry + 1]! | DIRTY, frameDirty[frame] = 1;
       if (tracking) {
-        const n = this.#touchCount;
-        touches[n] = frame;
-        order[2 * frame] = n;
-        this.#touchAt = at;
-        if ((this.#touchCount = n + 1) === TOUCH_BUFFER) this.#flushTouches();
+        touches[touched] = frame;
+        order[2 * frame] = touched;
+        if (++touched === TOUCH_BUFFER) {
+          this.#touchAt = at, this.#touchCount = touched;
+          this.#flushTouches();
+          touched = 0;
+        }
       }
       mv.next = at + vm.intervalNs;
       if (++vm.issued >= vm.limit) {
+        this.#ringHead = head, this.#ringSize = size, this.#touchCount = touched;
+        this.#touchAt = at;
         this.#exhaust(vm);
+        head = this.#ringHead, size = this.#ringSize;
         continue;
       }
+      if (tracking) this.#touchAt = at;
       // Keep the ring in order: usually the vCPU stays first, or goes last.
-      if (this.#ringSize > 1) {
-        const second = ring[(this.#ringHead + 1) & mask]!;
-        if (!before(mv, second)) {
-          this.#ringHead = (this.#ringHead + 1) & mask;
-          this.#ringSize--;
+      if (size > 1 && !before(mv, ring[(head + 1) & mask]!)) {
+        head = (head + 1) & mask;
+        const last = ring[(head + size - 2) & mask]!;
+        if (!before(mv, last)) ring[(head + size - 1) & mask] = mv;
+        else {
+          this.#ringHead = head, this.#ringSize = size - 1;
           this.#ringPush(mv);
+          head = this.#ringHead, size = this.#ringSize;
         }
       }
     }
-    if (this.#ringSize > 0) this.#arm(ring[this.#ringHead]!.next);
+    this.#ringHead = head, this.#ringSize = size, this.#touchCount = touched;
+    if (size > 0) this.#arm(ring[head]!.next);
   }
 
   /**
@@ -673,6 +697,16 @@ export class MemoryDomain implements KernelDomain {
       out[n++] = frameDirty[frame] === 1 ? -1 - frame : frame;
     }
     this.slot.writer.callN(MEMORY_OP.TOUCHED, this.#touchAt, out, n);
+  }
+
+  /** Folds the touches gathered so far into the frames' reference order, sending nothing. */
+  #absorbTouches(): void {
+    const count = this.#touchCount, touches = this.#touches, order = this.#order;
+    this.#touchCount = 0;
+    for (let i = 0; i < count; i++) {
+      const frame = touches[i]!;
+      if (order[2 * frame] === i) order[2 * frame + 1] = ++this.#seq;
+    }
   }
 
   /** Tells a future-aware policy how far each VM is in its reference string. */
@@ -876,7 +910,7 @@ export class MemoryDomain implements KernelDomain {
           `Policy ${this.slot.info.name}: needs the future page references, but ${this.#futureUnknown}; expected "refs" for every VM with memory`,
         );
       }
-      for (const vm of this.vms) if (vm !== undefined) vm.issuedSent = -1;
+      for (const vm of this.vms) if (vm !== undefined) vm.issuedSent = -1, vm.futureSent = true;
       this.#flushTouches();
       const writer = this.slot.writer;
       writer.call1(MEMORY_OP.FUTURE, this.#kernel.now, writer.obj(this.#future));
@@ -895,8 +929,8 @@ export class MemoryDomain implements KernelDomain {
     this.#pendingAsked = false;
     this.#hostReclaimAsked = false;
     this.#targetsChanged = true;
-    // The touches not yet sent are in the frames' reference order below.
-    this.#touchCount = 0;
+    // The touches not yet sent only update the frames' reference order, replayed below.
+    this.#absorbTouches();
     for (const vm of this.vms) {
       if (vm === undefined || !vm.arrived || vm.removed) continue;
       vm.reclaimAsked = false;

@@ -39,7 +39,10 @@ export const MEMORY_OP = {
   VM_PARAMS: 2,
   /** `[vmIndex]`: a VM was removed (its frames were freed before, with `EVICTED`). */
   VM_REMOVE: 3,
-  /** `[objIndex]`, objs: `(number[] | null)[]`: every VM's whole reference string, by VM index. */
+  /**
+   * `[objIndex]`, objs: `(number[] | null)[]`: VMs' whole reference strings, by VM index (null
+   * for VMs not concerned); sent to policies that declare `future: true`.
+   */
   FUTURE: 4,
   /** `[frame, vm, page, write]`: a page was loaded into a frame (a fault was served). */
   LOADED: 10,
@@ -475,7 +478,10 @@ class MemoryHandler<C> implements PolicyHandler, MemoryContext<C> {
           break;
         }
         case MEMORY_OP.FUTURE: {
-          this.#future = batch.objs[nums[args]!] as (number[] | null)[];
+          const future = batch.objs[nums[args]!] as (number[] | null)[];
+          future.forEach((refs, index) => {
+            if (refs !== null && refs !== undefined) this.#future[index] = refs;
+          });
           for (const vm of this.vms) if (vm !== undefined) this.#attachFuture(vm);
           break;
         }
