@@ -8,11 +8,19 @@
 import { createSimulation, type Simulation } from "../core/simulate.ts";
 import { parseWorkload } from "../core/workload/load.ts";
 import type { Isolation } from "../core/sandbox/runtime.ts";
+import type { SandboxOptions } from "../core/sandbox/options.ts";
 
 /** Builds (and starts) the scale simulation. */
 export function scaleSimulation(
   vcpus: number,
-  options: { pcpus?: number; seconds?: number; isolation?: Isolation; policy?: string } = {},
+  options: {
+    pcpus?: number;
+    seconds?: number;
+    isolation?: Isolation;
+    policy?: string;
+    config?: Record<string, unknown>;
+    sandbox?: SandboxOptions;
+  } = {},
 ): Promise<Simulation> {
   const vms = Array.from({ length: vcpus / 2 }, (_, i) => ({
     id: `vm-${i}`,
@@ -26,9 +34,9 @@ export function scaleSimulation(
     name: `scale-${vcpus}`,
     seed: 1,
     host: { pcpus: options.pcpus ?? 64 },
-    policies: { cpu: { use: options.policy ?? "rr" } },
+    policies: { cpu: { use: options.policy ?? "rr", config: options.config } },
     stopAt: `${options.seconds ?? 1}s`,
     vms,
   });
-  return createSimulation(workload, { isolation: options.isolation });
+  return createSimulation(workload, { isolation: options.isolation, sandbox: options.sandbox });
 }

@@ -71,23 +71,27 @@ export function encodeFrame(
 
 /** Reads frames from a byte stream, refusing any whose payload exceeds a cap. */
 export class FrameReader {
-  #reader: ReadableStreamDefaultReader<Uint8Array>;
+  #reader: ReadableStreamDefaultReader<Uint8Array> | ReadableStreamBYOBReader;
+  #byob: boolean;
   #maxPayloadBytes: (type: number) => number;
   #buffer = new Uint8Array(1 << 16);
   #start = 0;
   #end = 0;
 
   /**
-   * Reads from `reader` (and holds its lock until {@linkcode FrameReader.cancel}).
+   * Reads from `reader` (and holds its lock until {@linkcode FrameReader.cancel}). A BYOB reader
+   * (`stream.getReader({ mode: "byob" })`, for a child's stdout) reads straight into the frame
+   * buffer: no chunk is allocated per read, which makes a round trip several times cheaper.
    *
    * @param reader Where the bytes come from.
    * @param maxPayloadBytes The largest payload (numbers plus JSON) accepted, by frame type.
    */
   constructor(
-    reader: ReadableStreamDefaultReader<Uint8Array>,
+    reader: ReadableStreamDefaultReader<Uint8Array> | ReadableStreamBYOBReader,
     maxPayloadBytes: (type: number) => number,
   ) {
     this.#reader = reader;
+    this.#byob = reader instanceof ReadableStreamBYOBReader;
     this.#maxPayloadBytes = maxPayloadBytes;
   }
 
@@ -135,17 +139,44 @@ export class FrameReader {
       ? ""
       : decoder.decode(this.#buffer.subarray(numsStart + count * 8, this.#start + total));
     this.#start += total;
+    if (this.#start === this.#end) this.#start = this.#end = 0;
     return { type, seq, nums, json };
   }
 
   /** Buffers at least `bytes` unread bytes; false when the stream ends first. */
   async #fill(bytes: number): Promise<boolean> {
     while (this.#end - this.#start < bytes) {
-      const { value, done } = await this.#reader.read();
+      if (!this.#byob) {
+        const { value, done } = await (this.#reader as ReadableStreamDefaultReader<Uint8Array>)
+          .read();
+        if (done) return false;
+        this.#append(value);
+        continue;
+      }
+      this.#reserve(bytes - (this.#end - this.#start));
+      const free = new Uint8Array(this.#buffer.buffer, this.#end, this.#buffer.length - this.#end);
+      const { value, done } = await (this.#reader as ReadableStreamBYOBReader).read(free);
+      // The buffer was transferred to the stream and comes back as a new view of the same bytes.
+      if (value !== undefined) this.#buffer = new Uint8Array(value.buffer);
       if (done) return false;
-      this.#append(value);
+      this.#end += value!.length;
     }
     return true;
+  }
+
+  /** Makes room for at least `bytes` more bytes after the unread ones. */
+  #reserve(bytes: number): void {
+    if (this.#buffer.length - this.#end >= bytes) return;
+    const unread = this.#end - this.#start;
+    if (unread + bytes <= this.#buffer.length) {
+      this.#buffer.copyWithin(0, this.#start, this.#end);
+    } else {
+      const grown = new Uint8Array(Math.max(unread + bytes, this.#buffer.length * 2));
+      grown.set(this.#buffer.subarray(this.#start, this.#end));
+      this.#buffer = grown;
+    }
+    this.#start = 0;
+    this.#end = unread;
   }
 
   #append(chunk: Uint8Array): void {

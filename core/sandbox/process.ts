@@ -90,6 +90,24 @@ function ensureBootstrapFile(cacheDir: string): Promise<string> {
   return writing;
 }
 
+/** Frames up to this size are written synchronously: a pipe always holds one page. */
+const SYNC_WRITE_MAX_BYTES = 4096;
+
+/**
+ * Opens a second handle on one of the child's pipes through Linux's `/proc/<pid>/fd`, when this
+ * process may (without prompting); undefined otherwise (then the streams are used).
+ */
+function openPipe(pid: number, fd: 0): Deno.FsFile | undefined {
+  if (Deno.build.os !== "linux") return undefined;
+  const path = `/proc/${pid}/fd/${fd}`;
+  try {
+    if (Deno.permissions.querySync({ name: "write", path }).state !== "granted") return undefined;
+    return Deno.openSync(path, { write: true });
+  } catch {
+    return undefined;
+  }
+}
+
 /** Runs a policy bundle in a permission-less child process. */
 export class ProcessRuntime implements PolicyRuntime {
   /** Always `process`. */
@@ -98,6 +116,8 @@ export class ProcessRuntime implements PolicyRuntime {
   #options: ResolvedSandboxOptions;
   #child: Deno.ChildProcess | undefined;
   #writer: WritableStreamDefaultWriter<Uint8Array> | undefined;
+  /** The child's stdin opened a second time, for synchronous writes of small frames (Linux). */
+  #stdin: Deno.FsFile | undefined;
   #reader: FrameReader | undefined;
   #stderrDone: Promise<void> = Promise.resolve();
   #stderrTail = "";
@@ -107,6 +127,13 @@ export class ProcessRuntime implements PolicyRuntime {
   #failure: PolicyFailure | undefined;
   #closing: Promise<void> | undefined;
   #memoryWatch: ReturnType<typeof setInterval> | undefined;
+  /** The deadline timer, armed lazily (see {@linkcode ProcessRuntime.#armDeadline}). */
+  #deadline: ReturnType<typeof setTimeout> | undefined;
+  #deadlineFiresAt = Infinity;
+  /** When the exchange in flight began (`performance.now()`), or 0; its limit, and what it is. */
+  #waitingSince = 0;
+  #waitingLimitMs = 0;
+  #waitingFor = "";
 
   /**
    * Prepares the runtime; no process is spawned until {@linkcode ProcessRuntime.start}.
@@ -245,11 +272,12 @@ export class ProcessRuntime implements PolicyRuntime {
     this.#child = child;
     this.#watchMemory(child.pid);
     this.#writer = child.stdin.getWriter();
+    this.#stdin = openPipe(child.pid, 0);
     const maxReply = this.#options.maxMessageBytes;
     // Start results and failure reports are small JSON whatever the reply cap; 1 MiB bounds them.
     const maxOther = Math.max(maxReply, 1 << 20);
     this.#reader = new FrameReader(
-      child.stdout.getReader(),
+      child.stdout.getReader({ mode: "byob" }),
       (type) => type === FRAME_REPLY ? maxReply : maxOther,
     );
     this.#stderrDone = this.#pumpStderr(child.stderr);
@@ -301,54 +329,93 @@ export class ProcessRuntime implements PolicyRuntime {
     }
   }
 
-  /** Sends a frame and waits for the answer with a deadline. */
+  /**
+   * Sends a frame and waits for the answer with a deadline. The deadline costs no timer per
+   * exchange: one lazily armed timer checks whichever exchange is in flight when it fires, and
+   * kills the child when that one is overdue; the read then ends and reports the stall.
+   */
   async #exchange(
     bytes: Uint8Array,
     seq: number,
     deadlineMs: number,
     what: string,
   ): Promise<Frame> {
-    const writer = this.#writer!;
     const reader = this.#reader!;
     this.#busy = true;
-    // A write to a dead child fails; the read side then sees the end of the stream and reports why.
-    writer.write(bytes).catch(() => {});
-    const reading = reader.read();
-    reading.catch(() => {});
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const deadline = new Promise<"deadline">((resolve) => {
-      timer = setTimeout(() => resolve("deadline"), deadlineMs);
-    });
+    this.#send(bytes);
+    this.#waitingSince = performance.now();
+    this.#waitingLimitMs = deadlineMs;
+    this.#waitingFor = what;
+    this.#armDeadline();
     try {
-      const outcome = await Promise.race([reading, deadline]);
-      if (outcome === "deadline") {
-        throw await this.#kill(
-          new PolicyFailure(
-            "stall",
-            "deadline",
-            `Policy did not finish its ${what} within ${deadlineMs} ms; the process was killed`,
-          ),
-        );
+      let outcome: Frame | null;
+      try {
+        outcome = await reader.read();
+      } catch (error) {
+        if (this.#failure !== undefined) throw await this.#kill(this.#failure);
+        if (error instanceof FrameError) {
+          if (error.reason === "bad-frame" && await this.#exited()) {
+            throw await this.#kill(await this.#deathFailure());
+          }
+          throw await this.#kill(new PolicyFailure("invalid", error.reason, error.message));
+        }
+        throw await this.#kill(new PolicyFailure("crash", "transport", String(error)));
       }
-      if (outcome === null) {
-        if (this.#failure !== undefined) throw this.#failure;
-        throw await this.#kill(await this.#deathFailure());
-      }
+      // Killed meanwhile (deadline, memory): that is the story, whatever the read returned.
+      if (this.#failure !== undefined) throw await this.#kill(this.#failure);
+      if (outcome === null) throw await this.#kill(await this.#deathFailure());
       if (outcome.seq !== seq) throw await this.#kill(this.#badFrame(outcome));
       return outcome;
-    } catch (error) {
-      if (error instanceof PolicyFailure) throw error;
-      if (error instanceof FrameError) {
-        if (error.reason === "bad-frame" && await this.#exited()) {
-          throw await this.#kill(await this.#deathFailure());
-        }
-        throw await this.#kill(new PolicyFailure("invalid", error.reason, error.message));
-      }
-      throw await this.#kill(new PolicyFailure("crash", "transport", String(error)));
     } finally {
-      clearTimeout(timer);
+      this.#waitingSince = 0;
       this.#busy = false;
     }
+  }
+
+  /**
+   * Writes a frame to the child. Small frames (nearly every batch) are written synchronously
+   * through a second handle on the child's stdin: the pipe is empty (the child read the last
+   * frame before answering it) and holds at least one page, so the write cannot block. Larger
+   * ones go through the stream, which does not block the kernel if the child stops reading.
+   */
+  #send(bytes: Uint8Array): void {
+    if (this.#stdin !== undefined && bytes.length <= SYNC_WRITE_MAX_BYTES) {
+      try {
+        let written = 0;
+        while (written < bytes.length) written += this.#stdin.writeSync(bytes.subarray(written));
+      } catch {
+        // The child is gone: the read side sees the end of the stream and reports why.
+      }
+      return;
+    }
+    // A write to a dead child fails; the read side then sees the end of the stream and reports why.
+    this.#writer!.write(bytes).catch(() => {});
+  }
+
+  /** Makes sure the deadline timer fires by the end of the exchange in flight. */
+  #armDeadline(): void {
+    const due = this.#waitingSince + this.#waitingLimitMs;
+    if (this.#deadlineFiresAt <= due) return;
+    clearTimeout(this.#deadline);
+    this.#deadlineFiresAt = due;
+    this.#deadline = setTimeout(() => this.#checkDeadline(), Math.max(0, due - performance.now()));
+    Deno.unrefTimer(this.#deadline);
+  }
+
+  #checkDeadline(): void {
+    this.#deadline = undefined;
+    this.#deadlineFiresAt = Infinity;
+    // Nothing in flight: the next exchange arms the timer again.
+    if (this.#waitingSince === 0) return;
+    if (performance.now() < this.#waitingSince + this.#waitingLimitMs) return this.#armDeadline();
+    this.#fail(
+      new PolicyFailure(
+        "stall",
+        "deadline",
+        `Policy did not finish its ${this.#waitingFor} within ${this.#waitingLimitMs} ms; the process was killed`,
+      ),
+    );
+    void this.#reap();
   }
 
   /** Whether the child has exited (waits a moment for a dying child to be reaped). */
@@ -419,6 +486,14 @@ export class ProcessRuntime implements PolicyRuntime {
   /** SIGKILLs the child if it still runs, then waits for its exit and releases its pipes. */
   async #reap(): Promise<void> {
     clearInterval(this.#memoryWatch);
+    clearTimeout(this.#deadline);
+    this.#deadlineFiresAt = Infinity;
+    try {
+      this.#stdin?.close();
+    } catch {
+      // Already closed.
+    }
+    this.#stdin = undefined;
     const child = this.#child;
     if (child === undefined) return;
     try {

@@ -85,3 +85,41 @@ Deno.test("bytes that are not a frame, or a frame cut short, are bad frames", as
   const cut = await frameErrorOf(readerOf([frame.slice(0, 30)]));
   assert.equal(cut.reason, "bad-frame");
 });
+
+Deno.test("a BYOB reader reads frames straight into the frame buffer, however the bytes arrive", async () => {
+  const nums = Float64Array.from({ length: 3000 }, (_, index) => index / 7);
+  const bytes = new Uint8Array([
+    ...encodeFrame(FRAME_REPLY, 1, nums, nums.length, '["x"]'),
+    ...encodeFrame(FRAME_FAIL, 2, null, 0, '{"kind":"error"}'),
+  ]);
+  for (const size of [1, 7, 4096, bytes.length]) {
+    let at = 0;
+    // A byte stream handing out at most `size` bytes per read, as a pipe does.
+    const stream = new ReadableStream({
+      type: "bytes",
+      pull(controller) {
+        const request = controller.byobRequest!;
+        const view = request.view as Uint8Array;
+        const count = Math.min(size, view.byteLength, bytes.length - at);
+        if (count === 0) {
+          controller.close();
+          request.respond(0);
+          return;
+        }
+        view.set(bytes.subarray(at, at + count));
+        at += count;
+        request.respond(count);
+      },
+    });
+    const reader = new FrameReader(stream.getReader({ mode: "byob" }), () => 1 << 20);
+    const first = await reader.read();
+    assert.deepEqual([first?.type, first?.seq, first?.nums, first?.json], [
+      FRAME_REPLY,
+      1,
+      nums,
+      '["x"]',
+    ]);
+    assert.equal((await reader.read())?.json, '{"kind":"error"}');
+    assert.equal(await reader.read(), null);
+  }
+});

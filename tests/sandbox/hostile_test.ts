@@ -42,10 +42,11 @@
  *
  * Under `worker` (tested below for what it holds): the same kinds for throws, denied calls, bad
  * decisions, huge replies and slow hooks; an uncaught promise rejection from a hook is a
- * `crash/uncaught` (the worker runs its event loop). It does NOT hold against an endless loop (the
- * thread keeps spinning; the CLI completes only because it ends with `Deno.exit`), memory
- * exhaustion (the whole process aborts), nor a spinning Worker started by the policy (never
- * stopped): those run here only in a CLI child process.
+ * `crash/uncaught` reported whenever it reaches the kernel (the worker runs its event loop: the
+ * instant, or whether the run ends first, depends on timing, so it is not tested here). It does
+ * NOT hold against an endless loop (the thread keeps spinning; the CLI completes only because it
+ * ends with `Deno.exit`), memory exhaustion (the whole process aborts), nor a spinning Worker
+ * started by the policy (never stopped): those run here only in a CLI child process.
  */
 
 import assert from "node:assert/strict";
@@ -515,13 +516,6 @@ Deno.test("worker: holds against throws, denied calls, bad decisions, huge repli
       isolation: worker,
       expect: { kind: "invalid", reason: "message-too-large" },
       sandbox: { batchDeadlineMs: 20_000 },
-    },
-    // The worker's event loop runs: a rejection nobody handles is reported (when it arrives).
-    {
-      where: "dispatch",
-      act: "fetch",
-      isolation: worker,
-      expect: { kind: "crash", reason: "uncaught", message: /NotCapable: Requires net access/ },
     },
     // A slow hook that does return in the end: a stall, and the worker is terminated after it.
     {
