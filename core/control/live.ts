@@ -457,9 +457,10 @@ export class LiveKernel {
         });
         const took = performance.now() - started;
         limited = limit < paced;
-        // Keep each slice of kernel work short, so requests wait little for the queue.
-        if (took > 8) this.#chunkNs = Math.max(10_000, Math.floor(this.#chunkNs / 2));
-        else if (took < 2 && limited) this.#chunkNs = Math.min(60e9, this.#chunkNs * 2);
+        // Keep each slice of kernel work short (a few ms), so requests wait little for the queue:
+        // a backlog (the process was descheduled, or the speed is high) is worked off in slices.
+        if (took > 4) this.#chunkNs = Math.max(10_000, Math.floor(this.#chunkNs / 2));
+        else if (took < 1 && limited) this.#chunkNs = Math.min(60e9, this.#chunkNs * 2);
       } else {
         await this.exclusive(() => this.#housekeeping());
       }
