@@ -3,8 +3,9 @@
  * working set from the kernel's accessed-bit scan (the distinct pages the VM referenced in the
  * period, smoothed so that a quiet period does not shrink it at once) and sets balloon targets:
  *
- * 1. each VM wants its estimate plus headroom; a VM that faulted while held at its target wants
- *    room to grow, since it could not show more than it was allowed to hold;
+ * 1. each VM wants its estimate plus headroom (a VM held below its working set still shows all of
+ *    it: the scan counts pages it faulted in and lost again within the period), except a VM that
+ *    streams, referencing its pages about once each, which more memory would not help;
  * 2. when the host is short, frames are shared by weight, never giving a VM more than it wants
  *    (weighted max-min fairness: proportional share);
  * 3. frames nobody wants go out by weight too, less to VMs whose frames sit idle (the idle-memory
@@ -47,10 +48,10 @@ export default defineMemoryPolicy({
           const previous = estimate.get(vm.index) ?? vm.accessed;
           const workingSet = Math.max(vm.accessed, (previous + vm.accessed) / 2);
           estimate.set(vm.index, workingSet);
-          let want = Math.ceil(workingSet * (1 + config.headroom)) + config.minFrames;
-          if (vm.faults > 0 && vm.target !== null && vm.resident >= vm.target) {
-            want = Math.max(want, Math.ceil(vm.target * (1 + config.headroom)) + 1);
-          }
+          // A VM that referenced its pages about once each in the period is streaming: more
+          // memory would not give it hits, so it wants only the minimum.
+          if (vm.refs < 2 * vm.accessed) return Math.min(config.minFrames, vm.pages);
+          const want = Math.ceil(workingSet * (1 + config.headroom)) + config.minFrames;
           return Math.min(want, vm.pages);
         });
         const weights = vms.map((vm) => vm.weight);

@@ -294,3 +294,28 @@ Deno.test("the same memory decisions under every isolation (identical eventsHash
   }
   assert.equal(textbook.size, 1);
 });
+
+Deno.test("the balloon example: the balancer protects the heavier VM from its neighbours", async () => {
+  const runs: Report[] = [];
+  for (const policy of ["lru", "balancer"]) {
+    const result = await runCli([
+      "run",
+      example("memory_balloon.json"),
+      "--memory",
+      policy,
+      "--format",
+      "json",
+    ]);
+    assert.equal(result.code, 0, result.stderr);
+    runs.push(JSON.parse(result.stdout));
+  }
+  const [lru, balancer] = runs as [Report, Report];
+  const hits = (r: Report, id: string) => r.vms.find((vm) => vm.id === id)!.memory.hitRatio!;
+  const target = (r: Report, id: string) => r.vms.find((vm) => vm.id === id)!.memory.target!;
+  // db has twice the weight: the balancer gives it the largest target and more hits than LRU.
+  assert.ok(hits(balancer, "db") > hits(lru, "db") + 0.05);
+  assert.ok(target(balancer, "db") > target(balancer, "web"));
+  // batch streams through 64 MiB: it gets little, whatever it asks.
+  assert.ok(target(balancer, "batch") < 200);
+  assert.equal(lru.vms[0]!.memory.target, null);
+});
