@@ -52,6 +52,13 @@ Deno.test("new: one package per domain passes its own tests and a publish dry ru
       assert.deepEqual(config.links, [root]);
       assert.ok(config.tasks.test && config.tasks.sim && config.tasks.check);
       const policy = await Deno.readTextFile(`${dir}/mod.ts`);
+      if (domain === "cpu") {
+        // The guide shows this very policy.
+        const guide = await Deno.readTextFile(`${root}/docs/guide.md`);
+        const shown = /\*\*3\. Change it\.\*\*[\s\S]*?```ts\n([\s\S]*?)```/.exec(guide)?.[1];
+        assert.ok(shown, "docs/guide.md shows the scaffolded CPU policy");
+        assert.ok(policy.endsWith(shown.replaceAll('"my-policy"', '"cpu-policy"')), shown);
+      }
       // An explicitly typed default export: no slow type for `deno publish`.
       assert.match(policy, /^const policy: (Cpu|Memory|Io)Policy = define\w+Policy\(\{$/m);
       assert.match(policy, /^export default policy;$/m);
