@@ -31,7 +31,16 @@ import {
 } from "./protocol.ts";
 import { ReplyWriter } from "./wire.ts";
 
-/** Memory opcodes of the wire protocol. Queries are 20 and above. */
+/**
+ * Memory opcodes of the wire protocol. Queries are 20 and above.
+ *
+ * @example
+ * ```ts
+ * import { MEMORY_OP } from "./memory.ts";
+ *
+ * console.assert(MEMORY_OP.VICTIM === 20 && MEMORY_OP.LOADED < 20); // a query, a notification
+ * ```
+ */
 export const MEMORY_OP = {
   /** `[objIndex]`, objs: {@linkcode MemoryVmSpec}: a VM appeared. */
   VM_ADD: 1,
@@ -63,7 +72,17 @@ export const MEMORY_OP = {
   BALANCE: 22,
 } as const;
 
-/** The size of a page and of a host frame, in bytes. */
+/**
+ * The size of a page and of a host frame, in bytes.
+ *
+ * @example
+ * ```ts
+ * import { PAGE_BYTES } from "./memory.ts";
+ *
+ * const frames = 4096;
+ * console.log(`${(frames * PAGE_BYTES) / 2 ** 20} MiB of host memory`); // 16 MiB
+ * ```
+ */
 export const PAGE_BYTES = 4096;
 
 /** What the kernel sends when a VM appears (JSON). */
@@ -90,7 +109,28 @@ export interface MemoryVmParams {
   target: number | null;
 }
 
-/** A VM as a memory policy sees it. Policies may read these fields; the SDK updates them. */
+/**
+ * A VM as a memory policy sees it. Policies may read these fields; the SDK updates them.
+ *
+ * @example
+ * ```ts
+ * import { defineMemoryPolicy, type MemoryVmView } from "./memory.ts";
+ *
+ * // Balloon targets in proportion to each VM's memory weight (`ctx.vms` are MemoryVmViews).
+ * export default defineMemoryPolicy({
+ *   name: "by-weight",
+ *   create({ frames }) {
+ *     return {
+ *       balance(ctx) {
+ *         const vms = ctx.vms.filter((vm): vm is MemoryVmView => vm !== undefined && vm.alive);
+ *         const total = vms.reduce((sum, vm) => sum + vm.weight, 0);
+ *         return vms.map((vm) => ({ vm, frames: Math.floor(frames.count * vm.weight / total) }));
+ *       },
+ *     };
+ *   },
+ * });
+ * ```
+ */
 export class MemoryVmView {
   /** The VM's index. */
   readonly index: number;
@@ -171,6 +211,32 @@ function occurrences(future: Int32Array): Map<number, Int32Array> {
  * The host's frames as the policy sees them, as typed arrays indexed by frame number. The SDK
  * keeps `vm`, `page`, `dirty` and `loadedAt` current and sets `referenced` on every reference;
  * the policy may clear `referenced` (CLOCK's hand does).
+ *
+ * @example
+ * ```ts
+ * import { defineMemoryPolicy } from "./memory.ts";
+ *
+ * // CLOCK: `frames` is the FrameTable; its referenced bits are set by the SDK, cleared by the hand.
+ * export default defineMemoryPolicy({
+ *   name: "my-clock",
+ *   create({ frames }) {
+ *     let hand = 0;
+ *     return {
+ *       victim(_ctx, fault) {
+ *         for (let step = 0; step < 2 * frames.count + 1; step++) {
+ *           const frame = hand;
+ *           hand = (hand + 1) % frames.count;
+ *           const owner = frames.vm[frame]!;
+ *           if (owner < 0 || (fault.scope !== null && owner !== fault.scope.index)) continue;
+ *           if (frames.referenced[frame] === 1) frames.referenced[frame] = 0;
+ *           else return frame;
+ *         }
+ *         return null;
+ *       },
+ *     };
+ *   },
+ * });
+ * ```
  */
 export class FrameTable {
   /** How many frames the host has. */
@@ -316,7 +382,21 @@ export interface MemoryPolicySpec<S extends Record<string, Param<unknown>>> {
   create(setup: MemorySetup<ConfigOf<S>>): MemoryHooks<ConfigOf<S>>;
 }
 
-/** The default balancing period. */
+/**
+ * The default balancing period.
+ *
+ * @example
+ * ```ts
+ * import { DEFAULT_BALANCE_NS, defineMemoryPolicy } from "./memory.ts";
+ *
+ * // The balance hook runs every DEFAULT_BALANCE_NS (100 ms) unless the policy sets `balanceNs`.
+ * export default defineMemoryPolicy({
+ *   name: "twice-as-often",
+ *   balanceNs: DEFAULT_BALANCE_NS / 2,
+ *   create: () => ({ balance: () => [] }),
+ * });
+ * ```
+ */
 export const DEFAULT_BALANCE_NS = 100_000_000;
 
 /** A memory policy: what a memory policy module exports by default. */
