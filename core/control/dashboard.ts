@@ -414,6 +414,8 @@ $("#swap-form").addEventListener("submit", (event) => {
     return "Swapped the " + domain + " policy to " + answer.policy.name;
   });
 });
+// The token came in the address once; the cookie and the page carry it from now on.
+if (location.search.includes("token=")) window.history.replaceState(null, "", "/");
 refresh();
 listen();
 setInterval(refresh, 2000);

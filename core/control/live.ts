@@ -450,11 +450,23 @@ export class LiveKernel {
       const limit = Math.floor(Math.min(paced, kernel.now + this.#chunkNs));
       let limited = false;
       if (limit > kernel.now) {
-        await this.exclusive(async () => {
-          if (this.#paused || this.#closed) return;
-          await this.simulation.run(limit);
-          this.#housekeeping();
-        });
+        try {
+          await this.exclusive(async () => {
+            if (this.#paused || this.#closed) return;
+            await this.simulation.run(limit);
+            this.#housekeeping();
+          });
+        } catch (error) {
+          // A fault of the kernel itself (not a policy's: those are incidents). Stop the clock and
+          // keep serving, so the state can still be read and the server stopped cleanly.
+          this.#paused = true;
+          this.#options.onWarning?.(
+            `The kernel failed at ${kernel.now} ns and the clock is paused: ${
+              (error as Error)?.stack ?? error
+            }`,
+          );
+          continue;
+        }
         const took = performance.now() - started;
         limited = limit < paced;
         // Keep each slice of kernel work short (a few ms), so requests wait little for the queue:
@@ -871,7 +883,13 @@ export class LiveKernel {
           throw new ControlError(409, "idle", "Nothing is left to happen: no event is queued");
         }
         entry.note = { toNs };
-        if (!replaying) await this.simulation.run(toNs);
+        if (!replaying) {
+          // In slices, yielding between them, so reads are served during a long step.
+          while (kernel.now < toNs && !kernel.ended) {
+            await this.simulation.run(Math.min(toNs, kernel.now + Math.max(this.#chunkNs, 1e6)));
+            await new Promise((done) => setTimeout(done, 0));
+          }
+        }
         this.#reanchor();
         return this.#status();
       }

@@ -11,6 +11,9 @@ import type { Isolation } from "../sandbox/runtime.ts";
 import { describeIssue, workloadSchema } from "../workload/schema.ts";
 import type { VmWorkload } from "../workload/types.ts";
 
+/** The longest step of a paused clock (simulated): longer runs are for `speed`. */
+export const MAX_STEP_NS = 60_000_000_000;
+
 /** The largest request body accepted, in bytes (413 above). */
 export const MAX_BODY_BYTES = 1 << 20;
 
@@ -97,9 +100,10 @@ export const speedRequestSchema: z.ZodType<SpeedRequest, unknown> = z.strictObje
 
 /** Validates `POST /v1/sim/step` bodies. */
 export const stepRequestSchema: z.ZodType<StepRequest, unknown> = z.strictObject({
-  by: z.string().refine((text) => (parseDuration(text) ?? 0) > 0, {
-    message: `expected a duration above zero such as "10ms"`,
-  }).optional(),
+  by: z.string().refine((text) => {
+    const ns = parseDuration(text) ?? 0;
+    return ns > 0 && ns <= MAX_STEP_NS;
+  }, { message: `expected a duration above zero and at most 60s, such as "10ms"` }).optional(),
 });
 
 /** A request body that failed validation: the message names the place and what was expected. */

@@ -251,6 +251,9 @@ Deno.test("sim: pause, step, speed, resume; step needs a pause; bad speeds are 4
     assert.equal(byTen.json.nowNs, first.json.nowNs + 10_000_000);
     assert.equal((await server.call("POST", "/v1/sim/step", { by: "soon" })).status, 400);
     assert.equal((await server.call("POST", "/v1/sim/step", { by: "0ms" })).status, 400);
+    const long = await server.call("POST", "/v1/sim/step", { by: "2m" });
+    assert.equal(long.status, 400);
+    assert.match(long.json.error.message, /at most 60s/);
     const speed = await server.call("PUT", "/v1/sim/speed", { speed: "max" });
     assert.deepEqual(speed.json.speed, "max");
     for (const bad of [{ speed: 0 }, { speed: -1 }, { speed: "fast" }, {}, { speed: 2, x: 1 }]) {
