@@ -989,7 +989,7 @@ export class LiveKernel {
         (path) => Deno.readTextFileSync(resolve(this.setup.baseDir, path)),
       );
     } catch (error) {
-      throw new ControlError(400, "invalid", `Body: cpu: ${(error as Error).message}`);
+      throw new ControlError(400, "invalid", `Body: cpu: ${withoutContent(error)}`);
     }
     if (program !== null && !program.finite && kernel.stopAtNs === undefined) {
       throw new ControlError(
@@ -1018,7 +1018,7 @@ export class LiveKernel {
       } catch (error) {
         this.cpu.removeVm(cpuVm);
         memory?.removeVm(cpuVm.index);
-        throw new ControlError(400, "invalid", `Body: io: ${(error as Error).message}`);
+        throw new ControlError(400, "invalid", `Body: io: ${withoutContent(error)}`);
       }
     }
     return this.#liveVm(spec.id);
@@ -1130,6 +1130,14 @@ export interface SimStatus {
   speed: number | "max";
   /** Whether the run is over. */
   ended: boolean;
+}
+
+/**
+ * A trace reader's message without the text it quotes: a client names a file to read, and the
+ * answer must not become a way to read files through the server.
+ */
+function withoutContent(error: unknown): string {
+  return String((error as Error)?.message ?? error).replace(/, got [\s\S]*$/, "");
 }
 
 function noDomain(name: "memory" | "io"): ControlError {

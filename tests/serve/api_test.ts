@@ -366,3 +366,21 @@ Deno.test("memory targets and I/O parameters change live when the host has them"
     await server.close();
   }
 });
+
+Deno.test("a VM's trace path cannot be used to read a file through the server", async () => {
+  const server = await testServer();
+  const secret = await Deno.makeTempFile();
+  try {
+    await Deno.writeTextFile(secret, "SECRET-LINE\n");
+    const answer = await server.call("POST", "/v1/vms", {
+      id: "reader",
+      cpu: { trace: { format: "planetlab", path: secret } },
+    });
+    assert.equal(answer.status, 400);
+    assert.match(answer.json.error.message, /expected an integer utilisation from 0 to 100$/);
+    assert.doesNotMatch(answer.text, /SECRET/);
+  } finally {
+    await Deno.remove(secret);
+    await server.close();
+  }
+});
