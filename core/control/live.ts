@@ -324,6 +324,7 @@ export class LiveKernel {
     const warn = options.onWarning ?? (() => {});
     const kernel = live.simulation.kernel;
     let checked = checkpoint === undefined;
+    // Compares the decision hash once the replay stands where the checkpoint was taken.
     const check = () => {
       if (checked || checkpoint === undefined || kernel.now !== checkpoint.nowNs) return;
       checked = true;
@@ -336,25 +337,12 @@ export class LiveKernel {
         );
       }
     };
-    let target = checkpoint?.nowNs ?? 0;
-    for (const entry of entries) {
-      if (checkpoint !== undefined && entry.seq > checkpoint.seq && !checked) {
-        await live.simulation.run(checkpoint.nowNs);
-        check();
-      }
-      await live.simulation.run(entry.atNs);
-      try {
-        await live.#apply(entry, true);
-      } catch (error) {
-        warn(`Replay of mutation ${entry.seq} (${entry.op}) failed: ${(error as Error).message}`);
-      }
-      live.#seq = entry.seq;
-      const toNs = entry.note?.toNs;
-      target = Math.max(target, entry.atNs, typeof toNs === "number" ? toNs : 0);
+    try {
+      await live.#replay(entries, checkpoint, check, warn);
+    } catch (error) {
+      await live.close();
+      throw error;
     }
-    await live.simulation.run(target);
-    check();
-    live.#checkpointed = { seq: live.#seq, nowNs: kernel.now };
     // Explicit options win over the saved clock, as logged mutations like any other.
     if (options.paused !== undefined && options.paused !== live.#paused) {
       await (options.paused ? live.pause() : live.resume());
@@ -364,6 +352,37 @@ export class LiveKernel {
     }
     live.#refresh();
     return live;
+  }
+
+  /** Applies logged mutations at their simulated times, then runs to the checkpoint. */
+  async #replay(
+    entries: AuditEntry[],
+    checkpoint: Checkpoint | undefined,
+    check: () => void,
+    warn: (message: string) => void,
+  ): Promise<void> {
+    const kernel = this.simulation.kernel;
+    let checked = checkpoint === undefined;
+    let target = checkpoint?.nowNs ?? 0;
+    for (const entry of entries) {
+      if (checkpoint !== undefined && entry.seq > checkpoint.seq && !checked) {
+        await this.simulation.run(checkpoint.nowNs);
+        check();
+        checked = true;
+      }
+      await this.simulation.run(entry.atNs);
+      try {
+        await this.#apply(entry, true);
+      } catch (error) {
+        warn(`Replay of mutation ${entry.seq} (${entry.op}) failed: ${(error as Error).message}`);
+      }
+      this.#seq = entry.seq;
+      const toNs = entry.note?.toNs;
+      target = Math.max(target, entry.atNs, typeof toNs === "number" ? toNs : 0);
+    }
+    await this.simulation.run(target);
+    check();
+    this.#checkpointed = { seq: this.#seq, nowNs: kernel.now };
   }
 
   static async #build(setup: LiveSetup, options: LiveOptions): Promise<LiveKernel> {
