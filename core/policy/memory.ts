@@ -274,7 +274,7 @@ export class FrameTable {
   }
 }
 
-/** A fault that needs a frame when none is free to take. */
+/** A fault that needs a frame when none is free to take. The SDK reuses it: do not keep it. */
 export interface Fault {
   /** The VM that faulted. */
   readonly vm: MemoryVmView;
@@ -486,6 +486,12 @@ class MemoryHandler<C> implements PolicyHandler, MemoryContext<C> {
   #touched: Int32Array = new Int32Array(1024);
   #touches: boolean;
   #future: (number[] | null)[] = [];
+  #fault: { -readonly [K in keyof Fault]: Fault[K] } = {
+    vm: undefined as unknown as MemoryVmView,
+    page: 0,
+    write: false,
+    scope: null,
+  };
   /** Load order, for policies without a `victim` hook. */
   #fifo: FrameList | undefined;
 
@@ -524,12 +530,12 @@ class MemoryHandler<C> implements PolicyHandler, MemoryContext<C> {
           break;
         case MEMORY_OP.VICTIM: {
           const vm = this.vms[nums[args]!]!, scope = nums[args + 2]!;
-          const frame = this.#victim({
+          const frame = this.#victim(
             vm,
-            page: nums[args + 1]!,
-            scope: scope < 0 ? null : this.vms[scope] ?? null,
-            write: nums[args + 3]! === 1,
-          });
+            nums[args + 1]!,
+            nums[args + 3]! === 1,
+            scope < 0 ? null : this.vms[scope] ?? null,
+          );
           if (frame === null) reply.begin(0);
           else reply.begin(1), reply.push(frame), this.#forget(frame);
           break;
@@ -615,7 +621,15 @@ class MemoryHandler<C> implements PolicyHandler, MemoryContext<C> {
     this.#hooks.evicted?.(this, frame, vm, page);
   }
 
-  #victim(fault: Fault): number | null {
+  #victim(
+    vm: MemoryVmView,
+    page: number,
+    write: boolean,
+    scope: MemoryVmView | null,
+  ): number | null {
+    // One fault record, reused: nothing is allocated per fault.
+    const fault = this.#fault;
+    fault.vm = vm, fault.page = page, fault.write = write, fault.scope = scope;
     if (this.#fifo !== undefined) {
       const frame = this.#fifo.first(fault.scope);
       return frame < 0 ? null : frame;
@@ -638,7 +652,7 @@ class MemoryHandler<C> implements PolicyHandler, MemoryContext<C> {
     const chosen: number[] = [];
     const vm = scope ?? this.vms.find((view) => view !== undefined && view.resident > 0);
     for (let k = 0; k < count && vm !== undefined; k++) {
-      const frame = this.#victim({ vm, page: -1, write: false, scope });
+      const frame = this.#victim(vm, -1, false, scope);
       if (frame === null || !(frame >= 0 && frame < this.frames.count)) break;
       if (this.frames.vm[frame]! < 0) break;
       chosen.push(frame);
