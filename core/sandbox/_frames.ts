@@ -69,6 +69,12 @@ export function encodeFrame(
   return frame;
 }
 
+/** Something to read bytes from with blocking reads (a `Deno.FsFile` on a pipe). */
+export interface SyncSource {
+  /** Reads into `buffer`; returns how many bytes, or null at the end. */
+  readSync(buffer: Uint8Array): number | null;
+}
+
 /** Reads frames from a byte stream, refusing any whose payload exceeds a cap. */
 export class FrameReader {
   #reader: ReadableStreamDefaultReader<Uint8Array> | ReadableStreamBYOBReader;
@@ -102,10 +108,35 @@ export class FrameReader {
    * @throws {FrameError} When the bytes are not a frame, end mid-frame, or exceed the cap.
    */
   async read(): Promise<Frame | null> {
-    if (!await this.#fill(FRAME_HEADER_BYTES)) {
-      if (this.#end === this.#start) return null;
-      throw new FrameError("bad-frame", "The policy process ended in the middle of a frame");
-    }
+    if (!await this.#fill(FRAME_HEADER_BYTES)) return this.#ended();
+    const total = this.#frameBytes();
+    if (!await this.#fill(total)) return this.#ended();
+    return this.#take(total);
+  }
+
+  /**
+   * Reads the next frame with blocking reads from `source` instead of the stream (the two can
+   * take turns: what one buffered, the other reads first).
+   *
+   * @param source A synchronous byte source, such as a `Deno.FsFile` on a pipe.
+   * @returns The frame, or `null` when the source ended before a new frame began.
+   * @throws {FrameError} When the bytes are not a frame, end mid-frame, or exceed the cap.
+   */
+  readSync(source: SyncSource): Frame | null {
+    if (!this.#fillSync(source, FRAME_HEADER_BYTES)) return this.#ended();
+    const total = this.#frameBytes();
+    if (!this.#fillSync(source, total)) return this.#ended();
+    return this.#take(total);
+  }
+
+  /** What the end of the bytes means: no more frames, or a frame cut short. */
+  #ended(): null {
+    if (this.#end === this.#start) return null;
+    throw new FrameError("bad-frame", "The policy process ended in the middle of a frame");
+  }
+
+  /** Checks the buffered header and returns the whole frame's size. */
+  #frameBytes(): number {
     const header = new DataView(this.#buffer.buffer, this.#start, FRAME_HEADER_BYTES);
     if (header.getUint32(0, true) !== FRAME_MAGIC) {
       const preview = decoder.decode(this.#buffer.subarray(this.#start, this.#end).slice(0, 80));
@@ -117,10 +148,7 @@ export class FrameReader {
       );
     }
     const type = header.getUint32(4, true);
-    const seq = header.getUint32(8, true);
-    const count = header.getUint32(12, true);
-    const jsonBytes = header.getUint32(16, true);
-    const payload = count * 8 + jsonBytes;
+    const payload = header.getUint32(12, true) * 8 + header.getUint32(16, true);
     const limit = this.#maxPayloadBytes(type);
     if (payload > limit) {
       throw new FrameError(
@@ -128,10 +156,16 @@ export class FrameReader {
         `Policy reply is ${payload} bytes; the limit is ${limit} bytes`,
       );
     }
-    const total = FRAME_HEADER_BYTES + payload;
-    if (!await this.#fill(total)) {
-      throw new FrameError("bad-frame", "The policy process ended in the middle of a frame");
-    }
+    return FRAME_HEADER_BYTES + payload;
+  }
+
+  /** Decodes the buffered frame of `total` bytes and consumes it. */
+  #take(total: number): Frame {
+    const header = new DataView(this.#buffer.buffer, this.#start, FRAME_HEADER_BYTES);
+    const type = header.getUint32(4, true);
+    const seq = header.getUint32(8, true);
+    const count = header.getUint32(12, true);
+    const jsonBytes = header.getUint32(16, true);
     const numsStart = this.#start + FRAME_HEADER_BYTES;
     const nums = new Float64Array(count);
     new Uint8Array(nums.buffer).set(this.#buffer.subarray(numsStart, numsStart + count * 8));
@@ -141,6 +175,17 @@ export class FrameReader {
     this.#start += total;
     if (this.#start === this.#end) this.#start = this.#end = 0;
     return { type, seq, nums, json };
+  }
+
+  /** Buffers at least `bytes` unread bytes with blocking reads; false when the source ends. */
+  #fillSync(source: SyncSource, bytes: number): boolean {
+    while (this.#end - this.#start < bytes) {
+      this.#reserve(bytes - (this.#end - this.#start));
+      const count = source.readSync(this.#buffer.subarray(this.#end));
+      if (count === null) return false;
+      this.#end += count;
+    }
+    return true;
   }
 
   /** Buffers at least `bytes` unread bytes; false when the stream ends first. */

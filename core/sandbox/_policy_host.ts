@@ -238,7 +238,9 @@ function redirectConsole(print) {
     isTerminal() { return false; },
     close() {},
   };
+  // Raw writes to stderr too: all a policy prints reaches the log sink, in order, by one path.
   Object.defineProperty(Deno, "stdout", { value: stdout, configurable: true, writable: true });
+  Object.defineProperty(Deno, "stderr", { value: stdout, configurable: true, writable: true });
   if (typeof globalThis.process === "object" && globalThis.process !== null) {
     const nodeStdout = {
       isTTY: false,
@@ -250,6 +252,7 @@ function redirectConsole(print) {
     };
     try {
       Object.defineProperty(globalThis.process, "stdout", { get: () => nodeStdout, configurable: true });
+      Object.defineProperty(globalThis.process, "stderr", { get: () => nodeStdout, configurable: true });
     } catch { /* a frozen process object keeps its stdout */ }
   }
 }
@@ -301,6 +304,11 @@ export const FRAME_BATCH = 2;
 export const FRAME_STARTED = 0x81;
 /** Frame type: policy to kernel, one reply. */
 export const FRAME_REPLY = 0x82;
+/**
+ * Frame type: policy to kernel, text the policy printed (its console, `Deno.stdout`/`stderr`), as
+ * UTF-8 in place of JSON; sent as it is printed, at any time, and passed to the log sink.
+ */
+export const FRAME_LOG = 0x83;
 /** Frame type: policy to kernel, a failure `{ kind, reason, message }` (JSON). */
 export const FRAME_FAIL = 0x8f;
 /** The first word of every frame: "HH" and the framing version. */
@@ -318,16 +326,20 @@ export const FRAME_HEADER_BYTES = 24;
  * timers and I/O callbacks never run after start: a policy's work must be synchronous.
  *
  * Before the policy is imported, the script keeps private references to stdin/stdout and then
- * hides them: `Deno.stdin` and `process.stdin` throw, and the console and writes to `Deno.stdout`
- * or `process.stdout` go to stderr. So a stray `console.log` cannot corrupt the framing;
- * a policy that digs out fd 1 some other way can only forge a reply (no more than its hooks can
- * return anyway), and the kernel rejects anything that is not a well-formed frame.
+ * hides them: `Deno.stdin` and `process.stdin` throw, and the console and writes to `Deno.stdout`,
+ * `Deno.stderr` and their `process` equivalents become log frames ({@linkcode FRAME_LOG}). So a
+ * stray `console.log` cannot corrupt the framing, and policy output never fills a pipe the
+ * kernel does not read while it waits for a reply; the child's real stderr only carries what
+ * the runtime itself prints (V8's out-of-memory report). A policy that digs out fd 1 some other
+ * way can only forge a reply (no more than its hooks can return anyway), and the kernel rejects
+ * anything that is not a well-formed frame.
  */
 export const PROCESS_BOOTSTRAP_JS: string = POLICY_HOST_JS + String.raw`
 const MAGIC = ${FRAME_MAGIC};
 const HEADER = ${FRAME_HEADER_BYTES};
 const LOAD = ${FRAME_LOAD}, BATCH = ${FRAME_BATCH};
-const STARTED = ${FRAME_STARTED}, REPLY = ${FRAME_REPLY}, FAIL = ${FRAME_FAIL};
+const STARTED = ${FRAME_STARTED}, REPLY = ${FRAME_REPLY}, FAIL = ${FRAME_FAIL}, LOG = ${FRAME_LOG};
+const LOG_CHUNK_CHARS = 16384;
 const maxReplyBytes = Number(Deno.args[0]);
 const realStdin = Deno.stdin;
 const realStdout = Deno.stdout;
@@ -341,7 +353,11 @@ function writeAll(file, bytes) {
   while (written < bytes.length) written += file.writeSync(bytes.subarray(written));
 }
 
-redirectConsole((text) => writeAll(realStderr, encoder.encode(text)));
+redirectConsole((text) => {
+  for (let at = 0; at < text.length; at += LOG_CHUNK_CHARS) {
+    writeFrame(LOG, 0, null, 0, text.slice(at, at + LOG_CHUNK_CHARS));
+  }
+});
 const stdinTaken = () => {
   throw new Error("The sandbox's stdin carries the kernel protocol; a policy cannot read it");
 };

@@ -21,12 +21,22 @@ export interface SandboxOptions {
   /** The largest reply a policy may send, in bytes (default 16 MiB). */
   maxMessageBytes?: number;
   /**
-   * Receives what a sandboxed policy prints (its console output; for `process`, the child's whole
-   * stderr). Default: the kernel's stderr. Policy output never reaches the kernel's stdout.
+   * Receives what a sandboxed policy prints (its console output and raw writes to stdout and
+   * stderr; for `process`, also what the child's runtime prints, such as V8's out-of-memory
+   * report). Default: the kernel's stderr. Policy output never reaches the kernel's stdout.
    */
   log?: (text: string) => void;
   /** Where the `process` runtime writes its bootstrap script (default: {@linkcode defaultCacheDir}). */
   cacheDir?: string;
+  /**
+   * Whether a `process` sandbox may wait for each reply with blocking reads (default true). It
+   * then does so where it can: on Linux, when the kernel may open the child's `/proc/<pid>/fd`
+   * entries and kill processes; a watchdog thread enforces the deadlines meanwhile. A round trip
+   * costs a few µs less of the kernel's CPU and the kernel stays synchronous, as with `none`; but
+   * its thread does nothing else while a policy thinks (at most `batchDeadlineMs`). Set false to
+   * keep the event loop running during batches.
+   */
+  blockingReads?: boolean;
 }
 
 /** {@linkcode SandboxOptions} with every default filled in. */
@@ -45,6 +55,8 @@ export interface ResolvedSandboxOptions {
   log: (text: string) => void;
   /** See {@linkcode SandboxOptions.cacheDir}. */
   cacheDir: string;
+  /** See {@linkcode SandboxOptions.blockingReads}. */
+  blockingReads: boolean;
 }
 
 /** The defaults of {@linkcode SandboxOptions}. */
@@ -111,6 +123,7 @@ export function resolveSandboxOptions(options: SandboxOptions = {}): ResolvedSan
     ),
     log: options.log ?? writeToStderr,
     cacheDir: options.cacheDir ?? defaultCacheDir(),
+    blockingReads: options.blockingReads ?? true,
   };
 }
 

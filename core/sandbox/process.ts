@@ -3,14 +3,23 @@
  * heap cap and a private, empty module cache, and is killed with SIGKILL when it overruns a
  * deadline. This is the runtime that holds against hostile code.
  *
+ * Transport: frames on the child's stdin and stdout (see {@linkcode PROCESS_BOOTSTRAP_JS}); the
+ * child reads and writes synchronously. Once the policy has started, the kernel too waits for each
+ * reply with a blocking read (on Linux, through a second handle on the child's pipes opened via
+ * `/proc/<pid>/fd`), while a watchdog thread (`_watchdog.ts`) enforces the deadline and the memory
+ * cap: a batch then costs two small syscalls and two context switches, and the kernel stays
+ * synchronous, as with `none`. Where that is not possible (another OS, no permission to open
+ * `/proc` or to kill, or `blockingReads: false`) batches go through the pipes' streams instead.
+ *
  * What it protects against, and how:
- * - Endless loops and slow hooks: the kernel times every exchange and SIGKILLs the child on a
- *   deadline (kind `stall`). Unlike a Worker, a killed process stops using the CPU at once.
+ * - Endless loops and slow hooks: every exchange has a deadline, after which the child is killed
+ *   with SIGKILL (kind `stall`). Unlike a Worker, a killed process stops using the CPU at once.
  * - Memory exhaustion: `--max-old-space-size` caps the child's heap; V8 then aborts the child
  *   only (kind `oom`, reason `heap`, recognised from the child's stderr). ArrayBuffers live
  *   outside that heap (a 64 MiB heap cap let a child fill 512 MiB of Float64Arrays), so the
- *   kernel also samples the child's resident memory every 100 ms (Linux `/proc`) and SIGKILLs it
- *   above `rssMiB` (kind `oom`, reason `rss`). The kernel's heap is untouched either way.
+ *   kernel (or its watchdog thread) also samples the child's resident memory every 100 ms (Linux
+ *   `/proc`) and SIGKILLs it above `rssMiB` (kind `oom`, reason `rss`). The kernel's heap is
+ *   untouched either way.
  * - Files, environment, network, subprocesses, FFI: the child has no permissions and
  *   `--no-prompt`, so every such call throws `NotCapable`.
  * - Fetching code: `--cached-only --no-remote --no-npm` and a private, empty `DENO_DIR` mean a
@@ -40,10 +49,12 @@ import {
   FRAME_BATCH,
   FRAME_FAIL,
   FRAME_LOAD,
+  FRAME_LOG,
   FRAME_REPLY,
   FRAME_STARTED,
   PROCESS_BOOTSTRAP_JS,
 } from "./_policy_host.ts";
+import { KILLED_DEADLINE, KILLED_RSS, WATCH, WATCH_SLOTS, WATCHDOG_JS } from "./_watchdog.ts";
 import { type Isolation, PolicyFailure, type PolicyRuntime } from "./runtime.ts";
 import {
   type ResolvedSandboxOptions,
@@ -94,19 +105,30 @@ function ensureBootstrapFile(cacheDir: string): Promise<string> {
 const SYNC_WRITE_MAX_BYTES = 4096;
 
 /**
- * Opens a second handle on one of the child's pipes through Linux's `/proc/<pid>/fd`, when this
- * process may (without prompting); undefined otherwise (then the streams are used).
+ * Opens a second handle on one of the child's pipes through Linux's `/proc/<pid>/fd` (stdin for
+ * writing, stdout for reading), when this process may (without prompting); undefined otherwise.
  */
-function openPipe(pid: number, fd: 0): Deno.FsFile | undefined {
+function openPipe(pid: number, fd: 0 | 1): Deno.FsFile | undefined {
   if (Deno.build.os !== "linux") return undefined;
   const path = `/proc/${pid}/fd/${fd}`;
+  const name = fd === 0 ? "write" : "read";
   try {
-    if (Deno.permissions.querySync({ name: "write", path }).state !== "granted") return undefined;
-    return Deno.openSync(path, { write: true });
+    if (Deno.permissions.querySync({ name, path }).state !== "granted") return undefined;
+    return Deno.openSync(path, fd === 0 ? { write: true } : { read: true });
   } catch {
     return undefined;
   }
 }
+
+function writeAllSync(file: Deno.FsFile, bytes: Uint8Array): void {
+  let written = 0;
+  while (written < bytes.length) written += file.writeSync(bytes.subarray(written));
+}
+
+const WATCHDOG_URL = `data:text/javascript,${encodeURIComponent(WATCHDOG_JS)}`;
+
+/** What a frame from the child means: a reply, or a failure (and whether the child must go). */
+type Outcome = Reply | { failure: PolicyFailure; kill: boolean };
 
 /** Runs a policy bundle in a permission-less child process. */
 export class ProcessRuntime implements PolicyRuntime {
@@ -116,8 +138,10 @@ export class ProcessRuntime implements PolicyRuntime {
   #options: ResolvedSandboxOptions;
   #child: Deno.ChildProcess | undefined;
   #writer: WritableStreamDefaultWriter<Uint8Array> | undefined;
-  /** The child's stdin opened a second time, for synchronous writes of small frames (Linux). */
+  /** The child's stdin opened a second time, for synchronous writes (Linux). */
   #stdin: Deno.FsFile | undefined;
+  /** The child's stdout opened a second time, for blocking reads (see `blockingReads`). */
+  #stdout: Deno.FsFile | undefined;
   #reader: FrameReader | undefined;
   #stderrDone: Promise<void> = Promise.resolve();
   #stderrTail = "";
@@ -127,13 +151,17 @@ export class ProcessRuntime implements PolicyRuntime {
   #failure: PolicyFailure | undefined;
   #closing: Promise<void> | undefined;
   #memoryWatch: ReturnType<typeof setInterval> | undefined;
-  /** The deadline timer, armed lazily (see {@linkcode ProcessRuntime.#armDeadline}). */
+  /** The deadline timer of asynchronous exchanges, armed lazily (see `#armDeadline`). */
   #deadline: ReturnType<typeof setTimeout> | undefined;
   #deadlineFiresAt = Infinity;
   /** When the exchange in flight began (`performance.now()`), or 0; its limit, and what it is. */
   #waitingSince = 0;
   #waitingLimitMs = 0;
   #waitingFor = "";
+  /** With blocking reads: the watchdog thread, the array shared with it, and its time origin. */
+  #watchdog: Worker | undefined;
+  #control: Int32Array | undefined;
+  #controlBase = 0;
 
   /**
    * Prepares the runtime; no process is spawned until {@linkcode ProcessRuntime.start}.
@@ -149,6 +177,11 @@ export class ProcessRuntime implements PolicyRuntime {
   /** The child's process id while it runs (for diagnostics and tests). */
   get pid(): number | undefined {
     return this.#child?.pid;
+  }
+
+  /** Whether batches are exchanged with blocking reads (see `SandboxOptions.blockingReads`). */
+  get blocking(): boolean {
+    return this.#control !== undefined;
   }
 
   /**
@@ -196,19 +229,22 @@ export class ProcessRuntime implements PolicyRuntime {
       // Not JSON: the policy broke its own sandbox's encoder (JSON.stringify, for one).
     }
     try {
-      return checkStartResult(result);
+      result = checkStartResult(result);
     } catch (error) {
       throw await this.#kill(error as PolicyFailure);
     }
+    await this.#goBlocking();
+    return result as StartResult;
   }
 
   /**
-   * Sends one batch to the child and waits for its reply.
+   * Sends one batch to the child and returns its reply: synchronously with blocking reads, else
+   * as a promise. A failure that ends the child comes as a rejected promise once it is reaped.
    *
    * @throws {PolicyFailure} `error` (a hook threw; the policy stays loaded), `invalid` (a bad or
    *   oversized reply), `stall` (over `batchDeadlineMs`), `crash` or `oom`.
    */
-  async handle(batch: Batch): Promise<Reply> {
+  handle(batch: Batch): Reply | Promise<Reply> {
     if (this.#failure !== undefined) throw this.#failure;
     if (!this.#started || this.#child === undefined) {
       throw new PolicyFailure("error", "not-started", "The policy was not started");
@@ -216,26 +252,10 @@ export class ProcessRuntime implements PolicyRuntime {
     if (this.#busy) throw new Error("A batch is already in flight; send one batch at a time");
     const seq = ++this.#seq;
     const objs = batch.objs.length === 0 ? "" : JSON.stringify(batch.objs);
-    const frame = await this.#exchange(
-      encodeFrame(FRAME_BATCH, seq, batch.nums, batch.length, objs),
-      seq,
-      this.#options.batchDeadlineMs,
-      "batch",
-    );
-    if (frame.type === FRAME_FAIL) {
-      const failure = this.#failureFrom(frame);
-      if (failure.reason === "message-too-large") throw await this.#kill(failure);
-      throw failure;
-    }
-    if (frame.type !== FRAME_REPLY) throw await this.#kill(this.#badFrame(frame));
-    let replyObjs: unknown = [];
-    try {
-      if (frame.json !== "") replyObjs = JSON.parse(frame.json);
-    } catch {
-      // Not JSON: the policy broke its own sandbox's encoder (JSON.stringify, for one).
-    }
-    if (!Array.isArray(replyObjs)) throw await this.#kill(this.#badFrame(frame));
-    return { nums: frame.nums, length: frame.nums.length, objs: replyObjs };
+    const bytes = encodeFrame(FRAME_BATCH, seq, batch.nums, batch.length, objs);
+    if (this.#control !== undefined) return this.#handleBlocking(bytes, seq);
+    return this.#exchange(bytes, seq, this.#options.batchDeadlineMs, "batch")
+      .then((frame) => this.#settle(this.#outcomeOf(frame)));
   }
 
   /** Kills the child (SIGKILL) and waits until it and its pipes are gone. Idempotent. */
@@ -274,7 +294,7 @@ export class ProcessRuntime implements PolicyRuntime {
     this.#writer = child.stdin.getWriter();
     this.#stdin = openPipe(child.pid, 0);
     const maxReply = this.#options.maxMessageBytes;
-    // Start results and failure reports are small JSON whatever the reply cap; 1 MiB bounds them.
+    // Start results, failure reports and log chunks are small whatever the reply cap.
     const maxOther = Math.max(maxReply, 1 << 20);
     this.#reader = new FrameReader(
       child.stdout.getReader({ mode: "byob" }),
@@ -284,8 +304,157 @@ export class ProcessRuntime implements PolicyRuntime {
   }
 
   /**
+   * Switches to blocking reads once the policy has started, if allowed and possible: a second
+   * handle on the child's stdout, and a watchdog thread to enforce deadlines and the memory cap
+   * while the kernel's thread is blocked (see `_watchdog.ts`). Otherwise batches stay
+   * asynchronous.
+   */
+  async #goBlocking(): Promise<void> {
+    const child = this.#child!;
+    if (!this.#options.blockingReads || this.#stdin === undefined) return;
+    if (Deno.permissions.querySync({ name: "run" }).state !== "granted") return;
+    const stdout = openPipe(child.pid, 1);
+    if (stdout === undefined) return;
+    let watchdog: Worker;
+    try {
+      watchdog = new Worker(WATCHDOG_URL, { type: "module", name: "hyperhook sandbox watchdog" });
+    } catch {
+      stdout.close();
+      return;
+    }
+    const control = new Int32Array(new SharedArrayBuffer(WATCH_SLOTS * 4));
+    const base = Date.now();
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const ready = await new Promise<boolean>((resolve) => {
+      watchdog.onmessage = () => resolve(true);
+      watchdog.onerror = (event) => {
+        event.preventDefault();
+        resolve(false);
+      };
+      timer = setTimeout(() => resolve(false), this.#options.initDeadlineMs);
+      watchdog.postMessage({
+        control,
+        base,
+        pid: child.pid,
+        limitKiB: this.#options.rssMiB * 1024,
+      });
+    });
+    clearTimeout(timer);
+    if (!ready || this.#failure !== undefined) {
+      watchdog.terminate();
+      stdout.close();
+      return;
+    }
+    watchdog.onmessage = null;
+    // The watchdog samples the child's memory from now on.
+    clearInterval(this.#memoryWatch);
+    this.#watchdog = watchdog;
+    this.#control = control;
+    this.#controlBase = base;
+    this.#stdout = stdout;
+  }
+
+  /**
+   * One batch with blocking reads: the deadline goes to the watchdog first, so that a child that
+   * stops reading or answering is killed and the blocked write or read returns.
+   */
+  #handleBlocking(bytes: Uint8Array, seq: number): Reply | Promise<Reply> {
+    const control = this.#control!;
+    Atomics.store(control, WATCH.SEQ, seq);
+    Atomics.store(
+      control,
+      WATCH.DUE,
+      Date.now() - this.#controlBase + this.#options.batchDeadlineMs,
+    );
+    let frame: Frame | null;
+    try {
+      try {
+        writeAllSync(this.#stdin!, bytes);
+      } catch {
+        // The child is gone: the read sees the end of its output and the failure says why.
+      }
+      frame = this.#readBlocking();
+    } catch (error) {
+      Atomics.store(control, WATCH.DUE, 0);
+      const killed = this.#killedByWatchdog();
+      if (killed !== undefined) return this.#settle({ failure: killed, kill: true });
+      return this.#frameErrorFailure(error).then((failure) =>
+        this.#settle({ failure, kill: true })
+      );
+    }
+    Atomics.store(control, WATCH.DUE, 0);
+    const killed = this.#killedByWatchdog();
+    if (killed !== undefined) return this.#settle({ failure: killed, kill: true });
+    if (frame === null) {
+      return this.#deathFailure().then((failure) => this.#settle({ failure, kill: true }));
+    }
+    if (frame.seq !== seq) return this.#settle({ failure: this.#badFrame(frame), kill: true });
+    return this.#settle(this.#outcomeOf(frame));
+  }
+
+  /** Reads the next frame that is not a log frame, with blocking reads. */
+  #readBlocking(): Frame | null {
+    for (;;) {
+      const frame = this.#reader!.readSync(this.#stdout!);
+      if (frame === null || frame.type !== FRAME_LOG) return frame;
+      this.#log(frame.json);
+    }
+  }
+
+  /** The failure the watchdog caused, if it killed the child. */
+  #killedByWatchdog(): PolicyFailure | undefined {
+    const reason = Atomics.load(this.#control!, WATCH.KILLED);
+    if (reason === KILLED_DEADLINE) {
+      return this.#fail(this.#stall("batch", this.#options.batchDeadlineMs));
+    }
+    if (reason === KILLED_RSS) {
+      return this.#fail(this.#overMemory(Atomics.load(this.#control!, WATCH.RSS_KIB)));
+    }
+    return undefined;
+  }
+
+  /**
+   * Returns a reply, throws a failure that leaves the policy loaded, or kills the child and
+   * returns a promise rejected with the failure once the child is reaped.
+   */
+  #settle(outcome: Outcome): Reply | Promise<never> {
+    if (!("failure" in outcome)) return outcome;
+    if (!outcome.kill) throw outcome.failure;
+    return this.#kill(outcome.failure).then((failure) => {
+      throw failure;
+    });
+  }
+
+  /** What a frame answering a batch means. */
+  #outcomeOf(frame: Frame): Outcome {
+    if (frame.type === FRAME_FAIL) {
+      const failure = this.#failureFrom(frame);
+      return { failure, kill: failure.reason === "message-too-large" };
+    }
+    if (frame.type !== FRAME_REPLY) return { failure: this.#badFrame(frame), kill: true };
+    let objs: unknown = [];
+    try {
+      if (frame.json !== "") objs = JSON.parse(frame.json);
+    } catch {
+      // Not JSON: the policy broke its own sandbox's encoder (JSON.stringify, for one).
+    }
+    if (!Array.isArray(objs)) return { failure: this.#badFrame(frame), kill: true };
+    return { nums: frame.nums, length: frame.nums.length, objs };
+  }
+
+  /** Passes policy output to the log sink; a failing sink must not take the policy down. */
+  #log(text: string): void {
+    try {
+      this.#options.log(text);
+    } catch {
+      // Ignored.
+    }
+  }
+
+  /**
    * Samples the child's resident memory every 100 ms and kills it above `rssMiB`. Between batches
    * the child is blocked reading stdin, so its memory only grows while the kernel waits for it.
+   * (With blocking reads the watchdog thread samples instead.)
    */
   #watchMemory(pid: number): void {
     const limitKiB = this.#options.rssMiB * 1024;
@@ -301,19 +470,29 @@ export class ProcessRuntime implements PolicyRuntime {
       const rssKiB = Number(/^VmRSS:\s+(\d+) kB/m.exec(status)?.[1] ?? 0);
       if (rssKiB <= limitKiB) return;
       clearInterval(timer);
-      this.#fail(
-        new PolicyFailure(
-          "oom",
-          "rss",
-          `Policy process used ${
-            Math.round(rssKiB / 1024)
-          } MiB of memory; the limit is ${this.#options.rssMiB} MiB`,
-        ),
-      );
+      this.#fail(this.#overMemory(rssKiB));
       void this.#reap();
     }, 100);
     Deno.unrefTimer(timer);
     this.#memoryWatch = timer;
+  }
+
+  #overMemory(rssKiB: number): PolicyFailure {
+    return new PolicyFailure(
+      "oom",
+      "rss",
+      `Policy process used ${
+        Math.round(rssKiB / 1024)
+      } MiB of memory; the limit is ${this.#options.rssMiB} MiB`,
+    );
+  }
+
+  #stall(what: string, deadlineMs: number): PolicyFailure {
+    return new PolicyFailure(
+      "stall",
+      "deadline",
+      `Policy did not finish its ${what} within ${deadlineMs} ms; the process was killed`,
+    );
   }
 
   async #pumpStderr(stderr: ReadableStream<Uint8Array>): Promise<void> {
@@ -321,18 +500,15 @@ export class ProcessRuntime implements PolicyRuntime {
     for await (const chunk of stderr) {
       const text = decoder.decode(chunk, { stream: true });
       this.#stderrTail = (this.#stderrTail + text).slice(-STDERR_TAIL_CHARS);
-      try {
-        this.#options.log(text);
-      } catch {
-        // A failing log sink must not stop the pump (the child would block on a full pipe).
-      }
+      this.#log(text);
     }
   }
 
   /**
-   * Sends a frame and waits for the answer with a deadline. The deadline costs no timer per
-   * exchange: one lazily armed timer checks whichever exchange is in flight when it fires, and
-   * kills the child when that one is overdue; the read then ends and reports the stall.
+   * Sends a frame and waits for the answer with a deadline (before blocking reads, and without
+   * them). The deadline costs no timer per exchange: one lazily armed timer checks whichever
+   * exchange is in flight when it fires, and kills the child when that one is overdue; the read
+   * then ends and reports the stall.
    */
   async #exchange(
     bytes: Uint8Array,
@@ -351,15 +527,13 @@ export class ProcessRuntime implements PolicyRuntime {
       let outcome: Frame | null;
       try {
         outcome = await reader.read();
+        while (outcome !== null && outcome.type === FRAME_LOG) {
+          this.#log(outcome.json);
+          outcome = await reader.read();
+        }
       } catch (error) {
         if (this.#failure !== undefined) throw await this.#kill(this.#failure);
-        if (error instanceof FrameError) {
-          if (error.reason === "bad-frame" && await this.#exited()) {
-            throw await this.#kill(await this.#deathFailure());
-          }
-          throw await this.#kill(new PolicyFailure("invalid", error.reason, error.message));
-        }
-        throw await this.#kill(new PolicyFailure("crash", "transport", String(error)));
+        throw await this.#kill(await this.#frameErrorFailure(error));
       }
       // Killed meanwhile (deadline, memory): that is the story, whatever the read returned.
       if (this.#failure !== undefined) throw await this.#kill(this.#failure);
@@ -372,6 +546,15 @@ export class ProcessRuntime implements PolicyRuntime {
     }
   }
 
+  /** The failure behind an error reading frames: the child's death if it died, else the error. */
+  async #frameErrorFailure(error: unknown): Promise<PolicyFailure> {
+    if (error instanceof FrameError) {
+      if (error.reason === "bad-frame" && await this.#exited()) return await this.#deathFailure();
+      return new PolicyFailure("invalid", error.reason, error.message);
+    }
+    return new PolicyFailure("crash", "transport", String(error));
+  }
+
   /**
    * Writes a frame to the child. Small frames (nearly every batch) are written synchronously
    * through a second handle on the child's stdin: the pipe is empty (the child read the last
@@ -381,8 +564,7 @@ export class ProcessRuntime implements PolicyRuntime {
   #send(bytes: Uint8Array): void {
     if (this.#stdin !== undefined && bytes.length <= SYNC_WRITE_MAX_BYTES) {
       try {
-        let written = 0;
-        while (written < bytes.length) written += this.#stdin.writeSync(bytes.subarray(written));
+        writeAllSync(this.#stdin, bytes);
       } catch {
         // The child is gone: the read side sees the end of the stream and reports why.
       }
@@ -408,13 +590,7 @@ export class ProcessRuntime implements PolicyRuntime {
     // Nothing in flight: the next exchange arms the timer again.
     if (this.#waitingSince === 0) return;
     if (performance.now() < this.#waitingSince + this.#waitingLimitMs) return this.#armDeadline();
-    this.#fail(
-      new PolicyFailure(
-        "stall",
-        "deadline",
-        `Policy did not finish its ${this.#waitingFor} within ${this.#waitingLimitMs} ms; the process was killed`,
-      ),
-    );
+    this.#fail(this.#stall(this.#waitingFor, this.#waitingLimitMs));
     void this.#reap();
   }
 
@@ -476,11 +652,14 @@ export class ProcessRuntime implements PolicyRuntime {
     return failure;
   }
 
-  /** Records `failure`, kills the child and waits for it; returns the failure to throw. */
+  /**
+   * Records `failure`, kills the child and waits for it; returns the failure recorded first (a
+   * deadline or the memory cap, if one ended the child before this failure was seen).
+   */
   async #kill(failure: PolicyFailure): Promise<PolicyFailure> {
     this.#fail(failure);
     await this.#reap();
-    return failure;
+    return this.#failure!;
   }
 
   /** SIGKILLs the child if it still runs, then waits for its exit and releases its pipes. */
@@ -488,12 +667,16 @@ export class ProcessRuntime implements PolicyRuntime {
     clearInterval(this.#memoryWatch);
     clearTimeout(this.#deadline);
     this.#deadlineFiresAt = Infinity;
-    try {
-      this.#stdin?.close();
-    } catch {
-      // Already closed.
+    this.#watchdog?.terminate();
+    this.#watchdog = undefined;
+    for (const file of [this.#stdin, this.#stdout]) {
+      try {
+        file?.close();
+      } catch {
+        // Already closed.
+      }
     }
-    this.#stdin = undefined;
+    this.#stdin = this.#stdout = undefined;
     const child = this.#child;
     if (child === undefined) return;
     try {

@@ -4,7 +4,12 @@
  */
 
 import assert from "node:assert/strict";
-import { createRuntime, PolicyFailure, type PolicyRuntime } from "../../core/sandbox/mod.ts";
+import {
+  createRuntime,
+  PolicyFailure,
+  type PolicyRuntime,
+  ProcessRuntime,
+} from "../../core/sandbox/mod.ts";
 import type { Isolation } from "../../core/sandbox/runtime.ts";
 import type { SandboxOptions } from "../../core/sandbox/options.ts";
 import {
@@ -100,7 +105,12 @@ Deno.test("the start result is the same JSON under every isolation", async () =>
     }
   }
   for (const result of results) {
-    assert.deepEqual(result, { name: "echo", config: { factor: 5 }, hooks: ["echo"], domain: "cpu" });
+    assert.deepEqual(result, {
+      name: "echo",
+      config: { factor: 5 },
+      hooks: ["echo"],
+      domain: "cpu",
+    });
   }
   assertNoSandboxChildren();
 });
@@ -359,8 +369,10 @@ Deno.test("handle before start and after close fails clearly", async () => {
 
 Deno.test("closing a sandbox while a batch is in flight fails that batch", async () => {
   for (const isolation of SANDBOXED) {
+    // With blocking reads a process sandbox's batch is never in flight while the kernel runs.
     const runtime = tracked(createRuntime(isolation, await fixtureBundle("misbehave.ts"), {
       batchDeadlineMs: 5_000,
+      blockingReads: false,
     }));
     await runtime.start(startMessage());
     const pending = failureOf(() => runtime.handle(batchOf([Behaviour.BUSY_MS, 300])));
@@ -385,4 +397,45 @@ Deno.test("createRuntime refuses an imported module for a sandbox", async () => 
   });
   assert.deepEqual(replyValues(await runtime.handle(batchOf([2]))).nums, [4]);
   await runtime.close();
+});
+
+Deno.test("process: blocking reads answer synchronously; the stream transport holds alike", async () => {
+  for (const blockingReads of [true, false]) {
+    const quiet = captureLog();
+    const options = {
+      blockingReads,
+      heapMiB: 64,
+      rssMiB: 256,
+      log: quiet.log,
+      batchDeadlineMs: 10_000,
+    };
+    await withRuntime("process", "misbehave.ts", options, async (runtime) => {
+      assert.equal((runtime as ProcessRuntime).blocking, blockingReads);
+      const reply = runtime.handle(batchOf([Behaviour.ECHO, 1, 2]));
+      assert.equal(reply instanceof Promise, !blockingReads);
+      assert.deepEqual(replyValues(await reply).nums, [2, 4]);
+      const printed = await runtime.handle(batchOf([Behaviour.PRINT, 1]));
+      assert.deepEqual(replyValues(printed).nums, [2]);
+      assert.match(quiet.text(), /policy console\.log[^]*policy Deno\.stdout/);
+      const thrown = await failureOf(() => runtime.handle(batchOf([Behaviour.THROW])));
+      assert.equal(thrown.reason, "throw");
+      const failure = await failureOf(() =>
+        runtime.handle(batchOf([Behaviour.OFF_HEAP, 512, 5_000]))
+      );
+      assert.deepEqual([failure.kind, failure.reason], ["oom", "rss"], String(blockingReads));
+    });
+    await withRuntime(
+      "process",
+      "misbehave.ts",
+      { ...options, batchDeadlineMs: 200 },
+      async (runtime) => {
+        const started = performance.now();
+        const failure = await failureOf(() => runtime.handle(batchOf([Behaviour.SPIN])));
+        const elapsed = performance.now() - started;
+        assert.deepEqual([failure.kind, failure.reason], ["stall", "deadline"]);
+        assert.ok(elapsed >= 200 && elapsed < 2000, `stall reported after ${elapsed} ms`);
+        assertNoSandboxChildren();
+      },
+    );
+  }
 });
