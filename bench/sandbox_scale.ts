@@ -7,7 +7,12 @@
  * and median time from sending a batch to holding its reply, and the CPU time used by the kernel
  * and by the sandbox's child process (less sensitive than wall time to a busy machine).
  *
- * Run: `deno run -A bench/sandbox_scale.ts [--runs 5] [--seconds 1] [--ahead 1,4,8]`
+ * Each measured run follows a warm-up run in the same process: the kernel (and, under `none`, the
+ * policy) is warm, while a `process` sandbox always starts a cold child. `--fresh` runs every
+ * measurement in a new Deno process instead, as a `hyperhook run` does (cold everywhere; only the
+ * simulation is timed, not loading).
+ *
+ * Run: `deno run -A bench/sandbox_scale.ts [--runs 5] [--seconds 1] [--ahead 1,8,16] [--fresh]`
  *
  * @module
  */
@@ -25,6 +30,8 @@ const { values } = parseArgs({
     seconds: { type: "string", default: "1" },
     ahead: { type: "string", default: "1,4,8" },
     isolation: { type: "string", default: "none,worker,process" },
+    fresh: { type: "boolean", default: false },
+    one: { type: "boolean", default: false },
   },
 });
 const runs = Number(values.runs), seconds = Number(values.seconds);
@@ -128,6 +135,33 @@ const header = [
   "kernel CPU ms",
   "child CPU ms",
 ];
+/** One run in a new Deno process (`--fresh`): the child prints its sample as JSON. */
+async function fresh(isolation: Isolation, ahead: number): Promise<Sample> {
+  const output = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      new URL(import.meta.url).pathname,
+      "--one",
+      "--isolation",
+      isolation,
+      "--ahead",
+      String(ahead),
+      "--seconds",
+      String(seconds),
+    ],
+    stderr: "inherit",
+  }).output();
+  const sample = JSON.parse(new TextDecoder().decode(output.stdout));
+  return { ...sample, roundTripsUs: Float64Array.from(sample.roundTripsUs) };
+}
+
+if (values.one) {
+  const sample = await once(isolations[0]!, Number(values.ahead));
+  console.log(JSON.stringify({ ...sample, roundTripsUs: Array.from(sample.roundTripsUs) }));
+  Deno.exit(0);
+}
+
 const rows: string[][] = [header];
 for (const ahead of values.ahead!.split(",").map(Number)) {
   const policy = ahead === 1 ? "rr" : `rr-ahead ${ahead}`;
@@ -136,7 +170,9 @@ for (const ahead of values.ahead!.split(",").map(Number)) {
     // One warm-up run (JIT, bundling, the bootstrap file), then the measured runs.
     await once(isolation, ahead);
     const samples: Sample[] = [];
-    for (let run = 0; run < runs; run++) samples.push(await once(isolation, ahead));
+    for (let run = 0; run < runs; run++) {
+      samples.push(await (values.fresh ? fresh(isolation, ahead) : once(isolation, ahead)));
+    }
     const wall = median(samples.map((sample) => sample.wallMs));
     if (isolation === "none") noneWall = wall;
     hash ??= samples[0]!.eventsHash;
