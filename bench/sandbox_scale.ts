@@ -12,7 +12,11 @@
  * measurement in a new Deno process instead, as a `hyperhook run` does (cold everywhere; only the
  * simulation is timed, not loading).
  *
- * Run: `deno run -A bench/sandbox_scale.ts [--runs 5] [--seconds 1] [--ahead 1,8,16] [--fresh]`
+ * `--streams` makes the process sandbox wait for replies through the pipes' streams instead of
+ * blocking reads (`blockingReads: false`).
+ *
+ * Run: `deno run -A bench/sandbox_scale.ts [--runs 5] [--seconds 1] [--ahead 1,8,16] [--fresh]
+ * [--streams]`
  *
  * @module
  */
@@ -31,6 +35,7 @@ const { values } = parseArgs({
     ahead: { type: "string", default: "1,4,8" },
     isolation: { type: "string", default: "none,worker,process" },
     fresh: { type: "boolean", default: false },
+    streams: { type: "boolean", default: false },
     one: { type: "boolean", default: false },
   },
 });
@@ -65,7 +70,7 @@ async function once(isolation: Isolation, ahead: number): Promise<Sample> {
     policy: ahead === 1 ? "rr" : RR_AHEAD,
     config: ahead === 1 ? {} : { ahead },
     // Deadlines are not under test: a busy machine must not eject the policy.
-    sandbox: { batchDeadlineMs: 10_000 },
+    sandbox: { batchDeadlineMs: 10_000, blockingReads: !values.streams },
   });
   const runtime = simulation.cpu.slot.runtime;
   const handle = runtime.handle.bind(runtime);
@@ -149,6 +154,7 @@ async function fresh(isolation: Isolation, ahead: number): Promise<Sample> {
       String(ahead),
       "--seconds",
       String(seconds),
+      ...(values.streams ? ["--streams"] : []),
     ],
     stderr: "inherit",
   }).output();

@@ -30,6 +30,8 @@ export const WATCH_SLOTS = 4;
 export const KILLED_DEADLINE = 1;
 /** `KILLED`: the child's resident memory went over the cap. */
 export const KILLED_RSS = 2;
+/** `KILLED`: set by the kernel before it reaps the child, so that the watchdog kills no more. */
+export const KILLED_NEVER = 3;
 
 /**
  * Plain JavaScript: the watchdog Worker. It receives `{ control, base, pid, limitKiB }`, answers

@@ -54,7 +54,14 @@ import {
   FRAME_STARTED,
   PROCESS_BOOTSTRAP_JS,
 } from "./_policy_host.ts";
-import { KILLED_DEADLINE, KILLED_RSS, WATCH, WATCH_SLOTS, WATCHDOG_JS } from "./_watchdog.ts";
+import {
+  KILLED_DEADLINE,
+  KILLED_NEVER,
+  KILLED_RSS,
+  WATCH,
+  WATCH_SLOTS,
+  WATCHDOG_JS,
+} from "./_watchdog.ts";
 import { type Isolation, PolicyFailure, type PolicyRuntime } from "./runtime.ts";
 import {
   type ResolvedSandboxOptions,
@@ -667,6 +674,10 @@ export class ProcessRuntime implements PolicyRuntime {
     clearInterval(this.#memoryWatch);
     clearTimeout(this.#deadline);
     this.#deadlineFiresAt = Infinity;
+    // The child's pid is free once it is reaped: the watchdog must not kill it after that.
+    if (this.#control !== undefined) {
+      Atomics.compareExchange(this.#control, WATCH.KILLED, 0, KILLED_NEVER);
+    }
     this.#watchdog?.terminate();
     this.#watchdog = undefined;
     for (const file of [this.#stdin, this.#stdout]) {
