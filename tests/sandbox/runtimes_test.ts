@@ -8,7 +8,7 @@ import {
   createRuntime,
   PolicyFailure,
   type PolicyRuntime,
-  ProcessRuntime,
+  type ProcessRuntime,
 } from "../../core/sandbox/mod.ts";
 import type { Isolation } from "../../core/sandbox/runtime.ts";
 import type { SandboxOptions } from "../../core/sandbox/options.ts";
