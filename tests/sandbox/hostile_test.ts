@@ -666,6 +666,30 @@ Deno.test("CLI: an endless loop is killed at --deadline, the run completes, no p
   assert.deepEqual(sandboxProcesses(cache), []);
 });
 
+Deno.test("CLI: --heap caps the sandbox's heap; allocating past it is oom, and the run completes", async () => {
+  const cache = await Deno.makeTempDir({ dir: CACHE });
+  const result = await cli([
+    "run",
+    await workloadFile(WORKLOAD_SPEC),
+    "--cpu",
+    IN_HOOK,
+    "--config-cpu",
+    JSON.stringify({ act: "oom" }),
+    "--heap",
+    "48",
+    "--deadline",
+    "20s",
+    "--format",
+    "json",
+  ], cache);
+  assert.equal(result.code, 1, result.stderr);
+  assert.deepEqual(incidentLines(result.stderr), [
+    "hyperhook: incident at 0ns: cpu policy hostile ejected (oom/heap): Policy process ran out of memory (heap cap 48 MiB)",
+  ]);
+  for (const vm of JSON.parse(result.stdout).vms) assert.notEqual(vm.cpu.finishNs, null);
+  assert.deepEqual(sandboxProcesses(cache), []);
+});
+
 Deno.test("CLI: a policy built for an unknown major apiVersion is refused at load, clearly", async () => {
   const cache = await Deno.makeTempDir({ dir: CACHE });
   const result = await cli(
