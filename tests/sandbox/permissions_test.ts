@@ -33,7 +33,9 @@ function localServer(): { port: number; requests: string[]; close: () => Promise
 async function probe(isolation: Isolation, port: number): Promise<Record<string, string>> {
   const runtime = tracked(createRuntime(isolation, await fixtureBundle("probe.ts")));
   try {
-    await runtime.start(startMessage({ port }));
+    // In-process, a remote import would really happen and be recorded in the project's deno.lock,
+    // so the trusted run leaves it out.
+    await runtime.start(startMessage({ port, remoteImport: isolation !== "none" }));
     // Give the probes started in `start` a chance to settle (in a worker the event loop runs;
     // the process sandbox only passes a microtask checkpoint between batches).
     let outcomes = (await runtime.handle(batchOf([]))).objs[0] as Record<string, string>;
