@@ -2,7 +2,7 @@
  * What the sandbox costs at scale: the foundation's scale workload (64 pCPUs, 1024 vCPUs, half
  * CPU-bound, half interactive; see `_scale.ts`) under `none`, `worker` and `process`, with `rr`
  * (one vCPU per dispatch) and with round robin filling each pCPU's local queue `ahead` vCPUs at a
- * time (`_rr_ahead.ts`). Prints, per policy and isolation: the median wall time of the runs and
+ * time (`rr`'s `ahead` option). Prints, per policy and isolation: the median wall time of the runs and
  * its ratio to `none`, the batches (round trips) and their rate per simulated second, the mean
  * and median time from sending a batch to holding its reply, and the CPU time used by the kernel
  * and by the sandbox's child process (less sensitive than wall time to a busy machine).
@@ -41,7 +41,6 @@ const { values } = parseArgs({
 });
 const runs = Number(values.runs), seconds = Number(values.seconds);
 const isolations = values.isolation!.split(",") as Isolation[];
-const RR_AHEAD = new URL("./_rr_ahead.ts", import.meta.url).pathname;
 
 /** CPU time (user + system) of a process so far, in ms, from Linux's /proc. */
 function cpuMs(pid: number | "self"): number {
@@ -67,8 +66,8 @@ async function once(isolation: Isolation, ahead: number): Promise<Sample> {
   const simulation = await scaleSimulation(1024, {
     seconds,
     isolation,
-    policy: ahead === 1 ? "rr" : RR_AHEAD,
-    config: ahead === 1 ? {} : { ahead },
+    policy: "rr",
+    config: { ahead },
     // Deadlines are not under test: a busy machine must not eject the policy.
     sandbox: { batchDeadlineMs: 10_000, blockingReads: !values.streams },
   });
@@ -170,7 +169,7 @@ if (values.one) {
 
 const rows: string[][] = [header];
 for (const ahead of values.ahead!.split(",").map(Number)) {
-  const policy = ahead === 1 ? "rr" : `rr-ahead ${ahead}`;
+  const policy = ahead === 1 ? "rr" : `rr ahead ${ahead}`;
   let noneWall: number | undefined, hash: string | undefined;
   for (const isolation of isolations) {
     // One warm-up run (JIT, bundling, the bootstrap file), then the measured runs.
