@@ -350,37 +350,13 @@ export class CpuDomain implements KernelDomain {
    * the end finishes it. `reason` is why it would become ready.
    */
   #advanceProgram(vcpu: Vcpu, reason: number): void {
-    const program = vcpu.vm.program, cursor = vcpu.cursor, now = this.#kernel.now;
+    const program = vcpu.vm.program, cursor = vcpu.cursor;
     if (program === null) return;
-    for (;;) {
-      program.next(cursor, now);
-      switch (cursor.kind) {
-        case STEP.RUN:
-          vcpu.remainingNs = cursor.ns;
-          vcpu.burstNs = 0;
-          this.#makeReady(vcpu, reason);
-          return;
-        case STEP.SLEEP:
-        case STEP.SLEEP_UNTIL: {
-          const wakeAt = cursor.kind === STEP.SLEEP ? now + cursor.ns : cursor.ns;
-          vcpu.state = BLOCKED;
-          this.#kernel.schedule(Math.max(now, wakeAt), this.#base + EV_WAKE, vcpu.id, ++vcpu.gen);
-          return;
-        }
-        case STEP.IO:
-          vcpu.state = BLOCKED;
-          if (this.onIoStep === undefined) {
-            throw new Error(`VM ${vcpu.vm.id}: an {io} step needs the I/O domain (host.disks)`);
-          }
-          this.onIoStep(vcpu, cursor.payload);
-          return;
-        case STEP.END:
-          vcpu.state = DONE;
-          if (program.finite) this.#kernel.pendingWork--;
-          this.#maybeFinish(vcpu.vm);
-          return;
-      }
-    }
+    program.next(cursor, this.#kernel.now);
+    if (cursor.kind !== STEP.RUN) return this.#continueWith(vcpu);
+    vcpu.remainingNs = cursor.ns;
+    vcpu.burstNs = 0;
+    this.#makeReady(vcpu, reason);
   }
 
   /** Wakes a vCPU blocked by another domain (I/O done, fault served). */
@@ -692,7 +668,7 @@ export class CpuDomain implements KernelDomain {
     this.#continueWith(vcpu);
   }
 
-  /** Handles the step the cursor holds for a vCPU that just left its pCPU. */
+  /** Handles the sleep, I/O or end step the cursor holds, for a vCPU that is not running. */
   #continueWith(vcpu: Vcpu): void {
     const cursor = vcpu.cursor, now = this.#kernel.now;
     switch (cursor.kind) {
