@@ -24,7 +24,7 @@ import {
 } from "../policy/cpu.ts";
 import type { Reply } from "../policy/protocol.ts";
 import { ReplyReader } from "../policy/wire.ts";
-import { PolicyFailure } from "../sandbox/runtime.ts";
+import { invalidDecision as invalid, PolicyFailure } from "../sandbox/runtime.ts";
 import { type Program, ProgramCursor, STEP } from "./programs.ts";
 
 const NEW = 0, READY = 1, RUNNING = 2, BLOCKED = 3, DONE = 4;
@@ -850,7 +850,3 @@ export class CpuDomain implements KernelDomain {
 }
 
 const NO_ARGS: readonly number[] = [];
-
-function invalid(reason: string, message: string): PolicyFailure {
-  return new PolicyFailure("invalid", reason, `Invalid decision: ${message}`);
-}

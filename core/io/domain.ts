@@ -22,7 +22,7 @@ import { type DiskInfo, IO_OP, type IoLimits, type IoVmSpec } from "../policy/io
 import type { Reply } from "../policy/protocol.ts";
 import { type HostReport, latencyOf, type VmIoReport } from "../report/report.ts";
 import { ReplyReader } from "../policy/wire.ts";
-import { PolicyFailure } from "../sandbox/runtime.ts";
+import { invalidDecision as invalid, PolicyFailure } from "../sandbox/runtime.ts";
 import type { CpuDomain, Vcpu } from "../cpu/domain.ts";
 import { WorkloadError } from "../workload/load.ts";
 import type { VmWorkload } from "../workload/types.ts";
@@ -928,8 +928,4 @@ export class IoDomain implements KernelDomain {
       if (request.state === HELD) this.vms[request.vm]!.throttledNs += endNs - request.submitNs;
     }
   }
-}
-
-function invalid(reason: string, message: string): PolicyFailure {
-  return new PolicyFailure("invalid", reason, `Invalid decision: ${message}`);
 }

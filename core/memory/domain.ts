@@ -26,7 +26,7 @@ import type { PolicySlot } from "../kernel/slot.ts";
 import { MEMORY_OP, type MemoryVmParams, type MemoryVmSpec, PAGE_BYTES } from "../policy/memory.ts";
 import type { Reply } from "../policy/protocol.ts";
 import { ReplyReader } from "../policy/wire.ts";
-import { PolicyFailure } from "../sandbox/runtime.ts";
+import { invalidDecision as invalid, PolicyFailure } from "../sandbox/runtime.ts";
 import type { CpuWorkload, HostMemoryWorkload, MemoryWorkload } from "../workload/types.ts";
 import { RefStream } from "./streams.ts";
 
@@ -1051,10 +1051,6 @@ function emptyVmFigures(): MemoryVmFigures {
     writebacks: 0,
     stallNs: 0,
   };
-}
-
-function invalid(reason: string, message: string): PolicyFailure {
-  return new PolicyFailure("invalid", reason, `Invalid decision: ${message}`);
 }
 
 /**

@@ -58,6 +58,21 @@ export class PolicyFailure extends Error {
   }
 }
 
+/**
+ * The failure for an invalid decision: the kernel's check named `reason` refused what the policy
+ * answered. Every domain reports its refusals this way.
+ *
+ * @example
+ * ```ts
+ * import { invalidDecision } from "./runtime.ts";
+ * const failure = invalidDecision("bad-slice", "dispatch of vCPU 3 with slice -5");
+ * console.assert(failure.kind === "invalid" && failure.message.startsWith("Invalid decision"));
+ * ```
+ */
+export function invalidDecision(reason: string, message: string): PolicyFailure {
+  return new PolicyFailure("invalid", reason, `Invalid decision: ${message}`);
+}
+
 /** A running policy, seen from the kernel. */
 export interface PolicyRuntime {
   /** Where the policy runs. */

@@ -7,7 +7,7 @@
  */
 
 import { z } from "zod";
-import { parseDuration } from "../engine/duration.ts";
+import { duration, positiveDuration, show } from "./_zod.ts";
 import { createDiskModel, type DiskSpec } from "../io/disk/factory.ts";
 import type {
   IoGeneratorSpec,
@@ -17,26 +17,6 @@ import type {
   IoTraceSpec,
   VmIoWorkload,
 } from "./io_types.ts";
-
-function show(value: unknown): string {
-  if (value === undefined) return "nothing";
-  const text = JSON.stringify(value);
-  return text === undefined ? String(value) : text.length > 60 ? `${text.slice(0, 57)}...` : text;
-}
-
-const duration: z.ZodType<number, unknown> = z.unknown().transform((value, ctx) => {
-  const ns = parseDuration(value);
-  if (ns === undefined) {
-    ctx.addIssue({
-      code: "custom",
-      message: `expected a duration such as "5ms", got ${show(value)}`,
-    });
-    return z.NEVER;
-  }
-  return ns;
-});
-
-const positiveDuration = duration.refine((ns) => ns > 0, "expected a duration above zero");
 
 /**
  * A disk of `host.disks[]`: validated by building its model, so errors name the field

@@ -6,7 +6,7 @@
  */
 
 import { z } from "zod";
-import { parseDuration } from "../engine/duration.ts";
+import { duration, positiveDuration, show } from "./_zod.ts";
 import { checkIoReferences, diskSchema, ioStepSchema, vmIoSchema } from "./io_schema.ts";
 import type { HostMemoryWorkload, MemoryRef, MemoryWorkload, Workload } from "./types.ts";
 
@@ -22,27 +22,6 @@ import type { HostMemoryWorkload, MemoryRef, MemoryWorkload, Workload } from "./
  * ```
  */
 export const WORKLOAD_SCHEMA = "hyperhook.workload/v1";
-
-function show(value: unknown): string {
-  if (value === undefined) return "nothing";
-  const text = JSON.stringify(value);
-  return text === undefined ? String(value) : text.length > 60 ? `${text.slice(0, 57)}...` : text;
-}
-
-/** A duration string, parsed to integer nanoseconds. */
-const duration: z.ZodType<number, unknown> = z.unknown().transform((value, ctx) => {
-  const ns = parseDuration(value);
-  if (ns === undefined) {
-    ctx.addIssue({
-      code: "custom",
-      message: `expected a duration such as "5ms", got ${show(value)}`,
-    });
-    return z.NEVER;
-  }
-  return ns;
-});
-
-const positiveDuration = duration.refine((ns) => ns > 0, "expected a duration above zero");
 
 /** A reference to a policy and its config, as in `policies.cpu`. */
 const policyChoice = z.strictObject({
