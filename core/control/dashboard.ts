@@ -96,6 +96,7 @@ ${SCRIPT}
 }
 
 const STYLE = `
+#incidents li.none { list-style: none; margin-left: -1.2em; color: #6b7280; }
 *{box-sizing:border-box}
 body{margin:0;font:14px/1.4 system-ui,sans-serif;color:#222;background:#f6f7f9}
 header{display:flex;flex-wrap:wrap;gap:12px 28px;align-items:center;padding:10px 18px;background:#1f2a37;color:#f3f4f6}
