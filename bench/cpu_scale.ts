@@ -8,7 +8,7 @@ for (const vcpus of sizes) {
   const samples: number[] = [];
   let decisions = 0;
   for (let i = 0; i < 5; i++) {
-    const simulation = await scaleSimulation(vcpus, { seconds: vcpus <= 1024 ? 2 : 1 });
+    const simulation = await scaleSimulation(vcpus, { seconds: 10 });
     const start = performance.now();
     await simulation.run();
     const ms = performance.now() - start;
