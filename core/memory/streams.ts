@@ -15,6 +15,9 @@ import type { MemoryWorkload } from "../workload/types.ts";
 /** Stream kinds. */
 const EXPLICIT = 0, UNIFORM = 1, ZIPF = 2, SCAN = 3, LOOP = 4, PHASES = 5;
 
+/** References drawn in one batch. */
+const AHEAD = 64;
+
 const KINDS: Record<NonNullable<MemoryWorkload["pattern"]>, number> = {
   uniform: UNIFORM,
   zipf: ZIPF,
@@ -88,7 +91,12 @@ export class RefStream {
   readonly refs: Int32Array | null;
   #kind: number;
   #rng: Rng;
+  /** References drawn so far (issued, or waiting in `#ahead`). */
   #issued = 0;
+  /** References drawn ahead of use, and where the next one is. */
+  #ahead = new Int32Array(AHEAD);
+  #aheadAt = 0;
+  #aheadEnd = 0;
   #writes: number;
   #alias: AliasTable | null = null;
   #span: number;
@@ -146,30 +154,48 @@ export class RefStream {
 
   /** The next reference (encoded: the page, or `-1 - page` for a write). */
   next(): number {
-    const issued = this.#issued++;
-    let page: number;
-    switch (this.#kind) {
-      case EXPLICIT:
-        return this.refs![issued]!;
-      case UNIFORM:
-        page = (this.#rng.next() * this.pages / 0x1_0000_0000) | 0;
-        break;
-      case ZIPF: {
-        const table = this.#alias!;
-        const column = 2 * ((this.#rng.next() * this.pages / 0x1_0000_0000) | 0);
-        page = this.#rng.next() < table[column]! ? column >>> 1 : table[column + 1]!;
-        break;
+    if (this.#aheadAt === this.#aheadEnd) this.#drawAhead();
+    return this.#ahead[this.#aheadAt++]!;
+  }
+
+  /**
+   * Draws the next references in a batch. The draws are the same, in the same order, as one at a
+   * time (the stream's generator is its own), but a batch of independent table lookups lets the
+   * processor overlap their cache misses: the zipf alias table is too large to stay cached.
+   */
+  #drawAhead(): void {
+    const out = this.#ahead, rng = this.#rng, pages = this.pages, writes = this.#writes;
+    const issued = this.#issued;
+    const count = this.#kind === EXPLICIT ? Math.min(AHEAD, this.limit - issued) : AHEAD;
+    for (let i = 0; i < count; i++) {
+      let page: number;
+      switch (this.#kind) {
+        case EXPLICIT:
+          out[i] = this.refs![issued + i]!;
+          continue;
+        case UNIFORM:
+          page = (rng.next() * pages / 0x1_0000_0000) | 0;
+          break;
+        case ZIPF: {
+          const table = this.#alias!;
+          const column = 2 * ((rng.next() * pages / 0x1_0000_0000) | 0);
+          page = rng.next() < table[column]! ? column >>> 1 : table[column + 1]!;
+          break;
+        }
+        case SCAN:
+        case LOOP:
+          page = (issued + i) % this.#span;
+          break;
+        default: {
+          // Phases: every `phaseRefs` references the working set moves to a random place.
+          if ((issued + i) % this.#phaseRefs === 0) this.#offset = rng.int(pages);
+          page = (this.#offset + rng.int(this.#span)) % pages;
+        }
       }
-      case SCAN:
-      case LOOP:
-        page = issued % this.#span;
-        break;
-      default: {
-        // Phases: every `phaseRefs` references the working set moves to a random place.
-        if (issued % this.#phaseRefs === 0) this.#offset = this.#rng.int(this.pages);
-        page = (this.#offset + this.#rng.int(this.#span)) % this.pages;
-      }
+      out[i] = writes > 0 && rng.float() < writes ? -1 - page : page;
     }
-    return this.#writes > 0 && this.#rng.float() < this.#writes ? -1 - page : page;
+    this.#issued = issued + count;
+    this.#aheadAt = 0;
+    this.#aheadEnd = count;
   }
 }
