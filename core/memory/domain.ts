@@ -264,6 +264,8 @@ export class MemoryDomain implements KernelDomain {
   #stepGen = 0;
   #epoch = 1;
   #tracking = false;
+  /** Whether the policy in charge declares `future` (kept here: it is asked at every fault). */
+  #futureAware = false;
   #touches = new Int32Array(TOUCH_BUFFER);
   #touchCount = 0;
   #touchAt = 0;
@@ -711,7 +713,7 @@ export class MemoryDomain implements KernelDomain {
 
   /** Tells a future-aware policy how far each VM is in its reference string. */
   #sendProgress(): void {
-    if (!this.slot.has("future")) return;
+    if (!this.#futureAware) return;
     const pairs: number[] = [];
     for (const vm of this.vms) {
       if (vm === undefined || !vm.arrived || vm.issuedSent === vm.issued) continue;
@@ -790,10 +792,21 @@ export class MemoryDomain implements KernelDomain {
       return;
     }
     const vm = pending.vcpu.vm;
-    const what = `the fault of VM ${vm.id} on page ${pending.page}`;
-    if (n !== 1) throw invalid("no-victim", `${what}: expected one frame, got ${n} values`);
+    // This runs at every fault: the messages are built only for a bad answer.
+    if (n !== 1) {
+      throw invalid(
+        "no-victim",
+        `the fault of VM ${vm.id} on page ${pending.page}: expected one frame, got ${n} values`,
+      );
+    }
     const frame = reader.next();
-    this.#checkFrame(frame, pending.scope, `victim for ${what}`);
+    if (!this.#mayTake(frame, pending.scope)) {
+      this.#checkFrame(
+        frame,
+        pending.scope,
+        `victim for the fault of VM ${vm.id} on page ${pending.page}`,
+      );
+    }
     this.#pending = null;
     this.#pendingAsked = false;
     const dirty = this.#evict(frame, false);
@@ -859,6 +872,13 @@ export class MemoryDomain implements KernelDomain {
     }
   }
 
+  /** Whether `frame` exists, is in use, and is in `scope` (-1: any VM). */
+  #mayTake(frame: number, scope: number): boolean {
+    if (!(Number.isInteger(frame) && frame >= 0 && frame < this.frames)) return false;
+    const owner = this.frameVm[frame]!;
+    return owner >= 0 && (scope < 0 || owner === scope);
+  }
+
   #checkFrame(frame: number, scope: number, what: string): void {
     if (!(Number.isInteger(frame) && frame >= 0 && frame < this.frames)) {
       throw invalid("unknown-frame", `${what} named frame ${frame}, which does not exist`);
@@ -902,7 +922,8 @@ export class MemoryDomain implements KernelDomain {
 
   installed(): void {
     this.#tracking = this.slot.has("touched");
-    if (this.slot.has("future")) {
+    this.#futureAware = this.slot.has("future");
+    if (this.#futureAware) {
       if (this.#futureUnknown !== null) {
         throw new PolicyFailure(
           "error",
