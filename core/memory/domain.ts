@@ -240,17 +240,22 @@ export class MemoryDomain implements KernelDomain {
   #highWatermark: number;
   #stopAt: number;
   /**
-   * When each frame was loaded, as a global sequence number (with the reference order in `#order`,
+   * When each frame was loaded, as a sequence number (with the reference order in `#lastRef`,
    * replay hands a new policy the frames in these orders).
    */
   #loadSeq: Float64Array;
   /**
-   * Per frame, side by side: where its last touch sits in the touch buffer (to send each frame
-   * once), and its last-reference sequence number.
+   * The sequence number of each frame's last reference (or load). A touch still in the buffer at
+   * index `i` holds `#seq + 2 + i`, so the flush sends a frame only from the index that holds its
+   * number (its last touch), and numbers nothing: one store per reference, in one array.
    */
-  #order: Float64Array;
+  #lastRef: Float64Array;
   /** The dirty bit of each frame's page, mirrored from the page table for the touch flush. */
   #frameDirty: Uint8Array;
+  /**
+   * The last sequence number given: loads and flushed touches share one sequence. A load takes
+   * `#seq + 1`, before the touches still in the buffer (flushed right after it).
+   */
   #seq = 0;
   #free: Int32Array;
   #freeCount: number;
@@ -313,7 +318,7 @@ export class MemoryDomain implements KernelDomain {
     this.frameVm = new Int32Array(host.frames).fill(-1);
     this.framePage = new Int32Array(host.frames);
     this.#loadSeq = new Float64Array(host.frames);
-    this.#order = new Float64Array(2 * host.frames);
+    this.#lastRef = new Float64Array(host.frames);
     this.#frameDirty = new Uint8Array(host.frames);
     // Free frames are taken lowest first.
     this.#free = new Int32Array(host.frames);
@@ -488,11 +493,13 @@ export class MemoryDomain implements KernelDomain {
     if (horizon <= now) return this.#arm(now);
     if (this.#pending !== null) return;
     const ring = this.#ring, mask = this.#ringMask, epoch = this.#epoch;
-    const tracking = this.#tracking, touches = this.#touches, order = this.#order;
+    const tracking = this.#tracking, touches = this.#touches, lastRef = this.#lastRef;
     const frameDirty = this.#frameDirty;
     // The hot loop keeps the ring's head and size and the touch count in locals, and stores them
-    // back before anything else may look at them.
+    // back before anything else may look at them (and the touches' first number, which only a
+    // flush changes).
     let head = this.#ringHead, size = this.#ringSize, touched = this.#touchCount;
+    let firstSeq = this.#seq + 2;
     let budget = STEP_REFS;
     while (size > 0 && budget-- > 0) {
       const mv = ring[head]!, at = mv.next;
@@ -512,6 +519,7 @@ export class MemoryDomain implements KernelDomain {
         vm.held = NONE;
         const waits = !this.#fault(mv, page, ref < 0);
         head = this.#ringHead, size = this.#ringSize, touched = this.#touchCount;
+        firstSeq = this.#seq + 2;
         if (waits) return;
         // The CPU settles this instant (a stalled vCPU's pCPU) before any later reference.
         if (mv.stalled) horizon = now + 1;
@@ -523,11 +531,12 @@ export class MemoryDomain implements KernelDomain {
       if (ref < 0) pte[entry + 1] = pte[entry + 1]! | DIRTY, frameDirty[frame] = 1;
       if (tracking) {
         touches[touched] = frame;
-        order[2 * frame] = touched;
+        lastRef[frame] = firstSeq + touched;
         if (++touched === TOUCH_BUFFER) {
           this.#touchAt = at, this.#touchCount = touched;
           this.#flushTouches();
           touched = 0;
+          firstSeq = this.#seq + 2;
         }
       }
       mv.next = at + vm.intervalNs;
@@ -650,9 +659,12 @@ export class MemoryDomain implements KernelDomain {
     if (++vm.resident > vm.residentPeak) vm.residentPeak = vm.resident;
     const used = this.frames - this.#freeCount;
     if (used > this.usedPeak) this.usedPeak = used;
-    this.#loadSeq[frame] = this.#order[2 * frame + 1] = ++this.#seq;
+    // The load ranks before the touches still in the buffer: they are numbered after it.
+    const seq = this.#seq + 1;
+    this.#loadSeq[frame] = this.#lastRef[frame] = seq;
     this.#kernel.log.record(LOG.memory, MEMORY_LOG.LOAD, now, frame, vm.index, page);
     this.#flushTouches();
+    if (this.#seq < seq) this.#seq = seq;
     this.slot.writer.call4(MEMORY_OP.LOADED, now, frame, vm.index, page, write ? 1 : 0);
   }
 
@@ -689,26 +701,23 @@ export class MemoryDomain implements KernelDomain {
     const count = this.#touchCount;
     if (count === 0) return;
     this.#touchCount = 0;
-    const touches = this.#touches, order = this.#order, out = this.#touchOut;
-    const frameDirty = this.#frameDirty;
+    const touches = this.#touches, lastRef = this.#lastRef, out = this.#touchOut;
+    const frameDirty = this.#frameDirty, firstSeq = this.#seq + 2;
     let n = 0;
     for (let i = 0; i < count; i++) {
       const frame = touches[i]!;
-      if (order[2 * frame] !== i) continue;
-      order[2 * frame + 1] = ++this.#seq;
+      if (lastRef[frame] !== firstSeq + i) continue;
       out[n++] = frameDirty[frame] === 1 ? -1 - frame : frame;
     }
+    this.#seq = firstSeq + count - 1;
     this.slot.writer.callN(MEMORY_OP.TOUCHED, this.#touchAt, out, n);
   }
 
   /** Folds the touches gathered so far into the frames' reference order, sending nothing. */
   #absorbTouches(): void {
-    const count = this.#touchCount, touches = this.#touches, order = this.#order;
+    // Their numbers are in place already; the sequence moves past them.
+    if (this.#touchCount > 0) this.#seq += this.#touchCount + 1;
     this.#touchCount = 0;
-    for (let i = 0; i < count; i++) {
-      const frame = touches[i]!;
-      if (order[2 * frame] === i) order[2 * frame + 1] = ++this.#seq;
-    }
   }
 
   /** Tells a future-aware policy how far each VM is in its reference string. */
@@ -967,7 +976,7 @@ export class MemoryDomain implements KernelDomain {
       writer.call4(MEMORY_OP.LOADED, now, frame, vm, page, this.#frameDirty[frame]!);
     }
     if (this.slot.has("touched") && used.length > 0) {
-      used.sort((a, b) => this.#order[2 * a + 1]! - this.#order[2 * b + 1]!);
+      used.sort((a, b) => this.#lastRef[a]! - this.#lastRef[b]!);
       const refs = used.map((frame) => this.#frameDirty[frame] === 1 ? -1 - frame : frame);
       writer.callN(MEMORY_OP.TOUCHED, now, refs);
     }
