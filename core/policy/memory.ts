@@ -475,6 +475,9 @@ export function defineMemoryPolicy<
   };
 }
 
+/** Touch lists up to this long are handed to `touched` through views made once. */
+const SHORT_VIEWS = 256;
+
 class MemoryHandler<C> implements PolicyHandler, MemoryContext<C> {
   now = 0;
   readonly rng: Rng;
@@ -484,6 +487,8 @@ class MemoryHandler<C> implements PolicyHandler, MemoryContext<C> {
   #hooks: MemoryHooks<C>;
   #reply = new ReplyWriter();
   #touched: Int32Array = new Int32Array(1024);
+  /** Views of the first n touched frames, for short n, made once (see `#touchedView`). */
+  #touchedViews: Int32Array[] = [];
   #touches: boolean;
   #future: (number[] | null)[] = [];
   #fault: { -readonly [K in keyof Fault]: Fault[K] } = {
@@ -579,6 +584,7 @@ class MemoryHandler<C> implements PolicyHandler, MemoryContext<C> {
   #touch(nums: Float64Array, at: number, count: number): void {
     if (this.#touched.length < count) {
       this.#touched = new Int32Array(Math.max(count, 2 * this.#touched.length));
+      this.#touchedViews = [];
     }
     const touched = this.#touched, referenced = this.frames.referenced, dirty = this.frames.dirty;
     for (let k = 0; k < count; k++) {
@@ -588,7 +594,16 @@ class MemoryHandler<C> implements PolicyHandler, MemoryContext<C> {
       if (ref < 0) dirty[frame] = 1;
       touched[k] = frame;
     }
-    if (this.#touches) this.#hooks.touched?.(this, touched.subarray(0, count));
+    if (this.#touches) this.#hooks.touched?.(this, this.#touchedView(count));
+  }
+
+  /**
+   * The first `count` touched frames as an array of their own. Touches come between faults, a
+   * few at a time, so the short views are made once and reused rather than made at every call.
+   */
+  #touchedView(count: number): Int32Array {
+    if (count > SHORT_VIEWS) return this.#touched.subarray(0, count);
+    return this.#touchedViews[count] ??= this.#touched.subarray(0, count);
   }
 
   #load(frame: number, vmIndex: number, page: number, write: boolean): void {
