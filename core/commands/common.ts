@@ -13,7 +13,7 @@ import { type Isolation, ISOLATIONS } from "../sandbox/runtime.ts";
 import type { SandboxOptions } from "../sandbox/options.ts";
 import type { PolicyChoice, SimulateOptions } from "../simulate.ts";
 import { WorkloadError } from "../workload/load.ts";
-import { formatDuration } from "../engine/duration.ts";
+import { formatDuration, parseDuration } from "../engine/duration.ts";
 
 /** Bad input on the command line: exit 2 with this one line. */
 export class UsageError extends Error {
@@ -100,11 +100,14 @@ export function simulationOptions(
     options.isolation = values.isolation as Isolation;
   }
   if (typeof values.stall === "string") {
-    const match = /^(\d+(?:\.\d+)?)(ms|s)$/.exec(values.stall);
-    if (match === null) {
-      throw new UsageError(`--stall: expected a duration such as "30s", got ${values.stall}`);
+    const stallNs = parseDuration(values.stall);
+    // A zero timeout would find every runnable vCPU stalled at once, the fallback's too.
+    if (stallNs === undefined || stallNs <= 0) {
+      throw new UsageError(
+        `--stall: expected a duration above zero such as "30s", got ${values.stall}`,
+      );
     }
-    options.stallNs = Math.round(Number(match[1]) * (match[2] === "s" ? 1e9 : 1e6));
+    options.stallNs = stallNs;
   }
   if (typeof values.restart === "string") {
     options.restarts = integerFlag("restart", values.restart, 0, 1000);
@@ -133,10 +136,13 @@ function integerFlag(flag: string, text: string, min: number, max: number): numb
 
 function msFlag(flag: string, text: string): number {
   const match = /^(\d+(?:\.\d+)?)(ms|s)$/.exec(text);
-  if (match === null) {
-    throw new UsageError(`--${flag}: expected a wall-clock time such as "100ms", got ${text}`);
+  const ms = match === null ? 0 : Number(match[1]) * (match[2] === "s" ? 1000 : 1);
+  if (!(ms > 0)) {
+    throw new UsageError(
+      `--${flag}: expected a wall-clock time above zero such as "100ms", got ${text}`,
+    );
   }
-  return Number(match[1]) * (match[2] === "s" ? 1000 : 1);
+  return ms;
 }
 
 /** The policy chosen for `domain` by `--DOMAIN` and `--config-DOMAIN`, if any. */
