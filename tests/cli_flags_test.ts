@@ -26,3 +26,15 @@ Deno.test("--stall, --deadline and --init-deadline must be above zero", async ()
   const ok = await runCli(["run", workload, "--stall", "1m", "--format", "json"]);
   assert.equal(ok.code, 0, ok.stderr);
 });
+
+Deno.test("every usage mistake is one line: a missing workload, a flag missing its value", async () => {
+  const workload = example("rr_textbook.json");
+  await refused(["run"], /^hyperhook: run: expected one workload file, got 0$/);
+  await refused(["compare", workload, workload, "--cpu", "rr"], /compare: expected one workload/);
+  await refused(["bundle"], /^hyperhook: bundle: expected one policy, got 0$/);
+  await refused(
+    ["run", workload, "--seed", "-1"],
+    /^hyperhook: --seed: expected a value after it; write --seed=VALUE for a value starting with "-"$/,
+  );
+  await refused(["run", workload, "--seed=-1"], /--seed: expected a non-negative integer, got -1/);
+});

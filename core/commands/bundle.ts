@@ -26,7 +26,7 @@ export async function bundleCommand(args: string[]): Promise<number> {
     return EXIT.OK;
   }
   if (positionals.length !== 1) {
-    throw new UsageError(`bundle: expected one policy, got ${positionals.length}\n${BUNDLE_USAGE}`);
+    throw new UsageError(`bundle: expected one policy, got ${positionals.length}`);
   }
   const reference = positionals[0]!;
   const domain = (["cpu", "memory", "io"] as Domain[]).find((d) => isBuiltin(d, reference)) ??

@@ -60,7 +60,16 @@ export function parseFlags<O extends NonNullable<ParseArgsConfig["options"]>>(
     });
     return { values: values as Record<string, string | boolean | undefined>, positionals };
   } catch (error) {
-    throw new UsageError((error as Error).message.replace(/\. To specify.*$/, ""));
+    const message = (error as Error).message;
+    // node:util words this one over three lines; the CLI answers in one.
+    const ambiguous = /^Option '(-[^' ]+)' argument is ambiguous/.exec(message);
+    if (ambiguous !== null) {
+      const flag = ambiguous[1];
+      throw new UsageError(
+        `${flag}: expected a value after it; write ${flag}=VALUE for a value starting with "-"`,
+      );
+    }
+    throw new UsageError(message.split("\n")[0]!.replace(/\. To specify.*$/, ""));
   }
 }
 

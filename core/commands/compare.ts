@@ -44,7 +44,7 @@ export async function compareCommand(args: string[]): Promise<number> {
   }
   if (positionals.length !== 1) {
     throw new UsageError(
-      `compare: expected one workload file, got ${positionals.length}\n${COMPARE_USAGE}`,
+      `compare: expected one workload file, got ${positionals.length}`,
     );
   }
   const format = values.format ?? "table";

@@ -220,9 +220,7 @@ export async function newCommand(args: string[]): Promise<number> {
   }
   if (positionals.length !== 1) {
     throw new UsageError(
-      `new: expected one folder, got ${
-        positionals.length === 0 ? "none" : positionals.join(" ")
-      }\n${NEW_USAGE}`,
+      `new: expected one folder, got ${positionals.length === 0 ? "none" : positionals.join(" ")}`,
     );
   }
   const made = await scaffoldPolicy(positionals[0]!, {

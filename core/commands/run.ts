@@ -79,7 +79,7 @@ export async function runCommand(args: string[]): Promise<number> {
   }
   if (positionals.length !== 1) {
     throw new UsageError(
-      `run: expected one workload file, got ${positionals.length}\n${RUN_USAGE}`,
+      `run: expected one workload file, got ${positionals.length}`,
     );
   }
   const format = values.format ?? "table";

@@ -58,7 +58,7 @@ export async function serveCommand(args: string[]): Promise<number> {
     return EXIT.OK;
   }
   if (positionals.length > 1) {
-    throw new UsageError(`serve: expected at most one workload file\n${SERVE_USAGE}`);
+    throw new UsageError(`serve: expected at most one workload file, got ${positionals.length}`);
   }
   const port = values.port === undefined ? 8377 : Number(values.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
