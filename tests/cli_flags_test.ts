@@ -38,3 +38,15 @@ Deno.test("every usage mistake is one line: a missing workload, a flag missing i
   );
   await refused(["run", workload, "--seed=-1"], /--seed: expected a non-negative integer, got -1/);
 });
+
+Deno.test("a file that cannot be written names the flag that gave it", async () => {
+  const workload = example("rr_textbook.json");
+  const blocker = await Deno.makeTempFile(); // a file where a folder is needed
+  await refused(["run", workload, "--html", `${blocker}/r.html`], /^hyperhook: --html /);
+  await refused(["run", workload, "--log", `${blocker}/r.log`], /^hyperhook: --log /);
+  await refused(["run", workload, "--out", `${blocker}/r.json`], /^hyperhook: --out /);
+  await refused(
+    ["compare", workload, "--cpu", "rr", "--out-dir", `${blocker}/d`],
+    /^hyperhook: --out-dir /,
+  );
+});

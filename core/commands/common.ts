@@ -189,14 +189,17 @@ export function isBadInput(error: unknown): boolean {
     error instanceof PolicyReferenceError || error instanceof PolicyConfigError;
 }
 
-/** Writes `text` to `path`, creating folders; a failure is a usage error naming the path. */
-export async function writeOutput(path: string, text: string): Promise<void> {
+/**
+ * Writes `text` to `path`, creating folders; a failure is a usage error naming the flag that gave
+ * the path (`--out`, `--html`, `--log`, `--out-dir`) and the path.
+ */
+export async function writeOutput(path: string, text: string, flag = "--out"): Promise<void> {
   try {
     const slash = path.lastIndexOf("/");
     if (slash > 0) await Deno.mkdir(path.slice(0, slash), { recursive: true });
     await Deno.writeTextFile(path, text);
   } catch (error) {
-    throw new UsageError(`--out ${path}: cannot write the file (${(error as Error).message})`);
+    throw new UsageError(`${flag} ${path}: cannot write the file (${(error as Error).message})`);
   }
 }
 

@@ -81,6 +81,7 @@ export async function compareCommand(args: string[]): Promise<number> {
       renderHtmlReport(
         reports.map((report, i) => ({ label: names[i]!, report, trace: recorders[i]!.trace })),
       ),
+      "--html",
     );
   }
   if (typeof values["out-dir"] === "string") {
@@ -89,6 +90,7 @@ export async function compareCommand(args: string[]): Promise<number> {
       await writeOutput(
         `${values["out-dir"]}/${file}.json`,
         JSON.stringify(report, null, 2) + "\n",
+        "--out-dir",
       );
     }
   }

@@ -109,9 +109,10 @@ export async function runCommand(args: string[]): Promise<number> {
     await writeOutput(
       values.html as string,
       renderHtmlReport([{ label, report, trace: recorder.trace }]),
+      "--html",
     );
   }
-  if (log !== undefined) await writeOutput(values.log as string, log.join("\n") + "\n");
+  if (log !== undefined) await writeOutput(values.log as string, log.join("\n") + "\n", "--log");
   console.log(format === "json" ? JSON.stringify(report, null, 2) : formatReport(report));
   return Object.values(report.policies).some((policy) => policy.ejected) ? EXIT.FAILED : EXIT.OK;
 }
