@@ -111,10 +111,16 @@ export class Disk {
   readonly model: DiskModel;
   /** Which way the head last moved. */
   direction: "up" | "down";
-  /** Local queue: request ids, and head movements as `-(cylinder + 1)`. */
+  /**
+   * Local queue: request ids, and head movements as `-(cylinder + 1)`, from `localHead` to
+   * `localEnd`. Both go back to 0 when it empties; the array is never shortened, since shortening
+   * a JavaScript array frees its storage and the next push allocates it again, at every request.
+   */
   readonly local: number[] = [];
   /** Head of the local queue. */
   localHead = 0;
+  /** End of the local queue. */
+  localEnd = 0;
   /** The request being served, or null. */
   active: IoRequest | null = null;
   /** Whether a head movement is under way. */
@@ -673,7 +679,7 @@ export class IoDomain implements KernelDomain {
     for (let i = 0; i < this.disks.length; i++) {
       const disk = this.disks[i]!;
       if (disk.active !== null || disk.seeking) continue;
-      if (disk.localHead < disk.local.length && this.#startNext(disk)) continue;
+      if (disk.localHead < disk.localEnd && this.#startNext(disk)) continue;
       if (disk.queued === 0 || disk.declinedAtNs === now) continue;
       writer.call2(IO_OP.DISPATCH, now, i, disk.model.headCylinder());
       this.#queryDisk[this.#queryCount++] = i;
@@ -685,7 +691,7 @@ export class IoDomain implements KernelDomain {
   #startNext(disk: Disk): boolean {
     const local = disk.local;
     let started = false;
-    while (!started && disk.localHead < local.length) {
+    while (!started && disk.localHead < disk.localEnd) {
       const item = local[disk.localHead++]!;
       if (item < 0) {
         started = this.#seek(disk, -item - 1);
@@ -697,7 +703,7 @@ export class IoDomain implements KernelDomain {
         }
       }
     }
-    if (disk.localHead === local.length) local.length = disk.localHead = 0;
+    if (disk.localHead === disk.localEnd) disk.localHead = disk.localEnd = 0;
     return started;
   }
 
@@ -833,7 +839,7 @@ export class IoDomain implements KernelDomain {
           `${where} asked for ${disk.seeksInARow} head movements in a row without a request (at most ${MAX_SEEKS_IN_A_ROW})`,
         );
       }
-      disk.local.push(item);
+      disk.local[disk.localEnd++] = item;
       return;
     }
     const request = this.#lookup(item);
@@ -862,7 +868,7 @@ export class IoDomain implements KernelDomain {
     request.state = LOCAL;
     disk.queued--;
     disk.seeksInARow = 0;
-    disk.local.push(item);
+    disk.local[disk.localEnd++] = item;
   }
 
   replay(): void {
@@ -870,11 +876,11 @@ export class IoDomain implements KernelDomain {
     this.#queryCount = 0;
     // Give back what the old policy had queued on disks: the new one decides afresh.
     for (const disk of this.disks) {
-      for (let i = disk.localHead; i < disk.local.length; i++) {
+      for (let i = disk.localHead; i < disk.localEnd; i++) {
         const request = disk.local[i]! >= 0 ? this.#lookup(disk.local[i]!) : undefined;
         if (request !== undefined && request.state === LOCAL) request.state = QUEUED, disk.queued++;
       }
-      disk.local.length = disk.localHead = 0;
+      disk.localHead = disk.localEnd = 0;
       disk.declinedAtNs = -1;
       disk.seeksInARow = 0;
     }
