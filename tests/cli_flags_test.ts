@@ -50,3 +50,9 @@ Deno.test("a file that cannot be written names the flag that gave it", async () 
     /^hyperhook: --out-dir /,
   );
 });
+
+Deno.test("serve refuses the sandbox flags it would ignore", async () => {
+  for (const flag of ["--heap", "--deadline", "--init-deadline", "--restart"]) {
+    await refused(["serve", flag, "64", "--port", "0"], new RegExp(`Unknown option '${flag}'`));
+  }
+});

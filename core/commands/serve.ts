@@ -43,7 +43,15 @@ const SHUTDOWN_MS = 5000;
 
 /** Runs the `serve` subcommand until SIGINT or SIGTERM; returns the exit code. */
 export async function serveCommand(args: string[]): Promise<number> {
-  const { format: _format, ...simulationFlags } = SIMULATION_FLAGS;
+  // The live kernel keeps its sandboxes at their defaults and restarts nothing: refuse the flags.
+  const {
+    format: _format,
+    heap: _heap,
+    deadline: _deadline,
+    "init-deadline": _initDeadline,
+    restart: _restart,
+    ...simulationFlags
+  } = SIMULATION_FLAGS;
   const { values, positionals } = parseFlags(args, {
     ...simulationFlags,
     port: { type: "string" },
