@@ -590,23 +590,27 @@ export class HddDiskModel implements DiskModel {
 
   #streamAdvanceTo(timeNs: number): void {
     while (this.#streamActive && this.#streamSectorStart + this.#streamSectorNs <= timeNs) {
-      this.#streamSkim(timeNs);
+      this.#streamSkim(timeNs, Infinity);
       if (this.#streamSectorStart + this.#streamSectorNs <= timeNs) this.#streamStep();
     }
   }
 
-  // Reads ahead, up to `timeNs`, the blocks that need nothing but the clock: those before the
-  // track's last block and the stream's last block that no request waits for. Read-ahead is most
-  // of the blocks a read covers; for them this is `#streamStep` with only the additions left (the
-  // same additions, so the times are the same to the last bit).
-  #streamSkim(timeNs: number): void {
+  // Reads the blocks that end by `timeNs`, before block `end`, that need nothing but the clock
+  // (and, for the request's own blocks, a note of when): all but a track's last block and the
+  // stream's last, which go through `#streamStep` to move the head on or stop. They are most of
+  // the blocks a read covers; for them this is `#streamStep` with the bookkeeping done once. The
+  // same additions in the same order, so the times are the same to the last bit.
+  #streamSkim(timeNs: number, end: number): void {
     const ns = this.#streamSectorNs, first = this.#streamNext;
-    const stop = Math.min(this.#streamTrackLast, this.#streamLimit - 1);
+    const stop = Math.min(this.#streamTrackLast, this.#streamLimit - 1, end);
+    const reqFirst = this.#reqFirst, reqEnd = this.#reqEnd, done = this.#done;
     let block = first, start = this.#streamSectorStart;
-    while (
-      block < stop && start + ns <= timeNs && (block < this.#reqFirst || block >= this.#reqEnd)
-    ) {
+    while (block < stop && start + ns <= timeNs) {
       start += ns;
+      if (block >= reqFirst && block < reqEnd) {
+        done[block - reqFirst] = start;
+        this.#reqDone = block - reqFirst + 1;
+      }
       block++;
     }
     if (block === first) return;
@@ -636,7 +640,8 @@ export class HddDiskModel implements DiskModel {
           `Disk model: block ${this.#reqFirst + index} is never read (internal error)`,
         );
       }
-      this.#streamStep();
+      this.#streamSkim(Infinity, this.#reqFirst + index + 1);
+      if (this.#reqDone <= index) this.#streamStep();
     }
     return this.#done[index]!;
   }
