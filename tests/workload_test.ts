@@ -31,6 +31,14 @@ Deno.test("other workload mistakes are named too", async () => {
     /vms\[0\]\.cpu\.pattern: expected "cpu-bound" or "interactive" or "bursty", got "lazy"/,
   );
   await refused(
+    {
+      ...base,
+      host: { pcpus: 1, memory: { frames: 4 } },
+      vms: [{ id: "a", memory: { refs: [1], rate: 0 } }],
+    },
+    /vms\[0\]\.memory\.rate: expected a value above 0, got 0$/,
+  );
+  await refused(
     { ...base, vms: [{ id: "a" }, { id: "a" }] },
     /vms\[1\]\.id: expected a unique VM id, got "a" twice/,
   );

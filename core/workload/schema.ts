@@ -398,11 +398,17 @@ export function describeIssue(issue: z.core.$ZodIssue, input: unknown): string {
           ? `at least ${issue.minimum} item(s)`
           : issue.origin === "string"
           ? "a non-empty string"
+          : issue.inclusive === false
+          ? `a value above ${issue.minimum}`
           : `a value of at least ${issue.minimum}`
       }, got ${got}`;
     case "too_big":
       return `${where}: expected ${
-        issue.origin === "array" ? `at most ${issue.maximum} item(s)` : `at most ${issue.maximum}`
+        issue.origin === "array"
+          ? `at most ${issue.maximum} item(s)`
+          : issue.inclusive === false
+          ? `a value below ${issue.maximum}`
+          : `at most ${issue.maximum}`
       }, got ${got}`;
     case "invalid_union":
       return `${where}: expected one of the allowed forms, got ${got}`;

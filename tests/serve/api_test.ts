@@ -259,6 +259,8 @@ Deno.test("sim: pause, step, speed, resume; step needs a pause; bad speeds are 4
     for (const bad of [{ speed: 0 }, { speed: -1 }, { speed: "fast" }, {}, { speed: 2, x: 1 }]) {
       assert.equal((await server.call("PUT", "/v1/sim/speed", bad)).status, 400);
     }
+    const zero = await server.call("PUT", "/v1/sim/speed", { speed: 0 });
+    assert.equal(zero.json.error.message, "Body: speed: expected a value above 0, got 0");
     const resumed = await server.call("POST", "/v1/sim/resume");
     assert.equal(resumed.json.paused, false);
     const refused = await server.call("POST", "/v1/sim/step");
