@@ -96,13 +96,6 @@ export class HddLayout {
   readonly #zoneFirstLba: Float64Array;
   readonly #zoneBlocks: Float64Array;
   readonly #zoneOfCylinder: Uint16Array;
-  /** The first entry of each zone in `#tracks`. */
-  readonly #zoneTracks: Int32Array;
-  /**
-   * Where each logical track lies, zone after zone: its cylinder and surface side by side, worked
-   * out once (slipped tracks skipped) rather than at every lookup.
-   */
-  readonly #tracks: Int32Array;
 
   /**
    * Builds the map and checks that the zones fit together.
@@ -154,24 +147,6 @@ export class HddLayout {
     zones.forEach((zone, i) =>
       this.#zoneOfCylinder.fill(i, zone.firstCylinder, zone.lastCylinder + 1)
     );
-    // A zone's logical tracks: all its tracks but the spares.
-    this.#zoneTracks = new Int32Array(zones.length);
-    let logicalTracks = 0;
-    zones.forEach((zone, i) => {
-      this.#zoneTracks[i] = logicalTracks;
-      logicalTracks += (zone.lastCylinder - zone.firstCylinder + 1) * surfaces - zone.spareTracks;
-    });
-    this.#tracks = new Int32Array(2 * logicalTracks);
-    zones.forEach((zone, i) => {
-      const count = (zone.lastCylinder - zone.firstCylinder + 1) * surfaces - zone.spareTracks;
-      const slips = zone.slippedTracks;
-      for (let track = 0, physical = 0, slip = 0; track < count; track++, physical++) {
-        while (slip < slips.length && slips[slip]! <= physical) slip++, physical++;
-        const at = 2 * (this.#zoneTracks[i]! + track);
-        this.#tracks[at] = zone.firstCylinder + Math.floor(physical / surfaces);
-        this.#tracks[at + 1] = physical % surfaces;
-      }
-    });
   }
 
   /**
@@ -211,10 +186,12 @@ export class HddLayout {
     const perTrack = zone.blocksPerTrack;
     const relative = lba - zoneFirst + zone.frontDeadBlocks;
     const logicalTrack = Math.floor(relative / perTrack);
-    const at = 2 * (this.#zoneTracks[zoneIndex]! + logicalTrack);
+    let physicalTrack = logicalTrack;
+    const slips = zone.slippedTracks;
+    for (let i = 0; i < slips.length && slips[i]! <= physicalTrack; i++) physicalTrack++;
     out.zone = zoneIndex;
-    out.cylinder = this.#tracks[at]!;
-    out.head = this.#tracks[at + 1]!;
+    out.cylinder = zone.firstCylinder + Math.floor(physicalTrack / this.surfaces);
+    out.head = physicalTrack % this.surfaces;
     out.sector = relative - logicalTrack * perTrack;
     const trackStart = zoneFirst + logicalTrack * perTrack - zone.frontDeadBlocks;
     out.trackFirstLba = Math.max(zoneFirst, trackStart);
@@ -235,8 +212,10 @@ export class HddLayout {
     const zoneIndex = this.zoneOfLba(lba);
     const zone = this.zones[zoneIndex]!;
     const relative = lba - this.#zoneFirstLba[zoneIndex]! + zone.frontDeadBlocks;
-    const logicalTrack = Math.floor(relative / zone.blocksPerTrack);
-    return this.#tracks[2 * (this.#zoneTracks[zoneIndex]! + logicalTrack)]!;
+    let physicalTrack = Math.floor(relative / zone.blocksPerTrack);
+    const slips = zone.slippedTracks;
+    for (let i = 0; i < slips.length && slips[i]! <= physicalTrack; i++) physicalTrack++;
+    return zone.firstCylinder + Math.floor(physicalTrack / this.surfaces);
   }
 
   /**
