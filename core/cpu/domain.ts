@@ -23,7 +23,7 @@ import {
   type VmSpec,
 } from "../policy/cpu.ts";
 import type { Reply } from "../policy/protocol.ts";
-import { ReplyReader } from "../policy/wire.ts";
+import { type BatchWriter, ReplyReader } from "../policy/wire.ts";
 import { invalidDecision as invalid, PolicyFailure } from "../sandbox/runtime.ts";
 import { type Program, ProgramCursor, STEP } from "./programs.ts";
 
@@ -186,8 +186,14 @@ export class CpuDomain implements KernelDomain {
   #unqueued = 0;
   /** How many vCPUs sit in local queues. */
   #queued = 0;
-  /** The pCPUs that run nothing, in no particular order. */
-  #idle: number[];
+  /**
+   * The pCPUs that run nothing, one bit each (bit `i % 32` of word `i / 32`): `#run` clears a
+   * pCPU's bit and `#release` sets it, and settling walks the set bits in index order. A bit set
+   * rather than a list, so that neither a dispatch nor a release searches or allocates.
+   */
+  #idle: Uint32Array;
+  /** How many bits of `#idle` are set. */
+  #idleCount: number;
   /** Total dispatches. */
   switches = 0;
   /** Called for `{io}` program steps (set by the I/O domain). */
@@ -218,7 +224,9 @@ export class CpuDomain implements KernelDomain {
     this.#kernel = kernel;
     this.slot = slot;
     this.pcpus = Array.from({ length: pcpus }, (_, i) => new Pcpu(i));
-    this.#idle = this.pcpus.map((pcpu) => pcpu.index);
+    this.#idle = new Uint32Array(Math.ceil(pcpus / 32));
+    for (let i = 0; i < pcpus; i++) this.#idle[i >>> 5]! |= 1 << (i & 31);
+    this.#idleCount = pcpus;
     this.#base = kernel.register(this, 8);
   }
 
@@ -431,37 +439,40 @@ export class CpuDomain implements KernelDomain {
   }
 
   #settlePcpus(): void {
-    const idle = this.#idle;
-    if (idle.length === 0 || (this.#unqueued === 0 && this.#queued === 0)) return;
-    // Idle pCPUs are served in index order: the lowest-numbered idle pCPU asks first.
-    if (idle.length > 1) idle.sort((a, b) => a - b);
-    const now = this.#kernel.now, writer = this.slot.writer;
-    let kept = 0;
-    for (let i = 0; i < idle.length; i++) {
-      const pcpu = this.pcpus[idle[i]!]!;
-      while (pcpu.localHead < pcpu.localVcpus.length) {
-        const id = pcpu.localVcpus[pcpu.localHead]!, slice = pcpu.localSlices[pcpu.localHead++]!;
-        const vcpu = this.vcpus[id]!;
-        if (!vcpu.queued) continue;
-        if (vcpu.state === READY) {
-          this.#run(vcpu, pcpu, slice);
-          break;
-        }
-        vcpu.queued = false;
-        this.#queued--;
-      }
-      if (pcpu.localHead === pcpu.localVcpus.length && pcpu.localHead > 0) {
-        pcpu.localVcpus.length = pcpu.localSlices.length = pcpu.localHead = 0;
-      }
-      if (pcpu.vcpu >= 0) continue;
-      idle[kept++] = pcpu.index;
-      if (this.#unqueued > 0 && pcpu.declinedAtNs !== now) {
-        pcpu.declinedAtNs = now;
-        writer.call1(CPU_OP.DISPATCH, now, pcpu.index);
-        this.#query(CPU_OP.DISPATCH, pcpu.index);
+    if (this.#idleCount === 0 || (this.#unqueued === 0 && this.#queued === 0)) return;
+    // Idle pCPUs are served in index order: the lowest-numbered idle pCPU asks first. Nothing in
+    // this loop frees a pCPU, and a pCPU that takes a vCPU from its local queue clears its own bit
+    // (in the word itself, not in `bits`, the copy walked here).
+    const idle = this.#idle, now = this.#kernel.now, writer = this.slot.writer;
+    for (let word = 0; word < idle.length; word++) {
+      for (let bits = idle[word]!; bits !== 0; bits &= bits - 1) {
+        this.#settleIdle(this.pcpus[word * 32 + lowestBit(bits)]!, now, writer);
       }
     }
-    idle.length = kept;
+  }
+
+  /** Gives an idle pCPU the next vCPU of its local queue, or asks the policy for work. */
+  #settleIdle(pcpu: Pcpu, now: number, writer: BatchWriter): void {
+    while (pcpu.localHead < pcpu.localVcpus.length) {
+      const id = pcpu.localVcpus[pcpu.localHead]!, slice = pcpu.localSlices[pcpu.localHead++]!;
+      const vcpu = this.vcpus[id]!;
+      if (!vcpu.queued) continue;
+      if (vcpu.state === READY) {
+        this.#run(vcpu, pcpu, slice);
+        break;
+      }
+      vcpu.queued = false;
+      this.#queued--;
+    }
+    if (pcpu.localHead === pcpu.localVcpus.length && pcpu.localHead > 0) {
+      pcpu.localVcpus.length = pcpu.localSlices.length = pcpu.localHead = 0;
+    }
+    if (pcpu.vcpu >= 0) return;
+    if (this.#unqueued > 0 && pcpu.declinedAtNs !== now) {
+      pcpu.declinedAtNs = now;
+      writer.call1(CPU_OP.DISPATCH, now, pcpu.index);
+      this.#query(CPU_OP.DISPATCH, pcpu.index);
+    }
   }
 
   apply(reply: Reply): void {
@@ -611,8 +622,6 @@ export class CpuDomain implements KernelDomain {
       }
       if (pcpu.vcpu < 0 && i === 0) {
         this.#run(vcpu, pcpu, slice);
-        const at = this.#idle.indexOf(pcpu.index);
-        if (at >= 0) this.#idle.splice(at, 1);
       } else {
         vcpu.queued = true;
         this.#unqueued--;
@@ -637,6 +646,8 @@ export class CpuDomain implements KernelDomain {
     vcpu.dispatches++;
     if (pcpu.lastVcpu !== vcpu.id) vcpu.switches++, this.switches++;
     pcpu.vcpu = pcpu.lastVcpu = vcpu.id;
+    this.#idle[pcpu.index >>> 5]! &= ~(1 << (pcpu.index & 31));
+    this.#idleCount--;
     this.#kernel.log.record(LOG.cpu, CPU_LOG.RUN, now, vcpu.id, pcpu.index, slice);
     this.slot.writer.call3(CPU_OP.RUNNING, now, vcpu.id, pcpu.index, slice);
     this.#armRunEnd(vcpu);
@@ -717,7 +728,8 @@ export class CpuDomain implements KernelDomain {
     const now = this.#kernel.now, pcpu = this.pcpus[vcpu.pcpu]!;
     const ranNs = now - vcpu.switchedInNs;
     pcpu.vcpu = -1;
-    this.#idle.push(pcpu.index);
+    this.#idle[pcpu.index >>> 5]! |= 1 << (pcpu.index & 31);
+    this.#idleCount++;
     vcpu.gen++;
     this.#kernel.log.record(LOG.cpu, CPU_LOG.STOP, now, vcpu.id, pcpu.index, reason);
     const burst = reason === STOP_BLOCK || reason === STOP_DONE ? vcpu.burstNs : -1;
@@ -850,3 +862,8 @@ export class CpuDomain implements KernelDomain {
 }
 
 const NO_ARGS: readonly number[] = [];
+
+/** The index of the lowest set bit of a non-zero 32-bit word. */
+function lowestBit(bits: number): number {
+  return 31 - Math.clz32(bits & -bits);
+}
