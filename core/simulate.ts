@@ -189,7 +189,7 @@ export class Simulation {
           fairness: jain(ratios),
           meanWaitNs: vms.length === 0
             ? 0
-            : vms.reduce((sum, vm) => sum + vm.waitNs, 0) / vms.length,
+            : Math.round(vms.reduce((sum, vm) => sum + vm.waitNs, 0) / vms.length),
           latencyNs: latencyOf(cpu.latency()),
         },
         memory: this.memory?.hostFigures() ?? { frames: 0, faults: 0, evictions: 0 },

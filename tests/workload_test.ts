@@ -138,3 +138,20 @@ Deno.test("--format json prints the report alone on stdout, in the v1 shape", as
   }
   assert.equal(report.simulatedNs, 30_000_000);
 });
+
+Deno.test("every time in a report is an integer of ns (or null)", async () => {
+  const fractional: string[] = [];
+  const walk = (value: unknown, path: string, isNs: boolean): void => {
+    if (typeof value === "number" && isNs && !Number.isInteger(value)) fractional.push(path);
+    if (typeof value !== "object" || value === null) return;
+    for (const [key, inner] of Object.entries(value)) {
+      walk(inner, `${path}.${key}`, isNs || key.endsWith("Ns"));
+    }
+  };
+  for (const name of ["rr_textbook.json", "memory_textbook.json", "disk_textbook.json"]) {
+    const result = await runCli(["run", example(name), "--format", "json"]);
+    assert.equal(result.code, 0, result.stderr);
+    walk(JSON.parse(result.stdout), name, false);
+  }
+  assert.deepEqual(fractional, []);
+});
