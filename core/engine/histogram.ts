@@ -1,10 +1,11 @@
 /**
  * A log-linear histogram of non-negative integers (latencies in ns), in the spirit of HDR
  * histograms: values below 256 are exact, larger ones are kept within 1/128 (0.8 %) of their
- * value. Counts are kept in rows of 128 buckets, one per power of two, allocated the first time a
- * value falls in them: latencies cluster in a few powers of two, so a histogram (there is one per
- * VM) stays a few KiB and warm in cache. Recording allocates nothing once a row exists; quantiles
- * cost one pass over the buckets.
+ * value. Only the span of buckets values fell in is stored, in whole rows of 128 buckets (one row
+ * per power of two), widened when a value falls outside it: latencies cluster in a few powers of
+ * two, so a histogram (there is one per VM) stays small and warm in cache, and recording is one
+ * increment in one typed array. Recording allocates only when the span widens; quantiles cost one
+ * pass over the span.
  *
  * @module
  */
@@ -13,8 +14,6 @@ const SUB_BITS = 7;
 const SUB = 1 << SUB_BITS;
 // Values up to 2^46 ns (about 19.5 hours) get their own buckets; larger ones share the last.
 const BUCKETS = (46 - SUB_BITS + 1) * SUB;
-/** Buckets are kept in rows of `SUB`, one row per power of two (the first row holds 0 to 127). */
-const ROWS = BUCKETS / SUB;
 
 /**
  * Latency distribution with count, sum, min, max and quantiles.
@@ -28,8 +27,10 @@ const ROWS = BUCKETS / SUB;
  * ```
  */
 export class Histogram {
-  /** Counts by bucket: row `b >> SUB_BITS`, entry `b % SUB`; rows never touched are undefined. */
-  #rows: (number[] | undefined)[] | undefined;
+  /** Counts of buckets `#first` to `#first + #counts.length - 1`; buckets outside hold none. */
+  #counts: Uint32Array | undefined;
+  /** The first bucket of `#counts` (a multiple of the row length). */
+  #first = 0;
   /** How many values were recorded. */
   count = 0;
   /** Their sum. */
@@ -43,8 +44,12 @@ export class Histogram {
   record(value: number): void {
     const v = value > 0 ? Math.round(value) : 0;
     const bucket = Math.min(bucketOf(v), BUCKETS - 1);
-    const rows = this.#rows ??= new Array<number[] | undefined>(ROWS).fill(undefined);
-    (rows[bucket >> SUB_BITS] ??= newRow())[bucket & (SUB - 1)]!++;
+    let counts = this.#counts, at = bucket - this.#first;
+    if (counts === undefined || at < 0 || at >= counts.length) {
+      counts = this.#cover(bucket, bucket);
+      at = bucket - this.#first;
+    }
+    counts[at]!++;
     this.count++;
     this.sum += v;
     if (v < this.min) this.min = v;
@@ -64,54 +69,53 @@ export class Histogram {
     if (this.count === 0) return 0;
     const rank = Math.max(1, Math.ceil(q * this.count));
     if (rank >= this.count) return this.max;
-    const rows = this.#rows!;
+    const counts = this.#counts!;
     let seen = 0;
-    for (let row = 0; row < ROWS; row++) {
-      const counts = rows[row];
-      if (counts === undefined) continue;
-      for (let i = 0; i < SUB; i++) {
-        seen += counts[i]!;
-        if (seen >= rank) {
-          return Math.min(Math.max(lowerBound(row * SUB + i), this.min), this.max);
-        }
-      }
+    for (let i = 0; i < counts.length; i++) {
+      seen += counts[i]!;
+      if (seen >= rank) return Math.min(Math.max(lowerBound(this.#first + i), this.min), this.max);
     }
     return this.max;
   }
 
   /** How many recorded values are at most `bound` (within the histogram's precision). */
   countAtMost(bound: number): number {
-    if (bound < 0 || this.#rows === undefined) return 0;
-    const last = Math.min(bucketOf(Math.floor(bound)), BUCKETS - 1);
+    if (bound < 0 || this.#counts === undefined) return 0;
+    const last = Math.min(bucketOf(Math.floor(bound)), BUCKETS - 1) - this.#first;
     let seen = 0;
-    for (let i = 0; i <= last; i++) seen += this.#rows[i >> SUB_BITS]?.[i & (SUB - 1)] ?? 0;
+    for (let i = 0; i <= last && i < this.#counts.length; i++) seen += this.#counts[i]!;
     return seen;
   }
 
   /** Adds every value of `other` into this histogram. */
   merge(other: Histogram): void {
-    if (other.#rows !== undefined) {
-      const rows = this.#rows ??= new Array<number[] | undefined>(ROWS).fill(undefined);
-      for (let row = 0; row < ROWS; row++) {
-        const theirs = other.#rows[row];
-        if (theirs === undefined) continue;
-        const counts = rows[row] ??= newRow();
-        for (let i = 0; i < SUB; i++) counts[i]! += theirs[i]!;
-      }
+    const theirs = other.#counts;
+    if (theirs !== undefined) {
+      const counts = this.#cover(other.#first, other.#first + theirs.length - 1);
+      const offset = other.#first - this.#first;
+      for (let i = 0; i < theirs.length; i++) counts[offset + i]! += theirs[i]!;
     }
     this.count += other.count;
     this.sum += other.sum;
     if (other.min < this.min) this.min = other.min;
     if (other.max > this.max) this.max = other.max;
   }
-}
 
-/**
- * A row of zero counts: a plain array (small integers, kept unboxed), which V8 allocates far more
- * cheaply than a typed array; with one histogram per VM, rows are allocated throughout a run.
- */
-function newRow(): number[] {
-  return new Array<number>(SUB).fill(0);
+  /** Widens the span, in whole rows, to take buckets `from` to `to`; returns the counts. */
+  #cover(from: number, to: number): Uint32Array {
+    const old = this.#counts;
+    let first = from - (from % SUB), end = to - (to % SUB) + SUB;
+    if (old !== undefined) {
+      if (from >= this.#first && to < this.#first + old.length) return old;
+      first = Math.min(first, this.#first);
+      end = Math.max(end, this.#first + old.length);
+    }
+    const counts = new Uint32Array(end - first);
+    if (old !== undefined) counts.set(old, this.#first - first);
+    this.#counts = counts;
+    this.#first = first;
+    return counts;
+  }
 }
 
 function bucketOf(v: number): number {
