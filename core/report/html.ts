@@ -175,9 +175,7 @@ th:first-child,td:first-child{text-align:left}ul{margin:8px 0 0;padding-left:20p
 </style>
 </head>
 <body>
-<header><h1>${esc(title)}</h1><p>seed ${first.seed} · ${
-    esc(formatDuration(first.simulatedNs))
-  } simulated · hyperhook.report/v1</p></header>
+<header><h1>${esc(title)}</h1><p>seed ${first.seed} · hyperhook.report/v1</p></header>
 <main>
 ${sections.join("\n")}
 </main>
@@ -195,6 +193,7 @@ function hostTable(runs: readonly HtmlRun[]): string {
           `${domain} ${p.name}${p.ejected ? " (ejected)" : ""} [${p.isolation}]`
         ).join(", "),
     ],
+    ["simulated", (r) => dur(r.simulatedNs)],
     ["utilization", (r) => pct(r.host.cpu.utilization)],
     ["fairness (Jain)", (r) => r.host.cpu.fairness.toFixed(3)],
     ["mean wait / VM", (r) => dur(r.host.cpu.meanWaitNs)],
