@@ -13,7 +13,7 @@
  * @module
  */
 
-import { parseArgs } from "node:util";
+import { isBadInput, parseFlags } from "../core/commands/common.ts";
 import { simulate } from "../core/simulate.ts";
 import { renderTable } from "../core/report/table.ts";
 import { readWorkload } from "../core/workload/load.ts";
@@ -33,16 +33,24 @@ function ratios(report: Report): { id: string; demandNs: number; ratio: number }
     }));
 }
 
+const USAGE = "Usage: deno task planetlab [--cpu rr,credit,fair] [--pcpus N] [--vms] " +
+  "[--workload FILE]";
+
+/** Bad input: one line on stderr, exit 2. */
+class BadInput extends Error {}
+
 async function main(): Promise<number> {
-  const { values } = parseArgs({
-    args: Deno.args,
-    options: {
-      cpu: { type: "string", default: "rr,credit,fair" },
-      pcpus: { type: "string" },
-      vms: { type: "boolean", default: false },
-      workload: { type: "string" },
-    },
+  const { values } = parseFlags(Deno.args, {
+    cpu: { type: "string", default: "rr,credit,fair" },
+    pcpus: { type: "string" },
+    vms: { type: "boolean", default: false },
+    workload: { type: "string" },
+    help: { type: "boolean", short: "h" },
   });
+  if (values.help) {
+    console.log(USAGE);
+    return 0;
+  }
   try {
     await Deno.stat(TRACES);
   } catch {
@@ -52,21 +60,31 @@ async function main(): Promise<number> {
     return 2;
   }
   const workload = await readWorkload(
-    values.workload ?? decodeURIComponent(DEFAULT_WORKLOAD.pathname),
+    typeof values.workload === "string"
+      ? values.workload
+      : decodeURIComponent(DEFAULT_WORKLOAD.pathname),
   );
   if (values.pcpus !== undefined) {
     const pcpus = Number(values.pcpus);
-    if (!Number.isInteger(pcpus) || pcpus < 1) {
-      console.error(`--pcpus: expected a positive integer, got ${values.pcpus}`);
-      return 2;
+    if (!Number.isInteger(pcpus) || pcpus < 1 || pcpus > 4096) {
+      throw new BadInput(`--pcpus: expected an integer from 1 to 4096, got ${values.pcpus}`);
     }
     workload.host = { ...workload.host, pcpus };
   }
-  const policies = values.cpu.split(",").map((name) => name.trim()).filter(Boolean);
+  const policies = String(values.cpu).split(",").map((name) => name.trim()).filter(Boolean);
+  if (policies.length === 0) {
+    throw new BadInput(`--cpu: expected a comma-separated list of policies, got ${values.cpu}`);
+  }
   const results: { policy: string; report: Report; ratios: ReturnType<typeof ratios> }[] = [];
   for (const policy of policies) {
     const report = await simulate(workload, { policies: { cpu: { use: policy } } });
     results.push({ policy, report, ratios: ratios(report) });
+  }
+  if (results[0]!.ratios.length === 0) {
+    throw new BadInput(
+      `Workload ${workload.name}: expected VMs with a demand (a trace or a utilization curve), ` +
+        "got none",
+    );
   }
   const pct = (x: number) => `${(100 * x).toFixed(2)}%`;
   console.log(
@@ -104,4 +122,10 @@ async function main(): Promise<number> {
   return allMet ? 0 : 1;
 }
 
-Deno.exit(await main());
+try {
+  Deno.exit(await main());
+} catch (error) {
+  if (!(error instanceof BadInput) && !isBadInput(error)) throw error;
+  console.error((error as Error).message);
+  Deno.exit(2);
+}

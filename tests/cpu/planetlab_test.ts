@@ -46,3 +46,28 @@ for (const policy of ["rr", "credit", "fair"]) {
     },
   });
 }
+
+Deno.test({
+  name: "deno task planetlab: bad input is one line and exit 2, never a stack trace",
+  ignore: !present,
+  async fn() {
+    const script = new URL("../../scripts/planetlab_compare.ts", import.meta.url).pathname;
+    const cases: [string[], RegExp][] = [
+      [["--bogus"], /^Unknown option '--bogus'$/],
+      [["--cpu", "nope"], /^Unknown cpu policy "nope": expected one of/],
+      [["--workload", "/nonexistent.json"], /^Workload \/nonexistent\.json: cannot read the file/],
+      [["--workload", example("fcfs_textbook.json")], /expected VMs with a demand/],
+    ];
+    for (const [args, expected] of cases) {
+      const output = await new Deno.Command(Deno.execPath(), {
+        args: ["run", "-A", script, ...args],
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      const stderr = new TextDecoder().decode(output.stderr).trim();
+      assert.equal(output.code, 2, `${args.join(" ")}: ${stderr}`);
+      assert.equal(stderr.split("\n").length, 1, stderr);
+      assert.match(stderr, expected);
+    }
+  },
+});
