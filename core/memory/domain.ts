@@ -250,8 +250,6 @@ export class MemoryDomain implements KernelDomain {
    * number (its last touch), and numbers nothing: one store per reference, in one array.
    */
   #lastRef: Float64Array;
-  /** The dirty bit of each frame's page, mirrored from the page table for the touch flush. */
-  #frameDirty: Uint8Array;
   /**
    * The last sequence number given: loads and flushed touches share one sequence. A load takes
    * `#seq + 1`, before the touches still in the buffer (flushed right after it).
@@ -319,7 +317,6 @@ export class MemoryDomain implements KernelDomain {
     this.framePage = new Int32Array(host.frames);
     this.#loadSeq = new Float64Array(host.frames);
     this.#lastRef = new Float64Array(host.frames);
-    this.#frameDirty = new Uint8Array(host.frames);
     // Free frames are taken lowest first.
     this.#free = new Int32Array(host.frames);
     for (let i = 0; i < host.frames; i++) this.#free[i] = host.frames - 1 - i;
@@ -494,7 +491,6 @@ export class MemoryDomain implements KernelDomain {
     if (this.#pending !== null) return;
     const ring = this.#ring, mask = this.#ringMask, epoch = this.#epoch;
     const tracking = this.#tracking, touches = this.#touches, lastRef = this.#lastRef;
-    const frameDirty = this.#frameDirty;
     // The hot loop keeps the ring's head and size and the touch count in locals, and stores them
     // back before anything else may look at them (and the touches' first number, which only a
     // flush changes).
@@ -526,11 +522,15 @@ export class MemoryDomain implements KernelDomain {
         continue;
       }
       vm.held = NONE;
-      const bits = pte[entry + 1]!;
-      if (bits >>> 1 !== epoch) pte[entry + 1] = epoch * EPOCH + (bits & DIRTY), vm.accessed++;
-      if (ref < 0) pte[entry + 1] = pte[entry + 1]! | DIRTY, frameDirty[frame] = 1;
+      const was = pte[entry + 1]!;
+      let bits = was;
+      if (bits >>> 1 !== epoch) bits = epoch * EPOCH + (bits & DIRTY), vm.accessed++;
+      if (ref < 0) bits |= DIRTY;
+      if (bits !== was) pte[entry + 1] = bits;
       if (tracking) {
-        touches[touched] = frame;
+        // The touch carries the page's dirty bit as TOUCHED sends it: it is the frame's at the
+        // flush too, since a page is only cleaned by its eviction, which comes after a flush.
+        touches[touched] = (bits & DIRTY) === 0 ? frame : -1 - frame;
         lastRef[frame] = firstSeq + touched;
         if (++touched === TOUCH_BUFFER) {
           this.#touchAt = at, this.#touchCount = touched;
@@ -655,7 +655,6 @@ export class MemoryDomain implements KernelDomain {
     pte[entry] = frame;
     if (pte[entry + 1]! >>> 1 !== this.#epoch) vm.accessed++;
     pte[entry + 1] = this.#epoch * EPOCH + (write ? DIRTY : 0);
-    this.#frameDirty[frame] = write ? 1 : 0;
     if (++vm.resident > vm.residentPeak) vm.residentPeak = vm.resident;
     const used = this.frames - this.#freeCount;
     if (used > this.usedPeak) this.usedPeak = used;
@@ -674,10 +673,9 @@ export class MemoryDomain implements KernelDomain {
    */
   #evict(frame: number, logged = true): boolean {
     const vm = this.vms[this.frameVm[frame]!]!, page = this.framePage[frame]!;
-    const dirty = this.#frameDirty[frame] === 1;
+    const dirty = (vm.pte[2 * page + 1]! & DIRTY) !== 0;
     vm.pte[2 * page] = -1;
     vm.pte[2 * page + 1] = vm.pte[2 * page + 1]! & ~DIRTY;
-    this.#frameDirty[frame] = 0;
     vm.resident--;
     vm.evictions++;
     this.evictions++;
@@ -696,18 +694,23 @@ export class MemoryDomain implements KernelDomain {
     return dirty;
   }
 
+  /** Whether the page in `frame` (in use) was written since it was loaded. */
+  #dirty(frame: number): boolean {
+    const vm = this.vms[this.frameVm[frame]!]!;
+    return (vm.pte[2 * this.framePage[frame]! + 1]! & DIRTY) !== 0;
+  }
+
   /** Writes the touches gathered so far into the batch: each frame once, by last reference. */
   #flushTouches(): void {
     const count = this.#touchCount;
     if (count === 0) return;
     this.#touchCount = 0;
     const touches = this.#touches, lastRef = this.#lastRef, out = this.#touchOut;
-    const frameDirty = this.#frameDirty, firstSeq = this.#seq + 2;
+    const firstSeq = this.#seq + 2;
     let n = 0;
     for (let i = 0; i < count; i++) {
-      const frame = touches[i]!;
-      if (lastRef[frame] !== firstSeq + i) continue;
-      out[n++] = frameDirty[frame] === 1 ? -1 - frame : frame;
+      const ref = touches[i]!, frame = ref < 0 ? -1 - ref : ref;
+      if (lastRef[frame] === firstSeq + i) out[n++] = ref;
     }
     this.#seq = firstSeq + count - 1;
     this.slot.writer.callN(MEMORY_OP.TOUCHED, this.#touchAt, out, n);
@@ -973,11 +976,11 @@ export class MemoryDomain implements KernelDomain {
     used.sort((a, b) => this.#loadSeq[a]! - this.#loadSeq[b]!);
     for (const frame of used) {
       const vm = this.frameVm[frame]!, page = this.framePage[frame]!;
-      writer.call4(MEMORY_OP.LOADED, now, frame, vm, page, this.#frameDirty[frame]!);
+      writer.call4(MEMORY_OP.LOADED, now, frame, vm, page, this.#dirty(frame) ? 1 : 0);
     }
     if (this.slot.has("touched") && used.length > 0) {
       used.sort((a, b) => this.#lastRef[a]! - this.#lastRef[b]!);
-      const refs = used.map((frame) => this.#frameDirty[frame] === 1 ? -1 - frame : frame);
+      const refs = used.map((frame) => this.#dirty(frame) ? -1 - frame : frame);
       writer.callN(MEMORY_OP.TOUCHED, now, refs);
     }
   }
