@@ -39,6 +39,14 @@ Deno.test("other workload mistakes are named too", async () => {
     /vms\[0\]\.memory\.rate: expected a value above 0, got 0$/,
   );
   await refused(
+    {
+      ...base,
+      stopAt: "1s",
+      vms: [{ id: "a", cpu: { program: [{ sleep: "0ms" }], repeat: true } }],
+    },
+    /vms\[0\]\.cpu\.repeat: expected a program that takes time to repeat .*, got only zero-length sleeps$/,
+  );
+  await refused(
     { ...base, vms: [{ id: "a" }, { id: "a" }] },
     /vms\[1\]\.id: expected a unique VM id, got "a" twice/,
   );

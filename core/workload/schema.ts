@@ -92,6 +92,16 @@ const cpuSpec = z.strictObject({
       message: "expected one of program, pattern, trace or utilization, got several",
     });
   }
+  // Repeating steps that take no time would spin the kernel at one instant.
+  const repeated = cpu.repeat === true || (typeof cpu.repeat === "number" && cpu.repeat > 1);
+  if (repeated && cpu.program?.every((step) => step.sleep === 0)) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["repeat"],
+      message:
+        "expected a program that takes time to repeat (a run, an io step or a sleep above zero), got only zero-length sleeps",
+    });
+  }
 });
 
 /** VM parameters that can change over time (timeline, HTTP). */
