@@ -47,6 +47,18 @@ Deno.test("other workload mistakes are named too", async () => {
     /vms\[0\]\.cpu\.repeat: expected a program that takes time to repeat .*, got only zero-length sleeps$/,
   );
   await refused(
+    { ...base, vms: [{ id: "a", cpu: { run: "3ms" } }] },
+    /vms\[0\]\.cpu\.run: expected "run" only with "pattern": "interactive", got it with no program, pattern, trace or utilization \(a CPU-bound VM\)$/,
+  );
+  await refused(
+    { ...base, vms: [{ id: "a", cpu: { program: [{ run: "3ms" }], busy: 0.5 } }] },
+    /vms\[0\]\.cpu\.busy: expected "busy" only with "pattern": "bursty", got it with a program$/,
+  );
+  await refused(
+    { ...base, stopAt: "1s", vms: [{ id: "a", cpu: { pattern: "interactive", repeat: 2 } }] },
+    /vms\[0\]\.cpu\.repeat: expected "repeat" only with a program, got it with "pattern": "interactive"$/,
+  );
+  await refused(
     { ...base, vms: [{ id: "a" }, { id: "a" }] },
     /vms\[1\]\.id: expected a unique VM id, got "a" twice/,
   );

@@ -58,6 +58,27 @@ const planetlabTrace = z.strictObject({
   count: z.int().min(1).optional(),
 });
 
+/** Where each of a VM's CPU fields applies (any other source would ignore it). */
+const CPU_FIELD_SOURCES = {
+  repeat: ["program"],
+  run: ["interactive"],
+  sleep: ["interactive"],
+  phase: ["bursty"],
+  busy: ["bursty"],
+  quiet: ["bursty"],
+  interval: ["utilization"],
+  period: ["bursty", "utilization"],
+} as const;
+
+const CPU_SOURCE_NAMES: Record<string, string> = {
+  program: "a program",
+  trace: "a trace",
+  utilization: "a utilization curve",
+  interactive: '"pattern": "interactive"',
+  bursty: '"pattern": "bursty"',
+  "cpu-bound": '"pattern": "cpu-bound"',
+};
+
 /** How a VM's vCPUs use the CPU. */
 const cpuSpec = z.strictObject({
   arrive: duration.default(0),
@@ -67,7 +88,7 @@ const cpuSpec = z.strictObject({
   repeat: z.union([z.boolean(), z.int().min(1)]).optional(),
   /** A seeded generator instead of a program. */
   pattern: z.enum(["cpu-bound", "interactive", "bursty"]).optional(),
-  /** Generators: mean run burst (interactive, bursty). */
+  /** Generators: mean run burst (interactive). */
   run: positiveDuration.optional(),
   /** Generators: mean sleep (interactive). */
   sleep: positiveDuration.optional(),
@@ -90,6 +111,30 @@ const cpuSpec = z.strictObject({
     ctx.addIssue({
       code: "custom",
       message: "expected one of program, pattern, trace or utilization, got several",
+    });
+    return;
+  }
+  // A field the VM's source does not read would be ignored without a word: refuse it.
+  const source = cpu.program !== undefined
+    ? "program"
+    : cpu.trace !== undefined
+    ? "trace"
+    : cpu.utilization !== undefined
+    ? "utilization"
+    : cpu.pattern;
+  for (const [key, applies] of Object.entries(CPU_FIELD_SOURCES)) {
+    if (cpu[key as keyof typeof cpu] === undefined) continue;
+    if ((applies as readonly string[]).includes(source ?? "cpu-bound")) continue;
+    ctx.addIssue({
+      code: "custom",
+      path: [key],
+      message: `expected "${key}" only with ${
+        applies.map((where) => CPU_SOURCE_NAMES[where]).join(" or ")
+      }, got it with ${
+        source === undefined
+          ? "no program, pattern, trace or utilization (a CPU-bound VM)"
+          : CPU_SOURCE_NAMES[source]
+      }`,
     });
   }
   // Repeating steps that take no time would spin the kernel at one instant.
