@@ -45,6 +45,8 @@ const NONE = 2 ** 40;
 const STEP_REFS = 1 << 16;
 /** Touches gathered before they are flushed into the batch. */
 const TOUCH_BUFFER = 1 << 15;
+/** References a VM draws ahead of use. */
+const AHEAD = 64;
 
 /** A VM's memory as the kernel keeps it: its page table, its reference stream, its books. */
 export class MemoryVm {
@@ -107,6 +109,12 @@ export class MemoryVm {
   reclaimAsked: boolean = false;
   /** Its reference string was sent to the future-aware policy in charge. */
   futureSent: boolean = false;
+  /** References drawn ahead of use (see `nextRef`), and where the next one is. */
+  readonly #ahead: Int32Array = new Int32Array(AHEAD);
+  #aheadAt = 0;
+  #aheadEnd = 0;
+  /** What reading the page-table entries ahead added up to (kept so the reads are not dropped). */
+  #warmed = 0;
 
   /**
    * Creates a VM's memory.
@@ -135,6 +143,31 @@ export class MemoryVm {
     if (memory.target !== undefined) this.target = memory.target;
     this.pte = new Int32Array(2 * this.pages);
     for (let i = 0; i < this.pte.length; i += 2) this.pte[i] = -1;
+  }
+
+  /** The next reference of its stream (the page, or `-1 - page` for a write). */
+  nextRef(): number {
+    if (this.#aheadAt === this.#aheadEnd) this.#drawAhead();
+    return this.#ahead[this.#aheadAt++]!;
+  }
+
+  /**
+   * Draws the next references in a batch and reads their page-table entries at once. The page
+   * table is large and a reference lands anywhere in it; issued one by one, each reference would
+   * wait for its entry in turn, while a batch of independent reads has their cache misses overlap
+   * (JavaScript has no prefetch instruction: a read whose value is kept is the next best thing).
+   * The entries may change before the references are issued; only the cache is warmed.
+   */
+  #drawAhead(): void {
+    const ahead = this.#ahead, pte = this.pte, count = this.stream.draw(ahead);
+    let sum = 0;
+    for (let i = 0; i < count; i++) {
+      const ref = ahead[i]!;
+      sum += pte[2 * (ref < 0 ? -1 - ref : ref)]!;
+    }
+    this.#warmed = sum;
+    this.#aheadAt = 0;
+    this.#aheadEnd = count;
   }
 }
 
@@ -502,7 +535,7 @@ export class MemoryDomain implements KernelDomain {
       if (at >= horizon) break;
       const vm = mv.vm;
       let ref = vm.held;
-      if (ref === NONE) ref = vm.stream.next();
+      if (ref === NONE) ref = vm.nextRef();
       const page = ref < 0 ? -1 - ref : ref;
       const pte = vm.pte, entry = 2 * page;
       const frame = pte[entry]!;

@@ -1,8 +1,8 @@
 /**
  * What VMs reference in memory: explicit reference strings and seeded generators (uniform, zipf,
  * sequential scan, loop, phase-changing working sets). A stream belongs to a VM and yields its
- * references one by one; the stream depends only on the seed and on how many references were
- * issued before, so every policy faces the same references (common random numbers).
+ * references in order, in batches; the stream depends only on the seed and on how many references
+ * were drawn before, so every policy faces the same references (common random numbers).
  *
  * A reference is encoded as a number: the page for a read, `-1 - page` for a write.
  *
@@ -14,9 +14,6 @@ import type { MemoryWorkload } from "../workload/types.ts";
 
 /** Stream kinds. */
 const EXPLICIT = 0, UNIFORM = 1, ZIPF = 2, SCAN = 3, LOOP = 4, PHASES = 5;
-
-/** References drawn in one batch. */
-const AHEAD = 64;
 
 const KINDS: Record<NonNullable<MemoryWorkload["pattern"]>, number> = {
   uniform: UNIFORM,
@@ -91,12 +88,8 @@ export class RefStream {
   readonly refs: Int32Array | null;
   #kind: number;
   #rng: Rng;
-  /** References drawn so far (issued, or waiting in `#ahead`). */
+  /** References drawn so far. */
   #issued = 0;
-  /** References drawn ahead of use, and where the next one is. */
-  #ahead = new Int32Array(AHEAD);
-  #aheadAt = 0;
-  #aheadEnd = 0;
   #writes: number;
   #alias: AliasTable | null = null;
   #span: number;
@@ -152,21 +145,20 @@ export class RefStream {
     return Array.from(this.refs, (ref) => ref < 0 ? -1 - ref : ref);
   }
 
-  /** The next reference (encoded: the page, or `-1 - page` for a write). */
-  next(): number {
-    if (this.#aheadAt === this.#aheadEnd) this.#drawAhead();
-    return this.#ahead[this.#aheadAt++]!;
-  }
-
   /**
-   * Draws the next references in a batch. The draws are the same, in the same order, as one at a
-   * time (the stream's generator is its own), but a batch of independent table lookups lets the
-   * processor overlap their cache misses: the zipf alias table is too large to stay cached.
+   * Draws the next references into `out` (encoded: the page, or `-1 - page` for a write): as many
+   * as it holds, fewer when an explicit string ends. Returns how many.
+   *
+   * The draws are the same, in the same order, however they are batched (the stream's generator
+   * is its own), but a batch of independent table lookups lets the processor overlap their cache
+   * misses: the zipf alias table is too large to stay cached.
    */
-  #drawAhead(): void {
-    const out = this.#ahead, rng = this.#rng, pages = this.pages, writes = this.#writes;
+  draw(out: Int32Array): number {
+    const rng = this.#rng, pages = this.pages, writes = this.#writes;
     const issued = this.#issued;
-    const count = this.#kind === EXPLICIT ? Math.min(AHEAD, this.limit - issued) : AHEAD;
+    const count = this.#kind === EXPLICIT
+      ? Math.max(0, Math.min(out.length, this.limit - issued))
+      : out.length;
     for (let i = 0; i < count; i++) {
       let page: number;
       switch (this.#kind) {
@@ -195,7 +187,6 @@ export class RefStream {
       out[i] = writes > 0 && rng.float() < writes ? -1 - page : page;
     }
     this.#issued = issued + count;
-    this.#aheadAt = 0;
-    this.#aheadEnd = count;
+    return count;
   }
 }
