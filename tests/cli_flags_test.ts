@@ -56,3 +56,13 @@ Deno.test("serve refuses the sandbox flags it would ignore", async () => {
     await refused(["serve", flag, "64", "--port", "0"], new RegExp(`Unknown option '${flag}'`));
   }
 });
+
+Deno.test("bundle: --domain picks the I/O fcfs (the hash its report records); --format is checked", async () => {
+  const bundled = await runCli(["bundle", "fcfs", "--domain", "io", "--format", "json"]);
+  assert.equal(bundled.code, 0, bundled.stderr);
+  const run = await runCli(["run", example("disk_textbook.json"), "--format", "json"]);
+  assert.equal(run.code, 0, run.stderr);
+  assert.equal(JSON.parse(bundled.stdout).sha256, JSON.parse(run.stdout).policies.io.sha256);
+  await refused(["bundle", "rr", "--format", "xml"], /--format: expected text or json, got xml$/);
+  await refused(["bundle", "rr", "--domain", "gpu"], /--domain: expected one of cpu, memory, io/);
+});

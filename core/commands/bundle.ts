@@ -10,15 +10,21 @@ import type { Domain } from "../policy/protocol.ts";
 import { EXIT, parseFlags, UsageError, writeOutput } from "./common.ts";
 
 /** Usage of `bundle`. */
-export const BUNDLE_USAGE = `hyperhook bundle <policy> [--out FILE] [--format text|json]
+export const BUNDLE_USAGE =
+  `hyperhook bundle <policy> [--domain D] [--out FILE] [--format text|json]
   <policy>      a built-in name, a path, or an npm:, jsr:, https: specifier
-  --out FILE    also write the bundled module to FILE`;
+  --domain D    the domain of a built-in name (cpu, memory or io; fcfs is both cpu and io)
+  --out FILE    also write the bundled module to FILE
+  --format F    text (default) or json`;
+
+const DOMAINS: Domain[] = ["cpu", "memory", "io"];
 
 /** Runs the `bundle` subcommand; returns the exit code. */
 export async function bundleCommand(args: string[]): Promise<number> {
   const { values, positionals } = parseFlags(args, {
     out: { type: "string" },
     format: { type: "string" },
+    domain: { type: "string" },
     help: { type: "boolean", short: "h" },
   });
   if (values.help) {
@@ -28,12 +34,19 @@ export async function bundleCommand(args: string[]): Promise<number> {
   if (positionals.length !== 1) {
     throw new UsageError(`bundle: expected one policy, got ${positionals.length}`);
   }
+  const format = values.format ?? "text";
+  if (format !== "text" && format !== "json") {
+    throw new UsageError(`--format: expected text or json, got ${format}`);
+  }
+  if (values.domain !== undefined && !DOMAINS.includes(values.domain as Domain)) {
+    throw new UsageError(`--domain: expected one of ${DOMAINS.join(", ")}, got ${values.domain}`);
+  }
   const reference = positionals[0]!;
-  const domain = (["cpu", "memory", "io"] as Domain[]).find((d) => isBuiltin(d, reference)) ??
-    "cpu";
+  const domain = (values.domain as Domain | undefined) ??
+    DOMAINS.find((d) => isBuiltin(d, reference)) ?? "cpu";
   const bundle = await bundleReference(domain, reference);
   if (typeof values.out === "string") await writeOutput(values.out, bundle.code);
-  if (values.format === "json") {
+  if (format === "json") {
     console.log(JSON.stringify({ reference, sha256: bundle.sha256, bytes: bundle.bytes }));
   } else {
     console.log(`${bundle.sha256}  ${bundle.bytes} bytes  ${reference}`);
