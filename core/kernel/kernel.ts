@@ -339,7 +339,7 @@ export class Kernel {
     const queue = this.queue, handlers = this.#handlers;
     const stopAt = this.stopAtNs ?? Infinity;
     while (!this.#ended) {
-      if (this.stopAtNs === undefined && this.pendingWork <= 0 && this.now > 0) {
+      if (this.stopAtNs === undefined && this.pendingWork <= 0) {
         this.#end(this.now);
         break;
       }
