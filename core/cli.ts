@@ -2,7 +2,8 @@
  * The `hyperhook` command: `run`, `compare`, and the other subcommands. Exit 0 on success, 1 on a
  * failed run (a policy under test was ejected), 2 on bad input, with one line on stderr.
  *
- * Install it with `deno install -A -n hyperhook core/cli.ts`, or use the `deno task` shortcuts.
+ * Install it from the checkout with `deno install -A -g -n hyperhook --config deno.json core/cli.ts`,
+ * or use the `deno task` shortcuts.
  *
  * @module
  */

@@ -47,3 +47,30 @@ Deno.test("the README shows the two commands", async () => {
   assert.match(readme, /deno task demo/);
   assert.match(readme, /deno task test/);
 });
+
+Deno.test("the README's install command gives a hyperhook command that runs anywhere", async () => {
+  const readme = await Deno.readTextFile(new URL("README.md", root));
+  const command = /`(deno install [^`]*core\/cli\.ts)`/.exec(readme.replace(/\n/g, " "))?.[1];
+  assert.ok(command, "the README shows how to install the command");
+  const installRoot = await Deno.makeTempDir({ prefix: "hyperhook-install-" });
+  try {
+    const install = await new Deno.Command(Deno.execPath(), {
+      args: [...command.split(/\s+/).slice(1), "--root", installRoot],
+      cwd: root.pathname,
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    assert.equal(install.code, 0, new TextDecoder().decode(install.stderr));
+    const workload = new URL("examples/workloads/rr_textbook.json", root).pathname;
+    const run = await new Deno.Command(`${installRoot}/bin/hyperhook`, {
+      args: ["run", workload, "--format", "json"],
+      cwd: installRoot,
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    assert.equal(run.code, 0, new TextDecoder().decode(run.stderr));
+    assert.equal(JSON.parse(new TextDecoder().decode(run.stdout)).workload, "rr-textbook");
+  } finally {
+    await Deno.remove(installRoot, { recursive: true });
+  }
+});
