@@ -176,6 +176,7 @@ export function policyFlag(
 
 /** Prints an incident as one line on stderr. */
 export function printIncident(incident: Incident): void {
+  clearProgress();
   console.error(
     `hyperhook: incident at ${
       formatDuration(incident.atNs)
@@ -203,6 +204,15 @@ export async function writeOutput(path: string, text: string, flag = "--out"): P
   }
 }
 
+/** Whether a progress bar is on the terminal's last line (a message must clear it first). */
+let barShown = false;
+
+function clearProgress(): void {
+  if (!barShown) return;
+  barShown = false;
+  Deno.stderr.writeSync(new TextEncoder().encode("\r\x1b[2K"));
+}
+
 /** A progress bar on stderr, shown only when stderr is a terminal. */
 export class Progress {
   #enabled: boolean;
@@ -227,12 +237,11 @@ export class Progress {
       Number.isFinite(total) ? ` / ${formatDuration(total)}` : ""
     }`;
     Deno.stderr.writeSync(new TextEncoder().encode(text));
+    barShown = true;
   }
 
   /** Clears the bar. */
   done(): void {
-    if (this.#enabled && this.#last > 0) {
-      Deno.stderr.writeSync(new TextEncoder().encode("\r\x1b[2K"));
-    }
+    clearProgress();
   }
 }
