@@ -83,7 +83,7 @@ export const vmPatchSchema: z.ZodType<VmPatchRequest, unknown> = z.strictObject(
   sched: z.record(z.string(), z.unknown()).optional(),
   memory: z.strictObject({ target: z.int().min(0).optional() }).optional(),
   io: z.strictObject({
-    weight: z.int().min(1).max(65535).optional(),
+    weight: z.int().min(1).max(10000).optional(),
     iops: z.number().min(0).optional(),
     bytesPerSecond: z.number().min(0).optional(),
   }).optional(),

@@ -344,6 +344,10 @@ Deno.test("memory targets and I/O parameters change live when the host has them"
     assert.equal(big.status, 400);
     const io = await server.call("PATCH", "/v1/vms/disk", { io: { weight: 500, iops: 50 } });
     assert.equal(io.status, 200, io.text);
+    // io.weight is cgroup's 1..10000, as in a workload; above it is refused, not clamped.
+    const heavy = await server.call("PATCH", "/v1/vms/disk", { io: { weight: 10001 } });
+    assert.equal(heavy.status, 400, heavy.text);
+    assert.equal(heavy.json.error.message, "Body: io.weight: expected at most 10000, got 10001");
     const added = await server.call("POST", "/v1/vms", {
       id: "mem-2",
       memory: { pattern: "uniform", pages: 64, count: 1000 },
