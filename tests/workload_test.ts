@@ -59,6 +59,14 @@ Deno.test("other workload mistakes are named too", async () => {
     /vms\[0\]\.cpu\.repeat: expected "repeat" only with a program, got it with "pattern": "interactive"$/,
   );
   await refused(
+    { ...base, vms: [{ id: "a", weight: 2.5 }] },
+    /vms\[0\]\.weight: expected an integer, got 2\.5$/,
+  );
+  await refused(
+    { ...base, vms: [{ id: "a", cpu: { program: [{ run: "1ms" }], repeat: "yes" } }] },
+    /vms\[0\]\.cpu\.repeat: expected true \(forever\) or a number of times, at least 1, got "yes"$/,
+  );
+  await refused(
     { ...base, vms: [{ id: "a" }, { id: "a" }] },
     /vms\[1\]\.id: expected a unique VM id, got "a" twice/,
   );

@@ -93,7 +93,9 @@ export const vmPatchSchema: z.ZodType<VmPatchRequest, unknown> = z.strictObject(
 
 /** Validates `PUT /v1/sim/speed` bodies. */
 export const speedRequestSchema: z.ZodType<SpeedRequest, unknown> = z.strictObject({
-  speed: z.union([z.number().positive().max(1e9), z.literal("max")]).meta({
+  speed: z.union([z.number().positive().max(1e9), z.literal("max")], {
+    error: 'expected a number above 0 (at most 1e9) or "max"',
+  }).meta({
     description: "Simulated seconds per wall-clock second, or max",
   }),
 });

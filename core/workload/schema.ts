@@ -85,7 +85,9 @@ const cpuSpec = z.strictObject({
   /** Explicit program; `run` steps are declared to policies (SJF, SRTF use them). */
   program: z.array(programStep).min(1).optional(),
   /** Repeat the program: `true` forever, or a number of times in all. */
-  repeat: z.union([z.boolean(), z.int().min(1)]).optional(),
+  repeat: z.union([z.boolean(), z.int().min(1)], {
+    error: "expected true (forever) or a number of times, at least 1",
+  }).optional(),
   /** A seeded generator instead of a program. */
   pattern: z.enum(["cpu-bound", "interactive", "bursty"]).optional(),
   /** Generators: mean run burst (interactive). */
@@ -436,13 +438,23 @@ function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
   return value;
 }
 
+/** zod's type names as a message says them. */
+const TYPE_NAMES: Record<string, string> = {
+  int: "an integer",
+  number: "a number",
+  string: "a string",
+  boolean: "true or false",
+  object: "an object",
+  array: "an array",
+};
+
 /** Turns one zod issue into the project's one-line form: `path: expected …, got …`. */
 export function describeIssue(issue: z.core.$ZodIssue, input: unknown): string {
   const where = formatPath(issue.path);
   const got = show(valueAt(input, issue.path));
   switch (issue.code) {
     case "invalid_type":
-      return `${where}: expected ${issue.expected}, got ${got}`;
+      return `${where}: expected ${TYPE_NAMES[issue.expected] ?? issue.expected}, got ${got}`;
     case "invalid_value":
       return `${where}: expected ${issue.values.map((v) => show(v)).join(" or ")}, got ${got}`;
     case "unrecognized_keys":
@@ -466,7 +478,10 @@ export function describeIssue(issue: z.core.$ZodIssue, input: unknown): string {
           : `at most ${issue.maximum}`
       }, got ${got}`;
     case "invalid_union":
-      return `${where}: expected one of the allowed forms, got ${got}`;
+      // A union that names its forms says so in its message; zod's default says nothing.
+      return `${where}: ${
+        issue.message.startsWith("expected ") ? issue.message : "expected one of the allowed forms"
+      }, got ${got}`;
     default:
       return `${where}: ${issue.message.replace(/^Invalid input: /, "")}${
         issue.message.includes(", got ") ? "" : `, got ${got}`

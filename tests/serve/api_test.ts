@@ -99,10 +99,10 @@ Deno.test("PATCH /v1/vms/{id} changes parameters live; bad input is 400, unknown
     assert.equal(server.live.state().vms[1]!.params.weight, 1024);
     const cases: [unknown, RegExp][] = [
       [{ weight: 0 }, /^Body: weight: expected a value of at least 1, got 0$/],
-      [{ weight: "heavy" }, /^Body: weight: expected number, got "heavy"$/],
+      [{ weight: "heavy" }, /^Body: weight: expected a number, got "heavy"$/],
       [{ colour: "red" }, /^Body: \(top level\): unknown key "colour"$/],
       [{}, /expected at least one of weight/],
-      [[1, 2], /expected object/],
+      [[1, 2], /expected an object/],
     ];
     for (const [body, message] of cases) {
       const answer = await server.call("PATCH", "/v1/vms/vm-2", body);
@@ -261,6 +261,8 @@ Deno.test("sim: pause, step, speed, resume; step needs a pause; bad speeds are 4
     }
     const zero = await server.call("PUT", "/v1/sim/speed", { speed: 0 });
     assert.equal(zero.json.error.message, "Body: speed: expected a value above 0, got 0");
+    const fast = await server.call("PUT", "/v1/sim/speed", { speed: "fast" });
+    assert.match(fast.json.error.message, /^Body: speed: expected a number above 0 .* or "max"/);
     const resumed = await server.call("POST", "/v1/sim/resume");
     assert.equal(resumed.json.paused, false);
     const refused = await server.call("POST", "/v1/sim/step");
