@@ -66,3 +66,19 @@ Deno.test("bundle: --domain picks the I/O fcfs (the hash its report records); --
   await refused(["bundle", "rr", "--format", "xml"], /--format: expected text or json, got xml$/);
   await refused(["bundle", "rr", "--domain", "gpu"], /--domain: expected one of cpu, memory, io/);
 });
+
+Deno.test("serve: a --state-dir that is a file, or below one, is one line and exit 2", async () => {
+  const file = await Deno.makeTempFile();
+  await refused(
+    ["serve", "--state-dir", file, "--port", "0"],
+    /^hyperhook: --state-dir .*: cannot keep state there/,
+  );
+  await refused(
+    ["serve", "--state-dir", `${file}/state`, "--port", "0"],
+    /cannot keep state there/,
+  );
+  await refused(
+    ["serve", "--state-dir", file, "--resume", "--port", "0"],
+    /^hyperhook: --resume: cannot read .*audit\.jsonl/,
+  );
+});

@@ -160,18 +160,22 @@ export class StateStore {
    * @throws {StateError} When the directory already holds a log (resume it, or use another).
    */
   static async create(dir: string, header: AuditHeader): Promise<StateStore> {
-    await Deno.mkdir(dir, { recursive: true });
     const path = join(dir, "audit.jsonl");
     let log: Deno.FsFile;
     try {
+      await Deno.mkdir(dir, { recursive: true });
       log = await Deno.open(path, { write: true, createNew: true });
     } catch (error) {
-      if (error instanceof Deno.errors.AlreadyExists) {
+      if (error instanceof Deno.errors.AlreadyExists && (await isDirectory(dir))) {
         throw new StateError(
           `State directory ${dir} already holds an audit log: pass --resume to carry on from it, or choose an empty directory`,
         );
       }
-      throw error;
+      throw new StateError(
+        `--state-dir ${dir}: cannot keep state there (${
+          (error as Error).message
+        }); expected a directory this process can write`,
+      );
     }
     const store = new StateStore(dir, log);
     await store.#write(JSON.stringify(header) + "\n");
@@ -194,7 +198,11 @@ export class StateStore {
       if (error instanceof Deno.errors.NotFound) {
         throw new StateError(`--resume: ${dir} holds no audit log (audit.jsonl)`);
       }
-      throw error;
+      throw new StateError(
+        `--resume: cannot read ${path} (${
+          (error as Error).message
+        }); expected --state-dir to name the directory of an earlier run`,
+      );
     }
     const complete = bytes.lastIndexOf(10) + 1;
     const lines = new TextDecoder().decode(bytes.subarray(0, complete)).split("\n");
@@ -284,5 +292,13 @@ async function syncDir(dir: string): Promise<void> {
     // Some file systems refuse fsync on directories; the data itself is synced.
   } finally {
     handle?.close();
+  }
+}
+
+async function isDirectory(path: string): Promise<boolean> {
+  try {
+    return (await Deno.stat(path)).isDirectory;
+  } catch {
+    return false;
   }
 }
