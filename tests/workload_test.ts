@@ -108,6 +108,13 @@ Deno.test("an unknown policy, a bad config and bad flags exit 2", async () => {
     "--config-cpu",
     '{"slice":"1ms"}',
   ]);
+  for (const isolation of ["none", "process"]) {
+    await refused(
+      ok,
+      /^hyperhook: Policy "working-set" schedules the memory domain; expected a policy for the cpu domain$/,
+      ["--cpu", example("../policies/working_set.ts"), "--isolation", isolation],
+    );
+  }
   await refused(ok, /--seed: expected a non-negative integer, got x/, ["--seed", "x"]);
   await refused(ok, /--isolation: expected one of none, worker, process, got vm/, [
     "--isolation",

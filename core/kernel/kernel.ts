@@ -170,6 +170,7 @@ export class Kernel {
           config: loaded.config,
           seed: this.#policySeed(domain.name),
           host: domain.host(),
+          domain: domain.name,
         });
         checkDomain(declared, domain.name, loaded);
         domain.slot.install(loaded.runtime, loaded.info, declared);
@@ -295,6 +296,7 @@ export class Kernel {
         config: loaded.config,
         seed: this.#policySeed(name),
         host: domain.host(),
+        domain: name,
       });
     } catch (error) {
       await loaded.runtime.close();

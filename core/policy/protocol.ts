@@ -65,6 +65,11 @@ export interface StartMessage {
    * as `{ id, params }`).
    */
   host: Record<string, unknown>;
+  /**
+   * The domain the kernel starts the policy for: a policy of another domain is refused before its
+   * `create` runs (a `config` failure, so the CLI exits 2).
+   */
+  domain?: Domain;
 }
 
 /** What a policy answers when started. Plain JSON. */

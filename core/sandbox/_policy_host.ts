@@ -11,7 +11,7 @@
  */
 
 import { API_VERSION, isPolicyDefinition } from "../policy/protocol.ts";
-import type { PolicyDefinition, Reply, StartResult } from "../policy/protocol.ts";
+import type { Domain, PolicyDefinition, Reply, StartResult } from "../policy/protocol.ts";
 import { PolicyFailure } from "./runtime.ts";
 
 /** The message for a policy built against another major version of the hook protocol. */
@@ -19,6 +19,12 @@ export function apiVersionMessage(name: unknown, apiVersion: unknown): string {
   return `Policy ${JSON.stringify(String(name))} was built for hook protocol v${
     String(apiVersion)
   }; this kernel speaks v${API_VERSION}`;
+}
+
+/** The message for a policy started for a domain it does not schedule. */
+export function wrongDomainMessage(name: unknown, domain: unknown, expected: unknown): string {
+  return `Policy ${JSON.stringify(String(name))} schedules the ${String(domain)} domain; ` +
+    `expected a policy for the ${String(expected)} domain`;
 }
 
 /** The message for a default export that is not a policy definition. */
@@ -38,9 +44,12 @@ export function tooLargeMessage(bytes: number, maxBytes: number): string {
 /**
  * Checks a module's default export the way the sandboxes do.
  *
- * @throws {PolicyFailure} Of kind `invalid` for another protocol version or a non-policy.
+ * @param value The default export.
+ * @param domain The domain it is started for, when the kernel says.
+ * @throws {PolicyFailure} Of kind `invalid` for another protocol version or a non-policy; of
+ *   kind `error`, reason `config`, for a policy of another domain.
  */
-export function checkDefinition(value: unknown): PolicyDefinition {
+export function checkDefinition(value: unknown, domain?: Domain): PolicyDefinition {
   if (typeof value === "object" && value !== null) {
     const { apiVersion, name } = value as Record<string, unknown>;
     if (typeof apiVersion === "number" && apiVersion !== API_VERSION) {
@@ -49,6 +58,13 @@ export function checkDefinition(value: unknown): PolicyDefinition {
   }
   if (!isPolicyDefinition(value)) {
     throw new PolicyFailure("invalid", "not-a-policy", NOT_A_POLICY_MESSAGE);
+  }
+  if (domain !== undefined && value.domain !== domain) {
+    throw new PolicyFailure(
+      "error",
+      "config",
+      wrongDomainMessage(value.name, value.domain, domain),
+    );
   }
   return value;
 }
@@ -160,6 +176,11 @@ function createPolicyHost(apiVersion, maxReplyBytes) {
         typeof definition.start !== "function" ||
         !(definition.domain === "cpu" || definition.domain === "memory" || definition.domain === "io")) {
       return failure("invalid", "not-a-policy", ${JSON.stringify(NOT_A_POLICY_MESSAGE)});
+    }
+    if (start.domain !== undefined && start.domain !== definition.domain) {
+      return failure("error", "config", "Policy " + JSON.stringify(String(definition.name)) +
+        " schedules the " + definition.domain + " domain; expected a policy for the " +
+        start.domain + " domain");
     }
     try {
       const started = definition.start(start);

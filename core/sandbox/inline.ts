@@ -97,7 +97,7 @@ export class InlineRuntime implements PolicyRuntime {
   }
 
   #startDefinition(value: unknown, message: StartMessage): StartResult {
-    const definition = checkDefinition(value);
+    const definition = checkDefinition(value, message.domain);
     const inner = new InProcessRuntime(definition);
     const result = inner.start(message);
     this.#inner = inner;

@@ -216,6 +216,16 @@ Deno.test("PUT /v1/policies/cpu swaps without a gap; a failing policy leaves the
     const syntax = await server.call("PUT", "/v1/policies/cpu", { source: "export default {" });
     assert.equal(syntax.status, 400);
 
+    // A memory policy for the CPU domain is refused before its create runs, by its domain.
+    const memoryPolicy = new URL("../../examples/policies/working_set.ts", import.meta.url);
+    const wrong = await server.call("PUT", "/v1/policies/cpu", { use: memoryPolicy.pathname });
+    assert.equal(wrong.status, 400, wrong.text);
+    assert.equal(wrong.json.error.code, "invalid_config");
+    assert.match(
+      wrong.json.error.message,
+      /^Policy "working-set" schedules the memory domain; expected a policy for the cpu domain; fcfs keeps running$/,
+    );
+
     const both = await server.call("PUT", "/v1/policies/cpu", { use: "rr", source: "x" });
     assert.equal(both.status, 400);
     assert.match(both.json.error.message, /exactly one of "use" or "source"/);
