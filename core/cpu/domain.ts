@@ -218,6 +218,9 @@ export class CpuDomain implements KernelDomain {
   #syncedAtNs = -1;
   /** The counter names the policy in charge declared. */
   #counterNames: string[] = [];
+  /** Whether the policy in charge takes `preempt` and `sync` queries (asked at every enqueue and settle). */
+  #takesPreempt = false;
+  #takesSync = false;
 
   /** @param kernel The kernel. @param slot The policy slot. @param pcpus How many pCPUs. */
   constructor(kernel: Kernel, slot: PolicySlot, pcpus: number) {
@@ -409,7 +412,7 @@ export class CpuDomain implements KernelDomain {
       declared ? vcpu.cursor.ns : -1,
       declared ? vcpu.remainingNs : -1,
     );
-    if ((reason === REASON_ARRIVE || reason === REASON_WAKE) && this.slot.has("preempt")) {
+    if ((reason === REASON_ARRIVE || reason === REASON_WAKE) && this.#takesPreempt) {
       this.slot.writer.call1(CPU_OP.PREEMPT, now, vcpu.id);
       this.#query(CPU_OP.PREEMPT, vcpu.id);
     }
@@ -429,7 +432,7 @@ export class CpuDomain implements KernelDomain {
     // events reaches the kernel in that instant, and in any later round that asks anyway.
     const writer = this.slot.writer, now = this.#kernel.now;
     if (
-      this.slot.has("sync") &&
+      this.#takesSync &&
       (writer.queries > 0 || (writer.length > 0 && this.#syncedAtNs !== now))
     ) {
       this.#syncedAtNs = now;
@@ -758,6 +761,8 @@ export class CpuDomain implements KernelDomain {
     // Timers belong to the policy that asked for them; a new policy starts with none.
     this.#timers.clear();
     this.#syncedAtNs = -1;
+    this.#takesPreempt = this.slot.has("preempt");
+    this.#takesSync = this.slot.has("sync");
     const declared = this.slot.declared.counters;
     this.#counterNames = Array.isArray(declared)
       ? declared.filter((name) => typeof name === "string").slice(0, MAX_COUNTERS)
