@@ -49,6 +49,7 @@ export type {
 export type {
   IoGeneratorSpec,
   IoLimitsSpec,
+  IoParamsChange,
   IoRequestSpec,
   IoSizeSpec,
   IoStepSpec,

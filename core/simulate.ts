@@ -322,7 +322,10 @@ export async function createSimulation(
     if (vm.memory !== undefined) memory!.addVm(cpuVm, vm.memory, `vms[${index}].memory`);
   });
   for (const change of workload.timeline) {
-    const set = { ...change.set, sched: change.set.sched && normaliseSched(change.set.sched) };
+    // The CPU's part here; a change of memory or I/O alone leaves the CPU's parameters be.
+    const { memory: memorySet, io: ioSet, ...cpuSet } = change.set;
+    if (Object.keys(cpuSet).length === 0 && (memorySet ?? ioSet) !== undefined) continue;
+    const set = { ...cpuSet, sched: cpuSet.sched && normaliseSched(cpuSet.sched) };
     if (set.sched === undefined) delete set.sched;
     cpu.scheduleParams(change.at, vmIndex.get(change.vm)!, set);
   }
@@ -336,6 +339,33 @@ export async function createSimulation(
       `Workload: host.disks: expected at least one disk for the I/O policy ${ioChoice.use}, got nothing`,
     );
   }
+  // The memory and I/O parts, each an event of its domain at `at`, pushed after the CPU's (the
+  // order of events stays total). The schema refuses them without a memory section or disks.
+  workload.timeline.forEach((change, i) => {
+    const { memory: memorySet, io: ioSet } = change.set, index = vmIndex.get(change.vm)!;
+    if (memorySet !== undefined) {
+      if (memory?.vms[index] === undefined) {
+        throw new WorkloadError(
+          `Workload: timeline[${i}].set.memory: expected a VM with a "memory" section, got VM "${change.vm}", which has none`,
+        );
+      }
+      const target = memorySet.target;
+      if (!(Number.isInteger(target) && target >= 0 && target <= memory.frames)) {
+        throw new WorkloadError(
+          `Workload: timeline[${i}].set.memory.target: expected at most ${memory.frames} frames (host.memory.frames), got ${target}`,
+        );
+      }
+      memory.scheduleTarget(change.at, index, target);
+    }
+    if (ioSet !== undefined) {
+      if (io === undefined) {
+        throw new WorkloadError(
+          `Workload: timeline[${i}].set.io: expected a host with disks for an I/O change, got no host.disks`,
+        );
+      }
+      io.scheduleVmParams(change.at, index, ioSet);
+    }
+  });
   const simulation = new Simulation(workload, kernel, cpu);
   simulation.memory = memory;
   simulation.io = io;

@@ -39,7 +39,7 @@ const STATE_NAMES = [
   "being served",
 ];
 
-const EV_SUBMIT = 0, EV_COMPLETE = 1, EV_RELEASE = 2, EV_WATCHDOG = 3;
+const EV_SUBMIT = 0, EV_COMPLETE = 1, EV_RELEASE = 2, EV_WATCHDOG = 3, EV_PARAMS = 4;
 
 /** How many head movements a disk accepts in a row before a request must come. */
 const MAX_SEEKS_IN_A_ROW = 2;
@@ -224,6 +224,8 @@ export class IoDomain implements KernelDomain {
   readonly vms: IoVm[] = [];
   #kernel: Kernel;
   #base: number;
+  /** Parameter changes the workload's timeline scheduled, by event target. */
+  #timeline: { index: number; set: { weight?: number; max?: Partial<IoLimits> } }[] = [];
   #cpu: CpuDomain | undefined;
   #readText: (path: string) => string;
   #diskIndex: Map<string, number>;
@@ -260,7 +262,7 @@ export class IoDomain implements KernelDomain {
     this.#cpu = options.cpu;
     this.#readText = options.readText ?? ((path) => Deno.readTextFileSync(path));
     this.#diskIndex = new Map(disks.map((disk) => [disk.id, disk.index]));
-    this.#base = kernel.register(this, 4);
+    this.#base = kernel.register(this, 5);
     if (options.cpu !== undefined) {
       options.cpu.onIoStep = (vcpu, payload) => this.#submitStep(vcpu, payload);
     }
@@ -338,6 +340,19 @@ export class IoDomain implements KernelDomain {
       weight: set.weight === undefined ? undefined : Math.min(10000, Math.max(1, set.weight)),
       max: Object.keys(max).length > 0 ? max : undefined,
     });
+  }
+
+  /**
+   * Schedules `setVmParams(index, set)` at `atNs` (workload timeline), as the CPU domain
+   * schedules its parameter changes: one event per change, in the order they were scheduled.
+   */
+  scheduleVmParams(
+    atNs: number,
+    index: number,
+    set: { weight?: number; max?: Partial<IoLimits> },
+  ): void {
+    this.#timeline.push({ index, set });
+    this.#kernel.schedule(atNs, this.#base + EV_PARAMS, this.#timeline.length - 1);
   }
 
   /** Figures for the live dashboard: totals, latency over every VM, and each disk. */
@@ -446,6 +461,10 @@ export class IoDomain implements KernelDomain {
         return this.#release(this.vms[target]!, tag);
       case EV_WATCHDOG:
         return this.#watchdog();
+      case EV_PARAMS: {
+        const change = this.#timeline[target]!;
+        return this.setVmParams(change.index, change.set);
+      }
     }
   }
 

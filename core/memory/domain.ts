@@ -30,7 +30,7 @@ import { invalidDecision as invalid, PolicyFailure } from "../sandbox/runtime.ts
 import type { CpuWorkload, HostMemoryWorkload, MemoryWorkload } from "../workload/types.ts";
 import { RefStream } from "./streams.ts";
 
-const EV_ARRIVE = 0, EV_STEP = 1, EV_RESUME = 2, EV_BALANCE = 3;
+const EV_ARRIVE = 0, EV_STEP = 1, EV_RESUME = 2, EV_BALANCE = 3, EV_TARGET = 4;
 
 /** Log kinds of memory decisions. */
 export const MEMORY_LOG = { LOAD: 2, EVICT: 3, TARGET: 4, REMOVE: 5 } as const;
@@ -354,7 +354,7 @@ export class MemoryDomain implements KernelDomain {
     this.#free = new Int32Array(host.frames);
     for (let i = 0; i < host.frames; i++) this.#free[i] = host.frames - 1 - i;
     this.#freeCount = host.frames;
-    this.#base = kernel.register(this, 4);
+    this.#base = kernel.register(this, 5);
     cpu.onRunChange = (vcpu, running) => this.#runChange(vcpu, running);
   }
 
@@ -405,6 +405,11 @@ export class MemoryDomain implements KernelDomain {
       );
     }
     this.#setTarget(vm, frames ?? Infinity);
+  }
+
+  /** Schedules `setTarget(vmIndex, frames)` at `atNs` (workload timeline). */
+  scheduleTarget(atNs: number, vmIndex: number, frames: number): void {
+    this.#kernel.schedule(atNs, this.#base + EV_TARGET, vmIndex, frames);
   }
 
   /** Frees every frame of a removed VM (live control) and tells the policy. */
@@ -459,6 +464,8 @@ export class MemoryDomain implements KernelDomain {
       }
       case EV_BALANCE:
         return this.#balance(tag);
+      case EV_TARGET:
+        return this.setTarget(target, tag);
     }
   }
 

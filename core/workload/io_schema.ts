@@ -11,6 +11,7 @@ import { duration, positiveDuration, show } from "./_zod.ts";
 import { createDiskModel, type DiskSpec } from "../io/disk/factory.ts";
 import type {
   IoGeneratorSpec,
+  IoParamsChange,
   IoRequestSpec,
   IoSizeSpec,
   IoStepSpec,
@@ -146,17 +147,35 @@ function oneOrMany<T>(item: z.ZodType<T, unknown>): z.ZodType<T[], unknown> {
   );
 }
 
-const rate = z.number().min(0).default(0);
+/** `io.weight`: 1..10000 (cgroup v2's range). */
+const ioWeight = z.int().min(1).max(10000);
+/** One `io.max` limit: bytes or requests per second, 0 for none. */
+const ioRate = z.number().min(0);
+const rate = ioRate.default(0);
 
 /** `vms[].io`: weight, limits and the requests a VM submits. */
 export const vmIoSchema: z.ZodType<VmIoWorkload, unknown> = z.strictObject({
-  weight: z.int().min(1).max(10000).default(100),
+  weight: ioWeight.default(100),
   max: z.strictObject({ rbps: rate, wbps: rate, riops: rate, wiops: rate })
     .default({ rbps: 0, wbps: 0, riops: 0, wiops: 0 }),
   deadline: positiveDuration.optional(),
   requests: z.array(ioRequestSchema).default([]),
   generate: oneOrMany(ioGeneratorSchema).default([]),
   trace: oneOrMany(ioTraceSchema).default([]),
+});
+
+/**
+ * `timeline[].set.io`: a change of a VM's `io.weight` and `io.max`, validated as `vms[].io`'s own
+ * fields; the limits not given keep their values.
+ */
+export const ioChangeSchema: z.ZodType<IoParamsChange, unknown> = z.strictObject({
+  weight: ioWeight.optional(),
+  max: z.strictObject({
+    rbps: ioRate.optional(),
+    wbps: ioRate.optional(),
+    riops: ioRate.optional(),
+    wiops: ioRate.optional(),
+  }).optional(),
 });
 
 /** The parts of a parsed workload the cross-checks read. */

@@ -47,6 +47,14 @@ export interface IoLimitsSpec {
   wiops: number;
 }
 
+/** A change of a VM's I/O parameters (`timeline[].set.io`): only the fields given change. */
+export interface IoParamsChange {
+  /** The new proportional weight (`io.weight`), 1..10000. */
+  weight?: number;
+  /** New `io.max` limits (0 removes one); the limits not named keep their values. */
+  max?: Partial<IoLimitsSpec>;
+}
+
 /**
  * The size of generated requests in bytes (rounded up to whole 512-byte blocks). A plain number in
  * JSON means `{ dist: "fixed", bytes }`.

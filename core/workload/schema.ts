@@ -7,7 +7,13 @@
 
 import { z } from "zod";
 import { duration, positiveDuration, show } from "./_zod.ts";
-import { checkIoReferences, diskSchema, ioStepSchema, vmIoSchema } from "./io_schema.ts";
+import {
+  checkIoReferences,
+  diskSchema,
+  ioChangeSchema,
+  ioStepSchema,
+  vmIoSchema,
+} from "./io_schema.ts";
 import type { HostMemoryWorkload, MemoryRef, MemoryWorkload, Workload } from "./types.ts";
 
 /**
@@ -151,14 +157,6 @@ const cpuSpec = z.strictObject({
   }
 });
 
-/** VM parameters that can change over time (timeline, HTTP). */
-const vmParams = z.strictObject({
-  weight: z.int().min(1).max(65535).optional(),
-  cap: z.int().min(0).optional(),
-  priority: z.int().optional(),
-  sched: z.record(z.string(), z.unknown()).optional(),
-});
-
 /** An integer of at least `min`; the message says `expected <what>, got <value>`. */
 function integer(min: number, what: string): z.ZodType<number, unknown> {
   return z.unknown().transform((value, ctx) => {
@@ -171,6 +169,22 @@ function integer(min: number, what: string): z.ZodType<number, unknown> {
     return value;
   });
 }
+
+/** A VM's balloon target in frames (`vms[].memory.target`, `timeline[].set.memory.target`). */
+const memoryTarget = integer(0, "a non-negative integer of frames");
+
+/**
+ * VM parameters that can change over time (the timeline): the CPU's, and a VM's balloon target
+ * and I/O weight and limits, each validated as the VM's own field.
+ */
+const vmParams = z.strictObject({
+  weight: z.int().min(1).max(65535).optional(),
+  cap: z.int().min(0).optional(),
+  priority: z.int().optional(),
+  sched: z.record(z.string(), z.unknown()).optional(),
+  memory: z.strictObject({ target: memoryTarget }).optional(),
+  io: ioChangeSchema.optional(),
+});
 
 const PAGE_NUMBER = "a page number (an integer from 0)";
 
@@ -268,7 +282,7 @@ const memorySpec: z.ZodType<MemoryWorkload, unknown> = z.strictObject({
   loop: integer(1, "a positive integer").optional(),
   workingSet: integer(1, "a positive integer").optional(),
   phase: positiveDuration.default(10_000_000),
-  target: integer(0, "a non-negative integer of frames").optional(),
+  target: memoryTarget.optional(),
   weight: z.int().min(1).max(65535).optional(),
 }).superRefine((memory, ctx) => {
   const issue = (path: string, message: string) =>
@@ -406,12 +420,36 @@ export const workloadSchema: z.ZodType<Workload, unknown> = z.strictObject({
       });
     }
   });
+  const hasDisks = (workload.host.disks ?? []).length > 0;
   workload.timeline.forEach((change, index) => {
-    if (!seen.has(change.vm)) {
+    const vm = workload.vms.find((candidate) => candidate.id === change.vm);
+    if (vm === undefined) {
       ctx.addIssue({
         code: "custom",
         path: ["timeline", index, "vm"],
         message: `expected the id of a VM of this workload, got ${show(change.vm)}`,
+      });
+      return;
+    }
+    const { memory, io } = change.set;
+    if (memory !== undefined && vm.memory === undefined) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["timeline", index, "set", "memory"],
+        message: `expected a VM with a "memory" section, got VM ${show(vm.id)}, which has none`,
+      });
+    } else if (memory !== undefined && frames !== undefined && memory.target > frames) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["timeline", index, "set", "memory", "target"],
+        message: `expected at most ${frames} frames (host.memory.frames), got ${memory.target}`,
+      });
+    }
+    if (io !== undefined && !hasDisks) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["timeline", index, "set", "io"],
+        message: "expected a host with disks for an I/O change, got no host.disks",
       });
     }
   });

@@ -6,7 +6,7 @@
  */
 
 import type { DiskSpec } from "../io/disk/factory.ts";
-import type { IoStepSpec, VmIoWorkload } from "./io_types.ts";
+import type { IoParamsChange, IoStepSpec, VmIoWorkload } from "./io_types.ts";
 
 /** A policy and its configuration, as in `policies.cpu`. */
 export interface WorkloadPolicy {
@@ -82,6 +82,10 @@ export interface VmParamsChange {
   priority?: number;
   /** Policy-specific parameters. */
   sched?: Record<string, unknown>;
+  /** Memory (timeline): the VM's new balloon target in frames, like `xl mem-set`. */
+  memory?: { target: number };
+  /** I/O (timeline): the VM's new `io.weight` and `io.max` limits. */
+  io?: IoParamsChange;
 }
 
 /** An explicit page reference written as an object, to mark writes (they dirty the page). */
