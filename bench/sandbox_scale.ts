@@ -4,8 +4,7 @@
  * (one vCPU per dispatch) and with round robin filling each pCPU's local queue `ahead` vCPUs at a
  * time (`rr`'s `ahead` option). Prints, per policy and isolation: the median wall time of the runs and
  * its ratio to `none`, the batches (round trips) and their rate per simulated second, the mean
- * and median time from sending a batch to holding its reply (for a posted batch, `prefetch`: the
- * time to write it plus the time to read its reply when due), and the CPU time used by the kernel
+ * and median time from sending a batch to holding its reply, and the CPU time used by the kernel
  * and by the sandbox's child process (less sensitive than wall time to a busy machine).
  *
  * Each measured run follows a warm-up run in the same process: the kernel (and, under `none`, the
@@ -57,8 +56,6 @@ function cpuMs(pid: number | "self"): number {
 interface Sample {
   wallMs: number;
   batches: number;
-  /** How many of the batches were posted (their reply read later). */
-  posted: number;
   roundTripsUs: Float64Array;
   kernelCpuMs: number;
   childCpuMs: number;
@@ -76,35 +73,15 @@ async function once(isolation: Isolation, ahead: number): Promise<Sample> {
   });
   const runtime = simulation.cpu.slot.runtime;
   const handle = runtime.handle.bind(runtime);
-  let roundTrips = new Float64Array(1 << 14), batches = 0, posted = 0;
-  const record = (started: number): number => {
+  let roundTrips = new Float64Array(1 << 14), batches = 0;
+  const record = (started: number) => {
     if (batches === roundTrips.length) {
       const grown = new Float64Array(roundTrips.length * 2);
       grown.set(roundTrips);
       roundTrips = grown;
     }
-    roundTrips[batches] = (performance.now() - started) * 1000;
-    return batches++;
+    roundTrips[batches++] = (performance.now() - started) * 1000;
   };
-  // A posted batch (`prefetch`) costs the kernel its write now and its read later: both count.
-  const post = runtime.post?.bind(runtime);
-  if (post !== undefined) {
-    runtime.post = (batch: Batch) => {
-      const started = performance.now();
-      const read = post(batch);
-      if (read === undefined) return read;
-      const index = record(started);
-      posted++;
-      return () => {
-        const reading = performance.now();
-        try {
-          return read();
-        } finally {
-          roundTrips[index] = roundTrips[index]! + (performance.now() - reading) * 1000;
-        }
-      };
-    };
-  }
   runtime.handle = (batch: Batch): Reply | Promise<Reply> => {
     const started = performance.now();
     const reply = handle(batch);
@@ -130,7 +107,6 @@ async function once(isolation: Isolation, ahead: number): Promise<Sample> {
   return {
     wallMs,
     batches,
-    posted,
     roundTripsUs: roundTrips.slice(0, batches),
     kernelCpuMs,
     childCpuMs,
@@ -157,7 +133,6 @@ const header = [
   "min",
   "× none",
   "batches",
-  "posted",
   "batches/sim s",
   "round trip µs mean",
   "median",
@@ -217,7 +192,6 @@ for (const ahead of values.ahead!.split(",").map(Number)) {
       Math.min(...samples.map((sample) => sample.wallMs)).toFixed(0),
       noneWall === undefined ? "" : (wall / noneWall).toFixed(2),
       String(samples[0]!.batches),
-      String(samples[0]!.posted),
       (samples[0]!.batches / seconds).toFixed(0),
       mean(trips).toFixed(1),
       median(trips).toFixed(1),
