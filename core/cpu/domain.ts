@@ -39,9 +39,6 @@ const EV_SETTLE = 6;
 /** A timer the policy asked for (`ctx.timer`); the tag is the policy generation. */
 const EV_TIMER = 7;
 
-/** The query kind of a DISPATCH asked ahead for a busy pCPU (`prefetch`). */
-const PREFETCH = -1;
-
 /** Log kinds of CPU decisions. */
 export const CPU_LOG = {
   RUN: 1,
@@ -158,8 +155,6 @@ export class Pcpu {
   lastVcpu = -1;
   /** The instant the policy last declined to give it work. */
   declinedAtNs = -1;
-  /** Whether the policy was asked for its next work ahead of time and the answer is not applied. */
-  prefetching = false;
   /** Time spent running vCPUs. */
   busyNs = 0;
 
@@ -226,16 +221,6 @@ export class CpuDomain implements KernelDomain {
   /** Whether the policy in charge takes `preempt` and `sync` queries (asked at every enqueue and settle). */
   #takesPreempt = false;
   #takesSync = false;
-  /** Whether the policy in charge lets the kernel ask for a busy pCPU's next work ahead. */
-  #prefetch = false;
-  /** pCPUs that started the last vCPU of their local queue in this instant (with `#prefetch`). */
-  #drained: Pcpu[] = [];
-  /** How many of the batch's queries are prefetches. */
-  #prefetchQueries = 0;
-  /** The pCPUs of each posted batch's prefetches, oldest batch first (see `posted`). */
-  #postedPcpus: number[][] = [];
-  /** Set when an idle pCPU waits for its prefetched answer (see `KernelDomain.needsPosted`). */
-  needsPosted = false;
 
   /** @param kernel The kernel. @param slot The policy slot. @param pcpus How many pCPUs. */
   constructor(kernel: Kernel, slot: PolicySlot, pcpus: number) {
@@ -441,9 +426,7 @@ export class CpuDomain implements KernelDomain {
   }
 
   settle(): void {
-    this.needsPosted = false;
     this.#settlePcpus();
-    if (this.#drained.length > 0) this.#askAhead();
     // Timers and counters come back in the answer to SYNC, asked last: once in the first round of
     // every instant the policy hears of, so that what it asked for while hearing of the instant's
     // events reaches the kernel in that instant, and in any later round that asks anyway.
@@ -455,55 +438,6 @@ export class CpuDomain implements KernelDomain {
       this.#syncedAtNs = now;
       writer.callN(CPU_OP.SYNC, now, NO_ARGS, 0);
       this.#query(CPU_OP.SYNC, 0);
-    }
-  }
-
-  /**
-   * Asks for the next work of every pCPU that started the last vCPU of its local queue in this
-   * instant and still runs it, while the policy holds vCPUs: a prefetch, answered later.
-   */
-  #askAhead(): void {
-    const writer = this.slot.writer, now = this.#kernel.now;
-    for (const pcpu of this.#drained) {
-      if (
-        pcpu.vcpu < 0 || pcpu.prefetching || pcpu.localHead < pcpu.localVcpus.length ||
-        this.#unqueued === 0
-      ) continue;
-      pcpu.prefetching = true;
-      writer.call1(CPU_OP.DISPATCH, now, pcpu.index);
-      this.#query(PREFETCH, pcpu.index);
-      this.#prefetchQueries++;
-    }
-    this.#drained.length = 0;
-  }
-
-  postable(): boolean {
-    // A pCPU waiting for a prefetch still in this batch needs the answer now.
-    return !this.needsPosted && this.#queryCount > 0 &&
-      this.#prefetchQueries === this.#queryCount;
-  }
-
-  posted(): void {
-    this.#postedPcpus.push(this.#queryArg.slice(0, this.#queryCount));
-    this.#queryCount = this.#prefetchQueries = 0;
-  }
-
-  applyPosted(reply: Reply): void {
-    const pcpus = this.#postedPcpus.shift()!, reader = this.#reader;
-    reader.reset(reply);
-    for (const index of pcpus) {
-      const pcpu = this.pcpus[index]!;
-      pcpu.prefetching = false;
-      this.#applyDispatch(pcpu, this.#begin(reader), reader);
-    }
-  }
-
-  /** The count of the next answer in a reply. */
-  #begin(reader: ReplyReader): number {
-    try {
-      return reader.begin();
-    } catch (error) {
-      throw invalid("malformed-reply", (error as Error).message);
     }
   }
 
@@ -537,11 +471,6 @@ export class CpuDomain implements KernelDomain {
       pcpu.localVcpus.length = pcpu.localSlices.length = pcpu.localHead = 0;
     }
     if (pcpu.vcpu >= 0) return;
-    if (pcpu.prefetching) {
-      // Its next work was asked for ahead: the answer is due now.
-      this.needsPosted = true;
-      return;
-    }
     if (this.#unqueued > 0 && pcpu.declinedAtNs !== now) {
       pcpu.declinedAtNs = now;
       writer.call1(CPU_OP.DISPATCH, now, pcpu.index);
@@ -551,17 +480,17 @@ export class CpuDomain implements KernelDomain {
 
   apply(reply: Reply): void {
     const reader = this.#reader, count = this.#queryCount;
-    this.#queryCount = this.#prefetchQueries = 0;
+    this.#queryCount = 0;
     reader.reset(reply);
     for (let q = 0; q < count; q++) {
-      const n = this.#begin(reader);
+      let n: number;
+      try {
+        n = reader.begin();
+      } catch (error) {
+        throw invalid("malformed-reply", (error as Error).message);
+      }
       const arg = this.#queryArg[q]!;
       switch (this.#queryKind[q]) {
-        case PREFETCH:
-          // Answered with queries the kernel waited for: applied at once, like those.
-          this.pcpus[arg]!.prefetching = false;
-          this.#applyDispatch(this.pcpus[arg]!, n, reader);
-          break;
         case CPU_OP.DISPATCH:
           this.#applyDispatch(this.pcpus[arg]!, n, reader);
           break;
@@ -724,7 +653,6 @@ export class CpuDomain implements KernelDomain {
     this.#idleCount--;
     this.#kernel.log.record(LOG.cpu, CPU_LOG.RUN, now, vcpu.id, pcpu.index, slice);
     this.slot.writer.call3(CPU_OP.RUNNING, now, vcpu.id, pcpu.index, slice);
-    if (this.#prefetch && pcpu.localHead === pcpu.localVcpus.length) this.#drained.push(pcpu);
     this.#armRunEnd(vcpu);
     this.onRunChange?.(vcpu, true);
   }
@@ -835,7 +763,6 @@ export class CpuDomain implements KernelDomain {
     this.#syncedAtNs = -1;
     this.#takesPreempt = this.slot.has("preempt");
     this.#takesSync = this.slot.has("sync");
-    this.#prefetch = this.slot.declared.prefetch === true;
     const declared = this.slot.declared.counters;
     this.#counterNames = Array.isArray(declared)
       ? declared.filter((name) => typeof name === "string").slice(0, MAX_COUNTERS)
@@ -853,13 +780,9 @@ export class CpuDomain implements KernelDomain {
 
   replay(): void {
     const writer = this.slot.writer, now = this.#kernel.now;
-    this.#queryCount = this.#prefetchQueries = 0;
-    // Posted answers of the old policy are dropped (the kernel dropped their replies).
-    this.#postedPcpus.length = this.#drained.length = 0;
-    this.needsPosted = false;
+    this.#queryCount = 0;
     // Give back what the old policy had queued on pCPUs: the new one decides afresh.
     for (const pcpu of this.pcpus) {
-      pcpu.prefetching = false;
       for (let i = pcpu.localHead; i < pcpu.localVcpus.length; i++) {
         const vcpu = this.vcpus[pcpu.localVcpus[i]!]!;
         if (vcpu.queued) vcpu.queued = false, this.#queued--, this.#unqueued++;

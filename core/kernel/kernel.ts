@@ -37,21 +37,6 @@ export interface KernelDomain {
    * @throws {PolicyFailure} Of kind `invalid` on the first invalid decision.
    */
   apply(reply: Reply): void;
-  /**
-   * Whether every query of the slot's batch may be answered later (a CPU policy's `prefetch`):
-   * the kernel then posts the batch instead of waiting for its reply. Optional.
-   */
-  postable?(): boolean;
-  /** Called when the batch was posted: its queries' answers come later, to `applyPosted`. */
-  posted?(): void;
-  /**
-   * Validates and applies the reply to the oldest posted batch.
-   *
-   * @throws {PolicyFailure} Of kind `invalid` on the first invalid decision.
-   */
-  applyPosted?(reply: Reply): void;
-  /** Set by `settle` when the domain cannot go on without its posted answers; the kernel clears it. */
-  needsPosted?: boolean;
   /** Forgets unanswered queries and writes the domain's current state for a fresh policy. */
   replay(): void;
   /** The host as the domain's policies see it (sent at start). */
@@ -396,40 +381,20 @@ export class Kernel {
     for (let round = 0; round < MAX_ROUNDS; round++) {
       for (const domain of this.domains) domain.settle();
       let asked = false, waiting: Promise<unknown>[] | undefined;
-      // Posted answers are applied, in order, when the domain needs them, before any reply the
-      // kernel waits for, and before the posted backlog grows past MAX_POSTED: simulated points,
-      // whatever the wall clock, so the run is the same under every isolation.
-      for (const domain of this.domains) {
-        const slot = domain.slot, writer = slot.writer;
-        if (slot.posted.length === 0) continue;
-        const postable = writer.queries > 0 && domain.postable!();
-        if (
-          domain.needsPosted || (writer.queries > 0 && !postable) || writer.length >= FLUSH_AT ||
-          (postable && slot.posted.length >= MAX_POSTED)
-        ) {
-          asked = true;
-          const collecting = this.#collectPosted(domain);
-          if (collecting !== undefined) return collecting.then(() => this.#settle());
-        }
-      }
       for (let i = 0; i < this.domains.length; i++) {
-        const domain = this.domains[i]!, slot = domain.slot, writer = slot.writer;
+        const domain = this.domains[i]!, writer = domain.slot.writer;
         replies[i] = undefined;
         if (writer.queries === 0 && writer.length < FLUSH_AT) continue;
-        if (writer.queries > 0 && domain.postable?.() === true) {
-          const posting = this.#post(domain);
-          if (posting !== undefined) (waiting ??= []).push(posting);
-          continue;
-        }
         asked = true;
         try {
-          const reply = slot.runtime.handle(writer);
+          const reply = domain.slot.runtime.handle(writer);
           replies[i] = reply;
           if (reply instanceof Promise) (waiting ??= []).push(reply.catch(() => {}));
         } catch (error) {
           this.eject(domain, asPolicyFailure(error));
         }
       }
+      if (!asked) return undefined;
       if (waiting !== undefined) {
         const pending = replies.slice();
         return Promise.all(waiting).then(async () => {
@@ -438,7 +403,6 @@ export class Kernel {
           if (more !== undefined) await more;
         });
       }
-      if (!asked) return undefined;
       this.#applyReplies(replies as (Reply | undefined)[]);
     }
     const domain = this.domains.find((d) => d.slot.writer.queries > 0) ?? this.domains[0]!;
@@ -447,67 +411,6 @@ export class Kernel {
       new PolicyFailure("stall", "livelock", `The policy kept the kernel busy at ${this.now} ns`),
     );
     return undefined;
-  }
-
-  /**
-   * Posts the slot's batch: the runtime sends it and the reply is read when applied. A runtime
-   * that cannot post answers now: the reply is kept (and a promise awaited before the instant goes
-   * on, so that one batch at a time is in flight); a failure is kept too, and ejects the policy when
-   * the answer is due, as it does when a posted reply is read.
-   */
-  #post(domain: KernelDomain): Promise<unknown> | undefined {
-    const slot = domain.slot, writer = slot.writer;
-    let pending: Promise<unknown> | undefined;
-    try {
-      const read = slot.runtime.post?.(writer);
-      if (read !== undefined) slot.posted.push(read);
-      else {
-        const reply = slot.runtime.handle(writer);
-        if (reply instanceof Promise) {
-          pending = reply.catch(() => {});
-          slot.posted.push(() => reply);
-        } else slot.posted.push(copyReply(reply));
-      }
-    } catch (error) {
-      slot.posted.push(() => {
-        throw error;
-      });
-    }
-    domain.posted!();
-    writer.clear();
-    return pending;
-  }
-
-  /** Applies every posted answer of the domain, oldest first; a promise when one must be awaited. */
-  #collectPosted(domain: KernelDomain): Promise<void> | undefined {
-    const slot = domain.slot;
-    domain.needsPosted = false;
-    while (slot.posted.length > 0) {
-      const entry = slot.posted.shift()!;
-      let reply: Reply | Promise<Reply>;
-      try {
-        reply = typeof entry === "function" ? entry() : entry;
-      } catch (error) {
-        this.eject(domain, asPolicyFailure(error));
-        return undefined;
-      }
-      if (reply instanceof Promise) {
-        return reply.then((answer) => {
-          this.#applyPosted(domain, answer);
-          return this.#collectPosted(domain);
-        }, (error) => this.eject(domain, asPolicyFailure(error)));
-      }
-      this.#applyPosted(domain, reply);
-    }
-    return undefined;
-  }
-
-  #applyPosted(domain: KernelDomain, reply: Reply): void {
-    try {
-      domain.applyPosted!(reply);
-    } catch (error) {
-      this.eject(domain, asPolicyFailure(error, "invalid"));
-    }
   }
 
   async #applyAll(replies: (Reply | Promise<Reply> | undefined)[]): Promise<void> {
@@ -559,14 +462,6 @@ export class Kernel {
 
 /** A batch is sent without queries once this many numbers of notifications piled up. */
 const FLUSH_AT = 1 << 16;
-
-/** The most posted batches whose answers wait to be applied (a pipe holds their replies). */
-const MAX_POSTED = 8;
-
-/** A copy of a reply whose buffers the policy reuses. */
-function copyReply(reply: Reply): Reply {
-  return { nums: reply.nums.slice(0, reply.length), length: reply.length, objs: [...reply.objs] };
-}
 
 function checkDomain(declared: StartResult, domain: Domain, loaded: LoadedPolicy): void {
   if (declared.domain !== undefined && declared.domain !== domain) {

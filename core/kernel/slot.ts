@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { Domain, Reply, StartResult } from "../policy/protocol.ts";
+import type { Domain, StartResult } from "../policy/protocol.ts";
 import { BatchWriter } from "../policy/wire.ts";
 import type { Isolation, PolicyRuntime } from "../sandbox/runtime.ts";
 
@@ -65,11 +65,6 @@ export class PolicySlot {
   generation = 0;
   /** Whether the policy in charge is the one the user asked for (not a fallback). */
   underTest = true;
-  /**
-   * Posted batches whose answers the domain has not applied yet, oldest first: a reply kept, or
-   * the function that reads it (it throws the policy's failure, if any).
-   */
-  readonly posted: (Reply | (() => Reply | Promise<Reply>))[] = [];
   #hooks = new Set<string>();
 
   /** @param domain The domain. @param loaded The first policy. */
@@ -92,6 +87,5 @@ export class PolicySlot {
     this.#hooks = new Set(declared.hooks);
     this.generation++;
     this.writer.clear();
-    this.posted.length = 0;
   }
 }

@@ -364,17 +364,6 @@ export interface CpuPolicySpec<S extends Record<string, Param<unknown>>> {
   /** Names of per-VM counters the policy keeps with `ctx.count` (such as `deadlineMisses`). */
   counters?: readonly string[];
   /**
-   * Whether the kernel may ask `dispatch` for a pCPU's next work ahead of time (default false), or
-   * a function of the config. With `true`, when a pCPU starts running the last vCPU of its local
-   * queue, the kernel asks `dispatch(ctx, pcpu)` for that busy pCPU at once, without waiting for
-   * the answer, and applies the answer, in order, when the pCPU runs out of work or before the next
-   * answer it does wait for. A sandboxed policy then works while the kernel simulates, instead of
-   * the kernel waiting on every round trip. The answer is decided with what the policy knew when
-   * asked; the instant it takes effect is fixed by the simulation, so runs stay deterministic and
-   * identical under every isolation. Worth it for policies that hand out several vCPUs at once.
-   */
-  prefetch?: boolean | ((config: ConfigOf<S>) => boolean);
-  /**
    * Checks one VM's parameters (`sched` above all); throw a `ConfigError` (from the SDK) naming
    * the VM to refuse them. Called at start for every VM the kernel knows (a refusal stops the run
    * before it begins, as a bad config does), and again whenever a VM appears or its parameters
@@ -489,8 +478,6 @@ export function defineCpuPolicy<S extends Record<string, Param<unknown>> = Recor
       if (hooks.timer !== undefined || counters.length > 0) names.push("sync");
       const result: StartResult = { name: spec.name, config: json, hooks: names, tickNs };
       if (counters.length > 0) result.counters = counters;
-      const prefetch = typeof spec.prefetch === "function" ? spec.prefetch(config) : spec.prefetch;
-      if (prefetch === true) result.prefetch = true;
       return { handler, result };
     },
   };

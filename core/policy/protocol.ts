@@ -86,11 +86,6 @@ export interface StartResult {
   domain?: Domain;
   /** Names of the per-VM counters the policy keeps (reports show them), when it has any. */
   counters?: string[];
-  /**
-   * Whether the kernel may ask for a busy pCPU's next work ahead of time and read the answer
-   * later (a CPU policy's `prefetch`).
-   */
-  prefetch?: boolean;
 }
 
 /** A started policy: takes batches, returns replies, synchronously. */

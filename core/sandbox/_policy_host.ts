@@ -124,8 +124,7 @@ export function checkStartResult(value: unknown): StartResult {
     typeof candidate.config !== "object" || candidate.config === null ||
     Array.isArray(candidate.config) || !strings(candidate.hooks) ||
     (candidate.tickNs !== undefined && typeof candidate.tickNs !== "number") ||
-    (candidate.counters !== undefined && !strings(candidate.counters)) ||
-    (candidate.prefetch !== undefined && typeof candidate.prefetch !== "boolean")
+    (candidate.counters !== undefined && !strings(candidate.counters))
   ) {
     throw new PolicyFailure("invalid", "bad-start", BAD_START_MESSAGE);
   }

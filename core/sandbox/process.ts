@@ -155,8 +155,6 @@ export class ProcessRuntime implements PolicyRuntime {
   #seq = 0;
   #started = false;
   #busy = false;
-  /** How many posted batches' replies are still to be read. */
-  #posted = 0;
   #failure: PolicyFailure | undefined;
   #closing: Promise<void> | undefined;
   #memoryWatch: ReturnType<typeof setInterval> | undefined;
@@ -258,39 +256,13 @@ export class ProcessRuntime implements PolicyRuntime {
     if (!this.#started || this.#child === undefined) {
       throw new PolicyFailure("error", "not-started", "The policy was not started");
     }
-    if (this.#busy || this.#posted > 0) {
-      throw new Error("A batch is already in flight; send one batch at a time");
-    }
+    if (this.#busy) throw new Error("A batch is already in flight; send one batch at a time");
     const seq = ++this.#seq;
     const objs = batch.objs.length === 0 ? "" : JSON.stringify(batch.objs);
     const bytes = encodeFrame(FRAME_BATCH, seq, batch.nums, batch.length, objs);
-    if (this.#control !== undefined) {
-      this.#writeBlocking(bytes, seq);
-      return this.#readReply(seq);
-    }
+    if (this.#control !== undefined) return this.#handleBlocking(bytes, seq);
     return this.#exchange(bytes, seq, this.#options.batchDeadlineMs, "batch")
       .then((frame) => this.#settle(this.#outcomeOf(frame)));
-  }
-
-  /**
-   * Sends a batch without waiting for its reply, with blocking reads only (`undefined` otherwise):
-   * the child works on it while the kernel goes on. The returned function reads the reply, with
-   * the batch deadline counted from when it starts waiting.
-   *
-   * @throws {PolicyFailure} As {@linkcode ProcessRuntime.handle}.
-   */
-  post(batch: Batch): (() => Reply | Promise<Reply>) | undefined {
-    if (this.#control === undefined || this.#busy) return undefined;
-    if (this.#failure !== undefined) throw this.#failure;
-    const seq = ++this.#seq;
-    const objs = batch.objs.length === 0 ? "" : JSON.stringify(batch.objs);
-    this.#writeBlocking(encodeFrame(FRAME_BATCH, seq, batch.nums, batch.length, objs), seq);
-    this.#posted++;
-    return () => {
-      this.#posted--;
-      if (this.#failure !== undefined) throw this.#failure;
-      return this.#readReply(seq);
-    };
   }
 
   /** Kills the child (SIGKILL) and waits until it and its pipes are gone. Idempotent. */
@@ -390,31 +362,10 @@ export class ProcessRuntime implements PolicyRuntime {
   }
 
   /**
-   * Writes a batch with blocking writes. The deadline goes to the watchdog first, so that a child
-   * that stops reading (its pipe full) is killed and the write returns; a failed write is seen by
-   * the read that follows, as the end of the child's output.
+   * One batch with blocking reads: the deadline goes to the watchdog first, so that a child that
+   * stops reading or answering is killed and the blocked write or read returns.
    */
-  #writeBlocking(bytes: Uint8Array, seq: number): void {
-    const control = this.#control!;
-    Atomics.store(control, WATCH.SEQ, seq);
-    Atomics.store(
-      control,
-      WATCH.DUE,
-      Date.now() - this.#controlBase + this.#options.batchDeadlineMs,
-    );
-    try {
-      writeAllSync(this.#stdin!, bytes);
-    } catch {
-      // The child is gone: the read sees the end of its output and the failure says why.
-    }
-    Atomics.store(control, WATCH.DUE, 0);
-  }
-
-  /**
-   * Reads the reply to batch `seq` with blocking reads, under the batch deadline (counted from
-   * now), so that a child that does not answer is killed and the blocked read returns.
-   */
-  #readReply(seq: number): Reply | Promise<Reply> {
+  #handleBlocking(bytes: Uint8Array, seq: number): Reply | Promise<Reply> {
     const control = this.#control!;
     Atomics.store(control, WATCH.SEQ, seq);
     Atomics.store(
@@ -424,6 +375,11 @@ export class ProcessRuntime implements PolicyRuntime {
     );
     let frame: Frame | null;
     try {
+      try {
+        writeAllSync(this.#stdin!, bytes);
+      } catch {
+        // The child is gone: the read sees the end of its output and the failure says why.
+      }
       frame = this.#readBlocking();
     } catch (error) {
       Atomics.store(control, WATCH.DUE, 0);

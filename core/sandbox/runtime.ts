@@ -89,16 +89,6 @@ export interface PolicyRuntime {
    * @throws {PolicyFailure} When the policy throws, overruns its deadline, crashes or runs out of memory.
    */
   handle(batch: Batch): Reply | Promise<Reply>;
-  /**
-   * Sends a batch whose reply the kernel reads later, and returns the function that reads it
-   * (replies are read in the order the batches were sent, and before any `handle`). Optional, and
-   * may return `undefined` when the runtime cannot do it now: the kernel then calls `handle` and
-   * keeps the reply. Only the wall-clock time changes: the kernel applies the reply at the same
-   * simulated point either way.
-   *
-   * @throws {PolicyFailure} As `handle` (the returned function too).
-   */
-  post?(batch: Batch): (() => Reply | Promise<Reply>) | undefined;
   /** Stops the policy and frees what it holds (kills a child process). Idempotent. */
   close(): Promise<void> | void;
 }

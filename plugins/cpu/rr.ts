@@ -2,11 +2,10 @@
  * Round robin: first come, first served, but a vCPU runs for at most one quantum, then goes to
  * the back of the queue.
  *
- * `ahead` > 1 hands a pCPU up to that many vCPUs at once, which it runs in order before it asks
- * again (its local queue, as per-CPU run queues and sched_ext's dispatch queues work), and lets the
- * kernel ask for the next batch while the pCPU still runs the last one (`prefetch`). On one pCPU
- * the order is the same; on several, each pCPU serves its own batch. Fewer questions, answered
- * while the kernel goes on, is what keeps a sandboxed policy fast.
+ * `ahead` > 1 hands an idle pCPU up to that many vCPUs at once, which it runs in order before it
+ * asks again (its local queue, as per-CPU run queues and sched_ext's dispatch queues work). On one
+ * pCPU the order is the same; on several, each pCPU serves its own batch. Fewer questions is what
+ * keeps a sandboxed policy fast.
  *
  * @module
  */
@@ -25,7 +24,6 @@ export default defineCpuPolicy({
     quantum: param.duration("10ms", { min: "1us" }),
     ahead: param.number(1, { min: 1, max: 64, integer: true }),
   },
-  prefetch: (config) => config.ahead > 1,
   create({ config }) {
     const queue = new Fifo<VcpuView>();
     return {
