@@ -252,10 +252,13 @@ export class MemoryDomain implements KernelDomain {
   readonly frames: number;
   /** The VMs with memory activity, by VM index (others are undefined). */
   readonly vms: (MemoryVm | undefined)[] = [];
-  /** The VM holding each frame, or -1. */
-  readonly frameVm: Int32Array;
-  /** The page each frame holds. */
-  readonly framePage: Int32Array;
+  /**
+   * What each frame holds, two int32 side by side: `frameMap[2f]` is -1 for a free frame, else
+   * twice the index of the VM holding it plus its page's dirty bit (a copy of the page table's);
+   * `frameMap[2f + 1]` is the page. Evicting a victim thus reads one cache line of this table and
+   * only writes the victim's page-table entry, so the fault does not wait for that entry to load.
+   */
+  readonly frameMap: Int32Array;
   /** Faults of all VMs. */
   faults: number = 0;
   /** Pages evicted. */
@@ -346,8 +349,8 @@ export class MemoryDomain implements KernelDomain {
       host.highWatermark ?? Math.max(low + 1, Math.ceil(low * 1.5)),
     );
     this.#stopAt = kernel.stopAtNs === undefined ? Infinity : kernel.stopAtNs + 1;
-    this.frameVm = new Int32Array(host.frames).fill(-1);
-    this.framePage = new Int32Array(host.frames);
+    this.frameMap = new Int32Array(2 * host.frames);
+    for (let i = 0; i < host.frames; i++) this.frameMap[2 * i] = -1;
     this.#loadSeq = new Float64Array(host.frames);
     this.#lastRef = new Float64Array(host.frames);
     // Free frames are taken lowest first.
@@ -419,7 +422,7 @@ export class MemoryDomain implements KernelDomain {
     const now = this.#kernel.now, writer = this.slot.writer;
     this.#flushTouches();
     for (let frame = 0; frame < this.frames; frame++) {
-      if (this.frameVm[frame] !== vm.index) continue;
+      if (this.#owner(frame) !== vm.index) continue;
       this.#evict(frame);
       this.#free[this.#freeCount++] = frame;
       writer.call1(MEMORY_OP.EVICTED, now, frame);
@@ -531,6 +534,7 @@ export class MemoryDomain implements KernelDomain {
     if (this.#pending !== null) return;
     const ring = this.#ring, mask = this.#ringMask, epoch = this.#epoch;
     const tracking = this.#tracking, touches = this.#touches, lastRef = this.#lastRef;
+    const frameMap = this.frameMap;
     // The hot loop keeps the ring's head and size and the touch count in locals, and stores them
     // back before anything else may look at them (and the touches' first number, which only a
     // flush changes).
@@ -565,7 +569,10 @@ export class MemoryDomain implements KernelDomain {
       const was = pte[entry + 1]!;
       let bits = was;
       if (bits >>> 1 !== epoch) bits = epoch * EPOCH + (bits & DIRTY), vm.accessed++;
-      if (ref < 0) bits |= DIRTY;
+      if (ref < 0 && (bits & DIRTY) === 0) {
+        bits |= DIRTY;
+        frameMap[2 * frame] = 2 * vm.index + DIRTY; // the frame's copy of the dirty bit
+      }
       if (bits !== was) pte[entry + 1] = bits;
       if (tracking) {
         // The touch carries the page's dirty bit as TOUCHED sends it: it is the frame's at the
@@ -689,8 +696,8 @@ export class MemoryDomain implements KernelDomain {
   /** Maps `page` of `vm` into the free `frame`. */
   #load(vm: MemoryVm, page: number, frame: number, write: boolean): void {
     const now = this.#kernel.now;
-    this.frameVm[frame] = vm.index;
-    this.framePage[frame] = page;
+    this.frameMap[2 * frame] = 2 * vm.index + (write ? DIRTY : 0);
+    this.frameMap[2 * frame + 1] = page;
     const pte = vm.pte, entry = 2 * page;
     pte[entry] = frame;
     if (pte[entry + 1]! >>> 1 !== this.#epoch) vm.accessed++;
@@ -712,15 +719,15 @@ export class MemoryDomain implements KernelDomain {
    * victim's eviction is not logged: the load into its frame that follows says it all.
    */
   #evict(frame: number, logged = true): boolean {
-    const vm = this.vms[this.frameVm[frame]!]!, page = this.framePage[frame]!;
-    const dirty = (vm.pte[2 * page + 1]! & DIRTY) !== 0;
+    const map = this.frameMap, word = map[2 * frame]!, page = map[2 * frame + 1]!;
+    const vm = this.vms[word >> 1]!, dirty = (word & DIRTY) !== 0;
+    // The entry's dirty bit is left as it is: the page's next load rewrites that word.
     vm.pte[2 * page] = -1;
-    vm.pte[2 * page + 1] = vm.pte[2 * page + 1]! & ~DIRTY;
     vm.resident--;
     vm.evictions++;
     this.evictions++;
     if (dirty) vm.writebacks++, this.writebacks++;
-    this.frameVm[frame] = -1;
+    map[2 * frame] = -1;
     if (logged) {
       this.#kernel.log.record(
         LOG.memory,
@@ -734,10 +741,14 @@ export class MemoryDomain implements KernelDomain {
     return dirty;
   }
 
+  /** The index of the VM holding `frame`, or -1. */
+  #owner(frame: number): number {
+    return this.frameMap[2 * frame]! >> 1;
+  }
+
   /** Whether the page in `frame` (in use) was written since it was loaded. */
   #dirty(frame: number): boolean {
-    const vm = this.vms[this.frameVm[frame]!]!;
-    return (vm.pte[2 * this.framePage[frame]! + 1]! & DIRTY) !== 0;
+    return (this.frameMap[2 * frame]! & DIRTY) !== 0;
   }
 
   /** Writes the touches gathered so far into the batch: each frame once, by last reference. */
@@ -927,7 +938,7 @@ export class MemoryDomain implements KernelDomain {
   /** Whether `frame` exists, is in use, and is in `scope` (-1: any VM). */
   #mayTake(frame: number, scope: number): boolean {
     if (!(Number.isInteger(frame) && frame >= 0 && frame < this.frames)) return false;
-    const owner = this.frameVm[frame]!;
+    const owner = this.#owner(frame);
     return owner >= 0 && (scope < 0 || owner === scope);
   }
 
@@ -935,7 +946,7 @@ export class MemoryDomain implements KernelDomain {
     if (!(Number.isInteger(frame) && frame >= 0 && frame < this.frames)) {
       throw invalid("unknown-frame", `${what} named frame ${frame}, which does not exist`);
     }
-    const owner = this.frameVm[frame]!;
+    const owner = this.#owner(frame);
     if (owner < 0) throw invalid("frame-free", `${what} named frame ${frame}, which is free`);
     if (scope >= 0 && owner !== scope) {
       throw invalid(
@@ -1011,11 +1022,11 @@ export class MemoryDomain implements KernelDomain {
     }
     const used: number[] = [];
     for (let frame = 0; frame < this.frames; frame++) {
-      if (this.frameVm[frame]! >= 0) used.push(frame);
+      if (this.#owner(frame) >= 0) used.push(frame);
     }
     used.sort((a, b) => this.#loadSeq[a]! - this.#loadSeq[b]!);
     for (const frame of used) {
-      const vm = this.frameVm[frame]!, page = this.framePage[frame]!;
+      const vm = this.#owner(frame), page = this.frameMap[2 * frame + 1]!;
       writer.call4(MEMORY_OP.LOADED, now, frame, vm, page, this.#dirty(frame) ? 1 : 0);
     }
     if (this.slot.has("touched") && used.length > 0) {
