@@ -78,6 +78,25 @@ export class Rng {
     return result;
   }
 
+  /**
+   * Writes the next `count` numbers of `next()` into `out`, in order: the same numbers, in a loop
+   * that keeps the generator's state in locals.
+   */
+  fill(out: Uint32Array, count: number = out.length): void {
+    let s0 = this.#s0, s1 = this.#s1, s2 = this.#s2, s3 = this.#s3;
+    for (let i = 0; i < count; i++) {
+      out[i] = Math.imul(rotl(Math.imul(s1, 5), 7), 9);
+      const t = s1 << 9;
+      s2 ^= s0;
+      s3 ^= s1;
+      s1 ^= s2;
+      s0 ^= s3;
+      s2 ^= t;
+      s3 = rotl(s3, 11);
+    }
+    this.#s0 = s0, this.#s1 = s1, this.#s2 = s2, this.#s3 = s3;
+  }
+
   /** A float uniformly in [0, 1). */
   float(): number {
     return this.next() / 0x1_0000_0000;

@@ -175,6 +175,8 @@ export class MemoryVm {
 class MemoryVcpu {
   readonly vcpu: Vcpu;
   readonly vm: MemoryVm;
+  /** The vCPU's id (breaks ties in the ring's order). */
+  readonly id: number;
   /** When it issues its next reference (while running). */
   next = 0;
   /** Run time left until its next reference (while not running). */
@@ -189,6 +191,7 @@ class MemoryVcpu {
   constructor(vcpu: Vcpu, vm: MemoryVm) {
     this.vcpu = vcpu;
     this.vm = vm;
+    this.id = vcpu.id;
   }
 }
 
@@ -1115,7 +1118,7 @@ export class MemoryDomain implements KernelDomain {
 
 /** Whether `a` references before `b`: earlier, or at the same time with a lower vCPU id. */
 function before(a: MemoryVcpu, b: MemoryVcpu): boolean {
-  return a.next < b.next || (a.next === b.next && a.vcpu.id < b.vcpu.id);
+  return a.next < b.next || (a.next === b.next && a.id < b.id);
 }
 
 /** Run time between two references of a VM: `1 / rate`, at least 1 ns. */

@@ -162,7 +162,7 @@ export class RefStream {
       // of cheap arithmetic), then the table lookups, which are independent of each other and so
       // can all be waiting for memory at once. The draws are the same as one by one.
       const count = out.length, raw = this.#raw(2 * count), table = this.#alias!;
-      for (let i = 0; i < 2 * count; i++) raw[i] = rng.next();
+      rng.fill(raw, 2 * count);
       for (let i = 0; i < count; i++) {
         const column = 2 * ((raw[2 * i]! * pages / 0x1_0000_0000) | 0);
         out[i] = raw[2 * i + 1]! < table[column]! ? column >>> 1 : table[column + 1]!;
