@@ -2,7 +2,8 @@
  * What the sandbox costs at scale: the foundation's scale workload (64 pCPUs, 1024 vCPUs, half
  * CPU-bound, half interactive; see `_scale.ts`) under `none`, `worker` and `process`, with `rr`
  * (one vCPU per dispatch) and with round robin filling each pCPU's local queue `ahead` vCPUs at a
- * time (`rr`'s `ahead` option). Prints, per policy and isolation: the median wall time of the runs and
+ * time (`rr`'s `ahead` option; with `--spread`, `rr` deals its queue out to every pCPU's local queue
+ * whenever one asks, as a centralized dispatcher). Prints, per policy and isolation: the median wall time of the runs and
  * its ratio to `none`, the batches (round trips) and their rate per simulated second, the mean
  * and median time from sending a batch to holding its reply, and the CPU time used by the kernel
  * and by the sandbox's child process (less sensitive than wall time to a busy machine).
@@ -15,7 +16,7 @@
  * `--streams` makes the process sandbox wait for replies through the pipes' streams instead of
  * blocking reads (`blockingReads: false`).
  *
- * Run: `deno run -A bench/sandbox_scale.ts [--runs 5] [--seconds 1] [--ahead 1,8,16] [--fresh]
+ * Run: `deno run -A bench/sandbox_scale.ts [--runs 5] [--seconds 1] [--ahead 1,8,16] [--spread] [--fresh]
  * [--streams]`
  *
  * @module
@@ -33,6 +34,7 @@ const { values } = parseArgs({
     runs: { type: "string", default: "5" },
     seconds: { type: "string", default: "1" },
     ahead: { type: "string", default: "1,4,8" },
+    spread: { type: "boolean", default: false },
     isolation: { type: "string", default: "none,worker,process" },
     fresh: { type: "boolean", default: false },
     streams: { type: "boolean", default: false },
@@ -67,7 +69,7 @@ async function once(isolation: Isolation, ahead: number): Promise<Sample> {
     seconds,
     isolation,
     policy: "rr",
-    config: { ahead },
+    config: { ahead, spread: values.spread },
     // Deadlines are not under test: a busy machine must not eject the policy.
     sandbox: { batchDeadlineMs: 10_000, blockingReads: !values.streams },
   });
@@ -151,6 +153,7 @@ async function fresh(isolation: Isolation, ahead: number): Promise<Sample> {
       isolation,
       "--ahead",
       String(ahead),
+      ...(values.spread ? ["--spread"] : []),
       "--seconds",
       String(seconds),
       ...(values.streams ? ["--streams"] : []),
@@ -169,7 +172,7 @@ if (values.one) {
 
 const rows: string[][] = [header];
 for (const ahead of values.ahead!.split(",").map(Number)) {
-  const policy = ahead === 1 ? "rr" : `rr ahead ${ahead}`;
+  const policy = (ahead === 1 ? "rr" : `rr ahead ${ahead}`) + (values.spread ? " spread" : "");
   let noneWall: number | undefined, hash: string | undefined;
   for (const isolation of isolations) {
     // One warm-up run (JIT, bundling, the bootstrap file), then the measured runs.

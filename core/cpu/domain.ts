@@ -594,38 +594,56 @@ export class CpuDomain implements KernelDomain {
     return Number.isInteger(value) && value >= 0 && value < this.pcpus.length;
   }
 
-  #applyDispatch(pcpu: Pcpu, n: number, reader: ReplyReader): void {
-    if (n % 2 !== 0) throw invalid("malformed-reply", `dispatch on pCPU ${pcpu.index}: odd answer`);
+  #applyDispatch(asked: Pcpu, n: number, reader: ReplyReader): void {
+    if (n % 2 !== 0) {
+      throw invalid("malformed-reply", `dispatch on pCPU ${asked.index}: odd answer`);
+    }
+    // A pair [-(q + 1), 0] sends the pairs after it to pCPU q's local queue.
+    let pcpu = asked;
     for (let i = 0; i < n; i += 2) {
       const id = reader.next(), slice = reader.next();
-      if (!Number.isInteger(id) || id < 0 || id >= this.vcpus.length) {
+      if (id < 0) {
+        const target = -id - 1;
+        if (!this.#isPcpu(target) || slice !== 0) {
+          throw invalid(
+            "bad-pcpu",
+            `dispatch on pCPU ${asked.index} sent vCPUs to pCPU ${target}; expected 0 to ${
+              this.pcpus.length - 1
+            }`,
+          );
+        }
+        pcpu = this.pcpus[target]!;
+        continue;
+      }
+      if (!Number.isInteger(id) || id >= this.vcpus.length) {
         throw invalid(
           "unknown-vcpu",
-          `dispatch on pCPU ${pcpu.index} named vCPU ${id}, which does not exist`,
+          `dispatch on pCPU ${asked.index} named vCPU ${id}, which does not exist`,
         );
       }
       const vcpu = this.vcpus[id]!;
       if (vcpu.vm.removedNs !== null) {
         // The policy may not have heard of the removal yet: drop the stale choice, ask again.
-        pcpu.declinedAtNs = -1;
+        asked.declinedAtNs = -1;
         continue;
       }
       if (vcpu.state !== READY || vcpu.queued) {
         const what = vcpu.state === READY ? "already queued on a pCPU" : STATUS[vcpu.state];
         throw invalid(
           vcpu.state === RUNNING ? "vcpu-running" : "vcpu-not-runnable",
-          `dispatch on pCPU ${pcpu.index} named vCPU ${id} (VM ${vcpu.vm.id}), which is ${what}`,
+          `dispatch on pCPU ${asked.index} named vCPU ${id} (VM ${vcpu.vm.id}), which is ${what}`,
         );
       }
       if (!(slice === Infinity || (Number.isInteger(slice) && slice > 0))) {
         throw invalid(
           "bad-slice",
-          `dispatch of vCPU ${id} on pCPU ${pcpu.index} with slice ${slice}; expected a positive integer of ns or none`,
+          `dispatch of vCPU ${id} on pCPU ${asked.index} with slice ${slice}; expected a positive integer of ns or none`,
         );
       }
-      if (pcpu.vcpu < 0 && i === 0) {
+      if (i === 0 && pcpu.vcpu < 0) {
         this.#run(vcpu, pcpu, slice);
       } else {
+        // The rest wait in local queues; an idle pCPU starts its own in this instant.
         vcpu.queued = true;
         this.#unqueued--;
         this.#queued++;

@@ -46,7 +46,10 @@ export const CPU_OP = {
   RUNNING: 11,
   /** `[vcpu, pcpu, reason, ranNs, burstNs]`: a vCPU stopped running. */
   STOPPING: 12,
-  /** Query `[pcpu]` → `[vcpu, sliceNs]*`: a pCPU needs work. */
+  /**
+   * Query `[pcpu]` → `[vcpu, sliceNs]*`: a pCPU needs work. A pair `[-(q + 1), 0]` sends the pairs
+   * after it to pCPU `q`'s local queue instead (sched_ext's `SCX_DSQ_LOCAL_ON | cpu`).
+   */
   DISPATCH: 20,
   /** Query `[vcpu]` → `[]` or `[pcpu]`: a vCPU woke; preempt a pCPU for it? */
   PREEMPT: 21,
@@ -273,6 +276,12 @@ export interface Dispatch {
   vcpu: VcpuView | number;
   /** The slice in ns: a positive integer, or absent/Infinity for no limit. */
   sliceNs?: number;
+  /**
+   * The pCPU whose local queue takes it (absent: the pCPU that asked). A centralized dispatcher
+   * fills every pCPU's queue in one answer, as ghOSt's global agent does, and is asked far less
+   * often; an idle pCPU given work this way starts it in the same instant.
+   */
+  pcpu?: number;
 }
 
 /** What every hook receives. */
@@ -291,6 +300,11 @@ export interface CpuContext<C> {
   readonly vcpus: readonly VcpuView[];
   /** The vCPU running on `pcpu` as far as the policy knows, or null. */
   running(pcpu: number): VcpuView | null;
+  /**
+   * How many vCPUs this policy put in `pcpu`'s local queue that have not started there yet (as far
+   * as the policy knows: they leave it when it hears they run, or their VM is removed).
+   */
+  queued(pcpu: number): number;
   /**
    * Asks for the `timer` hook to be called at simulated time `atNs` (sched_ext's and Xen's timers:
    * budget replenishment, the end of a cap period). Timers cannot be cancelled: the hook checks
@@ -494,6 +508,12 @@ class CpuHandler<C> implements PolicyHandler, CpuContext<C> {
   readonly vms: VmView[] = [];
   readonly vcpus: VcpuView[] = [];
   #onPcpu: (VcpuView | null)[];
+  /** How many vCPUs wait in each pCPU's local queue, and where each such vCPU waits (by id). */
+  #queuedCount: Int32Array;
+  #queuedOn: number[] = [];
+  /** The pCPU the dispatch answer being written fills, and whether it has a vCPU yet. */
+  #target = 0;
+  #started = false;
   #hooks: CpuHooks<C>;
   #reply = new ReplyWriter();
   #fifo: VcpuView[] | undefined;
@@ -520,6 +540,7 @@ class CpuHandler<C> implements PolicyHandler, CpuContext<C> {
     this.pcpus = pcpus;
     this.rng = rng;
     this.#onPcpu = new Array(pcpus).fill(null);
+    this.#queuedCount = new Int32Array(pcpus);
     if (hooks.dispatch === undefined) this.#fifo = [];
   }
 
@@ -575,6 +596,7 @@ class CpuHandler<C> implements PolicyHandler, CpuContext<C> {
         case CPU_OP.VM_REMOVE: {
           const vm = this.vms[nums[args]!]!;
           vm.alive = false;
+          for (const vcpu of vm.vcpus) this.#dequeue(vcpu.id);
           hooks.vmRemoved?.(this, vm);
           break;
         }
@@ -595,6 +617,7 @@ class CpuHandler<C> implements PolicyHandler, CpuContext<C> {
           vcpu.status = "running";
           vcpu.pcpu = pcpu;
           this.#onPcpu[pcpu] = vcpu;
+          this.#dequeue(vcpu.id);
           hooks.running?.(this, vcpu, pcpu);
           break;
         }
@@ -664,20 +687,61 @@ class CpuHandler<C> implements PolicyHandler, CpuContext<C> {
     const answer = this.#hooks.dispatch!(this, pcpu);
     if (answer === null || answer === undefined) {
       reply.begin(0);
-    } else if (Array.isArray(answer)) {
-      reply.begin(2 * answer.length);
-      for (const one of answer as readonly Dispatch[]) this.#pushDispatch(one);
-    } else {
-      reply.begin(2);
-      this.#pushDispatch(answer as Dispatch);
+      return;
     }
+    // The count is written once the values are: a pair `[-(q + 1), 0]` switches to pCPU q.
+    const at = reply.length;
+    reply.begin(0);
+    this.#target = pcpu;
+    this.#started = false;
+    if (Array.isArray(answer)) {
+      for (const one of answer as readonly Dispatch[]) this.#pushDispatch(one, pcpu);
+    } else this.#pushDispatch(answer as Dispatch, pcpu);
+    reply.nums[at] = reply.length - at - 1;
   }
 
-  #pushDispatch(decision: Dispatch): void {
+  #pushDispatch(decision: Dispatch, asked: number): void {
+    const reply = this.#reply, to = decision?.pcpu ?? asked;
+    if (to !== this.#target) {
+      if (!Number.isInteger(to) || to < 0 || to >= this.pcpus) {
+        throw new Error(
+          `dispatch: expected pcpu to be a pCPU index from 0 to ${this.pcpus - 1}, got ${
+            JSON.stringify(to)
+          }`,
+        );
+      }
+      this.#target = to;
+      reply.push(-(Number(to) + 1));
+      reply.push(0);
+    }
     const vcpu = decision?.vcpu;
-    this.#reply.push(typeof vcpu === "object" && vcpu !== null ? vcpu.id : Number(vcpu));
+    const id = typeof vcpu === "object" && vcpu !== null ? vcpu.id : Number(vcpu);
+    reply.push(id);
     const slice = decision?.sliceNs;
-    this.#reply.push(slice === undefined ? Infinity : Number(slice));
+    reply.push(slice === undefined ? Infinity : Number(slice));
+    // The answer's first vCPU, when it is for the asked pCPU, runs at once; the rest wait in
+    // local queues.
+    if (this.#started || to !== asked) this.#enqueueOn(id, to);
+    this.#started = true;
+  }
+
+  #enqueueOn(id: number, pcpu: number): void {
+    if (!Number.isInteger(id) || id < 0 || this.vcpus[id] === undefined) return;
+    this.#dequeue(id);
+    this.#queuedOn[id] = pcpu;
+    this.#queuedCount[pcpu]!++;
+  }
+
+  /** Forgets that vCPU `id` waits in a local queue (it runs, or its VM is gone). */
+  #dequeue(id: number): void {
+    const on = this.#queuedOn[id];
+    if (on === undefined || on < 0) return;
+    this.#queuedCount[on]!--;
+    this.#queuedOn[id] = -1;
+  }
+
+  queued(pcpu: number): number {
+    return this.#queuedCount[pcpu] ?? 0;
   }
 
   #addVm(spec: VmSpec): void {

@@ -7,6 +7,10 @@
  * pCPU the order is the same; on several, each pCPU serves its own batch. Fewer questions is what
  * keeps a sandboxed policy fast.
  *
+ * `spread` makes it a centralized dispatcher (ghOSt's global agent): asked by one pCPU, it deals
+ * the queue out to every pCPU's local queue, one vCPU per pCPU per round starting with the one
+ * that asked, until each holds `ahead` or the queue is empty. The pCPUs then rarely ask at all.
+ *
  * @module
  */
 
@@ -23,6 +27,7 @@ export default defineCpuPolicy({
   config: {
     quantum: param.duration("10ms", { min: "1us" }),
     ahead: param.number(1, { min: 1, max: 64, integer: true }),
+    spread: param.boolean(false),
   },
   create({ config }) {
     const queue = new Fifo<VcpuView>();
@@ -30,14 +35,26 @@ export default defineCpuPolicy({
       enqueue(_ctx, vcpu) {
         queue.push(vcpu);
       },
-      dispatch() {
-        if (config.ahead === 1) {
+      dispatch(ctx, pcpu) {
+        if (config.ahead === 1 && !config.spread) {
           const vcpu = queue.shift();
           return vcpu === undefined ? null : { vcpu, sliceNs: config.quantum };
         }
         const batch: Dispatch[] = [];
-        while (batch.length < config.ahead && queue.size > 0) {
-          batch.push({ vcpu: queue.shift()!, sliceNs: config.quantum });
+        if (!config.spread) {
+          while (batch.length < config.ahead && queue.size > 0) {
+            batch.push({ vcpu: queue.shift()!, sliceNs: config.quantum });
+          }
+          return batch;
+        }
+        const given = new Array<number>(ctx.pcpus).fill(0);
+        for (let round = 0; round < config.ahead; round++) {
+          for (let k = 0; k < ctx.pcpus && queue.size > 0; k++) {
+            const to = (pcpu + k) % ctx.pcpus;
+            if (ctx.queued(to) + given[to]! > round) continue;
+            given[to]!++;
+            batch.push({ vcpu: queue.shift()!, sliceNs: config.quantum, pcpu: to });
+          }
         }
         return batch;
       },
