@@ -56,17 +56,21 @@ export class FrameList {
 
   /** Puts `frame` at the back of the list, moving it there if it already is in the list. */
   push(frame: number): void {
-    const links = this.#links, at = 2 * frame, tail = this.#tail;
-    if (links[at] !== OUT) {
+    const links = this.#links, at = 2 * frame, tail = this.#tail, next = links[at]!;
+    if (next === OUT) this.#size++;
+    else {
+      // Moves it: unlinked here rather than by #unlink, as the list keeps its size.
       if (tail === frame) return;
-      this.#unlink(frame);
+      const prev = links[at + 1]!;
+      if (prev >= 0) links[2 * prev] = next;
+      else this.#head = next;
+      links[2 * next + 1] = prev; // not the tail, so next >= 0
     }
     links[at] = -1;
     links[at + 1] = tail;
     if (tail >= 0) links[2 * tail] = frame;
     else this.#head = frame;
     this.#tail = frame;
-    this.#size++;
   }
 
   /** Takes `frame` out of the list (does nothing if it is not in it). */
