@@ -384,7 +384,11 @@ export class Kernel {
       for (let i = 0; i < this.domains.length; i++) {
         const domain = this.domains[i]!, writer = domain.slot.writer;
         replies[i] = undefined;
-        if (writer.queries === 0 && writer.length < FLUSH_AT) continue;
+        if (writer.queries === 0 && writer.length < FLUSH_AT) {
+          // Notifications piling up go ahead to a runtime that takes them early (`process`).
+          if (writer.length - writer.streamed >= STREAM_AT) domain.slot.runtime.stream?.(writer);
+          continue;
+        }
         asked = true;
         try {
           const reply = domain.slot.runtime.handle(writer);
@@ -462,6 +466,12 @@ export class Kernel {
 
 /** A batch is sent without queries once this many numbers of notifications piled up. */
 const FLUSH_AT = 1 << 16;
+
+/**
+ * Notifications are streamed ahead of their batch, to a runtime that takes them, by this many
+ * numbers (32 KiB: half a pipe's buffer, so that writing them does not wait for the child).
+ */
+const STREAM_AT = 1 << 12;
 
 function checkDomain(declared: StartResult, domain: Domain, loaded: LoadedPolicy): void {
   if (declared.domain !== undefined && declared.domain !== domain) {

@@ -18,12 +18,17 @@ export class BatchWriter implements Batch {
   objs: unknown[] = [];
   /** How many calls of this batch expect an answer. */
   queries = 0;
+  /** How many numbers, and objects, were already streamed to the runtime (see `Batch.streamed`). */
+  streamed = 0;
+  /** See `streamed`. */
+  streamedObjs = 0;
 
   /** Empties the batch for reuse. */
   clear(): void {
     this.length = 0;
     if (this.objs.length > 0) this.objs = [];
     this.queries = 0;
+    this.streamed = this.streamedObjs = 0;
   }
 
   /** Appends a structured payload and returns its index. */

@@ -319,8 +319,15 @@ globalThis.onmessage = async (event) => {
 
 /** Frame type: kernel to policy, the bundle and the start message (JSON). */
 export const FRAME_LOAD = 1;
-/** Frame type: kernel to policy, one batch. */
+/** Frame type: kernel to policy, one batch (or its last part: see {@linkcode FRAME_PART}). */
 export const FRAME_BATCH = 2;
+/**
+ * Frame type: kernel to policy, the first calls of a batch still being written (notifications
+ * only), sent early so the policy reads and handles them while the kernel goes on. Nothing
+ * answers a part: its objects join the batch's, a failure is answered to the batch's last part
+ * ({@linkcode FRAME_BATCH}), and output printed meanwhile waits for that answer too.
+ */
+export const FRAME_PART = 3;
 /** Frame type: policy to kernel, the start result (JSON). */
 export const FRAME_STARTED = 0x81;
 /** Frame type: policy to kernel, one reply. */
@@ -358,7 +365,8 @@ export const FRAME_HEADER_BYTES = 24;
 export const PROCESS_BOOTSTRAP_JS: string = POLICY_HOST_JS + String.raw`
 const MAGIC = ${FRAME_MAGIC};
 const HEADER = ${FRAME_HEADER_BYTES};
-const LOAD = ${FRAME_LOAD}, BATCH = ${FRAME_BATCH};
+const LOAD = ${FRAME_LOAD}, BATCH = ${FRAME_BATCH}, PART = ${FRAME_PART};
+const MAX_HELD_LOG_CHARS = 1 << 20;
 const STARTED = ${FRAME_STARTED}, REPLY = ${FRAME_REPLY}, FAIL = ${FRAME_FAIL}, LOG = ${FRAME_LOG};
 const LOG_CHUNK_CHARS = 16384;
 const maxReplyBytes = Number(Deno.args[0]);
@@ -374,10 +382,20 @@ function writeAll(file, bytes) {
   while (written < bytes.length) written += file.writeSync(bytes.subarray(written));
 }
 
-redirectConsole((text) => {
+// While a part is handled the kernel is not reading: output is held until the batch's answer
+// (up to MAX_HELD_LOG_CHARS), so the pipe to the kernel cannot fill.
+let held = null, heldChars = 0;
+function printLog(text) {
   for (let at = 0; at < text.length; at += LOG_CHUNK_CHARS) {
     writeFrame(LOG, 0, null, 0, text.slice(at, at + LOG_CHUNK_CHARS));
   }
+}
+redirectConsole((text) => {
+  if (held === null) return printLog(text);
+  if (heldChars >= MAX_HELD_LOG_CHARS) return;
+  const room = MAX_HELD_LOG_CHARS - heldChars;
+  held.push(text.length <= room ? text : text.slice(0, room) + "\n(output cut: too much while the kernel was busy)\n");
+  heldChars += Math.min(text.length, room);
 });
 const stdinTaken = () => {
   throw new Error("The sandbox's stdin carries the kernel protocol; a policy cannot read it");
@@ -460,12 +478,32 @@ async function main() {
     return;
   }
   writeFrame(STARTED, first.seq, null, 0, JSON.stringify(loaded.result));
+  // The objects of the batch's parts so far, and the failure of one of them.
+  let objs = [], failed = null;
   for (;;) {
     await null;
     const frame = readFrame();
     if (frame === null) break;
-    if (frame.type !== BATCH) throw new Error("Expected a batch frame, got type " + frame.type);
-    const out = host.handle(frame.nums, frame.nums.length, frame.json === "" ? [] : JSON.parse(frame.json));
+    if (frame.type !== BATCH && frame.type !== PART) {
+      throw new Error("Expected a batch frame, got type " + frame.type);
+    }
+    if (frame.json !== "") objs = objs.concat(JSON.parse(frame.json));
+    if (frame.type === PART) {
+      if (failed !== null) continue;
+      held ??= [];
+      const out = host.handle(frame.nums, frame.nums.length, objs);
+      if (!out.ok) failed = out;
+      continue;
+    }
+    const out = failed ?? host.handle(frame.nums, frame.nums.length, objs);
+    objs = [];
+    failed = null;
+    if (held !== null) {
+      const text = held.join("");
+      held = null;
+      heldChars = 0;
+      if (text !== "") printLog(text);
+    }
     if (out.ok) writeFrame(REPLY, frame.seq, out.nums, out.length, out.json);
     else writeFailure(frame.seq, out);
   }

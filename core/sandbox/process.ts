@@ -50,6 +50,7 @@ import {
   FRAME_FAIL,
   FRAME_LOAD,
   FRAME_LOG,
+  FRAME_PART,
   FRAME_REPLY,
   FRAME_STARTED,
   PROCESS_BOOTSTRAP_JS,
@@ -258,11 +259,49 @@ export class ProcessRuntime implements PolicyRuntime {
     }
     if (this.#busy) throw new Error("A batch is already in flight; send one batch at a time");
     const seq = ++this.#seq;
-    const objs = batch.objs.length === 0 ? "" : JSON.stringify(batch.objs);
-    const bytes = encodeFrame(FRAME_BATCH, seq, batch.nums, batch.length, objs);
+    // What `stream` delivered already is not sent again.
+    const from = batch.streamed ?? 0, fromObj = batch.streamedObjs ?? 0;
+    const objs = batch.objs.length <= fromObj ? "" : JSON.stringify(batch.objs.slice(fromObj));
+    const nums = from === 0 ? batch.nums : batch.nums.subarray(from);
+    const bytes = encodeFrame(FRAME_BATCH, seq, nums, batch.length - from, objs);
     if (this.#control !== undefined) return this.#handleBlocking(bytes, seq);
     return this.#exchange(bytes, seq, this.#options.batchDeadlineMs, "batch")
       .then((frame) => this.#settle(this.#outcomeOf(frame)));
+  }
+
+  /**
+   * Writes the calls of `batch` from `batch.streamed` on as a part (notifications only), with
+   * blocking reads only: the child handles them while the kernel goes on, so the batch's own round
+   * trip carries little. A child that stops reading is killed by the watchdog's deadline; anything
+   * that goes wrong shows in the batch's reply.
+   */
+  stream(batch: Batch): void {
+    if (this.#control === undefined || this.#failure !== undefined || this.#busy) return;
+    const from = batch.streamed ?? 0, fromObj = batch.streamedObjs ?? 0;
+    if (batch.length <= from) return;
+    const objs = batch.objs.length <= fromObj ? "" : JSON.stringify(batch.objs.slice(fromObj));
+    const bytes = encodeFrame(
+      FRAME_PART,
+      this.#seq,
+      batch.nums.subarray(from),
+      batch.length - from,
+      objs,
+    );
+    const control = this.#control;
+    Atomics.store(control, WATCH.SEQ, this.#seq);
+    Atomics.store(
+      control,
+      WATCH.DUE,
+      Date.now() - this.#controlBase + this.#options.batchDeadlineMs,
+    );
+    try {
+      writeAllSync(this.#stdin!, bytes);
+    } catch {
+      // The child is gone: the batch's read sees the end of its output and the failure says why.
+    }
+    Atomics.store(control, WATCH.DUE, 0);
+    batch.streamed = batch.length;
+    batch.streamedObjs = batch.objs.length;
   }
 
   /** Kills the child (SIGKILL) and waits until it and its pipes are gone. Idempotent. */

@@ -89,6 +89,13 @@ export interface PolicyRuntime {
    * @throws {PolicyFailure} When the policy throws, overruns its deadline, crashes or runs out of memory.
    */
   handle(batch: Batch): Reply | Promise<Reply>;
+  /**
+   * Delivers the calls of `batch` not yet delivered (`batch.streamed` onwards), all
+   * notifications, ahead of the batch: the policy handles them while the kernel goes on, and
+   * `handle` later sends the rest. Optional (only `process` has it); a failure waits for the
+   * batch's reply, so runs are the same with or without it.
+   */
+  stream?(batch: Batch): void;
   /** Stops the policy and frees what it holds (kills a child process). Idempotent. */
   close(): Promise<void> | void;
 }

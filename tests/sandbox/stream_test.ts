@@ -1,0 +1,94 @@
+// The process sandbox streams a batch's notifications ahead, in parts the child handles while the
+// kernel goes on; the batch's own round trip then carries little. Nothing of it shows in a run:
+// the same decisions, a failure answered at the same instant, the policy's output all there.
+import assert from "node:assert/strict";
+import type { Batch } from "../../core/policy/protocol.ts";
+import type { Isolation } from "../../core/sandbox/runtime.ts";
+import { createSimulation } from "../../core/simulate.ts";
+import { parseWorkload } from "../../core/workload/load.ts";
+import type { Report } from "../../core/report/report.ts";
+
+const dealer = new URL("../fixtures/cpu/dealer.ts", import.meta.url).pathname;
+
+/** The foundation's scale shape: 64 pCPUs, 1024 vCPUs, half CPU-bound, for 1 simulated second. */
+function workload(config: Record<string, unknown>): Record<string, unknown> {
+  return {
+    schema: "hyperhook.workload/v1",
+    name: "stream",
+    seed: 5,
+    host: { pcpus: 64 },
+    policies: { cpu: { use: dealer, config } },
+    stopAt: "1s",
+    vms: Array.from({ length: 512 }, (_, i) => ({
+      id: `vm-${i}`,
+      vcpus: 2,
+      cpu: i % 2 === 0
+        ? { program: [{ run: `${300 + i}ms` }] }
+        : { pattern: "interactive", run: "1ms", sleep: "10ms" },
+    })),
+  };
+}
+
+async function run(
+  config: Record<string, unknown>,
+  isolation: Isolation,
+  batchDeadlineMs = 10_000,
+): Promise<{ report: Report; parts: number; log: string }> {
+  let log = "";
+  const simulation = await createSimulation(parseWorkload(workload(config)), {
+    isolation,
+    sandbox: { batchDeadlineMs, initDeadlineMs: 30_000, log: (text) => log += text },
+  });
+  const runtime = simulation.cpu.slot.runtime;
+  let parts = 0;
+  const stream = runtime.stream?.bind(runtime);
+  if (stream !== undefined) {
+    runtime.stream = (batch: Batch) => {
+      const before = batch.streamed ?? 0;
+      stream(batch);
+      if ((batch.streamed ?? 0) > before) parts++;
+    };
+  }
+  await simulation.run();
+  const report = simulation.report();
+  await simulation.close();
+  return { report, parts, log };
+}
+
+Deno.test("notifications streamed ahead in parts change nothing in the run", async () => {
+  const none = await run({}, "none");
+  const process = await run({}, "process");
+  assert.ok(process.parts > 10, `parts streamed: ${process.parts}`);
+  assert.equal(none.parts, 0);
+  assert.equal(process.report.eventsHash, none.report.eventsHash);
+  assert.equal(process.report.incidents.length, 0);
+});
+
+Deno.test("a throw while the child handles a part is answered with the batch, at its instant", async () => {
+  const none = await run({ throwAt: 8000 }, "none");
+  const process = await run({ throwAt: 8000 }, "process");
+  assert.ok(process.parts > 0);
+  assert.equal(none.report.incidents.length, 1);
+  assert.deepEqual(process.report.incidents, none.report.incidents);
+  assert.equal(none.report.incidents[0]!.message, "Error: stop 8000 failed");
+  assert.equal(process.report.eventsHash, none.report.eventsHash);
+});
+
+Deno.test("what the policy prints while handling parts all arrives, in order", async () => {
+  const none = await run({ log: true }, "none");
+  const process = await run({ log: true }, "process");
+  assert.ok(process.parts > 10);
+  const lines = process.log.trimEnd().split("\n");
+  assert.ok(lines.length > 5000, `${lines.length} lines`);
+  lines.forEach((line, i) => assert.match(line, new RegExp(`^stop ${i + 1} vcpu \\d+ at \\d+$`)));
+  assert.equal(process.report.eventsHash, none.report.eventsHash);
+});
+
+Deno.test("a policy spinning on a part is killed at the deadline, and the run goes on", async () => {
+  const { report, parts } = await run({ spinAt: 8000 }, "process", 300);
+  assert.ok(parts > 0);
+  assert.equal(report.incidents.length, 1);
+  assert.equal(report.incidents[0]!.kind, "stall");
+  assert.equal(report.incidents[0]!.reason, "deadline");
+  assert.equal(report.simulatedNs, 1_000_000_000);
+});
