@@ -188,8 +188,8 @@ interface IoReferences {
 }
 
 /**
- * Checks what one field cannot: disk ids are unique, and every request, generator, trace and
- * program step names a disk of `host.disks`.
+ * Checks what one field cannot: disk ids are unique, a VM with an `io` section has disks to use,
+ * and every request, generator, trace and program step names a disk of `host.disks`.
  *
  * @param workload The parsed workload.
  * @param ctx The refinement context issues go to (paths like `vms[0].io.requests[3].disk`).
@@ -220,6 +220,18 @@ export function checkIoReferences(workload: IoReferences, ctx: z.RefinementCtx):
     }
   };
   workload.vms.forEach((vm, v) => {
+    const io = vm.io;
+    if (
+      io !== undefined && disks.length === 0 &&
+      io.requests.length + io.generate.length + io.trace.length === 0
+    ) {
+      // Its weight and limits would govern nothing: say so, as for memory without frames.
+      ctx.addIssue({
+        code: "custom",
+        path: ["host", "disks"],
+        message: `expected at least one disk because vms[${v}] has an "io" section, got none`,
+      });
+    }
     for (const field of ["requests", "generate", "trace"] as const) {
       vm.io?.[field].forEach((item, i) => check(item.disk, ["vms", v, "io", field, i]));
     }

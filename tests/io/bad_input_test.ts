@@ -45,6 +45,11 @@ Deno.test("a request to an unknown disk names the request and the disks there ar
     }),
     /vms\[0\]\.cpu\.program\[0\]\.io\.disk: expected the id of a disk of host\.disks \(there are none\)/,
   );
+  // I/O parameters with no disk to govern: refused, as memory without frames is.
+  await expectBadInput(
+    workload({ weight: 200 }, { host: { pcpus: 1 } }),
+    /^hyperhook: Workload .*: host\.disks: expected at least one disk because vms\[0\] has an "io" section, got none\n$/,
+  );
 });
 
 Deno.test("a cylinder or a block beyond the disk names the field and the disk's size", async () => {
