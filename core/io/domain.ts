@@ -418,6 +418,8 @@ export class IoDomain implements KernelDomain {
       latencyNs: latencyOf(vm.latency),
       deadlineMisses: vm.deadlineMisses,
       throttledNs: vm.throttledNs,
+      weight: vm.weight,
+      max: { rbps: vm.max.rbps, wbps: vm.max.wbps, riops: vm.max.riops, wiops: vm.max.wiops },
     };
   }
 

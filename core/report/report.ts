@@ -94,6 +94,10 @@ export interface VmIoReport {
   deadlineMisses?: number;
   /** Time its requests were held back by its `io.max` limits. */
   throttledNs?: number;
+  /** Its cgroup `io.weight` at the end (1..10000). */
+  weight?: number;
+  /** Its cgroup `io.max` at the end: bytes and requests per second, 0 for no limit. */
+  max?: { rbps: number; wbps: number; riops: number; wiops: number };
   /** Further figures the I/O domain reports. */
   [key: string]: unknown;
 }

@@ -23,6 +23,8 @@ interface VmIo {
   bytes: number;
   completed: number;
   throttledNs: number;
+  weight: number;
+  max: { rbps: number; wbps: number; riops: number; wiops: number };
 }
 
 async function ioOf(workload: Record<string, unknown>): Promise<VmIo[]> {
@@ -35,9 +37,16 @@ async function ioOf(workload: Record<string, unknown>): Promise<VmIo[]> {
 
 Deno.test("halving a VM's io.weight at 5 s from the timeline halves its share of the disk under bfq from then on", async () => {
   const halve = [{ at: "5s", vm: "a", set: { io: { weight: 50 } } }];
-  // Nothing changes before 5 s: the first 5 s are the same with and without the timeline.
+  // Nothing changes before 5 s: the first 5 s are the same with and without the timeline, but
+  // for the weight the report shows, which changed at 5 s.
   const first = await ioOf(shared("5s", []));
-  assert.deepEqual(await ioOf(shared("5s", halve)), first);
+  const halved = await ioOf(shared("5s", halve));
+  assert.deepEqual(halved.map((vm) => vm.weight), [50, 100]);
+  assert.deepEqual(first.map((vm) => vm.weight), [100, 100]);
+  assert.deepEqual(
+    halved.map(({ weight: _, ...rest }) => rest),
+    first.map(({ weight: _, ...rest }) => rest),
+  );
 
   const after = (vms: VmIo[]) => vms.map((vm, i) => vm.bytes - first[i]!.bytes);
   const [a, b] = after(await ioOf(shared("25s", halve)));
@@ -57,6 +66,8 @@ Deno.test("an io.max set from the timeline holds the VM's requests back from its
   const done = limited[0]!.completed - first[0]!.completed;
   assert.ok(done <= 202, `a completed ${done} requests in 10 s under 10 + 10 iops`);
   assert.ok(limited[0]!.throttledNs > 0);
+  assert.deepEqual(limited[0]!.max, { rbps: 0, wbps: 0, riops: 10, wiops: 10 });
+  assert.deepEqual(limited[1]!.max, { rbps: 0, wbps: 0, riops: 0, wiops: 0 });
   assert.equal(limited[1]!.throttledNs, 0);
   assert.equal(first[0]!.throttledNs, 0);
 });
