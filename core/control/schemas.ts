@@ -41,8 +41,16 @@ export interface VmPatchRequest {
   sched?: Record<string, unknown>;
   /** Memory: the balloon target in frames. */
   memory?: { target?: number };
-  /** I/O: the VM's weight and limits. */
-  io?: { weight?: number; iops?: number; bytesPerSecond?: number };
+  /**
+   * I/O: the VM's weight and `io.max` limits, as in workloads (the limits not given keep their
+   * values; 0 removes one); `iops` and `bytesPerSecond` set both directions at once.
+   */
+  io?: {
+    weight?: number;
+    max?: { rbps?: number; wbps?: number; riops?: number; wiops?: number };
+    iops?: number;
+    bytesPerSecond?: number;
+  };
 }
 
 /** `PUT /v1/sim/speed`. */
@@ -84,6 +92,12 @@ export const vmPatchSchema: z.ZodType<VmPatchRequest, unknown> = z.strictObject(
   memory: z.strictObject({ target: z.int().min(0).optional() }).optional(),
   io: z.strictObject({
     weight: z.int().min(1).max(10000).optional(),
+    max: z.strictObject({
+      rbps: z.number().min(0).optional(),
+      wbps: z.number().min(0).optional(),
+      riops: z.number().min(0).optional(),
+      wiops: z.number().min(0).optional(),
+    }).optional(),
     iops: z.number().min(0).optional(),
     bytesPerSecond: z.number().min(0).optional(),
   }).optional(),

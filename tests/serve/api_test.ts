@@ -356,6 +356,17 @@ Deno.test("memory targets and I/O parameters change live when the host has them"
     assert.equal(big.status, 400);
     const io = await server.call("PATCH", "/v1/vms/disk", { io: { weight: 500, iops: 50 } });
     assert.equal(io.status, 200, io.text);
+    // The state shows the parameters; io.max as in workloads, keeping the limits not named.
+    assert.equal(io.json.io.weight, 500);
+    assert.deepEqual(io.json.io.max, { rbps: 0, wbps: 0, riops: 50, wiops: 50 });
+    const max = await server.call("PATCH", "/v1/vms/disk", {
+      io: { max: { wbps: 1e6, riops: 0 } },
+    });
+    assert.equal(max.status, 200, max.text);
+    assert.deepEqual(max.json.io.max, { rbps: 0, wbps: 1e6, riops: 0, wiops: 50 });
+    const negative = await server.call("PATCH", "/v1/vms/disk", { io: { max: { rbps: -1 } } });
+    assert.equal(negative.status, 400, negative.text);
+    assert.match(negative.json.error.message, /^Body: io\.max\.rbps: /);
     // io.weight is cgroup's 1..10000, as in a workload; above it is refused, not clamped.
     const heavy = await server.call("PATCH", "/v1/vms/disk", { io: { weight: 10001 } });
     assert.equal(heavy.status, 400, heavy.text);
