@@ -47,6 +47,8 @@ export default defineCpuPolicy({
           }
           return batch;
         }
+        // Deal like cards: in each round, one vCPU to every pCPU holding no more than `round`,
+        // starting with the one that asked (its first vCPU runs at once).
         const given = new Array<number>(ctx.pcpus).fill(0);
         for (let round = 0; round < config.ahead; round++) {
           for (let k = 0; k < ctx.pcpus && queue.size > 0; k++) {
