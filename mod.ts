@@ -78,6 +78,7 @@ export {
   type Isolation,
   PolicyFailure,
   type PolicyRuntime,
+  type StreamedBatch,
 } from "./core/sandbox/runtime.ts";
 export { BUILTIN_POLICIES, type BuiltinPolicy } from "./plugins/mod.ts";
 export { main } from "./core/cli.ts";

@@ -38,13 +38,6 @@ export interface Batch {
   length: number;
   /** Structured payloads referenced by index from `nums`. */
   objs: unknown[];
-  /**
-   * How many entries of `nums`, and of `objs`, a runtime was already given with `stream` (the
-   * kernel's writer keeps these; absent means none).
-   */
-  streamed?: number;
-  /** See `streamed`. */
-  streamedObjs?: number;
 }
 
 /**

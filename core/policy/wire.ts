@@ -18,7 +18,10 @@ export class BatchWriter implements Batch {
   objs: unknown[] = [];
   /** How many calls of this batch expect an answer. */
   queries = 0;
-  /** How many numbers, and objects, were already streamed to the runtime (see `Batch.streamed`). */
+  /**
+   * How many numbers, and objects, a runtime was already given ahead of the batch (the sandbox's
+   * `StreamedBatch`); the batch itself then carries the rest.
+   */
   streamed = 0;
   /** See `streamed`. */
   streamedObjs = 0;

@@ -63,6 +63,7 @@ export {
   ISOLATIONS,
   PolicyFailure,
   type PolicyRuntime,
+  type StreamedBatch,
 } from "./runtime.ts";
 export { WorkerRuntime } from "./worker.ts";
 

@@ -63,7 +63,12 @@ import {
   WATCH_SLOTS,
   WATCHDOG_JS,
 } from "./_watchdog.ts";
-import { type Isolation, PolicyFailure, type PolicyRuntime } from "./runtime.ts";
+import {
+  type Isolation,
+  PolicyFailure,
+  type PolicyRuntime,
+  type StreamedBatch,
+} from "./runtime.ts";
 import {
   type ResolvedSandboxOptions,
   resolveSandboxOptions,
@@ -267,11 +272,7 @@ export class ProcessRuntime implements PolicyRuntime {
     }
     if (this.#busy) throw new Error("A batch is already in flight; send one batch at a time");
     const seq = ++this.#seq;
-    // What `stream` delivered already is not sent again.
-    const from = batch.streamed ?? 0, fromObj = batch.streamedObjs ?? 0;
-    const objs = batch.objs.length <= fromObj ? "" : JSON.stringify(batch.objs.slice(fromObj));
-    const nums = from === 0 ? batch.nums : batch.nums.subarray(from);
-    const bytes = encodeFrame(FRAME_BATCH, seq, nums, batch.length - from, objs);
+    const bytes = this.#frameOfRest(FRAME_BATCH, seq, batch);
     if (this.#control !== undefined) return this.#handleBlocking(bytes, seq);
     return this.#exchange(bytes, seq, this.#options.batchDeadlineMs, "batch")
       .then((frame) => this.#settle(this.#outcomeOf(frame)));
@@ -283,20 +284,31 @@ export class ProcessRuntime implements PolicyRuntime {
    * trip carries little. A child that stops reading is killed by the watchdog's deadline; anything
    * that goes wrong shows in the batch's reply.
    */
-  stream(batch: Batch): void {
+  stream(batch: StreamedBatch): void {
     if (this.#control === undefined || this.#failure !== undefined || this.#busy) return;
-    const from = batch.streamed ?? 0, fromObj = batch.streamedObjs ?? 0;
-    if (batch.length <= from) return;
+    if (batch.length <= batch.streamed) return;
+    this.#writeBlocking(this.#frameOfRest(FRAME_PART, this.#seq, batch), this.#seq);
+    Atomics.store(this.#control, WATCH.DUE, 0);
+    batch.streamed = batch.length;
+    batch.streamedObjs = batch.objs.length;
+  }
+
+  /** A frame of the calls and objects of `batch` that `stream` did not send yet. */
+  #frameOfRest(type: number, seq: number, batch: Batch): Uint8Array {
+    const { streamed: from = 0, streamedObjs: fromObj = 0 } = batch as Partial<StreamedBatch>;
     const objs = batch.objs.length <= fromObj ? "" : JSON.stringify(batch.objs.slice(fromObj));
-    const bytes = encodeFrame(
-      FRAME_PART,
-      this.#seq,
-      batch.nums.subarray(from),
-      batch.length - from,
-      objs,
-    );
-    const control = this.#control;
-    Atomics.store(control, WATCH.SEQ, this.#seq);
+    const nums = from === 0 ? batch.nums : batch.nums.subarray(from);
+    return encodeFrame(type, seq, nums, batch.length - from, objs);
+  }
+
+  /**
+   * Writes a frame with blocking writes, the batch deadline armed first (and left armed): a child
+   * that stops reading is killed and the write returns. A failed write is seen by the next read,
+   * as the end of the child's output.
+   */
+  #writeBlocking(bytes: Uint8Array, seq: number): void {
+    const control = this.#control!;
+    Atomics.store(control, WATCH.SEQ, seq);
     Atomics.store(
       control,
       WATCH.DUE,
@@ -305,11 +317,8 @@ export class ProcessRuntime implements PolicyRuntime {
     try {
       writeAllSync(this.#stdin!, bytes);
     } catch {
-      // The child is gone: the batch's read sees the end of its output and the failure says why.
+      // The child is gone: the read sees the end of its output and the failure says why.
     }
-    Atomics.store(control, WATCH.DUE, 0);
-    batch.streamed = batch.length;
-    batch.streamedObjs = batch.objs.length;
   }
 
   /** Kills the child (SIGKILL) and waits until it and its pipes are gone. Idempotent. */
@@ -415,19 +424,9 @@ export class ProcessRuntime implements PolicyRuntime {
    */
   #handleBlocking(bytes: Uint8Array, seq: number): Reply | Promise<Reply> {
     const control = this.#control!;
-    Atomics.store(control, WATCH.SEQ, seq);
-    Atomics.store(
-      control,
-      WATCH.DUE,
-      Date.now() - this.#controlBase + this.#options.batchDeadlineMs,
-    );
     let frame: Frame | null;
     try {
-      try {
-        writeAllSync(this.#stdin!, bytes);
-      } catch {
-        // The child is gone: the read sees the end of its output and the failure says why.
-      }
+      this.#writeBlocking(bytes, seq);
       frame = this.#readBlocking();
     } catch (error) {
       Atomics.store(control, WATCH.DUE, 0);

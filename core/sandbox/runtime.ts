@@ -73,6 +73,17 @@ export function invalidDecision(reason: string, message: string): PolicyFailure 
   return new PolicyFailure("invalid", reason, `Invalid decision: ${message}`);
 }
 
+/**
+ * The kernel's batch as `PolicyRuntime.stream` sees it: how much of it, numbers and objects, a
+ * runtime was already given ahead; `handle` then sends only the rest.
+ */
+export interface StreamedBatch extends Batch {
+  /** Entries of `nums` already delivered. */
+  streamed: number;
+  /** Entries of `objs` already delivered. */
+  streamedObjs: number;
+}
+
 /** A running policy, seen from the kernel. */
 export interface PolicyRuntime {
   /** Where the policy runs. */
@@ -90,12 +101,12 @@ export interface PolicyRuntime {
    */
   handle(batch: Batch): Reply | Promise<Reply>;
   /**
-   * Delivers the calls of `batch` not yet delivered (`batch.streamed` onwards), all
+   * Delivers the calls of the kernel's batch not yet delivered (`batch.streamed` onwards), all
    * notifications, ahead of the batch: the policy handles them while the kernel goes on, and
    * `handle` later sends the rest. Optional (only `process` has it); a failure waits for the
    * batch's reply, so runs are the same with or without it.
    */
-  stream?(batch: Batch): void;
+  stream?(batch: StreamedBatch): void;
   /** Stops the policy and frees what it holds (kills a child process). Idempotent. */
   close(): Promise<void> | void;
 }

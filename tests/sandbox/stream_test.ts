@@ -2,7 +2,7 @@
 // kernel goes on; the batch's own round trip then carries little. Nothing of it shows in a run:
 // the same decisions, a failure answered at the same instant, the policy's output all there.
 import assert from "node:assert/strict";
-import type { Batch } from "../../core/policy/protocol.ts";
+import type { StreamedBatch } from "../../core/sandbox/runtime.ts";
 import type { Isolation } from "../../core/sandbox/runtime.ts";
 import { createSimulation } from "../../core/simulate.ts";
 import { parseWorkload } from "../../core/workload/load.ts";
@@ -43,10 +43,10 @@ async function run(
   let parts = 0;
   const stream = runtime.stream?.bind(runtime);
   if (stream !== undefined) {
-    runtime.stream = (batch: Batch) => {
-      const before = batch.streamed ?? 0;
+    runtime.stream = (batch: StreamedBatch) => {
+      const before = batch.streamed;
       stream(batch);
-      if ((batch.streamed ?? 0) > before) parts++;
+      if (batch.streamed > before) parts++;
     };
   }
   await simulation.run();
