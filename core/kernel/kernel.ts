@@ -19,6 +19,7 @@ import { EventQueue } from "../engine/event_queue.ts";
 import { Rng } from "../engine/rng.ts";
 import type { Domain, Reply, StartResult } from "../policy/protocol.ts";
 import { PolicyFailure } from "../sandbox/runtime.ts";
+import { wrongDomainMessage } from "../sandbox/_policy_host.ts";
 import type { Incident, LoadedPolicy, PolicySlot } from "./slot.ts";
 
 /** What a domain provides to the kernel. */
@@ -172,7 +173,7 @@ export class Kernel {
           host: domain.host(),
           domain: domain.name,
         });
-        checkDomain(declared, domain.name, loaded);
+        checkDomain(declared, domain.name);
         domain.slot.install(loaded.runtime, loaded.info, declared);
         domain.installed();
       } catch (error) {
@@ -306,7 +307,7 @@ export class Kernel {
       throw asPolicyFailure(error);
     }
     try {
-      checkDomain(declared, name, loaded);
+      checkDomain(declared, name);
     } catch (error) {
       await loaded.runtime.close();
       throw error;
@@ -473,11 +474,13 @@ const FLUSH_AT = 1 << 16;
  */
 const STREAM_AT = 1 << 12;
 
-function checkDomain(declared: StartResult, domain: Domain, loaded: LoadedPolicy): void {
+/**
+ * The runtimes refuse a policy of another domain before it starts (`StartMessage.domain`); this
+ * catches a runtime that did not, with the same words.
+ */
+function checkDomain(declared: StartResult, domain: Domain): void {
   if (declared.domain !== undefined && declared.domain !== domain) {
-    throw new PolicyConfigError(
-      `Policy ${loaded.info.reference} is a ${declared.domain} policy; expected a ${domain} policy`,
-    );
+    throw new PolicyConfigError(wrongDomainMessage(declared.name, declared.domain, domain));
   }
 }
 

@@ -711,7 +711,7 @@ class CpuHandler<C> implements PolicyHandler, CpuContext<C> {
         );
       }
       this.#target = to;
-      reply.push(-(Number(to) + 1));
+      reply.push(-(to + 1));
       reply.push(0);
     }
     const vcpu = decision?.vcpu;
