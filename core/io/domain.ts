@@ -17,7 +17,7 @@ import { LOG } from "../engine/decision_log.ts";
 import { Histogram } from "../engine/histogram.ts";
 import type { Kernel, KernelDomain } from "../kernel/kernel.ts";
 import type { PolicySlot } from "../kernel/slot.ts";
-import { Fifo } from "../policy/helpers.ts";
+import { Fifo, LiveById } from "../policy/helpers.ts";
 import { type DiskInfo, IO_OP, type IoLimits, type IoVmSpec } from "../policy/io.ts";
 import type { Reply } from "../policy/protocol.ts";
 import { type HostReport, latencyOf, type VmIoReport } from "../report/report.ts";
@@ -231,8 +231,8 @@ export class IoDomain implements KernelDomain {
   #diskIndex: Map<string, number>;
   #steps = new Map<unknown, IoStep>();
   #sources: SourceState[] = [];
-  #table: (IoRequest | undefined)[] = new Array(1024);
-  #mask = 1023;
+  /** The live requests by id. */
+  #requests = new LiveById<IoRequest>(1024);
   #pool: IoRequest[] = [];
   #nextId = 0;
   #queryDisk: number[] = [];
@@ -475,17 +475,12 @@ export class IoDomain implements KernelDomain {
   #alloc(): IoRequest {
     const request = this.#pool.pop() ?? new IoRequest();
     request.id = this.#nextId++;
-    let slot = request.id & this.#mask;
-    if (this.#table[slot] !== undefined) {
-      this.#grow();
-      slot = request.id & this.#mask;
-    }
-    this.#table[slot] = request;
+    this.#requests.add(request);
     return request;
   }
 
   #free(request: IoRequest): void {
-    this.#table[request.id & this.#mask] = undefined;
+    this.#requests.delete(request);
     request.state = FREE;
     request.id = -1;
     this.#pool.push(request);
@@ -493,38 +488,12 @@ export class IoDomain implements KernelDomain {
 
   /** The live request with this id, or undefined. */
   #lookup(id: number): IoRequest | undefined {
-    const request = this.#table[id & this.#mask];
-    return request !== undefined && request.id === id ? request : undefined;
-  }
-
-  // Ids are never reused; a live request keeps its slot until it completes. When a new id's slot
-  // is still taken, the table doubles until every live id has a slot of its own.
-  #grow(): void {
-    const live = this.#live(), newest = this.#nextId - 1;
-    for (let size = this.#table.length * 2;; size *= 2) {
-      const table: (IoRequest | undefined)[] = new Array(size);
-      const mask = size - 1;
-      let clash = false;
-      for (const request of live) {
-        const slot = request.id & mask;
-        if (table[slot] !== undefined || slot === (newest & mask)) {
-          clash = true;
-          break;
-        }
-        table[slot] = request;
-      }
-      if (clash) continue;
-      this.#table = table;
-      this.#mask = mask;
-      return;
-    }
+    return this.#requests.get(id);
   }
 
   /** Every live request, in id order. */
   #live(): IoRequest[] {
-    const live: IoRequest[] = [];
-    for (const request of this.#table) if (request !== undefined) live.push(request);
-    return live.sort((a, b) => a.id - b.id);
+    return this.#requests.live();
   }
 
   // Submission.

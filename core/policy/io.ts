@@ -13,7 +13,7 @@
  */
 
 import { Rng } from "../engine/rng.ts";
-import { Fifo } from "./helpers.ts";
+import { Fifo, LiveById } from "./helpers.ts";
 import { type ConfigOf, type Param, resolveConfig } from "./params.ts";
 import {
   API_VERSION,
@@ -449,59 +449,13 @@ export function defineIoPolicy<S extends Record<string, Param<unknown>> = Record
   };
 }
 
-/**
- * The live requests by id. Ids grow forever and few requests are live at once, so a table indexed
- * by an id's low bits finds a request with one array read, where a Map hashes at every call. When
- * a new id's slot is still taken, the table doubles until every live id has a slot of its own.
- */
-class LiveRequests {
-  #table: (IoRequestView | undefined)[] = new Array(64);
-  #mask = 63;
-
-  get(id: number): IoRequestView | undefined {
-    const request = this.#table[id & this.#mask];
-    return request !== undefined && request.id === id ? request : undefined;
-  }
-
-  add(request: IoRequestView): void {
-    const held = this.#table[request.id & this.#mask];
-    if (held !== undefined && held.id !== request.id) this.#grow(request.id);
-    this.#table[request.id & this.#mask] = request;
-  }
-
-  delete(request: IoRequestView): void {
-    const slot = request.id & this.#mask;
-    if (this.#table[slot] === request) this.#table[slot] = undefined;
-  }
-
-  #grow(id: number): void {
-    const live = this.#table.filter((request) => request !== undefined);
-    for (let size = 2 * this.#table.length;; size *= 2) {
-      const table: (IoRequestView | undefined)[] = new Array(size), mask = size - 1;
-      let clash = false;
-      for (const request of live) {
-        const slot = request.id & mask;
-        if (table[slot] !== undefined || slot === (id & mask)) {
-          clash = true;
-          break;
-        }
-        table[slot] = request;
-      }
-      if (clash) continue;
-      this.#table = table;
-      this.#mask = mask;
-      return;
-    }
-  }
-}
-
 class IoHandler<C> implements PolicyHandler, IoContext<C> {
   now = 0;
   readonly rng: Rng;
   readonly config: C;
   readonly disks: readonly DiskView[];
   readonly vms: IoVmView[] = [];
-  #live = new LiveRequests();
+  #live = new LiveById<IoRequestView>();
   #hooks: IoHooks<C>;
   #reply = new ReplyWriter();
   /** The default per-disk FIFOs of a policy without a `dispatch` hook. */
