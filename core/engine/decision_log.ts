@@ -9,9 +9,12 @@
  */
 
 import { createHash, type Hash } from "node:crypto";
+import { ThreadHash } from "./_hash_thread.ts";
 
 const RECORD = 6;
 const CHUNK_RECORDS = 1365;
+/** A log is hashed on the hash thread once it is this long (about 175,000 decisions). */
+const OFFLOAD_BYTES = 8 << 20;
 
 /** Codes of the decision kinds logged, per domain. */
 export const LOG = {
@@ -33,7 +36,12 @@ export const LOG = {
  * ```
  */
 export class DecisionLog {
-  #hash: Hash = createHash("sha256");
+  /** The hash on this thread, or on the hash thread; neither while the chunks are kept. */
+  #local: Hash | null = null;
+  #remote: ThreadHash | null = null;
+  /** Chunks kept until the log is long enough for the hash thread, or ends. */
+  #kept: Uint8Array[] = [];
+  #keptBytes = 0;
   #buffer = new Float64Array(RECORD * CHUNK_RECORDS);
   #bytes = new Uint8Array(this.#buffer.buffer);
   #used = 0;
@@ -71,7 +79,8 @@ export class DecisionLog {
   digest(): string {
     if (this.#digest === undefined) {
       this.#flush();
-      this.#digest = this.#hash.digest("hex");
+      this.#digest = this.#remote?.digest() ?? this.#hashHere().digest("hex");
+      this.#remote = this.#local = null;
     }
     return this.#digest;
   }
@@ -83,12 +92,38 @@ export class DecisionLog {
   peek(): string {
     if (this.#digest !== undefined) return this.#digest;
     this.#flush();
-    return this.#hash.copy().digest("hex");
+    return this.#remote?.peek() ?? this.#hashHere().copy().digest("hex");
+  }
+
+  /** Lets the hash thread go, if this log held it (a log dropped unfinished). */
+  close(): void {
+    this.#remote?.discard();
+    this.#remote = null;
   }
 
   #flush(): void {
     if (this.#used === 0) return;
-    this.#hash.update(this.#bytes.subarray(0, this.#used * 8));
+    const bytes = this.#bytes.subarray(0, this.#used * 8);
     this.#used = 0;
+    if (this.#remote !== null) return this.#remote.update(bytes);
+    if (this.#local !== null) return void this.#local.update(bytes);
+    // A thread already running takes the log from its first chunk.
+    if (this.#kept.length === 0 && ThreadHash.ready) this.#remote = ThreadHash.acquire();
+    if (this.#remote !== null) return this.#remote.update(bytes);
+    this.#kept.push(bytes.slice());
+    this.#keptBytes += bytes.length;
+    if (this.#keptBytes < OFFLOAD_BYTES) return;
+    this.#remote = ThreadHash.acquire();
+    if (this.#remote === null) this.#hashHere();
+    else for (const chunk of this.#kept.splice(0)) this.#remote.update(chunk);
+  }
+
+  /** Hashes on this thread from now on (the chunks kept first). */
+  #hashHere(): Hash {
+    if (this.#local === null) {
+      this.#local = createHash("sha256");
+      for (const chunk of this.#kept.splice(0)) this.#local.update(chunk);
+    }
+    return this.#local;
   }
 }

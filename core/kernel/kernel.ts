@@ -457,6 +457,7 @@ export class Kernel {
 
   /** Stops every policy (kills child processes) and waits for them to go. */
   async close(): Promise<void> {
+    this.log.close();
     for (const domain of this.domains) {
       const closing = domain.slot.runtime.close();
       if (closing instanceof Promise) this.#closing.push(closing.catch(() => {}));

@@ -1,0 +1,197 @@
+/**
+ * SHA-256 on a second thread, for long decision logs: hashing is a tenth of the kernel's time on
+ * a long run, and the machine has a second core. One thread per process serves one log at a
+ * time; it is started (about 20 ms, once) when a log first grows long, and is `unref`'d, so it
+ * never keeps a process alive.
+ *
+ * The log's bytes travel through a ring of slots in a `SharedArrayBuffer`: the kernel copies a
+ * chunk into the next free slot and bumps a counter; the thread hashes the slots in order. The
+ * kernel waits only when the ring is full or when it asks for the digest. The digest is that of
+ * the same bytes in the same order, so it is the same as hashed on one thread.
+ *
+ * @module
+ */
+
+import { Worker } from "node:worker_threads";
+
+/** Slots in the ring and bytes per slot (4 MiB in all: ~87,000 decisions). */
+const SLOTS = 64;
+const SLOT_BYTES = 1 << 16;
+
+/** Words of the control block. */
+const SIG = 0, WRITTEN = 1, CONSUMED = 2, CMD = 3, FAILED = 4;
+/** Commands: the digest so far (the hash goes on), the digest (a fresh hash follows), drop. */
+const PEEK = 1, DIGEST = 2, DISCARD = 3;
+
+const CTL_BYTES = 64, LENS_BYTES = 4 * SLOTS, RESULT_BYTES = 64;
+const DATA_AT = CTL_BYTES + LENS_BYTES + RESULT_BYTES;
+
+/** How long the kernel waits for the thread before it calls it stalled. */
+const STALL_MS = 30_000;
+
+/** The thread's code (CommonJS, evaluated: no file to resolve, wherever the module lives). */
+const THREAD_CODE = `
+const { workerData: sab } = require("node:worker_threads");
+const { createHash } = require("node:crypto");
+const ctl = new Int32Array(sab, 0, ${CTL_BYTES / 4});
+const lens = new Int32Array(sab, ${CTL_BYTES}, ${SLOTS});
+const result = new Uint8Array(sab, ${CTL_BYTES + LENS_BYTES}, ${RESULT_BYTES});
+const data = new Uint8Array(sab, ${DATA_AT});
+let hash = createHash("sha256"), consumed = 0;
+try {
+  for (;;) {
+    const sig = Atomics.load(ctl, ${SIG}), cmd = Atomics.load(ctl, ${CMD});
+    const written = Atomics.load(ctl, ${WRITTEN});
+    while (consumed < written) {
+      const at = (consumed % ${SLOTS}) * ${SLOT_BYTES};
+      if (cmd !== ${DISCARD}) hash.update(data.subarray(at, at + lens[consumed % ${SLOTS}]));
+      Atomics.store(ctl, ${CONSUMED}, ++consumed);
+      Atomics.notify(ctl, ${CONSUMED});
+    }
+    if (cmd !== 0) {
+      if (cmd !== ${DISCARD}) {
+        const hex = (cmd === ${PEEK} ? hash.copy() : hash).digest("hex");
+        for (let i = 0; i < 64; i++) result[i] = hex.charCodeAt(i);
+      }
+      if (cmd !== ${PEEK}) hash = createHash("sha256");
+      Atomics.store(ctl, ${CMD}, 0);
+      Atomics.notify(ctl, ${CMD});
+      continue;
+    }
+    Atomics.wait(ctl, ${SIG}, sig);
+  }
+} catch (error) {
+  Atomics.store(ctl, ${FAILED}, 1);
+  Atomics.notify(ctl, ${CONSUMED});
+  Atomics.notify(ctl, ${CMD});
+}
+`;
+
+/** The thread, once started: its shared memory and who holds it now. */
+interface Thread {
+  ctl: Int32Array;
+  lens: Int32Array;
+  result: Uint8Array;
+  data: Uint8Array;
+  written: number;
+  holder: object | null;
+}
+
+let thread: Thread | null | undefined;
+
+/**
+ * A running SHA-256 held by one log: `update` hands bytes over, `digest` ends it and frees the
+ * thread for the next log.
+ */
+export class ThreadHash {
+  #thread: Thread;
+
+  private constructor(thread: Thread) {
+    this.#thread = thread;
+  }
+
+  /**
+   * The thread for a new hash, or null when it is busy with another log or cannot be had (then
+   * the caller hashes on its own thread). Starts the thread the first time.
+   */
+  static acquire(): ThreadHash | null {
+    if (thread === undefined) thread = start();
+    if (thread === null || thread.holder !== null) return null;
+    const hash = new ThreadHash(thread);
+    thread.holder = hash;
+    return hash;
+  }
+
+  /** Whether a log may get the thread now without waiting for it to start. */
+  static get ready(): boolean {
+    return thread !== undefined && thread !== null && thread.holder === null;
+  }
+
+  /** Hashes `bytes` next (copied: the caller may reuse them at once). */
+  update(bytes: Uint8Array): void {
+    const t = this.#held();
+    for (let at = 0; at < bytes.length; at += SLOT_BYTES) {
+      const part = bytes.subarray(at, Math.min(bytes.length, at + SLOT_BYTES));
+      while (t.written - Atomics.load(t.ctl, CONSUMED) >= SLOTS) {
+        this.#wait(CONSUMED, Atomics.load(t.ctl, CONSUMED));
+      }
+      const slot = t.written % SLOTS;
+      t.data.set(part, slot * SLOT_BYTES);
+      t.lens[slot] = part.length;
+      Atomics.store(t.ctl, WRITTEN, ++t.written);
+      this.#signal();
+    }
+  }
+
+  /** The digest of the bytes so far, in hex; the hash goes on. */
+  peek(): string {
+    return this.#command(PEEK);
+  }
+
+  /** The digest, in hex. Frees the thread. */
+  digest(): string {
+    try {
+      return this.#command(DIGEST);
+    } finally {
+      this.#thread.holder = null;
+    }
+  }
+
+  /** Drops the hash unfinished and frees the thread. */
+  discard(): void {
+    if (this.#thread.holder !== this) return;
+    try {
+      this.#command(DISCARD);
+    } finally {
+      this.#thread.holder = null;
+    }
+  }
+
+  #held(): Thread {
+    if (this.#thread.holder !== this) throw new Error("The hash thread was released");
+    return this.#thread;
+  }
+
+  #command(cmd: number): string {
+    const t = this.#held();
+    Atomics.store(t.ctl, CMD, cmd);
+    this.#signal();
+    while (Atomics.load(t.ctl, CMD) !== 0) this.#wait(CMD, cmd);
+    return String.fromCharCode(...t.result);
+  }
+
+  #signal(): void {
+    Atomics.add(this.#thread.ctl, SIG, 1);
+    Atomics.notify(this.#thread.ctl, SIG);
+  }
+
+  /** Waits while `ctl[index]` holds `value`; throws when the thread failed or stalled. */
+  #wait(index: number, value: number): void {
+    const ctl = this.#thread.ctl;
+    if (
+      Atomics.load(ctl, FAILED) !== 0 || Atomics.wait(ctl, index, value, STALL_MS) === "timed-out"
+    ) {
+      // Nothing else may use a thread in an unknown state: the next logs hash on their own.
+      thread = null;
+      throw new Error("The decision log's hash thread failed; the run's eventsHash is lost");
+    }
+  }
+}
+
+function start(): Thread | null {
+  try {
+    const sab = new SharedArrayBuffer(DATA_AT + SLOTS * SLOT_BYTES);
+    const worker = new Worker(THREAD_CODE, { eval: true, workerData: sab });
+    worker.unref();
+    return {
+      ctl: new Int32Array(sab, 0, CTL_BYTES / 4),
+      lens: new Int32Array(sab, CTL_BYTES, SLOTS),
+      result: new Uint8Array(sab, CTL_BYTES + LENS_BYTES, RESULT_BYTES),
+      data: new Uint8Array(sab, DATA_AT),
+      written: 0,
+      holder: null,
+    };
+  } catch {
+    return null; // no threads here (a sandbox without them): hash on the kernel's thread
+  }
+}
