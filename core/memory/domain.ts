@@ -65,10 +65,13 @@ export class MemoryVm {
   /** Run time between two references, in ns. */
   readonly intervalNs: number;
   /**
-   * The page table: two int32 per page, side by side so that a reference touches one cache line.
-   * `pte[2p]` is the frame holding page `p`, or -1. `pte[2p + 1]` is its dirty bit (1) plus twice
+   * The page table: four int32 per page, side by side so that a reference touches one cache line.
+   * `pte[4p]` is the frame holding page `p`, or -1. `pte[4p + 1]` is its dirty bit (1) plus twice
    * the scan epoch of its last reference: the accessed bit is set when that epoch is the current
-   * one, so advancing the epoch clears every accessed bit at once.
+   * one, so advancing the epoch clears every accessed bit at once. `pte[4p + 2]` and `pte[4p + 3]`
+   * are the low and high 32 bits of the sequence number of the page's last reference or load
+   * (the domain's `#seq`): kept by page rather than by frame, because popular pages are usually
+   * near each other in an address space while their frames are anywhere among the host's.
    */
   readonly pte: Int32Array;
   /** Memory weight (shares). */
@@ -141,8 +144,8 @@ export class MemoryVm {
     this.intervalNs = intervalNs;
     this.weight = weight;
     if (memory.target !== undefined) this.target = memory.target;
-    this.pte = new Int32Array(2 * this.pages);
-    for (let i = 0; i < this.pte.length; i += 2) this.pte[i] = -1;
+    this.pte = new Int32Array(4 * this.pages);
+    for (let i = 0; i < this.pte.length; i += 4) this.pte[i] = -1;
   }
 
   /** The next reference of its stream (the page, or `-1 - page` for a write). */
@@ -163,7 +166,7 @@ export class MemoryVm {
     let sum = 0;
     for (let i = 0; i < count; i++) {
       const ref = ahead[i]!;
-      sum += pte[2 * (ref < 0 ? -1 - ref : ref)]!;
+      sum += pte[4 * (ref < 0 ? -1 - ref : ref)]!;
     }
     this.#warmed = sum;
     this.#aheadAt = 0;
@@ -279,16 +282,10 @@ export class MemoryDomain implements KernelDomain {
   #highWatermark: number;
   #stopAt: number;
   /**
-   * When each frame was loaded, as a sequence number (with the reference order in `#lastRef`,
-   * replay hands a new policy the frames in these orders).
+   * When each frame was loaded, as a sequence number (with the reference order in the page
+   * tables, replay hands a new policy the frames in these orders).
    */
   #loadSeq: Float64Array;
-  /**
-   * The sequence number of each frame's last reference (or load). A touch still in the buffer at
-   * index `i` holds `#seq + 2 + i`, so the flush sends a frame only from the index that holds its
-   * number (its last touch), and numbers nothing: one store per reference, in one array.
-   */
-  #lastRef: Float64Array;
   /**
    * The last sequence number given: loads and flushed touches share one sequence. A load takes
    * `#seq + 1`, before the touches still in the buffer (flushed right after it).
@@ -308,7 +305,10 @@ export class MemoryDomain implements KernelDomain {
   #tracking = false;
   /** Whether the policy in charge declares `future` (kept here: it is asked at every fault). */
   #futureAware = false;
+  /** Touches gathered: the frame (`-1 - frame` when dirty), its VM, its page-table entry. */
   #touches = new Int32Array(TOUCH_BUFFER);
+  #touchVm = new Int32Array(TOUCH_BUFFER);
+  #touchEntry = new Int32Array(TOUCH_BUFFER);
   #touchCount = 0;
   #touchAt = 0;
   #touchOut = new Float64Array(TOUCH_BUFFER);
@@ -355,7 +355,6 @@ export class MemoryDomain implements KernelDomain {
     this.frameMap = new Int32Array(2 * host.frames);
     for (let i = 0; i < host.frames; i++) this.frameMap[2 * i] = -1;
     this.#loadSeq = new Float64Array(host.frames);
-    this.#lastRef = new Float64Array(host.frames);
     // Free frames are taken lowest first.
     this.#free = new Int32Array(host.frames);
     for (let i = 0; i < host.frames; i++) this.#free[i] = host.frames - 1 - i;
@@ -536,7 +535,8 @@ export class MemoryDomain implements KernelDomain {
     if (horizon <= now) return this.#arm(now);
     if (this.#pending !== null) return;
     const ring = this.#ring, mask = this.#ringMask, epoch = this.#epoch;
-    const tracking = this.#tracking, touches = this.#touches, lastRef = this.#lastRef;
+    const tracking = this.#tracking, touches = this.#touches;
+    const touchVm = this.#touchVm, touchEntry = this.#touchEntry;
     const frameMap = this.frameMap;
     // The hot loop keeps the ring's head and size and the touch count in locals, and stores them
     // back before anything else may look at them (and the touches' first number, which only a
@@ -551,7 +551,7 @@ export class MemoryDomain implements KernelDomain {
       let ref = vm.held;
       if (ref === NONE) ref = vm.nextRef();
       const page = ref < 0 ? -1 - ref : ref;
-      const pte = vm.pte, entry = 2 * page;
+      const pte = vm.pte, entry = 4 * page;
       const frame = pte[entry]!;
       if (frame < 0) {
         this.#ringHead = head, this.#ringSize = size, this.#touchCount = touched;
@@ -581,7 +581,11 @@ export class MemoryDomain implements KernelDomain {
         // The touch carries the page's dirty bit as TOUCHED sends it: it is the frame's at the
         // flush too, since a page is only cleaned by its eviction, which comes after a flush.
         touches[touched] = (bits & DIRTY) === 0 ? frame : -1 - frame;
-        lastRef[frame] = firstSeq + touched;
+        touchVm[touched] = vm.index;
+        touchEntry[touched] = entry;
+        const seq = firstSeq + touched;
+        pte[entry + 2] = seq | 0;
+        pte[entry + 3] = (seq / 0x1_0000_0000) | 0;
         if (++touched === TOUCH_BUFFER) {
           this.#touchAt = at, this.#touchCount = touched;
           this.#flushTouches();
@@ -701,7 +705,7 @@ export class MemoryDomain implements KernelDomain {
     const now = this.#kernel.now;
     this.frameMap[2 * frame] = 2 * vm.index + (write ? DIRTY : 0);
     this.frameMap[2 * frame + 1] = page;
-    const pte = vm.pte, entry = 2 * page;
+    const pte = vm.pte, entry = 4 * page;
     pte[entry] = frame;
     if (pte[entry + 1]! >>> 1 !== this.#epoch) vm.accessed++;
     pte[entry + 1] = this.#epoch * EPOCH + (write ? DIRTY : 0);
@@ -710,7 +714,9 @@ export class MemoryDomain implements KernelDomain {
     if (used > this.usedPeak) this.usedPeak = used;
     // The load ranks before the touches still in the buffer: they are numbered after it.
     const seq = this.#seq + 1;
-    this.#loadSeq[frame] = this.#lastRef[frame] = seq;
+    this.#loadSeq[frame] = seq;
+    pte[entry + 2] = seq | 0;
+    pte[entry + 3] = (seq / 0x1_0000_0000) | 0;
     this.#kernel.log.record(LOG.memory, MEMORY_LOG.LOAD, now, frame, vm.index, page);
     this.#flushTouches();
     if (this.#seq < seq) this.#seq = seq;
@@ -725,7 +731,7 @@ export class MemoryDomain implements KernelDomain {
     const map = this.frameMap, word = map[2 * frame]!, page = map[2 * frame + 1]!;
     const vm = this.vms[word >> 1]!, dirty = (word & DIRTY) !== 0;
     // The entry's dirty bit is left as it is: the page's next load rewrites that word.
-    vm.pte[2 * page] = -1;
+    vm.pte[4 * page] = -1;
     vm.resident--;
     vm.evictions++;
     this.evictions++;
@@ -749,6 +755,12 @@ export class MemoryDomain implements KernelDomain {
     return this.frameMap[2 * frame]! >> 1;
   }
 
+  /** The sequence number of the last reference to the page in `frame` (in use), or its load. */
+  #lastRef(frame: number): number {
+    const vm = this.vms[this.#owner(frame)]!, entry = 4 * this.frameMap[2 * frame + 1]!;
+    return vm.pte[entry + 3]! * 0x1_0000_0000 + (vm.pte[entry + 2]! >>> 0);
+  }
+
   /** Whether the page in `frame` (in use) was written since it was loaded. */
   #dirty(frame: number): boolean {
     return (this.frameMap[2 * frame]! & DIRTY) !== 0;
@@ -759,12 +771,15 @@ export class MemoryDomain implements KernelDomain {
     const count = this.#touchCount;
     if (count === 0) return;
     this.#touchCount = 0;
-    const touches = this.#touches, lastRef = this.#lastRef, out = this.#touchOut;
+    const touches = this.#touches, touchVm = this.#touchVm, touchEntry = this.#touchEntry;
+    const vms = this.vms, out = this.#touchOut;
     const firstSeq = this.#seq + 2;
     let n = 0;
     for (let i = 0; i < count; i++) {
-      const ref = touches[i]!, frame = ref < 0 ? -1 - ref : ref;
-      if (lastRef[frame] === firstSeq + i) out[n++] = ref;
+      const ref = touches[i]!;
+      // Its last touch in the buffer is the one whose number its page table holds (the low 32
+      // bits are enough: the numbers of one buffer differ in them).
+      if (vms[touchVm[i]!]!.pte[touchEntry[i]! + 2] === ((firstSeq + i) | 0)) out[n++] = ref;
     }
     this.#seq = firstSeq + count - 1;
     this.slot.writer.callN(MEMORY_OP.TOUCHED, this.#touchAt, out, n);
@@ -1033,7 +1048,7 @@ export class MemoryDomain implements KernelDomain {
       writer.call4(MEMORY_OP.LOADED, now, frame, vm, page, this.#dirty(frame) ? 1 : 0);
     }
     if (this.slot.has("touched") && used.length > 0) {
-      used.sort((a, b) => this.#lastRef[a]! - this.#lastRef[b]!);
+      used.sort((a, b) => this.#lastRef(a) - this.#lastRef(b));
       const refs = used.map((frame) => this.#dirty(frame) ? -1 - frame : frame);
       writer.callN(MEMORY_OP.TOUCHED, now, refs);
     }

@@ -33,6 +33,8 @@ export class FrameList {
   #head = -1;
   #tail = -1;
   #size = 0;
+  /** What `pushAll`'s first pass added up (kept so that its reads are not dropped). */
+  #warmed = 0;
 
   /**
    * Creates an empty list.
@@ -71,6 +73,19 @@ export class FrameList {
     if (tail >= 0) links[2 * tail] = frame;
     else this.#head = frame;
     this.#tail = frame;
+  }
+
+  /**
+   * Pushes each of `frames` in order, as `push` one by one would. The frames' links are read in
+   * a first pass: reads that do not depend on each other let the processor wait for several
+   * cache misses at once, where the moves, one by one, would wait for each in turn.
+   */
+  pushAll(frames: ArrayLike<number>): void {
+    const links = this.#links, count = frames.length;
+    let warm = 0;
+    for (let i = 0; i < count; i++) warm += links[2 * frames[i]!]!;
+    this.#warmed = warm;
+    for (let i = 0; i < count; i++) this.push(frames[i]!);
   }
 
   /** Takes `frame` out of the list (does nothing if it is not in it). */

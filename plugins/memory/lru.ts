@@ -17,7 +17,7 @@ export default defineMemoryPolicy({
         recency.push(frame);
       },
       touched(_ctx, touched) {
-        for (let i = 0; i < touched.length; i++) recency.push(touched[i]!);
+        recency.pushAll(touched);
       },
       evicted(_ctx, frame) {
         recency.remove(frame);
