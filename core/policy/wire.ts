@@ -169,4 +169,9 @@ export class ReplyReader {
   next(): number {
     return this.#reply!.nums[this.#at++]!;
   }
+
+  /** The value `offset` places after the next one of the current answer, without reading on. */
+  peek(offset: number): number {
+    return this.#reply!.nums[this.#at + offset]!;
+  }
 }
