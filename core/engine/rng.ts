@@ -65,6 +65,11 @@ export class Rng {
     return new Rng(hashLabel(this.seed, label, index));
   }
 
+  /** The generator's four state words, to go on with the same numbers elsewhere. */
+  state(): [number, number, number, number] {
+    return [this.#s0, this.#s1, this.#s2, this.#s3];
+  }
+
   /** The next 32 random bits as an unsigned integer. */
   next(): number {
     const result = Math.imul(rotl(Math.imul(this.#s1, 5), 7), 9) >>> 0;

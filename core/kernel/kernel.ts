@@ -46,6 +46,8 @@ export interface KernelDomain {
   installed(): void;
   /** Closes the books at the end of the run (partial run times, waits). */
   finish(endNs: number): void;
+  /** Lets go of what the domain holds outside the kernel (helper threads), when it has any. */
+  close?(): void;
 }
 
 /**
@@ -458,6 +460,7 @@ export class Kernel {
   /** Stops every policy (kills child processes) and waits for them to go. */
   async close(): Promise<void> {
     this.log.close();
+    for (const domain of this.domains) domain.close?.();
     for (const domain of this.domains) {
       const closing = domain.slot.runtime.close();
       if (closing instanceof Promise) this.#closing.push(closing.catch(() => {}));

@@ -432,6 +432,7 @@ export class MemoryDomain implements KernelDomain {
       writer.call1(MEMORY_OP.EVICTED, now, frame);
     }
     vm.removed = true;
+    vm.stream.close();
     vm.held = NONE;
     for (const id of vm.cpuVm.vcpus) {
       const mv = this.#vcpus[id]!;
@@ -1079,6 +1080,10 @@ export class MemoryDomain implements KernelDomain {
   }
 
   finish(_endNs: number): void {}
+
+  close(): void {
+    for (const vm of this.vms) vm?.stream.close();
+  }
 
   /** A VM's figures for the report. */
   vmFigures(vmIndex: number): MemoryVmFigures {

@@ -11,9 +11,14 @@
 
 import type { Rng } from "../engine/rng.ts";
 import type { MemoryWorkload } from "../workload/types.ts";
+import { RefRing, THREAD_KINDS } from "./_ref_thread.ts";
 
 /** Stream kinds. */
-const EXPLICIT = 0, UNIFORM = 1, ZIPF = 2, SCAN = 3, LOOP = 4, PHASES = 5;
+const EXPLICIT = 0, UNIFORM = THREAD_KINDS.UNIFORM, ZIPF = THREAD_KINDS.ZIPF, SCAN = 3, LOOP = 4;
+const PHASES = 5;
+
+/** Zipf and uniform streams of at least this many references are drawn on a second thread. */
+const THREAD_REFS = 1 << 18;
 
 const KINDS: Record<NonNullable<MemoryWorkload["pattern"]>, number> = {
   uniform: UNIFORM,
@@ -52,7 +57,8 @@ function aliasTable(weights: Float64Array): AliasTable {
   }
   while (larges > 0) keep[large[--larges]!] = 1;
   while (smalls > 0) keep[small[--smalls]!] = 1;
-  const table = new Uint32Array(2 * n);
+  // In shared memory, so that the reference thread reads the same table.
+  const table = new Uint32Array(new SharedArrayBuffer(8 * n));
   for (let i = 0; i < n; i++) {
     // A column kept for sure points to itself, whatever the threshold.
     const sure = keep[i]! >= 1;
@@ -96,6 +102,8 @@ export class RefStream {
   #phaseRefs: number;
   #offset = 0;
   #scratch = new Uint32Array(0);
+  /** The stream's references drawn ahead on the reference thread, when it is drawn there. */
+  #ring: RefRing | null = null;
 
   /**
    * Builds the stream of a VM's memory spec.
@@ -103,8 +111,10 @@ export class RefStream {
    * @param memory The validated spec.
    * @param intervalNs Run time between two references (converts `phase` into references).
    * @param rng The VM's own random stream.
+   * @param thread Whether to draw on the reference thread (default: when the stream is zipf or
+   * uniform and long, at least 2^18 references or endless).
    */
-  constructor(memory: MemoryWorkload, intervalNs: number, rng: Rng) {
+  constructor(memory: MemoryWorkload, intervalNs: number, rng: Rng, thread?: boolean) {
     this.#rng = rng;
     this.#writes = memory.writes;
     if (memory.refs !== undefined) {
@@ -138,6 +148,28 @@ export class RefStream {
       : this.pages;
     this.#phaseRefs = Math.max(1, Math.round(memory.phase / intervalNs));
     if (this.#kind === ZIPF) this.#alias = zipfTable(this.pages, memory.skew);
+    if (
+      (this.#kind === ZIPF || this.#kind === UNIFORM) &&
+      (thread ?? this.limit >= THREAD_REFS)
+    ) {
+      this.#ring = RefRing.open({
+        kind: this.#kind,
+        pages: this.pages,
+        writes: this.#writes,
+        table: this.#alias,
+        state: rng.state(),
+      });
+    }
+  }
+
+  /** Whether the stream is drawn on the reference thread. */
+  get threaded(): boolean {
+    return this.#ring !== null;
+  }
+
+  /** Lets the reference thread forget the stream, if it draws it. */
+  close(): void {
+    this.#ring?.close();
   }
 
   /** The future page references, when the stream is an explicit string; null otherwise. */
@@ -157,6 +189,11 @@ export class RefStream {
   draw(out: Int32Array): number {
     const rng = this.#rng, pages = this.pages, writes = this.#writes;
     const issued = this.#issued;
+    if (this.#ring !== null) {
+      this.#ring.take(out);
+      this.#issued = issued + out.length;
+      return out.length;
+    }
     if (this.#kind === ZIPF && writes === 0) {
       // The common case gets a loop of its own, in two passes: the random numbers first (a chain
       // of cheap arithmetic), then the table lookups, which are independent of each other and so
