@@ -48,6 +48,11 @@ export interface KernelDomain {
   finish(endNs: number): void;
   /** Lets go of what the domain holds outside the kernel (helper threads), when it has any. */
   close?(): void;
+  /**
+   * Goes on in the current instant, as asked with `Kernel.again`: at once when `direct` (no
+   * event of the instant is left), else by queueing an event at the current time.
+   */
+  again?(direct: boolean): void;
 }
 
 /**
@@ -135,6 +140,8 @@ export class Kernel {
   /** Ejected policies under test waiting for their restart, with their names for incidents. */
   #pendingRestarts: { domain: KernelDomain; atNs: number; policy: string }[] = [];
   #ended = false;
+  /** The domain that asked to go on in this instant (`again`), or null. */
+  #again: KernelDomain | null = null;
 
   /** @param options Seed, stop time, watchdog, fallback factory, incident callback. */
   constructor(options: KernelOptions) {
@@ -156,6 +163,18 @@ export class Kernel {
   /** Queues an event. */
   schedule(atNs: number, kind: number, target: number, tag = 0): void {
     this.queue.push(atNs, kind, target, tag);
+  }
+
+  /**
+   * Calls `domain.again` once the current instant is settled: what an event queued now, at the
+   * current time, would do, without queueing it when no other event of the instant is left (the
+   * memory domain goes on issuing references after a fault's answer this way).
+   */
+  again(domain: KernelDomain): void {
+    if (this.#again !== null && this.#again !== domain) {
+      throw new Error(`Kernel.again: ${this.#again.name} asked first in this instant`);
+    }
+    this.#again = domain;
   }
 
   /**
@@ -343,6 +362,9 @@ export class Kernel {
   advance(limitNs = Infinity): Promise<void> | void {
     const queue = this.queue, handlers = this.#handlers;
     const stopAt = this.stopAtNs ?? Infinity;
+    // A domain that asked to go on in the instant an answer was awaited in goes first.
+    const going = this.#goOn();
+    if (going !== undefined) return going.then(() => this.advance(limitNs));
     while (!this.#ended) {
       if (this.stopAtNs === undefined && this.pendingWork <= 0) {
         this.#end(this.now);
@@ -373,9 +395,35 @@ export class Kernel {
           this.eject(domain, error);
         }
       }
-      const settling = this.#settle();
+      const settling = this.#settle() ?? this.#goOn();
       if (settling !== undefined) return settling.then(() => this.advance(limitNs));
     }
+  }
+
+  /**
+   * Runs what a domain asked to do again in this instant (`again`), settling after each, as the
+   * loop of `advance` would run an event queued at the current time: directly when that event
+   * would come next (no other event of the instant, the run goes on, no restart is due), else
+   * the domain queues it.
+   */
+  #goOn(): Promise<void> | undefined {
+    while (this.#again !== null) {
+      const domain = this.#again, now = this.now;
+      this.#again = null;
+      const next = this.#pendingRestarts[0]?.atNs ?? Infinity;
+      const direct = this.queue.peekTime() > now && next > now &&
+        !(this.stopAtNs === undefined && this.pendingWork <= 0);
+      try {
+        domain.again!(direct);
+      } catch (error) {
+        if (!(error instanceof PolicyFailure)) throw error;
+        this.eject(domain, error);
+      }
+      if (!direct) return undefined;
+      const settling = this.#settle();
+      if (settling !== undefined) return settling;
+    }
+    return undefined;
   }
 
   /** Settles the current instant; returns a promise only when a sandboxed policy must answer. */

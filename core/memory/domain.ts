@@ -900,7 +900,16 @@ export class MemoryDomain implements KernelDomain {
     if (!mv.stalled && !vm.exhausted && !vm.removed && mv.vcpu.pcpu >= 0 && !mv.inRing) {
       this.#ringInsert(mv);
     }
-    this.#arm(this.#kernel.now);
+    // The step goes on in this instant once it is settled: at once if no other event of the
+    // instant is left (without queueing one), else through a step event after them.
+    this.#stepAt = this.#kernel.now;
+    this.#stepGen++;
+    this.#kernel.again(this);
+  }
+
+  again(direct: boolean): void {
+    if (direct) this.#step();
+    else this.#kernel.schedule(this.#kernel.now, this.#base + EV_STEP, 0, this.#stepGen);
   }
 
   #applyReclaim(scope: number, asked: number, n: number, reader: ReplyReader): void {
