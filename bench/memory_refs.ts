@@ -1,5 +1,7 @@
 // Prints page references simulated per second for the memory bench's variants (median of runs),
-// by wall-clock and by CPU time: `deno run -A bench/memory_refs.ts [runs]`.
+// by wall-clock and by CPU time: `deno run -A bench/memory_refs.ts [runs]`. The CPU time is the
+// process's, all its threads (the kernel's, and those hashing the log and drawing references);
+// a child process sandbox's is not counted.
 import process from "node:process";
 import { type MemoryBenchOptions, memorySimulation } from "./_memory.ts";
 
@@ -33,6 +35,6 @@ for (const [name, options] of variants) {
   console.log(
     `${name.padEnd(34)} ${median(wall).toFixed(2)} M refs/s wall, ${
       median(cpu).toFixed(2)
-    } M refs/s CPU (this process) · ${refs} refs, ${faults} faults`,
+    } M refs/s CPU (all threads) · ${refs} refs, ${faults} faults`,
   );
 }
