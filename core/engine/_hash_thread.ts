@@ -14,7 +14,10 @@
 
 import { Worker } from "node:worker_threads";
 
-/** Slots in the ring and bytes per slot (4 MiB in all: ~87,000 decisions). */
+/**
+ * Slots in the ring (a power of two) and bytes per slot (4 MiB in all: ~87,000 decisions). The
+ * counters of slots written and hashed are int32 that wrap around; only their difference counts.
+ */
 const SLOTS = 64;
 const SLOT_BYTES = 1 << 16;
 
@@ -42,10 +45,11 @@ try {
   for (;;) {
     const sig = Atomics.load(ctl, ${SIG}), cmd = Atomics.load(ctl, ${CMD});
     const written = Atomics.load(ctl, ${WRITTEN});
-    while (consumed < written) {
-      const at = (consumed % ${SLOTS}) * ${SLOT_BYTES};
-      if (cmd !== ${DISCARD}) hash.update(data.subarray(at, at + lens[consumed % ${SLOTS}]));
-      Atomics.store(ctl, ${CONSUMED}, ++consumed);
+    while (((written - consumed) | 0) > 0) {
+      const slot = consumed & ${SLOTS - 1}, at = slot * ${SLOT_BYTES};
+      if (cmd !== ${DISCARD}) hash.update(data.subarray(at, at + lens[slot]));
+      consumed = (consumed + 1) | 0;
+      Atomics.store(ctl, ${CONSUMED}, consumed);
       Atomics.notify(ctl, ${CONSUMED});
     }
     if (cmd !== 0) {
@@ -112,13 +116,14 @@ export class ThreadHash {
     const t = this.#held();
     for (let at = 0; at < bytes.length; at += SLOT_BYTES) {
       const part = bytes.subarray(at, Math.min(bytes.length, at + SLOT_BYTES));
-      while (t.written - Atomics.load(t.ctl, CONSUMED) >= SLOTS) {
+      while (((t.written - Atomics.load(t.ctl, CONSUMED)) | 0) >= SLOTS) {
         this.#wait(CONSUMED, Atomics.load(t.ctl, CONSUMED));
       }
-      const slot = t.written % SLOTS;
+      const slot = t.written & (SLOTS - 1);
       t.data.set(part, slot * SLOT_BYTES);
       t.lens[slot] = part.length;
-      Atomics.store(t.ctl, WRITTEN, ++t.written);
+      t.written = (t.written + 1) | 0;
+      Atomics.store(t.ctl, WRITTEN, t.written);
       this.#signal();
     }
   }

@@ -15,7 +15,10 @@
 
 import { Worker } from "node:worker_threads";
 
-/** References in a stream's ring, and in one chunk the thread draws at a time. */
+/**
+ * References in a stream's ring, and in one chunk the thread draws at a time (powers of two). The
+ * counters of references written and read are int32 that wrap around; only their difference counts.
+ */
 const RING = 1 << 14;
 const CHUNK = 1 << 10;
 /** Words of a stream's control block: references written (by the thread) and read (by the kernel). */
@@ -73,7 +76,7 @@ function draw(st, at) {
     } else out[at + i] = page;
   }
 }
-function room(st) { return ${RING} - (st.written - Atomics.load(st.ctl, ${READ})); }
+function room(st) { return ${RING} - ((st.written - Atomics.load(st.ctl, ${READ})) | 0); }
 let running = false, waiting = false;
 function run() {
   if (running) return;
@@ -83,8 +86,8 @@ function run() {
       let drew = false;
       for (const st of streams.values()) {
         while (room(st) >= ${CHUNK}) {
-          draw(st, st.written % ${RING});
-          st.written += ${CHUNK};
+          draw(st, st.written & ${RING - 1});
+          st.written = (st.written + ${CHUNK}) | 0;
           Atomics.store(st.ctl, ${WRITTEN}, st.written);
           Atomics.notify(st.ctl, ${WRITTEN});
           drew = true;
@@ -200,9 +203,9 @@ export class RefRing {
   #take(out: Int32Array): void {
     const ctl = this.#ctl, need = out.length, read = this.#read;
     let written = Atomics.load(ctl, WRITTEN);
-    if (written - read < need) {
+    if (((written - read) | 0) < need) {
       this.#wake();
-      while ((written = Atomics.load(ctl, WRITTEN)) - read < need) {
+      while ((((written = Atomics.load(ctl, WRITTEN)) - read) | 0) < need) {
         if (
           Atomics.load(ctl, FAILED) !== 0 ||
           Atomics.wait(ctl, WRITTEN, written, STALL_MS) === "timed-out"
@@ -211,12 +214,14 @@ export class RefRing {
         }
       }
     }
-    const at = read % RING, first = Math.min(need, RING - at);
+    const at = read & (RING - 1), first = Math.min(need, RING - at);
     out.set(this.#ring.subarray(at, at + first));
     if (first < need) out.set(this.#ring.subarray(0, need - first), first);
-    this.#read = read + need;
+    this.#read = (read + need) | 0;
     Atomics.store(ctl, READ, this.#read);
-    if (Atomics.load(this.#thread.gctl, SLEEP) === 1 && RING - (written - this.#read) >= CHUNK) {
+    if (
+      Atomics.load(this.#thread.gctl, SLEEP) === 1 && RING - ((written - this.#read) | 0) >= CHUNK
+    ) {
       this.#wake();
     }
   }
