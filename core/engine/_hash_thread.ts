@@ -29,8 +29,9 @@ const PEEK = 1, DIGEST = 2, DISCARD = 3;
 const CTL_BYTES = 64, LENS_BYTES = 4 * SLOTS, RESULT_BYTES = 64;
 const DATA_AT = CTL_BYTES + LENS_BYTES + RESULT_BYTES;
 
-/** How long the kernel waits for the thread before it calls it stalled. */
-const STALL_MS = 30_000;
+/** How long the kernel waits for the thread before it calls it stalled, in slices of a tenth of a
+ * second (so that a failure the thread reports is seen soon). */
+const STALL_MS = 30_000, SLICE_MS = 100;
 
 /** The thread's code (CommonJS, evaluated: no file to resolve, wherever the module lives). */
 const THREAD_CODE = `
@@ -116,8 +117,11 @@ export class ThreadHash {
     const t = this.#held();
     for (let at = 0; at < bytes.length; at += SLOT_BYTES) {
       const part = bytes.subarray(at, Math.min(bytes.length, at + SLOT_BYTES));
-      while (((t.written - Atomics.load(t.ctl, CONSUMED)) | 0) >= SLOTS) {
-        this.#wait(CONSUMED, Atomics.load(t.ctl, CONSUMED));
+      for (;;) {
+        // Waits on the very value it found full: a later read could miss the wake-up.
+        const consumed = Atomics.load(t.ctl, CONSUMED);
+        if (((t.written - consumed) | 0) < SLOTS) break;
+        this.#wait(CONSUMED, consumed);
       }
       const slot = t.written & (SLOTS - 1);
       t.data.set(part, slot * SLOT_BYTES);
@@ -173,12 +177,13 @@ export class ThreadHash {
   /** Waits while `ctl[index]` holds `value`; throws when the thread failed or stalled. */
   #wait(index: number, value: number): void {
     const ctl = this.#thread.ctl;
-    if (
-      Atomics.load(ctl, FAILED) !== 0 || Atomics.wait(ctl, index, value, STALL_MS) === "timed-out"
-    ) {
-      // Nothing else may use a thread in an unknown state: the next logs hash on their own.
-      thread = null;
-      throw new Error("The decision log's hash thread failed; the run's eventsHash is lost");
+    for (let waited = 0;; waited += SLICE_MS) {
+      if (Atomics.load(ctl, FAILED) !== 0 || waited >= STALL_MS) {
+        // Nothing else may use a thread in an unknown state: the next logs hash on their own.
+        if (thread === this.#thread) thread = null;
+        throw new Error("The decision log's hash thread failed; the run's eventsHash is lost");
+      }
+      if (Atomics.wait(ctl, index, value, SLICE_MS) !== "timed-out") return;
     }
   }
 }
@@ -188,7 +193,7 @@ function start(): Thread | null {
     const sab = new SharedArrayBuffer(DATA_AT + SLOTS * SLOT_BYTES);
     const worker = new Worker(THREAD_CODE, { eval: true, workerData: sab });
     worker.unref();
-    return {
+    const started: Thread = {
       ctl: new Int32Array(sab, 0, CTL_BYTES / 4),
       lens: new Int32Array(sab, CTL_BYTES, SLOTS),
       result: new Uint8Array(sab, CTL_BYTES + LENS_BYTES, RESULT_BYTES),
@@ -196,6 +201,16 @@ function start(): Thread | null {
       written: 0,
       holder: null,
     };
+    // A thread that dies is never used again (a wait under way sees the flag within a slice).
+    const dead = () => {
+      Atomics.store(started.ctl, FAILED, 1);
+      Atomics.notify(started.ctl, CONSUMED);
+      Atomics.notify(started.ctl, CMD);
+      if (thread === started) thread = null;
+    };
+    worker.on("error", dead);
+    worker.on("exit", dead);
+    return started;
   } catch {
     return null; // no threads here (a sandbox without them): hash on the kernel's thread
   }

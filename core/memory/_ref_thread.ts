@@ -27,8 +27,9 @@ const CTL_BYTES = 16;
 /** Words of the thread's control block: a wake-up counter, and whether the thread sleeps. */
 const NEED = 0, SLEEP = 1;
 
-/** How long the kernel waits for references before it calls the thread stalled. */
-const STALL_MS = 30_000;
+/** How long the kernel waits for references before it calls the thread stalled, in slices of a
+ * tenth of a second (so that a failure is seen soon). */
+const STALL_MS = 30_000, SLICE_MS = 100;
 
 /** Stream kinds the thread draws (as `streams.ts` numbers them). */
 export const THREAD_KINDS = { UNIFORM: 1, ZIPF: 2 } as const;
@@ -126,7 +127,7 @@ parentPort.on("message", (m) => {
       table: m.table === null ? null : new Uint32Array(m.table),
       kind: m.kind, pages: m.pages, writes: m.writes,
       state: Int32Array.from(m.state),
-      written: 0,
+      written: m.start,
     });
   } else streams.delete(m.id);
   run();
@@ -138,6 +139,8 @@ interface Thread {
   worker: Worker;
   gctl: Int32Array;
   nextId: number;
+  /** The control blocks of the streams open on it (to mark them failed if it dies). */
+  open: Set<Int32Array>;
 }
 
 let thread: Thread | null | undefined;
@@ -154,6 +157,11 @@ export interface RingSpec {
   table: Uint32Array | null;
   /** The stream's generator state (`Rng.state()`), taken over by the thread. */
   state: readonly number[];
+  /**
+   * Where the ring's counters start (default 0; a multiple of the chunk): lets a test run them
+   * past 2^31, where they wrap.
+   */
+  start?: number;
 }
 
 /** A stream's references drawn ahead on the reference thread. */
@@ -171,6 +179,9 @@ export class RefRing {
     const sab = new SharedArrayBuffer(CTL_BYTES + 4 * RING);
     this.#ctl = new Int32Array(sab, 0, CTL_BYTES / 4);
     this.#ring = new Int32Array(sab, CTL_BYTES, RING);
+    const start = spec.start ?? 0;
+    this.#ctl[WRITTEN] = this.#ctl[READ] = this.#read = start;
+    thread.open.add(this.#ctl);
     thread.worker.postMessage({
       op: "add",
       id: this.#id,
@@ -180,6 +191,7 @@ export class RefRing {
       pages: spec.pages,
       writes: spec.writes,
       state: [...spec.state],
+      start,
     });
   }
 
@@ -205,13 +217,11 @@ export class RefRing {
     let written = Atomics.load(ctl, WRITTEN);
     if (((written - read) | 0) < need) {
       this.#wake();
-      while ((((written = Atomics.load(ctl, WRITTEN)) - read) | 0) < need) {
-        if (
-          Atomics.load(ctl, FAILED) !== 0 ||
-          Atomics.wait(ctl, WRITTEN, written, STALL_MS) === "timed-out"
-        ) {
+      for (let waited = 0; (((written = Atomics.load(ctl, WRITTEN)) - read) | 0) < need;) {
+        if (Atomics.load(ctl, FAILED) !== 0 || waited >= STALL_MS) {
           throw new Error("The memory reference thread failed or stalled");
         }
+        if (Atomics.wait(ctl, WRITTEN, written, SLICE_MS) === "timed-out") waited += SLICE_MS;
       }
     }
     const at = read & (RING - 1), first = Math.min(need, RING - at);
@@ -230,6 +240,7 @@ export class RefRing {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    this.#thread.open.delete(this.#ctl);
     this.#thread.worker.postMessage({ op: "drop", id: this.#id });
   }
 
@@ -246,7 +257,19 @@ function start(): Thread | null {
     const sab = new SharedArrayBuffer(8);
     const worker = new Worker(THREAD_CODE, { eval: true, workerData: sab });
     worker.unref();
-    return { worker, gctl: new Int32Array(sab), nextId: 0 };
+    const started: Thread = { worker, gctl: new Int32Array(sab), nextId: 0, open: new Set() };
+    // A thread that dies is never used again; its streams fail (a wait under way sees the flag
+    // within a slice) rather than wait for references that will not come.
+    const dead = () => {
+      for (const ctl of started.open) {
+        Atomics.store(ctl, FAILED, 1);
+        Atomics.notify(ctl, WRITTEN);
+      }
+      if (thread === started) thread = null;
+    };
+    worker.on("error", dead);
+    worker.on("exit", dead);
+    return started;
   } catch {
     return null; // no threads here: draw on the kernel's thread
   }

@@ -2,6 +2,7 @@
 // thread: the same numbers, in the same order, whatever the batch sizes.
 import assert from "node:assert/strict";
 import { Rng } from "../../core/engine/rng.ts";
+import { RefRing, THREAD_KINDS } from "../../core/memory/_ref_thread.ts";
 import { RefStream } from "../../core/memory/streams.ts";
 import type { MemoryWorkload } from "../../core/workload/types.ts";
 
@@ -50,3 +51,22 @@ for (const [name, spec] of specs) {
     }
   });
 }
+
+Deno.test("reference thread: a ring's counters wrap past 2^31 without a slip", () => {
+  const spec = { kind: THREAD_KINDS.UNIFORM, pages: 10_000, writes: 0.25, table: null };
+  const state = new Rng(11).state();
+  const near = RefRing.open({ ...spec, state, start: 2 ** 31 - 16 * 1024 });
+  const zero = RefRing.open({ ...spec, state });
+  assert.ok(near !== null && zero !== null);
+  try {
+    const a = new Int32Array(1000), b = new Int32Array(1000);
+    // 100,000 references: the counters go from 2^31 - 16,384 past 2^31 (and wrap to -2^31).
+    for (let k = 0; k < 100; k++) {
+      near.take(a), zero.take(b);
+      const differs = a.findIndex((ref, i) => ref !== b[i]);
+      assert.equal(differs, -1, `batch ${k}, reference ${differs}`);
+    }
+  } finally {
+    near.close(), zero.close();
+  }
+});
