@@ -13,6 +13,9 @@ import { ThreadHash } from "./_hash_thread.ts";
 
 const RECORD = 6;
 const CHUNK_RECORDS = 1365;
+/** A log dropped while it held the hash thread lets it go when collected. */
+const dropped = new FinalizationRegistry<ThreadHash>((hash) => hash.discard());
+
 /** A log is hashed on the hash thread once it is this long (about 175,000 decisions). */
 const OFFLOAD_BYTES = 8 << 20;
 
@@ -80,6 +83,7 @@ export class DecisionLog {
     if (this.#digest === undefined) {
       this.#flush();
       this.#digest = this.#remote?.digest() ?? this.#hashHere().digest("hex");
+      if (this.#remote !== null) dropped.unregister(this);
       this.#remote = this.#local = null;
     }
     return this.#digest;
@@ -97,7 +101,9 @@ export class DecisionLog {
 
   /** Lets the hash thread go, if this log held it (a log dropped unfinished). */
   close(): void {
-    this.#remote?.discard();
+    if (this.#remote === null) return;
+    dropped.unregister(this);
+    this.#remote.discard();
     this.#remote = null;
   }
 
@@ -108,14 +114,20 @@ export class DecisionLog {
     if (this.#remote !== null) return this.#remote.update(bytes);
     if (this.#local !== null) return void this.#local.update(bytes);
     // A thread already running takes the log from its first chunk.
-    if (this.#kept.length === 0 && ThreadHash.ready) this.#remote = ThreadHash.acquire();
+    if (this.#kept.length === 0 && ThreadHash.ready) this.#remote = this.#acquire();
     if (this.#remote !== null) return this.#remote.update(bytes);
     this.#kept.push(bytes.slice());
     this.#keptBytes += bytes.length;
     if (this.#keptBytes < OFFLOAD_BYTES) return;
-    this.#remote = ThreadHash.acquire();
+    this.#remote = this.#acquire();
     if (this.#remote === null) this.#hashHere();
     else for (const chunk of this.#kept.splice(0)) this.#remote.update(chunk);
+  }
+
+  #acquire(): ThreadHash | null {
+    const remote = ThreadHash.acquire();
+    if (remote !== null) dropped.register(this, remote, this);
+    return remote;
   }
 
   /** Hashes on this thread from now on (the chunks kept first). */

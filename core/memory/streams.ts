@@ -17,6 +17,9 @@ import { RefRing, THREAD_KINDS } from "./_ref_thread.ts";
 const EXPLICIT = 0, UNIFORM = THREAD_KINDS.UNIFORM, ZIPF = THREAD_KINDS.ZIPF, SCAN = 3, LOOP = 4;
 const PHASES = 5;
 
+/** A stream dropped unclosed lets the reference thread forget it when collected. */
+const dropped = new FinalizationRegistry<RefRing>((ring) => ring.close());
+
 /** Zipf and uniform streams of at least this many references are drawn on a second thread. */
 const THREAD_REFS = 1 << 18;
 
@@ -159,6 +162,7 @@ export class RefStream {
         table: this.#alias,
         state: rng.state(),
       });
+      if (this.#ring !== null) dropped.register(this, this.#ring, this);
     }
   }
 
@@ -169,7 +173,9 @@ export class RefStream {
 
   /** Lets the reference thread forget the stream, if it draws it. */
   close(): void {
-    this.#ring?.close();
+    if (this.#ring === null) return;
+    dropped.unregister(this);
+    this.#ring.close();
   }
 
   /** The future page references, when the stream is an explicit string; null otherwise. */
