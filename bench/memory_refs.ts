@@ -15,26 +15,39 @@ const variants: [string, MemoryBenchOptions][] = [
   ["lru, process, low watermark 512", { isolation: "process", lowWatermark: 512 }],
 ];
 
-const median = (values: number[]) => values.sort((a, b) => a - b)[values.length >> 1]!;
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[values.length >> 1]!;
 
-for (const [name, options] of variants) {
-  const wall: number[] = [], cpu: number[] = [];
-  let refs = 0, faults = 0;
-  for (let i = 0; i < runs; i++) {
+// The variants take turns, round after round, so that a machine whose speed drifts over the
+// minutes a bench takes (a shared VM) slows them alike, and the ratios between them hold.
+const wall = variants.map(() => [] as number[]), cpu = variants.map(() => [] as number[]);
+const counts = variants.map(() => ({ refs: 0, faults: 0 }));
+for (let round = 0; round < runs; round++) {
+  for (const [v, [, options]] of variants.entries()) {
     const simulation = await memorySimulation(options);
     const started = performance.now(), used = process.cpuUsage();
     await simulation.run();
     const ms = performance.now() - started, spent = process.cpuUsage(used);
     const report = simulation.report();
     await simulation.close();
-    refs = report.vms.reduce((sum, vm) => sum + vm.memory.refs, 0);
-    faults = report.host.memory.faults;
-    wall.push(refs / ms / 1e3);
-    cpu.push(refs / ((spent.user + spent.system) / 1e3) / 1e3);
+    const refs = report.vms.reduce((sum, vm) => sum + vm.memory.refs, 0);
+    counts[v] = { refs, faults: report.host.memory.faults };
+    wall[v]!.push(refs / ms / 1e3);
+    cpu[v]!.push(refs / ((spent.user + spent.system) / 1e3) / 1e3);
   }
+}
+for (const [v, [name]] of variants.entries()) {
   console.log(
-    `${name.padEnd(34)} ${median(wall).toFixed(2)} M refs/s wall, ${
-      median(cpu).toFixed(2)
-    } M refs/s CPU (all threads) · ${refs} refs, ${faults} faults`,
+    `${name.padEnd(34)} ${median(wall[v]!).toFixed(2)} M refs/s wall, ${
+      median(cpu[v]!).toFixed(2)
+    } M refs/s CPU (all threads) · ${counts[v]!.refs} refs, ${counts[v]!.faults} faults`,
+  );
+}
+// Sandboxed against in-process, batched reclaim: the median of the rounds' ratios.
+const none = variants.findIndex(([name]) => name === "lru, none, low watermark 512");
+for (const isolation of ["worker", "process"]) {
+  const v = variants.findIndex(([name]) => name === `lru, ${isolation}, low watermark 512`);
+  const ratios = wall[none]!.map((value, round) => value / wall[v]![round]!);
+  console.log(
+    `lru, ${isolation} / none, low watermark 512: ${median(ratios).toFixed(2)}× the wall time`,
   );
 }
