@@ -1,35 +1,36 @@
 // Prints scheduling decisions per second and how the cost per decision grows with the vCPU count.
 // A decision is a dispatch the kernel applied (a vCPU put on a pCPU). Median of 5 runs of 60
-// simulated seconds per size (about 700,000 decisions each), after a warm-up run: runs of a few
-// tens of ms measured the JIT and the garbage collector more than the kernel.
+// simulated seconds per size (about 700,000 decisions each), after a warm-up round: runs of a few
+// tens of ms measured the JIT and the garbage collector more than the kernel. The sizes take
+// turns, round after round, so that a machine whose speed drifts over the bench's minutes (a
+// shared VM) slows them alike, and the growth between sizes holds.
 // Run: `deno run -A bench/cpu_scale.ts [seconds]`
 import { scaleSimulation } from "./_scale.ts";
 
 const seconds = Number(Deno.args[0] ?? 60);
 
 const sizes = [128, 256, 512, 1024, 2048, 4096];
-const rows: { vcpus: number; decisions: number; perSecond: number; nsPerDecision: number }[] = [];
-for (const vcpus of sizes) {
-  const samples: number[] = [];
-  let decisions = 0;
-  for (let i = -1; i < 5; i++) {
+const samples = sizes.map(() => [] as number[]), decisions = sizes.map(() => 0);
+for (let round = -1; round < 5; round++) {
+  for (const [k, vcpus] of sizes.entries()) {
     const simulation = await scaleSimulation(vcpus, { seconds });
     const start = performance.now();
     await simulation.run();
     const ms = performance.now() - start;
-    decisions = simulation.cpu.vcpus.reduce((sum, vcpu) => sum + vcpu.dispatches, 0);
+    decisions[k] = simulation.cpu.vcpus.reduce((sum, vcpu) => sum + vcpu.dispatches, 0);
     await simulation.close();
-    if (i >= 0) samples.push(ms);
+    if (round >= 0) samples[k]!.push(ms);
   }
-  samples.sort((a, b) => a - b);
-  const ms = samples[2]!;
-  rows.push({
-    vcpus,
-    decisions,
-    perSecond: decisions / (ms / 1000),
-    nsPerDecision: ms * 1e6 / decisions,
-  });
 }
+const rows = sizes.map((vcpus, k) => {
+  const ms = [...samples[k]!].sort((a, b) => a - b)[2]!;
+  return {
+    vcpus,
+    decisions: decisions[k]!,
+    perSecond: decisions[k]! / (ms / 1000),
+    nsPerDecision: ms * 1e6 / decisions[k]!,
+  };
+});
 console.log("vcpus  decisions  decisions/s  ns/decision  growth/doubling");
 rows.forEach((row, i) => {
   const growth = i === 0 ? "" : (row.nsPerDecision / rows[i - 1]!.nsPerDecision).toFixed(2);
