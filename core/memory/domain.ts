@@ -45,6 +45,8 @@ const NONE = 2 ** 40;
 const STEP_REFS = 1 << 16;
 /** Touches gathered before they are flushed into the batch. */
 const TOUCH_BUFFER = 1 << 15;
+/** Page tables up to this size are written (and so mapped by the OS) when a VM is created. */
+const PREFAULT_BYTES = 64 << 20;
 /** References a VM draws ahead of use. */
 const AHEAD = 64;
 
@@ -66,7 +68,9 @@ export class MemoryVm {
   readonly intervalNs: number;
   /**
    * The page table: four int32 per page, side by side so that a reference touches one cache line.
-   * `pte[4p]` is the frame holding page `p`, or -1. `pte[4p + 1]` is its dirty bit (1) plus twice
+   * `pte[4p]` is one more than the frame holding page `p`, 0 when it has none (so that a fresh
+   * table needs no writing, and the parts of a large address space that are never referenced
+   * cost no memory). `pte[4p + 1]` is its dirty bit (1) plus twice
    * the scan epoch of its last reference: the accessed bit is set when that epoch is the current
    * one, so advancing the epoch clears every accessed bit at once. `pte[4p + 2]` and `pte[4p + 3]`
    * are the low and high 32 bits of the sequence number of the page's last reference or load
@@ -145,7 +149,9 @@ export class MemoryVm {
     this.weight = weight;
     if (memory.target !== undefined) this.target = memory.target;
     this.pte = new Int32Array(4 * this.pages);
-    for (let i = 0; i < this.pte.length; i += 4) this.pte[i] = -1;
+    // A table of moderate size is written once now, so that the run does not take the operating
+    // system's page faults as it first touches each part; a huge one is left to fill on demand.
+    if (this.pte.byteLength <= PREFAULT_BYTES) this.pte.fill(0);
   }
 
   /** The next reference of its stream (the page, or `-1 - page` for a write). */
@@ -555,7 +561,7 @@ export class MemoryDomain implements KernelDomain {
       if (ref === NONE) ref = vm.nextRef();
       const page = ref < 0 ? -1 - ref : ref;
       const pte = vm.pte, entry = 4 * page;
-      const frame = pte[entry]!;
+      const frame = pte[entry]! - 1;
       if (frame < 0) {
         this.#ringHead = head, this.#ringSize = size, this.#touchCount = touched;
         if (at > now) {
@@ -709,7 +715,7 @@ export class MemoryDomain implements KernelDomain {
     this.frameMap[2 * frame] = 2 * vm.index + (write ? DIRTY : 0);
     this.frameMap[2 * frame + 1] = page;
     const pte = vm.pte, entry = 4 * page;
-    pte[entry] = frame;
+    pte[entry] = frame + 1;
     if (pte[entry + 1]! >>> 1 !== this.#epoch) vm.accessed++;
     pte[entry + 1] = this.#epoch * EPOCH + (write ? DIRTY : 0);
     if (++vm.resident > vm.residentPeak) vm.residentPeak = vm.resident;
@@ -734,7 +740,7 @@ export class MemoryDomain implements KernelDomain {
     const map = this.frameMap, word = map[2 * frame]!, page = map[2 * frame + 1]!;
     const vm = this.vms[word >> 1]!, dirty = (word & DIRTY) !== 0;
     // The entry's dirty bit is left as it is: the page's next load rewrites that word.
-    vm.pte[4 * page] = -1;
+    vm.pte[4 * page] = 0;
     vm.resident--;
     vm.evictions++;
     this.evictions++;
