@@ -298,30 +298,48 @@ const memorySpec: z.ZodType<MemoryWorkload, unknown> = z.strictObject({
     issue("size", 'expected one of "pages" or "size", got both');
   }
   const pages = memory.pages ?? memory.size;
+  if (pages !== undefined && pages > MAX_PAGES) {
+    // The kernel's page table takes 16 bytes a page (filled on demand when it is large).
+    issue(
+      memory.size === undefined ? "pages" : "size",
+      `expected an address space of at most ${MAX_PAGES} pages (4TiB) (${pages} pages)`,
+    );
+    return;
+  }
   if (memory.refs !== undefined) {
     for (const key of ["count", "loop", "workingSet"] as const) {
       if (memory[key] !== undefined) {
         issue(key, `expected no "${key}" with "refs" (only with a pattern)`);
       }
     }
-    if (pages !== undefined) {
-      const at = memory.refs.findIndex((ref) =>
-        (typeof ref === "number" ? ref : ref.page) >= pages
-      );
-      if (at >= 0) {
-        ctx.addIssue({
-          code: "custom",
-          path: ["refs", at],
-          message: `expected a page number below pages (${pages}), got ${show(memory.refs[at])}`,
-        });
-      }
+    const limit = pages ?? MAX_PAGES;
+    const at = memory.refs.findIndex((ref) => (typeof ref === "number" ? ref : ref.page) >= limit);
+    if (at >= 0) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["refs", at],
+        message: pages === undefined
+          ? `expected a page number below ${MAX_PAGES} (4TiB), got ${show(memory.refs[at])}`
+          : `expected a page number below pages (${pages}), got ${show(memory.refs[at])}`,
+      });
     }
     return;
   }
   if (pages === undefined) {
     issue("pages", 'expected a positive integer (or "size": "1GiB") with a pattern, got nothing');
+  } else if (memory.pattern === "zipf" && pages > MAX_ZIPF_PAGES) {
+    // Its alias table takes about 40 bytes a page to build, and 8 to keep.
+    issue(
+      memory.size === undefined ? "pages" : "size",
+      `expected at most ${MAX_ZIPF_PAGES} pages (256GiB) for a zipf pattern, whose table of page popularity takes about 40 bytes a page to build (${pages} pages)`,
+    );
   }
 }).transform(({ size, ...memory }) => size === undefined ? memory : { ...memory, pages: size });
+
+/** The largest address space a zipf pattern may span, in pages (256 GiB). */
+const MAX_ZIPF_PAGES = 2 ** 26;
+/** The largest address space of a VM, in pages (4 TiB). */
+const MAX_PAGES = 2 ** 30;
 
 /** The host's memory. */
 const hostMemorySpec: z.ZodType<HostMemoryWorkload, unknown> = z.strictObject({

@@ -97,3 +97,42 @@ Deno.test("a memory policy for a workload without memory is bad input", async ()
   );
   assert.match(line, /host\.memory\.frames: expected a positive integer for the memory policy lru/);
 });
+
+Deno.test("a zipf pattern over more than 256 GiB names the size, not an out-of-memory crash", async () => {
+  const line = await badInput(
+    { ...workload({ frames: 8 }, [{ pattern: "zipf", size: "4TiB" }]), stopAt: "1ms" },
+  );
+  assert.match(
+    line,
+    /vms\[0\]\.memory\.size: expected at most 67108864 pages \(256GiB\) .*, got "4TiB"$/,
+  );
+  const pages = await badInput(
+    { ...workload({ frames: 8 }, [{ pattern: "zipf", pages: 2 ** 26 + 1 }]), stopAt: "1ms" },
+  );
+  assert.match(pages, /vms\[0\]\.memory\.pages: expected at most 67108864 pages/);
+});
+
+Deno.test("a uniform pattern over 4 TiB runs: its page table fills on demand", async () => {
+  const path = await workloadFile({
+    ...workload({ frames: 8 }, [{ pattern: "uniform", size: "4TiB", count: 100 }]),
+    stopAt: "1s",
+  });
+  const result = await runCli(["run", path, "--format", "json"]);
+  assert.equal(result.code, 0, result.stderr);
+  assert.equal(JSON.parse(result.stdout).vms[0].memory.refs, 100);
+});
+
+Deno.test("an address space over 4 TiB is bad input naming the size or the reference", async () => {
+  const size = await badInput(
+    { ...workload({ frames: 8 }, [{ pattern: "uniform", size: "5TiB" }]), stopAt: "1ms" },
+  );
+  assert.match(
+    size,
+    /vms\[0\]\.memory\.size: expected an address space of at most 1073741824 pages \(4TiB\) .*, got "5TiB"$/,
+  );
+  const ref = await badInput(workload({ frames: 8 }, [{ refs: [1, 2 ** 30] }]));
+  assert.match(
+    ref,
+    /vms\[0\]\.memory\.refs\[1\]: expected a page number below 1073741824 \(4TiB\), got 1073741824$/,
+  );
+});
