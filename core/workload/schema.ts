@@ -338,6 +338,8 @@ const memorySpec: z.ZodType<MemoryWorkload, unknown> = z.strictObject({
 
 /** The largest address space a zipf pattern may span, in pages (256 GiB). */
 const MAX_ZIPF_PAGES = 2 ** 26;
+/** The most host frames (512 GiB). */
+const MAX_FRAMES = 2 ** 27;
 /** The largest address space of a VM, in pages (4 TiB). */
 const MAX_PAGES = 2 ** 30;
 
@@ -349,6 +351,16 @@ const hostMemorySpec: z.ZodType<HostMemoryWorkload, unknown> = z.strictObject({
   faultCost: duration.default(100_000),
   writebackCost: duration.default(0),
 }).superRefine((memory, ctx) => {
+  if (memory.frames > MAX_FRAMES) {
+    // The kernel and a policy's views keep about 50 bytes a frame.
+    ctx.addIssue({
+      code: "custom",
+      path: ["frames"],
+      message:
+        `expected at most ${MAX_FRAMES} frames (512GiB of host memory; the simulator keeps about 50 bytes a frame), got ${memory.frames}`,
+    });
+    return;
+  }
   if (memory.lowWatermark >= memory.frames) {
     ctx.addIssue({
       code: "custom",

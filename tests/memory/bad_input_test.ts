@@ -136,3 +136,11 @@ Deno.test("an address space over 4 TiB is bad input naming the size or the refer
     /vms\[0\]\.memory\.refs\[1\]: expected a page number below 1073741824 \(4TiB\), got 1073741824$/,
   );
 });
+
+Deno.test("more than 2^27 host frames is bad input naming host.memory.frames", async () => {
+  const line = await badInput(workload({ frames: 2 ** 27 + 1 }, [{ refs: [1] }]));
+  assert.match(
+    line,
+    /host\.memory\.frames: expected at most 134217728 frames \(512GiB .*, got 134217729$/,
+  );
+});
