@@ -12,7 +12,7 @@
  * @module
  */
 
-import { Worker } from "node:worker_threads";
+import { startThread, waitWhile } from "./_threads.ts";
 
 /**
  * Slots in the ring (a power of two) and bytes per slot (4 MiB in all: ~87,000 decisions). The
@@ -29,11 +29,7 @@ const PEEK = 1, DIGEST = 2, DISCARD = 3;
 const CTL_BYTES = 64, LENS_BYTES = 4 * SLOTS, RESULT_BYTES = 64;
 const DATA_AT = CTL_BYTES + LENS_BYTES + RESULT_BYTES;
 
-/** How long the kernel waits for the thread before it calls it stalled, in slices of a tenth of a
- * second (so that a failure the thread reports is seen soon). */
-const STALL_MS = 30_000, SLICE_MS = 100;
-
-/** The thread's code (CommonJS, evaluated: no file to resolve, wherever the module lives). */
+/** The thread's code. */
 const THREAD_CODE = `
 const { workerData: sab } = require("node:worker_threads");
 const { createHash } = require("node:crypto");
@@ -176,42 +172,30 @@ export class ThreadHash {
 
   /** Waits while `ctl[index]` holds `value`; throws when the thread failed or stalled. */
   #wait(index: number, value: number): void {
-    const ctl = this.#thread.ctl;
-    for (let waited = 0;; waited += SLICE_MS) {
-      if (Atomics.load(ctl, FAILED) !== 0 || waited >= STALL_MS) {
-        // Nothing else may use a thread in an unknown state: the next logs hash on their own.
-        if (thread === this.#thread) thread = null;
-        throw new Error("The decision log's hash thread failed; the run's eventsHash is lost");
-      }
-      if (Atomics.wait(ctl, index, value, SLICE_MS) !== "timed-out") return;
-    }
+    if (waitWhile(this.#thread.ctl, index, value, FAILED)) return;
+    // Nothing else may use a thread in an unknown state: the next logs hash on their own.
+    if (thread === this.#thread) thread = null;
+    throw new Error("The decision log's hash thread failed; the run's eventsHash is lost");
   }
 }
 
 function start(): Thread | null {
-  try {
-    const sab = new SharedArrayBuffer(DATA_AT + SLOTS * SLOT_BYTES);
-    const worker = new Worker(THREAD_CODE, { eval: true, workerData: sab });
-    worker.unref();
-    const started: Thread = {
-      ctl: new Int32Array(sab, 0, CTL_BYTES / 4),
-      lens: new Int32Array(sab, CTL_BYTES, SLOTS),
-      result: new Uint8Array(sab, CTL_BYTES + LENS_BYTES, RESULT_BYTES),
-      data: new Uint8Array(sab, DATA_AT),
-      written: 0,
-      holder: null,
-    };
-    // A thread that dies is never used again (a wait under way sees the flag within a slice).
-    const dead = () => {
-      Atomics.store(started.ctl, FAILED, 1);
-      Atomics.notify(started.ctl, CONSUMED);
-      Atomics.notify(started.ctl, CMD);
-      if (thread === started) thread = null;
-    };
-    worker.on("error", dead);
-    worker.on("exit", dead);
-    return started;
-  } catch {
-    return null; // no threads here (a sandbox without them): hash on the kernel's thread
-  }
+  const sab = new SharedArrayBuffer(DATA_AT + SLOTS * SLOT_BYTES);
+  const started: Thread = {
+    ctl: new Int32Array(sab, 0, CTL_BYTES / 4),
+    lens: new Int32Array(sab, CTL_BYTES, SLOTS),
+    result: new Uint8Array(sab, CTL_BYTES + LENS_BYTES, RESULT_BYTES),
+    data: new Uint8Array(sab, DATA_AT),
+    written: 0,
+    holder: null,
+  };
+  // A thread that dies is never used again (a wait under way sees the flag within a slice).
+  const worker = startThread(THREAD_CODE, sab, () => {
+    Atomics.store(started.ctl, FAILED, 1);
+    Atomics.notify(started.ctl, CONSUMED);
+    Atomics.notify(started.ctl, CMD);
+    if (thread === started) thread = null;
+  });
+  // Without threads here (a sandbox without them), logs hash on the kernel's thread.
+  return worker === null ? null : started;
 }

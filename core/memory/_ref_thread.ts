@@ -13,7 +13,8 @@
  * @module
  */
 
-import { Worker } from "node:worker_threads";
+import type { Worker } from "node:worker_threads";
+import { startThread, waitWhile } from "../engine/_threads.ts";
 
 /**
  * References in a stream's ring, and in one chunk the thread draws at a time (powers of two). The
@@ -27,14 +28,10 @@ const CTL_BYTES = 16;
 /** Words of the thread's control block: a wake-up counter, and whether the thread sleeps. */
 const NEED = 0, SLEEP = 1;
 
-/** How long the kernel waits for references before it calls the thread stalled, in slices of a
- * tenth of a second (so that a failure is seen soon). */
-const STALL_MS = 30_000, SLICE_MS = 100;
-
 /** Stream kinds the thread draws (as `streams.ts` numbers them). */
 export const THREAD_KINDS = { UNIFORM: 1, ZIPF: 2 } as const;
 
-/** The thread's code (CommonJS, evaluated: no file to resolve, wherever the module lives). */
+/** The thread's code. */
 const THREAD_CODE = `
 const { parentPort, workerData } = require("node:worker_threads");
 const gctl = new Int32Array(workerData);
@@ -217,11 +214,10 @@ export class RefRing {
     let written = Atomics.load(ctl, WRITTEN);
     if (((written - read) | 0) < need) {
       this.#wake();
-      for (let waited = 0; (((written = Atomics.load(ctl, WRITTEN)) - read) | 0) < need;) {
-        if (Atomics.load(ctl, FAILED) !== 0 || waited >= STALL_MS) {
+      while ((((written = Atomics.load(ctl, WRITTEN)) - read) | 0) < need) {
+        if (!waitWhile(ctl, WRITTEN, written, FAILED)) {
           throw new Error("The memory reference thread failed or stalled");
         }
-        if (Atomics.wait(ctl, WRITTEN, written, SLICE_MS) === "timed-out") waited += SLICE_MS;
       }
     }
     const at = read & (RING - 1), first = Math.min(need, RING - at);
@@ -253,24 +249,16 @@ export class RefRing {
 }
 
 function start(): Thread | null {
-  try {
-    const sab = new SharedArrayBuffer(8);
-    const worker = new Worker(THREAD_CODE, { eval: true, workerData: sab });
-    worker.unref();
-    const started: Thread = { worker, gctl: new Int32Array(sab), nextId: 0, open: new Set() };
-    // A thread that dies is never used again; its streams fail (a wait under way sees the flag
-    // within a slice) rather than wait for references that will not come.
-    const dead = () => {
-      for (const ctl of started.open) {
-        Atomics.store(ctl, FAILED, 1);
-        Atomics.notify(ctl, WRITTEN);
-      }
-      if (thread === started) thread = null;
-    };
-    worker.on("error", dead);
-    worker.on("exit", dead);
-    return started;
-  } catch {
-    return null; // no threads here: draw on the kernel's thread
-  }
+  const sab = new SharedArrayBuffer(8), open = new Set<Int32Array>();
+  // A thread that dies is never used again; its streams fail (a wait under way sees the flag
+  // within a slice) rather than wait for references that will not come.
+  const worker = startThread(THREAD_CODE, sab, () => {
+    for (const ctl of open) {
+      Atomics.store(ctl, FAILED, 1);
+      Atomics.notify(ctl, WRITTEN);
+    }
+    if (thread?.worker === worker) thread = null;
+  });
+  // Without threads here, streams are drawn on the kernel's thread.
+  return worker === null ? null : { worker, gctl: new Int32Array(sab), nextId: 0, open };
 }
