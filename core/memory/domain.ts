@@ -50,6 +50,12 @@ const PREFAULT_BYTES = 64 << 20;
 /** References a VM draws ahead of use. */
 const AHEAD = 64;
 
+/** Stores sequence number `seq` in the two last words of a page-table entry (low, high). */
+function setSeq(pte: Int32Array, entry: number, seq: number): void {
+  pte[entry + 2] = seq | 0;
+  pte[entry + 3] = (seq / 0x1_0000_0000) | 0;
+}
+
 /** A VM's memory as the kernel keeps it: its page table, its reference stream, its books. */
 export class MemoryVm {
   /** The VM's index (as in the CPU domain). */
@@ -592,9 +598,7 @@ export class MemoryDomain implements KernelDomain {
         touches[touched] = (bits & DIRTY) === 0 ? frame : -1 - frame;
         touchVm[touched] = vm.index;
         touchEntry[touched] = entry;
-        const seq = firstSeq + touched;
-        pte[entry + 2] = seq | 0;
-        pte[entry + 3] = (seq / 0x1_0000_0000) | 0;
+        setSeq(pte, entry, firstSeq + touched);
         if (++touched === TOUCH_BUFFER) {
           this.#touchAt = at, this.#touchCount = touched;
           this.#flushTouches();
@@ -724,8 +728,7 @@ export class MemoryDomain implements KernelDomain {
     // The load ranks before the touches still in the buffer: they are numbered after it.
     const seq = this.#seq + 1;
     this.#loadSeq[frame] = seq;
-    pte[entry + 2] = seq | 0;
-    pte[entry + 3] = (seq / 0x1_0000_0000) | 0;
+    setSeq(pte, entry, seq);
     this.#kernel.log.record(LOG.memory, MEMORY_LOG.LOAD, now, frame, vm.index, page);
     this.#flushTouches();
     if (this.#seq < seq) this.#seq = seq;
