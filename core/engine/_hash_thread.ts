@@ -4,10 +4,11 @@
  * time; it is started (about 20 ms, once) when a log first grows long, and is `unref`'d, so it
  * never keeps a process alive.
  *
- * The log's bytes travel through a ring of slots in a `SharedArrayBuffer`: the kernel copies a
- * chunk into the next free slot and bumps a counter; the thread hashes the slots in order. The
- * kernel waits only when the ring is full or when it asks for the digest. The digest is that of
- * the same bytes in the same order, so it is the same as hashed on one thread.
+ * The log's bytes travel through a ring of slots in a `SharedArrayBuffer`: the log writes its
+ * records straight into the next free slot and bumps a counter; the thread hashes the slots in
+ * order, and sleeps until several wait (a wake-up is a system call). The kernel waits only when
+ * the ring is full or when it asks for the digest. The digest is that of the same bytes in the
+ * same order, so it is the same as hashed on one thread.
  *
  * @module
  */
@@ -20,9 +21,11 @@ import { startThread, waitWhile } from "./_threads.ts";
  */
 const SLOTS = 64;
 const SLOT_BYTES = 1 << 16;
+/** A sleeping thread is woken once this many slots wait (or for a command). */
+const WAKE_AT = 8;
 
 /** Words of the control block. */
-const SIG = 0, WRITTEN = 1, CONSUMED = 2, CMD = 3, FAILED = 4;
+const SIG = 0, WRITTEN = 1, CONSUMED = 2, CMD = 3, FAILED = 4, ASLEEP = 5;
 /** Commands: the digest so far (the hash goes on), the digest (a fresh hash follows), drop. */
 const PEEK = 1, DIGEST = 2, DISCARD = 3;
 
@@ -59,7 +62,12 @@ try {
       Atomics.notify(ctl, ${CMD});
       continue;
     }
-    Atomics.wait(ctl, ${SIG}, sig);
+    // Asleep from here: the kernel wakes the thread only when it says so (see \`#signal\`).
+    Atomics.store(ctl, ${ASLEEP}, 1);
+    if (Atomics.load(ctl, ${WRITTEN}) === written && Atomics.load(ctl, ${CMD}) === cmd) {
+      Atomics.wait(ctl, ${SIG}, sig);
+    }
+    Atomics.store(ctl, ${ASLEEP}, 0);
   }
 } catch (error) {
   Atomics.store(ctl, ${FAILED}, 1);
@@ -86,6 +94,8 @@ let thread: Thread | null | undefined;
  */
 export class ThreadHash {
   #thread: Thread;
+  /** Where the slot last given by `slot` starts in the shared memory. */
+  #at = 0;
 
   private constructor(thread: Thread) {
     this.#thread = thread;
@@ -110,22 +120,37 @@ export class ThreadHash {
 
   /** Hashes `bytes` next (copied: the caller may reuse them at once). */
   update(bytes: Uint8Array): void {
-    const t = this.#held();
     for (let at = 0; at < bytes.length; at += SLOT_BYTES) {
       const part = bytes.subarray(at, Math.min(bytes.length, at + SLOT_BYTES));
-      for (;;) {
-        // Waits on the very value it found full: a later read could miss the wake-up.
-        const consumed = Atomics.load(t.ctl, CONSUMED);
-        if (((t.written - consumed) | 0) < SLOTS) break;
-        this.#wait(CONSUMED, consumed);
-      }
-      const slot = t.written & (SLOTS - 1);
-      t.data.set(part, slot * SLOT_BYTES);
-      t.lens[slot] = part.length;
-      t.written = (t.written + 1) | 0;
-      Atomics.store(t.ctl, WRITTEN, t.written);
-      this.#signal();
+      new Uint8Array(this.slot().buffer, this.#at, SLOT_BYTES).set(part);
+      this.commit(part.length);
     }
+  }
+
+  /**
+   * The ring's next free slot (64 KiB) to write bytes into, waiting while the ring is full: the
+   * log writes its records there directly, then calls `commit`. Asking again before a commit
+   * gives the same slot.
+   */
+  slot(): Float64Array {
+    const t = this.#held();
+    for (;;) {
+      // Waits on the very value it found full: a later read could miss the wake-up.
+      const consumed = Atomics.load(t.ctl, CONSUMED);
+      if (((t.written - consumed) | 0) < SLOTS) break;
+      this.#wait(CONSUMED, consumed);
+    }
+    this.#at = t.data.byteOffset + (t.written & (SLOTS - 1)) * SLOT_BYTES;
+    return new Float64Array(t.data.buffer, this.#at, SLOT_BYTES / 8);
+  }
+
+  /** Hands the slot `slot` gave over to be hashed: its first `length` bytes. */
+  commit(length: number): void {
+    const t = this.#held();
+    t.lens[t.written & (SLOTS - 1)] = length;
+    t.written = (t.written + 1) | 0;
+    Atomics.store(t.ctl, WRITTEN, t.written);
+    this.#signal(((t.written - Atomics.load(t.ctl, CONSUMED)) | 0) >= WAKE_AT);
   }
 
   /** The digest of the bytes so far, in hex; the hash goes on. */
@@ -160,14 +185,21 @@ export class ThreadHash {
   #command(cmd: number): string {
     const t = this.#held();
     Atomics.store(t.ctl, CMD, cmd);
-    this.#signal();
+    this.#signal(true);
     while (Atomics.load(t.ctl, CMD) !== 0) this.#wait(CMD, cmd);
     return String.fromCharCode(...t.result);
   }
 
-  #signal(): void {
-    Atomics.add(this.#thread.ctl, SIG, 1);
-    Atomics.notify(this.#thread.ctl, SIG);
+  /**
+   * Tells the thread there is news. A sleeping thread is woken only when `wake` (a command, or
+   * \`WAKE_AT\` slots waiting): a wake-up is a system call, and the thread drains what is waiting
+   * each time. The thread says it sleeps before it checks for news one last time, so a slot
+   * published as it goes to sleep is seen either by that check or by the producer here.
+   */
+  #signal(wake: boolean): void {
+    const ctl = this.#thread.ctl;
+    Atomics.add(ctl, SIG, 1);
+    if (wake && Atomics.load(ctl, ASLEEP) === 1) Atomics.notify(ctl, SIG);
   }
 
   /** Waits while `ctl[index]` holds `value`; throws when the thread failed or stalled. */

@@ -45,11 +45,14 @@ export class DecisionLog {
   /** Chunks kept until the log is long enough for the hash thread, or ends. */
   #kept: Uint8Array[] = [];
   #keptBytes = 0;
-  #buffer = new Float64Array(RECORD * CHUNK_RECORDS);
-  #bytes = new Uint8Array(this.#buffer.buffer);
+  /** Where records are written: a buffer of the log's own, or a slot of the hash thread's ring. */
+  #buffer: Float64Array<ArrayBufferLike> = new Float64Array(RECORD * CHUNK_RECORDS);
+  #bytes: Uint8Array<ArrayBufferLike> = new Uint8Array(this.#buffer.buffer);
   #used = 0;
   #count = 0;
   #digest: string | undefined;
+  /** Set while the log ends: the last chunk needs no slot after it. */
+  #ending = false;
   #sink: ((line: string) => void) | undefined;
 
   /** @param sink Receives one text line per record, for `--log` (slow; off by default). */
@@ -81,10 +84,11 @@ export class DecisionLog {
   /** The sha256 of everything logged, in hex. Ends the log. */
   digest(): string {
     if (this.#digest === undefined) {
+      this.#ending = true;
       this.#flush();
       this.#digest = this.#remote?.digest() ?? this.#hashHere().digest("hex");
-      if (this.#remote !== null) dropped.unregister(this);
-      this.#remote = this.#local = null;
+      this.#release();
+      this.#local = null;
     }
     return this.#digest;
   }
@@ -101,27 +105,55 @@ export class DecisionLog {
 
   /** Lets the hash thread go, if this log held it (a log dropped unfinished). */
   close(): void {
+    this.#remote?.discard();
+    this.#release();
+  }
+
+  /** Forgets the hash thread (its ring is another log's now): records go to a buffer of our own. */
+  #release(): void {
     if (this.#remote === null) return;
     dropped.unregister(this);
-    this.#remote.discard();
     this.#remote = null;
+    this.#writeTo(new Float64Array(RECORD * CHUNK_RECORDS));
   }
 
   #flush(): void {
     if (this.#used === 0) return;
-    const bytes = this.#bytes.subarray(0, this.#used * 8);
+    const length = this.#used * 8;
     this.#used = 0;
-    if (this.#remote !== null) return this.#remote.update(bytes);
+    if (this.#remote !== null) return this.#commit(length);
+    const bytes = this.#bytes.subarray(0, length);
     if (this.#local !== null) return void this.#local.update(bytes);
     // A thread already running takes the log from its first chunk.
     if (this.#kept.length === 0 && ThreadHash.ready) this.#remote = this.#acquire();
-    if (this.#remote !== null) return this.#remote.update(bytes);
+    if (this.#remote !== null) {
+      this.#remote.update(bytes);
+      return this.#writeTo(this.#remote.slot());
+    }
     this.#kept.push(bytes.slice());
     this.#keptBytes += bytes.length;
     if (this.#keptBytes < OFFLOAD_BYTES) return;
     this.#remote = this.#acquire();
     if (this.#remote === null) this.#hashHere();
-    else for (const chunk of this.#kept.splice(0)) this.#remote.update(chunk);
+    else {
+      for (const chunk of this.#kept.splice(0)) this.#remote.update(chunk);
+      this.#writeTo(this.#remote.slot());
+    }
+  }
+
+  /**
+   * Hands the chunk written in the hash thread's ring over, and goes on in its next slot (the
+   * records are written there directly: no copy). The slot is not asked for once the log ends.
+   */
+  #commit(length: number): void {
+    this.#remote!.commit(length);
+    if (!this.#ending) this.#writeTo(this.#remote!.slot());
+  }
+
+  /** Writes the next records into `buffer`. */
+  #writeTo(buffer: Float64Array): void {
+    this.#buffer = buffer.subarray(0, RECORD * CHUNK_RECORDS);
+    this.#bytes = new Uint8Array(buffer.buffer, buffer.byteOffset, this.#buffer.byteLength);
   }
 
   #acquire(): ThreadHash | null {
