@@ -1,14 +1,34 @@
 /**
- * The kernel's event queue: a binary min-heap over parallel typed arrays.
+ * The kernel's event queue: a calendar queue (a timing wheel) in front of a binary heap.
  *
  * Events are ordered by time, then by the order they were pushed (a sequence number), which is
  * the total order that makes runs deterministic. Nothing is allocated per event.
  *
+ * Most events of a run fall within a fraction of a second of the clock (slice ends, wake-ups,
+ * I/O completions). Those go to the wheel: 4096 buckets of 2^15 ns (about 33 µs), 134 ms in
+ * all, each an unsorted list; pushing one is a few stores. The bucket at hand is sorted when the
+ * clock reaches it (it holds a handful), and popped in order. Events beyond the wheel wait in a
+ * binary heap and move into the wheel as it turns. A binary heap alone pays about ten
+ * unpredictable comparisons per pop at a thousand events; the wheel pays about two.
+ *
+ * Order is kept across the two: an event moves from the heap into the wheel (taking a fresh
+ * sequence number) when the wheel turns far enough to hold it, before any event of the same
+ * bucket can be pushed into the wheel directly, so events of one time still leave in the order
+ * they were pushed.
+ *
  * @module
  */
 
+/** Bucket width (log2 ns) and count (a power of two). */
+const WIDTH_BITS = 15;
+const WIDTH = 1 << WIDTH_BITS;
+const BUCKETS = 4096;
+const MASK = BUCKETS - 1;
+/** A bucket this full is sorted with the built-in sort rather than by insertion. */
+const INSERTION_MAX = 24;
+
 /**
- * A heap of events `(timeNs, kind, target, tag)`; `tag` lets a handler drop stale events.
+ * A queue of events `(timeNs, kind, target, tag)`; `tag` lets a handler drop stale events.
  *
  * @example
  * ```ts
@@ -21,13 +41,32 @@
  * ```
  */
 export class EventQueue {
+  // The events in the wheel, in a pool of slots linked into buckets (`#link`, -1 ends a list;
+  // free slots are linked from `#free`).
   #time = new Float64Array(1024);
   #seq = new Float64Array(1024);
   #kind = new Int32Array(1024);
   #target = new Int32Array(1024);
   #tag = new Float64Array(1024);
-  #size = 0;
+  #link = new Int32Array(1024);
+  #free = -1;
+  #pooled = 0;
+  /** The first slot of each bucket's list, or -1. */
+  #heads = new Int32Array(BUCKETS).fill(-1);
+  /** One bit per non-empty bucket. */
+  #occupied = new Uint32Array(BUCKETS / 32);
+  /** The bucket at hand, as an absolute number (time >> WIDTH_BITS). */
+  #current = 0;
+  /** Events of the bucket at hand (and any pushed earlier than it), sorted, `#at` to `#end`. */
+  #sorted = new Int32Array(64);
+  #at = 0;
+  #end = 0;
+  /** Events in the wheel's lists (not counting `#sorted`). */
+  #listed = 0;
+  /** Events beyond the wheel. */
+  #far = new FarHeap();
   #nextSeq = 0;
+  #size = 0;
 
   /** Time of the event last popped. */
   time = 0;
@@ -45,37 +84,225 @@ export class EventQueue {
 
   /** The time of the earliest event, or `Infinity` when empty. */
   peekTime(): number {
-    return this.#size === 0 ? Infinity : this.#time[0]!;
+    if (this.#at === this.#end && !this.#turn()) return this.#far.peekTime();
+    return this.#time[this.#sorted[this.#at]!]!;
   }
 
   /** Queues an event. */
   push(timeNs: number, kind: number, target: number, tag: number): void {
-    if (this.#size === this.#time.length) this.#grow();
-    let i = this.#size++;
-    const seq = this.#nextSeq++;
+    this.#size++;
+    const bucket = Math.floor(timeNs / WIDTH);
+    if (!(bucket < this.#current + BUCKETS)) {
+      this.#far.push(timeNs, this.#nextSeq++, kind, target, tag);
+      return;
+    }
+    const slot = this.#take(timeNs, this.#nextSeq++, kind, target, tag);
+    if (bucket <= this.#current) this.#insert(slot, timeNs);
+    else this.#list(slot, bucket);
+  }
+
+  /** Removes the earliest event into `time`, `kind`, `target`, `tag`; false when empty. */
+  pop(): boolean {
+    if (this.#at === this.#end && !this.#turn()) return this.#popFar();
+    const slot = this.#sorted[this.#at++]!;
+    this.time = this.#time[slot]!;
+    this.kind = this.#kind[slot]!;
+    this.target = this.#target[slot]!;
+    this.tag = this.#tag[slot]!;
+    this.#link[slot] = this.#free;
+    this.#free = slot;
+    this.#size--;
+    return true;
+  }
+
+  /** A pool slot holding the event. */
+  #take(time: number, seq: number, kind: number, target: number, tag: number): number {
+    let slot = this.#free;
+    if (slot >= 0) this.#free = this.#link[slot]!;
+    else {
+      slot = this.#pooled++;
+      if (slot === this.#time.length) this.#grow();
+    }
+    this.#time[slot] = time;
+    this.#seq[slot] = seq;
+    this.#kind[slot] = kind;
+    this.#target[slot] = target;
+    this.#tag[slot] = tag;
+    return slot;
+  }
+
+  /** Adds a slot to a later bucket's list. */
+  #list(slot: number, bucket: number): void {
+    const b = bucket & MASK;
+    this.#link[slot] = this.#heads[b]!;
+    this.#heads[b] = slot;
+    this.#occupied[b >>> 5]! |= 1 << (b & 31);
+    this.#listed++;
+  }
+
+  /** Inserts a slot into the sorted events at hand: it is the latest pushed, so after its equals. */
+  #insert(slot: number, time: number): void {
+    if (this.#end === this.#sorted.length) this.#roomToSort(this.#end - this.#at + 1);
+    const sorted = this.#sorted, times = this.#time;
+    let k = this.#end++;
+    while (k > this.#at && times[sorted[k - 1]!]! > time) {
+      sorted[k] = sorted[k - 1]!;
+      k--;
+    }
+    sorted[k] = slot;
+  }
+
+  /** Moves the unread sorted events to the front, in an array that holds at least `n`. */
+  #roomToSort(n: number): void {
+    const old = this.#sorted, at = this.#at, end = this.#end;
+    const sorted = n > old.length / 2 ? new Int32Array(Math.max(64, n * 2)) : old;
+    sorted.set(old.subarray(at, end), 0);
+    this.#sorted = sorted;
+    this.#at = 0;
+    this.#end = end - at;
+  }
+
+  /**
+   * Turns the wheel to the next bucket with events and sorts it; false when the wheel is empty
+   * (the next event, if any, is then the heap's first).
+   */
+  #turn(): boolean {
+    if (this.#listed === 0) return false;
+    this.#at = this.#end = 0;
+    this.#current = this.#nextOccupied();
+    this.#reach();
+    this.#sortBucket(this.#current & MASK);
+    return true;
+  }
+
+  /** Moves the heap's events the wheel reaches now into it, in their order. */
+  #reach(): void {
+    const far = this.#far, current = this.#current, end = (current + BUCKETS) * WIDTH;
+    while (far.size > 0 && far.peekTime() < end) {
+      far.pop();
+      const slot = this.#take(far.time, this.#nextSeq++, far.kind, far.target, far.tag);
+      const bucket = Math.floor(far.time / WIDTH);
+      if (bucket <= current) this.#insert(slot, far.time);
+      else this.#list(slot, bucket);
+    }
+  }
+
+  /**
+   * Pops the heap's first event when the wheel is empty, and moves the wheel to it: the clock
+   * jumped past the wheel (a long sleep, a far timer).
+   */
+  #popFar(): boolean {
+    const far = this.#far;
+    if (far.size === 0) return false;
+    far.pop();
+    this.time = far.time;
+    this.kind = far.kind;
+    this.target = far.target;
+    this.tag = far.tag;
+    this.#size--;
+    const bucket = Math.floor(far.time / WIDTH);
+    if (Number.isFinite(bucket) && bucket > this.#current) {
+      this.#at = this.#end = 0;
+      this.#current = bucket;
+      this.#reach();
+    }
+    return true;
+  }
+
+  /** The absolute number of the first non-empty bucket after the current one. */
+  #nextOccupied(): number {
+    const occupied = this.#occupied, start = (this.#current + 1) & MASK;
+    let word = start >>> 5, bits = occupied[word]! & (~0 << (start & 31));
+    for (let n = 0; bits === 0 && n <= BUCKETS / 32; n++) {
+      word = (word + 1) & (BUCKETS / 32 - 1);
+      bits = occupied[word]!;
+    }
+    const b = (word << 5) + 31 - Math.clz32(bits & -bits);
+    return this.#current + 1 + ((b - start) & MASK);
+  }
+
+  /** Empties bucket `b` into the sorted events, in order of time, then of push. */
+  #sortBucket(b: number): void {
+    let slot = this.#heads[b]!, n = 0;
+    this.#heads[b] = -1;
+    this.#occupied[b >>> 5]! &= ~(1 << (b & 31));
+    const times = this.#time, seqs = this.#seq;
+    for (; slot >= 0; slot = this.#link[slot]!) {
+      if (n === this.#sorted.length) this.#end = n, this.#roomToSort(n + 1);
+      const sorted = this.#sorted, time = times[slot]!, seq = seqs[slot]!;
+      let k = n++;
+      if (n <= INSERTION_MAX) {
+        while (
+          k > 0 &&
+          (times[sorted[k - 1]!]! > time ||
+            (times[sorted[k - 1]!] === time && seqs[sorted[k - 1]!]! > seq))
+        ) {
+          sorted[k] = sorted[k - 1]!;
+          k--;
+        }
+      }
+      sorted[k] = slot;
+    }
+    this.#listed -= n;
+    this.#end = n;
+    if (n > INSERTION_MAX) {
+      const order = Array.from(this.#sorted.subarray(0, n))
+        .sort((x, y) => times[x]! - times[y]! || seqs[x]! - seqs[y]!);
+      this.#sorted.set(order);
+    }
+  }
+
+  #grow(): void {
+    this.#time = grow(this.#time);
+    this.#seq = grow(this.#seq);
+    this.#kind = grow(this.#kind);
+    this.#target = grow(this.#target);
+    this.#tag = grow(this.#tag);
+    this.#link = grow(this.#link);
+  }
+}
+
+/** A binary min-heap of events ordered by `(time, seq)`, for the events beyond the wheel. */
+class FarHeap {
+  #time = new Float64Array(64);
+  #seq = new Float64Array(64);
+  #kind = new Int32Array(64);
+  #target = new Int32Array(64);
+  #tag = new Float64Array(64);
+  size = 0;
+  time = 0;
+  kind = 0;
+  target = 0;
+  tag = 0;
+
+  peekTime(): number {
+    return this.size === 0 ? Infinity : this.#time[0]!;
+  }
+
+  push(time: number, seq: number, kind: number, target: number, tag: number): void {
+    if (this.size === this.#time.length) this.#grow();
+    let i = this.size++;
     while (i > 0) {
       const parent = (i - 1) >> 1;
       const pt = this.#time[parent]!;
-      if (pt < timeNs || (pt === timeNs && this.#seq[parent]! < seq)) break;
+      if (pt < time || (pt === time && this.#seq[parent]! < seq)) break;
       this.#move(parent, i);
       i = parent;
     }
-    this.#time[i] = timeNs;
+    this.#time[i] = time;
     this.#seq[i] = seq;
     this.#kind[i] = kind;
     this.#target[i] = target;
     this.#tag[i] = tag;
   }
 
-  /** Removes the earliest event into `time`, `kind`, `target`, `tag`; false when empty. */
-  pop(): boolean {
-    if (this.#size === 0) return false;
+  pop(): void {
     this.time = this.#time[0]!;
     this.kind = this.#kind[0]!;
     this.target = this.#target[0]!;
     this.tag = this.#tag[0]!;
-    const last = --this.#size;
-    if (last === 0) return true;
+    const last = --this.size;
+    if (last === 0) return;
     const t = this.#time[last]!, s = this.#seq[last]!;
     let i = 0;
     for (;;) {
@@ -93,7 +320,6 @@ export class EventQueue {
       i = child;
     }
     this.#move(last, i);
-    return true;
   }
 
   #move(from: number, to: number): void {
@@ -105,15 +331,16 @@ export class EventQueue {
   }
 
   #grow(): void {
-    const grow = <T extends Float64Array | Int32Array>(a: T): T => {
-      const b = new (a.constructor as new (n: number) => T)(a.length * 2);
-      b.set(a);
-      return b;
-    };
     this.#time = grow(this.#time);
     this.#seq = grow(this.#seq);
     this.#kind = grow(this.#kind);
     this.#target = grow(this.#target);
     this.#tag = grow(this.#tag);
   }
+}
+
+function grow<T extends Float64Array | Int32Array>(array: T): T {
+  const bigger = new (array.constructor as new (n: number) => T)(array.length * 2);
+  bigger.set(array);
+  return bigger;
 }

@@ -103,3 +103,44 @@ Deno.test("water filling gives weighted max-min fair shares; Jain's index", () =
   assert.equal(jain([1, 1, 1]), 1);
   assert.equal(jain([1, 0]), 0.5);
 });
+
+Deno.test("the event queue keeps its total order across the wheel and the far heap", () => {
+  // As the kernel uses it: times at or after the last popped, some far beyond the wheel's 134 ms,
+  // many ties, bursts at one instant, jumps over empty stretches; checked against a sorted list.
+  const queue = new EventQueue();
+  const rng = new Rng(11);
+  const reference: [number, number][] = [];
+  let seq = 0, now = 0, head = 0;
+  const spans = [0, 1, 1000, 30_000, 1_000_000, 10_000_000, 140_000_000, 5_000_000_000];
+  for (let round = 0; round < 40_000; round++) {
+    if (head === reference.length || rng.float() < 0.52) {
+      const burst = rng.float() < 0.05 ? 40 : 1;
+      const span = spans[rng.int(spans.length)]!;
+      const time = now + (span === 0 ? 0 : rng.int(span));
+      for (let k = 0; k < burst; k++) {
+        queue.push(time, 0, seq, 0);
+        // After every queued event of the same time or earlier: the reference stays sorted.
+        let lo = head, hi = reference.length;
+        while (lo < hi) {
+          const mid = (lo + hi) >> 1;
+          if (reference[mid]![0] <= time) lo = mid + 1;
+          else hi = mid;
+        }
+        reference.splice(lo, 0, [time, seq++]);
+      }
+    } else {
+      const [time, target] = reference[head++]!;
+      assert.equal(queue.peekTime(), time);
+      assert.equal(queue.pop(), true);
+      assert.deepEqual([queue.time, queue.target], [time, target]);
+      now = time;
+    }
+  }
+  assert.equal(queue.size, reference.length - head);
+  for (const [time, target] of reference.slice(head)) {
+    assert.equal(queue.pop(), true);
+    assert.deepEqual([queue.time, queue.target], [time, target]);
+  }
+  assert.equal(queue.pop(), false);
+  assert.equal(queue.peekTime(), Infinity);
+});
