@@ -144,6 +144,8 @@ export class Vcpu {
   readonly id: number;
   /** Its VM. */
   readonly vm: Vm;
+  /** Its VM's index (`vm.index`, kept here so that running a vCPU need not read the VM). */
+  readonly vmIndex: number;
   /** Index in the VM. */
   readonly index: number;
   /** Where it is in its program. */
@@ -181,6 +183,7 @@ export class Vcpu {
   constructor(id: number, vm: Vm, index: number, cursor: ProgramCursor) {
     this.id = id;
     this.vm = vm;
+    this.vmIndex = vm.index;
     this.index = index;
     this.cursor = cursor;
   }
@@ -451,7 +454,7 @@ export class CpuDomain implements KernelDomain {
     vcpu.state = READY;
     vcpu.sinceNs = now;
     this.#unqueued++;
-    const declared = vcpu.cursor.declared && Number.isFinite(vcpu.remainingNs);
+    const declared = Number.isFinite(vcpu.remainingNs) && vcpu.cursor.declared;
     this.slot.writer.call4(
       CPU_OP.ENQUEUE,
       now,
@@ -670,12 +673,13 @@ export class CpuDomain implements KernelDomain {
         );
       }
       const vcpu = this.vcpus[id]!;
-      if (vcpu.vm.removedNs !== null) {
-        // The policy may not have heard of the removal yet: drop the stale choice, ask again.
-        asked.declinedAtNs = -1;
-        continue;
-      }
       if (vcpu.state !== READY || vcpu.queued) {
+        if (vcpu.vm.removedNs !== null) {
+          // The policy may not have heard of the removal yet (its vCPUs are done): drop the
+          // stale choice, ask again.
+          asked.declinedAtNs = -1;
+          continue;
+        }
         const what = vcpu.state === READY ? "already queued on a pCPU" : STATUS[vcpu.state];
         throw invalid(
           vcpu.state === RUNNING ? "vcpu-running" : "vcpu-not-runnable",
@@ -707,7 +711,7 @@ export class CpuDomain implements KernelDomain {
     else this.#unqueued--;
     const waited = now - vcpu.sinceNs;
     vcpu.waitNs += waited;
-    this.#waits.record(vcpu.vm.index, waited);
+    this.#waits.record(vcpu.vmIndex, waited);
     vcpu.state = RUNNING;
     vcpu.pcpu = pcpu.index;
     vcpu.sinceNs = vcpu.switchedInNs = now;
