@@ -36,3 +36,25 @@ Deno.test("work that arrives late, or after stopAt", async () => {
   assert.equal(cut.vms[0].cpu.runNs, 0);
   assert.equal(cut.vms[0].cpu.finishNs, null);
 });
+
+Deno.test("a VM's latency histogram holds every dispatch, read mid-run or at the end", async () => {
+  // The kernel records waits in batches; reading a histogram records the batch first.
+  const { scaleSimulation } = await import("../../bench/_scale.ts");
+  const simulation = await scaleSimulation(256, { pcpus: 16, seconds: 2 });
+  try {
+    for (const limit of [3_000_000, 700_000_000, Infinity]) {
+      await simulation.run(limit);
+      let dispatches = 0, recorded = 0;
+      for (const vm of simulation.cpu.vms) {
+        const own = vm.vcpus.reduce((sum, id) => sum + simulation.cpu.vcpus[id]!.dispatches, 0);
+        assert.equal(vm.latency.count, own, `VM ${vm.id} at ${limit} ns`);
+        dispatches += own;
+        recorded += vm.latency.count;
+      }
+      assert.ok(dispatches > 0 && recorded === dispatches);
+    }
+    assert.ok(simulation.cpu.latency().count > 4096, "more waits than one batch");
+  } finally {
+    await simulation.close();
+  }
+});
