@@ -1,17 +1,29 @@
 // Prints scheduling decisions per second and how the cost per decision grows with the vCPU count.
-// A decision is a dispatch the kernel applied (a vCPU put on a pCPU). Median of 5 runs of 60
-// simulated seconds per size (about 700,000 decisions each), after a warm-up round: runs of a few
-// tens of ms measured the JIT and the garbage collector more than the kernel. The sizes take
-// turns, round after round, so that a machine whose speed drifts over the bench's minutes (a
-// shared VM) slows them alike, and the growth between sizes holds.
-// Run: `deno run -A bench/cpu_scale.ts [seconds]`
+// A decision is a dispatch the kernel applied (a vCPU put on a pCPU). By default, median of 5
+// runs of 60 simulated seconds per size (about 700,000 decisions each), after a warm-up round:
+// runs of a few tens of ms measured the JIT and the garbage collector more than the kernel. The
+// sizes take turns, round after round, so that a machine whose speed drifts over the bench's
+// minutes (a shared VM) slows them alike, and the growth between sizes holds.
+// Run: `deno run -A bench/cpu_scale.ts [seconds] [sizes] [rounds]`, for instance
+// `bench/cpu_scale.ts 30 128,1024,4096 3` for a quicker look (an A/B of two checkouts: alternate
+// such runs between them; the machine's speed drifts too much for one run of each to tell).
 import { scaleSimulation } from "./_scale.ts";
 
 const seconds = Number(Deno.args[0] ?? 60);
+const sizes = (Deno.args[1] ?? "128,256,512,1024,2048,4096").split(",").map(Number);
+const rounds = Number(Deno.args[2] ?? 5);
+if (
+  !(seconds > 0) || !(rounds >= 1) || sizes.some((n) => !Number.isInteger(n) || n < 2 || n % 2)
+) {
+  console.error(
+    `cpu_scale.ts: expected [seconds > 0] [even vCPU counts of at least 2, comma-separated] ` +
+      `[rounds >= 1], got ${JSON.stringify(Deno.args.join(" "))}`,
+  );
+  Deno.exit(2);
+}
 
-const sizes = [128, 256, 512, 1024, 2048, 4096];
 const samples = sizes.map(() => [] as number[]), decisions = sizes.map(() => 0);
-for (let round = -1; round < 5; round++) {
+for (let round = -1; round < rounds; round++) {
   for (const [k, vcpus] of sizes.entries()) {
     const simulation = await scaleSimulation(vcpus, { seconds });
     const start = performance.now();
@@ -23,7 +35,7 @@ for (let round = -1; round < 5; round++) {
   }
 }
 const rows = sizes.map((vcpus, k) => {
-  const ms = [...samples[k]!].sort((a, b) => a - b)[2]!;
+  const ms = [...samples[k]!].sort((a, b) => a - b)[Math.floor(rounds / 2)]!;
   return {
     vcpus,
     decisions: decisions[k]!,
