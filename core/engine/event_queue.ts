@@ -11,10 +11,10 @@
  * binary heap and move into the wheel as it turns. A binary heap alone pays about ten
  * unpredictable comparisons per pop at a thousand events; the wheel pays about two.
  *
- * Order is kept across the two: an event moves from the heap into the wheel (taking a fresh
- * sequence number) when the wheel turns far enough to hold it, before any event of the same
- * bucket can be pushed into the wheel directly, so events of one time still leave in the order
- * they were pushed.
+ * Every event lives in one pool of slots; the wheel's lists and the heap hold slot numbers.
+ * Order is kept across the two: an event moves from the heap into the wheel when the wheel turns
+ * far enough to hold it, before any event of the same bucket can be pushed into the wheel
+ * directly, so events of one time still leave in the order they were pushed.
  *
  * @module
  */
@@ -41,8 +41,8 @@ const INSERTION_MAX = 24;
  * ```
  */
 export class EventQueue {
-  // The events in the wheel, in a pool of slots linked into buckets (`#link`, -1 ends a list;
-  // free slots are linked from `#free`).
+  // The events, in a pool of slots: those in the wheel are linked into buckets (`#link`, -1 ends
+  // a list; free slots are linked from `#free`).
   #time = new Float64Array(1024);
   #seq = new Float64Array(1024);
   #kind = new Int32Array(1024);
@@ -63,8 +63,9 @@ export class EventQueue {
   #end = 0;
   /** Events in the wheel's lists (not counting `#sorted`). */
   #listed = 0;
-  /** Events beyond the wheel. */
-  #far = new FarHeap();
+  /** Events beyond the wheel: a binary heap of slots, by time then sequence. */
+  #far = new Int32Array(64);
+  #farSize = 0;
   #nextSeq = 0;
   #size = 0;
 
@@ -84,27 +85,29 @@ export class EventQueue {
 
   /** The time of the earliest event, or `Infinity` when empty. */
   peekTime(): number {
-    if (this.#at === this.#end && !this.#turn()) return this.#far.peekTime();
+    if (this.#at === this.#end && !this.#turn()) return this.#farTime();
     return this.#time[this.#sorted[this.#at]!]!;
   }
 
   /** Queues an event. */
   push(timeNs: number, kind: number, target: number, tag: number): void {
     this.#size++;
+    const slot = this.#take(timeNs, kind, target, tag);
     const bucket = Math.floor(timeNs / WIDTH);
-    if (!(bucket < this.#current + BUCKETS)) {
-      this.#far.push(timeNs, this.#nextSeq++, kind, target, tag);
-      return;
-    }
-    const slot = this.#take(timeNs, this.#nextSeq++, kind, target, tag);
-    if (bucket <= this.#current) this.#insert(slot, timeNs);
+    if (!(bucket < this.#current + BUCKETS)) this.#farPush(slot);
+    else if (bucket <= this.#current) this.#insert(slot, timeNs);
     else this.#list(slot, bucket);
   }
 
   /** Removes the earliest event into `time`, `kind`, `target`, `tag`; false when empty. */
   pop(): boolean {
     if (this.#at === this.#end && !this.#turn()) return this.#popFar();
-    const slot = this.#sorted[this.#at++]!;
+    this.#emit(this.#sorted[this.#at++]!);
+    return true;
+  }
+
+  /** Hands out the event in `slot` (as the one popped) and frees the slot. */
+  #emit(slot: number): void {
     this.time = this.#time[slot]!;
     this.kind = this.#kind[slot]!;
     this.target = this.#target[slot]!;
@@ -112,11 +115,10 @@ export class EventQueue {
     this.#link[slot] = this.#free;
     this.#free = slot;
     this.#size--;
-    return true;
   }
 
-  /** A pool slot holding the event. */
-  #take(time: number, seq: number, kind: number, target: number, tag: number): number {
+  /** A pool slot holding the event, with the next sequence number. */
+  #take(time: number, kind: number, target: number, tag: number): number {
     let slot = this.#free;
     if (slot >= 0) this.#free = this.#link[slot]!;
     else {
@@ -124,7 +126,7 @@ export class EventQueue {
       if (slot === this.#time.length) this.#grow();
     }
     this.#time[slot] = time;
-    this.#seq[slot] = seq;
+    this.#seq[slot] = this.#nextSeq++;
     this.#kind[slot] = kind;
     this.#target[slot] = target;
     this.#tag[slot] = tag;
@@ -177,12 +179,11 @@ export class EventQueue {
 
   /** Moves the heap's events the wheel reaches now into it, in their order. */
   #reach(): void {
-    const far = this.#far, current = this.#current, end = (current + BUCKETS) * WIDTH;
-    while (far.size > 0 && far.peekTime() < end) {
-      far.pop();
-      const slot = this.#take(far.time, this.#nextSeq++, far.kind, far.target, far.tag);
-      const bucket = Math.floor(far.time / WIDTH);
-      if (bucket <= current) this.#insert(slot, far.time);
+    const current = this.#current, end = (current + BUCKETS) * WIDTH;
+    while (this.#farTime() < end) {
+      const slot = this.#farPop(), time = this.#time[slot]!;
+      const bucket = Math.floor(time / WIDTH);
+      if (bucket <= current) this.#insert(slot, time);
       else this.#list(slot, bucket);
     }
   }
@@ -192,21 +193,55 @@ export class EventQueue {
    * jumped past the wheel (a long sleep, a far timer).
    */
   #popFar(): boolean {
-    const far = this.#far;
-    if (far.size === 0) return false;
-    far.pop();
-    this.time = far.time;
-    this.kind = far.kind;
-    this.target = far.target;
-    this.tag = far.tag;
-    this.#size--;
-    const bucket = Math.floor(far.time / WIDTH);
+    if (this.#farSize === 0) return false;
+    this.#emit(this.#farPop());
+    const bucket = Math.floor(this.time / WIDTH);
     if (Number.isFinite(bucket) && bucket > this.#current) {
       this.#at = this.#end = 0;
       this.#current = bucket;
       this.#reach();
     }
     return true;
+  }
+
+  /** Whether slot `a`'s event comes before slot `b`'s. */
+  #before(a: number, b: number): boolean {
+    const ta = this.#time[a]!, tb = this.#time[b]!;
+    return ta < tb || (ta === tb && this.#seq[a]! < this.#seq[b]!);
+  }
+
+  /** The time of the heap's first event, or `Infinity` when it is empty. */
+  #farTime(): number {
+    return this.#farSize === 0 ? Infinity : this.#time[this.#far[0]!]!;
+  }
+
+  #farPush(slot: number): void {
+    if (this.#farSize === this.#far.length) this.#far = grow(this.#far);
+    const far = this.#far;
+    let i = this.#farSize++;
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      if (this.#before(far[parent]!, slot)) break;
+      far[i] = far[parent]!;
+      i = parent;
+    }
+    far[i] = slot;
+  }
+
+  #farPop(): number {
+    const far = this.#far, first = far[0]!, size = --this.#farSize;
+    const last = far[size]!;
+    let i = 0;
+    for (;;) {
+      let child = 2 * i + 1;
+      if (child >= size) break;
+      if (child + 1 < size && this.#before(far[child + 1]!, far[child]!)) child++;
+      if (this.#before(last, far[child]!)) break;
+      far[i] = far[child]!;
+      i = child;
+    }
+    far[i] = last;
+    return first;
   }
 
   /** The absolute number of the first non-empty bucket after the current one. */
@@ -259,83 +294,6 @@ export class EventQueue {
     this.#target = grow(this.#target);
     this.#tag = grow(this.#tag);
     this.#link = grow(this.#link);
-  }
-}
-
-/** A binary min-heap of events ordered by `(time, seq)`, for the events beyond the wheel. */
-class FarHeap {
-  #time = new Float64Array(64);
-  #seq = new Float64Array(64);
-  #kind = new Int32Array(64);
-  #target = new Int32Array(64);
-  #tag = new Float64Array(64);
-  size = 0;
-  time = 0;
-  kind = 0;
-  target = 0;
-  tag = 0;
-
-  peekTime(): number {
-    return this.size === 0 ? Infinity : this.#time[0]!;
-  }
-
-  push(time: number, seq: number, kind: number, target: number, tag: number): void {
-    if (this.size === this.#time.length) this.#grow();
-    let i = this.size++;
-    while (i > 0) {
-      const parent = (i - 1) >> 1;
-      const pt = this.#time[parent]!;
-      if (pt < time || (pt === time && this.#seq[parent]! < seq)) break;
-      this.#move(parent, i);
-      i = parent;
-    }
-    this.#time[i] = time;
-    this.#seq[i] = seq;
-    this.#kind[i] = kind;
-    this.#target[i] = target;
-    this.#tag[i] = tag;
-  }
-
-  pop(): void {
-    this.time = this.#time[0]!;
-    this.kind = this.#kind[0]!;
-    this.target = this.#target[0]!;
-    this.tag = this.#tag[0]!;
-    const last = --this.size;
-    if (last === 0) return;
-    const t = this.#time[last]!, s = this.#seq[last]!;
-    let i = 0;
-    for (;;) {
-      let child = 2 * i + 1;
-      if (child >= last) break;
-      const right = child + 1;
-      if (
-        right < last &&
-        (this.#time[right]! < this.#time[child]! ||
-          (this.#time[right] === this.#time[child] && this.#seq[right]! < this.#seq[child]!))
-      ) child = right;
-      const ct = this.#time[child]!;
-      if (t < ct || (t === ct && s < this.#seq[child]!)) break;
-      this.#move(child, i);
-      i = child;
-    }
-    this.#move(last, i);
-  }
-
-  #move(from: number, to: number): void {
-    this.#time[to] = this.#time[from]!;
-    this.#seq[to] = this.#seq[from]!;
-    this.#kind[to] = this.#kind[from]!;
-    this.#target[to] = this.#target[from]!;
-    this.#tag[to] = this.#tag[from]!;
-  }
-
-  #grow(): void {
-    this.#time = grow(this.#time);
-    this.#seq = grow(this.#seq);
-    this.#kind = grow(this.#kind);
-    this.#target = grow(this.#target);
-    this.#tag = grow(this.#tag);
   }
 }
 
