@@ -51,8 +51,6 @@ export class DecisionLog {
   #used = 0;
   #count = 0;
   #digest: string | undefined;
-  /** Set while the log ends: the last chunk needs no slot after it. */
-  #ending = false;
   #sink: ((line: string) => void) | undefined;
 
   /** @param sink Receives one text line per record, for `--log` (slow; off by default). */
@@ -84,8 +82,7 @@ export class DecisionLog {
   /** The sha256 of everything logged, in hex. Ends the log. */
   digest(): string {
     if (this.#digest === undefined) {
-      this.#ending = true;
-      this.#flush();
+      this.#flush(true);
       this.#digest = this.#remote?.digest() ?? this.#hashHere().digest("hex");
       this.#release();
       this.#local = null;
@@ -117,37 +114,29 @@ export class DecisionLog {
     this.#writeTo(new Float64Array(RECORD * CHUNK_RECORDS));
   }
 
-  #flush(): void {
+  /**
+   * Hands the records written so far to the hash. Past the first few MiB (at once, if the hash
+   * thread is free already) they go to the thread, which then lends the log the next slot of its
+   * ring to write into: no copy. A log that ends asks for no slot after its last chunk.
+   */
+  #flush(ending = false): void {
     if (this.#used === 0) return;
     const length = this.#used * 8;
     this.#used = 0;
-    if (this.#remote !== null) return this.#commit(length);
+    if (this.#remote !== null) {
+      this.#remote.commit(length);
+      if (!ending) this.#writeTo(this.#remote.slot());
+      return;
+    }
     const bytes = this.#bytes.subarray(0, length);
     if (this.#local !== null) return void this.#local.update(bytes);
-    // A thread already running takes the log from its first chunk.
-    if (this.#kept.length === 0 && ThreadHash.ready) this.#remote = this.#acquire();
-    if (this.#remote !== null) {
-      this.#remote.update(bytes);
-      return this.#writeTo(this.#remote.slot());
-    }
     this.#kept.push(bytes.slice());
-    this.#keptBytes += bytes.length;
-    if (this.#keptBytes < OFFLOAD_BYTES) return;
+    this.#keptBytes += length;
+    if (this.#keptBytes < OFFLOAD_BYTES && !(this.#kept.length === 1 && ThreadHash.ready)) return;
     this.#remote = this.#acquire();
-    if (this.#remote === null) this.#hashHere();
-    else {
-      for (const chunk of this.#kept.splice(0)) this.#remote.update(chunk);
-      this.#writeTo(this.#remote.slot());
-    }
-  }
-
-  /**
-   * Hands the chunk written in the hash thread's ring over, and goes on in its next slot (the
-   * records are written there directly: no copy). The slot is not asked for once the log ends.
-   */
-  #commit(length: number): void {
-    this.#remote!.commit(length);
-    if (!this.#ending) this.#writeTo(this.#remote!.slot());
+    if (this.#remote === null) return void this.#hashHere();
+    for (const chunk of this.#kept.splice(0)) this.#remote.update(chunk);
+    if (!ending) this.#writeTo(this.#remote.slot());
   }
 
   /** Writes the next records into `buffer`. */
