@@ -144,8 +144,6 @@ export class Vcpu {
   readonly id: number;
   /** Its VM. */
   readonly vm: Vm;
-  /** Its VM's index (`vm.index`, kept here so that running a vCPU need not read the VM). */
-  readonly vmIndex: number;
   /** Index in the VM. */
   readonly index: number;
   /** Where it is in its program. */
@@ -183,7 +181,6 @@ export class Vcpu {
   constructor(id: number, vm: Vm, index: number, cursor: ProgramCursor) {
     this.id = id;
     this.vm = vm;
-    this.vmIndex = vm.index;
     this.index = index;
     this.cursor = cursor;
   }
@@ -711,7 +708,7 @@ export class CpuDomain implements KernelDomain {
     else this.#unqueued--;
     const waited = now - vcpu.sinceNs;
     vcpu.waitNs += waited;
-    this.#waits.record(vcpu.vmIndex, waited);
+    this.#waits.record(vcpu.vm.index, waited);
     vcpu.state = RUNNING;
     vcpu.pcpu = pcpu.index;
     vcpu.sinceNs = vcpu.switchedInNs = now;
