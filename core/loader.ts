@@ -17,6 +17,7 @@ import { bundlePolicy, type PolicyBundle } from "./sandbox/bundle.ts";
 import { createRuntime } from "./sandbox/mod.ts";
 import type { SandboxOptions } from "./sandbox/options.ts";
 import { InProcessRuntime, type Isolation } from "./sandbox/runtime.ts";
+import type { ReplaySession } from "./sandbox/replay.ts";
 
 /**
  * A policy reference that cannot be used (unknown name, missing file, unbundlable import).
@@ -52,6 +53,13 @@ export interface LoadOptions {
   config?: Record<string, unknown>;
   /** Heap cap, deadlines and message cap of the sandbox. */
   sandbox?: SandboxOptions;
+  /**
+   * The run's replay sandbox: `process` policies get their answers from it (`createSimulation`
+   * makes one per run).
+   *
+   * @ignore
+   */
+  replay?: ReplaySession;
 }
 
 const builtinBundles = new Map<string, Promise<PolicyBundle>>();
@@ -121,11 +129,15 @@ export async function loadPolicy(
 ): Promise<LoadedPolicy> {
   const config = options.config ?? {};
   const builtin = isBuiltin(domain, reference);
-  const bundle = await bundleReference(domain, reference);
   const isolation = options.isolation ?? (builtin ? "none" : "process");
+  // The replay sandbox starts while the policy is bundled.
+  if (isolation === "process") options.replay?.prepare();
+  const bundle = await bundleReference(domain, reference);
   // A trusted built-in in-process skips the import of its own bundle: same code, already loaded.
   const runtime = builtin && isolation === "none"
     ? createRuntime("none", BUILTIN_POLICIES[domain][reference]!.definition, options.sandbox)
+    : isolation === "process" && options.replay !== undefined
+    ? options.replay.runtime(domain, bundle)
     : createRuntime(isolation, bundle, options.sandbox);
   return {
     runtime,

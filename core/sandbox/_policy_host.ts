@@ -142,7 +142,7 @@ export function checkStartResult(value: unknown): StartResult {
  * `process.stdout`, to `print(text)`, so that policy output never reaches the kernel's stdout nor
  * the `process` transport's channel.
  */
-const POLICY_HOST_JS = String.raw`
+export const POLICY_HOST_JS: string = String.raw`
 function describeError(error) {
   if (error instanceof Error) return error.name + ": " + error.message;
   try { return String(error); } catch { return "(unprintable error)"; }
