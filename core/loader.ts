@@ -137,7 +137,7 @@ export async function loadPolicy(
   const runtime = builtin && isolation === "none"
     ? createRuntime("none", BUILTIN_POLICIES[domain][reference]!.definition, options.sandbox)
     : isolation === "process" && options.replay !== undefined
-    ? options.replay.runtime(domain, bundle)
+    ? await options.replay.runtime(domain, bundle)
     : createRuntime(isolation, bundle, options.sandbox);
   return {
     runtime,

@@ -235,10 +235,17 @@ export class ReplaySession {
 
   /**
    * The runtime of a sandboxed policy: a {@linkcode ReplayRuntime} for the run's first policies,
-   * and for a restart while the child lives; else (the child is gone, or the policy is new to
-   * it) a per-batch sandbox of its own.
+   * and for a restart while the child lives; else (the child is gone, the policy is new to it, or
+   * the kernel cannot be bundled, as when hyperhook runs from a remote URL) a per-batch sandbox of
+   * its own.
    */
-  runtime(domain: Domain, bundle: PolicyBundle): PolicyRuntime {
+  async runtime(domain: Domain, bundle: PolicyBundle): Promise<PolicyRuntime> {
+    this.prepare();
+    try {
+      await this.#launching;
+    } catch {
+      return new ProcessRuntime(bundle, this.#options.sandbox);
+    }
     const known = this.#bundles[domain];
     const made = this.#made[domain] ?? 0;
     const fresh = this.#sending === undefined && this.#closing === undefined;
@@ -247,7 +254,6 @@ export class ReplaySession {
     if (!fresh && !restart) return new ProcessRuntime(bundle, this.#options.sandbox);
     this.#bundles[domain] = bundle;
     this.#made[domain] = made + 1;
-    this.prepare();
     const runtime = new ReplayRuntime(this, domain);
     this.#open.add(runtime);
     return runtime;
