@@ -12,7 +12,8 @@
  * Every run's eventsHash must agree across isolations (the bench stops otherwise).
  *
  * Run: `deno run -A bench/sandbox_e2e.ts [--seconds 3] [--rounds 3] [--policies credit,fair,...]
- * [--isolations none,process,process-rpc]`
+ * [--isolations none,process,process-rpc] [--deadline 1s]` (the batch deadline of the runs: on a
+ * machine busy with other work, the default 100 ms can stall a policy in either sandbox).
  *
  * @module
  */
@@ -26,6 +27,7 @@ const { values } = parseArgs({
     rounds: { type: "string", default: "3" },
     policies: { type: "string", default: "credit,fair,credit2,rtds,eevdf,lottery" },
     isolations: { type: "string", default: "none,process,process-rpc" },
+    deadline: { type: "string", default: "1s" },
   },
 });
 const seconds = Number(values.seconds), rounds = Number(values.rounds);
@@ -84,6 +86,8 @@ async function run(policy: string, isolation: string): Promise<
       EXAMPLES[policy] ?? policy,
       "--isolation",
       isolation,
+      "--deadline",
+      values.deadline!,
       "--format",
       "json",
     ],

@@ -291,15 +291,17 @@ async function build(
 ): Promise<Simulation> {
   // Every domain's policy goes through `load`, which remembers the choice for restarts.
   const chosen: Partial<Record<Domain, PolicyChoice>> = {};
-  const load = (domain: Domain, choice: PolicyChoice): Promise<LoadedPolicy> => {
+  const load = async (domain: Domain, choice: PolicyChoice): Promise<LoadedPolicy> => {
     chosen[domain] = choice;
-    if (options.loadPolicy !== undefined) return options.loadPolicy(domain, choice);
-    return loadPolicy(domain, choice.use, {
+    if (options.loadPolicy !== undefined) return await options.loadPolicy(domain, choice);
+    const loaded = await loadPolicy(domain, choice.use, {
       isolation: options.isolation,
       config: choice.config,
       sandbox: options.sandbox,
       replay,
     });
+    replay?.loaded(domain, loaded.runtime);
+    return loaded;
   };
   const kernel = new Kernel({
     seed: workload.seed,

@@ -2,9 +2,12 @@
  * The replay child: the main module of the `process` sandbox in replay mode (see `replay.ts`),
  * bundled with the kernel by `kernel_bundle.ts` and run with no permissions.
  *
- * It reads the run from stdin (the workload, the simulation's options, the bundles of the
- * sandboxed policies, the texts of the trace files; `node:v8`'s serialization, to its end), builds
- * the same simulation as the kernel with the same code, and runs it with every policy in-process.
+ * It reads the run's header from stdin (the workload, the simulation's options; `node:v8`'s
+ * serialization, each message after its length), and builds the same simulation as the kernel
+ * with the same code, while the kernel bundles its policies and builds its own: a trace file's
+ * text and a domain's policy (its bundle, or none for a built-in, needed only when it starts) are
+ * messages the kernel sends as it has them, and the child waits for each when it needs it. Then it
+ * runs the simulation with every policy in-process.
  * Each answer of a sandboxed policy, and each failure, goes into a ring of shared memory as a
  * record (`_replay_codec.ts`), behind what the policies printed; a thread of its own writes the
  * ring to stdout every millisecond, in large writes, so that what was answered before a policy
@@ -43,20 +46,20 @@ import {
   RING_SLOTS,
 } from "./_replay_codec.ts";
 
-/** What the kernel sends a replay child: all its copy of the run depends on. */
+/**
+ * The header of the run the kernel sends a replay child. Messages follow, one per thing its build
+ * needs: `{ policy: { domain, code } }` (a sandboxed policy's bundle, or null for a built-in) and
+ * `{ text: { path, text } }` (a trace file).
+ */
 export interface ReplayRun {
   /** The workload, as the kernel validated it (its seed applied). */
   workload: Workload;
   /** The simulation's options, data only (policies, restarts, watchdog, bounds…). */
   options: SimulateOptions;
-  /** The bundles of the sandboxed policies, by domain; other domains run built-ins. */
-  bundles: Partial<Record<Domain, string>>;
-  /** The trace files the kernel read while building the simulation, by path. */
-  texts: Map<string, string>;
   /** The reply size cap. */
   maxReplyBytes: number;
-  /** The heap the policies must have besides the simulation, and this child's cap, in MiB. */
-  heap: { policyMiB: number; capMiB: number };
+  /** The heap the policies must have besides the simulation, in MiB. */
+  policyHeapMiB: number;
 }
 
 /** The ring's size: 4 MiB, about a second of answers at full speed. */
@@ -226,17 +229,88 @@ class RecordingRuntime implements PolicyRuntime {
   }
 }
 
-function readAll(file: { readSync(buffer: Uint8Array): number | null }): Uint8Array {
-  let buffer = new Uint8Array(1 << 16), used = 0;
-  for (;;) {
-    if (used === buffer.length) {
-      const grown = new Uint8Array(buffer.length * 2);
-      grown.set(buffer);
-      buffer = grown;
+/** A message after the header: a domain's policy, or a trace file's text. */
+type ReplayMessage =
+  | { policy: { domain: Domain; code: string | null } }
+  | { text: { path: string; text: string } };
+
+/** Reads the kernel's messages from stdin, each when it is needed (blocking). */
+class Inbox {
+  #file: { readSync(buffer: Uint8Array): number | null };
+  #buffer = new Uint8Array(1 << 16);
+  #start = 0;
+  #end = 0;
+  /** Messages read while looking for another, by key. */
+  #early = new Map<string, ReplayMessage>();
+
+  constructor(file: { readSync(buffer: Uint8Array): number | null }) {
+    this.#file = file;
+  }
+
+  /** The message of `key` (`policy:<domain>`, `text:<path>`), reading on until it comes. */
+  take(key: string): ReplayMessage {
+    for (;;) {
+      const early = this.#early.get(key);
+      if (early !== undefined) {
+        this.#early.delete(key);
+        return early;
+      }
+      const message = this.next() as ReplayMessage;
+      const got = "policy" in message
+        ? `policy:${message.policy.domain}`
+        : `text:${message.text.path}`;
+      if (got === key) return message;
+      this.#early.set(got, message);
     }
-    const count = file.readSync(buffer.subarray(used));
-    if (count === null) return buffer.subarray(0, used);
-    used += count;
+  }
+
+  /** The next message. */
+  next(): unknown {
+    this.#fill(4);
+    const length = new DataView(this.#buffer.buffer, this.#start, 4).getUint32(0, true);
+    this.#fill(4 + length);
+    const bytes = this.#buffer.subarray(this.#start + 4, this.#start + 4 + length);
+    this.#start += 4 + length;
+    return deserialize(bytes);
+  }
+
+  #fill(bytes: number): void {
+    while (this.#end - this.#start < bytes) {
+      if (this.#buffer.length - this.#start < bytes) {
+        const grown = new Uint8Array(Math.max(bytes, this.#buffer.length * 2));
+        grown.set(this.#buffer.subarray(this.#start, this.#end));
+        this.#buffer = grown;
+        this.#end -= this.#start;
+        this.#start = 0;
+      }
+      const count = this.#file.readSync(this.#buffer.subarray(this.#end));
+      if (count === null) throw new Error("The kernel ended the run before the sandbox had it all");
+      this.#end += count;
+    }
+  }
+}
+
+/** A policy whose runtime is made when it starts: the kernel sends its bundle meanwhile. */
+class PendingRuntime implements PolicyRuntime {
+  readonly isolation: Isolation = "process";
+  #make: () => PolicyRuntime;
+  #inner: PolicyRuntime | undefined;
+
+  constructor(make: () => PolicyRuntime) {
+    this.#make = make;
+  }
+
+  start(message: StartMessage): Promise<StartResult> | StartResult {
+    this.#inner = this.#make();
+    return this.#inner.start(message);
+  }
+
+  handle(batch: Batch): Reply | Promise<Reply> {
+    return this.#inner!.handle(batch);
+  }
+
+  close(): Promise<void> | void {
+    return this.#inner?.close();
   }
 }
 
@@ -244,7 +318,8 @@ function readAll(file: { readSync(buffer: Uint8Array): number | null }): Uint8Ar
 async function main(): Promise<void> {
   const realStdin = Deno.stdin, realStderr = Deno.stderr, exit = Deno.exit;
   const encoder = new TextEncoder();
-  const run = deserialize(readAll(realStdin)) as ReplayRun;
+  const inbox = new Inbox(realStdin);
+  const run = inbox.next() as ReplayRun;
   const ring = new Uint8Array(new SharedArrayBuffer(RING_BYTES));
   const ctl = new Int32Array(new SharedArrayBuffer(RING_SLOTS * 4));
   const flusher = new Worker(
@@ -291,33 +366,33 @@ async function main(): Promise<void> {
     if (heapChecked) return;
     heapChecked = true;
     const usedMiB = Math.ceil(Deno.memoryUsage().heapUsed / (1 << 20));
-    if (usedMiB + run.heap.policyMiB <= run.heap.capMiB) return;
-    stream.text(RECORD.RELAUNCH, 0, String(usedMiB + run.heap.policyMiB + 16));
+    // This child's heap cap is its first argument (the kernel sets it when it launches it).
+    if (usedMiB + run.policyHeapMiB <= Number(Deno.args[0])) return;
+    stream.text(RECORD.RELAUNCH, 0, String(usedMiB + run.policyHeapMiB + 16));
     stream.flush(10_000);
     for (;;) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0);
   };
+  // The policy of each domain as the kernel sent it, taken when it starts (the kernel may still
+  // be bundling it while this child builds); a restart starts the same one again.
+  const policies = new Map<Domain, string | null>();
+  const policyOf = (domain: Domain, use: string): PolicyRuntime => {
+    if (!policies.has(domain)) {
+      const message = inbox.take(`policy:${domain}`) as { policy: { code: string | null } };
+      policies.set(domain, message.policy.code);
+    }
+    const code = policies.get(domain);
+    if (typeof code === "string") {
+      return new RecordingRuntime(helpers, code, domain, stream, run.maxReplyBytes, checkHeap);
+    }
+    const builtin = BUILTIN_POLICIES[domain][use];
+    if (builtin === undefined) {
+      throw new Error(`The sandbox has neither a bundle nor a built-in for ${domain} ${use}`);
+    }
+    return new InlineRuntime(builtin.definition, { maxMessageBytes: run.maxReplyBytes });
+  };
   const load = (domain: Domain, choice: PolicyChoice): Promise<LoadedPolicy> => {
     const config = choice.config ?? {};
-    const code = run.bundles[domain];
-    let runtime: PolicyRuntime;
-    if (code !== undefined) {
-      runtime = new RecordingRuntime(
-        helpers,
-        code,
-        domain,
-        stream,
-        run.maxReplyBytes,
-        checkHeap,
-      );
-    } else {
-      const builtin = BUILTIN_POLICIES[domain][choice.use];
-      if (builtin === undefined) {
-        throw new Error(
-          `The sandbox has neither a bundle nor a built-in for ${domain} ${choice.use}`,
-        );
-      }
-      runtime = new InlineRuntime(builtin.definition, { maxMessageBytes: run.maxReplyBytes });
-    }
+    const runtime = new PendingRuntime(() => policyOf(domain, choice.use));
     const info = {
       name: choice.use,
       sha256: "",
@@ -327,10 +402,14 @@ async function main(): Promise<void> {
     };
     return Promise.resolve({ runtime, info, config });
   };
+  // Each file once, as the kernel read it (a second read of a path is the first's text).
+  const texts = new Map<string, string>();
   const readText = (path: string): string => {
-    const text = run.texts.get(path);
-    if (text === undefined) throw new Error(`The kernel did not send the file ${path}`);
-    return text;
+    const known = texts.get(path);
+    if (known !== undefined) return known;
+    const { text } = inbox.take(`text:${path}`) as { text: { text: string } };
+    texts.set(path, text.text);
+    return text.text;
   };
   try {
     const simulation = await createSimulation(run.workload, {

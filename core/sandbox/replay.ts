@@ -85,6 +85,8 @@ const KERNEL_WAIT_MS = 60_000;
  * asks for a larger cap once it is built (`RELAUNCH`), before any policy code runs.
  */
 const KERNEL_HEAP_MIB = 32;
+/** How many times a child that ran out of heap before any policy code ran is given twice as much. */
+const MAX_RELAUNCHES = 3;
 /** What V8 prints when a heap cap is reached (wording varies across versions). */
 const OUT_OF_MEMORY = /out of memory|reached heap limit|allocation failed/i;
 const STDERR_TAIL_CHARS = 16 * 1024;
@@ -186,7 +188,15 @@ export class ReplaySession {
   #sandbox: ResolvedSandboxOptions;
   #bundles: Partial<Record<Domain, PolicyBundle>> = {};
   #made: Partial<Record<Domain, number>> = {};
-  #texts = new Map<string, string>();
+  /**
+   * What the child is sent after the run's header, in the order its copy of the simulation asks
+   * (its build is this one's): each domain's policy as it is loaded, each trace as it is read.
+   */
+  #messages: Uint8Array[] = [];
+  #headerBytes: Uint8Array | undefined;
+  /** The child's stdin while the run is being sent, and the last write on it. */
+  #stdin: WritableStreamDefaultWriter<Uint8Array> | undefined;
+  #written: Promise<boolean> = Promise.resolve(true);
   #open = new Set<ReplayRuntime>();
   #created = performance.now();
   /** The child, launched as soon as a policy is known to need it, and its heap cap. */
@@ -226,11 +236,42 @@ export class ReplaySession {
 
   /** Wraps a trace reader so that the texts it reads are sent to the child too. */
   recording(read: (path: string) => string): (path: string) => string {
+    const sent = new Set<string>();
     return (path) => {
       const text = read(path);
-      this.#texts.set(path, text);
+      // Once per file: the child keeps what it was sent, as this kernel reads.
+      if (this.#sending === undefined && !sent.has(path)) {
+        sent.add(path);
+        this.#post({ text: { path, text } });
+      }
       return text;
     };
+  }
+
+  /**
+   * Tells the child which policy a domain has, as the kernel loads it: the bundle of a sandboxed
+   * one, none for a built-in it runs in-process (a restart's is known already).
+   */
+  loaded(domain: Domain, runtime: PolicyRuntime): void {
+    if (this.#sending !== undefined) return;
+    const code = runtime instanceof ReplayRuntime ? this.#bundles[domain]!.code : null;
+    this.#post({ policy: { domain, code } });
+  }
+
+  /** Queues a message for the child, and writes it at once if the child is there. */
+  #post(message: ReplayMessage): void {
+    const bytes = frame(serialize(message));
+    this.#messages.push(bytes);
+    this.#write(bytes);
+  }
+
+  /** Writes to the child's stdin without waiting (the kernel is building meanwhile). */
+  #write(bytes: Uint8Array): void {
+    const stdin = this.#stdin;
+    if (stdin === undefined) return;
+    this.#written = this.#written.then(
+      (ok) => ok && stdin.write(bytes).then(() => true, () => false),
+    );
   }
 
   /**
@@ -265,8 +306,24 @@ export class ReplaySession {
    */
   prepare(): void {
     if (this.#launching !== undefined || this.#closing !== undefined) return;
-    this.#launching = this.#launch(this.#sandbox.heapMiB + KERNEL_HEAP_MIB);
+    // The copy of the simulation grows with the workload: three times its serialized size.
+    const workloadMiB = Math.ceil(3 * this.#header().length / MIB);
+    this.#launching = this.#launch(this.#sandbox.heapMiB + KERNEL_HEAP_MIB + workloadMiB);
     this.#launching.catch(() => {});
+  }
+
+  /** The run's header, framed (once: a child launched again is sent the same). */
+  #header(): Uint8Array {
+    if (this.#headerBytes === undefined) {
+      const header: ReplayRun = {
+        workload: this.#workload,
+        options: dataOnly(this.#options),
+        maxReplyBytes: this.#sandbox.maxMessageBytes,
+        policyHeapMiB: this.#sandbox.heapMiB,
+      };
+      this.#headerBytes = frame(serialize(header));
+    }
+    return this.#headerBytes;
   }
 
   /**
@@ -290,15 +347,28 @@ export class ReplaySession {
     // First the child's own start (it builds the same simulation as this kernel did), on a
     // deadline of its own; then the policy's load and start, on the policy's.
     const kernelMs = KERNEL_START_MS + (first ? 2 * (performance.now() - this.#created) : 0);
-    let loading = await this.#next(this.#scratch, kernelMs, runtime, "kernel");
-    if (loading.kind === RECORD.RELAUNCH && first) {
-      const capMiB = Number(loading.text);
-      if (!(Number.isInteger(capMiB) && capMiB > this.#heapCapMiB && capMiB < 1 << 20)) {
-        throw badFrame(`a request for a heap of ${loading.text.slice(0, 20)} MiB`);
+    let loading: DecodedRecord;
+    for (let relaunches = 0;; relaunches++) {
+      let capMiB: number;
+      try {
+        loading = await this.#next(this.#scratch, kernelMs, runtime, "kernel");
+        if (loading.kind !== RECORD.RELAUNCH || !first) break;
+        capMiB = Number(loading.text);
+        if (!(Number.isInteger(capMiB) && capMiB > this.#heapCapMiB && capMiB < 1 << 20)) {
+          throw badFrame(`a request for a heap of ${loading.text.slice(0, 20)} MiB`);
+        }
+      } catch (error) {
+        // Out of heap before any policy code ran: the copy of the simulation needs more.
+        const failure = this.#failure?.failure;
+        if (
+          !first || relaunches >= MAX_RELAUNCHES || failure === undefined || error !== failure ||
+          failure.kind !== "oom" || failure.reason !== "heap"
+        ) throw error;
+        this.#failure = undefined;
+        capMiB = this.#heapCapMiB * 2;
       }
       this.#sending = this.#relaunch(capMiB);
       await this.#sending;
-      loading = await this.#next(this.#scratch, kernelMs, runtime, "kernel");
     }
     if (loading.domain !== runtime.index || loading.kind !== RECORD.LOADING) {
       throw this.#diverged(runtime, `its ${kindName(loading)} where the kernel started it`);
@@ -630,6 +700,7 @@ export class ReplaySession {
         "--no-lock",
         `--v8-flags=--max-old-space-size=${heapCapMiB},${INLINING_V8_FLAGS}`,
         path,
+        String(heapCapMiB),
       ],
       clearEnv: true,
       env: { DENO_DIR: `${dir}/deno-dir`, NO_COLOR: "1", DENO_NO_UPDATE_CHECK: "1" },
@@ -641,6 +712,11 @@ export class ReplaySession {
     this.#heapCapMiB = heapCapMiB;
     this.#stderrTail = "";
     this.#stderrDone = this.#pumpStderr(child.stderr);
+    // The run's header, then what the kernel loaded and read so far; the rest as it comes.
+    this.#stdin = child.stdin.getWriter();
+    this.#written = Promise.resolve(true);
+    this.#write(this.#header());
+    for (const message of this.#messages) this.#write(message);
   }
 
   /**
@@ -659,6 +735,7 @@ export class ReplaySession {
    */
   async #relaunch(capMiB: number): Promise<void> {
     await this.#reap();
+    this.#killed = undefined;
     this.#stdout = this.#byob = this.#control = undefined;
     this.#reader = new RecordReader(this.#sandbox.maxMessageBytes);
     await this.#launch(capMiB);
@@ -671,7 +748,7 @@ export class ReplaySession {
     if (this.#closing !== undefined || child === undefined) {
       throw new Error("the sandbox was closed");
     }
-    await this.#sendRun(child);
+    await this.#sendRun();
     // Its memory cap: the policy's, and what this kernel holds (its copy holds about as much).
     const rssLimitKiB = (this.#sandbox.rssMiB + Math.ceil(Deno.memoryUsage().rss / MIB)) * 1024;
     if (!await this.#goBlocking(child.pid, rssLimitKiB)) {
@@ -680,25 +757,16 @@ export class ReplaySession {
     }
   }
 
-  /** Writes the run to the child's stdin, whole, and closes it. */
-  async #sendRun(child: Deno.ChildProcess): Promise<void> {
-    const run: ReplayRun = {
-      workload: this.#workload,
-      options: dataOnly(this.#options),
-      bundles: Object.fromEntries(
-        Object.entries(this.#bundles).map(([domain, bundle]) => [domain, bundle!.code]),
-      ),
-      texts: this.#texts,
-      maxReplyBytes: this.#sandbox.maxMessageBytes,
-      heap: { policyMiB: this.#sandbox.heapMiB, capMiB: this.#heapCapMiB },
-    };
-    const message = serialize(run);
-    // Written whole before any blocking read: the rest of a run larger than the pipe would wait
-    // for the event loop, which a blocked read stops.
-    const writer = child.stdin.getWriter();
+  /**
+   * Waits until all of the run is written to the child's stdin, and closes it: before any
+   * blocking read, as what is left of a write waits for the event loop, which a blocked read stops.
+   */
+  async #sendRun(): Promise<void> {
+    const stdin = this.#stdin!;
+    this.#stdin = undefined;
     let timer: ReturnType<typeof setTimeout> | undefined;
     const written = await Promise.race([
-      writer.write(message).then(() => writer.close()).then(() => true, () => false),
+      this.#written.then((ok) => ok && stdin.close().then(() => true, () => false)),
       new Promise<boolean>((resolve) => timer = setTimeout(() => resolve(false), KERNEL_START_MS)),
     ]);
     clearTimeout(timer);
@@ -868,6 +936,19 @@ export class ReplaySession {
       // Already closed or released.
     }
   }
+}
+
+/** What follows the run's header on the child's stdin (see `_kernel_child.ts`). */
+type ReplayMessage =
+  | { policy: { domain: Domain; code: string | null } }
+  | { text: { path: string; text: string } };
+
+/** A message on the child's stdin: its length (u32, little-endian), then its bytes. */
+function frame(bytes: Uint8Array): Uint8Array {
+  const framed = new Uint8Array(4 + bytes.length);
+  new DataView(framed.buffer).setUint32(0, bytes.length, true);
+  framed.set(bytes, 4);
+  return framed;
 }
 
 /** The simulation's options a child can be sent: no functions, no sandbox settings. */

@@ -214,6 +214,18 @@ Deno.test("replay: the policies of three domains share one child and answer as i
   } finally {
     await simulation.close();
   }
+  // Only the memory policy sandboxed (not built in), between two built-ins run in-process.
+  const workingSet = new URL("../../examples/policies/working_set.ts", import.meta.url).pathname;
+  const [mixed, mixedNone] = await Promise.all([
+    simulate(THREE_DOMAINS, { policies: { memory: { use: workingSet } }, sandbox: SANDBOX }),
+    simulate(THREE_DOMAINS, { policies: { memory: { use: workingSet } }, isolation: "none" }),
+  ]);
+  assert.deepEqual(
+    [mixed.policies.cpu?.isolation, mixed.policies.memory?.isolation, mixed.policies.io?.isolation],
+    ["none", "process", "none"],
+  );
+  assert.deepEqual(mixed.incidents, []);
+  assert.equal(mixed.eventsHash, mixedNone.eventsHash);
   assert.deepEqual(children(), []);
 });
 
@@ -309,6 +321,35 @@ Deno.test("replay: the child reads no file: the trace files the kernel read are 
   assert.deepEqual(replayed.incidents, []);
   assert.equal(replayed.eventsHash, none.eventsHash);
   assert.ok(replayed.vms[0]!.cpu.runNs > 0);
+});
+
+Deno.test("replay: a copy of the simulation larger than the first guess gets a larger heap, not an incident", async () => {
+  // A 10 MB trace (sent to the child as the kernel reads it, after the child started) and a
+  // policy heap of 8 MiB: the copy does not fit the heap the child was launched with.
+  const dir = await Deno.makeTempDir({ dir: CACHE });
+  const trace = `${dir}/long-trace`;
+  await Deno.writeTextFile(trace, "37\n64\n5\n".repeat(1_200_000));
+  const workload = parseWorkload({
+    schema: "hyperhook.workload/v1",
+    name: "large",
+    host: { pcpus: 2 },
+    stopAt: "20ms",
+    vms: [{
+      id: "traced",
+      cpu: { trace: { format: "planetlab", path: trace, interval: "1ms", period: "1ms" } },
+    }, { id: "b", cpu: { pattern: "cpu-bound" } }],
+  });
+  const [replayed, none] = await Promise.all([
+    simulate(workload, {
+      policies: { cpu: { use: "credit" } },
+      isolation: "process",
+      sandbox: { ...SANDBOX, heapMiB: 8 },
+    }),
+    simulate(workload, { policies: { cpu: { use: "credit" } }, isolation: "none" }),
+  ]);
+  assert.deepEqual(replayed.incidents, []);
+  assert.equal(replayed.eventsHash, none.eventsHash);
+  assert.deepEqual(children(), []);
 });
 
 Deno.test("CLI: --isolation process-rpc selects the per-batch sandbox; process replays, with the same decisions", async () => {
