@@ -352,6 +352,66 @@ Deno.test("replay: a copy of the simulation larger than the first guess gets a l
   assert.deepEqual(children(), []);
 });
 
+Deno.test("replay: a kernel killed while its policy spins takes the child with it", async () => {
+  const cache = await Deno.makeTempDir({ dir: CACHE });
+  const kernel = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      new URL("../fixtures/replay/orphan_kernel.ts", import.meta.url).pathname,
+      cache,
+    ],
+    stdout: "piped",
+    stderr: "null",
+  }).spawn();
+  const reader = kernel.stdout.getReader();
+  const sandboxes = () => children().filter((line) => line.includes(`${cache}/sandbox/kernel-`));
+  try {
+    const { value } = await reader.read();
+    assert.match(new TextDecoder().decode(value), /spinning/);
+    // The policy spins in the child: it has answered nothing, the kernel waits for it.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    assert.equal(sandboxes().length, 1, children().join("\n"));
+  } finally {
+    kernel.kill("SIGKILL");
+    await kernel.status;
+    await reader.cancel();
+  }
+  const until = Date.now() + 5_000;
+  while (sandboxes().length > 0 && Date.now() < until) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  assert.deepEqual(sandboxes(), []);
+});
+
+Deno.test("replay: a run that cannot start leaves no sandbox behind", async () => {
+  // The child is launched as the policy loads; the workload then turns out unreadable.
+  const missing = parseWorkload({
+    schema: "hyperhook.workload/v1",
+    name: "missing-trace",
+    host: { pcpus: 1 },
+    stopAt: "10ms",
+    vms: [{
+      id: "a",
+      cpu: { trace: { format: "planetlab", path: `${CACHE}/no-such-trace` } },
+    }],
+  });
+  await assert.rejects(
+    () => simulate(missing, { policies: { cpu: { use: IN_HOOK } }, sandbox: SANDBOX }),
+    /no-such-trace/,
+  );
+  // A policy that refuses its configuration stops the run (exit 2 in the CLI).
+  await assert.rejects(
+    () =>
+      simulate(CPU_WORKLOAD, {
+        policies: { cpu: { use: IN_HOOK, config: { at: 0 } } },
+        sandbox: SANDBOX,
+      }),
+    /at/,
+  );
+  assert.deepEqual(children(), []);
+});
+
 Deno.test("CLI: --isolation process-rpc selects the per-batch sandbox; process replays, with the same decisions", async () => {
   const path = await workloadFile({
     schema: "hyperhook.workload/v1",
