@@ -28,6 +28,7 @@ import type { Isolation } from "./sandbox/runtime.ts";
 import type { SandboxOptions } from "./sandbox/options.ts";
 import { WorkloadError } from "./workload/load.ts";
 import type { Workload } from "./workload/schema.ts";
+import { readTraceText } from "./workload/trace_file.ts";
 
 /** A policy choice: a reference and its config. */
 export interface PolicyChoice {
@@ -55,7 +56,7 @@ export interface SimulateOptions {
   onIncident?: (incident: Incident) => void;
   /** Receives the decision log as text. */
   logSink?: (line: string) => void;
-  /** Reads trace files (default: `Deno.readTextFileSync`). */
+  /** Reads trace files (default: `readTraceText`, regular files within a size limit). */
   readText?: (path: string) => string;
 }
 
@@ -287,7 +288,7 @@ export async function createSimulation(
       `Workload: host.memory.frames: expected a positive integer for the memory policy ${memoryChoice.use}, got nothing`,
     );
   }
-  const readText = options.readText ?? ((path: string) => Deno.readTextFileSync(path));
+  const readText = options.readText ?? ((path: string) => readTraceText(path));
   const vmIndex = new Map<string, number>();
   workload.vms.forEach((vm, index) => {
     let program;

@@ -9,7 +9,7 @@ import { createControlApp } from "../control/app.ts";
 import { LiveKernel, type LiveSetup } from "../control/live.ts";
 import { StateError } from "../control/persistence.ts";
 import { parseDuration } from "../engine/duration.ts";
-import { WorkloadError } from "../workload/load.ts";
+import { readWorkloadJson } from "../workload/load.ts";
 import {
   EXIT,
   parseFlags,
@@ -113,7 +113,7 @@ export async function serveCommand(args: string[]): Promise<number> {
       }
       live = await LiveKernel.resume(stateDir!, liveOptions);
     } else {
-      live = await LiveKernel.create(await readSetup(positionals[0], values), liveOptions);
+      live = await LiveKernel.create(readSetup(positionals[0], values), liveOptions);
     }
   } catch (error) {
     if (error instanceof StateError) throw new UsageError(error.message);
@@ -178,23 +178,12 @@ export async function serveCommand(args: string[]): Promise<number> {
   return EXIT.OK;
 }
 
-async function readSetup(
+function readSetup(
   path: string | undefined,
   values: Record<string, string | boolean | undefined>,
-): Promise<LiveSetup> {
+): LiveSetup {
   const file = path ?? DEFAULT_LIVE_WORKLOAD.pathname;
-  let text: string;
-  try {
-    text = await Deno.readTextFile(file);
-  } catch (error) {
-    throw new WorkloadError(`Workload ${file}: cannot read the file (${(error as Error).message})`);
-  }
-  let workload: unknown;
-  try {
-    workload = JSON.parse(text);
-  } catch (error) {
-    throw new WorkloadError(`Workload ${file}: not valid JSON (${(error as Error).message})`);
-  }
+  const workload = readWorkloadJson(file);
   const options = simulationOptions(values);
   const policies: LiveSetup["options"]["policies"] = {};
   for (const domain of ["cpu", "memory", "io"] as const) {

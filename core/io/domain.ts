@@ -25,6 +25,7 @@ import { ReplyReader } from "../policy/wire.ts";
 import { invalidDecision as invalid, PolicyFailure } from "../sandbox/runtime.ts";
 import type { CpuDomain, Vcpu } from "../cpu/domain.ts";
 import { WorkloadError } from "../workload/load.ts";
+import { readTraceText } from "../workload/trace_file.ts";
 import type { VmWorkload } from "../workload/types.ts";
 import type { DiskModel, DiskRequestShape } from "./disk/model.ts";
 import { type IoStep, resolveVmIo } from "./requests.ts";
@@ -248,7 +249,7 @@ export class IoDomain implements KernelDomain {
    * @param slot The policy slot.
    * @param disks The disks.
    * @param options `cpu`: the CPU domain, whose vCPUs block on `{io}` steps; `readText`: reads
-   *   trace files (default `Deno.readTextFileSync`).
+   *   trace files (default `readTraceText`: regular files within a size limit).
    */
   constructor(
     kernel: Kernel,
@@ -260,7 +261,7 @@ export class IoDomain implements KernelDomain {
     this.slot = slot;
     this.disks = disks;
     this.#cpu = options.cpu;
-    this.#readText = options.readText ?? ((path) => Deno.readTextFileSync(path));
+    this.#readText = options.readText ?? ((path) => readTraceText(path));
     this.#diskIndex = new Map(disks.map((disk) => [disk.id, disk.index]));
     this.#base = kernel.register(this, 5);
     if (options.cpu !== undefined) {
