@@ -29,6 +29,9 @@ export const SERVE_USAGE = `hyperhook serve [workload.json] [options]
   --state-dir DIR                   keep an audit log (fsynced) and checkpoints in DIR
   --resume                          carry on from --state-dir after a stop or a crash
   --checkpoint D                    wall-clock time between checkpoints (default 5s)
+  --data-dir DIR                    trace files named through the API must lie in DIR
+                                    (default: none, and POST /v1/vms refuses traces)
+  --max-trace SIZE                  the largest trace file read, such as 64MiB (default 256MiB)
   --cpu P / --config-cpu JSON / --isolation / --seed / --stall   as for run
   The bearer token comes from $HYPERHOOK_TOKEN, or is generated and printed.`;
 
@@ -60,6 +63,8 @@ export async function serveCommand(args: string[]): Promise<number> {
     "state-dir": { type: "string" },
     resume: { type: "boolean" },
     checkpoint: { type: "string" },
+    "data-dir": { type: "string" },
+    "max-trace": { type: "string" },
   });
   if (values.help) {
     console.log(SERVE_USAGE);
@@ -91,6 +96,26 @@ export async function serveCommand(args: string[]): Promise<number> {
   if (values.resume && stateDir === undefined) {
     throw new UsageError("--resume needs --state-dir DIR to resume from");
   }
+  const dataDir = typeof values["data-dir"] === "string" ? values["data-dir"] : undefined;
+  if (dataDir !== undefined) {
+    let folder = false;
+    try {
+      folder = Deno.statSync(dataDir).isDirectory;
+    } catch {
+      // Reported below.
+    }
+    if (!folder) throw new UsageError(`--data-dir: expected an existing folder, got ${dataDir}`);
+  }
+  const maxTraceBytes = values["max-trace"] === undefined
+    ? undefined
+    : parseSize(values["max-trace"] as string);
+  if (maxTraceBytes === undefined && values["max-trace"] !== undefined) {
+    throw new UsageError(
+      `--max-trace: expected a size such as 64MiB, 1GiB or a number of bytes, got ${
+        values["max-trace"]
+      }`,
+    );
+  }
   const envToken = Deno.env.get("HYPERHOOK_TOKEN");
   if (envToken !== undefined && !/^\S{8,1024}$/.test(envToken)) {
     throw new UsageError("HYPERHOOK_TOKEN: expected 8 to 1024 characters without spaces");
@@ -102,6 +127,8 @@ export async function serveCommand(args: string[]): Promise<number> {
     paused: values.paused === true ? true : undefined,
     stateDir,
     checkpointMs,
+    dataDir,
+    maxTraceBytes,
     onIncident: printIncident,
     onWarning: (message: string) => console.error(`hyperhook serve: ${message}`),
   };
@@ -201,6 +228,16 @@ function readSetup(
       ...(Object.keys(policies).length === 0 ? {} : { policies }),
     },
   };
+}
+
+const UNITS: Record<string, number> = { "": 1, B: 1, KiB: 1024, MiB: 1024 ** 2, GiB: 1024 ** 3 };
+
+/** A size such as `64MiB` in bytes, or undefined when it is not one (or is 0). */
+function parseSize(text: string): number | undefined {
+  const match = /^(\d+)\s*(B|KiB|MiB|GiB)?$/.exec(text.trim());
+  if (match === null) return undefined;
+  const bytes = Number(match[1]) * UNITS[match[2] ?? ""]!;
+  return bytes > 0 && Number.isSafeInteger(bytes) ? bytes : undefined;
 }
 
 function generateToken(): string {

@@ -11,7 +11,7 @@
  */
 
 import { createHash } from "node:crypto";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { buildProgram } from "../cpu/programs.ts";
 import { memoryOnlyCpu } from "../memory/domain.ts";
 import type { CpuDomain } from "../cpu/domain.ts";
@@ -24,6 +24,7 @@ import type { Domain } from "../policy/protocol.ts";
 import { PolicyFailure } from "../sandbox/runtime.ts";
 import { createSimulation, normaliseSched, type Simulation } from "../simulate.ts";
 import { parseWorkload, WorkloadError } from "../workload/load.ts";
+import { readTraceText, resolveDataPath, TraceFileError } from "../workload/trace_file.ts";
 import {
   AUDIT_SCHEMA,
   type AuditEntry,
@@ -91,6 +92,13 @@ export interface LiveOptions {
   onIncident?: (incident: Incident) => void;
   /** Called with warnings (a replay that diverged, for instance). */
   onWarning?: (message: string) => void;
+  /**
+   * The folder trace files named through the API must lie in (`serve --data-dir`); without one,
+   * `POST /v1/vms` refuses traces. The workload's own traces are read wherever they are.
+   */
+  dataDir?: string;
+  /** The largest trace file read, in bytes (default 256 MiB, as `readTraceText`). */
+  maxTraceBytes?: number;
 }
 
 /** Someone listening to a live kernel's events (an SSE client). */
@@ -249,6 +257,7 @@ export class LiveKernel {
   #sourceDir: string | undefined;
   #options: LiveOptions;
   #storageBroken: string | undefined;
+  #dataDir: string | undefined;
 
   /** Use {@linkcode LiveKernel.create} or {@linkcode LiveKernel.resume}. @internal */
   constructor(simulation: Simulation, setup: LiveSetup, options: LiveOptions) {
@@ -386,6 +395,17 @@ export class LiveKernel {
   }
 
   static async #build(setup: LiveSetup, options: LiveOptions): Promise<LiveKernel> {
+    let dataDir: string | undefined;
+    if (options.dataDir !== undefined) {
+      try {
+        dataDir = Deno.realPathSync(options.dataDir);
+        if (!Deno.statSync(dataDir).isDirectory) throw new Deno.errors.NotADirectory();
+      } catch {
+        throw new WorkloadError(
+          `--data-dir ${options.dataDir}: expected an existing folder of trace files`,
+        );
+      }
+    }
     const workload = parseWorkload(setup.workload, {
       source: setup.source,
       baseDir: setup.baseDir,
@@ -397,12 +417,14 @@ export class LiveKernel {
       isolation: setup.options.isolation,
       stallNs: setup.options.stallNs,
       policies: setup.options.policies,
+      readText: (path) => readTraceText(path, { maxBytes: options.maxTraceBytes }),
       onIncident: (incident) => {
         options.onIncident?.(incident);
         if (built.live !== undefined) built.live.#broadcast("incident", incident);
       },
     });
     built.live = new LiveKernel(simulation, setup, options);
+    built.live.#dataDir = dataDir;
     return built.live;
   }
 
@@ -998,15 +1020,15 @@ export class LiveKernel {
     const { kernel, memory, io } = this.simulation;
     if (spec.memory !== undefined && memory === undefined) throw noDomain("memory");
     if (spec.io !== undefined && io === undefined) throw noDomain("io");
+    // Every check, trace reads included, before any domain changes: a refused VM leaves no trace
+    // (its id is not taken, its index not used, and nothing is logged).
+    const readText = (path: string) => this.#readClientTrace(path);
     // As a workload's VMs are built (core/simulate.ts): a memory-only VM runs to issue its refs.
     const cpuSpec = spec.cpu ??
       (spec.memory === undefined ? undefined : memoryOnlyCpu(spec.memory, spec.vcpus));
     let program;
     try {
-      program = buildProgram(
-        cpuSpec,
-        (path) => Deno.readTextFileSync(resolve(this.setup.baseDir, path)),
-      );
+      program = buildProgram(cpuSpec, readText);
     } catch (error) {
       throw new ControlError(400, "invalid", `Body: cpu: ${withoutContent(error)}`);
     }
@@ -1016,6 +1038,14 @@ export class LiveKernel {
         "invalid",
         "Body: cpu: this VM runs forever, and the workload has no stopAt to end the run",
       );
+    }
+    let prepared;
+    try {
+      // Every VM has its place in the I/O domain, with or without I/O of its own.
+      prepared = io?.prepareVm(this.cpu.vms.length, spec, "body", readText);
+    } catch (error) {
+      const message = withoutContent(error).replace(/^Workload: body\./, "");
+      throw new ControlError(400, "invalid", `Body: ${message.replace(/^Workload: /, "io: ")}`);
     }
     const cpuVm = this.cpu.addVm(
       spec.id,
@@ -1030,17 +1060,23 @@ export class LiveKernel {
       kernel.now + (cpuSpec?.arrive ?? 0),
     );
     if (spec.memory !== undefined) memory!.addVm(cpuVm, spec.memory, "memory");
-    if (io !== undefined) {
-      try {
-        // Every VM has its place in the I/O domain, with or without I/O of its own.
-        io.addVm(cpuVm.index, spec, "body");
-      } catch (error) {
-        this.cpu.removeVm(cpuVm);
-        memory?.removeVm(cpuVm.index);
-        throw new ControlError(400, "invalid", `Body: io: ${withoutContent(error)}`);
-      }
-    }
+    if (prepared !== undefined) io!.addPrepared(prepared);
     return this.#liveVm(spec.id);
+  }
+
+  /**
+   * Reads a trace file a client named (`POST /v1/vms`): only inside the data folder, a regular
+   * file within the size limit. Messages name the path as the client sent it.
+   */
+  #readClientTrace(path: string): string {
+    try {
+      return readTraceText(resolveDataPath(this.#dataDir, path), {
+        maxBytes: this.#options.maxTraceBytes,
+      });
+    } catch (error) {
+      if (error instanceof TraceFileError) throw new TraceFileError(path, error.reason);
+      throw error;
+    }
   }
 
   async #swap(
@@ -1156,7 +1192,7 @@ export interface SimStatus {
  * answer must not become a way to read files through the server.
  */
 function withoutContent(error: unknown): string {
-  return String((error as Error)?.message ?? error).replace(/, got [\s\S]*$/, "");
+  return String((error as Error)?.message ?? error).replace(/, got "[\s\S]*$/, "");
 }
 
 function noDomain(name: "memory" | "io"): ControlError {

@@ -397,19 +397,20 @@ Deno.test("memory targets and I/O parameters change live when the host has them"
 });
 
 Deno.test("a VM's trace path cannot be used to read a file through the server", async () => {
-  const server = await testServer();
-  const secret = await Deno.makeTempFile();
+  const data = await Deno.makeTempDir();
+  const server = await testServer(cpuWorkload(), { dataDir: data });
+  const secret = `${data}/secret.txt`;
   try {
     await Deno.writeTextFile(secret, "SECRET-LINE\n");
     const answer = await server.call("POST", "/v1/vms", {
       id: "reader",
-      cpu: { trace: { format: "planetlab", path: secret } },
+      cpu: { trace: { format: "planetlab", path: "secret.txt" } },
     });
     assert.equal(answer.status, 400);
     assert.match(answer.json.error.message, /expected an integer utilisation from 0 to 100$/);
     assert.doesNotMatch(answer.text, /SECRET/);
   } finally {
-    await Deno.remove(secret);
+    await Deno.remove(data, { recursive: true });
     await server.close();
   }
 });
