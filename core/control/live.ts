@@ -10,18 +10,21 @@
  * @module
  */
 
-import { createHash } from "node:crypto";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
 import { buildProgram } from "../cpu/programs.ts";
 import { memoryOnlyCpu } from "../memory/domain.ts";
 import type { CpuDomain } from "../cpu/domain.ts";
 import { formatDuration, parseDuration } from "../engine/duration.ts";
 import { PolicyConfigError } from "../kernel/kernel.ts";
-import type { Incident, PolicyInfo } from "../kernel/slot.ts";
+import type { Incident, LoadedPolicy, PolicyInfo } from "../kernel/slot.ts";
 import { loadPolicy, PolicyReferenceError } from "../loader.ts";
 import type { VmParams } from "../policy/cpu.ts";
 import type { Domain } from "../policy/protocol.ts";
+import { defaultCacheDir } from "../sandbox/options.ts";
 import { PolicyFailure } from "../sandbox/runtime.ts";
+import { planPolicy, type PolicyPlan, PolicyRuleError } from "./_policy_rules.ts";
+import { bound } from "./_redact.ts";
 import { createSimulation, normaliseSched, type Simulation } from "../simulate.ts";
 import { parseWorkload, WorkloadError } from "../workload/load.ts";
 import { readTraceText, resolveDataPath, TraceFileError } from "../workload/trace_file.ts";
@@ -209,8 +212,14 @@ export interface LiveSample {
 const RECENT_SAMPLES = 8;
 /** Bounds on what the API may add, so no client can make the kernel crawl. */
 const MAX_VMS = 4096, MAX_VCPUS = 16384;
-const SDK_URL = new URL("../policy/mod.ts", import.meta.url).href;
-const SDK_SPECIFIER = /(["'])(?:jsr:)?@hyperhook\/hyperhook(?:@[^/"']*)?\/policy\1/g;
+/** The folder hyperhook runs from (its SDK files appear in bundler messages). */
+const INSTALL_DIR = new URL("../..", import.meta.url).protocol === "file:"
+  ? fileURLToPath(new URL("../..", import.meta.url))
+  : undefined;
+/** What a policy posted as `source` is called in the state and the audit log. */
+const POSTED_SOURCE = "posted source";
+/** How much of a policy's own text (a message it threw at load or start) an answer quotes. */
+const POLICY_TEXT_CHARS = 300;
 
 /**
  * A simulation run live. Build one with {@linkcode LiveKernel.create} or
@@ -383,7 +392,13 @@ export class LiveKernel {
       try {
         await this.#apply(entry, true);
       } catch (error) {
-        warn(`Replay of mutation ${entry.seq} (${entry.op}) failed: ${(error as Error).message}`);
+        // A swap the API's rules refuse (an older server accepted it) is reported, never run.
+        const refused = error instanceof ControlError && error.code === "refused";
+        warn(
+          `Replay of mutation ${entry.seq} (${entry.op}) ${refused ? "refused" : "failed"}: ${
+            (error as Error).message
+          }${refused ? "; it is not run" : ""}`,
+        );
       }
       this.#seq = entry.seq;
       const toNs = entry.note?.toNs;
@@ -426,6 +441,26 @@ export class LiveKernel {
     built.live = new LiveKernel(simulation, setup, options);
     built.live.#dataDir = dataDir;
     return built.live;
+  }
+
+  /**
+   * The server's folders an answer must not name, each with the label that replaces it: posted
+   * source's temporary files, the state and data folders, the workload's folder, the bundle
+   * cache, hyperhook's own folder, the working directory, the temporary and home folders.
+   */
+  serverPaths(): [path: string | undefined, label: string][] {
+    const absolute = (path: string | undefined) => path === undefined ? undefined : resolve(path);
+    return [
+      [this.#sourceDir, "<temp>"],
+      [absolute(this.#store?.dir), "<state-dir>"],
+      [this.#dataDir, "<data-dir>"],
+      [absolute(this.setup.baseDir), "<workload-dir>"],
+      [absolute(defaultCacheDir()), "<cache>"],
+      [INSTALL_DIR, "<hyperhook>"],
+      [Deno.cwd(), "<server-dir>"],
+      [absolute(grantedEnv("TMPDIR") ?? "/tmp"), "<temp>"],
+      [absolute(grantedEnv("HOME")), "<home>"],
+    ];
   }
 
   /** The CPU domain. */
@@ -1093,20 +1128,16 @@ export class LiveKernel {
         `This kernel has no ${name} domain (the workload's host defines none)`,
       );
     }
-    let reference = request.use!;
-    if (request.source !== undefined) reference = await this.#writeSource(request.source);
-    let loaded;
+    let plan;
     try {
-      loaded = await loadPolicy(name, reference, {
-        isolation: request.isolation ?? this.setup.options.isolation,
-        config: request.config,
-      });
+      plan = planPolicy(name, request, this.setup.options.isolation);
     } catch (error) {
-      if (error instanceof PolicyReferenceError) {
-        throw new ControlError(400, "invalid_policy", error.message);
+      if (error instanceof PolicyRuleError) {
+        throw new ControlError(400, "refused", `Body: ${error.message}`);
       }
-      throw new ControlError(400, "invalid_policy", `Policy: ${(error as Error).message}`);
+      throw error;
     }
+    const loaded = await this.#load(name, request, plan);
     const old = domain.slot.info.name;
     try {
       await kernel.swap(name, loaded);
@@ -1119,7 +1150,7 @@ export class LiveKernel {
         409,
         "policy_failed",
         `The new ${name} policy failed to start (${reason}${
-          (error as Error).message
+          bound(String((error as Error)?.message), POLICY_TEXT_CHARS)
         }); ${old} keeps running`,
       );
     }
@@ -1127,21 +1158,42 @@ export class LiveKernel {
     this.simulation.requested[name] = { ...info, ejected: false, restarts: 0 };
     if (replaying && typeof entry.note?.sha256 === "string" && entry.note.sha256 !== info.sha256) {
       this.#options.onWarning?.(
-        `Replay of mutation ${entry.seq}: policy ${reference} has changed since (sha256 ${info.sha256}, was ${entry.note.sha256})`,
+        `Replay of mutation ${entry.seq}: policy ${info.reference} has changed since (sha256 ${info.sha256}, was ${entry.note.sha256})`,
       );
     }
     entry.note = { sha256: info.sha256 };
     return { domain: name, policy: info };
   }
 
-  /** Writes posted module text to a file `loadPolicy` can bundle, mapping the SDK import. */
-  async #writeSource(source: string): Promise<string> {
-    this.#sourceDir ??= await Deno.makeTempDir({ prefix: "hyperhook-sources-" });
-    const text = source.replace(SDK_SPECIFIER, (_, quote) => `${quote}${SDK_URL}${quote}`);
-    const hash = createHash("sha256").update(text).digest("hex").slice(0, 16);
-    const path = join(this.#sourceDir, `policy-${hash}.ts`);
-    await Deno.writeTextFile(path, text);
-    return path;
+  /**
+   * Loads a policy the rules allowed. Posted source is written to a file of its own (the bundler
+   * reads modules from files), bundled as untrusted code, and the file removed at once: nothing
+   * the client could name stays behind, and the policy's reference is `posted source`.
+   */
+  async #load(name: Domain, request: PolicyRequest, plan: PolicyPlan): Promise<LoadedPolicy> {
+    const options = {
+      isolation: plan.isolation,
+      config: request.config,
+      untrusted: plan.untrusted,
+    };
+    let folder: string | undefined;
+    try {
+      if (plan.use !== undefined) return await loadPolicy(name, plan.use, options);
+      this.#sourceDir ??= await Deno.makeTempDir({ prefix: "hyperhook-sources-" });
+      folder = await Deno.makeTempDir({ dir: this.#sourceDir });
+      const path = join(folder, "policy.ts");
+      await Deno.writeTextFile(path, request.source!);
+      const loaded = await loadPolicy(name, path, options);
+      loaded.info = { ...loaded.info, name: POSTED_SOURCE, reference: POSTED_SOURCE };
+      return loaded;
+    } catch (error) {
+      const message = error instanceof PolicyReferenceError
+        ? error.message
+        : `Policy: ${(error as Error)?.message}`;
+      throw new ControlError(400, "invalid_policy", bound(message, POLICY_TEXT_CHARS));
+    } finally {
+      if (folder !== undefined) await Deno.remove(folder, { recursive: true }).catch(() => {});
+    }
   }
 
   /**
@@ -1193,6 +1245,18 @@ export interface SimStatus {
  */
 function withoutContent(error: unknown): string {
   return String((error as Error)?.message ?? error).replace(/, got "[\s\S]*$/, "");
+}
+
+/** An environment variable, when reading it is already allowed (it must never prompt). */
+function grantedEnv(name: string): string | undefined {
+  try {
+    if (Deno.permissions.querySync({ name: "env", variable: name }).state !== "granted") {
+      return undefined;
+    }
+    return Deno.env.get(name) || undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 function noDomain(name: "memory" | "io"): ControlError {

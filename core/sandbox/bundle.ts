@@ -75,6 +75,13 @@ export interface BundleOptions {
   jsrRegistry?: string;
   /** Minify the output (smaller, but stack traces get harder to read). Default: false. */
   minify?: boolean;
+  /**
+   * The module is untrusted code (posted through the HTTP API): its imports may reach only what a
+   * published policy could (`npm:`, `jsr:` from the configured registry, `https:` on public
+   * hosts, the SDK), never the server's files or private network, and errors name no server
+   * path. Default: false.
+   */
+  untrusted?: boolean;
 }
 
 /** Bundles built or found in this process, by SHA-256. */

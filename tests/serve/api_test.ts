@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { cpuWorkload, testServer, TOKEN } from "./_helpers.ts";
+import { cpuWorkload, postedSource, testServer, TOKEN } from "./_helpers.ts";
 
 const STRIDE = new URL("../fixtures/serve/stride.ts", import.meta.url).pathname;
 
@@ -218,7 +218,9 @@ Deno.test("PUT /v1/policies/cpu swaps without a gap; a failing policy leaves the
 
     // A memory policy for the CPU domain is refused before its create runs, by its domain.
     const memoryPolicy = new URL("../../examples/policies/working_set.ts", import.meta.url);
-    const wrong = await server.call("PUT", "/v1/policies/cpu", { use: memoryPolicy.pathname });
+    const wrong = await server.call("PUT", "/v1/policies/cpu", {
+      source: postedSource(memoryPolicy),
+    });
     assert.equal(wrong.status, 400, wrong.text);
     assert.equal(wrong.json.error.code, "invalid_config");
     assert.match(
