@@ -29,6 +29,9 @@ export const SERVE_USAGE = `hyperhook serve [workload.json] [options]
   --state-dir DIR                   keep an audit log (fsynced) and checkpoints in DIR
   --resume                          carry on from --state-dir after a stop or a crash
   --checkpoint D                    wall-clock time between checkpoints (default 5s)
+  --stable-after D                  how long a start must stay up, and a policy swap run, to count
+                                    as good (default 10s); after 2 starts in a row that died sooner,
+                                    --resume replays no swap after the last good point
   --data-dir DIR                    trace files named through the API must lie in DIR
                                     (default: none, and POST /v1/vms refuses traces)
   --max-trace SIZE                  the largest trace file read, such as 64MiB (default 256MiB)
@@ -64,6 +67,7 @@ export async function serveCommand(args: string[]): Promise<number> {
     resume: { type: "boolean" },
     checkpoint: { type: "string" },
     "data-dir": { type: "string" },
+    "stable-after": { type: "string" },
     "max-trace": { type: "string" },
   });
   if (values.help) {
@@ -90,6 +94,14 @@ export async function serveCommand(args: string[]): Promise<number> {
   if (!(checkpointMs >= 10)) {
     throw new UsageError(
       `--checkpoint: expected a duration of 10ms or more, got ${values.checkpoint}`,
+    );
+  }
+  const stableMs = values["stable-after"] === undefined
+    ? undefined
+    : (parseDuration(values["stable-after"]) ?? 0) / 1e6;
+  if (stableMs !== undefined && !(stableMs >= 10)) {
+    throw new UsageError(
+      `--stable-after: expected a duration of 10ms or more, got ${values["stable-after"]}`,
     );
   }
   const stateDir = typeof values["state-dir"] === "string" ? values["state-dir"] : undefined;
@@ -129,6 +141,7 @@ export async function serveCommand(args: string[]): Promise<number> {
     checkpointMs,
     dataDir,
     maxTraceBytes,
+    stableMs,
     onIncident: printIncident,
     onWarning: (message: string) => console.error(`hyperhook serve: ${message}`),
   };

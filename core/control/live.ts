@@ -34,6 +34,8 @@ import {
   type AuditHeader,
   type Checkpoint,
   CHECKPOINT_SCHEMA,
+  type StartRecord,
+  STARTS_SCHEMA,
   StateStore,
 } from "./persistence.ts";
 import {
@@ -102,7 +104,20 @@ export interface LiveOptions {
   dataDir?: string;
   /** The largest trace file read, in bytes (default 256 MiB, as `readTraceText`). */
   maxTraceBytes?: number;
+  /**
+   * How long (wall-clock ms) a start must stay up to count as stable, and a policy swap to run
+   * before it counts as good (default 10000). With `stateDir`, a `--resume` after
+   * {@linkcode CRASH_LOOP_STARTS} starts in a row that died sooner replays no policy swap after
+   * the last good point (see docs/live_control.md).
+   */
+  stableMs?: number;
 }
+
+/**
+ * Starts in a row that died before they were stable, after which `--resume` replays no policy
+ * swap after the last good point; twice as many, and it replays no policy swap at all.
+ */
+export const CRASH_LOOP_STARTS = 2;
 
 /** Someone listening to a live kernel's events (an SSE client). */
 export interface LiveSubscriber {
@@ -216,6 +231,8 @@ const MAX_VMS = 4096, MAX_VCPUS = 16384;
 const INSTALL_DIR = new URL("../..", import.meta.url).protocol === "file:"
   ? fileURLToPath(new URL("../..", import.meta.url))
   : undefined;
+/** How long a start must stay up, and a swap run, to count as stable (wall-clock ms). */
+const DEFAULT_STABLE_MS = 10_000;
 /** What a policy posted as `source` is called in the state and the audit log. */
 const POSTED_SOURCE = "posted source";
 /** How much of a policy's own text (a message it threw at load or start) an answer quotes. */
@@ -267,6 +284,12 @@ export class LiveKernel {
   #options: LiveOptions;
   #storageBroken: string | undefined;
   #dataDir: string | undefined;
+  /** How the last starts went (with a state directory): see {@linkcode CRASH_LOOP_STARTS}. */
+  #starts: StartRecord | undefined;
+  #startsWrite: Promise<void> = Promise.resolve();
+  #startedMs: number | undefined;
+  /** Swaps not yet good: their seq, and when they began to run (undefined: at `start()`). */
+  #unproven: { seq: number; sinceMs: number | undefined }[] = [];
 
   /** Use {@linkcode LiveKernel.create} or {@linkcode LiveKernel.resume}. @internal */
   constructor(simulation: Simulation, setup: LiveSetup, options: LiveOptions) {
@@ -299,7 +322,10 @@ export class LiveKernel {
           },
           startedAt: new Date().toISOString(),
         });
+        live.#starts = { schema: STARTS_SCHEMA, unstable: 1, goodSeq: 0 };
+        await live.#store.writeStarts(live.#starts);
       } catch (error) {
+        live.#store?.close();
         await live.simulation.close();
         throw error;
       }
@@ -316,11 +342,33 @@ export class LiveKernel {
    * through `onWarning`). The clock's speed and pause come from the log; `options.speed` and
    * `options.paused`, when given, then change them (as logged mutations).
    *
+   * A resume never replays a policy swap into a crash loop: after {@linkcode CRASH_LOOP_STARTS}
+   * starts in a row that died before they were stable, the swaps after the last good point are
+   * not replayed (twice as many: no swap is), which is said through `onWarning` and recorded in
+   * the log as a `replay.skip` entry, so later resumes skip them too.
+   *
    * @throws {import("./persistence.ts").StateError} When the folder holds no usable log.
    */
   static async resume(stateDir: string, options: LiveOptions = {}): Promise<LiveKernel> {
     const { store, saved } = await StateStore.open(stateDir);
     const { header, entries, checkpoint } = saved;
+    // This start counts as unstable until it stays up long enough or stops cleanly; it is
+    // recorded before anything runs, so a start that dies while replaying counts too.
+    let skip: ReturnType<typeof swapsToSkip>;
+    let starts: StartRecord;
+    try {
+      const last = await store.readStarts();
+      skip = swapsToSkip(entries, last);
+      starts = {
+        schema: STARTS_SCHEMA,
+        unstable: (last?.unstable ?? 0) + 1,
+        goodSeq: last?.goodSeq ?? 0,
+      };
+      await store.writeStarts(starts);
+    } catch (error) {
+      store.close();
+      throw error;
+    }
     const setup: LiveSetup = {
       workload: header.workload,
       source: header.source,
@@ -339,9 +387,12 @@ export class LiveKernel {
       throw error;
     }
     live.#store = store;
+    live.#starts = starts;
     const warn = options.onWarning ?? (() => {});
     const kernel = live.simulation.kernel;
-    let checked = checkpoint === undefined;
+    // A replay that skips swaps the checkpoint's run made cannot match its hash.
+    let checked = checkpoint === undefined || skip.fresh.length > 0 ||
+      checkpoint.seq < skip.lastSkipSeq;
     // Compares the decision hash once the replay stands where the checkpoint was taken.
     const check = () => {
       if (checked || checkpoint === undefined || kernel.now !== checkpoint.nowNs) return;
@@ -356,10 +407,21 @@ export class LiveKernel {
       }
     };
     try {
-      await live.#replay(entries, checkpoint, check, warn);
+      await live.#replay(entries, checkpoint, check, warn, new Set([...skip.old, ...skip.fresh]));
+      if (skip.fresh.length > 0) await live.#recordSkip(skip, starts, options.stableMs);
     } catch (error) {
+      // Not a clean stop: this start still counts as unstable.
+      live.#starts = undefined;
       await live.close();
       throw error;
+    }
+    // Replayed swaps not yet good become good once this start has run them long enough.
+    for (const entry of entries) {
+      if (entry.op === "policy.swap" && entry.seq > starts.goodSeq) {
+        if (!skip.old.has(entry.seq) && !skip.fresh.includes(entry.seq)) {
+          live.#unproven.push({ seq: entry.seq, sinceMs: undefined });
+        }
+      }
     }
     // Explicit options win over the saved clock, as logged mutations like any other.
     if (options.paused !== undefined && options.paused !== live.#paused) {
@@ -372,12 +434,16 @@ export class LiveKernel {
     return live;
   }
 
-  /** Applies logged mutations at their simulated times, then runs to the checkpoint. */
+  /**
+   * Applies logged mutations at their simulated times (but the swaps in `skip`), then runs to the
+   * checkpoint.
+   */
   async #replay(
     entries: AuditEntry[],
     checkpoint: Checkpoint | undefined,
     check: () => void,
     warn: (message: string) => void,
+    skip: Set<number>,
   ): Promise<void> {
     const kernel = this.simulation.kernel;
     let checked = checkpoint === undefined;
@@ -390,7 +456,7 @@ export class LiveKernel {
       }
       await this.simulation.run(entry.atNs);
       try {
-        await this.#apply(entry, true);
+        if (!skip.has(entry.seq)) await this.#apply(entry, true);
       } catch (error) {
         // A swap the API's rules refuse (an older server accepted it) is reported, never run.
         const refused = error instanceof ControlError && error.code === "refused";
@@ -407,6 +473,34 @@ export class LiveKernel {
     await this.simulation.run(target);
     check();
     this.#checkpointed = { seq: this.#seq, nowNs: kernel.now };
+  }
+
+  /** Logs the swaps this resume skipped (a `replay.skip` entry), and says so. */
+  async #recordSkip(
+    skip: ReturnType<typeof swapsToSkip>,
+    starts: StartRecord,
+    stableMs = DEFAULT_STABLE_MS,
+  ): Promise<void> {
+    const which = skip.all
+      ? "no policy swap is replayed"
+      : `the policy swaps after the last good point (mutation ${starts.goodSeq}) are not replayed`;
+    const reason = `${starts.unstable - 1} starts in a row died within ${
+      formatDuration(stableMs * 1e6)
+    }`;
+    const entry: AuditEntry = {
+      seq: this.#seq + 1,
+      atNs: this.simulation.kernel.now,
+      at: new Date().toISOString(),
+      op: "replay.skip",
+      body: { seqs: skip.fresh, reason },
+    };
+    await this.#store!.append(entry);
+    this.#seq = entry.seq;
+    this.#options.onWarning?.(
+      `Crash loop: ${reason}, so ${which}: mutations ${
+        skip.fresh.join(", ")
+      } are skipped (logged as mutation ${entry.seq}, replay.skip)`,
+    );
   }
 
   static async #build(setup: LiveSetup, options: LiveOptions): Promise<LiveKernel> {
@@ -501,6 +595,8 @@ export class LiveKernel {
   /** Starts the pacing loop. */
   start(): void {
     if (this.#loop !== undefined || this.#closed) return;
+    this.#startedMs = performance.now();
+    for (const swap of this.#unproven) swap.sinceMs ??= this.#startedMs;
     this.#reanchor();
     this.#loop = this.#run();
   }
@@ -590,10 +686,44 @@ export class LiveKernel {
       this.#refresh();
       this.#broadcast("ended", { nowNs: kernel.now });
     }
+    const guard = this.#guardStarts(wallMs);
     if (wallMs - this.#lastCheckpointMs >= (this.#options.checkpointMs ?? 5000)) {
       this.#lastCheckpointMs = wallMs;
-      return this.#checkpoint();
+      return guard === undefined ? this.#checkpoint() : Promise.all([guard, this.#checkpoint()])
+        .then(() => {});
     }
+    return guard;
+  }
+
+  /**
+   * Keeps the start record: this start is stable once it has run `stableMs`, and a swap good once
+   * it has run that long. Returns the write, if one was due.
+   */
+  #guardStarts(wallMs: number): Promise<void> | undefined {
+    const starts = this.#starts, started = this.#startedMs;
+    if (starts === undefined || started === undefined) return undefined;
+    const stableMs = this.#options.stableMs ?? DEFAULT_STABLE_MS;
+    let changed = false;
+    if (starts.unstable > 0 && wallMs - started >= stableMs) {
+      starts.unstable = 0;
+      changed = true;
+    }
+    const unproven = this.#unproven;
+    while (unproven.length > 0 && wallMs - (unproven[0]!.sinceMs ?? wallMs) >= stableMs) {
+      starts.goodSeq = Math.max(starts.goodSeq, unproven.shift()!.seq);
+      changed = true;
+    }
+    return changed ? this.#writeStarts() : undefined;
+  }
+
+  /** Writes the start record (one write at a time, each of the record as it then is). */
+  #writeStarts(): Promise<void> {
+    const store = this.#store, starts = this.#starts;
+    if (store === undefined || starts === undefined) return Promise.resolve();
+    this.#startsWrite = this.#startsWrite.then(() => store.writeStarts({ ...starts })).catch(
+      (error) => this.#options.onWarning?.(`Start record not written: ${(error as Error).message}`),
+    );
+    return this.#startsWrite;
   }
 
   /** Writes a checkpoint if anything changed since the last one (call inside the queue). */
@@ -898,6 +1028,11 @@ export class LiveKernel {
         }
       }
       this.#seq = entry.seq;
+      if (entry.op === "policy.swap" && this.#starts !== undefined) {
+        // Before `start()` nothing runs yet: the swap's time begins with the clock's loop.
+        const sinceMs = this.#startedMs === undefined ? undefined : performance.now();
+        this.#unproven.push({ seq: entry.seq, sinceMs });
+      }
       this.#refresh();
       this.#broadcast("change", { seq: entry.seq, atNs: entry.atNs, op: entry.op, result });
       return result;
@@ -935,6 +1070,11 @@ export class LiveKernel {
       }
       case "policy.swap":
         return await this.#swap(entry, replaying);
+      case "replay.skip":
+        // Written by a resume that broke a crash loop (never by a request): the swaps it names
+        // are skipped by every later replay, so it changes nothing when met.
+        if (!replaying) break;
+        return entry.body;
       case "sim.pause":
         this.#paused = true;
         return this.#status();
@@ -1208,6 +1348,11 @@ export class LiveKernel {
       await this.exclusive(async () => {
         this.#refresh();
         await this.#checkpoint();
+        // A clean stop: the next start begins with no unstable one behind it.
+        if (this.#starts !== undefined && this.#storageBroken === undefined) {
+          this.#starts.unstable = 0;
+          await this.#writeStarts();
+        }
       });
       for (const subscriber of this.#subscribers) {
         try {
@@ -1237,6 +1382,33 @@ export interface SimStatus {
   speed: number | "max";
   /** Whether the run is over. */
   ended: boolean;
+}
+
+/**
+ * The swaps a resume skips: those earlier resumes skipped (`replay.skip` entries), and, after
+ * {@linkcode CRASH_LOOP_STARTS} unstable starts in a row, those after the last good point (after
+ * twice as many, every swap).
+ */
+function swapsToSkip(
+  entries: AuditEntry[],
+  last: StartRecord | undefined,
+): { old: Set<number>; fresh: number[]; lastSkipSeq: number; all: boolean } {
+  const old = new Set<number>();
+  let lastSkipSeq = 0;
+  for (const entry of entries) {
+    if (entry.op !== "replay.skip") continue;
+    const seqs = (entry.body as { seqs?: unknown } | undefined)?.seqs;
+    if (Array.isArray(seqs)) { for (const seq of seqs) if (typeof seq === "number") old.add(seq); }
+    lastSkipSeq = entry.seq;
+  }
+  const unstable = last?.unstable ?? 0;
+  if (unstable < CRASH_LOOP_STARTS) return { old, fresh: [], lastSkipSeq, all: false };
+  const all = unstable >= 2 * CRASH_LOOP_STARTS;
+  const from = all ? 0 : last!.goodSeq;
+  const fresh = entries
+    .filter((entry) => entry.op === "policy.swap" && entry.seq > from && !old.has(entry.seq))
+    .map((entry) => entry.seq);
+  return { old, fresh, lastSkipSeq, all };
 }
 
 /**
