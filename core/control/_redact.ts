@@ -18,7 +18,8 @@ export const MAX_ANSWER_CHARS = 1000;
  */
 export function bound(text: string, max: number): string {
   if (text.length <= max) return text;
-  return `${text.slice(0, max)}… (${text.length - max} more characters)`;
+  const cut = text.length - max;
+  return `${text.slice(0, max)}… (${cut} more character${cut === 1 ? "" : "s"})`;
 }
 
 // C0 controls but tab and newline, DEL, C1 controls, and whole ANSI escape sequences.
