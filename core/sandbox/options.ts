@@ -23,7 +23,9 @@ export interface SandboxOptions {
   /**
    * Receives what a sandboxed policy prints (its console output and raw writes to stdout and
    * stderr; for `process`, also what the child's runtime prints, such as V8's out-of-memory
-   * report). Default: the kernel's stderr. Policy output never reaches the kernel's stdout.
+   * report), stripped of terminal control sequences and capped (see `maxLogCharsPerBatch` and
+   * `maxLogCharsPerRun`). Default: the kernel's stderr. Policy output never reaches the kernel's
+   * stdout.
    */
   log?: (text: string) => void;
   /**

@@ -53,12 +53,13 @@
  *     each cut said.
  *
  * Under `worker` (tested below for what it holds): the same kinds for throws, denied calls, bad
- * decisions, huge replies and slow hooks; an uncaught promise rejection from a hook is a
- * `crash/uncaught` reported whenever it reaches the kernel (the worker runs its event loop: the
- * instant, or whether the run ends first, depends on timing, so it is not tested here). It does
- * NOT hold against an endless loop (the thread keeps spinning; the CLI completes only because it
- * ends with `Deno.exit`), memory exhaustion (the whole process aborts), nor a spinning Worker
- * started by the policy (never stopped): those run here only in a CLI child process.
+ * decisions, huge replies, slow hooks, threads, signals and exits; an uncaught promise rejection
+ * from a hook is a `crash/uncaught` reported whenever it reaches the kernel (the worker runs its
+ * event loop: the instant, or whether the run ends first, depends on timing, so it is not tested
+ * here). Killing the kernel's process (the worker's pid is the kernel's) is tried only in a CLI
+ * child process. It does NOT hold against an endless loop (the thread keeps spinning; the CLI
+ * completes only because it ends with `Deno.exit`) nor memory exhaustion (the whole process
+ * aborts): those run here only in a CLI child process.
  */
 
 import assert from "node:assert/strict";
@@ -484,7 +485,7 @@ Deno.test("process and worker: a policy cannot start a thread, nor print to the 
   assert.ok(cpuMs() - before < 150, `the kernel's process used ${cpuMs() - before} ms of CPU`);
 });
 
-Deno.test("process and worker: kill, exit, signal and unload listeners are NotCapable", async () => {
+Deno.test("process and worker: kill, exit, signal and unload listeners are NotCapable; so is process-wide state", async () => {
   const denied = (what: string) =>
     new RegExp(`^NotCapable: ${what} is not available to a sandboxed policy$`);
   const acts: [string, string][] = [
@@ -521,7 +522,24 @@ Deno.test("process and worker: kill, exit, signal and unload listeners are NotCa
       expect: { kind: "error", reason: "throw", message: denied(what) },
     })),
   );
+  // What else is process-wide (the working directory, the environment, the umask) is denied by
+  // the permissions, under worker too.
+  for (const isolation of [undefined, "worker" as const]) {
+    for (const act of ["chdir", "env-set", "umask"]) {
+      cases.push({
+        where: "dispatch",
+        act,
+        isolation,
+        expect: { kind: "error", reason: "throw", message: HOOK_DENIED },
+      });
+    }
+  }
+  const cwd = Deno.cwd(), umask = Deno.umask();
   await runCases(cases);
+  assert.deepEqual(
+    [Deno.cwd(), Deno.umask(), Deno.env.get("HYPERHOOK_SET_BY_A_POLICY")],
+    [cwd, umask, undefined],
+  );
 });
 
 Deno.test("every isolation: a throw that cannot be described is an error, never a kernel crash", async () => {
