@@ -27,7 +27,7 @@ import {
 import type { Isolation } from "./sandbox/runtime.ts";
 import type { SandboxOptions } from "./sandbox/options.ts";
 import { WorkloadError } from "./workload/load.ts";
-import type { Workload } from "./workload/schema.ts";
+import { HOST_CPU_DEFAULTS, type Workload } from "./workload/schema.ts";
 import { readTraceText } from "./workload/trace_file.ts";
 
 /** A policy choice: a reference and its config. */
@@ -276,7 +276,12 @@ export async function createSimulation(
   const cpuChoice = choose(workload, options, "cpu") ?? { use: "rr" };
   const loaded: Partial<Record<Domain, LoadedPolicy>> = {};
   loaded.cpu = await load("cpu", cpuChoice);
-  const cpu = new CpuDomain(kernel, new PolicySlot("cpu", loaded.cpu), workload.host.pcpus);
+  const cpu = new CpuDomain(
+    kernel,
+    new PolicySlot("cpu", loaded.cpu),
+    workload.host.pcpus,
+    workload.host.cpu ?? HOST_CPU_DEFAULTS,
+  );
   const memoryChoice = choose(workload, options, "memory");
   let memory: MemoryDomain | undefined;
   if (workload.host.memory !== undefined) {
