@@ -289,7 +289,8 @@ ${installDeterminism}
 // A typed array's brand, read from the engine's own slot: a Proxy or a look-alike has none.
 const typedArrayTag = Object.getOwnPropertyDescriptor(
   Object.getPrototypeOf(Float64Array.prototype), Symbol.toStringTag).get;
-const isFloat64Array = (value) => typedArrayTag.call(value) === "Float64Array";
+const applyFunction = Reflect.apply;
+const isFloat64Array = (value) => applyFunction(typedArrayTag, value, []) === "Float64Array";
 
 function configErrorMessage(error) {
   try {
