@@ -75,6 +75,11 @@ export interface BundleOptions {
   jsrRegistry?: string;
   /** Minify the output (smaller, but stack traces get harder to read). Default: false. */
   minify?: boolean;
+  /**
+   * Told of every text the build reads: modules (a path, or a URL when fetched) and the
+   * `deno.json` files whose import maps resolve them, in the order read.
+   */
+  onRead?: (path: string, text: string) => void;
 }
 
 /** Bundles built or found in this process, by SHA-256. */
@@ -105,6 +110,7 @@ interface BuildContext {
   contentTypes: Map<string, string>;
   configs: Map<string, Promise<ImportMap | undefined>>;
   npmDirs: Map<string, string>;
+  onRead: (path: string, text: string) => void;
 }
 
 /**
@@ -160,6 +166,7 @@ export async function bundlePolicy(
     contentTypes: new Map(),
     configs: new Map(),
     npmDirs: new Map(),
+    onRead: options.onRead ?? (() => {}),
   };
   let result: esbuild.BuildResult<{ write: false; metafile: true }>;
   try {
@@ -483,11 +490,13 @@ function fileImportMap(dir: string, context: BuildContext): Promise<ImportMap | 
         } catch {
           continue;
         }
+        context.onRead(path, text);
         const config = parseJsonc(text) as { importMap?: unknown };
         const base = new URL(`file://${path}`);
         if (typeof config.importMap === "string") {
           const mapUrl = new URL(config.importMap, base);
           const mapText = await Deno.readTextFile(fileURLToPath(mapUrl));
+          context.onRead(fileURLToPath(mapUrl), mapText);
           return importMapOf(parseJsonc(mapText), mapUrl);
         }
         return importMapOf(config, base);
@@ -545,17 +554,20 @@ function policyPlugin(context: BuildContext): esbuild.Plugin {
           return { errors: [{ text: error instanceof Error ? error.message : String(error) }] };
         }
       });
-      build.onLoad({ filter: /.*/, namespace: "file" }, async (args) => ({
-        contents: await Deno.readTextFile(args.path),
-        loader: loaderForPath(args.path),
-        resolveDir: dirname(args.path),
-      }));
+      build.onLoad({ filter: /.*/, namespace: "file" }, async (args) => {
+        const contents = await Deno.readTextFile(args.path);
+        context.onRead(args.path, contents);
+        return { contents, loader: loaderForPath(args.path), resolveDir: dirname(args.path) };
+      });
       build.onLoad({ filter: /.*/, namespace: "npm" }, async (args) => {
         const path = npmRealPath(args.path, context);
-        return { contents: await Deno.readTextFile(path), loader: loaderForPath(path) };
+        const contents = await Deno.readTextFile(path);
+        context.onRead(path, contents);
+        return { contents, loader: loaderForPath(path) };
       });
       build.onLoad({ filter: /.*/, namespace: "remote" }, async (args) => {
         const contents = await fetchText(context, args.path);
+        context.onRead(args.path, contents);
         return { contents, loader: loaderForUrl(args.path, context.contentTypes.get(args.path)) };
       });
     },
