@@ -3,7 +3,9 @@
 // so do the checkouts, for an A/B), so that a shared machine whose speed drifts slows them alike.
 // Each run sets HYPERHOOK_PHASES=1; a checkout that prints the phase line (imports, parse, build,
 // run, report) gets their medians in the table, and what is left of the wall time is `outside`
-// (the runtime's start, `deno task` itself, and the exit).
+// (the runtime's start, `deno task` itself, and the exit). `cpu` is the median CPU time (user and
+// system, all threads, the process and its children): on a busy machine it moves less than the
+// wall time.
 //
 // Run: `deno task bench-e2e [--rounds N] [--only scale,demo,...] [--root DIR]...`. With two roots
 // (two checkouts) it prints, per workload, the ratio of their medians and the median of the
@@ -90,12 +92,29 @@ if (only !== undefined && chosen.length !== only.length) {
 
 interface Sample {
   ms: number;
+  /** CPU time of the process and its children (user + system), NaN where it cannot be read. */
+  cpuMs: number;
   phases: Map<string, number>;
   hash: string;
 }
 const samples = chosen.map(() => roots.map(() => [] as Sample[]));
 
+/**
+ * CPU time of this process's waited-for children so far, in ms (Linux: /proc, in ticks of 10 ms),
+ * or NaN. Children run one at a time here, so a difference is one child's, and its own children's.
+ */
+function childrenCpuMs(): number {
+  try {
+    const stat = Deno.readTextFileSync("/proc/self/stat");
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return (Number(fields[13]) + Number(fields[14])) * 10;
+  } catch {
+    return NaN;
+  }
+}
+
 async function once(argv: string[], cwd: string): Promise<Sample> {
+  const cpuBefore = childrenCpuMs();
   const started = performance.now();
   const output = await new Deno.Command(argv[0]!, {
     args: argv.slice(1),
@@ -105,6 +124,7 @@ async function once(argv: string[], cwd: string): Promise<Sample> {
     stderr: "piped",
   }).output();
   const ms = performance.now() - started;
+  const cpuMs = childrenCpuMs() - cpuBefore;
   const stderr = new TextDecoder().decode(output.stderr);
   if (!output.success) {
     throw new Error(`${argv.join(" ")} exited with ${output.code}: ${stderr.trim()}`);
@@ -117,7 +137,7 @@ async function once(argv: string[], cwd: string): Promise<Sample> {
   }
   const stdout = new TextDecoder().decode(output.stdout);
   const hash = stdout.length > 0 ? (JSON.parse(stdout).eventsHash as string) : "";
-  return { ms, phases, hash };
+  return { ms, cpuMs, phases, hash };
 }
 
 for (let round = 0; round < rounds; round++) {
@@ -141,7 +161,7 @@ console.log(
   `rounds: ${rounds}; roots: ${roots.map((root, r) => `${"AB"[r]} = ${root}`).join(", ")}`,
 );
 console.log(
-  `${"workload".padEnd(10)} root    min median    max  phases (medians, ms)`,
+  `${"workload".padEnd(10)} root    min median    max    cpu  phases (medians, ms)`,
 );
 for (const [w, workload] of chosen.entries()) {
   for (const [r] of roots.entries()) {
@@ -161,7 +181,9 @@ for (const [w, workload] of chosen.entries()) {
     console.log(
       `${workload.name.padEnd(10)} ${"AB"[r]!.padStart(4)} ${fixed(Math.min(...ms))} ${
         fixed(median(ms))
-      } ${fixed(Math.max(...ms))}  ${phases.join(", ")}`,
+      } ${fixed(Math.max(...ms))} ${fixed(median(runs.map((sample) => sample.cpuMs)))}  ${
+        phases.join(", ")
+      }`,
     );
   }
   if (roots.length === 2) {
