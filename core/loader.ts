@@ -21,7 +21,7 @@ import type { PolicyBundle } from "./sandbox/bundle.ts";
 import { type BundleIdentity, bundleIdentity } from "./sandbox/bundle_identity.ts";
 import { InlineRuntime } from "./sandbox/inline.ts";
 import type { SandboxOptions } from "./sandbox/options.ts";
-import { InProcessRuntime, type Isolation } from "./sandbox/runtime.ts";
+import { InProcessRuntime, type Isolation, type PolicyRuntime } from "./sandbox/runtime.ts";
 
 /**
  * A policy reference that cannot be used (unknown name, missing file, unbundlable import).
@@ -146,7 +146,7 @@ export async function loadPolicy(
   const config = options.config ?? {};
   const builtin = isBuiltin(domain, reference);
   const isolation = options.isolation ?? (builtin ? "none" : "process");
-  let runtime, sha256;
+  let runtime: PolicyRuntime, sha256: string;
   if (builtin && isolation === "none") {
     // A trusted built-in in-process skips the import of its own bundle: same code, already loaded.
     sha256 = (await builtinIdentity(domain, reference)).sha256;
