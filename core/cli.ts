@@ -9,14 +9,10 @@
  */
 
 import { EXIT, isBadInput, UsageError } from "./commands/common.ts";
-import { bundleCommand } from "./commands/bundle.ts";
-import { compareCommand } from "./commands/compare.ts";
-import { newCommand } from "./commands/new.ts";
-import { runCommand } from "./commands/run.ts";
-import { serveCommand } from "./commands/serve.ts";
 
 /**
- * The subcommands, by name.
+ * The subcommands, by name. Each is imported when it is called: `run` loads no HTTP server, no
+ * bundler and no scaffolding templates.
  *
  * @example
  * ```ts
@@ -26,11 +22,11 @@ import { serveCommand } from "./commands/serve.ts";
  * ```
  */
 export const COMMANDS: Record<string, (args: string[]) => Promise<number>> = {
-  run: runCommand,
-  compare: compareCommand,
-  serve: serveCommand,
-  bundle: bundleCommand,
-  new: newCommand,
+  run: async (args) => (await import("./commands/run.ts")).runCommand(args),
+  compare: async (args) => (await import("./commands/compare.ts")).compareCommand(args),
+  serve: async (args) => (await import("./commands/serve.ts")).serveCommand(args),
+  bundle: async (args) => (await import("./commands/bundle.ts")).bundleCommand(args),
+  new: async (args) => (await import("./commands/new.ts")).newCommand(args),
 };
 
 const USAGE = `hyperhook: simulate and compare hypervisor resource policies

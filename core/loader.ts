@@ -7,16 +7,21 @@
  * a permission-less child process by default (`process`), the only isolation that holds against
  * hostile code. `--isolation` overrides both.
  *
+ * A built-in run in-process needs only its bundle's hash, which comes from a cache while its
+ * sources are unchanged (`sandbox/bundle_identity.ts`): such a run loads neither the bundler
+ * (esbuild) nor the sandboxes, which are imported when first needed.
+ *
  * @module
  */
 
 import { BUILTIN_POLICIES, FALLBACK_POLICIES } from "../plugins/mod.ts";
 import type { LoadedPolicy } from "./kernel/slot.ts";
 import type { Domain } from "./policy/protocol.ts";
-import { bundlePolicy, type PolicyBundle } from "./sandbox/bundle.ts";
-import { createRuntime } from "./sandbox/mod.ts";
+import type { PolicyBundle } from "./sandbox/bundle.ts";
+import { type BundleIdentity, bundleIdentity } from "./sandbox/bundle_identity.ts";
+import { InlineRuntime } from "./sandbox/inline.ts";
 import type { SandboxOptions } from "./sandbox/options.ts";
-import { InProcessRuntime, type Isolation } from "./sandbox/runtime.ts";
+import { InProcessRuntime, type Isolation, type PolicyRuntime } from "./sandbox/runtime.ts";
 
 /**
  * A policy reference that cannot be used (unknown name, missing file, unbundlable import).
@@ -61,6 +66,7 @@ export interface LoadOptions {
 }
 
 const builtinBundles = new Map<string, Promise<PolicyBundle>>();
+const builtinIdentities = new Map<string, Promise<BundleIdentity>>();
 
 /** Whether `reference` names a built-in policy of `domain`. */
 export function isBuiltin(domain: Domain, reference: string): boolean {
@@ -76,6 +82,24 @@ function builtinBundle(domain: Domain, name: string): Promise<PolicyBundle> {
     builtinBundles.set(key, bundle);
   }
   return bundle;
+}
+
+/** The hash and size of a built-in's bundle: from the cache while its sources are unchanged. */
+function builtinIdentity(domain: Domain, name: string): Promise<BundleIdentity> {
+  const key = `${domain}/${name}`;
+  let identity = builtinIdentities.get(key);
+  if (identity === undefined) {
+    const url = BUILTIN_POLICIES[domain][name]!.url;
+    identity = url.protocol === "file:"
+      ? bundleIdentity(url.pathname)
+      : builtinBundle(domain, name);
+    builtinIdentities.set(key, identity);
+  }
+  return identity;
+}
+
+async function bundlePolicy(reference: string): Promise<PolicyBundle> {
+  return await (await import("./sandbox/bundle.ts")).bundlePolicy(reference);
 }
 
 /** Whether a reference looks like a module rather than a (mistyped) built-in name. */
@@ -135,17 +159,26 @@ export async function loadPolicy(
 ): Promise<LoadedPolicy> {
   const config = options.config ?? {};
   const builtin = isBuiltin(domain, reference);
-  const bundle = await bundleReference(domain, reference, { untrusted: options.untrusted });
   const isolation = options.isolation ?? (builtin ? "none" : "process");
-  // A trusted built-in in-process skips the import of its own bundle: same code, already loaded.
-  const runtime = builtin && isolation === "none"
-    ? createRuntime("none", BUILTIN_POLICIES[domain][reference]!.definition, options.sandbox)
-    : createRuntime(isolation, bundle, options.sandbox);
+  let runtime: PolicyRuntime, sha256: string;
+  if (builtin && isolation === "none") {
+    // A trusted built-in in-process skips the import of its own bundle: same code, already loaded.
+    sha256 = (await builtinIdentity(domain, reference)).sha256;
+    runtime = new InlineRuntime(BUILTIN_POLICIES[domain][reference]!.definition, options.sandbox);
+  } else {
+    const bundle = await bundleReference(domain, reference, { untrusted: options.untrusted });
+    sha256 = bundle.sha256;
+    runtime = (await import("./sandbox/mod.ts")).createRuntime(
+      isolation,
+      bundle,
+      options.sandbox,
+    );
+  }
   return {
     runtime,
     info: {
       name: builtin ? BUILTIN_POLICIES[domain][reference]!.definition.name : reference,
-      sha256: bundle.sha256,
+      sha256,
       isolation,
       config,
       reference,

@@ -94,6 +94,11 @@ export interface BundleOptions {
    * path. Default: false.
    */
   untrusted?: boolean;
+  /**
+   * Told of every text the build reads: modules (a path, or a URL when fetched) and the
+   * `deno.json` files whose import maps resolve them, in the order read.
+   */
+  onRead?: (path: string, text: string) => void;
 }
 
 /** Bundles built or found in this process, by SHA-256. */
@@ -135,6 +140,7 @@ interface BuildContext {
   contentTypes: Map<string, string>;
   configs: Map<string, Promise<ImportMap | undefined>>;
   npmDirs: Map<string, string>;
+  onRead: (path: string, text: string) => void;
 }
 
 /**
@@ -195,6 +201,7 @@ export async function bundlePolicy(
     contentTypes: new Map(),
     configs: new Map(),
     npmDirs: new Map(),
+    onRead: options.onRead ?? (() => {}),
   };
   // Untrusted code learns nothing of the server from an error: not even the name it was saved as.
   const named = untrusted ? "" : ` ${reference}`;
@@ -693,11 +700,13 @@ function fileImportMap(dir: string, context: BuildContext): Promise<ImportMap | 
         } catch {
           continue;
         }
+        context.onRead(path, text);
         const config = parseJsonc(text) as { importMap?: unknown };
         const base = new URL(`file://${path}`);
         if (typeof config.importMap === "string") {
           const mapUrl = new URL(config.importMap, base);
           const mapText = await Deno.readTextFile(fileURLToPath(mapUrl));
+          context.onRead(fileURLToPath(mapUrl), mapText);
           return importMapOf(parseJsonc(mapText), mapUrl);
         }
         return importMapOf(config, base);
@@ -762,18 +771,19 @@ function policyPlugin(context: BuildContext): esbuild.Plugin {
         ) {
           throw new Error("Untrusted code may not import local files");
         }
-        return {
-          contents: await Deno.readTextFile(args.path),
-          loader: loaderForPath(args.path),
-          resolveDir: dirname(args.path),
-        };
+        const contents = await Deno.readTextFile(args.path);
+        context.onRead(args.path, contents);
+        return { contents, loader: loaderForPath(args.path), resolveDir: dirname(args.path) };
       });
       build.onLoad({ filter: /.*/, namespace: "npm" }, async (args) => {
         const path = npmRealPath(args.path, context);
-        return { contents: await Deno.readTextFile(path), loader: loaderForPath(path) };
+        const contents = await Deno.readTextFile(path);
+        context.onRead(path, contents);
+        return { contents, loader: loaderForPath(path) };
       });
       build.onLoad({ filter: /.*/, namespace: "remote" }, async (args) => {
         const contents = await fetchText(context, args.path);
+        context.onRead(args.path, contents);
         return { contents, loader: loaderForUrl(args.path, context.contentTypes.get(args.path)) };
       });
     },

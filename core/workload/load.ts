@@ -6,6 +6,7 @@
  */
 
 import { dirname, isAbsolute, resolve } from "node:path";
+import { fastPrograms } from "./_fast.ts";
 import { describeIssue, type Workload, workloadSchema } from "./schema.ts";
 import { MAX_WORKLOAD_BYTES, readTraceText, TraceFileError } from "./trace_file.ts";
 
@@ -57,13 +58,16 @@ export function parseWorkload(
   value: unknown,
   options: { source?: string; baseDir?: string } = {},
 ): Workload {
-  const parsed = workloadSchema.safeParse(value);
+  // Large explicit programs are parsed apart, and zod checks a stand-in step for each.
+  const fast = fastPrograms(value);
+  const parsed = workloadSchema.safeParse(fast === undefined ? value : fast.input);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
     const prefix = options.source === undefined ? "Workload" : `Workload ${options.source}`;
     throw new WorkloadError(`${prefix}: ${describeIssue(issue, value)}`);
   }
   const workload = parsed.data;
+  for (const [index, program] of fast?.programs ?? []) workload.vms[index]!.cpu!.program = program;
   if (options.baseDir !== undefined) {
     for (const vm of workload.vms) {
       const trace = vm.cpu?.trace;
