@@ -98,8 +98,11 @@ function builtinIdentity(domain: Domain, name: string): Promise<BundleIdentity> 
   return identity;
 }
 
-async function bundlePolicy(reference: string): Promise<PolicyBundle> {
-  return await (await import("./sandbox/bundle.ts")).bundlePolicy(reference);
+async function bundlePolicy(
+  reference: string,
+  options: { untrusted?: boolean } = {},
+): Promise<PolicyBundle> {
+  return await (await import("./sandbox/bundle.ts")).bundlePolicy(reference, options);
 }
 
 /** Whether a reference looks like a module rather than a (mistyped) built-in name. */
