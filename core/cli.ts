@@ -22,7 +22,7 @@ import { serveCommand } from "./commands/serve.ts";
  * ```ts
  * import { COMMANDS } from "./cli.ts";
  *
- * console.log(Object.keys(COMMANDS)); // run, compare, serve, bundle, new
+ * console.log(Object.keys(COMMANDS)); // run, compare, serve, bundle, new, sweep, worker
  * ```
  */
 export const COMMANDS: Record<string, (args: string[]) => Promise<number>> = {
@@ -31,6 +31,9 @@ export const COMMANDS: Record<string, (args: string[]) => Promise<number>> = {
   serve: serveCommand,
   bundle: bundleCommand,
   new: newCommand,
+  // Loaded when used: a run never imports the sweep engines (nor bullmq, ioredis, parquet).
+  sweep: async (args) => (await import("./commands/sweep.ts")).sweepCommand(args),
+  worker: async (args) => (await import("./commands/worker.ts")).workerCommand(args),
 };
 
 const USAGE = `hyperhook: simulate and compare hypervisor resource policies
@@ -70,4 +73,6 @@ export async function main(args: string[]): Promise<number> {
   }
 }
 
-if (import.meta.main) Deno.exit(await main(Deno.args));
+// Without a top-level await: a command loaded on demand may import mod.ts, which imports this
+// module, and would wait forever for a module still evaluating.
+if (import.meta.main) main(Deno.args).then((code) => Deno.exit(code));
