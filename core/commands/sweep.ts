@@ -8,7 +8,6 @@
  */
 
 import { join, resolve } from "node:path";
-import { setField } from "../sweep/_json.ts";
 import { runLocal, type ShardFailure } from "../sweep/local.ts";
 import { writeCollected } from "../sweep/output.ts";
 import { readPlan, SweepError, type SweepPlan } from "../sweep/plan.ts";
@@ -22,7 +21,7 @@ import {
   writeManifest,
 } from "../sweep/results.ts";
 import { runShard } from "../sweep/run_shard.ts";
-import { expandPlan, setLabel } from "../sweep/shards.ts";
+import { expandPlan, setLabel, shardJson } from "../sweep/shards.ts";
 import { EXIT, parseFlags, UsageError } from "./common.ts";
 
 /** Usage of `sweep`. */
@@ -239,9 +238,21 @@ async function shardCommand(args: string[]): Promise<number> {
     );
   }
   await prepareDir(dir);
-  if (typeof await readManifest(dir) === "string") {
+  let manifest = await readManifest(dir);
+  if (typeof manifest === "string") {
     // The first array task to get here writes the manifest (the others keep it).
     await writeManifest(dir, manifestOf(plan, await expandPlan(plan)), true);
+    manifest = await readManifest(dir);
+  }
+  const planned = typeof manifest === "string" ? undefined : manifest.shards[index]?.key;
+  if (planned !== undefined && planned !== shard.key) {
+    console.error(
+      `hyperhook: shard ${index}: this machine's key ${
+        shard.key.slice(0, 12)
+      } differs from the manifest's ${
+        planned.slice(0, 12)
+      } (other code or policy bundles): collect will not merge its result`,
+    );
   }
   const result = await runShard(shard);
   const stored = await storeResult(dir, result);
@@ -342,8 +353,7 @@ async function showCommand(args: string[]): Promise<number> {
       `--index: expected an index below ${expansion.shards.length} (the plan's shards), got ${index}`,
     );
   }
-  const workload = JSON.parse(shard.workload.text);
-  for (const [key, value] of shard.set) setField(workload, key, value);
+  const workload = shardJson(shard, `Sweep plan ${plan.source}`);
   console.log(JSON.stringify(workload, null, 2));
   console.error(
     `hyperhook: shard ${index} is: hyperhook run <this workload, saved beside ${shard.workload.path}> --seed ${shard.seed}${

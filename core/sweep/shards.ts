@@ -8,6 +8,7 @@
  * @module
  */
 
+import { dirname, resolve } from "node:path";
 import { createSimulation, parseWorkload, type Report, type Workload } from "../../mod.ts";
 import { canonicalJson, cellText, setField, sha256Hex } from "./_json.ts";
 import { codeIdentity } from "./code.ts";
@@ -26,6 +27,8 @@ export interface ShardSpec {
   workload: { path: string; file: string; text: string; sha256: string };
   /** The matrix fields set, as the plan wrote them, in plan order. */
   set: [string, unknown][];
+  /** The plan's folder: a policy path in the matrix (`./my_policy.ts`) is relative to it. */
+  planDir: string;
   /** The seed (`--seed`). */
   seed: number;
   /** `--isolation`, when the plan sets it. */
@@ -63,15 +66,15 @@ export function setLabel(set: [string, unknown][]): string {
 }
 
 /**
- * The workload of a shard: the file's JSON with the fields set, validated exactly as
- * `hyperhook run` validates a file (relative trace paths resolve against the workload's folder).
+ * A shard's workload as JSON: the file's with the matrix fields set, and a policy path of the
+ * matrix made absolute (it is relative to the plan).
  *
- * @throws {SweepError} When a field is not a workload field or a value is not valid there.
+ * @throws {SweepError} When a field cannot be set (an index past an array, a field of a number).
  */
-export function shardWorkload(
-  shard: Pick<ShardSpec, "workload" | "set">,
+export function shardJson(
+  shard: Pick<ShardSpec, "workload" | "set" | "planDir">,
   source: string,
-): Workload {
+): Record<string, unknown> {
   let value: Record<string, unknown>;
   try {
     value = JSON.parse(shard.workload.text);
@@ -87,7 +90,28 @@ export function shardWorkload(
         `${source}: matrix["${key}"]: ${problem} (in workload ${shard.workload.path})`,
       );
     }
+    const policy = /^policies\.(cpu|memory|io)(\.use)?$/.exec(key);
+    const choice = policy === null
+      ? undefined
+      : (value.policies as Record<string, { use?: unknown }> | undefined)?.[policy[1]!];
+    if (typeof choice?.use === "string" && /^\.\.?\//.test(choice.use)) {
+      choice.use = resolve(shard.planDir, choice.use);
+    }
   }
+  return value;
+}
+
+/**
+ * The workload of a shard: the file's JSON with the fields set, validated exactly as
+ * `hyperhook run` validates a file (relative trace paths resolve against the workload's folder).
+ *
+ * @throws {SweepError} When a field is not a workload field or a value is not valid there.
+ */
+export function shardWorkload(
+  shard: Pick<ShardSpec, "workload" | "set" | "planDir">,
+  source: string,
+): Workload {
+  const value = shardJson(shard, source);
   try {
     return parseWorkload(value, {
       source: shard.workload.path,
@@ -181,13 +205,14 @@ export async function expandPlan(plan: SweepPlan, only?: number): Promise<Expans
   const code = await codeIdentity();
   const source = `Sweep plan ${plan.source}`;
   const combinations = cartesian(plan.matrix);
+  const planDir = dirname(plan.file);
   const shards: ShardSpec[] = [];
   const policies: Record<string, string>[] = [];
   for (const file of plan.workloads) {
     const workloadSha = sha256Hex(file.text);
     const workloadRef = { path: file.path, file: file.file, text: file.text, sha256: workloadSha };
     for (const set of combinations) {
-      const workload = shardWorkload({ workload: workloadRef, set }, source);
+      const workload = shardWorkload({ workload: workloadRef, set, planDir }, source);
       const seeds = plan.seeds ?? [workload.seed];
       const first = shards.length;
       const wanted = only === undefined || (only >= first && only < first + seeds.length);
@@ -215,6 +240,7 @@ export async function expandPlan(plan: SweepPlan, only?: number): Promise<Expans
           plan: plan.name,
           workload: workloadRef,
           set,
+          planDir,
           seed,
           ...(plan.isolation === undefined ? {} : { isolation: plan.isolation }),
           metrics: plan.metrics.map((metric) => metric.path),
