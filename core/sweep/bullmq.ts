@@ -170,7 +170,8 @@ export async function runOnBullmq(
     }
     while (outstanding.size > 0) {
       const finished = new Promise<void>((resolve) => wake = resolve);
-      await Promise.all([...outstanding.keys()].map((key) => settle(key)));
+      // A Redis that is away (restarting) fails the calls: the next round asks again.
+      await Promise.all([...outstanding.keys()].map((key) => settle(key).catch(() => {})));
       if (outstanding.size === 0) break;
       await Promise.race([finished, new Promise((resolve) => setTimeout(resolve, RECONCILE_MS))]);
     }
