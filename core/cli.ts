@@ -22,7 +22,7 @@ import { serveCommand } from "./commands/serve.ts";
  * ```ts
  * import { COMMANDS } from "./cli.ts";
  *
- * console.log(Object.keys(COMMANDS)); // run, compare, serve, bundle, new, sweep, worker
+ * console.log(Object.keys(COMMANDS)); // run, compare, serve, bundle, new, sweep, worker, tune
  * ```
  */
 export const COMMANDS: Record<string, (args: string[]) => Promise<number>> = {
@@ -34,6 +34,7 @@ export const COMMANDS: Record<string, (args: string[]) => Promise<number>> = {
   // Loaded when used: a run never imports the sweep engines (nor bullmq, ioredis, parquet).
   sweep: async (args) => (await import("./commands/sweep.ts")).sweepCommand(args),
   worker: async (args) => (await import("./commands/worker.ts")).workerCommand(args),
+  tune: async (args) => (await import("./commands/tune.ts")).tuneCommand(args),
 };
 
 const USAGE = `hyperhook: simulate and compare hypervisor resource policies
