@@ -209,18 +209,20 @@ function parseConstraints(
   }
   return value.map((text, i) => {
     const match = typeof text === "string"
-      ? /^\s*(\S+)\s*(>=|<=|>|<)\s*(-?\d+(?:\.\d+)?(?:e-?\d+)?)\s*$/.exec(text)
+      ? /^\s*(\S+)\s*(>=|<=|>|<)\s*(-?\d+(?:\.\d+)?(?:e-?\d+)?)(ns|us|ms|s)?\s*$/.exec(text)
       : null;
     if (match === null) {
       return fail(
         `constraints[${i}]`,
-        `expected "PATH >= NUMBER" (or <=, >, <), got ${show(text)}`,
+        `expected "PATH >= NUMBER" (or <=, >, <; a time in ns may be a duration such as 10ms), got ${
+          show(text)
+        }`,
       );
     }
     return {
       path: match[1]!,
       op: match[2] as Constraint["op"],
-      value: Number(match[3]),
+      value: Number(match[3]) * { ns: 1, us: 1e3, ms: 1e6, s: 1e9 }[match[4] ?? "ns"]!,
       text: text as string,
     };
   });
