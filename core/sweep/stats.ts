@@ -6,7 +6,7 @@
  * @module
  */
 
-import { canonicalJson } from "./_json.ts";
+import { canonicalJson, cellText } from "./_json.ts";
 import type { MetricSpec } from "./plan.ts";
 import type { ShardResult } from "./run_shard.ts";
 import { setLabel } from "./shards.ts";
@@ -89,8 +89,10 @@ export function overlaps(a: Interval, b: Interval): boolean {
 
 /** One configuration (a workload with its matrix values) and its results over seeds. */
 export interface Group {
-  /** A readable label. */
+  /** A readable label: each matrix field and its value. */
   label: string;
+  /** A short label: the values alone (for charts). */
+  short: string;
   /** The workload path. */
   workload: string;
   /** The matrix values. */
@@ -108,7 +110,12 @@ export function groupResults(results: ShardResult[], withWorkload: boolean): Gro
     if (group === undefined) {
       const label = [withWorkload ? result.workload : "", setLabel(result.set)].filter(Boolean)
         .join(" ") || result.workload;
-      group = { label, workload: result.workload, set: result.set, results: [] };
+      const short = [
+        withWorkload ? result.workload : "",
+        ...result.set.map(([, value]) => cellText(value)),
+      ]
+        .filter(Boolean).join(" / ") || result.workload;
+      group = { label, short, workload: result.workload, set: result.set, results: [] };
       groups.set(id, group);
     }
     group.results.push(result);

@@ -78,7 +78,7 @@ function chart(metric: MetricSpec, ranked: Ranked[]): string {
     const label = `<text x="${labelWidth - 6}" y="${
       y + rowHeight / 2 + 4
     }" text-anchor="end">${row.rank}. ${
-      escape(row.group.label.length > 40 ? row.group.label.slice(0, 39) + "…" : row.group.label)
+      escape(row.group.short.length > 34 ? row.group.short.slice(0, 33) + "…" : row.group.short)
     }</text>`;
     return label + bar + whisker;
   });
@@ -112,7 +112,7 @@ export function renderSummary(collected: Collected): string {
 <style>
 body { font: 14px/1.4 system-ui, sans-serif; margin: 2em; color: #222; }
 table { border-collapse: collapse; margin: 0.5em 0 2em; }
-th, td { padding: 2px 10px; border-bottom: 1px solid #ddd; text-align: right; }
+th, td { padding: 2px 10px; border-bottom: 1px solid #ddd; text-align: right; white-space: nowrap; }
 td:nth-child(2), th:nth-child(2) { text-align: left; }
 .ns { color: #a15c00; font-weight: 600; }
 .bar { fill: #4a7bd0; } .ns-bar { fill: #b9c8e6; } .ci { stroke: #111; stroke-width: 1.5; }

@@ -144,6 +144,7 @@ Deno.test("95 % intervals use Student's t; overlapping intervals are not signifi
 Deno.test("a ranking marks a configuration within the intervals of the one above as not significant", () => {
   const group = (label: string, values: number[]) => ({
     label,
+    short: label,
     workload: "w.json",
     set: [["policies.cpu", label]] as [string, unknown][],
     results: values.map((value) => ({ metrics: { m: value } }) as unknown as ShardResult),
