@@ -31,6 +31,9 @@ const KEEP_SECONDS = 7 * 24 * 3600;
 /** How often the sweep checks every outstanding job's state, besides the queue's events. */
 const RECONCILE_MS = 1000;
 
+/** How long a sweep waits for its first result before it asks whether any worker runs. */
+const WAIT_HINT_MS = 30_000;
+
 /**
  * Checks that Redis answers at `url` and keeps every key (`maxmemory-policy noeviction`, which
  * BullMQ needs: an evicted job is a lost shard).
@@ -168,7 +171,18 @@ export async function runOnBullmq(
         await (await Job.fromId(queue, shard.key))?.retry("failed");
       }
     }
+    const started = performance.now();
+    let hinted = false;
     while (outstanding.size > 0) {
+      if (!hinted && done === outcome.skipped && performance.now() - started > WAIT_HINT_MS) {
+        hinted = true;
+        progress.clear();
+        console.error(
+          `hyperhook: no shard finished yet: is a worker running? hyperhook worker --redis ${options.redis}${
+            options.queue === DEFAULT_QUEUE ? "" : ` --queue ${options.queue}`
+          }`,
+        );
+      }
       const finished = new Promise<void>((resolve) => wake = resolve);
       // A Redis that is away (restarting) fails the calls: the next round asks again.
       await Promise.all([...outstanding.keys()].map((key) => settle(key).catch(() => {})));
