@@ -337,6 +337,10 @@ async function collectCommand(args: string[]): Promise<number> {
       collected.strangers > 0
         ? ` (${collected.strangers} result file(s) of another plan left out)`
         : ""
+    }${
+      collected.superseded > 0
+        ? ` (${collected.superseded} result file(s) from other code left out: their shards have the plan's)`
+        : ""
     }`,
   );
   return found.length > 0 ? EXIT.FAILED : EXIT.OK;

@@ -165,10 +165,15 @@ export async function runOnBullmq(
   try {
     await events.waitUntilReady();
     await add(queue, pending, options.attempts);
-    // A job that failed in an earlier sweep stays failed under its id: run it again.
+    // A job that failed in an earlier sweep stays failed under its id, and one that a worker on
+    // other code completed holds a result under another key: run them again.
     for (const shard of pending) {
-      if (await queue.getJobState(shard.key) === "failed") {
-        await (await Job.fromId(queue, shard.key))?.retry("failed");
+      const state = await queue.getJobState(shard.key);
+      if (state !== "failed" && state !== "completed") continue;
+      const job = await Job.fromId<ShardSpec, ShardResult>(queue, shard.key);
+      if (state === "failed") await job?.retry("failed");
+      else if (job !== undefined && job.returnvalue?.key !== shard.key) {
+        await job.retry("completed");
       }
     }
     const started = performance.now();

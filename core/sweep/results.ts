@@ -184,6 +184,8 @@ export interface Collected {
   conflicts: { key: string; index: number | undefined; eventsHashes: string[] }[];
   /** Result files that belong to no shard of this plan (an older plan's). */
   strangers: number;
+  /** Results from other code for shards that also have the plan's result (harmless, not merged). */
+  superseded: number;
 }
 
 function shardIdentity(workload: string, set: [string, unknown][], seed: number): string {
@@ -255,7 +257,16 @@ export async function gather(dir: string, manifest: Manifest): Promise<Collected
     // No conflicts.
   }
   const missing = manifest.shards.filter((shard) => results[shard.index] === undefined);
-  return { manifest, results, missing, mismatches, conflicts, strangers };
+  const open = mismatches.filter((mismatch) => results[mismatch.index] === undefined);
+  return {
+    manifest,
+    results,
+    missing,
+    mismatches: open,
+    conflicts,
+    strangers,
+    superseded: mismatches.length - open.length,
+  };
 }
 
 function describeMismatch(manifest: Manifest, planned: ManifestShard, result: ShardResult): string {
@@ -331,7 +342,7 @@ export function problems(collected: Collected): string[] {
     lines.push(
       mismatch.index < 0
         ? `${mismatch.file}: ${mismatch.reason}`
-        : `shard ${mismatch.index}: ${mismatch.file}: ${mismatch.reason}; not merged (rerun the shard on the plan's code, and remove this file)`,
+        : `shard ${mismatch.index}: ${mismatch.file}: ${mismatch.reason}; not merged (run the shard again on the plan's code)`,
     );
   }
   for (const conflict of collected.conflicts) {

@@ -214,7 +214,7 @@ Deno.test({
     const other = worker(redis, [], join(copy, "core/cli.ts"));
     try {
       const out = join(folder.dir, "out");
-      const sweep = await hyperhook([
+      const sweepArgs = [
         "sweep",
         folder.plan,
         "--engine",
@@ -223,7 +223,8 @@ Deno.test({
         redis.url,
         "--out",
         out,
-      ]);
+      ];
+      const sweep = await hyperhook(sweepArgs);
       assert.equal(sweep.code, 1);
       const flagged = sweep.stderr.trim().split("\n");
       assert.equal(flagged.length, 3, sweep.stderr);
@@ -237,6 +238,22 @@ Deno.test({
       }
       assert.match(flagged[2]!, /2 of 2 shard\(s\) have no result from the plan's code/);
       assert.deepEqual((await csvRows(join(out, "results.csv"))).length, 1);
+      // The same sweep again with a worker on the plan's code: the completed jobs run again.
+      await stop(other);
+      const fixed = worker(redis);
+      try {
+        const again = await hyperhook(sweepArgs);
+        assert.equal(again.code, 0, again.stderr);
+        assert.equal((await csvRows(join(out, "results.csv"))).length, 3);
+        const collect = await hyperhook(["sweep", "collect", out]);
+        assert.equal(collect.code, 0, collect.stderr);
+        assert.match(
+          collect.stdout,
+          /\(2 result file\(s\) from other code left out: their shards have the plan's\)/,
+        );
+      } finally {
+        await stop(fixed);
+      }
     } finally {
       await stop(other);
       await redis.stop();
