@@ -18,7 +18,7 @@ import { EXIT, isBadInput, UsageError } from "./commands/common.ts";
  * ```ts
  * import { COMMANDS } from "./cli.ts";
  *
- * console.log(Object.keys(COMMANDS)); // run, compare, serve, bundle, new
+ * console.log(Object.keys(COMMANDS)); // run, compare, serve, bundle, new, sweep, worker, tune
  * ```
  */
 export const COMMANDS: Record<string, (args: string[]) => Promise<number>> = {
@@ -27,6 +27,9 @@ export const COMMANDS: Record<string, (args: string[]) => Promise<number>> = {
   serve: async (args) => (await import("./commands/serve.ts")).serveCommand(args),
   bundle: async (args) => (await import("./commands/bundle.ts")).bundleCommand(args),
   new: async (args) => (await import("./commands/new.ts")).newCommand(args),
+  sweep: async (args) => (await import("./commands/sweep.ts")).sweepCommand(args),
+  worker: async (args) => (await import("./commands/worker.ts")).workerCommand(args),
+  tune: async (args) => (await import("./commands/tune.ts")).tuneCommand(args),
 };
 
 const USAGE = `hyperhook: simulate and compare hypervisor resource policies
@@ -66,4 +69,6 @@ export async function main(args: string[]): Promise<number> {
   }
 }
 
-if (import.meta.main) Deno.exit(await main(Deno.args));
+// Without a top-level await: a command loaded on demand may import mod.ts, which imports this
+// module, and would wait forever for a module still evaluating.
+if (import.meta.main) main(Deno.args).then((code) => Deno.exit(code));

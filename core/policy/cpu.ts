@@ -480,6 +480,7 @@ export function defineCpuPolicy<S extends Record<string, Param<unknown>> = Recor
     apiVersion: API_VERSION,
     domain: "cpu",
     name: spec.name,
+    params: spec.config ?? {},
     start(message: StartMessage): { handler: PolicyHandler; result: StartResult } {
       const { config, json } = resolveConfig(spec.name, spec.config ?? ({} as S), message.config);
       const pcpus = Number(message.host.pcpus);

@@ -445,6 +445,7 @@ export function defineMemoryPolicy<
     apiVersion: API_VERSION,
     domain: "memory",
     name: spec.name,
+    params: spec.config ?? {},
     start(message: StartMessage): { handler: PolicyHandler; result: StartResult } {
       const { config, json } = resolveConfig(spec.name, spec.config ?? ({} as S), message.config);
       const count = Number(message.host.frames);
