@@ -28,7 +28,8 @@ import type { Isolation } from "./sandbox/runtime.ts";
 import { ReplaySession } from "./sandbox/replay.ts";
 import type { SandboxOptions } from "./sandbox/options.ts";
 import { WorkloadError } from "./workload/load.ts";
-import type { Workload } from "./workload/schema.ts";
+import { HOST_CPU_DEFAULTS, type Workload } from "./workload/schema.ts";
+import { readTraceText } from "./workload/trace_file.ts";
 
 /** A policy choice: a reference and its config. */
 export interface PolicyChoice {
@@ -56,7 +57,7 @@ export interface SimulateOptions {
   onIncident?: (incident: Incident) => void;
   /** Receives the decision log as text. */
   logSink?: (line: string) => void;
-  /** Reads trace files (default: `Deno.readTextFileSync`). */
+  /** Reads trace files (default: `readTraceText`, regular files within a size limit). */
   readText?: (path: string) => string;
   /**
    * Whether `process` policies run beside a copy of the kernel in their sandbox, the kernel
@@ -316,7 +317,12 @@ async function build(
   const cpuChoice = choose(workload, options, "cpu") ?? { use: "rr" };
   const loaded: Partial<Record<Domain, LoadedPolicy>> = {};
   loaded.cpu = await load("cpu", cpuChoice);
-  const cpu = new CpuDomain(kernel, new PolicySlot("cpu", loaded.cpu), workload.host.pcpus);
+  const cpu = new CpuDomain(
+    kernel,
+    new PolicySlot("cpu", loaded.cpu),
+    workload.host.pcpus,
+    workload.host.cpu ?? HOST_CPU_DEFAULTS,
+  );
   const memoryChoice = choose(workload, options, "memory");
   let memory: MemoryDomain | undefined;
   if (workload.host.memory !== undefined) {
@@ -328,7 +334,7 @@ async function build(
       `Workload: host.memory.frames: expected a positive integer for the memory policy ${memoryChoice.use}, got nothing`,
     );
   }
-  const readFile = options.readText ?? ((path: string) => Deno.readTextFileSync(path));
+  const readFile = options.readText ?? ((path: string) => readTraceText(path));
   // The replay sandbox reads no file: it is sent what was read here.
   const readText = replay?.recording(readFile) ?? readFile;
   const vmIndex = new Map<string, number>();

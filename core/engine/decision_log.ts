@@ -5,11 +5,16 @@
  * the whole log is the run's `eventsHash`: two runs made the same decisions exactly when their
  * hashes agree. Records are hashed in 64 KiB chunks, so logging costs a few stores per decision.
  *
+ * A log that ends short is hashed by `_sha256.ts`; `node:crypto`'s native hash is loaded only for
+ * a long log (or a peek), since loading it starts Deno's Node compatibility layer, which costs a
+ * short run more than its whole log takes to hash.
+ *
  * @module
  */
 
-import { createHash, type Hash } from "node:crypto";
+import type { Hash } from "node:crypto";
 import { ThreadHash } from "./_hash_thread.ts";
+import { Sha256 } from "./_sha256.ts";
 
 const RECORD = 6;
 const CHUNK_RECORDS = 1365;
@@ -83,7 +88,13 @@ export class DecisionLog {
   digest(): string {
     if (this.#digest === undefined) {
       this.#flush(true);
-      this.#digest = this.#remote?.digest() ?? this.#hashHere().digest("hex");
+      if (this.#remote !== null) this.#digest = this.#remote.digest();
+      else if (this.#local !== null) this.#digest = this.#local.digest("hex");
+      else {
+        const hash = new Sha256();
+        for (const chunk of this.#kept.splice(0)) hash.update(chunk);
+        this.#digest = hash.digest();
+      }
       this.#release();
       this.#local = null;
     }
@@ -154,9 +165,20 @@ export class DecisionLog {
   /** Hashes on this thread from now on (the chunks kept first). */
   #hashHere(): Hash {
     if (this.#local === null) {
-      this.#local = createHash("sha256");
+      this.#local = nodeCrypto().createHash("sha256");
       for (const chunk of this.#kept.splice(0)) this.#local.update(chunk);
     }
     return this.#local;
   }
+}
+
+/**
+ * `node:crypto`, loaded when first asked for: `process` is a global of Deno 2, and touching it
+ * starts the Node compatibility layer.
+ */
+function nodeCrypto(): typeof import("node:crypto") {
+  const process = (globalThis as unknown as {
+    process: { getBuiltinModule(id: "node:crypto"): typeof import("node:crypto") };
+  }).process;
+  return process.getBuiltinModule("node:crypto");
 }

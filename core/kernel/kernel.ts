@@ -42,6 +42,13 @@ export interface KernelDomain {
   replay(): void;
   /** The host as the domain's policies see it (sent at start). */
   host(): Record<string, unknown>;
+  /**
+   * Checks what a freshly started policy declared against the domain's bounds (a tick period
+   * too short, for instance), before it takes charge.
+   *
+   * @throws {PolicyFailure} Of kind `invalid`, naming the bound.
+   */
+  check?(declared: StartResult): void;
   /** Called once a new policy is in charge (arms its tick, for instance). */
   installed(): void;
   /** Closes the books at the end of the run (partial run times, waits). */
@@ -195,6 +202,7 @@ export class Kernel {
           domain: domain.name,
         });
         checkDomain(declared, domain.name);
+        domain.check?.(declared);
         domain.slot.install(loaded.runtime, loaded.info, declared);
         domain.installed();
       } catch (error) {
@@ -329,6 +337,7 @@ export class Kernel {
     }
     try {
       checkDomain(declared, name);
+      domain.check?.(declared);
     } catch (error) {
       await loaded.runtime.close();
       throw error;

@@ -24,7 +24,7 @@ import type { CpuDomain, Vcpu, Vm } from "../cpu/domain.ts";
 import type { Kernel, KernelDomain } from "../kernel/kernel.ts";
 import type { PolicySlot } from "../kernel/slot.ts";
 import { MEMORY_OP, type MemoryVmParams, type MemoryVmSpec, PAGE_BYTES } from "../policy/memory.ts";
-import type { Reply } from "../policy/protocol.ts";
+import type { Reply, StartResult } from "../policy/protocol.ts";
 import { ReplyReader } from "../policy/wire.ts";
 import { invalidDecision as invalid, PolicyFailure } from "../sandbox/runtime.ts";
 import type { CpuWorkload, HostMemoryWorkload, MemoryWorkload } from "../workload/types.ts";
@@ -1040,8 +1040,18 @@ export class MemoryDomain implements KernelDomain {
   }
 
   #balanceNs(): number {
-    const period = this.slot.declared.tickNs;
-    return period !== undefined && Number.isInteger(period) && period > 0 ? period : 100_000_000;
+    return balanceOf(this.slot.declared);
+  }
+
+  check(declared: StartResult): void {
+    // A balance period is a periodic hook as a tick is: bounded the same way.
+    const period = balanceOf(declared), minimum = this.#config.minBalance;
+    if (declared.hooks.includes("balance") && period < minimum) {
+      throw invalid(
+        "balance-too-short",
+        `balanceNs ${period}: below the minimum balance period of ${minimum} ns (host.memory.minBalance)`,
+      );
+    }
   }
 
   installed(): void {
@@ -1200,6 +1210,12 @@ function emptyVmFigures(): MemoryVmFigures {
     writebacks: 0,
     stallNs: 0,
   };
+}
+
+/** The balance period a policy declared: `tickNs` when it is a positive integer, else 100 ms. */
+function balanceOf(declared: StartResult): number {
+  const period = declared.tickNs;
+  return period !== undefined && Number.isInteger(period) && period > 0 ? period : 100_000_000;
 }
 
 /**

@@ -274,7 +274,12 @@ export class VcpuView {
 export interface Dispatch {
   /** The vCPU to run: a view or its id. */
   vcpu: VcpuView | number;
-  /** The slice in ns: a positive integer, or absent/Infinity for no limit. */
+  /**
+   * The slice in ns: a positive integer, or absent/Infinity for no limit. The host sets a minimum
+   * (`host.cpu.minSlice`, default 10 µs): a shorter slice now and then passes (an allowance of 8
+   * per pCPU, refilled by one per minimum of simulated time), a habit of them is `invalid`
+   * (`slice-too-short`).
+   */
   sliceNs?: number;
   /**
    * The pCPU whose local queue takes it (absent: the pCPU that asked). A centralized dispatcher
@@ -311,7 +316,10 @@ export interface CpuContext<C> {
    * what is due. Asking twice for the same time gives one call. The kernel hears of it with the
    * policy's reply to this instant, so ask from any hook but `running` (whose call may reach the
    * policy after its instant, and then fires 1 ns after the kernel hears of it). At most
-   * {@linkcode MAX_TIMERS} may be pending.
+   * {@linkcode MAX_TIMERS} may be pending. The host sets a minimum distance from now
+   * (`host.cpu.minTimer`, default 10 µs): a nearer timer (or a late one) now and then passes (an
+   * allowance of 8 per pCPU, refilled by one per minimum), a habit of them is `invalid`
+   * (`timer-too-soon`).
    *
    * @param atNs When, in ns: after `now`.
    * @throws {Error} When the policy has no `timer` hook, or `atNs` is not after `now`.
@@ -373,7 +381,11 @@ export interface CpuPolicySpec<S extends Record<string, Param<unknown>>> {
   name: string;
   /** Declared parameters with defaults (see `param`). */
   config?: S;
-  /** The tick period in ns for the `tick` hook (default 10 ms), or a function of the config. */
+  /**
+   * The tick period in ns for the `tick` hook (default 10 ms), or a function of the config. A
+   * period below the host's minimum (`host.cpu.minTick`, default 100 µs) is refused at start
+   * (`invalid`, `tick-too-short`).
+   */
   tickNs?: number | ((config: ConfigOf<S>) => number);
   /** Names of per-VM counters the policy keeps with `ctx.count` (such as `deadlineMisses`). */
   counters?: readonly string[];
@@ -468,6 +480,7 @@ export function defineCpuPolicy<S extends Record<string, Param<unknown>> = Recor
     apiVersion: API_VERSION,
     domain: "cpu",
     name: spec.name,
+    params: spec.config ?? {},
     start(message: StartMessage): { handler: PolicyHandler; result: StartResult } {
       const { config, json } = resolveConfig(spec.name, spec.config ?? ({} as S), message.config);
       const pcpus = Number(message.host.pcpus);

@@ -433,6 +433,7 @@ export function defineIoPolicy<S extends Record<string, Param<unknown>> = Record
     apiVersion: API_VERSION,
     domain: "io",
     name: spec.name,
+    params: spec.config ?? {},
     start(message: StartMessage): { handler: PolicyHandler; result: StartResult } {
       const { config, json } = resolveConfig(spec.name, spec.config ?? ({} as S), message.config);
       const infos = (message.host.disks ?? []) as DiskInfo[];

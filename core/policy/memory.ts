@@ -376,7 +376,11 @@ export interface MemoryPolicySpec<S extends Record<string, Param<unknown>>> {
    * refuses to start (exit 2, naming the place) when the workload does not make them known.
    */
   future?: boolean;
-  /** The balancing period in ns for the `balance` hook (default 100 ms), or a function of the config. */
+  /**
+   * The balancing period in ns for the `balance` hook (default 100 ms), or a function of the config.
+   * A period below the host's minimum (`host.memory.minBalance`, default 100 µs) is refused at
+   * start (`invalid`, `balance-too-short`).
+   */
   balanceNs?: number | ((config: ConfigOf<S>) => number);
   /** Creates the policy's state and returns its hooks. */
   create(setup: MemorySetup<ConfigOf<S>>): MemoryHooks<ConfigOf<S>>;
@@ -441,6 +445,7 @@ export function defineMemoryPolicy<
     apiVersion: API_VERSION,
     domain: "memory",
     name: spec.name,
+    params: spec.config ?? {},
     start(message: StartMessage): { handler: PolicyHandler; result: StartResult } {
       const { config, json } = resolveConfig(spec.name, spec.config ?? ({} as S), message.config);
       const count = Number(message.host.frames);

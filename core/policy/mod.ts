@@ -96,6 +96,7 @@ export {
   type NumberBounds,
   type Param,
   param,
+  type ParamBounds,
   type ParamConstructors,
 } from "./params.ts";
 export { BurstPredictor, Fifo } from "./helpers.ts";

@@ -9,6 +9,8 @@
  * @module
  */
 
+import type { Param } from "./params.ts";
+
 /**
  * The major version of the hook protocol this kernel speaks.
  *
@@ -105,6 +107,8 @@ export interface PolicyDefinition {
   readonly domain: Domain;
   /** The policy's name, as reports show it. */
   readonly name: string;
+  /** Its declared parameters (`config` of its spec), for tools that search them. */
+  readonly params?: Readonly<Record<string, Param<unknown>>>;
   /**
    * Validates `message.config` and creates the policy's state.
    *

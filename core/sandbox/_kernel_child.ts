@@ -58,6 +58,8 @@ export interface ReplayRun {
   options: SimulateOptions;
   /** The reply size cap. */
   maxReplyBytes: number;
+  /** How much one batch may print before it is cut (the kernel caps it again, and per run). */
+  maxLogCharsPerBatch: number;
   /** The heap the policies must have besides the simulation, in MiB. */
   policyHeapMiB: number;
 }
@@ -147,6 +149,25 @@ interface PolicyHost {
 interface HostHelpers {
   createPolicyHost(apiVersion: number, maxReplyBytes: number): PolicyHost;
   redirectConsole(print: (text: string) => void): void;
+  limitOutput(print: (text: string) => void, maxChars: number): OutputCap;
+  lockDown(stdinMessage: string): void;
+}
+
+/** `limitOutput`'s cap on what one batch prints. */
+interface OutputCap {
+  print(text: string): void;
+  nextBatch(): void;
+}
+
+/** What a recording runtime shares with the others of its child. */
+interface RecordingContext {
+  stream: RecordWriter;
+  output: OutputCap;
+  /** The domain whose policy is running (what it prints is recorded under it). */
+  speaking: { domain: number };
+  maxReplyBytes: number;
+  /** Called before the first policy loads: the simulation is built by then. */
+  checkHeap: () => void;
 }
 
 /**
@@ -158,39 +179,28 @@ class RecordingRuntime implements PolicyRuntime {
   #helpers: HostHelpers;
   #code: string;
   #domain: number;
+  #context: RecordingContext;
   #stream: RecordWriter;
-  #maxReplyBytes: number;
   #host: PolicyHost | undefined;
   /** The answer handed to this copy of the kernel, reused from batch to batch. */
   #reply: Reply = { nums: new Float64Array(0), length: 0, objs: EMPTY };
-  /** Called before the first policy loads: the simulation is built by then. */
-  #checkHeap: (() => void) | undefined;
 
-  constructor(
-    helpers: HostHelpers,
-    code: string,
-    domain: Domain,
-    stream: RecordWriter,
-    maxReplyBytes: number,
-    checkHeap: () => void,
-  ) {
-    this.#checkHeap = checkHeap;
+  constructor(helpers: HostHelpers, code: string, domain: Domain, context: RecordingContext) {
     this.#helpers = helpers;
     this.#code = code;
     this.#domain = DOMAIN_INDEX[domain];
-    this.#stream = stream;
-    this.#maxReplyBytes = maxReplyBytes;
+    this.#context = context;
+    this.#stream = context.stream;
   }
 
   async start(message: StartMessage): Promise<StartResult> {
     // Before the policy's code runs: it may replace JSON.stringify.
     const start = stringify(message);
-    this.#checkHeap?.();
-    this.#checkHeap = undefined;
-    const host = this.#helpers.createPolicyHost(API_VERSION, this.#maxReplyBytes);
+    this.#context.checkHeap();
+    const host = this.#helpers.createPolicyHost(API_VERSION, this.#context.maxReplyBytes);
     // The policy's load deadline starts now: this child's own start is none of its business.
     this.#stream.mark(RECORD.LOADING, this.#domain);
-    this.#stream.enter();
+    this.#enter();
     const loaded = await host.load(this.#code, message);
     this.#stream.leave();
     if (!loaded.ok) {
@@ -214,7 +224,7 @@ class RecordingRuntime implements PolicyRuntime {
     const fingerprint = batchFingerprint(nums, length, batch.objs);
     // The per-batch sandbox hands the policy copies of the objects: so does this one.
     const objs = batch.objs.length === 0 ? EMPTY : JSON.parse(JSON.stringify(batch.objs));
-    this.#stream.enter();
+    this.#enter();
     const out = this.#host!.handle(nums, length, objs);
     this.#stream.leave();
     if (!out.ok) {
@@ -232,6 +242,13 @@ class RecordingRuntime implements PolicyRuntime {
 
   close(): void {
     this.#host = undefined;
+  }
+
+  /** Marks a call into the policy: heartbeats stop, and what it prints is its own batch's. */
+  #enter(): void {
+    this.#context.speaking.domain = this.#domain;
+    this.#context.output.nextBatch();
+    this.#stream.enter();
   }
 }
 
@@ -339,26 +356,21 @@ async function main(): Promise<void> {
     stream.flush(2_000);
     return exit(code);
   };
+  // Which domain's policy is running, for what it prints.
+  const speaking = { domain: 0 };
 
+  // The per-batch sandbox's own bootstrap pieces: the policy host, the console's redirection,
+  // the cap on what one batch prints, and the lockdown (no threads, signals, exit, stdin), run
+  // once this child's own thread is started and before any policy code.
   const helpers = new Function(
-    `${POLICY_HOST_JS}\nreturn { createPolicyHost, redirectConsole };`,
+    `${POLICY_HOST_JS}\nreturn { createPolicyHost, redirectConsole, limitOutput, lockDown };`,
   )() as HostHelpers;
-  helpers.redirectConsole((text) => stream.text(RECORD.LOG, 0, text));
-  const taken = () => {
-    throw new Error("The sandbox's stdin carries the kernel protocol; a policy cannot read it");
-  };
-  Object.defineProperty(Deno, "stdin", { get: taken, configurable: true });
-  // A policy that exits the process: what it answered so far reaches the kernel first.
-  Object.defineProperty(Deno, "exit", { value: finish, configurable: true, writable: true });
-  const node = (globalThis as unknown as { process?: object }).process;
-  if (typeof node === "object" && node !== null) {
-    try {
-      Object.defineProperty(node, "stdin", { get: taken, configurable: true });
-      Object.defineProperty(node, "exit", { value: finish, configurable: true, writable: true });
-    } catch {
-      // A frozen process object keeps its own.
-    }
-  }
+  const output = helpers.limitOutput(
+    (text) => stream.text(RECORD.LOG, speaking.domain, text),
+    run.maxLogCharsPerBatch,
+  );
+  helpers.redirectConsole((text) => output.print(text));
+  helpers.lockDown("The sandbox's stdin carries the kernel's messages; a policy cannot read it");
   // A hook cannot wait: a promise it drops is settled, if ever, when this child next awaits (a
   // restart, the end), and what it rejects with is no failure of the run, as in the per-batch
   // sandbox, which never comes back to its event loop.
@@ -368,7 +380,7 @@ async function main(): Promise<void> {
   // Once, when the simulation is built: if what it holds leaves the policies less than their
   // share of the heap cap, the kernel launches a child with a larger one (and this one waits).
   let heapChecked = false;
-  const checkHeap = () => {
+  const checkHeap = (): void => {
     if (heapChecked) return;
     heapChecked = true;
     const usedMiB = Math.ceil(Deno.memoryUsage().heapUsed / (1 << 20));
@@ -388,7 +400,13 @@ async function main(): Promise<void> {
     }
     const code = policies.get(domain);
     if (typeof code === "string") {
-      return new RecordingRuntime(helpers, code, domain, stream, run.maxReplyBytes, checkHeap);
+      return new RecordingRuntime(helpers, code, domain, {
+        stream,
+        output,
+        speaking,
+        maxReplyBytes: run.maxReplyBytes,
+        checkHeap,
+      });
     }
     const builtin = BUILTIN_POLICIES[domain][use];
     if (builtin === undefined) {

@@ -341,6 +341,8 @@ export const RING_SLOTS = 6;
 // copies, and this writer keeps working (what it writes is checked by the kernel anyway).
 const atomicsLoad = Atomics.load, atomicsStore = Atomics.store;
 const atomicsWait = Atomics.wait, atomicsNotify = Atomics.notify;
+// The sandbox's clocks read the simulated time once a policy is loaded; waits need the real one.
+const realNow = performance.now.bind(performance);
 
 /**
  * Writes records into a ring of shared memory that another thread flushes to the kernel (see
@@ -454,10 +456,10 @@ export class RecordWriter {
   /** Asks the thread to flush now, and waits until it has written everything (or `timeoutMs`). */
   flush(timeoutMs: number): boolean {
     this.commit();
-    const until = performance.now() + timeoutMs;
+    const until = realNow() + timeoutMs;
     while (atomicsLoad(this.#ctl, RING.TAIL) !== this.#head) {
       if (atomicsLoad(this.#ctl, RING.BROKEN) !== 0) return false;
-      const left = until - performance.now();
+      const left = until - realNow();
       if (left <= 0) return false;
       this.#wake();
       atomicsStore(this.#ctl, RING.WAITING, 1);

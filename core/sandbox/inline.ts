@@ -1,7 +1,14 @@
 /**
  * The `none` policy runtime for policies given as a bundle or a definition: the policy runs in the
  * kernel's thread (trusted code only), with the same load checks and reply checks as the sandboxes
- * so that a policy behaves identically under every isolation.
+ * so that a policy behaves identically under every isolation. Whatever the policy throws or
+ * returns (a Proxy, getters that throw), what reaches the kernel is a `PolicyFailure` or a reply
+ * of plain data.
+ *
+ * Not contained here, unlike in the sandboxes: `Math.random`, `crypto.getRandomValues` and the
+ * clocks are the kernel's real ones (swapping them around each batch would put the policy's
+ * nondeterminism out of sight of `assertDeterministic`, which compares isolations), and so are
+ * `Deno`, `Worker` and the console.
  *
  * @module
  */
@@ -15,7 +22,14 @@ import type {
 } from "../policy/protocol.ts";
 import type { PolicyBundle } from "./bundle.ts";
 import { checkDefinition, checkReply, checkStartResult } from "./_policy_host.ts";
-import { InProcessRuntime, type Isolation, PolicyFailure, type PolicyRuntime } from "./runtime.ts";
+import {
+  asFailure,
+  InProcessRuntime,
+  type Isolation,
+  PolicyFailure,
+  type PolicyRuntime,
+} from "./runtime.ts";
+import { describeError } from "./_text.ts";
 import { resolveSandboxOptions, type SandboxOptions } from "./options.ts";
 
 /**
@@ -48,6 +62,8 @@ export class InlineRuntime implements PolicyRuntime {
   #source: PolicyBundle | PolicyDefinition;
   #maxMessageBytes: number;
   #inner: InProcessRuntime | undefined;
+  /** The reply handed to the kernel, refilled each batch. */
+  #reply: Reply = { nums: new Float64Array(0), length: 0, objs: [] };
 
   /**
    * Prepares the runtime; nothing is imported or started until {@linkcode InlineRuntime.start}.
@@ -70,8 +86,11 @@ export class InlineRuntime implements PolicyRuntime {
       return importBundle(this.#source).then(
         (namespace) => this.#startDefinition(namespace.default, message),
         (error) => {
-          const text = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-          throw new PolicyFailure("error", "load", `Policy module failed to load: ${text}`);
+          throw new PolicyFailure(
+            "error",
+            "load",
+            `Policy module failed to load: ${describeError(error)}`,
+          );
         },
       );
     }
@@ -87,7 +106,7 @@ export class InlineRuntime implements PolicyRuntime {
     if (this.#inner === undefined) {
       throw new PolicyFailure("error", "not-started", "The policy was not started");
     }
-    return checkReply(this.#inner.handle(batch), this.#maxMessageBytes);
+    return checkReply(this.#inner.handle(batch), this.#maxMessageBytes, this.#reply);
   }
 
   /** Drops the policy. Idempotent. */
@@ -100,9 +119,17 @@ export class InlineRuntime implements PolicyRuntime {
     const definition = checkDefinition(value, message.domain);
     const inner = new InProcessRuntime(definition);
     const result = inner.start(message);
+    let copy: unknown;
+    try {
+      // The sandboxes hand results over as JSON; do the same so every isolation returns equal
+      // values (and nothing of the policy's objects is left to run code in the kernel).
+      copy = JSON.parse(JSON.stringify(result));
+      (copy as Record<string, unknown>).domain = definition.domain;
+    } catch (error) {
+      throw asFailure(error, "init");
+    }
     this.#inner = inner;
-    // The sandboxes hand results over as JSON; do the same so every isolation returns equal values.
-    return checkStartResult({ ...JSON.parse(JSON.stringify(result)), domain: definition.domain });
+    return checkStartResult(copy);
   }
 }
 

@@ -11,11 +11,10 @@
  * @module
  */
 
-import * as esbuild from "esbuild";
+import type * as esbuild from "esbuild";
 import { createHash } from "node:crypto";
 import { dirname } from "node:path";
 import { fileURLToPath as fromFileUrl } from "node:url";
-import { sha256Hex } from "./bundle.ts";
 import { defaultCacheDir } from "./options.ts";
 import {
   applyImportMap,
@@ -100,11 +99,11 @@ async function findOrBuild(cacheDir: string): Promise<KernelBundle> {
     throw new Error(`The replay sandbox needs hyperhook's sources as files, not ${ENTRY.href}`);
   }
   const dir = `${cacheDir}/kernel`;
-  const manifestPath = `${dir}/manifest-${(await sha256Hex(ENTRY.href)).slice(0, 16)}.json`;
+  const manifestPath = `${dir}/manifest-${sha256Hex(ENTRY.href).slice(0, 16)}.json`;
   const cached = fromCache(dir, manifestPath);
   if (cached !== undefined) return cached;
   const { code, inputs } = await build(cacheDir);
-  const sha256 = await sha256Hex(code);
+  const sha256 = sha256Hex(code);
   await Deno.mkdir(dir, { recursive: true });
   await writeAtomically(`${dir}/${sha256}.js`, code);
   const stats = await Promise.all(inputs.map(async (path) => {
@@ -127,12 +126,16 @@ function fromCache(dir: string, manifestPath: string): KernelBundle | undefined 
       if (stat.size !== size || (stat.mtime?.getTime() ?? 0) !== mtimeMs) return undefined;
     }
     const code = Deno.readTextFileSync(`${dir}/${manifest.sha256}.js`);
-    if (createHash("sha256").update(code).digest("hex") !== manifest.sha256) return undefined;
+    if (sha256Hex(code) !== manifest.sha256) return undefined;
     return { code, sha256: manifest.sha256 };
   } catch {
     // No manifest yet, or a file gone: build.
     return undefined;
   }
+}
+
+function sha256Hex(text: string): string {
+  return createHash("sha256").update(text).digest("hex");
 }
 
 async function writeAtomically(path: string, text: string): Promise<void> {
@@ -148,7 +151,9 @@ async function build(cacheDir: string): Promise<{ code: string; inputs: string[]
   const workingDir = dirname(configPath);
   let result: esbuild.BuildResult<{ write: false; metafile: true }>;
   try {
-    result = await esbuild.build({
+    // Loaded only to build: a run that finds the bundle cached starts no bundler.
+    const esbuildApi = await import("esbuild");
+    result = await esbuildApi.build({
       entryPoints: [fromFileUrl(ENTRY)],
       absWorkingDir: workingDir,
       bundle: true,

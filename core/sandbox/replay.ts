@@ -39,7 +39,7 @@ import type { ReplayRun } from "./_kernel_child.ts";
 import { kernelBundle } from "./kernel_bundle.ts";
 import { type ResolvedSandboxOptions, resolveSandboxOptions } from "./options.ts";
 import { checkStartResult } from "./_policy_host.ts";
-import { ProcessRuntime } from "./process.ts";
+import { OutputLimit } from "./_text.ts";
 import {
   batchFingerprint,
   type DecodedRecord,
@@ -140,6 +140,8 @@ export class ReplayRuntime implements PolicyRuntime {
     length: 0,
     objs: EMPTY,
   };
+  /** What the policy prints, capped per batch and per run (as a per-batch sandbox's is). */
+  readonly output: OutputLimit;
   #session: ReplaySession;
   #closed = false;
 
@@ -148,10 +150,11 @@ export class ReplayRuntime implements PolicyRuntime {
    *
    * @ignore
    */
-  constructor(session: ReplaySession, domain: Domain) {
+  constructor(session: ReplaySession, domain: Domain, output: OutputLimit) {
     this.#session = session;
     this.domain = domain;
     this.index = DOMAIN_INDEX[domain];
+    this.output = output;
   }
 
   /** Starts the child if needed and reads the policy's start from its stream. */
@@ -222,6 +225,8 @@ export class ReplaySession {
   #failure: { failure: PolicyFailure; domain: Domain } | undefined;
   #closing: Promise<void> | undefined;
   #scratch = { nums: new Float64Array(64) };
+  /** What the child itself prints (V8's out-of-memory report), capped as a policy's output. */
+  #output: OutputLimit;
 
   /**
    * @param workload The validated workload (its seed applied).
@@ -232,6 +237,8 @@ export class ReplaySession {
     this.#options = options;
     this.#sandbox = resolveSandboxOptions(options.sandbox);
     this.#reader = new RecordReader(this.#sandbox.maxMessageBytes);
+    const { log, maxLogCharsPerBatch, maxLogCharsPerRun } = this.#sandbox;
+    this.#output = new OutputLimit(log, maxLogCharsPerBatch, maxLogCharsPerRun);
   }
 
   /** Wraps a trace reader so that the texts it reads are sent to the child too. */
@@ -285,17 +292,22 @@ export class ReplaySession {
     try {
       await this.#launching;
     } catch {
-      return new ProcessRuntime(bundle, this.#options.sandbox);
+      return await perBatch(bundle, this.#options);
     }
     const known = this.#bundles[domain];
     const made = this.#made[domain] ?? 0;
     const fresh = this.#sending === undefined && this.#closing === undefined;
     const restart = known?.sha256 === bundle.sha256 && this.#failure === undefined &&
       this.#closing === undefined && made - 1 < (this.#options.restarts ?? 0);
-    if (!fresh && !restart) return new ProcessRuntime(bundle, this.#options.sandbox);
+    if (!fresh && !restart) return await perBatch(bundle, this.#options);
     this.#bundles[domain] = bundle;
     this.#made[domain] = made + 1;
-    const runtime = new ReplayRuntime(this, domain);
+    const { log, maxLogCharsPerBatch, maxLogCharsPerRun } = this.#sandbox;
+    const runtime = new ReplayRuntime(
+      this,
+      domain,
+      new OutputLimit(log, maxLogCharsPerBatch, maxLogCharsPerRun),
+    );
     this.#open.add(runtime);
     return runtime;
   }
@@ -319,6 +331,7 @@ export class ReplaySession {
         workload: this.#workload,
         options: dataOnly(this.#options),
         maxReplyBytes: this.#sandbox.maxMessageBytes,
+        maxLogCharsPerBatch: this.#sandbox.maxLogCharsPerBatch,
         policyHeapMiB: this.#sandbox.heapMiB,
       };
       this.#headerBytes = frame(serialize(header));
@@ -407,6 +420,7 @@ export class ReplaySession {
    */
   answer(runtime: ReplayRuntime, batch: Batch): Reply | Promise<Reply> {
     this.#throwIfFailed(runtime);
+    runtime.output.nextBatch();
     const fingerprint = batchFingerprint(batch.nums, batch.length, batch.objs);
     const record = this.#next(runtime.reply, this.#sandbox.batchDeadlineMs, runtime, "batch");
     if (record instanceof Promise) {
@@ -601,7 +615,7 @@ export class ReplaySession {
           }
           continue;
         case RECORD.LOG:
-          this.#log(record.text);
+          this.#outputOf(record.domain).write(record.text);
           continue;
         case RECORD.ERROR:
           throw this.#end(
@@ -861,17 +875,14 @@ export class ReplaySession {
     for await (const chunk of stderr) {
       const text = decoder.decode(chunk, { stream: true });
       this.#stderrTail = (this.#stderrTail + text).slice(-STDERR_TAIL_CHARS);
-      this.#log(text);
+      this.#output.write(text);
     }
   }
 
-  /** Passes policy output to the log sink; a failing sink must not take the policy down. */
-  #log(text: string): void {
-    try {
-      this.#sandbox.log(text);
-    } catch {
-      // Ignored.
-    }
+  /** Where what a domain's policy printed goes: its runtime's limit, else the child's own. */
+  #outputOf(domain: number): OutputLimit {
+    for (const runtime of this.#open) if (runtime.index === domain) return runtime.output;
+    return this.#output;
   }
 
   /** Why the child ended on its own, from its exit status and stderr. */
@@ -936,6 +947,11 @@ export class ReplaySession {
       // Already closed or released.
     }
   }
+}
+
+/** A per-batch sandbox (`process-rpc`) for a policy the child cannot serve. */
+async function perBatch(bundle: PolicyBundle, options: SimulateOptions): Promise<PolicyRuntime> {
+  return new (await import("./process.ts")).ProcessRuntime(bundle, options.sandbox);
 }
 
 /** What follows the run's header on the child's stdin (see `_kernel_child.ts`). */

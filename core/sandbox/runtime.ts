@@ -16,6 +16,7 @@ import type {
   StartMessage,
   StartResult,
 } from "../policy/protocol.ts";
+import { capText, cleanText, describeError, MAX_MESSAGE_CHARS } from "./_text.ts";
 
 /**
  * Where a policy runs: `none` (the kernel's thread), `worker` (a permission-less Worker),
@@ -28,11 +29,16 @@ export type Isolation = "none" | "worker" | "process" | "process-rpc";
 /** The isolations, in order of increasing protection (the two `process` ones hold alike). */
 export const ISOLATIONS: readonly Isolation[] = ["none", "worker", "process", "process-rpc"];
 
+/** The longest failure reason kept, in characters. */
+const MAX_REASON_CHARS = 64;
+
 /** Why a policy was ejected, as incidents name it. */
 export type FailureKind = "error" | "invalid" | "stall" | "crash" | "oom" | "unregistered";
 
 /**
- * A policy failure a runtime reports: the kernel turns it into an incident.
+ * A policy failure a runtime reports: the kernel turns it into an incident. Its message and
+ * reason often quote the policy: terminal control sequences are stripped from them, and the
+ * message is cut past 4096 characters (the cut is said).
  *
  * @example
  * ```ts
@@ -56,10 +62,10 @@ export class PolicyFailure extends Error {
    * @param message What happened, for people.
    */
   constructor(kind: FailureKind, reason: string, message: string) {
-    super(message);
+    super(capText(cleanText(String(message)), MAX_MESSAGE_CHARS));
     this.name = "PolicyFailure";
     this.kind = kind;
-    this.reason = reason;
+    this.reason = capText(cleanText(String(reason)), MAX_REASON_CHARS);
   }
 }
 
@@ -161,12 +167,26 @@ export class InProcessRuntime implements PolicyRuntime {
   }
 }
 
-/** Turns anything a policy threw into a {@linkcode PolicyFailure}. */
+/**
+ * Turns anything a policy threw into a {@linkcode PolicyFailure}, without ever throwing itself
+ * (whatever the value's getters, `toString` or Proxy traps do).
+ *
+ * @example
+ * ```ts
+ * import { asFailure } from "./runtime.ts";
+ *
+ * const hostile = new Proxy({}, { getPrototypeOf() { throw new Error("no"); } });
+ * console.assert(asFailure(hostile, "throw").message === "(unprintable error)");
+ * ```
+ */
 export function asFailure(error: unknown, reason: string): PolicyFailure {
-  if (error instanceof PolicyFailure) return error;
-  if (error instanceof Error && error.name === "ConfigError") {
-    return new PolicyFailure("error", "config", error.message);
+  let config: string | undefined;
+  try {
+    if (error instanceof PolicyFailure) return error;
+    if (error instanceof Error && error.name === "ConfigError") config = String(error.message);
+  } catch {
+    // A Proxy or getters that throw: described below.
   }
-  const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-  return new PolicyFailure("error", reason, message);
+  if (config !== undefined) return new PolicyFailure("error", "config", config);
+  return new PolicyFailure("error", reason, describeError(error));
 }
