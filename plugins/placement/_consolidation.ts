@@ -1,0 +1,579 @@
+/**
+ * The dynamic consolidation of Beloglazov and Buyya (2012), shared by `thr-mmt`, `iqr-mc`,
+ * `mad-mmt`, `lr-mmt` and `lrr-mmt`: each of those names an overload test and a VM selection,
+ * and this page does the rest, as CloudSim 3.0.3's `PowerVmAllocationPolicyMigrationAbstract`
+ * does it.
+ *
+ * At every evaluation:
+ * 1. find the overloaded hosts with the policy's test;
+ * 2. from each, take VMs (the selection policy chooses) until the host passes the test;
+ * 3. place them, largest demand first, with power-aware best fit: the host whose power grows
+ *    least, among hosts that can take the VM and would still pass the test (an empty host passes);
+ * 4. evacuate under-used hosts, least utilised first, when every one of their VMs finds a host.
+ *
+ * In `cloudsim` mode it copies CloudSim's choices (an empty host's idle power is not charged when
+ * it is woken, hosts that received VMs in step 3 may be evacuated in step 4). In `hyperhook` mode
+ * waking a host costs its idle power, and a host that just received VMs is not evacuated. A VM
+ * planned in step 3 is never moved again in step 4 (CloudSim would move it twice at once, which
+ * the kernel refuses).
+ *
+ * @module
+ */
+
+import {
+  type ConfigOf,
+  definePlacementPolicy,
+  type HostView,
+  type Param,
+  type PlacementContext,
+  type PlacementPolicy,
+  type PlacementVmView,
+} from "../../core/policy/mod.ts";
+
+/** What an overload test sees of a host: its VMs as planned, one added or some taken away. */
+export interface HostLoad {
+  /** The host. */
+  readonly host: HostView;
+  /** Its VMs, as the test should count them. */
+  readonly vms: readonly PlacementVmView[];
+  /** `cloudsim` or `hyperhook`. */
+  readonly mode: "cloudsim" | "hyperhook";
+  /** What its VMs ask for now over its MIPS (CloudSim's `u_req`). */
+  utilization(): number;
+  /**
+   * Its utilisation history, newest first: slot i sums its VMs' i-th values × VM MIPS / host MIPS;
+   * trailing zeros are dropped.
+   */
+  history(): number[];
+  /** The longest migration of one of its VMs, in seconds (RAM over the migration bandwidth). */
+  maxMigrationSeconds(): number;
+  /** The evaluation interval, in seconds. */
+  readonly intervalSeconds: number;
+}
+
+/** An overload test: true when the host is (or would be) overloaded. */
+export type OverloadTest<C> = (load: HostLoad, config: C) => boolean;
+
+/** A VM selection: one of `vms` (those that may move, in the host's order), or undefined. */
+export type Selection = (vms: readonly PlacementVmView[]) => PlacementVmView | undefined;
+
+/** The declaration of a consolidation policy. */
+export interface ConsolidationSpec<S extends Record<string, Param<unknown>>> {
+  /** The policy's name. */
+  name: string;
+  /** Its parameters. */
+  config: S;
+  /** The overload test. */
+  overloaded: OverloadTest<ConfigOf<S>>;
+  /** Which VM to take off an overloaded host. */
+  select: Selection;
+}
+
+/** Static threshold: overloaded when the VMs ask for more than `threshold` of the host. */
+export function staticThreshold(load: HostLoad, threshold: number): boolean {
+  return load.utilization() > threshold;
+}
+
+/** The test of IQR, MAD, LR and LRR while a host has too short a history: THR 0.7. */
+const FALLBACK_THRESHOLD = 0.7;
+
+/** Java's `Math.round`: halves go up. */
+function round(x: number): number {
+  return Math.floor(x + 0.5);
+}
+
+/** The median as Apache Commons Math's `Percentile(50)` computes it (sorted input). */
+function median(sorted: readonly number[]): number {
+  const n = sorted.length;
+  if (n === 0) return NaN;
+  if (n === 1) return sorted[0]!;
+  const position = 0.5 * (n + 1), low = Math.floor(position);
+  if (position < 1) return sorted[0]!;
+  if (position >= n) return sorted[n - 1]!;
+  const lower = sorted[low - 1]!, upper = sorted[low]!;
+  return lower + (position - low) * (upper - lower);
+}
+
+/**
+ * Interquartile range: with 12 values or more, overloaded above 1 − safety × IQR of the host's
+ * history (quartiles at 0-based ranks round(0.25(n+1)) − 1 and round(0.75(n+1)) − 1).
+ */
+export function interQuartileRange(load: HostLoad, safety: number): boolean {
+  const data = load.history();
+  if (data.length < 12) return staticThreshold(load, FALLBACK_THRESHOLD);
+  data.sort((a, b) => a - b);
+  const q1 = round(0.25 * (data.length + 1)) - 1, q3 = round(0.75 * (data.length + 1)) - 1;
+  return load.utilization() > 1 - safety * (data[q3]! - data[q1]!);
+}
+
+/** Median absolute deviation: with 12 values or more, overloaded above 1 − safety × MAD. */
+export function medianAbsoluteDeviation(load: HostLoad, safety: number): boolean {
+  const data = load.history();
+  if (data.length < 12) return staticThreshold(load, FALLBACK_THRESHOLD);
+  const middle = median([...data].sort((a, b) => a - b));
+  const deviations = data.map((x) => Math.abs(middle - x)).sort((a, b) => a - b);
+  return load.utilization() > 1 - safety * median(deviations);
+}
+
+/** Least squares of y on x = 1..n, as Commons Math's `SimpleRegression` accumulates it. */
+function leastSquares(y: readonly number[], weights?: readonly number[]): [number, number] {
+  let n = 0, xbar = 0, ybar = 0, sumXX = 0, sumXY = 0, sumX = 0, sumY = 0;
+  for (let i = 0; i < y.length; i++) {
+    const w = weights === undefined ? 1 : Math.sqrt(weights[i]!);
+    const x = w * (i + 1), yi = w * y[i]!;
+    if (n === 0) {
+      xbar = x, ybar = yi;
+    } else {
+      const fact1 = 1 + n, fact2 = n / (1 + n);
+      const dx = x - xbar, dy = yi - ybar;
+      sumXX += dx * dx * fact2;
+      sumXY += dx * dy * fact2;
+      xbar += dx / fact1;
+      ybar += dy / fact1;
+    }
+    sumX += x, sumY += yi, n++;
+  }
+  const slope = sumXY / sumXX;
+  return [(sumY - slope * sumX) / n, slope];
+}
+
+/** How far ahead the regression predicts: the history's length plus the longest migration. */
+function predicted(load: HostLoad, y: readonly number[], estimate: [number, number]): number {
+  const ahead = Math.ceil(load.maxMigrationSeconds() / load.intervalSeconds);
+  return estimate[0] + estimate[1] * (y.length + ahead);
+}
+
+/** The ten newest values of the history, oldest first, or null when there are fewer. */
+function lastTen(load: HostLoad): number[] | null {
+  const history = load.history();
+  if (history.length < 10) return null;
+  return history.slice(0, 10).reverse();
+}
+
+/**
+ * Local regression: with 10 values or more, fit y = a + b·x by least squares to the 10 newest
+ * (x = 1 the oldest) and call the host overloaded when safety × the prediction one migration
+ * ahead reaches 1.
+ */
+export function localRegression(load: HostLoad, safety: number): boolean {
+  const y = lastTen(load);
+  if (y === null) return staticThreshold(load, FALLBACK_THRESHOLD);
+  return safety * predicted(load, y, leastSquares(y)) >= 1;
+}
+
+/**
+ * Robust local regression: local regression whose points are re-weighted by the bisquare of their
+ * residuals (6 × the median absolute residual), so that a spike does not steer the line. In
+ * `cloudsim` mode CloudSim's own rule applies (weights only when 40 % of them are zero or less,
+ * which never happens): the result is then exactly `localRegression`'s.
+ */
+export function robustLocalRegression(load: HostLoad, safety: number): boolean {
+  const y = lastTen(load);
+  if (y === null) return staticThreshold(load, FALLBACK_THRESHOLD);
+  const first = leastSquares(y);
+  if (load.mode === "cloudsim") return safety * predicted(load, y, first) >= 1;
+  const residuals = y.map((value, i) => value - (first[0] + first[1] * (i + 1)));
+  const scale = 6 * median(residuals.map(Math.abs).sort((a, b) => a - b));
+  const weights = residuals.map((r) => {
+    if (scale === 0) return 1;
+    const k = 1 - (r / scale) ** 2;
+    return k > 0 ? k * k : 0;
+  });
+  let estimate = leastSquaresWeighted(y, weights);
+  if (!Number.isFinite(estimate[0]) || !Number.isFinite(estimate[1])) estimate = first;
+  return safety * predicted(load, y, estimate) >= 1;
+}
+
+/** Weighted least squares of y on x = 1..n. */
+function leastSquaresWeighted(y: readonly number[], w: readonly number[]): [number, number] {
+  let sw = 0, sx = 0, sy = 0;
+  for (let i = 0; i < y.length; i++) sw += w[i]!, sx += w[i]! * (i + 1), sy += w[i]! * y[i]!;
+  const mx = sx / sw, my = sy / sw;
+  let sxx = 0, sxy = 0;
+  for (let i = 0; i < y.length; i++) {
+    const dx = i + 1 - mx;
+    sxx += w[i]! * dx * dx, sxy += w[i]! * dx * (y[i]! - my);
+  }
+  const slope = sxy / sxx;
+  return [my - slope * mx, slope];
+}
+
+/** Minimum migration time: the VM with the least RAM, the first in the host's list on ties. */
+export function minimumMigrationTime(
+  vms: readonly PlacementVmView[],
+): PlacementVmView | undefined {
+  let best: PlacementVmView | undefined;
+  for (const vm of vms) if (best === undefined || vm.type.ram < best.type.ram) best = vm;
+  return best;
+}
+
+/**
+ * Maximum correlation: the VM whose utilisation history is best explained (highest R²) by a
+ * least-squares fit, with intercept, on the histories of the others; minimum migration time when
+ * the fit cannot be made (too few values, or a singular system).
+ */
+export function maximumCorrelation(vms: readonly PlacementVmView[]): PlacementVmView | undefined {
+  if (vms.length === 0) return undefined;
+  const m = Math.min(...vms.map((vm) => vm.history.length));
+  const n = vms.length;
+  // CloudSim needs more observations than predictors (intercept included).
+  if (n < 2 || n > m) return minimumMigrationTime(vms);
+  let best = 0, bestR2 = Number.MIN_VALUE;
+  for (let i = 0; i < n; i++) {
+    const y = vms[i]!.history.slice(0, m);
+    const x: number[][] = [];
+    for (let row = 0; row < m; row++) {
+      const line = [1];
+      for (let j = 0; j < n; j++) if (j !== i) line.push(vms[j]!.history[row]!);
+      x.push(line);
+    }
+    const r2 = rSquared(x, y);
+    if (r2 === null) return minimumMigrationTime(vms);
+    if (r2 > bestR2) bestR2 = r2, best = i;
+  }
+  return vms[best];
+}
+
+/** R² of the least-squares fit of y on the columns of x (Householder QR), or null if singular. */
+function rSquared(x: number[][], y: number[]): number | null {
+  const rows = x.length, cols = x[0]!.length;
+  const a = x.map((row) => [...row]), b = [...y];
+  for (let k = 0; k < cols; k++) {
+    let norm = 0;
+    for (let i = k; i < rows; i++) norm += a[i]![k]! * a[i]![k]!;
+    norm = Math.sqrt(norm);
+    if (norm === 0) return null;
+    const alpha = a[k]![k]! > 0 ? -norm : norm;
+    const v = new Array<number>(rows).fill(0);
+    v[k] = a[k]![k]! - alpha;
+    for (let i = k + 1; i < rows; i++) v[i] = a[i]![k]!;
+    let vv = 0;
+    for (let i = k; i < rows; i++) vv += v[i]! * v[i]!;
+    if (vv === 0) continue;
+    for (let j = k; j < cols; j++) {
+      let dot = 0;
+      for (let i = k; i < rows; i++) dot += v[i]! * a[i]![j]!;
+      const f = 2 * dot / vv;
+      for (let i = k; i < rows; i++) a[i]![j]! -= f * v[i]!;
+    }
+    let dot = 0;
+    for (let i = k; i < rows; i++) dot += v[i]! * b[i]!;
+    const f = 2 * dot / vv;
+    for (let i = k; i < rows; i++) b[i]! -= f * v[i]!;
+    if (a[k]![k] === 0) return null;
+  }
+  let residual = 0;
+  for (let i = cols; i < rows; i++) residual += b[i]! * b[i]!;
+  const mean = y.reduce((s, v) => s + v, 0) / rows;
+  let total = 0;
+  for (const value of y) total += (value - mean) * (value - mean);
+  return 1 - residual / total;
+}
+
+/** A host's VMs counted for an overload test. */
+class Load implements HostLoad {
+  host!: HostView;
+  vms: readonly PlacementVmView[] = [];
+  mode: "cloudsim" | "hyperhook" = "hyperhook";
+  intervalSeconds = 300;
+  migrationRate = 1;
+  /**
+   * The VM being placed, in `cloudsim` mode: CloudSim's VMs created but not yet started (no
+   * evaluation yet) ask for nothing, except the one being created, which asks its full MIPS.
+   */
+  creating: PlacementVmView | null = null;
+
+  utilization(): number {
+    let sum = 0;
+    const creating = this.creating;
+    for (const vm of this.vms) {
+      if (creating === null || vm === creating || vm.history.length > 0) sum += vm.demand;
+    }
+    return sum / this.host.type.mips;
+  }
+
+  history(): number[] {
+    const slots = new Array<number>(30).fill(0), mips = this.host.type.mips;
+    for (const vm of this.vms) {
+      const values = vm.history, scale = vm.type.mips / mips;
+      for (let i = 0; i < values.length && i < 30; i++) slots[i]! += values[i]! * scale;
+    }
+    let length = slots.length;
+    while (length > 0 && slots[length - 1] === 0) length--;
+    slots.length = length;
+    return slots;
+  }
+
+  maxMigrationSeconds(): number {
+    let ram = 0;
+    for (const vm of this.vms) ram = Math.max(ram, vm.type.ram);
+    return ram / (this.migrationRate * this.host.type.bandwidth / 8);
+  }
+}
+
+/** One evaluation's (or one placement's) plan, over VM lists of its own that it can undo. */
+class Planner<C> {
+  readonly lists: PlacementVmView[][];
+  readonly demand: Float64Array;
+  readonly capped: Float64Array;
+  readonly ram: Float64Array;
+  readonly bandwidth: Float64Array;
+  readonly busy: Float64Array;
+  /** Non-empty hosts, ascending. */
+  readonly occupied: number[] = [];
+  /** Empty hosts by type, ascending. */
+  readonly empty: number[][];
+  readonly planned = new Set<PlacementVmView>();
+  readonly moves: [PlacementVmView, HostView][] = [];
+  #ctx: PlacementContext<C>;
+  #config: C;
+  #test: OverloadTest<C>;
+  #load = new Load();
+
+  constructor(ctx: PlacementContext<C>, config: C, test: OverloadTest<C>, migrationShare: number) {
+    this.#ctx = ctx;
+    this.#config = config;
+    this.#test = test;
+    this.#load.mode = ctx.mode;
+    this.#load.intervalSeconds = ctx.intervalNs / 1e9;
+    this.#load.migrationRate = migrationShare;
+    const hosts = ctx.hosts, count = hosts.length;
+    this.lists = hosts.map((host) => host.vms.slice());
+    this.demand = new Float64Array(count);
+    this.capped = new Float64Array(count);
+    this.ram = new Float64Array(count);
+    this.bandwidth = new Float64Array(count);
+    this.busy = new Float64Array(count);
+    const types = Math.max(0, ...hosts.map((host) => host.type.index + 1));
+    this.empty = Array.from({ length: types }, () => []);
+    for (let h = 0; h < count; h++) {
+      const host = hosts[h]!;
+      for (const vm of this.lists[h]!) this.#count(h, vm, 1, vm.target === host);
+      if (this.lists[h]!.length === 0) this.empty[host.type.index]!.push(h);
+      else this.occupied.push(h);
+    }
+  }
+
+  /** Adds (sign 1) or takes away (-1) a VM's share of host h's sums. */
+  #count(h: number, vm: PlacementVmView, sign: number, incoming: boolean): void {
+    const core = this.#ctx.hosts[h]!.type.coreMips;
+    this.demand[h]! += sign * vm.demand;
+    this.capped[h]! += sign * Math.min(vm.demand, core);
+    this.ram[h]! += sign * vm.type.ram;
+    this.bandwidth[h]! += sign * vm.type.bandwidth;
+    // CloudSim's "utilization of CPU in MIPS": a VM on its way in counts at its full demand.
+    this.busy[h]! += sign * (incoming ? Math.min(vm.demand, core) : vm.allocatedMips);
+  }
+
+  overloaded(
+    h: number,
+    vms: readonly PlacementVmView[] = this.lists[h]!,
+    creating: PlacementVmView | null = null,
+  ): boolean {
+    const load = this.#load;
+    load.host = this.#ctx.hosts[h]!;
+    load.vms = vms;
+    load.creating = this.#ctx.mode === "cloudsim" ? creating : null;
+    return this.#test(load, this.#config);
+  }
+
+  #fits(vm: PlacementVmView, h: number): boolean {
+    const type = this.#ctx.hosts[h]!.type;
+    if (vm.demand > type.coreMips || this.capped[h]! + vm.demand > type.mips) return false;
+    return !this.#ctx.ramHeld ||
+      (this.ram[h]! + vm.type.ram <= type.ram &&
+        this.bandwidth[h]! + vm.type.bandwidth <= type.bandwidth);
+  }
+
+  /** Power-aware best fit: the host whose power grows least, or -1. */
+  bestFit(
+    vm: PlacementVmView,
+    excluded: Uint8Array,
+    emptyAllowed: boolean,
+    creating = false,
+  ): number {
+    const hosts = this.#ctx.hosts, cloudsim = this.#ctx.mode === "cloudsim";
+    let best = -1, least = Number.MAX_VALUE;
+    const consider = (h: number) => {
+      if (excluded[h] === 1 || !this.#fits(vm, h)) return;
+      const host = hosts[h]!, type = host.type;
+      const after = type.powerAt((this.busy[h]! + vm.demand) / type.mips);
+      // CloudSim subtracts the power at the measured utilisation, P(0) for an empty host: its
+      // idle power is not charged. Waking a host really costs that power.
+      const before = !cloudsim && this.lists[h]!.length === 0
+        ? 0
+        : type.powerAt(Math.min(1, host.utilization));
+      const growth = after - before;
+      if (growth > least || (growth === least && h > best)) return;
+      const empty = this.lists[h]!.length === 0;
+      const withVm = [...this.lists[h]!, vm];
+      if (!empty && this.busy[h] !== 0 && this.overloaded(h, withVm, creating ? vm : null)) return;
+      best = h, least = growth;
+    };
+    for (const h of this.occupied) consider(h);
+    if (emptyAllowed) {
+      // Empty hosts of one type are alike: the first that is not excluded speaks for them all.
+      for (const list of this.empty) {
+        for (const h of list) {
+          if (excluded[h] === 1 || this.lists[h]!.length > 0) continue;
+          consider(h);
+          break;
+        }
+      }
+    }
+    return best;
+  }
+
+  plan(vm: PlacementVmView, h: number): void {
+    if (this.lists[h]!.length === 0) {
+      // A host that was empty joins the occupied ones, in order.
+      let at = this.occupied.length;
+      while (at > 0 && this.occupied[at - 1]! > h) at--;
+      this.occupied.splice(at, 0, h);
+    }
+    this.lists[h]!.push(vm);
+    this.#count(h, vm, 1, true);
+    this.planned.add(vm);
+    this.moves.push([vm, this.#ctx.hosts[h]!]);
+  }
+
+  /** Takes back the last `count` planned moves. */
+  undo(count: number): void {
+    for (let i = 0; i < count; i++) {
+      const [vm, host] = this.moves.pop()!;
+      this.lists[host.index]!.pop();
+      this.#count(host.index, vm, -1, true);
+      this.planned.delete(vm);
+    }
+  }
+}
+
+/** Largest demand first; ties keep list order (Java's stable sort). */
+function byDemand(vms: PlacementVmView[]): PlacementVmView[] {
+  return vms.map((vm, i) => [vm, i] as const)
+    .sort((a, b) => b[0].demand - a[0].demand || a[1] - b[1])
+    .map(([vm]) => vm);
+}
+
+/**
+ * Defines a consolidation policy from its overload test and its VM selection.
+ *
+ * @example
+ * ```ts
+ * import { param } from "../../core/policy/mod.ts";
+ * import { defineConsolidation, minimumMigrationTime, staticThreshold } from "./_consolidation.ts";
+ *
+ * const thr = defineConsolidation({
+ *   name: "thr-mmt-0.9",
+ *   config: { threshold: param.number(0.9, { min: 0, max: 1 }) },
+ *   overloaded: (load, config) => staticThreshold(load, config.threshold),
+ *   select: minimumMigrationTime,
+ * });
+ * console.assert(thr.domain === "placement");
+ * ```
+ */
+export function defineConsolidation<S extends Record<string, Param<unknown>>>(
+  spec: ConsolidationSpec<S>,
+): PlacementPolicy {
+  return definePlacementPolicy({
+    name: spec.name,
+    config: spec.config,
+    create({ config, datacenter }) {
+      const share = datacenter.migration?.bandwidthShare ?? 0.5;
+      let planner: Planner<ConfigOf<S>> | null = null;
+      return {
+        // The first VMs arrive at full MIPS and are placed by the same best fit.
+        place(ctx, vm) {
+          planner ??= new Planner(ctx, config, spec.overloaded, share);
+          const h = planner.bestFit(vm, new Uint8Array(ctx.hosts.length), true, true);
+          if (h < 0) return null;
+          planner.plan(vm, h);
+          return h;
+        },
+        vmRemoved() {
+          planner = null;
+        },
+        migrated() {
+          planner = null;
+        },
+        evaluate(ctx) {
+          planner = null;
+          const plan = new Planner(ctx, config, spec.overloaded, share);
+          consolidate(ctx, plan, spec.select);
+          for (const [vm, host] of plan.moves) ctx.migrate(vm, host);
+          // The views now hold the plan; the next placement starts from them.
+        },
+      };
+    },
+  });
+}
+
+function consolidate<C>(ctx: PlacementContext<C>, plan: Planner<C>, select: Selection): void {
+  const hosts = ctx.hosts, count = hosts.length, cloudsim = ctx.mode === "cloudsim";
+  const inFlight = (vm: PlacementVmView) => vm.target !== null && !plan.planned.has(vm);
+  // 1. Overloaded hosts.
+  const overloaded = new Uint8Array(count);
+  const sources: number[] = [];
+  for (let h = 0; h < count; h++) {
+    if (plan.overloaded(h)) overloaded[h] = 1, sources.push(h);
+  }
+  // 2. VMs to take off them, until each passes its test.
+  const leaving: PlacementVmView[] = [];
+  for (const h of sources) {
+    const left = plan.lists[h]!.slice();
+    for (;;) {
+      const vm = select(left.filter((candidate) => candidate.target === null));
+      if (vm === undefined) break;
+      leaving.push(vm);
+      left.splice(left.indexOf(vm), 1);
+      if (!plan.overloaded(h, left)) break;
+    }
+  }
+  // 3. Their new hosts; one that fits nowhere stays.
+  for (const vm of byDemand(leaving)) {
+    const h = plan.bestFit(vm, overloaded, true);
+    if (h >= 0) plan.plan(vm, h);
+  }
+  const receivers = new Set(plan.moves.map(([, host]) => host.index));
+  // 4. Under-used hosts, least utilised first.
+  const off = (h: number) => cloudsim ? hosts[h]!.utilization === 0 : plan.lists[h]!.length === 0;
+  const skip = new Uint8Array(count), targets = new Uint8Array(count);
+  for (let h = 0; h < count; h++) {
+    if (overloaded[h] === 1 || off(h)) skip[h] = 1, targets[h] = 1;
+    // CloudSim forgets the receivers of step 3 here; they may be evacuated at once.
+    if (!cloudsim && receivers.has(h)) skip[h] = 1;
+  }
+  const order = [...hosts.keys()]
+    .filter((h) => hosts[h]!.utilization > 0 && hosts[h]!.utilization < 1)
+    .sort((a, b) => hosts[a]!.utilization - hosts[b]!.utilization || a - b);
+  for (const h of order) {
+    if (skip[h] === 1) continue;
+    const list = plan.lists[h]!;
+    // A host with VMs on the move (all of them out, or any in) is left alone.
+    let busy = true;
+    for (const vm of list) {
+      if (!inFlight(vm)) {
+        busy = false;
+        break;
+      }
+      if (vm.target === hosts[h]) break;
+    }
+    if (busy) continue;
+    skip[h] = 1, targets[h] = 1;
+    // VMs still in place; one planned in step 3 is not moved twice.
+    const vms = list.filter((vm) => vm.target === null && !plan.planned.has(vm));
+    if (vms.length === 0) continue;
+    let placed = 0;
+    for (const vm of byDemand(vms)) {
+      const to = plan.bestFit(vm, targets, false);
+      if (to < 0) break;
+      plan.plan(vm, to);
+      placed++;
+    }
+    if (placed < vms.length) {
+      plan.undo(placed);
+      continue;
+    }
+    for (const [, host] of plan.moves.slice(plan.moves.length - placed)) skip[host.index] = 1;
+  }
+}
