@@ -66,6 +66,7 @@ export class DatacenterDomain implements KernelDomain {
   readonly timeline: DatacenterTimeline = {
     atNs: [],
     activeHosts: [],
+    vms: [],
     utilization: [],
     powerW: [],
   };
@@ -201,8 +202,9 @@ export class DatacenterDomain implements KernelDomain {
 
     model.groups.forEach((group, g) => {
       if (group.arriveNs <= this.#endNs) kernel.schedule(group.arriveNs, this.#base + EV_ARRIVE, g);
+      // A curve that ends with the run does not leave: the run is over.
       const next = group.arriveNs + group.intervalNs;
-      if (!this.#compat && next <= this.#endNs) {
+      if (!this.#compat && next < this.#endNs) {
         kernel.schedule(next, this.#base + EV_SAMPLE, g, 1);
       }
     });
@@ -273,7 +275,7 @@ export class DatacenterDomain implements KernelDomain {
         const group = this.model.groups[target]!;
         for (const v of group.vms) if (this.model.curves[v]!.length === tag) this.#leave(v);
         const next = group.arriveNs + (tag + 1) * group.intervalNs;
-        if (tag < group.length && next <= this.#endNs) {
+        if (tag < group.length && next < this.#endNs) {
           this.#kernel.schedule(next, this.#base + EV_SAMPLE, target, tag + 1);
         }
         break;
@@ -715,6 +717,9 @@ export class DatacenterDomain implements KernelDomain {
     const timeline = this.timeline;
     timeline.atNs.push(now);
     timeline.activeHosts.push(active);
+    let running = 0;
+    for (let v = 0; v < this.#vmState.length; v++) if (this.#vmState[v] === RUNNING) running++;
+    timeline.vms.push(running);
     timeline.utilization.push(active === 0 ? 0 : busy / active);
     timeline.powerW.push(watts);
     for (let v = 0; v < this.#vmState.length; v++) {

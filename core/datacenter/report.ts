@@ -48,6 +48,8 @@ export interface DatacenterTimeline {
   atNs: number[];
   /** Active hosts. */
   activeHosts: number[];
+  /** VMs running (after those that left at the evaluation). */
+  vms: number[];
   /** Mean utilisation of the active hosts. */
   utilization: number[];
   /** Power of the datacenter, in W. */
@@ -94,7 +96,7 @@ export interface DatacenterReport extends DatacenterFigures {
  *   hosts: 2, vms: 3, energyKwh: 0.5, migrations: 1, slatah: 0.01, pdm: 0.001, slav: 0.00001,
  *   esv: 0.000005, hostShutdowns: 1, slaOverall: 0.002, meanMigrationNs: 13_920_000_000,
  *   vmsLeft: 0, unplaced: 0, activeHosts: 1, mode: "hyperhook", hostModel: "fluid",
- *   intervalNs: 300_000_000_000, timeline: { atNs: [], activeHosts: [], utilization: [], powerW: [] },
+ *   intervalNs: 300_000_000_000, timeline: { atNs: [], activeHosts: [], vms: [], utilization: [], powerW: [] },
  *   hostFigures: [],
  * });
  * console.assert(text.includes("energy") && text.includes("0.5000 kWh"));

@@ -60,7 +60,14 @@ const hostType = z.strictObject({
   mips: positive,
   ram: positive,
   bandwidth: positive,
-  power: z.array(z.number().min(0)).length(11, "expected 11 values: watts at 0, 10, …, 100 %"),
+  power: z.array(z.number().min(0)).superRefine((table, ctx) => {
+    if (table.length !== 11) {
+      ctx.addIssue({
+        code: "custom",
+        message: `expected 11 values (watts at 0, 10, …, 100 % CPU), got ${table.length}`,
+      });
+    }
+  }),
 });
 
 /** A group names `type` or `types`; both become `types`. */
@@ -68,7 +75,12 @@ const typeFields = { type: name.optional(), types: z.array(name).min(1).optional
 
 function oneTypeField(group: { type?: string; types?: string[] }, ctx: z.RefinementCtx): void {
   if ((group.type === undefined) === (group.types === undefined)) {
-    ctx.addIssue({ code: "custom", message: 'expected exactly one of "type" or "types"' });
+    ctx.addIssue({
+      code: "custom",
+      message: `expected exactly one of "type" or "types", got ${
+        group.type === undefined ? "neither" : "both"
+      }`,
+    });
   }
 }
 
@@ -90,7 +102,12 @@ const trace = z.strictObject({
   folder: z.string().min(1).optional(),
 }).superRefine((source, ctx) => {
   if ((source.path === undefined) === (source.folder === undefined)) {
-    ctx.addIssue({ code: "custom", message: 'expected exactly one of "path" or "folder"' });
+    ctx.addIssue({
+      code: "custom",
+      message: `expected exactly one of "path" or "folder", got ${
+        source.path === undefined ? "neither" : "both"
+      }`,
+    });
   }
 });
 
@@ -100,7 +117,12 @@ const demand = z.strictObject({
   interval: duration(true).default(300_000_000_000),
 }).superRefine((source, ctx) => {
   if ((source.utilization === undefined) === (source.trace === undefined)) {
-    ctx.addIssue({ code: "custom", message: 'expected exactly one of "utilization" or "trace"' });
+    ctx.addIssue({
+      code: "custom",
+      message: `expected exactly one of "utilization" or "trace", got ${
+        source.utilization === undefined ? "neither" : "both"
+      }`,
+    });
   }
 });
 
@@ -146,7 +168,9 @@ const datacenter = z.strictObject({
     maxRounds: 30,
   }),
 }).superRefine((spec, ctx) => {
-  const check = (ids: string[], known: { id: string }[], path: (string | number)[]) => {
+  // zod runs this even when a group failed its own checks: look only at what parsed.
+  const check = (ids: string[] | undefined, known: { id: string }[], path: (string | number)[]) => {
+    if (!Array.isArray(ids) || !Array.isArray(known)) return;
     ids.forEach((id, i) => {
       if (known.some((t) => t.id === id)) return;
       ctx.addIssue({
@@ -159,6 +183,7 @@ const datacenter = z.strictObject({
   spec.hosts.forEach((group, g) => check(group.types, spec.hostTypes, ["hosts", g, "types"]));
   spec.vms.forEach((group, g) => {
     check(group.types, spec.vmTypes, ["vms", g, "types"]);
+    if (group.demand === undefined) return;
     if (group.demand.utilization !== undefined && group.count === undefined) group.count = 1;
     if (group.demand.trace?.path !== undefined && (group.count ?? 1) !== 1) {
       ctx.addIssue({
@@ -170,6 +195,7 @@ const datacenter = z.strictObject({
   });
   for (const [list, label] of [[spec.hostTypes, "host type"], [spec.vmTypes, "VM type"]] as const) {
     const seen = new Set<string>();
+    if (!Array.isArray(list)) continue;
     list.forEach((type, i) => {
       if (seen.has(type.id)) {
         ctx.addIssue({
