@@ -97,6 +97,12 @@ export class DatacenterDomain implements KernelDomain {
   #hostSlaNs: Float64Array;
   #hostEnergyJ: Float64Array;
   #hostBusy: Float64Array;
+  #hostRequested: Float64Array;
+  #hostMissing: Float64Array;
+  #hostMigrationLoss: Float64Array;
+  /** Hosts whose VMs changed since the last share-out (all of them when demands were read). */
+  #touched: Uint8Array;
+  #allTouched = true;
 
   // VMs.
   #vmMips: Float64Array;
@@ -110,10 +116,17 @@ export class DatacenterDomain implements KernelDomain {
   #vmSerial: Int32Array;
   #vmDemand: Float64Array;
   #vmAllocated: Float64Array;
-  #vmHistory: number[][];
+  /** VMs' utilisation histories, for a policy that takes over: a ring of 30 rows of all VMs. */
+  #historyRing: Float64Array;
+  #historyHead = 0;
+  #historyCount: Int32Array;
 
   // Metrics.
   #lastNs = 0;
+  /** When demands were last read. */
+  #readNs = -1;
+  /** Whether a sample boundary passed since demands were last read (hyperhook mode). */
+  #sampled = false;
   #frameSeconds = 0;
   #energyJ = 0;
   #pdmLoss = 0;
@@ -185,6 +198,10 @@ export class DatacenterDomain implements KernelDomain {
     this.#hostSlaNs = new Float64Array(hosts);
     this.#hostEnergyJ = new Float64Array(hosts);
     this.#hostBusy = new Float64Array(hosts);
+    this.#hostRequested = new Float64Array(hosts);
+    this.#hostMissing = new Float64Array(hosts);
+    this.#hostMigrationLoss = new Float64Array(hosts);
+    this.#touched = new Uint8Array(hosts);
 
     const vmType = (v: number) => model.vmTypes[model.vmType[v]!]!;
     this.#vmMips = Float64Array.from({ length: vms }, (_, v) => vmType(v).mips);
@@ -198,7 +215,8 @@ export class DatacenterDomain implements KernelDomain {
     this.#vmSerial = new Int32Array(vms);
     this.#vmDemand = new Float64Array(vms);
     this.#vmAllocated = new Float64Array(vms);
-    this.#vmHistory = Array.from({ length: vms }, () => []);
+    this.#historyRing = new Float64Array(vms * HISTORY_LENGTH);
+    this.#historyCount = new Int32Array(vms);
 
     model.groups.forEach((group, g) => {
       if (group.arriveNs <= this.#endNs) kernel.schedule(group.arriveNs, this.#base + EV_ARRIVE, g);
@@ -271,6 +289,7 @@ export class DatacenterDomain implements KernelDomain {
         break;
       }
       case EV_SAMPLE: {
+        this.#sampled = true;
         // Demands are read when the books are brought up to date; a curve that ends here leaves.
         const group = this.model.groups[target]!;
         for (const v of group.vms) if (this.model.curves[v]!.length === tag) this.#leave(v);
@@ -294,6 +313,7 @@ export class DatacenterDomain implements KernelDomain {
       case EV_DOWNTIME:
         if (this.#vmSerial[target] === tag && this.#vmTarget[target]! >= 0) {
           this.#vmPhase[target] = PAUSED;
+          this.#touch(this.#vmHost[target]!);
         }
         break;
     }
@@ -446,6 +466,7 @@ export class DatacenterDomain implements KernelDomain {
     this.#vmState[v] = RUNNING;
     this.#vmHost[v] = h;
     this.#hostVms[h]!.push(v);
+    this.#touch(h);
     this.#vmDemand[v] = this.#demandNow(v);
     this.#kernel.log.record(LOG.placement, PLACEMENT_LOG.PLACE, this.#kernel.now, v, h, 0);
     this.#dirty = true;
@@ -486,6 +507,7 @@ export class DatacenterDomain implements KernelDomain {
     this.#vmTarget[v] = h;
     this.#vmPhase[v] = COPYING;
     this.#hostVms[h]!.push(v);
+    this.#touch(h), this.#touch(from);
     const serial = ++this.#vmSerial[v]!;
     // MB at `bandwidthShare` of the target's Mbit/s (CloudSim: RAM / (bandwidth / 2)).
     const rate = migration.bandwidthShare * this.#hostBw[h]! / 8;
@@ -521,6 +543,7 @@ export class DatacenterDomain implements KernelDomain {
     this.#vmHost[v] = to;
     this.#vmTarget[v] = -1;
     this.#vmPhase[v] = 0;
+    this.#touch(from), this.#touch(to);
     this.slot.writer.call3(OP.MIGRATION_DONE, this.#kernel.now, v, from, to);
   }
 
@@ -531,6 +554,7 @@ export class DatacenterDomain implements KernelDomain {
     if (state === RUNNING) {
       remove(this.#hostVms[this.#vmHost[v]!]!, v);
       if (this.#vmTarget[v]! >= 0) remove(this.#hostVms[this.#vmTarget[v]!]!, v);
+      this.#touch(this.#vmHost[v]!), this.#touch(this.#vmTarget[v]!);
     }
     this.#vmTarget[v] = -1;
     this.#vmSerial[v]!++;
@@ -565,12 +589,18 @@ export class DatacenterDomain implements KernelDomain {
     this.#dirty = false;
     if (now > this.#lastNs) this.#closeFrame(now);
     const vms = this.#vmState.length;
-    const reading = !this.#compat || now >= this.#firstEvaluationNs;
-    for (let v = 0; v < vms; v++) {
+    // Demands change only with time: a second look in the same instant finds the same values.
+    // hyperhook: demands change at samples; CloudSim re-reads them at every update from its first.
+    const reading = this.#compat
+      ? now >= this.#firstEvaluationNs && now !== this.#readNs
+      : this.#sampled;
+    this.#sampled = false;
+    if (reading) this.#readNs = now, this.#allTouched = true;
+    for (let v = 0; v < vms && reading; v++) {
       if (this.#vmState[v] !== RUNNING) continue;
-      if (reading) this.#vmDemand[v] = this.#demandNow(v);
+      this.#vmDemand[v] = this.#demandNow(v);
       // CloudSim takes a VM that asks for nothing at an update, and is not moving, as finished.
-      if (this.#compat && reading && this.#vmDemand[v] === 0 && this.#vmTarget[v] === -1) {
+      if (this.#compat && this.#vmDemand[v] === 0 && this.#vmTarget[v] === -1) {
         this.#leave(v);
       }
     }
@@ -587,8 +617,11 @@ export class DatacenterDomain implements KernelDomain {
   #share(): void {
     const compat = this.#compat, peak = this.slot.declared.power === "peak";
     const { degradation, reservation } = this.#spec.migration, keep = 1 - degradation;
-    let requested = 0, migrationLoss = 0, missing = 0;
+    const all = this.#allTouched, touched = this.#touched;
+    this.#allTouched = false;
     for (let h = 0; h < this.#hostVms.length; h++) {
+      if (!all && touched[h] === 0) continue;
+      touched[h] = 0;
       const list = this.#hostVms[h]!, capacity = this.#hostMips[h]!, core = this.#hostCore[h]!;
       // Sequentially as CloudSim's scheduler allocates, so that the same sums tip it over.
       let free = capacity, total = 0, asked = 0, oversubscribed = false;
@@ -601,9 +634,9 @@ export class DatacenterDomain implements KernelDomain {
         else oversubscribed = true, free = 0;
       }
       const scale = oversubscribed ? capacity / total : 1;
-      let allocated = 0;
+      let allocated = 0, requested = 0, missing = 0, migrationLoss = 0;
       for (const v of list) {
-        const capped = Math.min(this.#vmDemand[v]!, core);
+        const demand = this.#vmDemand[v]!, capped = Math.min(demand, core);
         if (this.#vmTarget[v] === h) {
           let given = capped * reservation;
           if (oversubscribed) given = floorIf(compat, given * scale);
@@ -618,6 +651,12 @@ export class DatacenterDomain implements KernelDomain {
         this.#vmAllocated[v] = given;
         // The source works for the VM in full while it moves (CloudSim: allocated / 0.9).
         allocated += out && keep > 0 ? given / keep : given;
+        // The VM's own books are kept on its host (its source while it moves).
+        requested += demand;
+        if (given < demand) {
+          missing += demand - given;
+          if (out) migrationLoss += demand - given;
+        }
       }
       const u = Math.min(1, allocated / capacity);
       const active = compat ? allocated > 0 : list.length > 0;
@@ -631,19 +670,24 @@ export class DatacenterDomain implements KernelDomain {
         : active
         ? powerAt(this.#hostPower[h]!, u)
         : 0;
+      this.#hostRequested[h] = requested;
+      this.#hostMissing[h] = missing;
+      this.#hostMigrationLoss[h] = migrationLoss;
     }
-    for (let v = 0; v < this.#vmState.length; v++) {
-      if (this.#vmState[v] !== RUNNING) continue;
-      const demand = this.#vmDemand[v]!, given = this.#vmAllocated[v]!;
-      requested += demand;
-      if (given < demand) {
-        missing += demand - given;
-        if (this.#vmTarget[v]! >= 0) migrationLoss += demand - given;
-      }
+    let requested = 0, missing = 0, migrationLoss = 0;
+    for (let h = 0; h < this.#hostVms.length; h++) {
+      requested += this.#hostRequested[h]!;
+      missing += this.#hostMissing[h]!;
+      migrationLoss += this.#hostMigrationLoss[h]!;
     }
     this.#requested = requested;
     this.#migrationLoss = migrationLoss;
     this.#missing = missing;
+  }
+
+  /** Marks host h (-1: none) for `#share` to compute again. */
+  #touch(h: number): void {
+    if (h >= 0) this.#touched[h] = 1;
   }
 
   /** Integrates the frame from the last instant to `now` with the state held since. */
@@ -722,11 +766,13 @@ export class DatacenterDomain implements KernelDomain {
     timeline.vms.push(running);
     timeline.utilization.push(active === 0 ? 0 : busy / active);
     timeline.powerW.push(watts);
-    for (let v = 0; v < this.#vmState.length; v++) {
+    const vms = this.#vmState.length;
+    this.#historyHead = (this.#historyHead + HISTORY_LENGTH - 1) % HISTORY_LENGTH;
+    const slot = this.#historyHead * vms;
+    for (let v = 0; v < vms; v++) {
       if (this.#vmState[v] !== RUNNING) continue;
-      const history = this.#vmHistory[v]!;
-      history.unshift(this.#vmDemand[v]! / this.#vmMips[v]!);
-      if (history.length > HISTORY_LENGTH) history.length = HISTORY_LENGTH;
+      this.#historyRing[slot + v] = this.#vmDemand[v]! / this.#vmMips[v]!;
+      if (this.#historyCount[v]! < HISTORY_LENGTH) this.#historyCount[v]!++;
     }
   }
 
@@ -752,16 +798,23 @@ export class DatacenterDomain implements KernelDomain {
     // An evaluation asked again must not find its own values in the histories twice.
     const skip = this.#evaluationDue && this.#recorded === this.#evaluation ? 1 : 0;
     for (let v = 0; v < vms; v++) {
-      const history = this.#vmHistory[v]!.slice(skip);
-      if (this.#vmState[v] === RUNNING && history.length > 0) {
-        writer.callN(OP.HISTORY, now, [v, history.length, ...history]);
+      const count = this.#historyCount[v]! - skip;
+      if (this.#vmState[v] !== RUNNING || count <= 0) continue;
+      const values = [v, count];
+      for (let i = skip; i < count + skip; i++) {
+        values.push(this.#historyRing[((this.#historyHead + i) % HISTORY_LENGTH) * vms + v]!);
       }
+      writer.callN(OP.HISTORY, now, values);
     }
     this.#writeState(now);
     this.#waiting = [...waiting].sort((a, b) => a - b);
   }
 
-  installed(): void {}
+  installed(): void {
+    // A new policy may manage power otherwise (npa's peak power, its fallback's utilisation).
+    this.#allTouched = true;
+    this.#dirty = true;
+  }
 
   finish(endNs: number): void {
     if (this.#dirty) this.#refresh();

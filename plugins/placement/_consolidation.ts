@@ -23,6 +23,7 @@
 import {
   type ConfigOf,
   definePlacementPolicy,
+  HISTORY_LENGTH,
   type HostView,
   type Param,
   type PlacementContext,
@@ -42,9 +43,9 @@ export interface HostLoad {
   utilization(): number;
   /**
    * Its utilisation history, newest first: slot i sums its VMs' i-th values × VM MIPS / host MIPS;
-   * trailing zeros are dropped.
+   * trailing zeros are dropped. The array is reused: it holds until the next call.
    */
-  history(): number[];
+  history(): Float64Array;
   /** The longest migration of one of its VMs, in seconds (RAM over the migration bandwidth). */
   maxMigrationSeconds(): number;
   /** The evaluation interval, in seconds. */
@@ -83,7 +84,7 @@ function round(x: number): number {
 }
 
 /** The median as Apache Commons Math's `Percentile(50)` computes it (sorted input). */
-function median(sorted: readonly number[]): number {
+function median(sorted: ArrayLike<number>): number {
   const n = sorted.length;
   if (n === 0) return NaN;
   if (n === 1) return sorted[0]!;
@@ -99,9 +100,9 @@ function median(sorted: readonly number[]): number {
  * history (quartiles at 0-based ranks round(0.25(n+1)) − 1 and round(0.75(n+1)) − 1).
  */
 export function interQuartileRange(load: HostLoad, safety: number): boolean {
-  const data = load.history();
-  if (data.length < 12) return staticThreshold(load, FALLBACK_THRESHOLD);
-  data.sort((a, b) => a - b);
+  const history = load.history();
+  if (history.length < 12) return staticThreshold(load, FALLBACK_THRESHOLD);
+  const data = Float64Array.from(history).sort();
   const q1 = round(0.25 * (data.length + 1)) - 1, q3 = round(0.75 * (data.length + 1)) - 1;
   return load.utilization() > 1 - safety * (data[q3]! - data[q1]!);
 }
@@ -110,8 +111,8 @@ export function interQuartileRange(load: HostLoad, safety: number): boolean {
 export function medianAbsoluteDeviation(load: HostLoad, safety: number): boolean {
   const data = load.history();
   if (data.length < 12) return staticThreshold(load, FALLBACK_THRESHOLD);
-  const middle = median([...data].sort((a, b) => a - b));
-  const deviations = data.map((x) => Math.abs(middle - x)).sort((a, b) => a - b);
+  const middle = median(Float64Array.from(data).sort());
+  const deviations = Float64Array.from(data, (x) => Math.abs(middle - x)).sort();
   return load.utilization() > 1 - safety * median(deviations);
 }
 
@@ -147,7 +148,9 @@ function predicted(load: HostLoad, y: readonly number[], estimate: [number, numb
 function lastTen(load: HostLoad): number[] | null {
   const history = load.history();
   if (history.length < 10) return null;
-  return history.slice(0, 10).reverse();
+  const y = new Array<number>(10);
+  for (let i = 0; i < 10; i++) y[i] = history[9 - i]!;
+  return y;
 }
 
 /**
@@ -211,114 +214,178 @@ export function minimumMigrationTime(
  * Maximum correlation: the VM whose utilisation history is best explained (highest R²) by a
  * least-squares fit, with intercept, on the histories of the others; minimum migration time when
  * the fit cannot be made (too few values, or a singular system).
+ *
+ * All the fits at once: with G the cross-product matrix of the centred histories, the residual
+ * of VM i's fit on the others is 1 / (G⁻¹)ᵢᵢ and its total sum of squares Gᵢᵢ, so
+ * R²ᵢ = 1 − 1 / (Gᵢᵢ (G⁻¹)ᵢᵢ): one n×n inversion instead of n least-squares problems.
  */
 export function maximumCorrelation(vms: readonly PlacementVmView[]): PlacementVmView | undefined {
   if (vms.length === 0) return undefined;
-  const m = Math.min(...vms.map((vm) => vm.history.length));
+  let m = Infinity;
+  for (const vm of vms) m = Math.min(m, vm.history.length);
   const n = vms.length;
   // CloudSim needs more observations than predictors (intercept included).
   if (n < 2 || n > m) return minimumMigrationTime(vms);
+  const centred = new Float64Array(n * m);
+  for (let i = 0; i < n; i++) {
+    const history = vms[i]!.history;
+    let mean = 0;
+    for (let row = 0; row < m; row++) mean += history[row]!;
+    mean /= m;
+    for (let row = 0; row < m; row++) centred[i * m + row] = history[row]! - mean;
+  }
+  const g = new Float64Array(n * n);
+  for (let i = 0; i < n; i++) {
+    for (let j = i; j < n; j++) {
+      let dot = 0;
+      for (let row = 0; row < m; row++) dot += centred[i * m + row]! * centred[j * m + row]!;
+      g[i * n + j] = g[j * n + i] = dot;
+    }
+  }
+  const diagonal = Float64Array.from({ length: n }, (_, i) => g[i * n + i]!);
+  const inverse = invert(g, n);
+  if (inverse === null) return minimumMigrationTime(vms);
   let best = 0, bestR2 = Number.MIN_VALUE;
   for (let i = 0; i < n; i++) {
-    const y = vms[i]!.history.slice(0, m);
-    const x: number[][] = [];
-    for (let row = 0; row < m; row++) {
-      const line = [1];
-      for (let j = 0; j < n; j++) if (j !== i) line.push(vms[j]!.history[row]!);
-      x.push(line);
-    }
-    const r2 = rSquared(x, y);
-    if (r2 === null) return minimumMigrationTime(vms);
+    const r2 = 1 - 1 / (diagonal[i]! * inverse[i * n + i]!);
     if (r2 > bestR2) bestR2 = r2, best = i;
   }
   return vms[best];
 }
 
-/** R² of the least-squares fit of y on the columns of x (Householder QR), or null if singular. */
-function rSquared(x: number[][], y: number[]): number | null {
-  const rows = x.length, cols = x[0]!.length;
-  const a = x.map((row) => [...row]), b = [...y];
-  for (let k = 0; k < cols; k++) {
-    let norm = 0;
-    for (let i = k; i < rows; i++) norm += a[i]![k]! * a[i]![k]!;
-    norm = Math.sqrt(norm);
-    if (norm === 0) return null;
-    const alpha = a[k]![k]! > 0 ? -norm : norm;
-    const v = new Array<number>(rows).fill(0);
-    v[k] = a[k]![k]! - alpha;
-    for (let i = k + 1; i < rows; i++) v[i] = a[i]![k]!;
-    let vv = 0;
-    for (let i = k; i < rows; i++) vv += v[i]! * v[i]!;
-    if (vv === 0) continue;
-    for (let j = k; j < cols; j++) {
-      let dot = 0;
-      for (let i = k; i < rows; i++) dot += v[i]! * a[i]![j]!;
-      const f = 2 * dot / vv;
-      for (let i = k; i < rows; i++) a[i]![j]! -= f * v[i]!;
+/** The inverse of the symmetric n×n matrix a (Gauss–Jordan, partial pivoting), or null if singular. */
+function invert(a: Float64Array, n: number): Float64Array | null {
+  const inverse = new Float64Array(n * n);
+  for (let i = 0; i < n; i++) inverse[i * n + i] = 1;
+  let scale = 0;
+  for (let i = 0; i < n; i++) scale = Math.max(scale, Math.abs(a[i * n + i]!));
+  for (let k = 0; k < n; k++) {
+    let pivot = k;
+    for (let i = k + 1; i < n; i++) {
+      if (Math.abs(a[i * n + k]!) > Math.abs(a[pivot * n + k]!)) pivot = i;
     }
-    let dot = 0;
-    for (let i = k; i < rows; i++) dot += v[i]! * b[i]!;
-    const f = 2 * dot / vv;
-    for (let i = k; i < rows; i++) b[i]! -= f * v[i]!;
-    if (a[k]![k] === 0) return null;
+    const p = a[pivot * n + k]!;
+    // Near-collinear histories (pivots below 1e-12 of the largest) count as a singular system.
+    if (!(Math.abs(p) > 1e-12 * scale)) return null;
+    if (pivot !== k) {
+      for (let j = 0; j < n; j++) {
+        [a[k * n + j], a[pivot * n + j]] = [a[pivot * n + j]!, a[k * n + j]!];
+        [inverse[k * n + j], inverse[pivot * n + j]] = [
+          inverse[pivot * n + j]!,
+          inverse[k * n + j]!,
+        ];
+      }
+    }
+    for (let j = 0; j < n; j++) a[k * n + j]! /= p, inverse[k * n + j]! /= p;
+    for (let i = 0; i < n; i++) {
+      if (i === k) continue;
+      const f = a[i * n + k]!;
+      if (f === 0) continue;
+      for (let j = 0; j < n; j++) {
+        a[i * n + j]! -= f * a[k * n + j]!;
+        inverse[i * n + j]! -= f * inverse[k * n + j]!;
+      }
+    }
   }
-  let residual = 0;
-  for (let i = cols; i < rows; i++) residual += b[i]! * b[i]!;
-  const mean = y.reduce((s, v) => s + v, 0) / rows;
-  let total = 0;
-  for (const value of y) total += (value - mean) * (value - mean);
-  return 1 - residual / total;
+  return inverse;
 }
 
-/** A host's VMs counted for an overload test. */
+/**
+ * A host's VMs counted for an overload test: either a list of VMs, or the sums a planner keeps
+ * for a host plus one VM that would join it (no list is built for that case).
+ */
 class Load implements HostLoad {
   host!: HostView;
-  vms: readonly PlacementVmView[] = [];
   mode: "cloudsim" | "hyperhook" = "hyperhook";
   intervalSeconds = 300;
   migrationRate = 1;
-  /**
-   * The VM being placed, in `cloudsim` mode: CloudSim's VMs created but not yet started (no
-   * evaluation yet) ask for nothing, except the one being created, which asks its full MIPS.
-   */
-  creating: PlacementVmView | null = null;
+  #list: readonly PlacementVmView[] = [];
+  #extra: PlacementVmView | null = null;
+  /** The host's sums, when the planner gives them: history slots, demand, largest RAM. */
+  #base: Float64Array | null = null;
+  #baseDemand = 0;
+  #baseRam = 0;
+  #slots = new Float64Array(HISTORY_LENGTH);
+
+  /** Counts `list`. */
+  list(host: HostView, list: readonly PlacementVmView[]): this {
+    this.host = host, this.#list = list, this.#extra = null, this.#base = null;
+    return this;
+  }
+
+  /** Counts a planner's sums for `host` plus `extra`. */
+  sums(
+    host: HostView,
+    sums: { slots: Float64Array; demand: number; ram: number; list: readonly PlacementVmView[] },
+    extra: PlacementVmView,
+  ): this {
+    this.host = host, this.#list = sums.list, this.#extra = extra, this.#base = sums.slots;
+    this.#baseDemand = sums.demand, this.#baseRam = sums.ram;
+    return this;
+  }
+
+  get vms(): readonly PlacementVmView[] {
+    return this.#extra === null ? this.#list : [...this.#list, this.#extra];
+  }
 
   utilization(): number {
+    const extra = this.#extra;
+    if (this.#base !== null) return (this.#baseDemand + extra!.demand) / this.host.type.mips;
     let sum = 0;
-    const creating = this.creating;
-    for (const vm of this.vms) {
-      if (creating === null || vm === creating || vm.history.length > 0) sum += vm.demand;
-    }
+    for (const vm of this.#list) sum += vm.demand;
     return sum / this.host.type.mips;
   }
 
-  history(): number[] {
-    const slots = new Array<number>(30).fill(0), mips = this.host.type.mips;
-    for (const vm of this.vms) {
-      const values = vm.history, scale = vm.type.mips / mips;
-      for (let i = 0; i < values.length && i < 30; i++) slots[i]! += values[i]! * scale;
+  history(): Float64Array {
+    const slots = this.#slots, mips = this.host.type.mips;
+    if (this.#base !== null) {
+      slots.set(this.#base);
+      add(slots, this.#extra!, mips, 1);
+    } else {
+      slots.fill(0);
+      for (const vm of this.#list) add(slots, vm, mips, 1);
     }
-    let length = slots.length;
+    let length = HISTORY_LENGTH;
     while (length > 0 && slots[length - 1] === 0) length--;
-    slots.length = length;
-    return slots;
+    return slots.subarray(0, length);
   }
 
   maxMigrationSeconds(): number {
     let ram = 0;
-    for (const vm of this.vms) ram = Math.max(ram, vm.type.ram);
+    if (this.#base !== null) ram = Math.max(this.#baseRam, this.#extra!.type.ram);
+    else for (const vm of this.#list) ram = Math.max(ram, vm.type.ram);
     return ram / (this.migrationRate * this.host.type.bandwidth / 8);
   }
+}
+
+/** Adds (sign 1) or takes away (-1) a VM's history, scaled to a host of `mips`, to `slots`. */
+function add(slots: Float64Array, vm: PlacementVmView, mips: number, sign: number): void {
+  const values = vm.history, scale = sign * vm.type.mips / mips;
+  const n = Math.min(values.length, HISTORY_LENGTH);
+  for (let i = 0; i < n; i++) slots[i]! += values[i]! * scale;
+}
+
+/** The hosts' capacities and their power at the measured utilisation, by host index. */
+interface HostTable {
+  coreMips: Float64Array;
+  mips: Float64Array;
+  ramCap: Float64Array;
+  bandwidthCap: Float64Array;
+  measuredW: Float64Array;
 }
 
 /** One evaluation's (or one placement's) plan, over VM lists of its own that it can undo. */
 class Planner<C> {
   readonly lists: PlacementVmView[][];
   readonly demand: Float64Array;
+  /** Demand of the VMs that have been through an evaluation (CloudSim's started VMs). */
+  readonly started: Float64Array;
   readonly capped: Float64Array;
   readonly ram: Float64Array;
   readonly bandwidth: Float64Array;
   readonly busy: Float64Array;
+  /** Each host's history slots (30 per host), summed over its list. */
+  readonly slots: Float64Array;
   /** Non-empty hosts, ascending. */
   readonly occupied: number[] = [];
   /** Empty hosts by type, ascending. */
@@ -329,8 +396,16 @@ class Planner<C> {
   #config: C;
   #test: OverloadTest<C>;
   #load = new Load();
+  #candidates = new Float64Array(0);
+  #growths = new Float64Array(0);
 
-  constructor(ctx: PlacementContext<C>, config: C, test: OverloadTest<C>, migrationShare: number) {
+  constructor(
+    ctx: PlacementContext<C>,
+    config: C,
+    test: OverloadTest<C>,
+    migrationShare: number,
+    buffers: Float64Array[],
+  ) {
     this.#ctx = ctx;
     this.#config = config;
     this.#test = test;
@@ -338,12 +413,25 @@ class Planner<C> {
     this.#load.intervalSeconds = ctx.intervalNs / 1e9;
     this.#load.migrationRate = migrationShare;
     const hosts = ctx.hosts, count = hosts.length;
-    this.lists = hosts.map((host) => host.vms.slice());
-    this.demand = new Float64Array(count);
-    this.capped = new Float64Array(count);
-    this.ram = new Float64Array(count);
-    this.bandwidth = new Float64Array(count);
-    this.busy = new Float64Array(count);
+    // The SDK's lists until a plan changes one (copy on write, see `#own`).
+    this.lists = hosts.map((host) => host.vms);
+    this.#owned = new Uint8Array(count);
+    // Buffers of the policy's, reused from one evaluation to the next.
+    if (buffers.length === 0) {
+      for (let i = 0; i < 6; i++) buffers.push(new Float64Array(count));
+      buffers.push(new Float64Array(count * HISTORY_LENGTH));
+    }
+    for (const buffer of buffers) buffer.fill(0);
+    [this.demand, this.started, this.capped, this.ram, this.bandwidth, this.busy, this.slots] =
+      buffers as [
+        Float64Array,
+        Float64Array,
+        Float64Array,
+        Float64Array,
+        Float64Array,
+        Float64Array,
+        Float64Array,
+      ];
     const types = Math.max(0, ...hosts.map((host) => host.type.index + 1));
     this.empty = Array.from({ length: types }, () => []);
     for (let h = 0; h < count; h++) {
@@ -354,38 +442,55 @@ class Planner<C> {
     }
   }
 
+  #owned: Uint8Array;
+
+  /** Host h's list, copied from the SDK's before its first change. */
+  #own(h: number): PlacementVmView[] {
+    if (this.#owned[h] === 0) this.lists[h] = this.lists[h]!.slice(), this.#owned[h] = 1;
+    return this.lists[h]!;
+  }
+
   /** Adds (sign 1) or takes away (-1) a VM's share of host h's sums. */
   #count(h: number, vm: PlacementVmView, sign: number, incoming: boolean): void {
-    const core = this.#ctx.hosts[h]!.type.coreMips;
+    const host = this.#ctx.hosts[h]!, core = host.type.coreMips;
     this.demand[h]! += sign * vm.demand;
+    if (vm.history.length > 0) this.started[h]! += sign * vm.demand;
     this.capped[h]! += sign * Math.min(vm.demand, core);
     this.ram[h]! += sign * vm.type.ram;
     this.bandwidth[h]! += sign * vm.type.bandwidth;
     // CloudSim's "utilization of CPU in MIPS": a VM on its way in counts at its full demand.
     this.busy[h]! += sign * (incoming ? Math.min(vm.demand, core) : vm.allocatedMips);
+    if (vm.history.length > 0) {
+      add(this.slots.subarray(h * HISTORY_LENGTH, (h + 1) * HISTORY_LENGTH), vm, host.mips, sign);
+    }
   }
 
-  overloaded(
-    h: number,
-    vms: readonly PlacementVmView[] = this.lists[h]!,
-    creating: PlacementVmView | null = null,
-  ): boolean {
-    const load = this.#load;
-    load.host = this.#ctx.hosts[h]!;
-    load.vms = vms;
-    load.creating = this.#ctx.mode === "cloudsim" ? creating : null;
+  /** The overload test on host h's VMs as planned (or on `vms`). */
+  overloaded(h: number, vms: readonly PlacementVmView[] = this.lists[h]!): boolean {
+    return this.#test(this.#load.list(this.#ctx.hosts[h]!, vms), this.#config);
+  }
+
+  /** The overload test on host h's VMs as planned, with `vm` added. */
+  #overloadedWith(h: number, vm: PlacementVmView, creating: boolean): boolean {
+    const list = this.lists[h]!;
+    let ram = 0;
+    for (const other of list) ram = Math.max(ram, other.type.ram);
+    // CloudSim's VMs created but not yet started (never evaluated) ask for nothing, except the
+    // one being created, which asks for its full MIPS.
+    const load = this.#load.sums(this.#ctx.hosts[h]!, {
+      slots: this.slots.subarray(h * HISTORY_LENGTH, (h + 1) * HISTORY_LENGTH),
+      demand: creating && this.#ctx.mode === "cloudsim" ? this.started[h]! : this.demand[h]!,
+      ram,
+      list,
+    }, vm);
     return this.#test(load, this.#config);
   }
 
-  #fits(vm: PlacementVmView, h: number): boolean {
-    const type = this.#ctx.hosts[h]!.type;
-    if (vm.demand > type.coreMips || this.capped[h]! + vm.demand > type.mips) return false;
-    return !this.#ctx.ramHeld ||
-      (this.ram[h]! + vm.type.ram <= type.ram &&
-        this.bandwidth[h]! + vm.type.bandwidth <= type.bandwidth);
-  }
-
-  /** Power-aware best fit: the host whose power grows least, or -1. */
+  /**
+   * Power-aware best fit: the host whose power grows least (the lowest index on ties) among those
+   * that can take the VM and would pass the overload test with it, or -1. The test, the costly
+   * part, runs on candidates in order of growth until one passes.
+   */
   bestFit(
     vm: PlacementVmView,
     excluded: Uint8Array,
@@ -393,35 +498,79 @@ class Planner<C> {
     creating = false,
   ): number {
     const hosts = this.#ctx.hosts, cloudsim = this.#ctx.mode === "cloudsim";
-    let best = -1, least = Number.MAX_VALUE;
-    const consider = (h: number) => {
-      if (excluded[h] === 1 || !this.#fits(vm, h)) return;
-      const host = hosts[h]!, type = host.type;
-      const after = type.powerAt((this.busy[h]! + vm.demand) / type.mips);
+    const ramHeld = this.#ctx.ramHeld, lists = this.lists;
+    const { coreMips, mips, ramCap, bandwidthCap, measuredW } = this.#hostTable();
+    const capped = this.capped, ram = this.ram, bandwidth = this.bandwidth, busy = this.busy;
+    const demand = vm.demand, vmRam = vm.type.ram, vmBandwidth = vm.type.bandwidth;
+    if (this.#candidates.length < hosts.length) {
+      this.#candidates = new Float64Array(hosts.length);
+      this.#growths = new Float64Array(hosts.length);
+    }
+    const candidates = this.#candidates, growths = this.#growths;
+    let n = 0;
+    const occupied = this.occupied, emptyFirst = this.#emptyFirst(excluded, emptyAllowed);
+    for (let k = 0, count = occupied.length + emptyFirst.length; k < count; k++) {
+      const h = k < occupied.length ? occupied[k]! : emptyFirst[k - occupied.length]!;
+      if (excluded[h] === 1) continue;
+      if (demand > coreMips[h]! || capped[h]! + demand > mips[h]!) continue;
+      if (
+        ramHeld && (ram[h]! + vmRam > ramCap[h]! || bandwidth[h]! + vmBandwidth > bandwidthCap[h]!)
+      ) {
+        continue;
+      }
+      const after = hosts[h]!.type.powerAt((busy[h]! + demand) / mips[h]!);
       // CloudSim subtracts the power at the measured utilisation, P(0) for an empty host: its
       // idle power is not charged. Waking a host really costs that power.
-      const before = !cloudsim && this.lists[h]!.length === 0
-        ? 0
-        : type.powerAt(Math.min(1, host.utilization));
-      const growth = after - before;
-      if (growth > least || (growth === least && h > best)) return;
-      const empty = this.lists[h]!.length === 0;
-      const withVm = [...this.lists[h]!, vm];
-      if (!empty && this.busy[h] !== 0 && this.overloaded(h, withVm, creating ? vm : null)) return;
-      best = h, least = growth;
-    };
-    for (const h of this.occupied) consider(h);
-    if (emptyAllowed) {
-      // Empty hosts of one type are alike: the first that is not excluded speaks for them all.
-      for (const list of this.empty) {
-        for (const h of list) {
-          if (excluded[h] === 1 || this.lists[h]!.length > 0) continue;
-          consider(h);
-          break;
-        }
+      const before = !cloudsim && lists[h]!.length === 0 ? 0 : measuredW[h]!;
+      candidates[n] = h, growths[n++] = after - before;
+    }
+    for (;;) {
+      let pick = -1;
+      for (let i = 0; i < n; i++) {
+        if (candidates[i]! < 0) continue;
+        if (
+          pick < 0 || growths[i]! < growths[pick]! ||
+          (growths[i] === growths[pick] && candidates[i]! < candidates[pick]!)
+        ) pick = i;
+      }
+      if (pick < 0) return -1;
+      const h = candidates[pick]!;
+      // An empty host (nothing in use) passes without a test.
+      if (lists[h]!.length === 0 || busy[h] === 0) return h;
+      if (!this.#overloadedWith(h, vm, creating)) return h;
+      candidates[pick] = -1;
+    }
+  }
+
+  /** Empty hosts of one type are alike: the first of each type not excluded speaks for all. */
+  #emptyFirst(excluded: Uint8Array, allowed: boolean): number[] {
+    const first: number[] = [];
+    if (!allowed) return first;
+    for (const list of this.empty) {
+      for (const h of list) {
+        if (excluded[h] === 1 || this.lists[h]!.length > 0) continue;
+        first.push(h);
+        break;
       }
     }
-    return best;
+    return first;
+  }
+
+  #table: HostTable | null = null;
+
+  /** The hosts' capacities, and their power at the measured utilisation, as arrays. */
+  #hostTable(): HostTable {
+    if (this.#table !== null) return this.#table;
+    const hosts = this.#ctx.hosts;
+    const of = (f: (host: HostView) => number) => Float64Array.from(hosts, f);
+    this.#table = {
+      coreMips: of((host) => host.type.coreMips),
+      mips: of((host) => host.type.mips),
+      ramCap: of((host) => host.type.ram),
+      bandwidthCap: of((host) => host.type.bandwidth),
+      measuredW: of((host) => host.type.powerAt(Math.min(1, host.utilization))),
+    };
+    return this.#table;
   }
 
   plan(vm: PlacementVmView, h: number): void {
@@ -431,7 +580,7 @@ class Planner<C> {
       while (at > 0 && this.occupied[at - 1]! > h) at--;
       this.occupied.splice(at, 0, h);
     }
-    this.lists[h]!.push(vm);
+    this.#own(h).push(vm);
     this.#count(h, vm, 1, true);
     this.planned.add(vm);
     this.moves.push([vm, this.#ctx.hosts[h]!]);
@@ -441,7 +590,7 @@ class Planner<C> {
   undo(count: number): void {
     for (let i = 0; i < count; i++) {
       const [vm, host] = this.moves.pop()!;
-      this.lists[host.index]!.pop();
+      this.#own(host.index).pop();
       this.#count(host.index, vm, -1, true);
       this.planned.delete(vm);
     }
@@ -481,11 +630,14 @@ export function defineConsolidation<S extends Record<string, Param<unknown>>>(
     create({ config, datacenter }) {
       const share = datacenter.migration?.bandwidthShare ?? 0.5;
       let planner: Planner<ConfigOf<S>> | null = null;
+      const buffers: Float64Array[] = [];
+      let excluded: Uint8Array | undefined;
       return {
         // The first VMs arrive at full MIPS and are placed by the same best fit.
         place(ctx, vm) {
-          planner ??= new Planner(ctx, config, spec.overloaded, share);
-          const h = planner.bestFit(vm, new Uint8Array(ctx.hosts.length), true, true);
+          planner ??= new Planner(ctx, config, spec.overloaded, share, buffers);
+          excluded ??= new Uint8Array(ctx.hosts.length);
+          const h = planner.bestFit(vm, excluded, true, true);
           if (h < 0) return null;
           planner.plan(vm, h);
           return h;
@@ -498,7 +650,7 @@ export function defineConsolidation<S extends Record<string, Param<unknown>>>(
         },
         evaluate(ctx) {
           planner = null;
-          const plan = new Planner(ctx, config, spec.overloaded, share);
+          const plan = new Planner(ctx, config, spec.overloaded, share, buffers);
           consolidate(ctx, plan, spec.select);
           for (const [vm, host] of plan.moves) ctx.migrate(vm, host);
           // The views now hold the plan; the next placement starts from them.
@@ -514,7 +666,8 @@ function consolidate<C>(ctx: PlacementContext<C>, plan: Planner<C>, select: Sele
   // 1. Overloaded hosts.
   const overloaded = new Uint8Array(count);
   const sources: number[] = [];
-  for (let h = 0; h < count; h++) {
+  // An empty host asks for nothing and has no history: no test calls it overloaded.
+  for (const h of plan.occupied) {
     if (plan.overloaded(h)) overloaded[h] = 1, sources.push(h);
   }
   // 2. VMs to take off them, until each passes its test.
