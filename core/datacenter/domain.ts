@@ -330,7 +330,7 @@ export class DatacenterDomain implements KernelDomain {
     if (this.#waiting.length > 0) {
       for (const v of this.#waiting) {
         if (this.#vmState[v] !== WAITING) continue;
-        writer.call2(OP.PLACE, now, v, this.#placementDemand(v));
+        writer.call3(OP.PLACE, now, v, this.#placementDemand(v), this.#demandNow(v));
         writer.queries++;
         this.#asked.push(v);
       }

@@ -55,7 +55,10 @@ export const PLACEMENT_OP = {
   HOST_LOAD: 8,
   /** `[vm, count, newest, …, oldest]`: a VM's utilisation history (when a new policy takes over). */
   HISTORY: 9,
-  /** Query `[vm, demand]` → `[host]` or `[]` (no host: the VM is not placed). */
+  /**
+   * Query `[vm, size, demand]` → `[host]` or `[]` (no host: the VM is not placed). `size` is what
+   * the VM is placed at (its full MIPS), `demand` what it asks for once it runs.
+   */
   PLACE: 20,
   /** Query `[evaluation]` → `[vm, host]*`: the migrations to start now. */
   EVALUATE: 21,
@@ -397,8 +400,9 @@ export interface PlacementContext<C> {
 /** The hooks of a placement policy. Every one is optional. */
 export interface PlacementHooks<C> {
   /**
-   * A VM arrived (`vm.demand` is its full MIPS): name its host, or null to leave it unplaced.
-   * Without this hook, the first host that fits takes it.
+   * A VM arrived (`vm.demand` is its full MIPS, what it is placed at; once placed, it is what the
+   * VM asks for now): name its host, or null to leave it unplaced. Without this hook, the first
+   * host that fits takes it.
    */
   place?(ctx: PlacementContext<C>, vm: PlacementVmView): HostView | number | null | undefined;
   /**
@@ -641,6 +645,8 @@ class PlacementHandler<C> implements PolicyHandler, PlacementContext<C> {
           }
           vm.demand = nums[a + 1]!;
           vm.allocatedMips = 0;
+          // Once placed, it asks for what it uses now (its full MIPS again in cloudsim mode).
+          const running = count > 2 ? nums[a + 2]! : vm.demand;
           const answer = hooks.place === undefined
             ? this.hosts.find((host) => this.fits(vm, host, vm.mips))
             : hooks.place(this, vm);
@@ -655,7 +661,8 @@ class PlacementHandler<C> implements PolicyHandler, PlacementContext<C> {
           const host = this.hosts[index];
           if (host !== undefined) {
             vm.host = host;
-            vm.allocatedMips = Math.min(vm.demand, host.type.coreMips);
+            vm.demand = running;
+            vm.allocatedMips = Math.min(running, host.type.coreMips);
             host.vms.push(vm);
           }
           break;

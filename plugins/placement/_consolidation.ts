@@ -451,15 +451,21 @@ class Planner<C> {
   }
 
   /** Adds (sign 1) or takes away (-1) a VM's share of host h's sums. */
-  #count(h: number, vm: PlacementVmView, sign: number, incoming: boolean): void {
+  #count(
+    h: number,
+    vm: PlacementVmView,
+    sign: number,
+    incoming: boolean,
+    demand = vm.demand,
+  ): void {
     const host = this.#ctx.hosts[h]!, core = host.type.coreMips;
-    this.demand[h]! += sign * vm.demand;
-    if (vm.history.length > 0) this.started[h]! += sign * vm.demand;
-    this.capped[h]! += sign * Math.min(vm.demand, core);
+    this.demand[h]! += sign * demand;
+    if (vm.history.length > 0) this.started[h]! += sign * demand;
+    this.capped[h]! += sign * Math.min(demand, core);
     this.ram[h]! += sign * vm.type.ram;
     this.bandwidth[h]! += sign * vm.type.bandwidth;
     // CloudSim's "utilization of CPU in MIPS": a VM on its way in counts at its full demand.
-    this.busy[h]! += sign * (incoming ? Math.min(vm.demand, core) : vm.allocatedMips);
+    this.busy[h]! += sign * (incoming ? Math.min(demand, core) : vm.allocatedMips);
     if (vm.history.length > 0) {
       add(this.slots.subarray(h * HISTORY_LENGTH, (h + 1) * HISTORY_LENGTH), vm, host.mips, sign);
     }
@@ -586,6 +592,15 @@ class Planner<C> {
     this.moves.push([vm, this.#ctx.hosts[h]!]);
   }
 
+  /**
+   * A VM placed at `size` now runs on host h at its own demand (the SDK updated its view after
+   * the answer): count it so.
+   */
+  placed(vm: PlacementVmView, h: number, size: number): void {
+    this.#count(h, vm, -1, true, size);
+    this.#count(h, vm, 1, false);
+  }
+
   /** Takes back the last `count` planned moves. */
   undo(count: number): void {
     for (let i = 0; i < count; i++) {
@@ -632,24 +647,31 @@ export function defineConsolidation<S extends Record<string, Param<unknown>>>(
       let planner: Planner<ConfigOf<S>> | null = null;
       const buffers: Float64Array[] = [];
       let excluded: Uint8Array | undefined;
+      let last: { vm: PlacementVmView; host: number; size: number } | null = null;
       return {
         // The first VMs arrive at full MIPS and are placed by the same best fit.
         place(ctx, vm) {
           planner ??= new Planner(ctx, config, spec.overloaded, share, buffers);
           excluded ??= new Uint8Array(ctx.hosts.length);
+          // The VM placed last asks for its own demand by now, not its size.
+          if (last !== null && last.vm.host?.index === last.host) {
+            planner.placed(last.vm, last.host, last.size);
+          }
+          last = null;
           const h = planner.bestFit(vm, excluded, true, true);
           if (h < 0) return null;
           planner.plan(vm, h);
+          last = { vm, host: h, size: vm.demand };
           return h;
         },
         vmRemoved() {
-          planner = null;
+          planner = null, last = null;
         },
         migrated() {
-          planner = null;
+          planner = null, last = null;
         },
         evaluate(ctx) {
-          planner = null;
+          planner = null, last = null;
           const plan = new Planner(ctx, config, spec.overloaded, share, buffers);
           consolidate(ctx, plan, spec.select);
           for (const [vm, host] of plan.moves) ctx.migrate(vm, host);

@@ -102,11 +102,12 @@ Deno.test("an emptied host shuts down and draws nothing", async () => {
     stopAt: "600s",
     datacenter: {
       interval: "300s",
+      // RAM for two VMs a host: A and B on host 0, C on host 1.
       hostTypes: [{
         id: "h",
         cores: 1,
         mips: 1000,
-        ram: 4096,
+        ram: 2048,
         bandwidth: 1000,
         power: LINEAR_POWER,
       }],

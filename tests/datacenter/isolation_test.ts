@@ -6,10 +6,10 @@ import { simulateDatacenter } from "../../core/datacenter/simulation.ts";
 import type { Isolation } from "../../core/sandbox/runtime.ts";
 import { fixture, LINEAR_POWER, overloadWorkload } from "./_helpers.ts";
 
-/** Six hosts, twelve VMs with curves that rise and fall: migrations under lr-mmt and thr-mmt. */
+/** Six hosts, twenty VMs whose curves rise and fall: every consolidation policy migrates. */
 function busyWorkload(placement: string, mode: "hyperhook" | "cloudsim") {
   const curve = (i: number) =>
-    Array.from({ length: 40 }, (_, k) => Math.round(50 + 45 * Math.sin((k + 3 * i) / 4)));
+    Array.from({ length: 40 }, (_, k) => Math.round(55 + 45 * Math.sin((k + 3 * i) / 3)));
   return parseDatacenter({
     schema: "hyperhook.datacenter/v1",
     name: "busy",
@@ -26,7 +26,7 @@ function busyWorkload(placement: string, mode: "hyperhook" | "cloudsim") {
         { id: "a", mips: 1000, ram: 1024, bandwidth: 100 },
         { id: "b", mips: 500, ram: 512, bandwidth: 100 },
       ],
-      vms: Array.from({ length: 12 }, (_, i) => ({
+      vms: Array.from({ length: 20 }, (_, i) => ({
         id: `vm${i}-`,
         type: i % 2 === 0 ? "a" : "b",
         demand: { utilization: curve(i), interval: "300s" },
