@@ -100,6 +100,7 @@ export type {
   HostGroupSpec,
   HostTypeSpec,
   MigrationSpec,
+  Quirks,
   VmGroupSpec,
   VmTypeSpec,
 } from "./core/datacenter/types.ts";

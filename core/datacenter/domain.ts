@@ -31,7 +31,7 @@ import { invalidDecision as invalid } from "../sandbox/runtime.ts";
 import type { DatacenterModel } from "./model.ts";
 import { powerAt } from "./power.ts";
 import type { DatacenterFigures, DatacenterTimeline, HostFigures } from "./report.ts";
-import type { DatacenterSpec } from "./types.ts";
+import type { DatacenterSpec, Quirks } from "./types.ts";
 
 /** Kinds of placement decisions in the decision log. */
 export const PLACEMENT_LOG = {
@@ -74,7 +74,7 @@ export class DatacenterDomain implements KernelDomain {
   #kernel: Kernel;
   #base: number;
   #spec: DatacenterSpec;
-  #compat: boolean;
+  #quirks: Quirks;
   #endNs: number;
   #firstEvaluationNs: number;
   #reader = new ReplyReader();
@@ -170,7 +170,7 @@ export class DatacenterDomain implements KernelDomain {
     this.slot = slot;
     this.model = model;
     this.#spec = options.spec;
-    this.#compat = options.spec.mode === "cloudsim";
+    this.#quirks = options.spec.quirks;
     this.#endNs = options.endNs;
     this.#firstEvaluationNs = options.spec.offset + options.spec.interval;
     this.#base = kernel.register(this, 5);
@@ -193,7 +193,7 @@ export class DatacenterDomain implements KernelDomain {
     this.#hostActive = new Uint8Array(hosts);
     this.#hostSla = new Uint8Array(hosts);
     // CloudSim counts a shutdown from each host's start as active; hyperhook from off.
-    this.#hostWasActive = new Uint8Array(hosts).fill(this.#compat ? 1 : 0);
+    this.#hostWasActive = new Uint8Array(hosts).fill(this.#quirks.booksFromFirstEvaluation ? 1 : 0);
     this.#hostActiveNs = new Float64Array(hosts);
     this.#hostSlaNs = new Float64Array(hosts);
     this.#hostEnergyJ = new Float64Array(hosts);
@@ -222,7 +222,7 @@ export class DatacenterDomain implements KernelDomain {
       if (group.arriveNs <= this.#endNs) kernel.schedule(group.arriveNs, this.#base + EV_ARRIVE, g);
       // A curve that ends with the run does not leave: the run is over.
       const next = group.arriveNs + group.intervalNs;
-      if (!this.#compat && next < this.#endNs) {
+      if (!this.#quirks.demandAtUpdates && next < this.#endNs) {
         kernel.schedule(next, this.#base + EV_SAMPLE, g, 1);
       }
     });
@@ -263,6 +263,7 @@ export class DatacenterDomain implements KernelDomain {
         degradation: spec.migration.degradation,
         reservation: spec.migration.reservation,
       },
+      ramOnlyAtStart: this.#quirks.ramOnlyAtStart,
       ramHeld: this.#ramHeld(),
       evaluation: this.#evaluation,
     };
@@ -271,7 +272,7 @@ export class DatacenterDomain implements KernelDomain {
 
   /** Placed VMs hold their RAM, except in `cloudsim` mode once its first update came. */
   #ramHeld(): boolean {
-    return !(this.#compat && this.#kernel.now >= this.#firstEvaluationNs);
+    return !(this.#quirks.ramOnlyAtStart && this.#kernel.now >= this.#firstEvaluationNs);
   }
 
   onEvent(kind: number, target: number, tag: number): void {
@@ -570,7 +571,7 @@ export class DatacenterDomain implements KernelDomain {
   #demandNow(v: number): number {
     const now = this.#kernel.now;
     const group = this.model.groups[this.model.vmGroup[v]!]!, curve = this.model.curves[v]!;
-    if (this.#compat) {
+    if (this.#quirks.demandAtUpdates) {
       // CloudSim's VMs ask for their full MIPS until their workload's first update.
       if (now < this.#firstEvaluationNs) return this.#vmMips[v]!;
       return interpolated(curve, (now - group.arriveNs) / 1e9, group.intervalNs / 1e9) *
@@ -591,7 +592,7 @@ export class DatacenterDomain implements KernelDomain {
     const vms = this.#vmState.length;
     // Demands change only with time: a second look in the same instant finds the same values.
     // hyperhook: demands change at samples; CloudSim re-reads them at every update from its first.
-    const reading = this.#compat
+    const reading = this.#quirks.demandAtUpdates
       ? now >= this.#firstEvaluationNs && now !== this.#readNs
       : this.#sampled;
     this.#sampled = false;
@@ -600,7 +601,7 @@ export class DatacenterDomain implements KernelDomain {
       if (this.#vmState[v] !== RUNNING) continue;
       this.#vmDemand[v] = this.#demandNow(v);
       // CloudSim takes a VM that asks for nothing at an update, and is not moving, as finished.
-      if (this.#compat && this.#vmDemand[v] === 0 && this.#vmTarget[v] === -1) {
+      if (this.#quirks.leaveAtZero && this.#vmDemand[v] === 0 && this.#vmTarget[v] === -1) {
         this.#leave(v);
       }
     }
@@ -615,7 +616,8 @@ export class DatacenterDomain implements KernelDomain {
 
   /** Shares every host's MIPS among its VMs and holds the host states. */
   #share(): void {
-    const compat = this.#compat, peak = this.slot.declared.power === "peak";
+    const quirks = this.#quirks, peak = this.slot.declared.power === "peak";
+    const floor = quirks.floorShares, books = quirks.booksFromFirstEvaluation;
     const { degradation, reservation } = this.#spec.migration, keep = 1 - degradation;
     const all = this.#allTouched, touched = this.#touched;
     this.#allTouched = false;
@@ -639,7 +641,7 @@ export class DatacenterDomain implements KernelDomain {
         const demand = this.#vmDemand[v]!, capped = Math.min(demand, core);
         if (this.#vmTarget[v] === h) {
           let given = capped * reservation;
-          if (oversubscribed) given = floorIf(compat, given * scale);
+          if (oversubscribed) given = floorIf(floor, given * scale);
           allocated += given;
           continue;
         }
@@ -647,7 +649,7 @@ export class DatacenterDomain implements KernelDomain {
         let given: number;
         if (out && this.#vmPhase[v] === PAUSED) given = 0;
         else if (!oversubscribed) given = out ? capped * keep : capped;
-        else given = floorIf(compat, out ? capped * scale * keep : capped * scale);
+        else given = floorIf(floor, out ? capped * scale * keep : capped * scale);
         this.#vmAllocated[v] = given;
         // The source works for the VM in full while it moves (CloudSim: allocated / 0.9).
         allocated += out && keep > 0 ? given / keep : given;
@@ -659,12 +661,12 @@ export class DatacenterDomain implements KernelDomain {
         }
       }
       const u = Math.min(1, allocated / capacity);
-      const active = compat ? allocated > 0 : list.length > 0;
+      const active = books ? allocated > 0 : list.length > 0;
       this.#hostAllocated[h] = allocated;
       this.#hostU[h] = u;
       this.#hostActive[h] = active ? 1 : 0;
       // CloudSim: allocated < requested, a VM migrating in counted in full; hyperhook: saturated.
-      this.#hostSla[h] = (compat ? allocated < asked : total > capacity) ? 1 : 0;
+      this.#hostSla[h] = (quirks.slaCountsTargets ? allocated < asked : total > capacity) ? 1 : 0;
       this.#hostW[h] = peak
         ? this.#hostPower[h]![10]!
         : active
@@ -694,7 +696,8 @@ export class DatacenterDomain implements KernelDomain {
   #closeFrame(now: number): void {
     const dt = now - this.#lastNs, seconds = dt / 1e9;
     const peak = this.slot.declared.power === "peak";
-    const counted = !this.#compat || this.#lastNs >= this.#firstEvaluationNs;
+    const books = this.#quirks.booksFromFirstEvaluation;
+    const counted = !books || this.#lastNs >= this.#firstEvaluationNs;
     if (peak) {
       // No power management: every host at its full power, from the start (CloudSim's NPA).
       for (let h = 0; h < this.#hostW.length; h++) {
@@ -710,7 +713,7 @@ export class DatacenterDomain implements KernelDomain {
       this.#hostActiveNs[h]! += dt;
       this.#hostBusy[h]! += this.#hostU[h]! * dt;
       if (this.#hostSla[h] === 1) this.#hostSlaNs[h]! += dt;
-      if (!peak && !this.#compat) {
+      if (!peak && !books) {
         const joules = this.#hostW[h]! * seconds;
         this.#energyJ += joules;
         this.#hostEnergyJ[h]! += joules;
@@ -719,7 +722,7 @@ export class DatacenterDomain implements KernelDomain {
     this.#pdmLoss += this.#migrationLoss * seconds;
     this.#totalRequested += this.#requested * seconds;
     this.#underAllocated += this.#missing * seconds;
-    if (!peak && this.#compat) {
+    if (!peak && books) {
       this.#hostUBefore.set(this.#hostU);
       this.#frameSeconds = seconds;
     }
@@ -818,7 +821,7 @@ export class DatacenterDomain implements KernelDomain {
 
   finish(endNs: number): void {
     if (this.#dirty) this.#refresh();
-    if (!this.#compat) {
+    if (!this.#quirks.booksFromFirstEvaluation) {
       if (endNs > this.#lastNs) this.#closeFrame(endNs);
       this.#recordEntry();
     } else if (this.#lastNs >= this.#firstEvaluationNs) {
@@ -884,8 +887,8 @@ function remove(list: number[], v: number): void {
   if (at >= 0) list.splice(at, 1);
 }
 
-function floorIf(compat: boolean, mips: number): number {
-  return compat ? Math.floor(mips) : mips;
+function floorIf(floor: boolean, mips: number): number {
+  return floor ? Math.floor(mips) : mips;
 }
 
 /**

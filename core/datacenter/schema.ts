@@ -155,6 +155,14 @@ const datacenter = z.strictObject({
   hostModel: z.enum(["fluid", "detailed"]).default("fluid"),
   interval: duration(true).default(300_000_000_000),
   offset: duration(false).optional(),
+  quirks: z.strictObject({
+    leaveAtZero: z.boolean().optional(),
+    slaCountsTargets: z.boolean().optional(),
+    booksFromFirstEvaluation: z.boolean().optional(),
+    ramOnlyAtStart: z.boolean().optional(),
+    demandAtUpdates: z.boolean().optional(),
+    floorShares: z.boolean().optional(),
+  }).default({}),
   hostTypes: z.array(hostType).min(1),
   hosts: z.array(hostGroup).min(1),
   vmTypes: z.array(vmType).min(1),
@@ -222,13 +230,21 @@ export const datacenterSchema: z.ZodType<DatacenterWorkload, unknown> = z.strict
   stopAt: duration(true).optional(),
   datacenter,
 }).transform((workload) => {
-  const spec = workload.datacenter;
+  const spec = workload.datacenter, cloudsim = spec.mode === "cloudsim";
   return {
     ...workload,
     datacenter: {
       ...spec,
       // CloudSim's datacenter first evaluates 0.1 s after each interval (its workload starts then).
-      offset: spec.offset ?? (spec.mode === "cloudsim" ? 100_000_000 : 0),
+      offset: spec.offset ?? (cloudsim ? 100_000_000 : 0),
+      quirks: {
+        leaveAtZero: spec.quirks.leaveAtZero ?? cloudsim,
+        slaCountsTargets: spec.quirks.slaCountsTargets ?? cloudsim,
+        booksFromFirstEvaluation: spec.quirks.booksFromFirstEvaluation ?? cloudsim,
+        ramOnlyAtStart: spec.quirks.ramOnlyAtStart ?? cloudsim,
+        demandAtUpdates: spec.quirks.demandAtUpdates ?? cloudsim,
+        floorShares: spec.quirks.floorShares ?? cloudsim,
+      },
     },
   };
 }) as unknown as z.ZodType<DatacenterWorkload, unknown>;

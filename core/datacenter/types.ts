@@ -96,6 +96,32 @@ export interface MigrationSpec {
   maxRounds: number;
 }
 
+/**
+ * CloudSim 3.0.3's accounting, one switch per quirk (all on in `cloudsim` mode, all off in
+ * `hyperhook` mode, unless set). The policies' own CloudSim quirks follow `mode`.
+ */
+export interface Quirks {
+  /** A VM that asks for nothing at an update, and is not migrating, leaves for good. */
+  leaveAtZero: boolean;
+  /** SLATAH counts a host while allocated < requested, a VM migrating in requested in full. */
+  slaCountsTargets: boolean;
+  /**
+   * The books open at the first evaluation and close at the last update; energy is summed by
+   * trapezoids ½(P(u0) + P(u1))·Δt over frames that start active; a host is active while
+   * something is allocated on it; hosts start active (for shutdowns).
+   */
+  booksFromFirstEvaluation: boolean;
+  /** RAM and bandwidth bind only until the first evaluation (CloudSim's VMs then use none). */
+  ramOnlyAtStart: boolean;
+  /**
+   * Demand is interpolated between samples and read only at updates (evaluations, migration
+   * completions), and a VM asks for its full MIPS until the first.
+   */
+  demandAtUpdates: boolean;
+  /** An oversubscribed host's shares are floored to whole MIPS. */
+  floorShares: boolean;
+}
+
 /** The datacenter section. */
 export interface DatacenterSpec {
   /**
@@ -120,6 +146,8 @@ export interface DatacenterSpec {
   vms: VmGroupSpec[];
   /** Live migration. */
   migration: MigrationSpec;
+  /** CloudSim's quirks, one by one (defaults from `mode`). */
+  quirks: Quirks;
 }
 
 /** A policy choice in `policies`. */

@@ -109,6 +109,8 @@ export interface DatacenterInfo {
   vmTypes: VmTypeInfo[];
   /** Live migration: the share of bandwidth it gets, the demand lost and reserved meanwhile. */
   migration: { model: string; bandwidthShare: number; degradation: number; reservation: number };
+  /** Whether RAM binds only until the first evaluation (CloudSim's quirk; default: `cloudsim`). */
+  ramOnlyAtStart?: boolean;
 }
 
 /** What the kernel sends when a VM arrives (JSON). */
@@ -382,8 +384,8 @@ export interface PlacementContext<C> {
   /** How many evaluations came before this one. */
   readonly evaluation: number;
   /**
-   * Whether placed VMs hold their RAM: always, except in `cloudsim` mode from its first
-   * evaluation on (its VMs' RAM use drops to zero once created, so RAM binds only at first).
+   * Whether placed VMs hold their RAM: always, except with CloudSim's quirk (`cloudsim` mode) from
+   * the first evaluation on (its VMs' RAM use drops to zero once created: RAM binds only at first).
    */
   readonly ramHeld: boolean;
   /**
@@ -512,6 +514,7 @@ class PlacementHandler<C> implements PolicyHandler, PlacementContext<C> {
   #vmTypes: VmTypeView[];
   #hooks: PlacementHooks<C>;
   #reply = new ReplyWriter();
+  #ramOnlyAtStart: boolean;
   /** The moves of the evaluation being answered, or null outside `evaluate`. */
   #moves: number[] | null = null;
 
@@ -526,6 +529,7 @@ class PlacementHandler<C> implements PolicyHandler, PlacementContext<C> {
     this.config = config;
     this.mode = info.mode ?? "hyperhook";
     this.intervalNs = info.intervalNs ?? 0;
+    this.#ramOnlyAtStart = info.ramOnlyAtStart ?? this.mode === "cloudsim";
     const resumed = info as DatacenterInfo & { ramHeld?: boolean; evaluation?: number };
     this.ramHeld = resumed.ramHeld ?? true;
     this.evaluation = resumed.evaluation ?? 0;
@@ -677,7 +681,7 @@ class PlacementHandler<C> implements PolicyHandler, PlacementContext<C> {
 
   #evaluate(evaluation: number): void {
     this.evaluation = evaluation;
-    if (this.mode === "cloudsim") this.ramHeld = false;
+    if (this.#ramOnlyAtStart) this.ramHeld = false;
     for (const vm of this.vms) {
       if (vm === undefined || !vm.alive || vm.host === null) continue;
       vm.history.unshift(vm.demand / vm.type.mips);

@@ -16,7 +16,7 @@ const close = (actual: number, expected: number, what: string) =>
  * and D (100 %, then 0) go to host 1. The relieve policy moves A to host 1 at the first
  * evaluation. 900 s, evaluated every 300 s.
  */
-function smallDay(mode: "cloudsim" | "hyperhook") {
+function smallDay(mode: "cloudsim" | "hyperhook", quirks: Record<string, boolean> = {}) {
   return parseDatacenter({
     schema: "hyperhook.datacenter/v1",
     name: "small-day",
@@ -24,6 +24,7 @@ function smallDay(mode: "cloudsim" | "hyperhook") {
     stopAt: "900s",
     datacenter: {
       mode,
+      quirks,
       interval: "300s",
       hostTypes: [{
         id: "h",
@@ -98,4 +99,20 @@ Deno.test("pre-copy: rounds resend dirtied pages until the rest fits 300 ms, the
   const joules = (200 + 110) * 300 + (200 + 115) * copy + (150 + 115) * pause +
     (150 + 160) * (400 - arrived) + (200 + 150) * 200;
   close(dc.energyKwh * 3.6e6, joules, "energy (J)");
+});
+
+Deno.test("quirks turn off one at a time: SLATAH from saturation, the zero-demand VM kept", async () => {
+  const saturation = await simulateDatacenter(
+    smallDay("cloudsim", { slaCountsTargets: false }),
+    { isolation: "none" },
+  );
+  // Nothing is saturated: without counting the migration target, SLATAH is 0; the rest as before.
+  assert.equal(saturation.datacenter!.slatah, 0);
+  close(saturation.datacenter!.pdm, 800 / 315_000, "PDM");
+  const kept = await simulateDatacenter(smallDay("cloudsim", { leaveAtZero: false }), {
+    isolation: "none",
+  });
+  assert.equal(kept.datacenter!.vmsLeft, 0);
+  // D stays on host 1 at 0 MIPS: the same energy (an idle VM adds nothing to a busy host's u).
+  close(kept.datacenter!.energyKwh, saturation.datacenter!.energyKwh, "energy");
 });

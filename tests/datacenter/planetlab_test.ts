@@ -1,7 +1,8 @@
 // CloudSim 3.0.3's PlanetLab day (../shared/datacenter/CLOUDSIM.md): the figures CloudSim's own
 // logs give for that day, reproduced in cloudsim mode. Needs ../shared/traces (skipped without).
 import assert from "node:assert/strict";
-import { readDatacenter } from "../../core/datacenter/schema.ts";
+import { dirname } from "node:path";
+import { parseDatacenter, readDatacenter } from "../../core/datacenter/schema.ts";
 import {
   createDatacenterSimulation,
   simulateDatacenter,
@@ -24,8 +25,9 @@ if (!present) {
 }
 
 async function run(placement: string, mode?: "hyperhook") {
-  const workload = await readDatacenter(EXAMPLE.pathname);
-  if (mode !== undefined) workload.datacenter.mode = mode;
+  const json = JSON.parse(await Deno.readTextFile(EXAMPLE));
+  if (mode !== undefined) json.datacenter.mode = mode;
+  const workload = parseDatacenter(json, { baseDir: dirname(EXAMPLE.pathname) });
   return await simulateDatacenter(workload, { policies: { placement: { use: placement } } });
 }
 
