@@ -82,4 +82,34 @@ export {
   type StreamedBatch,
 } from "./core/sandbox/runtime.ts";
 export { BUILTIN_POLICIES, type BuiltinPolicy } from "./plugins/mod.ts";
+export {
+  createDatacenterSimulation,
+  DatacenterSimulation,
+  simulateDatacenter,
+} from "./core/datacenter/simulation.ts";
+export {
+  DATACENTER_SCHEMA,
+  isDatacenterWorkload,
+  parseDatacenter,
+  readDatacenter,
+} from "./core/datacenter/schema.ts";
+export type {
+  DatacenterPolicyChoice,
+  DatacenterSpec,
+  DatacenterWorkload,
+  DemandSpec,
+  HostGroupSpec,
+  HostTypeSpec,
+  MigrationSpec,
+  Quirks,
+  VmGroupSpec,
+  VmTypeSpec,
+} from "./core/datacenter/types.ts";
+export {
+  type DatacenterFigures,
+  type DatacenterReport,
+  type DatacenterTimeline,
+  formatDatacenter,
+  type HostFigures,
+} from "./core/datacenter/report.ts";
 export { main } from "./core/cli.ts";

@@ -217,7 +217,7 @@ export class Simulation {
 function choose(
   workload: Workload,
   options: SimulateOptions,
-  domain: Domain,
+  domain: Exclude<Domain, "placement">,
 ): PolicyChoice | undefined {
   return options.policies?.[domain] ?? workload.policies[domain];
 }

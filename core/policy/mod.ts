@@ -2,7 +2,7 @@
  * The hyperhook policy SDK: everything a policy module imports.
  *
  * A policy is an ordinary TypeScript module whose default export comes from `defineCpuPolicy`
- * (memory and I/O policies have their own `define…` functions). It runs sandboxed; it sees only
+ * (memory, I/O and placement policies have their own `define…` functions). It runs sandboxed; it sees only
  * what its hooks are given and acts only through what its hooks return.
  *
  * @example A first-come, first-served policy
@@ -89,6 +89,25 @@ export {
   IoVmView,
 } from "./io.ts";
 export { SortedRequests } from "./io_queue.ts";
+export {
+  type DatacenterInfo,
+  definePlacementPolicy,
+  HISTORY_LENGTH,
+  type HostTypeInfo,
+  HostTypeView,
+  HostView,
+  type Move,
+  PLACEMENT_OP,
+  type PlacementContext,
+  type PlacementHooks,
+  type PlacementPolicy,
+  type PlacementPolicySpec,
+  type PlacementSetup,
+  type PlacementVmSpec,
+  PlacementVmView,
+  type VmTypeInfo,
+  type VmTypeView,
+} from "./placement.ts";
 export {
   ConfigError,
   type ConfigOf,

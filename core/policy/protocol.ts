@@ -24,7 +24,7 @@ import type { Param } from "./params.ts";
 export const API_VERSION = 1;
 
 /** A resource domain of the kernel. */
-export type Domain = "cpu" | "memory" | "io";
+export type Domain = "cpu" | "memory" | "io" | "placement";
 
 /**
  * One simulated instant's worth of hook calls for one domain.
@@ -88,6 +88,11 @@ export interface StartResult {
   domain?: Domain;
   /** Names of the per-VM counters the policy keeps (reports show them), when it has any. */
   counters?: string[];
+  /**
+   * A placement policy's power management: `peak` when every host draws its full power all the
+   * time (no power management); absent for power that follows utilisation.
+   */
+  power?: "peak";
 }
 
 /** A started policy: takes batches, returns replies, synchronously. */
@@ -136,5 +141,6 @@ export function isPolicyDefinition(value: unknown): value is PolicyDefinition {
   const candidate = value as Record<string, unknown>;
   return typeof candidate.apiVersion === "number" && typeof candidate.name === "string" &&
     typeof candidate.start === "function" &&
-    (candidate.domain === "cpu" || candidate.domain === "memory" || candidate.domain === "io");
+    (candidate.domain === "cpu" || candidate.domain === "memory" || candidate.domain === "io" ||
+      candidate.domain === "placement");
 }

@@ -7,6 +7,7 @@
 import type { Histogram } from "../engine/histogram.ts";
 import type { Domain } from "../policy/protocol.ts";
 import type { Incident, PolicyInfo } from "../kernel/slot.ts";
+import type { DatacenterReport } from "../datacenter/report.ts";
 
 /**
  * The schema identifier every report carries.
@@ -167,6 +168,8 @@ export interface Report {
   incidents: Incident[];
   /** sha256 of the canonical decision log. */
   eventsHash: string;
+  /** A datacenter run's figures (`hyperhook.datacenter/v1` workloads only). */
+  datacenter?: DatacenterReport;
 }
 
 /** Summarises a histogram. */

@@ -317,7 +317,8 @@ function createPolicyHost(apiVersion, maxReplyBytes) {
     if (typeof definition !== "object" || definition === null ||
         typeof definition.apiVersion !== "number" || typeof definition.name !== "string" ||
         typeof definition.start !== "function" ||
-        !(definition.domain === "cpu" || definition.domain === "memory" || definition.domain === "io")) {
+        !(definition.domain === "cpu" || definition.domain === "memory" || definition.domain === "io" ||
+          definition.domain === "placement")) {
       return failure("invalid", "not-a-policy", ${JSON.stringify(NOT_A_POLICY_MESSAGE)});
     }
     if (domain !== undefined && domain !== definition.domain) {

@@ -38,8 +38,8 @@ for (const entry of [...Deno.readDirSync(WORKLOADS)].sort((a, b) => a.name < b.n
 workloads.push({ name: "demo.json (2 s)", spec: { ...await readSpec("demo.json"), stopAt: "2s" } });
 
 /** The domains a workload exercises. */
-function domainsOf(workload: Workload): Domain[] {
-  const domains: Domain[] = ["cpu"];
+function domainsOf(workload: Workload): Exclude<Domain, "placement">[] {
+  const domains: Exclude<Domain, "placement">[] = ["cpu"];
   if (workload.host.memory !== undefined) domains.push("memory");
   if ((workload.host.disks ?? []).length > 0) domains.push("io");
   return domains;
