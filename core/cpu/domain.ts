@@ -644,10 +644,10 @@ export class CpuDomain implements KernelDomain {
       if (!Number.isInteger(at) || at < 0) {
         throw invalid("bad-timer", `timer at ${at}; expected an integer time in ns`);
       }
-      if (at - now < this.bounds.minTimer && this.bounds.minTimer > 0) this.#nearTimer(at);
       // A timer asked for at an earlier instant may reach the kernel late: it fires at once.
       const fireAt = at > now ? at : now + 1;
       if (this.#timers.has(fireAt)) continue;
+      if (at - now < this.bounds.minTimer && this.bounds.minTimer > 0) this.#nearTimer(at);
       if (this.#timers.size >= MAX_TIMERS) {
         throw invalid(
           "too-many-timers",

@@ -135,6 +135,8 @@ interface BuildContext {
   untrusted: boolean;
   /** Local files of the SDK (and what it imports): trusted whoever imports them. */
   trusted: Set<string>;
+  /** The addresses of the host names untrusted code imports from, resolved once per build. */
+  resolved: Map<string, Promise<string[]>>;
   root: Target | undefined;
   texts: Map<string, Promise<string>>;
   contentTypes: Map<string, string>;
@@ -196,6 +198,7 @@ export async function bundlePolicy(
     ),
     untrusted,
     trusted: new Set(),
+    resolved: new Map(),
     root: undefined,
     texts: new Map(),
     contentTypes: new Map(),
@@ -412,8 +415,12 @@ function fetchText(context: BuildContext, url: string): Promise<string> {
         }
         // A fetcher that followed redirects itself: the last hop obeys the same rules.
         if (response.redirected && response.url !== "" && response.url !== current) {
-          await response.body?.cancel();
-          await checkRemote(response.url, `${url}" redirected to "${response.url}`, context);
+          try {
+            await checkRemote(response.url, `${url}" redirected to "${response.url}`, context);
+          } catch (error) {
+            await response.body?.cancel();
+            throw error;
+          }
         }
         if (!response.ok) {
           await response.body?.cancel();
@@ -479,12 +486,27 @@ async function checkRemote(url: string, specifier: string, context: BuildContext
     throw refusal(specifier, "untrusted code may not import from loopback or private addresses");
   }
   if (context.realFetch && !/^[\d.]+$|^\[/.test(parsed.hostname)) {
-    await checkResolved(parsed.hostname, specifier);
+    let resolved = context.resolved.get(parsed.hostname);
+    if (resolved === undefined) {
+      resolved = resolvedAddresses(parsed.hostname);
+      context.resolved.set(parsed.hostname, resolved);
+    }
+    const addresses = await resolved;
+    if (addresses.length === 0) throw refusal(specifier, `cannot resolve ${parsed.hostname}`);
+    const local = addresses.find((address) =>
+      hostKind(address.includes(":") ? `[${address}]` : address) !== "public"
+    );
+    if (local !== undefined) {
+      throw refusal(
+        specifier,
+        `untrusted code may not import from loopback or private addresses (${parsed.hostname} is ${local})`,
+      );
+    }
   }
 }
 
-/** Refuses a host name that does not resolve, or resolves to any address that is not public. */
-async function checkResolved(hostname: string, specifier: string): Promise<void> {
+/** The IPv4 and IPv6 addresses of a host name (none when it does not resolve). */
+async function resolvedAddresses(hostname: string): Promise<string[]> {
   const addresses: string[] = [];
   for (const type of ["A", "AAAA"] as const) {
     try {
@@ -493,15 +515,7 @@ async function checkResolved(hostname: string, specifier: string): Promise<void>
       // No record of this type (or no permission to ask): the other type may have one.
     }
   }
-  if (addresses.length === 0) throw refusal(specifier, `cannot resolve ${hostname}`);
-  for (const address of addresses) {
-    if (hostKind(address.includes(":") ? `[${address}]` : address) !== "public") {
-      throw refusal(
-        specifier,
-        `untrusted code may not import from loopback or private addresses (${hostname} is ${address})`,
-      );
-    }
-  }
+  return addresses;
 }
 
 /**
