@@ -213,9 +213,9 @@ async function main(): Promise<void> {
   console.log(
     `local / separate: ${
       (localMedian / separateMedian).toFixed(2)
-    } (target ≤ 0.4); overhead per shard ${
+    } (target ≤ 0.4); slot time per shard beyond the reports' wallMs ${
       median(overheads).toFixed(0)
-    } ms of a slot (target < 30 ms); bullmq / local: ${
+    } ms (an upper bound of the overhead: it counts each run's parsing and setup, and the fixed costs; target < 30 ms); bullmq / local: ${
       (bullmqMedian / localMedian).toFixed(2)
     } (target ≤ 1.2)`,
   );
