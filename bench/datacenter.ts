@@ -59,7 +59,7 @@ async function wholeProcess(policy: string): Promise<{ wallMs: number; cpuMs: nu
   }
   const command = timed
     ? new Deno.Command("/usr/bin/time", {
-      args: ["-f", "%U %S", Deno.execPath(), ...args, "--format", "json"],
+      args: ["-f", "%U %S", Deno.execPath(), ...args],
       cwd: ROOT,
       stdout: "null",
       stderr: "piped",

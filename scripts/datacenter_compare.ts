@@ -5,8 +5,8 @@
  * 3.0.3's own figures where `../shared/datacenter/CLOUDSIM.md` gives them (the tables of
  * docs/datacenter.md come from here).
  *
- * `deno run -A scripts/datacenter_compare.ts [policies] [quirk-policies]` (comma-separated lists;
- * default: every built-in, and lr-mmt,dvfs)
+ * `deno run -A scripts/datacenter_compare.ts [policies] [quirk-policies]` (comma-separated lists,
+ * or - for none; default: every built-in, and lr-mmt,dvfs)
  *
  * @module
  */
@@ -68,15 +68,16 @@ function row(label: string, dc: DatacenterReport, note = ""): string {
     (100 * dc.slatah).toFixed(3)
   } % | ${(100 * dc.pdm).toFixed(4)} % | ${dc.slav.toExponential(3)} | ${
     dc.esv.toExponential(3)
-  } | ${dc.hostShutdowns} | ${dc.vmsLeft} | ${note || "–"} |`;
+  } | ${dc.hostShutdowns} | ${dc.vmsLeft} | ${dc.unplaced} | ${note || "–"} |`;
 }
 
 const HEADER = [
-  "| run | energy kWh | migrations | SLATAH | PDM | SLAV | ESV | shutdowns | VMs left | CloudSim's own |",
-  "|---|--:|--:|--:|--:|--:|--:|--:|--:|---|",
+  "| run | energy kWh | migrations | SLATAH | PDM | SLAV | ESV | shutdowns | VMs left | unplaced | CloudSim's own |",
+  "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|",
 ];
-const chosen = Deno.args[0]?.split(",") ?? POLICIES;
-const quirkPolicies = Deno.args[1]?.split(",") ?? ["lr-mmt", "dvfs"];
+// "-" skips a table.
+const chosen = Deno.args[0] === "-" ? [] : Deno.args[0]?.split(",") ?? POLICIES;
+const quirkPolicies = Deno.args[1] === "-" ? [] : Deno.args[1]?.split(",") ?? ["lr-mmt", "dvfs"];
 const main = [...HEADER];
 for (const policy of chosen) {
   main.push(row(`${policy}, cloudsim`, await run(policy, "cloudsim"), CLOUDSIM[policy]));

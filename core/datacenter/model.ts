@@ -161,7 +161,9 @@ function readCurve(
     );
   }
   try {
-    return Float64Array.from(parsePlanetlab(text, path), (percent) => percent / 100);
+    const percents = parsePlanetlab(text, path), curve = new Float64Array(percents.length);
+    for (let i = 0; i < curve.length; i++) curve[i] = percents[i]! / 100;
+    return curve;
   } catch (error) {
     throw new WorkloadError(`Workload: ${where}: ${(error as Error).message}`);
   }

@@ -567,16 +567,23 @@ class Planner<C> {
   /** The hosts' capacities, and their power at the measured utilisation, as arrays. */
   #hostTable(): HostTable {
     if (this.#table !== null) return this.#table;
-    const hosts = this.#ctx.hosts;
-    const of = (f: (host: HostView) => number) => Float64Array.from(hosts, f);
-    this.#table = {
-      coreMips: of((host) => host.type.coreMips),
-      mips: of((host) => host.type.mips),
-      ramCap: of((host) => host.type.ram),
-      bandwidthCap: of((host) => host.type.bandwidth),
-      measuredW: of((host) => host.type.powerAt(Math.min(1, host.utilization))),
+    const hosts = this.#ctx.hosts, count = hosts.length;
+    const table: HostTable = {
+      coreMips: new Float64Array(count),
+      mips: new Float64Array(count),
+      ramCap: new Float64Array(count),
+      bandwidthCap: new Float64Array(count),
+      measuredW: new Float64Array(count),
     };
-    return this.#table;
+    for (let h = 0; h < count; h++) {
+      const host = hosts[h]!, type = host.type;
+      table.coreMips[h] = type.coreMips;
+      table.mips[h] = type.mips;
+      table.ramCap[h] = type.ram;
+      table.bandwidthCap[h] = type.bandwidth;
+      table.measuredW[h] = type.powerAt(Math.min(1, host.utilization));
+    }
+    return this.#table = table;
   }
 
   plan(vm: PlacementVmView, h: number): void {
@@ -718,9 +725,12 @@ function consolidate<C>(ctx: PlacementContext<C>, plan: Planner<C>, select: Sele
     // CloudSim forgets the receivers of step 3 here; they may be evacuated at once.
     if (!cloudsim && receivers.has(h)) skip[h] = 1;
   }
-  const order = [...hosts.keys()]
-    .filter((h) => hosts[h]!.utilization > 0 && hosts[h]!.utilization < 1)
-    .sort((a, b) => hosts[a]!.utilization - hosts[b]!.utilization || a - b);
+  const measured = new Float64Array(count), order: number[] = [];
+  for (let h = 0; h < count; h++) {
+    const u = measured[h] = hosts[h]!.utilization;
+    if (u > 0 && u < 1) order.push(h);
+  }
+  order.sort((a, b) => measured[a]! - measured[b]! || a - b);
   for (const h of order) {
     if (skip[h] === 1) continue;
     const list = plan.lists[h]!;
