@@ -79,6 +79,6 @@ export {
   PolicyFailure,
   type PolicyRuntime,
   type StreamedBatch,
-} from "./core/sandbox/runtime.ts";
+} from "./core/protocol/runtime.ts";
 export { BUILTIN_POLICIES, type BuiltinPolicy } from "./plugins/mod.ts";
 export { main } from "./core/cli.ts";

@@ -12,11 +12,12 @@
 
 import { BUILTIN_POLICIES, FALLBACK_POLICIES } from "../plugins/mod.ts";
 import type { LoadedPolicy } from "./kernel/slot.ts";
-import type { Domain } from "./policy/protocol.ts";
+import type { Domain } from "./protocol/definition.ts";
 import { bundlePolicy, type PolicyBundle } from "./sandbox/bundle.ts";
 import { createRuntime } from "./sandbox/mod.ts";
 import type { SandboxOptions } from "./sandbox/options.ts";
-import { InProcessRuntime, type Isolation } from "./sandbox/runtime.ts";
+import { InlineRuntime } from "./sandbox/inline.ts";
+import type { Isolation } from "./protocol/runtime.ts";
 
 /**
  * A policy reference that cannot be used (unknown name, missing file, unbundlable import).
@@ -149,7 +150,7 @@ export function loadFallback(domain: Domain): LoadedPolicy {
   const builtin = BUILTIN_POLICIES[domain][name];
   if (builtin === undefined) throw new Error(`No fallback policy for the ${domain} domain`);
   return {
-    runtime: new InProcessRuntime(builtin.definition),
+    runtime: new InlineRuntime(builtin.definition, { trusted: true }),
     info: { name, sha256: "", isolation: "none", config: {}, reference: name },
     config: {},
   };

@@ -14,7 +14,7 @@ import { buildProgram } from "./cpu/programs.ts";
 import { Kernel } from "./kernel/kernel.ts";
 import { type Incident, type LoadedPolicy, PolicySlot } from "./kernel/slot.ts";
 import { loadFallback, loadPolicy } from "./loader.ts";
-import type { Domain } from "./policy/protocol.ts";
+import type { Domain } from "./protocol/definition.ts";
 import {
   jain,
   latencyOf,
@@ -24,7 +24,7 @@ import {
   type ReportPolicy,
   waterFill,
 } from "./report/report.ts";
-import type { Isolation } from "./sandbox/runtime.ts";
+import type { Isolation } from "./protocol/runtime.ts";
 import type { SandboxOptions } from "./sandbox/options.ts";
 import { WorkloadError } from "./workload/load.ts";
 import type { Workload } from "./workload/schema.ts";

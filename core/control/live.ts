@@ -19,9 +19,9 @@ import { formatDuration, parseDuration } from "../engine/duration.ts";
 import { PolicyConfigError } from "../kernel/kernel.ts";
 import type { Incident, PolicyInfo } from "../kernel/slot.ts";
 import { loadPolicy, PolicyReferenceError } from "../loader.ts";
-import type { VmParams } from "../policy/cpu.ts";
-import type { Domain } from "../policy/protocol.ts";
-import { PolicyFailure } from "../sandbox/runtime.ts";
+import type { VmParams } from "../protocol/payloads.ts";
+import type { Domain } from "../protocol/definition.ts";
+import { PolicyFailure } from "../protocol/runtime.ts";
 import { createSimulation, normaliseSched, type Simulation } from "../simulate.ts";
 import { parseWorkload, WorkloadError } from "../workload/load.ts";
 import {

@@ -14,17 +14,11 @@ import { LOG } from "../engine/decision_log.ts";
 import { Histogram } from "../engine/histogram.ts";
 import type { Kernel, KernelDomain } from "../kernel/kernel.ts";
 import type { PolicySlot } from "../kernel/slot.ts";
-import {
-  CPU_OP,
-  MAX_COUNTERS,
-  MAX_TIMERS,
-  type VcpuStatus,
-  type VmParams,
-  type VmSpec,
-} from "../policy/cpu.ts";
-import type { Reply } from "../policy/protocol.ts";
-import { type BatchWriter, ReplyReader } from "../policy/wire.ts";
-import { invalidDecision as invalid, PolicyFailure } from "../sandbox/runtime.ts";
+import { CPU_OP, MAX_COUNTERS, MAX_TIMERS } from "../protocol/ops.ts";
+import type { VcpuStatus, VmParams, VmSpec } from "../protocol/payloads.ts";
+import type { Reply } from "../protocol/batch.ts";
+import { type BatchWriter, ReplyReader } from "../protocol/batch.ts";
+import { invalidDecision as invalid, PolicyFailure } from "../protocol/runtime.ts";
 import { type Program, ProgramCursor, STEP } from "./programs.ts";
 
 const NEW = 0, READY = 1, RUNNING = 2, BLOCKED = 3, DONE = 4;

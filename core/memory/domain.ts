@@ -23,10 +23,11 @@ import { LOG } from "../engine/decision_log.ts";
 import type { CpuDomain, Vcpu, Vm } from "../cpu/domain.ts";
 import type { Kernel, KernelDomain } from "../kernel/kernel.ts";
 import type { PolicySlot } from "../kernel/slot.ts";
-import { MEMORY_OP, type MemoryVmParams, type MemoryVmSpec, PAGE_BYTES } from "../policy/memory.ts";
-import type { Reply } from "../policy/protocol.ts";
-import { ReplyReader } from "../policy/wire.ts";
-import { invalidDecision as invalid, PolicyFailure } from "../sandbox/runtime.ts";
+import { MEMORY_OP, PAGE_BYTES } from "../protocol/ops.ts";
+import type { MemoryVmParams, MemoryVmSpec } from "../protocol/payloads.ts";
+import type { Reply } from "../protocol/batch.ts";
+import { ReplyReader } from "../protocol/batch.ts";
+import { invalidDecision as invalid, PolicyFailure } from "../protocol/runtime.ts";
 import type { CpuWorkload, HostMemoryWorkload, MemoryWorkload } from "../workload/types.ts";
 import { RefStream } from "./streams.ts";
 

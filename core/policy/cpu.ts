@@ -14,154 +14,40 @@ import { Rng } from "../engine/rng.ts";
 import { type ConfigOf, type Param, resolveConfig } from "./params.ts";
 import {
   API_VERSION,
-  type Batch,
   type PolicyDefinition,
   type PolicyHandler,
-  type Reply,
   type StartMessage,
   type StartResult,
-} from "./protocol.ts";
-import { ReplyWriter } from "./wire.ts";
+} from "../protocol/definition.ts";
+import type { Batch, Reply } from "../protocol/batch.ts";
+import { ReplyWriter } from "../protocol/batch.ts";
+import {
+  CPU_OP,
+  ENQUEUE_REASONS,
+  type EnqueueReason,
+  MAX_COUNTERS,
+  STOP_REASONS,
+  type StopReason,
+} from "../protocol/ops.ts";
+import type { VcpuStatus, VmParams, VmSpec } from "../protocol/payloads.ts";
 
-/**
- * CPU opcodes of the wire protocol. Queries are 20 and above.
- *
- * @example
- * ```ts
- * import { CPU_OP } from "./cpu.ts";
- *
- * console.assert(CPU_OP.DISPATCH === 20 && CPU_OP.ENQUEUE < 20); // a query, a notification
- * ```
- */
-export const CPU_OP = {
-  /** `[vmIndex]`, objs: {@linkcode VmSpec}: a VM appeared. */
-  VM_ADD: 1,
-  /** `[objIndex]`, objs: {@linkcode VmParams}: a VM's parameters changed. */
-  VM_PARAMS: 2,
-  /** `[vmIndex]`: a VM was removed. */
-  VM_REMOVE: 3,
-  /** `[vcpu, reason, burstNs, remainingNs]`: a vCPU became runnable. */
-  ENQUEUE: 10,
-  /** `[vcpu, pcpu, sliceNs]`: a vCPU started running. */
-  RUNNING: 11,
-  /** `[vcpu, pcpu, reason, ranNs, burstNs]`: a vCPU stopped running. */
-  STOPPING: 12,
-  /**
-   * Query `[pcpu]` → `[vcpu, sliceNs]*`: a pCPU needs work. A pair `[-(q + 1), 0]` sends the pairs
-   * after it to pCPU `q`'s local queue instead (sched_ext's `SCX_DSQ_LOCAL_ON | cpu`).
-   */
-  DISPATCH: 20,
-  /** Query `[vcpu]` → `[]` or `[pcpu]`: a vCPU woke; preempt a pCPU for it? */
-  PREEMPT: 21,
-  /** Query `[pcpu, vcpu]` → `[0|1]`: a tick on a busy pCPU; preempt its vCPU? */
-  TICK: 22,
-  /** Query `[]` → `[pcpu*]`: a timer the policy asked for is due; pCPUs to preempt. */
-  TIMER: 23,
-  /**
-   * Query `[]` → `[timerCount, atNs*, (vmIndex, counter, delta)*]`: the timers asked for and the
-   * counter increments since the last sync. The kernel asks it last in a batch, of policies that
-   * take it (`hooks` lists `sync`).
-   */
-  SYNC: 24,
-} as const;
-
-/**
- * The most timers a CPU policy may have pending at once; one more is an invalid decision.
- *
- * @example
- * ```ts
- * import { MAX_TIMERS } from "./cpu.ts";
- *
- * console.assert(MAX_TIMERS === 1024);
- * ```
- */
-export const MAX_TIMERS = 1024;
-
-/**
- * The most per-VM counters a CPU policy may declare.
- *
- * @example
- * ```ts
- * import { defineCpuPolicy, MAX_COUNTERS } from "./cpu.ts";
- *
- * // Up to MAX_COUNTERS names, each counted per VM and shown in reports.
- * const policy = defineCpuPolicy({ name: "counting", counters: ["misses"], create: () => ({}) });
- * console.assert(MAX_COUNTERS === 16 && policy.name === "counting");
- * ```
- */
-export const MAX_COUNTERS = 16;
-
-/** Why a vCPU became runnable. */
-export type EnqueueReason = "arrive" | "wake" | "preempt" | "slice" | "replay";
-/** Why a vCPU stopped running. */
-export type StopReason = "slice" | "block" | "done" | "preempt";
-
-/**
- * Enqueue reasons by wire code.
- *
- * @example
- * ```ts
- * import { ENQUEUE_REASONS } from "./cpu.ts";
- *
- * console.assert(ENQUEUE_REASONS[1] === "wake");
- * ```
- */
-export const ENQUEUE_REASONS: readonly EnqueueReason[] = [
-  "arrive",
-  "wake",
-  "preempt",
-  "slice",
-  "replay",
-];
-/**
- * Stop reasons by wire code.
- *
- * @example
- * ```ts
- * import { STOP_REASONS } from "./cpu.ts";
- *
- * console.assert(STOP_REASONS[1] === "block");
- * ```
- */
-export const STOP_REASONS: readonly StopReason[] = ["slice", "block", "done", "preempt"];
-
-/** The state of a vCPU as the policy sees it. */
-export type VcpuStatus = "new" | "ready" | "running" | "blocked" | "done";
-
-/** What the kernel sends when a VM appears (JSON). */
-export interface VmSpec {
-  /** The VM's index (order in the workload, or of creation). */
-  index: number;
-  /** The VM's name. */
-  id: string;
-  /** Global ids of its vCPUs. */
-  vcpus: number[];
-  /** States of its vCPUs (same order), for policies that join a running kernel. */
-  states: VcpuStatus[];
-  /** Parameters. */
-  params: VmParams;
-}
-
-/** A VM's scheduling parameters (JSON). */
-export interface VmParams {
-  /** The VM's index. */
-  index: number;
-  /** Proportional-share weight (Xen credit: 1..65535, default 256). */
-  weight: number;
-  /** Cap in percent of one pCPU; 0 = none. */
-  cap: number;
-  /** Static priority; lower number = higher priority. */
-  priority: number;
-  /** Policy-specific parameters (durations already in ns where the workload gave strings). */
-  sched: Record<string, unknown>;
-}
+export {
+  CPU_OP,
+  ENQUEUE_REASONS,
+  type EnqueueReason,
+  MAX_COUNTERS,
+  MAX_TIMERS,
+  STOP_REASONS,
+  type StopReason,
+} from "../protocol/ops.ts";
+export type { VcpuStatus, VmParams, VmSpec } from "../protocol/payloads.ts";
 
 /**
  * A VM as a policy sees it. Policies may read these fields; the SDK updates them.
  *
  * @example
  * ```ts
- * import { defineCpuPolicy, type VmView } from "./cpu.ts";
+
  *
  * // Priority by VM: the lowest `priority` number first, ties in arrival order.
  * export default defineCpuPolicy({
@@ -213,7 +99,7 @@ export class VmView {
  *
  * @example
  * ```ts
- * import { defineCpuPolicy, type VcpuView } from "./cpu.ts";
+
  *
  * // Shortest declared burst first: `remainingNs` is what is left of the current run step.
  * export default defineCpuPolicy({
@@ -393,7 +279,7 @@ export interface CpuPolicySpec<S extends Record<string, Param<unknown>>> {
  *
  * @example
  * ```ts
- * import { DEFAULT_SLICE_NS, defineCpuPolicy } from "./cpu.ts";
+
  *
  * // No dispatch hook: the SDK's FIFO gives every vCPU DEFAULT_SLICE_NS (20 ms) at a time.
  * export default defineCpuPolicy({ name: "plain-fifo", create: () => ({}) });
@@ -407,7 +293,7 @@ export const DEFAULT_SLICE_NS = 20_000_000;
  *
  * @example
  * ```ts
- * import { DEFAULT_TICK_NS, defineCpuPolicy } from "./cpu.ts";
+
  *
  * // A tick hook is called every DEFAULT_TICK_NS unless the policy sets `tickNs`.
  * export default defineCpuPolicy({

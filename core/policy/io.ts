@@ -17,96 +17,25 @@ import { Fifo, LiveById } from "./helpers.ts";
 import { type ConfigOf, type Param, resolveConfig } from "./params.ts";
 import {
   API_VERSION,
-  type Batch,
   type PolicyDefinition,
   type PolicyHandler,
-  type Reply,
   type StartMessage,
   type StartResult,
-} from "./protocol.ts";
-import { ReplyWriter } from "./wire.ts";
+} from "../protocol/definition.ts";
+import type { Batch, Reply } from "../protocol/batch.ts";
+import { ReplyWriter } from "../protocol/batch.ts";
+import { IO_OP } from "../protocol/ops.ts";
+import type { DiskInfo, IoLimits, IoVmSpec } from "../protocol/payloads.ts";
 
-/**
- * I/O opcodes of the wire protocol. Queries are 20 and above.
- *
- * @example
- * ```ts
- * import { IO_OP } from "./io.ts";
- *
- * console.assert(IO_OP.DISPATCH === 20 && IO_OP.SUBMIT < 20); // a query, a notification
- * ```
- */
-export const IO_OP = {
-  /** `[objIndex]`, objs: {@linkcode IoVmSpec}: a VM appeared. */
-  VM_ADD: 1,
-  /** `[objIndex]`, objs: {@linkcode IoVmSpec}: a VM's I/O parameters changed. */
-  VM_PARAMS: 2,
-  /** `[vmIndex]`: a VM was removed. */
-  VM_REMOVE: 3,
-  /**
-   * `[id, vm, disk, write, lba, bytes, cylinder, submittedNs, deadlineNs, started]`: a request
-   * reached the scheduler (`deadlineNs` is -1 when the request has none). `started` is 1 only when
-   * a new policy takes over: the request is already on its disk, and the policy hears `started`,
-   * not `submitted`.
-   */
-  SUBMIT: 10,
-  /** `[id, disk]`: a request started on its disk. */
-  STARTED: 11,
-  /** `[id, disk, headCylinder, serviceNs]`: a request completed. */
-  COMPLETE: 12,
-  /**
-   * Query `[disk, headCylinder]` → `[item]*`: the disk is idle and requests are queued for it. An
-   * item is a request id (`>= 0`), or `-(cylinder + 1)` to move the head to a cylinder first.
-   */
-  DISPATCH: 20,
-} as const;
-
-/** A VM's I/O limits (cgroup v2 `io.max`); 0 means no limit. */
-export interface IoLimits {
-  /** Read bytes per second. */
-  rbps: number;
-  /** Write bytes per second. */
-  wbps: number;
-  /** Read requests per second. */
-  riops: number;
-  /** Write requests per second. */
-  wiops: number;
-}
-
-/** What the kernel sends when a VM appears or its I/O parameters change (JSON). */
-export interface IoVmSpec {
-  /** The VM's index (the same in every domain). */
-  index: number;
-  /** The VM's name. */
-  id: string;
-  /** Proportional I/O weight (cgroup `io.weight`: 1..10000, default 100). */
-  weight: number;
-  /** Limits the kernel enforces (cgroup `io.max`). */
-  max: IoLimits;
-}
-
-/** A disk as the host describes it at start (JSON, in `StartMessage.host.disks`). */
-export interface DiskInfo {
-  /** The disk's name in the workload. */
-  id: string;
-  /** Its model: `linear`, `hdd` or `ssd`. */
-  kind: string;
-  /** Number of cylinders (1 for an SSD). */
-  cylinders: number;
-  /** Capacity in 512-byte blocks. */
-  totalBlocks: number;
-  /** Where the head is now. */
-  head: number;
-  /** Which way the head last moved (or starts moving). */
-  direction: "up" | "down";
-}
+export { IO_OP } from "../protocol/ops.ts";
+export type { DiskInfo, IoLimits, IoVmSpec } from "../protocol/payloads.ts";
 
 /**
  * A VM as an I/O policy sees it. Policies may read these fields; the SDK updates them.
  *
  * @example
  * ```ts
- * import { defineIoPolicy, type IoRequestView } from "./io.ts";
+
  *
  * // Requests of heavier VMs first (`request.vm` is an IoVmView).
  * export default defineIoPolicy({
@@ -160,7 +89,7 @@ export class IoVmView {
  *
  * @example
  * ```ts
- * import { defineIoPolicy, type IoRequestView } from "./io.ts";
+
  *
  * // Nearest cylinder to the disk's head first (SSTF); `disk` is a DiskView.
  * export default defineIoPolicy({
@@ -229,7 +158,7 @@ export type IoRequestStatus = "queued" | "dispatched" | "started" | "done";
  *
  * @example
  * ```ts
- * import { defineIoPolicy, type IoRequestView } from "./io.ts";
+
  *
  * // Earliest deadline first; requests without one (deadlineNs Infinity) last, oldest first.
  * export default defineIoPolicy({

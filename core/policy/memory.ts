@@ -22,99 +22,25 @@ import { FrameList } from "./frame_list.ts";
 import { ConfigError, type ConfigOf, type Param, resolveConfig } from "./params.ts";
 import {
   API_VERSION,
-  type Batch,
   type PolicyDefinition,
   type PolicyHandler,
-  type Reply,
   type StartMessage,
   type StartResult,
-} from "./protocol.ts";
-import { ReplyWriter } from "./wire.ts";
+} from "../protocol/definition.ts";
+import type { Batch, Reply } from "../protocol/batch.ts";
+import { ReplyWriter } from "../protocol/batch.ts";
+import { MEMORY_OP } from "../protocol/ops.ts";
+import type { MemoryVmParams, MemoryVmSpec } from "../protocol/payloads.ts";
 
-/**
- * Memory opcodes of the wire protocol. Queries are 20 and above.
- *
- * @example
- * ```ts
- * import { MEMORY_OP } from "./memory.ts";
- *
- * console.assert(MEMORY_OP.VICTIM === 20 && MEMORY_OP.LOADED < 20); // a query, a notification
- * ```
- */
-export const MEMORY_OP = {
-  /** `[objIndex]`, objs: {@linkcode MemoryVmSpec}: a VM appeared. */
-  VM_ADD: 1,
-  /** `[objIndex]`, objs: {@linkcode MemoryVmParams}: a VM's weight or balloon target changed. */
-  VM_PARAMS: 2,
-  /** `[vmIndex]`: a VM was removed (its frames were freed before, with `EVICTED`). */
-  VM_REMOVE: 3,
-  /**
-   * `[objIndex]`, objs: `(number[] | null)[]`: VMs' whole reference strings, by VM index (null
-   * for VMs not concerned); sent to policies that declare `future: true`.
-   */
-  FUTURE: 4,
-  /** `[frame, vm, page, write]`: a page was loaded into a frame (a fault was served). */
-  LOADED: 10,
-  /**
-   * `[ref, ref, ...]`: frames referenced since the last `TOUCHED`, each once, in order of last
-   * reference; `frame` for a clean page, `-1 - frame` for a dirty one.
-   */
-  TOUCHED: 11,
-  /** `[frame]`: the kernel freed a frame on its own (its VM was removed). */
-  EVICTED: 12,
-  /** `[vm, issued, ...]`: how many references each VM has issued (future-aware policies). */
-  PROGRESS: 13,
-  /** Query `[vm, page, scope, write]` → `[frame]`: a fault needs a frame; scope -1 = any VM. */
-  VICTIM: 20,
-  /** Query `[scope, count]` → `[frame]{1,count}`: free up to `count` frames of `scope` (-1 = any). */
-  RECLAIM: 21,
-  /** Query `[vm, accessed, faults, refs, ...]` → `[vm, target]*`: set balloon targets. */
-  BALANCE: 22,
-} as const;
-
-/**
- * The size of a page and of a host frame, in bytes.
- *
- * @example
- * ```ts
- * import { PAGE_BYTES } from "./memory.ts";
- *
- * const frames = 4096;
- * console.log(`${(frames * PAGE_BYTES) / 2 ** 20} MiB of host memory`); // 16 MiB
- * ```
- */
-export const PAGE_BYTES = 4096;
-
-/** What the kernel sends when a VM appears (JSON). */
-export interface MemoryVmSpec {
-  /** The VM's index (the same as in the CPU domain). */
-  index: number;
-  /** The VM's name. */
-  id: string;
-  /** The size of its address space, in pages. */
-  pages: number;
-  /** Its memory weight (shares). */
-  weight: number;
-  /** Its balloon target in frames, or null when it has none. */
-  target: number | null;
-}
-
-/** A VM's memory parameters (JSON). */
-export interface MemoryVmParams {
-  /** The VM's index. */
-  index: number;
-  /** Its memory weight (shares). */
-  weight: number;
-  /** Its balloon target in frames, or null when it has none. */
-  target: number | null;
-}
+export { MEMORY_OP, PAGE_BYTES } from "../protocol/ops.ts";
+export type { MemoryVmParams, MemoryVmSpec } from "../protocol/payloads.ts";
 
 /**
  * A VM as a memory policy sees it. Policies may read these fields; the SDK updates them.
  *
  * @example
  * ```ts
- * import { defineMemoryPolicy, type MemoryVmView } from "./memory.ts";
+
  *
  * // Balloon targets in proportion to each VM's memory weight (`ctx.vms` are MemoryVmViews).
  * export default defineMemoryPolicy({
@@ -214,7 +140,7 @@ function occurrences(future: Int32Array): Map<number, Int32Array> {
  *
  * @example
  * ```ts
- * import { defineMemoryPolicy } from "./memory.ts";
+
  *
  * // CLOCK: `frames` is the FrameTable; its referenced bits are set by the SDK, cleared by the hand.
  * export default defineMemoryPolicy({
@@ -387,7 +313,7 @@ export interface MemoryPolicySpec<S extends Record<string, Param<unknown>>> {
  *
  * @example
  * ```ts
- * import { DEFAULT_BALANCE_NS, defineMemoryPolicy } from "./memory.ts";
+
  *
  * // The balance hook runs every DEFAULT_BALANCE_NS (100 ms) unless the policy sets `balanceNs`.
  * export default defineMemoryPolicy({

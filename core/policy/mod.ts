@@ -31,6 +31,14 @@
 
 export {
   CPU_OP,
+  ENQUEUE_REASONS,
+  type EnqueueReason,
+  MAX_COUNTERS,
+  MAX_TIMERS,
+  STOP_REASONS,
+  type StopReason,
+} from "../protocol/ops.ts";
+export {
   type CpuContext,
   type CpuHooks,
   type CpuPolicy,
@@ -40,54 +48,42 @@ export {
   DEFAULT_TICK_NS,
   defineCpuPolicy,
   type Dispatch,
-  ENQUEUE_REASONS,
-  type EnqueueReason,
-  MAX_COUNTERS,
-  MAX_TIMERS,
-  STOP_REASONS,
-  type StopReason,
-  type VcpuStatus,
   VcpuView,
-  type VmParams,
-  type VmSpec,
   VmView,
 } from "./cpu.ts";
+export { type VcpuStatus, type VmParams, type VmSpec } from "../protocol/payloads.ts";
 export {
   type Balloon,
   DEFAULT_BALANCE_NS,
   defineMemoryPolicy,
   type Fault,
   FrameTable,
-  MEMORY_OP,
   type MemoryContext,
   type MemoryHooks,
   type MemoryPolicy,
   type MemoryPolicySpec,
   type MemorySetup,
-  type MemoryVmParams,
-  type MemoryVmSpec,
   MemoryVmView,
-  PAGE_BYTES,
 } from "./memory.ts";
+export { MEMORY_OP, PAGE_BYTES } from "../protocol/ops.ts";
+export { type MemoryVmParams, type MemoryVmSpec } from "../protocol/payloads.ts";
 export { FrameList } from "./frame_list.ts";
 export {
   defineIoPolicy,
-  type DiskInfo,
   DiskView,
   type HeadSeek,
-  IO_OP,
   type IoContext,
   type IoDispatch,
   type IoHooks,
-  type IoLimits,
   type IoPolicy,
   type IoPolicySpec,
   type IoRequestStatus,
   IoRequestView,
   type IoSetup,
-  type IoVmSpec,
   IoVmView,
 } from "./io.ts";
+export { type DiskInfo, type IoLimits, type IoVmSpec } from "../protocol/payloads.ts";
+export { IO_OP } from "../protocol/ops.ts";
 export { SortedRequests } from "./io_queue.ts";
 export {
   ConfigError,
@@ -102,12 +98,11 @@ export { BurstPredictor, Fifo } from "./helpers.ts";
 export { Rng } from "../engine/rng.ts";
 export {
   API_VERSION,
-  type Batch,
   type Domain,
   isPolicyDefinition,
   type PolicyDefinition,
   type PolicyHandler,
-  type Reply,
   type StartMessage,
   type StartResult,
-} from "./protocol.ts";
+} from "../protocol/definition.ts";
+export { type Batch, type Reply } from "../protocol/batch.ts";

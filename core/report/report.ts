@@ -5,7 +5,7 @@
  */
 
 import type { Histogram } from "../engine/histogram.ts";
-import type { Domain } from "../policy/protocol.ts";
+import type { Domain } from "../protocol/definition.ts";
 import type { Incident, PolicyInfo } from "../kernel/slot.ts";
 
 /**

@@ -40,8 +40,9 @@
  * @module
  */
 
-import { API_VERSION } from "../policy/protocol.ts";
-import type { Batch, Reply, StartMessage, StartResult } from "../policy/protocol.ts";
+import { API_VERSION } from "../protocol/definition.ts";
+import type { Batch, Reply } from "../protocol/batch.ts";
+import type { StartMessage, StartResult } from "../protocol/definition.ts";
 import type { PolicyBundle } from "./bundle.ts";
 import { encodeFrame, type Frame, FrameError, FrameReader } from "./_frames.ts";
 import {
@@ -68,7 +69,7 @@ import {
   PolicyFailure,
   type PolicyRuntime,
   type StreamedBatch,
-} from "./runtime.ts";
+} from "../protocol/runtime.ts";
 import {
   type ResolvedSandboxOptions,
   resolveSandboxOptions,
