@@ -56,7 +56,12 @@ export type {
   IoTraceSpec,
   VmIoWorkload,
 } from "./core/workload/io_types.ts";
-export type { DiskSpec, HddDiskSpec, LinearDiskSpec, SsdDiskSpec } from "./core/io/disk/factory.ts";
+export type {
+  DiskSpec,
+  HddDiskSpec,
+  LinearDiskSpec,
+  SsdDiskSpec,
+} from "./core/workload/disk_specs.ts";
 export type { LoadedPolicy } from "./core/kernel/slot.ts";
 export {
   type HostReport,

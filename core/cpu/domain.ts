@@ -20,6 +20,7 @@ import type { Reply } from "../protocol/batch.ts";
 import { type BatchWriter, ReplyReader } from "../protocol/batch.ts";
 import { invalidDecision as invalid, PolicyFailure } from "../protocol/runtime.ts";
 import { type Program, ProgramCursor, STEP } from "./programs.ts";
+import { type CpuFigures, cpuFigures } from "./figures.ts";
 
 const NEW = 0, READY = 1, RUNNING = 2, BLOCKED = 3, DONE = 4;
 const STATUS: readonly VcpuStatus[] = ["new", "ready", "running", "blocked", "done"];
@@ -919,6 +920,11 @@ export class CpuDomain implements KernelDomain {
         vcpu.sinceNs = endNs;
       }
     }
+  }
+
+  /** The domain's figures now, per VM and per pCPU. */
+  figures(nowNs: number): CpuFigures {
+    return cpuFigures(this, nowNs);
   }
 
   /** The status of a vCPU, as policies name it. */

@@ -13,7 +13,7 @@ import type { IoRequestSpec, IoStepSpec, IoTraceSpec } from "../workload/io_type
 import type { VmWorkload } from "../workload/types.ts";
 import { parseValidationTrace } from "./disk/disksim_trace.ts";
 import type { DiskModel } from "./disk/model.ts";
-import type { Disk } from "./domain.ts";
+import type { Disk } from "./model.ts";
 import { parseMsrTrace } from "./msr_trace.ts";
 import {
   DisksimSource,

@@ -30,6 +30,7 @@ import { ReplyReader } from "../protocol/batch.ts";
 import { invalidDecision as invalid, PolicyFailure } from "../protocol/runtime.ts";
 import type { CpuWorkload, HostMemoryWorkload, MemoryWorkload } from "../workload/types.ts";
 import { RefStream } from "./streams.ts";
+import { type MemoryFigures, memoryVmFigures } from "./figures.ts";
 
 const EV_ARRIVE = 0, EV_STEP = 1, EV_RESUME = 2, EV_BALANCE = 3, EV_TARGET = 4;
 
@@ -217,48 +218,6 @@ interface PendingFault {
   page: number;
   write: boolean;
   scope: number;
-}
-
-/** Figures of a VM's memory, for the report. */
-export interface MemoryVmFigures {
-  /** Page references issued. */
-  refs: number;
-  /** Page faults, counting first loads. */
-  faults: number;
-  /** The most frames it held at once. */
-  residentPeak: number;
-  /** Hits over references, or null when it issued none. */
-  hitRatio: number | null;
-  /** Frames held at the end. */
-  resident: number;
-  /** Its balloon target at the end, or null when it had none. */
-  target: number | null;
-  /** Its pages evicted. */
-  evictions: number;
-  /** Its dirty pages written back. */
-  writebacks: number;
-  /** Simulated time its vCPUs spent stalled on faults. */
-  stallNs: number;
-  [key: string]: unknown;
-}
-
-/** Figures of the host's memory, for the report. */
-export interface MemoryHostFigures {
-  /** Host frames. */
-  frames: number;
-  /** Faults of all VMs. */
-  faults: number;
-  /** Pages evicted. */
-  evictions: number;
-  /** Dirty pages written back. */
-  writebacks: number;
-  /** Frames freed by batched reclaim (watermark and balloons). */
-  reclaimed: number;
-  /** The most frames in use at once. */
-  usedPeak: number;
-  /** Free frames at the end. */
-  free: number;
-  [key: string]: unknown;
 }
 
 /** The memory domain of a kernel. */
@@ -1104,33 +1063,19 @@ export class MemoryDomain implements KernelDomain {
     for (const vm of this.vms) vm?.stream.close();
   }
 
-  /** A VM's figures for the report. */
-  vmFigures(vmIndex: number): MemoryVmFigures {
-    const vm = this.vms[vmIndex];
-    if (vm === undefined) return emptyVmFigures();
+  /** The domain's figures now, per VM and for the host. */
+  figures(): MemoryFigures {
     return {
-      refs: vm.issued,
-      faults: vm.faults,
-      residentPeak: vm.residentPeak,
-      hitRatio: vm.issued === 0 ? null : (vm.issued - vm.faults) / vm.issued,
-      resident: vm.resident,
-      target: Number.isFinite(vm.target) ? vm.target : null,
-      evictions: vm.evictions,
-      writebacks: vm.writebacks,
-      stallNs: vm.stallNs,
-    };
-  }
-
-  /** The host's figures for the report. */
-  hostFigures(): MemoryHostFigures {
-    return {
-      frames: this.frames,
-      faults: this.faults,
-      evictions: this.evictions,
-      writebacks: this.writebacks,
-      reclaimed: this.reclaimed,
-      usedPeak: this.usedPeak,
-      free: this.#freeCount,
+      vms: this.vms.map((vm) => vm === undefined ? undefined : memoryVmFigures(vm)),
+      host: {
+        frames: this.frames,
+        faults: this.faults,
+        evictions: this.evictions,
+        writebacks: this.writebacks,
+        reclaimed: this.reclaimed,
+        usedPeak: this.usedPeak,
+        free: this.#freeCount,
+      },
     };
   }
 
@@ -1187,20 +1132,6 @@ function before(a: MemoryVcpu, b: MemoryVcpu): boolean {
 /** Run time between two references of a VM: `1 / rate`, at least 1 ns. */
 export function intervalOf(memory: MemoryWorkload): number {
   return Math.max(1, Math.round(1e9 / memory.rate));
-}
-
-function emptyVmFigures(): MemoryVmFigures {
-  return {
-    refs: 0,
-    faults: 0,
-    residentPeak: 0,
-    hitRatio: null,
-    resident: 0,
-    target: null,
-    evictions: 0,
-    writebacks: 0,
-    stallNs: 0,
-  };
 }
 
 /**
