@@ -14,7 +14,7 @@ import { LOG } from "../engine/decision_log.ts";
 import { Histogram } from "../engine/histogram.ts";
 import type { Kernel, KernelDomain } from "../kernel/kernel.ts";
 import type { PolicySlot } from "../kernel/slot.ts";
-import { CPU_OP, MAX_COUNTERS, MAX_TIMERS } from "../protocol/ops.ts";
+import { CPU_OP, DEFAULT_TICK_NS, MAX_COUNTERS, MAX_TIMERS } from "../protocol/ops.ts";
 import type { VcpuStatus, VmParams, VmSpec } from "../protocol/payloads.ts";
 import type { Reply } from "../protocol/batch.ts";
 import { type BatchWriter, ReplyReader } from "../protocol/batch.ts";
@@ -816,7 +816,7 @@ export class CpuDomain implements KernelDomain {
 
   #tickNs(): number {
     const tick = this.slot.declared.tickNs;
-    return tick !== undefined && Number.isInteger(tick) && tick > 0 ? tick : 10_000_000;
+    return tick !== undefined && Number.isInteger(tick) && tick > 0 ? tick : DEFAULT_TICK_NS;
   }
 
   installed(): void {

@@ -23,7 +23,7 @@ import { LOG } from "../engine/decision_log.ts";
 import type { CpuDomain, Vcpu, Vm } from "../cpu/domain.ts";
 import type { Kernel, KernelDomain } from "../kernel/kernel.ts";
 import type { PolicySlot } from "../kernel/slot.ts";
-import { MEMORY_OP, PAGE_BYTES } from "../protocol/ops.ts";
+import { DEFAULT_BALANCE_NS, MEMORY_OP, PAGE_BYTES } from "../protocol/ops.ts";
 import type { MemoryVmParams, MemoryVmSpec } from "../protocol/payloads.ts";
 import type { Reply } from "../protocol/batch.ts";
 import { ReplyReader } from "../protocol/batch.ts";
@@ -1001,7 +1001,9 @@ export class MemoryDomain implements KernelDomain {
 
   #balanceNs(): number {
     const period = this.slot.declared.tickNs;
-    return period !== undefined && Number.isInteger(period) && period > 0 ? period : 100_000_000;
+    return period !== undefined && Number.isInteger(period) && period > 0
+      ? period
+      : DEFAULT_BALANCE_NS;
   }
 
   installed(): void {

@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { VcpuView } from "./cpu.ts";
+import type { VcpuView } from "./cpu/views.ts";
 
 export { Fifo } from "../engine/fifo.ts";
 export { LiveById } from "../engine/live_by_id.ts";

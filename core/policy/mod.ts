@@ -3,7 +3,10 @@
  *
  * A policy is an ordinary TypeScript module whose default export comes from `defineCpuPolicy`
  * (memory and I/O policies have their own `define…` functions). It runs sandboxed; it sees only
- * what its hooks are given and acts only through what its hooks return.
+ * what its hooks are given and acts only through what its hooks return. One folder per domain:
+ * `cpu/`, `memory/`, `io/`, each with its `define…` (`mod.ts`), its hooks (`hooks.ts`), its
+ * views (`views.ts`) and the decoder of the kernel's batches (`_handler.ts`). The wire protocol
+ * itself (opcodes, batches) is `@hyperhook/hyperhook/protocol`, for runtime authors.
  *
  * @example A first-come, first-served policy
  * ```ts
@@ -30,15 +33,6 @@
  */
 
 export {
-  CPU_OP,
-  ENQUEUE_REASONS,
-  type EnqueueReason,
-  MAX_COUNTERS,
-  MAX_TIMERS,
-  STOP_REASONS,
-  type StopReason,
-} from "../protocol/ops.ts";
-export {
   type CpuContext,
   type CpuHooks,
   type CpuPolicy,
@@ -48,15 +42,21 @@ export {
   DEFAULT_TICK_NS,
   defineCpuPolicy,
   type Dispatch,
+  type EnqueueReason,
+  MAX_COUNTERS,
+  MAX_TIMERS,
+  type StopReason,
+  type VcpuStatus,
   VcpuView,
+  type VmParams,
   VmView,
-} from "./cpu.ts";
-export { type VcpuStatus, type VmParams, type VmSpec } from "../protocol/payloads.ts";
+} from "./cpu/mod.ts";
 export {
   type Balloon,
   DEFAULT_BALANCE_NS,
   defineMemoryPolicy,
   type Fault,
+  FrameList,
   FrameTable,
   type MemoryContext,
   type MemoryHooks,
@@ -64,27 +64,25 @@ export {
   type MemoryPolicySpec,
   type MemorySetup,
   MemoryVmView,
-} from "./memory.ts";
-export { MEMORY_OP, PAGE_BYTES } from "../protocol/ops.ts";
-export { type MemoryVmParams, type MemoryVmSpec } from "../protocol/payloads.ts";
-export { FrameList } from "./frame_list.ts";
+  PAGE_BYTES,
+} from "./memory/mod.ts";
 export {
   defineIoPolicy,
+  type DiskInfo,
   DiskView,
   type HeadSeek,
   type IoContext,
   type IoDispatch,
   type IoHooks,
+  type IoLimits,
   type IoPolicy,
   type IoPolicySpec,
   type IoRequestStatus,
   IoRequestView,
   type IoSetup,
   IoVmView,
-} from "./io.ts";
-export { type DiskInfo, type IoLimits, type IoVmSpec } from "../protocol/payloads.ts";
-export { IO_OP } from "../protocol/ops.ts";
-export { SortedRequests } from "./io_queue.ts";
+  SortedRequests,
+} from "./io/mod.ts";
 export {
   ConfigError,
   type ConfigOf,
@@ -96,13 +94,4 @@ export {
 } from "./params.ts";
 export { BurstPredictor, Fifo } from "./helpers.ts";
 export { Rng } from "../engine/rng.ts";
-export {
-  API_VERSION,
-  type Domain,
-  isPolicyDefinition,
-  type PolicyDefinition,
-  type PolicyHandler,
-  type StartMessage,
-  type StartResult,
-} from "../protocol/definition.ts";
-export { type Batch, type Reply } from "../protocol/batch.ts";
+export { API_VERSION, type Domain, type PolicyDefinition } from "../protocol/definition.ts";

@@ -53,6 +53,8 @@ export {
 export { type Batch, BatchWriter, type Reply, ReplyReader, ReplyWriter } from "./batch.ts";
 export {
   CPU_OP,
+  DEFAULT_BALANCE_NS,
+  DEFAULT_TICK_NS,
   ENQUEUE_REASONS,
   type EnqueueReason,
   IO_OP,

@@ -76,6 +76,18 @@ export const MAX_TIMERS = 1024;
  */
 export const MAX_COUNTERS = 16;
 
+/**
+ * The period of a CPU policy's `tick` hook when it declares none (or an invalid one).
+ *
+ * @example
+ * ```ts
+ * import { DEFAULT_TICK_NS } from "./ops.ts";
+ *
+ * console.assert(DEFAULT_TICK_NS === 10_000_000); // 10 ms
+ * ```
+ */
+export const DEFAULT_TICK_NS = 10_000_000;
+
 /** Why a vCPU became runnable. */
 export type EnqueueReason = "arrive" | "wake" | "preempt" | "slice" | "replay";
 /** Why a vCPU stopped running. */
@@ -165,6 +177,18 @@ export const MEMORY_OP = {
  * ```
  */
 export const PAGE_BYTES = 4096;
+
+/**
+ * The period of a memory policy's `balance` hook when it declares none (or an invalid one).
+ *
+ * @example
+ * ```ts
+ * import { DEFAULT_BALANCE_NS } from "./ops.ts";
+ *
+ * console.assert(DEFAULT_BALANCE_NS === 100_000_000); // 100 ms
+ * ```
+ */
+export const DEFAULT_BALANCE_NS = 100_000_000;
 
 // The I/O domain.
 

@@ -85,6 +85,8 @@ const ENTRY = "hyperhook:policy-entry";
 const NATIVE = { native: true };
 const NODE_BUILTINS = new Set(builtinModules);
 const SDK_URL = new URL("../policy/mod.ts", import.meta.url);
+/** The hook protocol, which a policy written without the SDK imports (no I/O in it either). */
+const PROTOCOL_URL = new URL("../protocol/mod.ts", import.meta.url);
 const OWN_PACKAGE = /^(?:jsr:\/?)?@hyperhook\/hyperhook(?:@[^/]*)?(\/.*)?$/;
 const encoder = new TextEncoder();
 
@@ -340,10 +342,10 @@ function isNodeBuiltin(specifier: string): boolean {
   return specifier.startsWith("node:") || NODE_BUILTINS.has(specifier);
 }
 
-function sdkTarget(): Target {
-  return SDK_URL.protocol === "file:"
-    ? { namespace: "file", path: fileURLToPath(SDK_URL) }
-    : { namespace: "remote", path: SDK_URL.href };
+function sdkTarget(url = SDK_URL): Target {
+  return url.protocol === "file:"
+    ? { namespace: "file", path: fileURLToPath(url) }
+    : { namespace: "remote", path: url.href };
 }
 
 async function resolveRoot(reference: string, context: BuildContext): Promise<Target> {
@@ -378,9 +380,10 @@ async function resolveSpecifier(
   const own = OWN_PACKAGE.exec(specifier);
   if (own !== null) {
     if (own[1] === "/policy") return sdkTarget();
+    if (own[1] === "/protocol") return sdkTarget(PROTOCOL_URL);
     throw new Error(
       `"${specifier}" is the hyperhook kernel; a policy may import only the SDK, ` +
-        `"@hyperhook/hyperhook/policy"`,
+        `"@hyperhook/hyperhook/policy" (or the protocol, "@hyperhook/hyperhook/protocol")`,
     );
   }
   if (specifier.startsWith("jsr:")) {
