@@ -34,6 +34,7 @@ export { parseWorkload, readWorkload, WorkloadError } from "./core/workload/load
 export { WORKLOAD_SCHEMA } from "./core/workload/schema.ts";
 export type {
   CpuWorkload,
+  HostCpuWorkload,
   HostMemoryWorkload,
   HostWorkload,
   MemoryRef,

@@ -53,6 +53,12 @@ export interface LoadOptions {
   config?: Record<string, unknown>;
   /** Heap cap, deadlines and message cap of the sandbox. */
   sandbox?: SandboxOptions;
+  /**
+   * The policy is untrusted code (posted through the HTTP API): it may import only `npm:`,
+   * `jsr:`, public `https:` modules and the SDK, and errors name no server path (see
+   * `BundleOptions.untrusted`). Default: false.
+   */
+  untrusted?: boolean;
 }
 
 const builtinBundles = new Map<string, Promise<PolicyBundle>>();
@@ -81,10 +87,18 @@ function isModuleReference(reference: string): boolean {
 /**
  * Bundles a policy reference: a built-in name or a module reference.
  *
+ * @param domain The policy's domain (for built-in names).
+ * @param reference A built-in name, a path, or an `npm:`, `jsr:`, `https:` or `file:` specifier.
+ * @param options `untrusted`: bundle it as untrusted code; its errors then do not name
+ *   `reference` (for posted source, a file the server wrote).
  * @throws {PolicyReferenceError} For an unknown name, a missing module or an import that cannot be
  *   bundled (the message names it).
  */
-export async function bundleReference(domain: Domain, reference: string): Promise<PolicyBundle> {
+export async function bundleReference(
+  domain: Domain,
+  reference: string,
+  options: { untrusted?: boolean } = {},
+): Promise<PolicyBundle> {
   if (isBuiltin(domain, reference)) return await builtinBundle(domain, reference);
   if (!isModuleReference(reference)) {
     const known = Object.keys(BUILTIN_POLICIES[domain]);
@@ -94,12 +108,12 @@ export async function bundleReference(domain: Domain, reference: string): Promis
       }, or a path or npm:, jsr:, https: specifier of a policy module`,
     );
   }
+  const untrusted = options.untrusted ?? false;
   try {
-    return await bundlePolicy(reference);
+    return await bundlePolicy(reference, { untrusted });
   } catch (error) {
-    throw new PolicyReferenceError(
-      `Policy ${reference}: ${(error as Error).message.replace(/^Cannot bundle policy \S+: /, "")}`,
-    );
+    const message = (error as Error).message.replace(/^Cannot bundle policy(?: \S+)?: /, "");
+    throw new PolicyReferenceError(`Policy${untrusted ? "" : ` ${reference}`}: ${message}`);
   }
 }
 
@@ -122,7 +136,7 @@ export async function loadPolicy(
 ): Promise<LoadedPolicy> {
   const config = options.config ?? {};
   const builtin = isBuiltin(domain, reference);
-  const bundle = await bundleReference(domain, reference);
+  const bundle = await bundleReference(domain, reference, { untrusted: options.untrusted });
   const isolation = options.isolation ?? (builtin ? "none" : "process");
   // A trusted built-in in-process skips the import of its own bundle: same code, already loaded.
   const runtime = builtin && isolation === "none"

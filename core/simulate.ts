@@ -21,7 +21,8 @@ import { buildReport } from "./report/build.ts";
 import type { Isolation } from "./protocol/runtime.ts";
 import type { SandboxOptions } from "./sandbox/options.ts";
 import { WorkloadError } from "./workload/load.ts";
-import type { Workload } from "./workload/schema.ts";
+import { HOST_CPU_DEFAULTS, type Workload } from "./workload/schema.ts";
+import { readTraceText } from "./workload/trace_file.ts";
 
 /** A policy choice: a reference and its config. */
 export interface PolicyChoice {
@@ -49,7 +50,7 @@ export interface SimulateOptions {
   onIncident?: (incident: Incident) => void;
   /** Receives the decision log as text. */
   logSink?: (line: string) => void;
-  /** Reads trace files (default: `Deno.readTextFileSync`). */
+  /** Reads trace files (default: `readTraceText`, regular files within a size limit). */
   readText?: (path: string) => string;
 }
 
@@ -232,7 +233,12 @@ export async function createSimulation(
   const cpuChoice = choose(workload, options, "cpu") ?? { use: "rr" };
   const loaded: Partial<Record<Domain, LoadedPolicy>> = {};
   loaded.cpu = await load("cpu", cpuChoice);
-  const cpu = new CpuDomain(kernel, new PolicySlot("cpu", loaded.cpu), workload.host.pcpus);
+  const cpu = new CpuDomain(
+    kernel,
+    new PolicySlot("cpu", loaded.cpu),
+    workload.host.pcpus,
+    workload.host.cpu ?? HOST_CPU_DEFAULTS,
+  );
   const memoryChoice = choose(workload, options, "memory");
   let memory: MemoryDomain | undefined;
   if (workload.host.memory !== undefined) {
@@ -244,7 +250,7 @@ export async function createSimulation(
       `Workload: host.memory.frames: expected a positive integer for the memory policy ${memoryChoice.use}, got nothing`,
     );
   }
-  const readText = options.readText ?? ((path: string) => Deno.readTextFileSync(path));
+  const readText = options.readText ?? ((path: string) => readTraceText(path));
   const vmIndex = new Map<string, number>();
   workload.vms.forEach((vm, index) => {
     let program;

@@ -24,6 +24,7 @@ import { ReplyReader } from "../protocol/batch.ts";
 import { invalidDecision as invalid, PolicyFailure } from "../protocol/runtime.ts";
 import type { CpuDomain, Vcpu } from "../cpu/domain.ts";
 import { WorkloadError } from "../workload/load.ts";
+import { readTraceText } from "../workload/trace_file.ts";
 import type { VmWorkload } from "../workload/types.ts";
 import type { DiskRequestShape } from "./disk/model.ts";
 import { type IoStep, resolveVmIo } from "./requests.ts";
@@ -62,6 +63,18 @@ export const IO_LOG = {
   /** `(vm, weight, 0)`: a VM's I/O parameters changed. */
   PARAMS: 7,
 } as const;
+
+/** A VM's I/O, checked and resolved by {@linkcode IoDomain.prepareVm} but not added yet. */
+export interface PreparedIoVm {
+  /** The VM's index. */
+  readonly index: number;
+  /** Its validated description. */
+  readonly spec: VmWorkload;
+  /** Its `{io}` program steps, by their workload object. */
+  readonly steps: Map<unknown, IoStep>;
+  /** Its request sources, not yet armed. */
+  readonly sources: RequestSource[];
+}
 
 /** Where a source stands. */
 class SourceState {
@@ -114,7 +127,7 @@ export class IoDomain implements KernelDomain {
    * @param slot The policy slot.
    * @param disks The disks.
    * @param options `cpu`: the CPU domain, whose vCPUs block on `{io}` steps; `readText`: reads
-   *   trace files (default `Deno.readTextFileSync`).
+   *   trace files (default `readTraceText`: regular files within a size limit).
    */
   constructor(
     kernel: Kernel,
@@ -126,7 +139,7 @@ export class IoDomain implements KernelDomain {
     this.slot = slot;
     this.disks = disks;
     this.#cpu = options.cpu;
-    this.#readText = options.readText ?? ((path) => Deno.readTextFileSync(path));
+    this.#readText = options.readText ?? ((path) => readTraceText(path));
     this.#diskIndex = new Map(disks.map((disk) => [disk.id, disk.index]));
     this.#base = kernel.register(this, 5);
     if (options.cpu !== undefined) {
@@ -146,6 +159,25 @@ export class IoDomain implements KernelDomain {
    *   source never ends and the run has no `stopAt`.
    */
   addVm(index: number, spec: VmWorkload, place = `vms[${index}]`): IoVm {
+    return this.addPrepared(this.prepareVm(index, spec, place));
+  }
+
+  /**
+   * Checks a VM's I/O and builds its sources, changing nothing: a VM added live is checked in
+   * every domain before any of them changes. {@linkcode IoDomain.addPrepared} then adds it.
+   *
+   * @param index The VM's index, which must be the next one.
+   * @param spec The VM's validated description.
+   * @param place Where the VM sits, for messages.
+   * @param readText Reads its trace files (default: the domain's reader).
+   * @throws {WorkloadError} As {@linkcode IoDomain.addVm}.
+   */
+  prepareVm(
+    index: number,
+    spec: VmWorkload,
+    place = `vms[${index}]`,
+    readText: (path: string) => string = this.#readText,
+  ): PreparedIoVm {
     if (index !== this.vms.length) {
       throw new Error(`The I/O domain expected VM index ${this.vms.length}, got ${index}`);
     }
@@ -153,7 +185,7 @@ export class IoDomain implements KernelDomain {
       disks: this.disks,
       diskIndex: this.#diskIndex,
       rng: this.#kernel.rng,
-      readText: this.#readText,
+      readText,
       arriveNs: this.#kernel.now + (spec.cpu?.arrive ?? 0),
       place,
     });
@@ -163,6 +195,15 @@ export class IoDomain implements KernelDomain {
           `Workload: stopAt: expected a duration such as "10s", because ${place} (${spec.id}) submits forever (${source.label})`,
         );
       }
+    }
+    return { index, spec, steps, sources };
+  }
+
+  /** Adds a VM checked by {@linkcode IoDomain.prepareVm} (at the same index and time). */
+  addPrepared(prepared: PreparedIoVm): IoVm {
+    const { index, spec, steps, sources } = prepared;
+    if (index !== this.vms.length) {
+      throw new Error(`The I/O domain expected VM index ${this.vms.length}, got ${index}`);
     }
     const max = spec.io?.max ?? { rbps: 0, wbps: 0, riops: 0, wiops: 0 };
     const vm = new IoVm(index, spec.id, spec.io?.weight ?? 100, { ...max });

@@ -43,6 +43,13 @@ export interface KernelDomain {
   replay(): void;
   /** The host as the domain's policies see it (sent at start). */
   host(): Record<string, unknown>;
+  /**
+   * Checks what a freshly started policy declared against the domain's bounds (a tick period
+   * too short, for instance), before it takes charge.
+   *
+   * @throws {PolicyFailure} Of kind `invalid`, naming the bound.
+   */
+  check?(declared: StartResult): void;
   /** Called once a new policy is in charge (arms its tick, for instance). */
   installed(): void;
   /** Closes the books at the end of the run (partial run times, waits). */
@@ -196,6 +203,7 @@ export class Kernel {
           domain: domain.name,
         });
         checkDomain(declared, domain.name);
+        domain.check?.(declared);
         domain.slot.install(loaded.runtime, loaded.info, declared);
         domain.installed();
       } catch (error) {
@@ -330,6 +338,7 @@ export class Kernel {
     }
     try {
       checkDomain(declared, name);
+      domain.check?.(declared);
     } catch (error) {
       await loaded.runtime.close();
       throw error;

@@ -26,6 +26,7 @@ import type { PolicySlot } from "../kernel/slot.ts";
 import { DEFAULT_BALANCE_NS, MEMORY_OP, PAGE_BYTES } from "../protocol/ops.ts";
 import type { MemoryVmParams, MemoryVmSpec } from "../protocol/payloads.ts";
 import type { Reply } from "../protocol/batch.ts";
+import type { StartResult } from "../protocol/definition.ts";
 import { ReplyReader } from "../protocol/batch.ts";
 import { invalidDecision as invalid, PolicyFailure } from "../protocol/runtime.ts";
 import type { CpuWorkload, HostMemoryWorkload, MemoryWorkload } from "../workload/types.ts";
@@ -1000,10 +1001,18 @@ export class MemoryDomain implements KernelDomain {
   }
 
   #balanceNs(): number {
-    const period = this.slot.declared.tickNs;
-    return period !== undefined && Number.isInteger(period) && period > 0
-      ? period
-      : DEFAULT_BALANCE_NS;
+    return balanceOf(this.slot.declared);
+  }
+
+  check(declared: StartResult): void {
+    // A balance period is a periodic hook as a tick is: bounded the same way.
+    const period = balanceOf(declared), minimum = this.#config.minBalance;
+    if (declared.hooks.includes("balance") && period < minimum) {
+      throw invalid(
+        "balance-too-short",
+        `balanceNs ${period}: below the minimum balance period of ${minimum} ns (host.memory.minBalance)`,
+      );
+    }
   }
 
   installed(): void {
@@ -1134,6 +1143,14 @@ function before(a: MemoryVcpu, b: MemoryVcpu): boolean {
 /** Run time between two references of a VM: `1 / rate`, at least 1 ns. */
 export function intervalOf(memory: MemoryWorkload): number {
   return Math.max(1, Math.round(1e9 / memory.rate));
+}
+
+/** The balance period a policy declared: `tickNs` when it is a positive integer, else 100 ms. */
+function balanceOf(declared: StartResult): number {
+  const period = declared.tickNs;
+  return period !== undefined && Number.isInteger(period) && period > 0
+    ? period
+    : DEFAULT_BALANCE_NS;
 }
 
 /**

@@ -13,6 +13,7 @@
 
 import type { Batch, Reply } from "./batch.ts";
 import type { StartMessage, StartResult } from "./definition.ts";
+import { capText, cleanText, describeError, MAX_MESSAGE_CHARS } from "./text.ts";
 
 /** Where a policy runs. */
 export type Isolation = "none" | "worker" | "process";
@@ -20,11 +21,16 @@ export type Isolation = "none" | "worker" | "process";
 /** The isolations, in order of increasing protection. */
 export const ISOLATIONS: readonly Isolation[] = ["none", "worker", "process"];
 
+/** The longest failure reason kept, in characters. */
+const MAX_REASON_CHARS = 64;
+
 /** Why a policy was ejected, as incidents name it. */
 export type FailureKind = "error" | "invalid" | "stall" | "crash" | "oom" | "unregistered";
 
 /**
- * A policy failure a runtime reports: the kernel turns it into an incident.
+ * A policy failure a runtime reports: the kernel turns it into an incident. Its message and
+ * reason often quote the policy: terminal control sequences are stripped from them, and the
+ * message is cut past 4096 characters (the cut is said).
  *
  * @example
  * ```ts
@@ -48,10 +54,10 @@ export class PolicyFailure extends Error {
    * @param message What happened, for people.
    */
   constructor(kind: FailureKind, reason: string, message: string) {
-    super(message);
+    super(capText(cleanText(String(message)), MAX_MESSAGE_CHARS));
     this.name = "PolicyFailure";
     this.kind = kind;
-    this.reason = reason;
+    this.reason = capText(cleanText(String(reason)), MAX_REASON_CHARS);
   }
 }
 
@@ -109,7 +115,8 @@ export interface PolicyRuntime {
 }
 
 /**
- * Turns anything a policy (or a runtime) threw into a {@linkcode PolicyFailure}: a failure stays
+ * Turns anything a policy (or a runtime) threw into a {@linkcode PolicyFailure}, without ever
+ * throwing itself (whatever the value's getters, `toString` or Proxy traps do): a failure stays
  * as it is, the SDK's `ConfigError` becomes reason `config` (the run stops, exit 2), anything else
  * a failure of `kind` with `reason`, its message `Name: message`.
  *
@@ -119,6 +126,8 @@ export interface PolicyRuntime {
  *
  * const failure = asFailure(new RangeError("Too far"), "throw");
  * console.assert(failure.kind === "error" && failure.message === "RangeError: Too far");
+ * const hostile = new Proxy({}, { getPrototypeOf() { throw new Error("no"); } });
+ * console.assert(asFailure(hostile, "throw").message === "(unprintable error)");
  * ```
  *
  * @param error What was thrown.
@@ -130,10 +139,13 @@ export function asFailure(
   reason: string,
   kind: FailureKind = "error",
 ): PolicyFailure {
-  if (error instanceof PolicyFailure) return error;
-  if (error instanceof Error && error.name === "ConfigError") {
-    return new PolicyFailure("error", "config", error.message);
+  let config: string | undefined;
+  try {
+    if (error instanceof PolicyFailure) return error;
+    if (error instanceof Error && error.name === "ConfigError") config = String(error.message);
+  } catch {
+    // A Proxy or getters that throw: described below.
   }
-  const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-  return new PolicyFailure(kind, reason, message);
+  if (config !== undefined) return new PolicyFailure("error", "config", config);
+  return new PolicyFailure(kind, reason, describeError(error));
 }

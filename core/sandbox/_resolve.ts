@@ -385,3 +385,81 @@ export async function npmWorkspace(
   }
   return { dir: await pending, key };
 }
+
+// ---------------------------------------------------------------------------------------------
+// Hosts
+
+/**
+ * What a URL's host is, for the rules on where policy code may come from: `loopback` (127.0.0.0/8,
+ * ::1, `localhost` and `*.localhost`), `private` (any other address a server reaches but the
+ * public cannot: RFC 1918, CGNAT, link-local, unique-local, unspecified, multicast, reserved, and
+ * names that only a local resolver knows: single labels, `.local`, `.internal`, `.home.arpa`), or
+ * `public`. IPv4 inside IPv6 (mapped, compatible, NAT64, 6to4) is judged as the IPv4 it carries.
+ *
+ * @param hostname A URL's `hostname` (the WHATWG parser has already normalised numeric IPv4
+ *   forms such as `2130706433` or `0x7f.1` to dotted quads, and brackets IPv6).
+ */
+export function hostKind(hostname: string): "loopback" | "private" | "public" {
+  const host = hostname.toLowerCase().replace(/\.$/, "");
+  if (host.startsWith("[")) return ipv6Kind(host.slice(1, -1));
+  const quad = ipv4Of(host);
+  if (quad !== undefined) return ipv4Kind(quad);
+  if (host === "localhost" || host.endsWith(".localhost")) return "loopback";
+  if (!host.includes(".") || /\.(local|internal|home\.arpa|localdomain)$/.test(host)) {
+    return "private";
+  }
+  return "public";
+}
+
+function ipv4Of(host: string): number[] | undefined {
+  const match = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(host);
+  if (match === null) return undefined;
+  const quad = match.slice(1).map(Number);
+  return quad.every((byte) => byte <= 255) ? quad : undefined;
+}
+
+function ipv4Kind([a, b]: number[]): "loopback" | "private" | "public" {
+  if (a === 127) return "loopback";
+  const local = a === 0 || a === 10 || (a === 100 && b! >= 64 && b! < 128) ||
+    (a === 169 && b === 254) || (a === 172 && b! >= 16 && b! < 32) ||
+    (a === 192 && (b === 168 || b === 0)) || (a === 198 && (b === 18 || b === 19)) || a! >= 224;
+  return local ? "private" : "public";
+}
+
+function ipv6Kind(address: string): "loopback" | "private" | "public" {
+  const groups = ipv6Groups(address);
+  if (groups === undefined) return "private";
+  const [g0, g1, , , , g5, g6, g7] = groups as [number, ...number[]];
+  const v4 = [g6! >> 8, g6! & 255, g7! >> 8, g7! & 255];
+  const zeros = (count: number) => groups.slice(0, count).every((group) => group === 0);
+  if (zeros(7) && g7 === 1) return "loopback";
+  if (zeros(8)) return "private";
+  // ::ffff:a.b.c.d (mapped) is that IPv4 address; the embeddings that cross a translator
+  // (::a.b.c.d, 64:ff9b::a.b.c.d, 2002:abcd:efgh::) are private unless the IPv4 is public.
+  if (zeros(5) && g5 === 0xffff) return ipv4Kind(v4);
+  const embedded = zeros(6) || (g0 === 0x64 && g1 === 0xff9b)
+    ? v4
+    : g0 === 0x2002
+    ? [g1! >> 8, g1! & 255, groups[2]! >> 8, groups[2]! & 255]
+    : undefined;
+  if (embedded !== undefined) return ipv4Kind(embedded) === "public" ? "public" : "private";
+  // fc00::/7 unique local, fe80::/10 link-local, ff00::/8 multicast.
+  if ((g0 & 0xfe00) === 0xfc00 || (g0 & 0xffc0) === 0xfe80 || (g0 & 0xff00) === 0xff00) {
+    return "private";
+  }
+  return "public";
+}
+
+/** The eight 16-bit groups of an IPv6 address as the URL parser writes it (hex, `::`). */
+function ipv6Groups(address: string): number[] | undefined {
+  const [head = "", tail] = address.split("::");
+  const parse = (part: string) =>
+    part === "" ? [] : part.split(":").map((hex) => parseInt(hex, 16));
+  const front = parse(head), back = tail === undefined ? [] : parse(tail);
+  const groups = tail === undefined
+    ? front
+    : [...front, ...new Array(8 - front.length - back.length).fill(0), ...back];
+  return groups.length === 8 && groups.every((group) => group >= 0 && group <= 0xffff)
+    ? groups
+    : undefined;
+}

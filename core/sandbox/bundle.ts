@@ -17,7 +17,18 @@
  *
  * What it refuses, with an error naming the import: Node built-ins (`node:fs`, and `fs` from npm
  * code), bare specifiers no import map knows, non-code files, and a module without a default
- * export. `Deno.*` needs no import: it is a global (the sandbox denies it at run time).
+ * export. `Deno.*` needs no import: it is a global (the sandbox denies it at run time). As Deno
+ * does, a remote module may not import a local file (`file:` URL or a mapping to one; the SDK is
+ * the one exception), and plain `http:` is allowed only on loopback (127.0.0.0/8, `::1`,
+ * `localhost`), at any step of the graph and after every redirect.
+ *
+ * Untrusted code (`untrusted: true`: source posted through the HTTP API) may import only what a
+ * published policy could: `npm:` packages, `jsr:` packages from the configured registry, `https:`
+ * modules on public hosts, and the SDK. Every local file (relative or absolute path, `file:` URL,
+ * `node_modules`, `deno.json` import maps), plain `http:` and `https:` on loopback, private or
+ * link-local addresses (literal, or as the host name resolves) are refused, and the messages name
+ * no server path: the client sees its own import and the rule it broke. The module itself (the
+ * file the server wrote the posted text to) is read as given.
  *
  * @example Bundle a policy and look at its identity
  * ```ts ignore
@@ -32,12 +43,13 @@
 
 import * as esbuild from "esbuild";
 import { builtinModules } from "node:module";
-import { dirname, extname, relative, resolve as resolvePath } from "node:path";
+import { basename, dirname, extname, relative, resolve as resolvePath } from "node:path";
 import { fileURLToPath } from "node:url";
 import { defaultCacheDir } from "./options.ts";
 import {
   applyImportMap,
   type Fetcher,
+  hostKind,
   type ImportMap,
   importMapOf,
   JsrResolver,
@@ -75,6 +87,13 @@ export interface BundleOptions {
   jsrRegistry?: string;
   /** Minify the output (smaller, but stack traces get harder to read). Default: false. */
   minify?: boolean;
+  /**
+   * The module is untrusted code (posted through the HTTP API): its imports may reach only what a
+   * published policy could (`npm:`, `jsr:` from the configured registry, `https:` on public
+   * hosts, the SDK), never the server's files or private network, and errors name no server
+   * path. Default: false.
+   */
+  untrusted?: boolean;
 }
 
 /** Bundles built or found in this process, by SHA-256. */
@@ -87,6 +106,12 @@ const NODE_BUILTINS = new Set(builtinModules);
 const SDK_URL = new URL("../policy/mod.ts", import.meta.url);
 /** The hook protocol, which a policy written without the SDK imports (no I/O in it either). */
 const PROTOCOL_URL = new URL("../protocol/mod.ts", import.meta.url);
+/** The framework's `core/` folder: the SDK and what it imports live there. */
+const CORE_URL = new URL("../", import.meta.url);
+/** How many redirects a module fetch follows (each one checked as the first URL is). */
+const MAX_REDIRECTS = 5;
+/** The largest remote module fetched (a URL that never ends must not take the kernel down). */
+const MAX_MODULE_BYTES = 16 * 2 ** 20;
 const OWN_PACKAGE = /^(?:jsr:\/?)?@hyperhook\/hyperhook(?:@[^/]*)?(\/.*)?$/;
 const encoder = new TextEncoder();
 
@@ -101,7 +126,12 @@ interface BuildContext {
   cwd: string;
   cacheDir: string;
   fetcher: Fetcher;
+  /** Whether `fetcher` is the global fetch (then untrusted host names are resolved and checked). */
+  realFetch: boolean;
   jsr: JsrResolver;
+  untrusted: boolean;
+  /** Local files of the SDK (and what it imports): trusted whoever imports them. */
+  trusted: Set<string>;
   root: Target | undefined;
   texts: Map<string, Promise<string>>;
   contentTypes: Map<string, string>;
@@ -148,29 +178,37 @@ export async function bundlePolicy(
   options: BundleOptions = {},
 ): Promise<PolicyBundle> {
   const cacheDir = options.cacheDir ?? defaultCacheDir();
-  const fetcher = options.fetch ?? ((url: string) => fetch(url));
+  // Redirects are followed by `fetchText`, which checks every hop.
+  const fetcher = options.fetch ?? ((url: string) => fetch(url, { redirect: "manual" }));
+  const untrusted = options.untrusted ?? false;
   const context: BuildContext = {
     cwd: Deno.cwd(),
     cacheDir,
     fetcher,
+    realFetch: options.fetch === undefined,
     jsr: new JsrResolver(
       options.jsrRegistry ?? envJsrUrl() ?? "https://jsr.io/",
       (url) => fetchText(context, url),
     ),
+    untrusted,
+    trusted: new Set(),
     root: undefined,
     texts: new Map(),
     contentTypes: new Map(),
     configs: new Map(),
     npmDirs: new Map(),
   };
+  // Untrusted code learns nothing of the server from an error: not even the name it was saved as.
+  const named = untrusted ? "" : ` ${reference}`;
   let result: esbuild.BuildResult<{ write: false; metafile: true }>;
+  let workingDir = context.cwd;
   try {
     const plugin = policyPlugin(context);
     // The root is resolved before the build so that a missing module fails with a plain message.
     context.root = await resolveRoot(reference, context);
     // Comments in the output name modules relative to the working directory: use the policy's own
     // folder, so the same policy bundles to the same text (and hash) wherever it is checked out.
-    const workingDir = context.root.namespace === "file" ? dirname(context.root.path) : context.cwd;
+    if (context.root.namespace === "file") workingDir = dirname(context.root.path);
     result = await esbuild.build({
       stdin: {
         contents: `export { default } from ${JSON.stringify(ENTRY)};\n`,
@@ -192,23 +230,31 @@ export async function bundlePolicy(
       minify: options.minify ?? false,
       logLevel: "silent",
       plugins: [plugin],
+      // No tsconfig.json of the server's folders shapes untrusted code.
+      ...(untrusted ? { tsconfigRaw: "{}" } : {}),
     });
   } catch (error) {
-    throw new Error(`Cannot bundle policy ${reference}: ${describeBuildError(error)}`);
+    const message = describeBuildError(
+      error,
+      untrusted ? (where) => label(where, workingDir) : undefined,
+    );
+    throw new Error(
+      `Cannot bundle policy${named}: ${untrusted ? redact(message, context) : message}`,
+    );
   }
   const output = result.outputFiles[0];
   if (output === undefined) {
-    throw new Error(`Cannot bundle policy ${reference}: esbuild wrote nothing`);
+    throw new Error(`Cannot bundle policy${named}: esbuild wrote nothing`);
   }
   for (const meta of Object.values(result.metafile.outputs)) {
     const external = meta.imports.find((entry) => entry.external);
     if (external !== undefined) {
       throw new Error(
-        `Cannot bundle policy ${reference}: the import "${external.path}" would stay external`,
+        `Cannot bundle policy${named}: the import "${external.path}" would stay external`,
       );
     }
     if (meta.exports.length !== 1 || meta.exports[0] !== "default") {
-      throw new Error(`Cannot bundle policy ${reference}: the bundle must export only a default`);
+      throw new Error(`Cannot bundle policy${named}: the bundle must export only a default`);
     }
   }
   const code = output.text;
@@ -275,18 +321,10 @@ async function storeBundle(bundle: PolicyBundle, cacheDir: string): Promise<void
 
 /** `$JSR_URL`, the registry Deno itself uses when it is set (a mirror, or a test registry). */
 function envJsrUrl(): string | undefined {
-  try {
-    // Only when already allowed: reading it must never prompt.
-    if (Deno.permissions.querySync({ name: "env", variable: "JSR_URL" }).state !== "granted") {
-      return undefined;
-    }
-    return Deno.env.get("JSR_URL") || undefined;
-  } catch {
-    return undefined;
-  }
+  return envOrUndefined("JSR_URL");
 }
 
-function describeBuildError(error: unknown): string {
+function describeBuildError(error: unknown, name?: (file: string) => string): string {
   const messages = (error as { errors?: esbuild.Message[] }).errors;
   if (!Array.isArray(messages) || messages.length === 0) {
     return error instanceof Error ? error.message : String(error);
@@ -295,31 +333,200 @@ function describeBuildError(error: unknown): string {
     const location = message.location;
     const where = location === null || location.file === "policy-entry.js"
       ? ""
-      : `${location.file}:${location.line}:${location.column + 1}: `;
+      : `${name?.(location.file) ?? location.file}:${location.line}:${location.column + 1}: `;
     return `${where}${message.text}`;
   }).join("; ");
+}
+
+/**
+ * How an error shown to untrusted code names a module: its own module by its file's name, the
+ * SDK as `hyperhook/…`, npm and remote modules as esbuild does (they name no server folder).
+ */
+function label(file: string, workingDir: string): string {
+  if (/^[a-z]+:/.test(file)) return file;
+  const path = resolvePath(workingDir, file);
+  const core = CORE_URL.protocol === "file:" ? fileURLToPath(CORE_URL) : undefined;
+  return core !== undefined && path.startsWith(core)
+    ? `hyperhook/${path.slice(core.length)}`
+    : basename(path);
+}
+
+/** Takes the server's own folders out of a message meant for untrusted code. */
+function redact(message: string, context: BuildContext): string {
+  const folders: [string, string][] = [[context.cacheDir, "<cache>"], [context.cwd, "<cwd>"]];
+  if (CORE_URL.protocol === "file:") {
+    folders.push([fileURLToPath(CORE_URL).replace(/\/$/, ""), "hyperhook"]);
+  }
+  if (context.root?.namespace === "file") folders.push([dirname(context.root.path), "<source>"]);
+  const temp = envOrUndefined("TMPDIR") ?? "/tmp";
+  const home = envOrUndefined("HOME");
+  folders.push([temp, "<tmp>"]);
+  if (home !== undefined) folders.push([home, "~"]);
+  folders.sort((a, b) => b[0].length - a[0].length);
+  let text = message;
+  for (const [folder, name] of folders) {
+    if (folder.length > 1) text = text.replaceAll(folder, name);
+  }
+  return text;
+}
+
+/** An environment variable, when it may be read without a prompt. */
+function envOrUndefined(name: string): string | undefined {
+  try {
+    // Only when already allowed: reading it must never prompt.
+    if (Deno.permissions.querySync({ name: "env", variable: name }).state !== "granted") {
+      return undefined;
+    }
+    return Deno.env.get(name) || undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 function fetchText(context: BuildContext, url: string): Promise<string> {
   let pending = context.texts.get(url);
   if (pending === undefined) {
     pending = (async () => {
-      let response: Response;
-      try {
-        response = await context.fetcher(url);
-      } catch (error) {
-        throw new Error(`Cannot fetch ${url}: ${error instanceof Error ? error.message : error}`);
+      let current = url;
+      for (let hop = 0;; hop++) {
+        let response: Response;
+        try {
+          response = await context.fetcher(current);
+        } catch (error) {
+          throw new Error(`Cannot fetch ${url}: ${error instanceof Error ? error.message : error}`);
+        }
+        const location = response.headers.get("location");
+        if (response.status >= 300 && response.status < 400 && location !== null) {
+          await response.body?.cancel();
+          if (hop === MAX_REDIRECTS) {
+            throw new Error(`Cannot fetch ${url}: more than ${MAX_REDIRECTS} redirects`);
+          }
+          current = new URL(location, current).href;
+          await checkRemote(current, `${url}" redirected to "${current}`, context);
+          continue;
+        }
+        // A fetcher that followed redirects itself: the last hop obeys the same rules.
+        if (response.redirected && response.url !== "" && response.url !== current) {
+          await response.body?.cancel();
+          await checkRemote(response.url, `${url}" redirected to "${response.url}`, context);
+        }
+        if (!response.ok) {
+          await response.body?.cancel();
+          throw new Error(`Cannot fetch ${url}: HTTP ${response.status}`);
+        }
+        context.contentTypes.set(url, response.headers.get("content-type") ?? "");
+        return await boundedText(response, url);
       }
-      if (!response.ok) {
-        await response.body?.cancel();
-        throw new Error(`Cannot fetch ${url}: HTTP ${response.status}`);
-      }
-      context.contentTypes.set(url, response.headers.get("content-type") ?? "");
-      return await response.text();
     })();
     context.texts.set(url, pending);
   }
   return pending;
+}
+
+/** A response's text, refused past {@linkcode MAX_MODULE_BYTES} (a module that never ends). */
+async function boundedText(response: Response, url: string): Promise<string> {
+  const chunks: Uint8Array[] = [];
+  let bytes = 0;
+  if (response.body === null) return "";
+  for await (const chunk of response.body) {
+    bytes += chunk.length;
+    if (bytes > MAX_MODULE_BYTES) {
+      await response.body.cancel().catch(() => {});
+      throw new Error(`Cannot fetch ${url}: larger than ${MAX_MODULE_BYTES / 2 ** 20} MiB`);
+    }
+    chunks.push(chunk);
+  }
+  const all = new Uint8Array(bytes);
+  let at = 0;
+  for (const chunk of chunks) all.set(chunk, at), at += chunk.length;
+  return new TextDecoder().decode(all);
+}
+
+function refusal(specifier: string, why: string): Error {
+  return new Error(`Import "${specifier}": ${why}`);
+}
+
+/**
+ * Checks a remote module's URL before it is fetched: plain `http:` only on loopback; for untrusted
+ * code no `http:` at all, and `https:` only on public hosts (a host name is resolved, with the
+ * global fetch, and every address it has must be public). The configured JSR registry, and the
+ * SDK when the framework itself is remote, are trusted as configured.
+ */
+async function checkRemote(url: string, specifier: string, context: BuildContext): Promise<void> {
+  if (url.startsWith(context.jsr.registry)) return;
+  if (CORE_URL.protocol !== "file:" && url.startsWith(CORE_URL.href)) return;
+  const parsed = new URL(url), kind = hostKind(parsed.hostname);
+  if (parsed.protocol === "http:") {
+    if (context.untrusted) {
+      throw refusal(specifier, "untrusted code may import only npm:, jsr: and https: modules");
+    }
+    if (kind !== "loopback") {
+      throw refusal(
+        specifier,
+        "plain http: is allowed only on loopback (127.0.0.0/8, ::1, localhost); use https:",
+      );
+    }
+    return;
+  }
+  if (parsed.protocol !== "https:") throw refusal(specifier, "expected an https: URL");
+  if (!context.untrusted) return;
+  if (kind !== "public") {
+    throw refusal(specifier, "untrusted code may not import from loopback or private addresses");
+  }
+  if (context.realFetch && !/^[\d.]+$|^\[/.test(parsed.hostname)) {
+    await checkResolved(parsed.hostname, specifier);
+  }
+}
+
+/** Refuses a host name that does not resolve, or resolves to any address that is not public. */
+async function checkResolved(hostname: string, specifier: string): Promise<void> {
+  const addresses: string[] = [];
+  for (const type of ["A", "AAAA"] as const) {
+    try {
+      addresses.push(...await Deno.resolveDns(hostname, type));
+    } catch {
+      // No record of this type (or no permission to ask): the other type may have one.
+    }
+  }
+  if (addresses.length === 0) throw refusal(specifier, `cannot resolve ${hostname}`);
+  for (const address of addresses) {
+    if (hostKind(address.includes(":") ? `[${address}]` : address) !== "public") {
+      throw refusal(
+        specifier,
+        `untrusted code may not import from loopback or private addresses (${hostname} is ${address})`,
+      );
+    }
+  }
+}
+
+/**
+ * Lets a resolved import through, or refuses it: a remote module's URL is checked
+ * ({@linkcode checkRemote}); a local file is allowed when it is the SDK or imported by the SDK,
+ * never from a remote module, and never for untrusted code.
+ */
+async function admit(
+  specifier: string,
+  target: Target,
+  from: { namespace: string; importer: string },
+  context: BuildContext,
+): Promise<Target> {
+  if (target.namespace === "remote") {
+    await checkRemote(target.path, specifier, context);
+    return target;
+  }
+  if (target.namespace !== "file") return target;
+  if (
+    target.path === sdkTarget().path || target.path === sdkTarget(PROTOCOL_URL).path ||
+    (from.namespace === "file" && context.trusted.has(from.importer))
+  ) {
+    context.trusted.add(target.path);
+    return target;
+  }
+  if (from.namespace === "remote") {
+    throw refusal(specifier, "a remote module may not import a local file");
+  }
+  if (context.untrusted) throw refusal(specifier, "untrusted code may not import local files");
+  return target;
 }
 
 function isRelative(specifier: string): boolean {
@@ -351,6 +558,7 @@ function sdkTarget(url = SDK_URL): Target {
 async function resolveRoot(reference: string, context: BuildContext): Promise<Target> {
   if (hasScheme(reference)) {
     const target = await resolveSpecifier(reference, undefined, context);
+    if (target?.namespace === "remote") await checkRemote(target.path, reference, context);
     if (target !== undefined) return target;
   }
   const path = resolvePath(context.cwd, reference);
@@ -414,8 +622,9 @@ async function resolveSpecifier(
       ? { namespace: "remote", path: new URL(specifier, from.importer).href }
       : { namespace: "file", path: resolvePath(dirname(from.importer), specifier) };
   }
-  if (from.namespace === "file") {
-    // A package in the policy project's own node_modules, if it has one.
+  if (from.namespace === "file" && !(context.untrusted && !context.trusted.has(from.importer))) {
+    // A package in the policy project's own node_modules, if it has one (not for untrusted code:
+    // the server's folders are not its project).
     const resolved = await from.build.resolve(specifier, {
       kind: from.kind,
       resolveDir: dirname(from.importer),
@@ -469,7 +678,8 @@ async function importMapFor(
   context: BuildContext,
 ): Promise<ImportMap | undefined> {
   if (namespace === "remote") return await context.jsr.importMapFor(importer);
-  if (namespace !== "file") return undefined;
+  // Untrusted code has no project on the server: no deno.json of the server's folders maps it.
+  if (namespace !== "file" || context.untrusted) return undefined;
   return await fileImportMap(dirname(importer), context);
 }
 
@@ -548,11 +758,19 @@ function policyPlugin(context: BuildContext): esbuild.Plugin {
           return { errors: [{ text: error instanceof Error ? error.message : String(error) }] };
         }
       });
-      build.onLoad({ filter: /.*/, namespace: "file" }, async (args) => ({
-        contents: await Deno.readTextFile(args.path),
-        loader: loaderForPath(args.path),
-        resolveDir: dirname(args.path),
-      }));
+      build.onLoad({ filter: /.*/, namespace: "file" }, async (args) => {
+        // The last gate: whatever resolved it, untrusted code reads no file but itself and the SDK.
+        if (
+          context.untrusted && args.path !== context.root?.path && !context.trusted.has(args.path)
+        ) {
+          throw new Error("Untrusted code may not import local files");
+        }
+        return {
+          contents: await Deno.readTextFile(args.path),
+          loader: loaderForPath(args.path),
+          resolveDir: dirname(args.path),
+        };
+      });
       build.onLoad({ filter: /.*/, namespace: "npm" }, async (args) => {
         const path = npmRealPath(args.path, context);
         return { contents: await Deno.readTextFile(path), loader: loaderForPath(path) };
@@ -590,7 +808,12 @@ async function resolveImport(
     if (isNodeBuiltin(args.path)) throw nodeBuiltinError(args.path);
     if (args.path.startsWith("npm:")) {
       const from = { namespace: args.namespace, importer: args.importer, build, kind: args.kind };
-      return await resolveSpecifier(args.path, from, context);
+      return await admit(
+        args.path,
+        (await resolveSpecifier(args.path, from, context))!,
+        from,
+        context,
+      );
     }
     if (args.namespace === "file") return undefined;
     const resolved = await build.resolve(args.path, {
@@ -598,7 +821,7 @@ async function resolveImport(
       resolveDir: dirname(npmRealPath(args.importer, context)),
       pluginData: NATIVE,
     });
-    return npmTarget(resolved, args.path, context);
+    return await admit(args.path, npmTarget(resolved, args.path, context), args, context);
   }
   let specifier = args.path;
   if (!isRelative(specifier)) {
@@ -606,5 +829,6 @@ async function resolveImport(
     specifier = (map === undefined ? undefined : applyImportMap(map, specifier)) ?? specifier;
   }
   const from = { namespace: args.namespace, importer: args.importer, build, kind: args.kind };
-  return await resolveSpecifier(specifier, from, context);
+  const target = await resolveSpecifier(specifier, from, context);
+  return target === undefined ? undefined : await admit(args.path, target, from, context);
 }

@@ -2,6 +2,13 @@
  * The `none` policy runtime, the one way a policy runs in the kernel's thread (trusted code
  * only): for a bundle or a definition, with the same load checks and reply checks as the
  * sandboxes so that a policy behaves identically under every isolation; for a built-in, as it is.
+ * Whatever a checked policy throws or returns (a Proxy, getters that throw), what reaches the
+ * kernel is a `PolicyFailure` or a reply of plain data.
+ *
+ * Not contained here, unlike in the sandboxes: `Math.random`, `crypto.getRandomValues` and the
+ * clocks are the kernel's real ones (swapping them around each batch would put the policy's
+ * nondeterminism out of sight of `assertDeterministic`, which compares isolations), and so are
+ * `Deno`, `Worker` and the console.
  *
  * @module
  */
@@ -21,6 +28,7 @@ import {
 } from "../protocol/runtime.ts";
 import type { PolicyBundle } from "./bundle.ts";
 import { checkDefinition, checkReply, checkStartResult } from "./_policy_host.ts";
+import { describeError } from "../protocol/text.ts";
 import { resolveSandboxOptions, type SandboxOptions } from "./options.ts";
 
 /**
@@ -84,6 +92,8 @@ export class InlineRuntime implements PolicyRuntime {
   #maxMessageBytes: number;
   #trusted: boolean;
   #handler: PolicyHandler | undefined;
+  /** The checked reply handed to the kernel, refilled each batch. */
+  #reply: Reply = { nums: new Float64Array(0), length: 0, objs: [] };
 
   /**
    * Prepares the runtime; nothing is imported or started until {@linkcode InlineRuntime.start}.
@@ -108,8 +118,11 @@ export class InlineRuntime implements PolicyRuntime {
       return importBundle(this.#source).then(
         (namespace) => this.#startDefinition(namespace.default, message),
         (error) => {
-          const text = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-          throw new PolicyFailure("error", "load", `Policy module failed to load: ${text}`);
+          throw new PolicyFailure(
+            "error",
+            "load",
+            `Policy module failed to load: ${describeError(error)}`,
+          );
         },
       );
     }
@@ -131,7 +144,7 @@ export class InlineRuntime implements PolicyRuntime {
     } catch (error) {
       throw asFailure(error, "throw");
     }
-    return this.#trusted ? reply : checkReply(reply, this.#maxMessageBytes);
+    return this.#trusted ? reply : checkReply(reply, this.#maxMessageBytes, this.#reply);
   }
 
   /** Drops the policy. Idempotent. */
@@ -143,19 +156,28 @@ export class InlineRuntime implements PolicyRuntime {
     const definition = this.#trusted
       ? value as PolicyDefinition
       : checkDefinition(value, message.domain);
-    let started;
+    let handler: PolicyHandler, result: StartResult;
     try {
-      started = definition.start(message);
+      ({ handler, result } = definition.start(message));
+      result = { ...result, domain: definition.domain };
     } catch (error) {
       throw asFailure(error, "init");
     }
-    this.#handler = started.handler;
-    if (this.#trusted) return { ...started.result, domain: definition.domain };
-    // The sandboxes hand results over as JSON; do the same so every isolation returns equal values.
-    return checkStartResult({
-      ...JSON.parse(JSON.stringify(started.result)),
-      domain: definition.domain,
-    });
+    if (this.#trusted) {
+      this.#handler = handler;
+      return result;
+    }
+    let copy: unknown;
+    try {
+      // The sandboxes hand results over as JSON; do the same so every isolation returns equal
+      // values (and nothing of the policy's objects is left to run code in the kernel).
+      copy = JSON.parse(JSON.stringify(result));
+      (copy as Record<string, unknown>).domain = definition.domain;
+    } catch (error) {
+      throw asFailure(error, "init");
+    }
+    this.#handler = handler;
+    return checkStartResult(copy);
   }
 }
 

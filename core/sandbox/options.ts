@@ -1,6 +1,6 @@
 /**
  * The knobs every policy runtime shares: memory cap, deadlines, message size, where policy output
- * goes, and where the sandbox keeps its files.
+ * goes and how much of it, and where the sandbox keeps its files.
  *
  * @module
  */
@@ -23,9 +23,21 @@ export interface SandboxOptions {
   /**
    * Receives what a sandboxed policy prints (its console output and raw writes to stdout and
    * stderr; for `process`, also what the child's runtime prints, such as V8's out-of-memory
-   * report). Default: the kernel's stderr. Policy output never reaches the kernel's stdout.
+   * report), stripped of terminal control sequences and capped (see `maxLogCharsPerBatch` and
+   * `maxLogCharsPerRun`). Default: the kernel's stderr. Policy output never reaches the kernel's
+   * stdout.
    */
   log?: (text: string) => void;
+  /**
+   * The most characters of policy output passed to `log` per batch (default 65536); the rest of
+   * the batch's output is dropped, and the log says so.
+   */
+  maxLogCharsPerBatch?: number;
+  /**
+   * The most characters of policy output passed to `log` by one runtime in all (default
+   * 1048576); the rest is dropped, and the log says so.
+   */
+  maxLogCharsPerRun?: number;
   /** Where the `process` runtime writes its bootstrap script (default: {@linkcode defaultCacheDir}). */
   cacheDir?: string;
   /**
@@ -53,6 +65,10 @@ export interface ResolvedSandboxOptions {
   maxMessageBytes: number;
   /** See {@linkcode SandboxOptions.log}. */
   log: (text: string) => void;
+  /** See {@linkcode SandboxOptions.maxLogCharsPerBatch}. */
+  maxLogCharsPerBatch: number;
+  /** See {@linkcode SandboxOptions.maxLogCharsPerRun}. */
+  maxLogCharsPerRun: number;
   /** See {@linkcode SandboxOptions.cacheDir}. */
   cacheDir: string;
   /** See {@linkcode SandboxOptions.blockingReads}. */
@@ -65,11 +81,15 @@ export const SANDBOX_DEFAULTS: {
   readonly initDeadlineMs: number;
   readonly batchDeadlineMs: number;
   readonly maxMessageBytes: number;
+  readonly maxLogCharsPerBatch: number;
+  readonly maxLogCharsPerRun: number;
 } = {
   heapMiB: 256,
   initDeadlineMs: 2000,
   batchDeadlineMs: 100,
   maxMessageBytes: 16 * 1024 * 1024,
+  maxLogCharsPerBatch: 64 * 1024,
+  maxLogCharsPerRun: 1024 * 1024,
 };
 
 const stderrEncoder = new TextEncoder();
@@ -122,6 +142,16 @@ export function resolveSandboxOptions(options: SandboxOptions = {}): ResolvedSan
       positive("maxMessageBytes", options.maxMessageBytes, SANDBOX_DEFAULTS.maxMessageBytes),
     ),
     log: options.log ?? writeToStderr,
+    maxLogCharsPerBatch: Math.floor(
+      positive(
+        "maxLogCharsPerBatch",
+        options.maxLogCharsPerBatch,
+        SANDBOX_DEFAULTS.maxLogCharsPerBatch,
+      ),
+    ),
+    maxLogCharsPerRun: Math.floor(
+      positive("maxLogCharsPerRun", options.maxLogCharsPerRun, SANDBOX_DEFAULTS.maxLogCharsPerRun),
+    ),
     cacheDir: options.cacheDir ?? defaultCacheDir(),
     blockingReads: options.blockingReads ?? true,
   };

@@ -7,6 +7,7 @@
 
 import { dirname, isAbsolute, resolve } from "node:path";
 import { describeIssue, type Workload, workloadSchema } from "./schema.ts";
+import { MAX_WORKLOAD_BYTES, readTraceText, TraceFileError } from "./trace_file.ts";
 
 /**
  * A workload that cannot be used: the message names the place and what was expected.
@@ -90,18 +91,36 @@ export function parseWorkload(
  * console.assert(workload.vms.length === 3);
  * ```
  */
+// deno-lint-ignore require-await
 export async function readWorkload(path: string): Promise<Workload> {
+  return parseWorkload(readWorkloadJson(path), { source: path, baseDir: dirname(resolve(path)) });
+}
+
+/**
+ * Reads a workload file's JSON (not yet validated): a regular file of at most
+ * {@linkcode MAX_WORKLOAD_BYTES}, read with that bound.
+ *
+ * @example
+ * ```ts
+ * import { readWorkloadJson } from "./load.ts";
+ *
+ * const value = readWorkloadJson(new URL("../../examples/workloads/rr_textbook.json", import.meta.url).pathname);
+ * console.assert((value as { schema: string }).schema === "hyperhook.workload/v1");
+ * ```
+ *
+ * @throws {WorkloadError} When the file cannot be read or is not JSON.
+ */
+export function readWorkloadJson(path: string): unknown {
   let text: string;
   try {
-    text = await Deno.readTextFile(path);
+    text = readTraceText(path, { maxBytes: MAX_WORKLOAD_BYTES });
   } catch (error) {
-    throw new WorkloadError(`Workload ${path}: cannot read the file (${(error as Error).message})`);
+    const reason = error instanceof TraceFileError ? error.reason : (error as Error).message;
+    throw new WorkloadError(`Workload ${path}: cannot read the file (${reason})`);
   }
-  let value: unknown;
   try {
-    value = JSON.parse(text);
+    return JSON.parse(text);
   } catch (error) {
     throw new WorkloadError(`Workload ${path}: not valid JSON (${(error as Error).message})`);
   }
-  return parseWorkload(value, { source: path, baseDir: dirname(resolve(path)) });
 }

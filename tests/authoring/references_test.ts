@@ -181,6 +181,33 @@ Deno.test("https: a policy module and its relative import, fetched from a web se
   }
 });
 
+Deno.test("https: a served module may not pull a local file into its bundle", async () => {
+  // The local file is a valid policy module: only the rule keeps it out.
+  const local = new URL("../fixtures/authoring/one_pcpu.ts", import.meta.url);
+  const server = await serveFiles(() => ({
+    "/policies/by-url.ts": `export { default } from "${local.href}";\n`,
+  }));
+  try {
+    const result = await run(`${server.url}policies/by-url.ts`);
+    assert.equal(result.code, 2);
+    assert.equal(
+      result.stderr,
+      `hyperhook: Policy ${server.url}policies/by-url.ts: remote:${server.url}policies/by-url.ts:1:25: ` +
+        `Import "${local.href}": a remote module may not import a local file\n`,
+    );
+    // A plain http: URL off loopback is refused before anything is fetched.
+    const plain = await run("http://192.0.2.1/policies/p.ts");
+    assert.equal(plain.code, 2);
+    assert.match(
+      plain.stderr,
+      /Import "http:\/\/192\.0\.2\.1\/policies\/p\.ts": plain http: is allowed only on loopback/,
+    );
+    assert.deepEqual(server.requests, ["/policies/by-url.ts"]);
+  } finally {
+    await server.close();
+  }
+});
+
 Deno.test("jsr: a JSR package from a registry on 127.0.0.1 ($JSR_URL), its import map applied", async () => {
   const name = "@fixture/wrr-policy";
   const registry = await serveFiles(() => ({

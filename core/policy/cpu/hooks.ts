@@ -19,7 +19,12 @@ import type { VcpuView, VmView } from "./views.ts";
 export interface Dispatch {
   /** The vCPU to run: a view or its id. */
   vcpu: VcpuView | number;
-  /** The slice in ns: a positive integer, or absent/Infinity for no limit. */
+  /**
+   * The slice in ns: a positive integer, or absent/Infinity for no limit. The host sets a minimum
+   * (`host.cpu.minSlice`, default 10 µs): a shorter slice now and then passes (an allowance of 8
+   * per pCPU, refilled by one per minimum of simulated time), a habit of them is `invalid`
+   * (`slice-too-short`).
+   */
   sliceNs?: number;
   /**
    * The pCPU whose local queue takes it (absent: the pCPU that asked). A centralized dispatcher
@@ -62,7 +67,10 @@ export interface CpuContext<C, S = unknown> {
    * what is due. Asking twice for the same time gives one call. The kernel hears of it with the
    * policy's reply to this instant, so ask from any hook but `running` (whose call may reach the
    * policy after its instant, and then fires 1 ns after the kernel hears of it). At most
-   * `MAX_TIMERS` (1024) may be pending; one more is an invalid decision.
+   * `MAX_TIMERS` (1024) may be pending; one more is an invalid decision. The host sets a minimum
+   * distance from now (`host.cpu.minTimer`, default 10 µs): a nearer timer (or a late one) now and
+   * then passes (an allowance of 8 per pCPU, refilled by one per minimum), a habit of them is
+   * `invalid` (`timer-too-soon`).
    *
    * @param atNs When, in ns: after `now` (rounded up to an integer).
    * @throws {Error} When the policy has no `timer` hook, or `atNs` is not after `now`.

@@ -86,7 +86,8 @@ export interface CpuPolicySpec<S extends Record<string, Param<unknown>>, V = und
   config?: S;
   /**
    * The tick period in ns for the `tick` hook (default {@linkcode DEFAULT_TICK_NS}, 10 ms), or a
-   * function of the config. Ticks fall on its multiples.
+   * function of the config. Ticks fall on its multiples. A period below the host's minimum
+   * (`host.cpu.minTick`, default 100 µs) is refused at start (`invalid`, `tick-too-short`).
    */
   tickNs?: number | ((config: ConfigOf<S>) => number);
   /** Names of per-VM counters the policy keeps with `ctx.count` (such as `deadlineMisses`). */

@@ -64,7 +64,9 @@ export interface MemoryPolicySpec<S extends Record<string, Param<unknown>>> {
   future?: boolean;
   /**
    * The balancing period in ns for the `balance` hook (default {@linkcode DEFAULT_BALANCE_NS},
-   * 100 ms), or a function of the config. Balancing falls on its multiples.
+   * 100 ms), or a function of the config. Balancing falls on its multiples. A period below the
+   * host's minimum (`host.memory.minBalance`, default 100 µs) is refused at start (`invalid`,
+   * `balance-too-short`).
    */
   balanceNs?: number | ((config: ConfigOf<S>) => number);
   /**
