@@ -57,7 +57,12 @@ export type {
   IoTraceSpec,
   VmIoWorkload,
 } from "./core/workload/io_types.ts";
-export type { DiskSpec, HddDiskSpec, LinearDiskSpec, SsdDiskSpec } from "./core/io/disk/factory.ts";
+export type {
+  DiskSpec,
+  HddDiskSpec,
+  LinearDiskSpec,
+  SsdDiskSpec,
+} from "./core/workload/disk_specs.ts";
 export type { LoadedPolicy } from "./core/kernel/slot.ts";
 export {
   type HostReport,
@@ -80,7 +85,7 @@ export {
   PolicyFailure,
   type PolicyRuntime,
   type StreamedBatch,
-} from "./core/sandbox/runtime.ts";
+} from "./core/protocol/runtime.ts";
 export { BUILTIN_POLICIES, type BuiltinPolicy } from "./plugins/mod.ts";
 export {
   createDatacenterSimulation,

@@ -4,7 +4,7 @@
  * @module
  */
 
-import type { Domain } from "../policy/protocol.ts";
+import type { Domain } from "../protocol/definition.ts";
 
 /** What a template needs to know. */
 export interface TemplateContext {

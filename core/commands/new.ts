@@ -15,7 +15,7 @@
 import { basename, dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import * as sdk from "../policy/mod.ts";
-import type { Domain } from "../policy/protocol.ts";
+import type { Domain } from "../protocol/definition.ts";
 import { EXIT, parseFlags, UsageError } from "./common.ts";
 import {
   denoJson,

@@ -109,6 +109,8 @@ const ENTRY = "hyperhook:policy-entry";
 const NATIVE = { native: true };
 const NODE_BUILTINS = new Set(builtinModules);
 const SDK_URL = new URL("../policy/mod.ts", import.meta.url);
+/** The hook protocol, which a policy written without the SDK imports (no I/O in it either). */
+const PROTOCOL_URL = new URL("../protocol/mod.ts", import.meta.url);
 /** The framework's `core/` folder: the SDK and what it imports live there. */
 const CORE_URL = new URL("../", import.meta.url);
 /** How many redirects a module fetch follows (each one checked as the first URL is). */
@@ -535,7 +537,7 @@ async function admit(
   }
   if (target.namespace !== "file") return target;
   if (
-    target.path === sdkTarget().path ||
+    target.path === sdkTarget().path || target.path === sdkTarget(PROTOCOL_URL).path ||
     (from.namespace === "file" && context.trusted.has(from.importer))
   ) {
     context.trusted.add(target.path);
@@ -568,10 +570,10 @@ function isNodeBuiltin(specifier: string): boolean {
   return specifier.startsWith("node:") || NODE_BUILTINS.has(specifier);
 }
 
-function sdkTarget(): Target {
-  return SDK_URL.protocol === "file:"
-    ? { namespace: "file", path: fileURLToPath(SDK_URL) }
-    : { namespace: "remote", path: SDK_URL.href };
+function sdkTarget(url = SDK_URL): Target {
+  return url.protocol === "file:"
+    ? { namespace: "file", path: fileURLToPath(url) }
+    : { namespace: "remote", path: url.href };
 }
 
 async function resolveRoot(reference: string, context: BuildContext): Promise<Target> {
@@ -607,9 +609,10 @@ async function resolveSpecifier(
   const own = OWN_PACKAGE.exec(specifier);
   if (own !== null) {
     if (own[1] === "/policy") return sdkTarget();
+    if (own[1] === "/protocol") return sdkTarget(PROTOCOL_URL);
     throw new Error(
       `"${specifier}" is the hyperhook kernel; a policy may import only the SDK, ` +
-        `"@hyperhook/hyperhook/policy"`,
+        `"@hyperhook/hyperhook/policy" (or the protocol, "@hyperhook/hyperhook/protocol")`,
     );
   }
   if (specifier.startsWith("jsr:")) {

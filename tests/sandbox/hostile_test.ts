@@ -65,7 +65,7 @@
 import assert from "node:assert/strict";
 import type { Report } from "../../core/report/report.ts";
 import type { SandboxOptions } from "../../core/sandbox/options.ts";
-import type { Isolation } from "../../core/sandbox/runtime.ts";
+import type { Isolation } from "../../core/protocol/runtime.ts";
 import { simulate } from "../../core/simulate.ts";
 import { parseWorkload } from "../../core/workload/load.ts";
 import { workloadFile } from "../_helpers.ts";
