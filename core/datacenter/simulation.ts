@@ -9,7 +9,8 @@
 import { Kernel } from "../kernel/kernel.ts";
 import { type LoadedPolicy, PolicySlot } from "../kernel/slot.ts";
 import { loadFallback, loadPolicy } from "../loader.ts";
-import { noLatency, type Report, REPORT_SCHEMA, type ReportPolicy } from "../report/report.ts";
+import { noLatency } from "../engine/histogram.ts";
+import { type Report, REPORT_SCHEMA, type ReportPolicy } from "../report/report.ts";
 import type { PolicyChoice, SimulateOptions } from "../simulate.ts";
 import { WorkloadError } from "../workload/load.ts";
 import { DatacenterDomain } from "./domain.ts";
