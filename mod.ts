@@ -57,7 +57,12 @@ export type {
   IoTraceSpec,
   VmIoWorkload,
 } from "./core/workload/io_types.ts";
-export type { DiskSpec, HddDiskSpec, LinearDiskSpec, SsdDiskSpec } from "./core/io/disk/factory.ts";
+export type {
+  DiskSpec,
+  HddDiskSpec,
+  LinearDiskSpec,
+  SsdDiskSpec,
+} from "./core/workload/disk_specs.ts";
 export type { LoadedPolicy } from "./core/kernel/slot.ts";
 export {
   type HostReport,
@@ -80,6 +85,36 @@ export {
   PolicyFailure,
   type PolicyRuntime,
   type StreamedBatch,
-} from "./core/sandbox/runtime.ts";
+} from "./core/protocol/runtime.ts";
 export { BUILTIN_POLICIES, type BuiltinPolicy } from "./plugins/mod.ts";
+export {
+  createDatacenterSimulation,
+  DatacenterSimulation,
+  simulateDatacenter,
+} from "./core/datacenter/simulation.ts";
+export {
+  DATACENTER_SCHEMA,
+  isDatacenterWorkload,
+  parseDatacenter,
+  readDatacenter,
+} from "./core/datacenter/schema.ts";
+export type {
+  DatacenterPolicyChoice,
+  DatacenterSpec,
+  DatacenterWorkload,
+  DemandSpec,
+  HostGroupSpec,
+  HostTypeSpec,
+  MigrationSpec,
+  Quirks,
+  VmGroupSpec,
+  VmTypeSpec,
+} from "./core/datacenter/types.ts";
+export {
+  type DatacenterFigures,
+  type DatacenterReport,
+  type DatacenterTimeline,
+  formatDatacenter,
+  type HostFigures,
+} from "./core/datacenter/report.ts";
 export { main } from "./core/cli.ts";

@@ -7,7 +7,7 @@
 
 import { createSimulation, type Simulation } from "../core/simulate.ts";
 import { parseWorkload } from "../core/workload/load.ts";
-import type { Isolation } from "../core/sandbox/runtime.ts";
+import type { Isolation } from "../core/protocol/runtime.ts";
 import { memoryWorkload, type MemoryWorkloadOptions } from "./_workloads.ts";
 
 /** How the bench's host and policy are set up. */

@@ -16,12 +16,12 @@
 
 import { BUILTIN_POLICIES, FALLBACK_POLICIES } from "../plugins/mod.ts";
 import type { LoadedPolicy } from "./kernel/slot.ts";
-import type { Domain } from "./policy/protocol.ts";
+import type { Domain } from "./protocol/definition.ts";
+import type { Isolation, PolicyRuntime } from "./protocol/runtime.ts";
 import type { PolicyBundle } from "./sandbox/bundle.ts";
 import { type BundleIdentity, bundleIdentity } from "./sandbox/bundle_identity.ts";
 import { InlineRuntime } from "./sandbox/inline.ts";
 import type { SandboxOptions } from "./sandbox/options.ts";
-import { InProcessRuntime, type Isolation, type PolicyRuntime } from "./sandbox/runtime.ts";
 import type { ReplaySession } from "./sandbox/replay.ts";
 
 /**
@@ -207,7 +207,7 @@ export function loadFallback(domain: Domain): LoadedPolicy {
   const builtin = BUILTIN_POLICIES[domain][name];
   if (builtin === undefined) throw new Error(`No fallback policy for the ${domain} domain`);
   return {
-    runtime: new InProcessRuntime(builtin.definition),
+    runtime: new InlineRuntime(builtin.definition, { trusted: true }),
     info: { name, sha256: "", isolation: "none", config: {}, reference: name },
     config: {},
   };

@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { Domain, PolicyDefinition } from "../core/policy/protocol.ts";
+import type { Domain, PolicyDefinition } from "../core/protocol/definition.ts";
 import credit from "./cpu/credit.ts";
 import credit2 from "./cpu/credit2.ts";
 import fair from "./cpu/fair.ts";
@@ -28,6 +28,14 @@ import ioFcfs from "./io/fcfs.ts";
 import ioLook from "./io/look.ts";
 import ioScan from "./io/scan.ts";
 import ioSstf from "./io/sstf.ts";
+import dvfs from "./placement/dvfs.ts";
+import iqrMc from "./placement/iqr_mc.ts";
+import lrMmt from "./placement/lr_mmt.ts";
+import lrrMmt from "./placement/lrr_mmt.ts";
+import madMmt from "./placement/mad_mmt.ts";
+import nova from "./placement/nova.ts";
+import npa from "./placement/npa.ts";
+import thrMmt from "./placement/thr_mmt.ts";
 
 /** A built-in policy: its definition and where its source lives. */
 export interface BuiltinPolicy {
@@ -81,6 +89,16 @@ export const BUILTIN_POLICIES: Record<Domain, Record<string, BuiltinPolicy>> = {
     deadline: builtin(ioDeadline, "./io/deadline.ts"),
     bfq: builtin(ioBfq, "./io/bfq.ts"),
   },
+  placement: {
+    npa: builtin(npa, "./placement/npa.ts"),
+    dvfs: builtin(dvfs, "./placement/dvfs.ts"),
+    "thr-mmt": builtin(thrMmt, "./placement/thr_mmt.ts"),
+    "iqr-mc": builtin(iqrMc, "./placement/iqr_mc.ts"),
+    "mad-mmt": builtin(madMmt, "./placement/mad_mmt.ts"),
+    "lr-mmt": builtin(lrMmt, "./placement/lr_mmt.ts"),
+    "lrr-mmt": builtin(lrrMmt, "./placement/lrr_mmt.ts"),
+    nova: builtin(nova, "./placement/nova.ts"),
+  },
 };
 
 /** The policy each domain falls back to when its policy is ejected. */
@@ -88,4 +106,5 @@ export const FALLBACK_POLICIES: Record<Domain, string> = {
   cpu: "rr",
   memory: "fifo",
   io: "fcfs",
+  placement: "dvfs",
 };

@@ -4,7 +4,7 @@
  * @module
  */
 
-import type { Domain } from "../policy/protocol.ts";
+import type { Domain } from "../protocol/definition.ts";
 
 /** What a template needs to know. */
 export interface TemplateContext {
@@ -279,13 +279,20 @@ Deno.test("the textbook queue costs 322 cylinders of head movement", async () =>
 };
 
 /** The templates, by domain. */
-export const TEMPLATES: Record<Domain, DomainTemplate> = { cpu: CPU, memory: MEMORY, io: IO };
+export const TEMPLATES: Record<ScaffoldDomain, DomainTemplate> = {
+  cpu: CPU,
+  memory: MEMORY,
+  io: IO,
+};
+
+/** The domains a package can be scaffolded for (placement policies have no template yet). */
+export type ScaffoldDomain = Exclude<Domain, "placement">;
 
 /** The flag of the CLI that picks a policy of `domain`. */
-const FLAG: Record<Domain, string> = { cpu: "--cpu", memory: "--memory", io: "--io" };
+const FLAG: Record<ScaffoldDomain, string> = { cpu: "--cpu", memory: "--memory", io: "--io" };
 
 /** `deno.json`. */
-export function denoJson(domain: Domain, context: TemplateContext): string {
+export function denoJson(domain: ScaffoldDomain, context: TemplateContext): string {
   const config: Record<string, unknown> = {
     name: context.packageName,
     version: "0.1.0",
@@ -312,7 +319,7 @@ export function denoJson(domain: Domain, context: TemplateContext): string {
 }
 
 /** `README.md`. */
-export function readme(domain: Domain, context: TemplateContext): string {
+export function readme(domain: ScaffoldDomain, context: TemplateContext): string {
   const template = TEMPLATES[domain];
   const linked = context.link === undefined ? "" : `
 This package was made from a hyperhook checkout: \`"links"\` in \`deno.json\` makes Deno resolve

@@ -8,8 +8,8 @@ import { parseArgs, type ParseArgsConfig } from "node:util";
 import { PolicyConfigError } from "../kernel/kernel.ts";
 import type { Incident } from "../kernel/slot.ts";
 import { PolicyReferenceError } from "../loader.ts";
-import type { Domain } from "../policy/protocol.ts";
-import { type Isolation, ISOLATIONS } from "../sandbox/runtime.ts";
+import type { Domain } from "../protocol/definition.ts";
+import { type Isolation, ISOLATIONS } from "../protocol/runtime.ts";
 import type { SandboxOptions } from "../sandbox/options.ts";
 import type { PolicyChoice, SimulateOptions } from "../simulate.ts";
 import { WorkloadError } from "../workload/load.ts";
@@ -32,9 +32,11 @@ export const SIMULATION_FLAGS = {
   cpu: { type: "string" },
   memory: { type: "string" },
   io: { type: "string" },
+  placement: { type: "string" },
   "config-cpu": { type: "string" },
   "config-memory": { type: "string" },
   "config-io": { type: "string" },
+  "config-placement": { type: "string" },
   isolation: { type: "string" },
   seed: { type: "string" },
   stall: { type: "string" },

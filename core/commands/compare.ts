@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { Domain } from "../policy/protocol.ts";
+import type { Domain } from "../protocol/definition.ts";
 import type { Report } from "../report/report.ts";
 import { formatComparison } from "../report/table.ts";
 import { readWorkload } from "../workload/load.ts";

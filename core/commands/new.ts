@@ -15,12 +15,13 @@
 import { basename, dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import * as sdk from "../policy/mod.ts";
-import type { Domain } from "../policy/protocol.ts";
+import type { Domain } from "../protocol/definition.ts";
 import { EXIT, parseFlags, UsageError } from "./common.ts";
 import {
   denoJson,
   publishWorkflow,
   readme,
+  type ScaffoldDomain,
   type TemplateContext,
   TEMPLATES,
 } from "./_new_templates.ts";
@@ -39,6 +40,7 @@ const DEFINE: Record<Domain, string> = {
   cpu: "defineCpuPolicy",
   memory: "defineMemoryPolicy",
   io: "defineIoPolicy",
+  placement: "definePlacementPolicy",
 };
 
 /**
@@ -123,12 +125,13 @@ export async function scaffoldPolicy(
   dir: string,
   options: ScaffoldOptions = {},
 ): Promise<ScaffoldResult> {
-  const domain = options.domain ?? "cpu";
-  if (!DOMAINS.includes(domain)) {
+  const asked = options.domain ?? "cpu";
+  if (!DOMAINS.includes(asked)) {
     throw new UsageError(
-      `--domain: expected one of ${DOMAINS.join(", ")}, got ${JSON.stringify(domain)}`,
+      `--domain: expected one of ${DOMAINS.join(", ")}, got ${JSON.stringify(asked)}`,
     );
   }
+  const domain = asked as ScaffoldDomain;
   const available = scaffoldDomains();
   if (!available.includes(domain)) {
     throw new UsageError(

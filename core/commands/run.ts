@@ -10,6 +10,7 @@ import { type RunObserver, RunRecorder } from "../report/recorder.ts";
 import { formatReport } from "../report/table.ts";
 import { createSimulation, type SimulateOptions } from "../simulate.ts";
 import { readWorkload } from "../workload/load.ts";
+import { isDatacenterFile, runDatacenterCommand } from "../datacenter/command.ts";
 import type { Workload } from "../workload/schema.ts";
 import {
   EXIT,
@@ -27,7 +28,8 @@ import { Phases } from "./phases.ts";
 /** Usage of `run`. */
 export const RUN_USAGE = `hyperhook run <workload.json> [options]
   --cpu P / --memory P / --io P     policy per domain: a built-in name, a path, npm:, https: or jsr:
-  --config-cpu JSON (and -memory, -io)  the policy's configuration, e.g. '{"quantum":"4ms"}'
+  --placement P                     placement policy of a datacenter workload (npa, dvfs, lr-mmt, ...)
+  --config-cpu JSON (and -memory, -io, -placement)  the policy's configuration, e.g. '{"quantum":"4ms"}'
   --isolation I                     where policies run: none, worker, process (a copy of the kernel
                                     runs beside the policy), process-rpc (a round trip per batch)
                                     (default: none for built-ins, process otherwise)
@@ -93,6 +95,9 @@ export async function runCommand(args: string[]): Promise<number> {
   const format = values.format ?? "table";
   if (format !== "table" && format !== "json") {
     throw new UsageError(`--format: expected table or json, got ${format}`);
+  }
+  if (await isDatacenterFile(positionals[0]!)) {
+    return await runDatacenterCommand(positionals[0]!, values);
   }
   const workload = await readWorkload(positionals[0]!);
   phases.mark("parse");

@@ -17,8 +17,8 @@
 
 import { BUILTIN_POLICIES } from "../../plugins/mod.ts";
 import { isBuiltin } from "../loader.ts";
-import type { Domain } from "../policy/protocol.ts";
-import type { Isolation } from "../sandbox/runtime.ts";
+import type { Domain } from "../protocol/definition.ts";
+import type { Isolation } from "../protocol/runtime.ts";
 import type { PolicyRequest } from "./schemas.ts";
 
 /** Where and how a policy request is loaded, once it passed the rules. */

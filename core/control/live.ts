@@ -19,13 +19,14 @@ import { formatDuration, parseDuration } from "../engine/duration.ts";
 import { PolicyConfigError } from "../kernel/kernel.ts";
 import type { Incident, LoadedPolicy, PolicyInfo } from "../kernel/slot.ts";
 import { loadPolicy, PolicyReferenceError } from "../loader.ts";
-import type { VmParams } from "../policy/cpu.ts";
-import type { Domain } from "../policy/protocol.ts";
+import type { VmParams } from "../protocol/payloads.ts";
+import type { Domain } from "../protocol/definition.ts";
+import { PolicyFailure } from "../protocol/runtime.ts";
 import { defaultCacheDir } from "../sandbox/options.ts";
-import { PolicyFailure } from "../sandbox/runtime.ts";
 import { planPolicy, type PolicyPlan, PolicyRuleError } from "./_policy_rules.ts";
 import { bound } from "./_redact.ts";
 import { createSimulation, normaliseSched, type Simulation } from "../simulate.ts";
+import type { CpuFigures } from "../cpu/figures.ts";
 import { parseWorkload, WorkloadError } from "../workload/load.ts";
 import { readTraceText, resolveDataPath, TraceFileError } from "../workload/trace_file.ts";
 import {
@@ -774,35 +775,30 @@ export class LiveKernel {
   }
 
   #buildState(wallMs: number): LiveState {
-    const simulation = this.simulation, kernel = simulation.kernel, cpu = simulation.cpu;
+    const simulation = this.simulation, kernel = simulation.kernel;
     const now = kernel.now;
-    const run = this.#vcpuFigures();
-    const busy = this.#busyNow();
-    const recent = this.#recentBase(wallMs, now, run.run, busy);
-    const capacity = now * cpu.pcpus.length;
+    const cpu = simulation.cpu.figures(now);
+    const run = runNow(cpu);
+    const busy = busyNow(cpu);
+    const recent = this.#recentBase(wallMs, now, run, busy);
+    const pcpus = busy.length;
+    const capacity = now * pcpus;
     const recentSpan = now - recent.nowNs;
     const policies: LiveState["policies"] = {};
     for (const domain of kernel.domains) {
       policies[domain.name] = { ...domain.slot.info, underTest: domain.slot.underTest };
     }
-    const { memory, io } = simulation;
+    const memory = simulation.memory?.figures(), io = simulation.io?.figures(now);
     const vms = cpu.vms.map((vm): LiveVm => {
-      const status: Record<string, number> = {};
-      let switches = 0;
-      for (const id of vm.vcpus) {
-        const vcpu = cpu.vcpus[id]!;
-        const name = cpu.status(vcpu);
-        status[name] = (status[name] ?? 0) + 1;
-        switches += vcpu.switches;
-      }
-      const runNs = run.run.get(vm.id) ?? 0;
+      const runNs = run.get(vm.id) ?? 0;
       const before = recent.run.get(vm.id) ?? 0;
       const latency = vm.latency;
+      const memoryFigures = memory?.vms[vm.index], ioFigures = io?.vms[vm.index];
       return {
         id: vm.id,
         index: vm.index,
-        vcpus: vm.vcpus.length,
-        status,
+        vcpus: vm.vcpus,
+        status: vm.status,
         params: {
           weight: vm.params.weight,
           cap: vm.params.cap,
@@ -814,18 +810,18 @@ export class LiveKernel {
         removedNs: vm.removedNs,
         cpu: {
           runNs,
-          waitNs: run.wait.get(vm.id) ?? 0,
-          switches,
+          waitNs: vm.waitNs + vm.waitingNs,
+          switches: vm.switches,
           share: capacity === 0 ? 0 : runNs / capacity,
-          recentShare: recentSpan <= 0 ? 0 : (runNs - before) / (recentSpan * cpu.pcpus.length),
+          recentShare: recentSpan <= 0 ? 0 : (runNs - before) / (recentSpan * pcpus),
           latencyNs: {
             p50: latency.quantile(0.5),
             p99: latency.quantile(0.99),
             max: latency.max,
           },
         },
-        ...(memory?.vms[vm.index] === undefined ? {} : { memory: memory.vmFigures(vm.index) }),
-        ...(io?.vms[vm.index] === undefined ? {} : { io: io.vmFigures(vm.index) }),
+        ...(memoryFigures === undefined ? {} : { memory: memoryFigures }),
+        ...(ioFigures === undefined ? {} : { io: ioFigures }),
       };
     });
     return {
@@ -841,12 +837,12 @@ export class LiveKernel {
       mutations: this.#seq,
       policies,
       vms,
-      pcpus: cpu.pcpus.map((pcpu, i) => ({
-        index: pcpu.index,
-        vm: pcpu.vcpu >= 0 ? cpu.vcpus[pcpu.vcpu]!.vm.id : null,
-        busyNs: busy[i]!,
-        utilization: now === 0 ? 0 : busy[i]! / now,
-        recentUtilization: recentSpan <= 0 ? 0 : (busy[i]! - (recent.busy[i] ?? 0)) / recentSpan,
+      pcpus: busy.map((busyNs, i) => ({
+        index: i,
+        vm: cpu.running[i]!,
+        busyNs,
+        utilization: now === 0 ? 0 : busyNs / now,
+        recentUtilization: recentSpan <= 0 ? 0 : (busyNs - (recent.busy[i] ?? 0)) / recentSpan,
       })),
       domains: this.#domainFigures(),
       incidents: [...kernel.incidents],
@@ -872,55 +868,31 @@ export class LiveKernel {
     return recent[0]!;
   }
 
-  /** CPU time and wait of every VM so far, including the part since the last accounting. */
-  #vcpuFigures(): { run: Map<string, number>; wait: Map<string, number> } {
-    const cpu = this.simulation.cpu, now = this.simulation.kernel.now;
-    const run = new Map<string, number>(), wait = new Map<string, number>();
-    for (const vm of cpu.vms) {
-      let runNs = 0, waitNs = 0;
-      for (const id of vm.vcpus) {
-        const vcpu = cpu.vcpus[id]!, status = cpu.status(vcpu);
-        // Time is accounted at each stop: add the part of the current run or wait.
-        runNs += vcpu.runNs + (status === "running" ? now - vcpu.sinceNs : 0);
-        waitNs += vcpu.waitNs + (status === "ready" ? now - vcpu.sinceNs : 0);
-      }
-      run.set(vm.id, runNs);
-      wait.set(vm.id, waitNs);
-    }
-    return { run, wait };
-  }
-
-  /** Busy time of every pCPU so far, including the running slice. */
-  #busyNow(): number[] {
-    const cpu = this.simulation.cpu, kernel = this.simulation.kernel;
-    return cpu.pcpus.map((pcpu) =>
-      pcpu.busyNs + (pcpu.vcpu >= 0 ? kernel.now - cpu.vcpus[pcpu.vcpu]!.sinceNs : 0)
-    );
-  }
-
   /** Host figures of the memory and I/O domains (faults; requests, latency, disks). */
   #domainFigures(): Record<string, unknown> {
     const out: Record<string, unknown> = {};
     const { memory, io } = this.simulation;
-    if (memory !== undefined) out.memory = memory.hostFigures();
-    if (io !== undefined) out.io = io.liveFigures();
+    if (memory !== undefined) out.memory = memory.figures().host;
+    if (io !== undefined) out.io = io.figures(this.simulation.kernel.now).live();
     return out;
   }
 
   #sample(): LiveSample {
-    const { run, wait } = this.#vcpuFigures();
-    const vms: LiveSample["vms"] = {};
-    for (const vm of this.simulation.cpu.vms) {
-      if (vm.removedNs === null) vms[vm.id] = { runNs: run.get(vm.id)!, waitNs: wait.get(vm.id)! };
-    }
     const kernel = this.simulation.kernel;
+    const cpu = this.simulation.cpu.figures(kernel.now);
+    const vms: LiveSample["vms"] = {};
+    for (const vm of cpu.vms) {
+      if (vm.removedNs === null) {
+        vms[vm.id] = { runNs: vm.runNs + vm.runningNs, waitNs: vm.waitNs + vm.waitingNs };
+      }
+    }
     return {
       nowNs: kernel.now,
       paused: this.#paused,
       ended: kernel.ended,
       speed: encodeSpeed(this.#speed),
       vms,
-      pcpus: this.#busyNow(),
+      pcpus: busyNow(cpu),
       incidents: kernel.incidents.length,
       domains: this.#domainFigures(),
     };
@@ -1417,6 +1389,16 @@ function swapsToSkip(
  * A trace reader's message without the text it quotes: a client names a file to read, and the
  * answer must not become a way to read files through the server.
  */
+/** CPU time of every VM so far, including the runs going on now, by VM id. */
+function runNow(cpu: CpuFigures): Map<string, number> {
+  return new Map(cpu.vms.map((vm) => [vm.id, vm.runNs + vm.runningNs]));
+}
+
+/** Busy time of every pCPU so far, including the runs going on now. */
+function busyNow(cpu: CpuFigures): number[] {
+  return cpu.busyNs.map((busy, i) => busy + cpu.runningNs[i]!);
+}
+
 function withoutContent(error: unknown): string {
   return String((error as Error)?.message ?? error).replace(/, got "[\s\S]*$/, "");
 }

@@ -18,8 +18,8 @@
  */
 
 import { join } from "node:path";
-import type { Domain } from "../policy/protocol.ts";
-import type { Isolation } from "../sandbox/runtime.ts";
+import type { Domain } from "../protocol/definition.ts";
+import type { Isolation } from "../protocol/runtime.ts";
 
 /** The schema tag of the audit log's first line. */
 export const AUDIT_SCHEMA = "hyperhook.audit/v1";

@@ -7,7 +7,7 @@
 
 import { z } from "zod";
 import { parseDuration } from "../engine/duration.ts";
-import type { Isolation } from "../sandbox/runtime.ts";
+import type { Isolation } from "../protocol/runtime.ts";
 import { describeIssue, workloadSchema } from "../workload/schema.ts";
 import type { VmWorkload } from "../workload/types.ts";
 

@@ -24,18 +24,14 @@ import { Histogram } from "../engine/histogram.ts";
 import type { Kernel, KernelDomain } from "../kernel/kernel.ts";
 import type { PolicySlot } from "../kernel/slot.ts";
 import type { HostCpuWorkload } from "../workload/types.ts";
-import {
-  CPU_OP,
-  MAX_COUNTERS,
-  MAX_TIMERS,
-  type VcpuStatus,
-  type VmParams,
-  type VmSpec,
-} from "../policy/cpu.ts";
-import type { Reply, StartResult } from "../policy/protocol.ts";
-import { type BatchWriter, ReplyReader } from "../policy/wire.ts";
-import { invalidDecision as invalid, PolicyFailure } from "../sandbox/runtime.ts";
+import { CPU_OP, DEFAULT_TICK_NS, MAX_COUNTERS, MAX_TIMERS } from "../protocol/ops.ts";
+import type { VcpuStatus, VmParams, VmSpec } from "../protocol/payloads.ts";
+import type { Reply } from "../protocol/batch.ts";
+import type { StartResult } from "../protocol/definition.ts";
+import { type BatchWriter, ReplyReader } from "../protocol/batch.ts";
+import { invalidDecision as invalid, PolicyFailure } from "../protocol/runtime.ts";
 import { type Program, ProgramCursor, STEP } from "./programs.ts";
+import { type CpuFigures, cpuFigures } from "./figures.ts";
 
 const NEW = 0, READY = 1, RUNNING = 2, BLOCKED = 3, DONE = 4;
 const STATUS: readonly VcpuStatus[] = ["new", "ready", "running", "blocked", "done"];
@@ -644,10 +640,10 @@ export class CpuDomain implements KernelDomain {
       if (!Number.isInteger(at) || at < 0) {
         throw invalid("bad-timer", `timer at ${at}; expected an integer time in ns`);
       }
-      if (at - now < this.bounds.minTimer && this.bounds.minTimer > 0) this.#nearTimer(at);
       // A timer asked for at an earlier instant may reach the kernel late: it fires at once.
       const fireAt = at > now ? at : now + 1;
       if (this.#timers.has(fireAt)) continue;
+      if (at - now < this.bounds.minTimer && this.bounds.minTimer > 0) this.#nearTimer(at);
       if (this.#timers.size >= MAX_TIMERS) {
         throw invalid(
           "too-many-timers",
@@ -1017,6 +1013,11 @@ export class CpuDomain implements KernelDomain {
     }
   }
 
+  /** The domain's figures now, per VM and per pCPU. */
+  figures(nowNs: number): CpuFigures {
+    return cpuFigures(this, nowNs);
+  }
+
   /** The status of a vCPU, as policies name it. */
   status(vcpu: Vcpu): VcpuStatus {
     return STATUS[vcpu.state]!;
@@ -1028,7 +1029,7 @@ const NO_ARGS: readonly number[] = [];
 /** The tick period a policy declared: `tickNs` when it is a positive integer, else 10 ms. */
 function tickOf(declared: StartResult): number {
   const tick = declared.tickNs;
-  return tick !== undefined && Number.isInteger(tick) && tick > 0 ? tick : 10_000_000;
+  return tick !== undefined && Number.isInteger(tick) && tick > 0 ? tick : DEFAULT_TICK_NS;
 }
 
 /** The index of the lowest set bit of a non-zero 32-bit word. */

@@ -30,6 +30,7 @@ export const LOG = {
   memory: 2,
   io: 3,
   kernel: 4,
+  placement: 5,
 } as const;
 
 /**

@@ -14,7 +14,7 @@ import { TraceFileError } from "../workload/trace_file.ts";
 import type { VmWorkload } from "../workload/types.ts";
 import { parseValidationTrace } from "./disk/disksim_trace.ts";
 import type { DiskModel } from "./disk/model.ts";
-import type { Disk } from "./domain.ts";
+import type { Disk } from "./model.ts";
 import { parseMsrTrace } from "./msr_trace.ts";
 import {
   DisksimSource,

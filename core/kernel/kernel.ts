@@ -17,9 +17,10 @@
 import { DecisionLog, LOG } from "../engine/decision_log.ts";
 import { EventQueue } from "../engine/event_queue.ts";
 import { Rng } from "../engine/rng.ts";
-import type { Domain, Reply, StartResult } from "../policy/protocol.ts";
-import { PolicyFailure } from "../sandbox/runtime.ts";
-import { wrongDomainMessage } from "../sandbox/_policy_host.ts";
+import type { Domain, StartResult } from "../protocol/definition.ts";
+import type { Reply } from "../protocol/batch.ts";
+import { asFailure, PolicyFailure } from "../protocol/runtime.ts";
+import { wrongDomainMessage } from "../protocol/messages.ts";
 import type { Incident, LoadedPolicy, PolicySlot } from "./slot.ts";
 
 /** What a domain provides to the kernel. */
@@ -219,7 +220,7 @@ export class Kernel {
           config: loaded.config,
           hooks: [],
         });
-        this.eject(domain, asPolicyFailure(error));
+        this.eject(domain, asFailure(error, "throw"));
       }
     }
   }
@@ -294,7 +295,7 @@ export class Kernel {
 
   /** Records a restart that failed (naming the policy, not the fallback still in charge). */
   #failedRestart(domain: KernelDomain, policy: string, error: unknown): void {
-    const failure = asPolicyFailure(error);
+    const failure = asFailure(error, "throw");
     const incident: Incident = {
       atNs: this.now,
       domain: domain.name,
@@ -333,7 +334,7 @@ export class Kernel {
       if (error instanceof PolicyFailure && error.reason === "config") {
         throw new PolicyConfigError(error.message.replace(/^\w*Error: /, ""));
       }
-      throw asPolicyFailure(error);
+      throw asFailure(error, "throw");
     }
     try {
       checkDomain(declared, name);
@@ -455,7 +456,7 @@ export class Kernel {
           replies[i] = reply;
           if (reply instanceof Promise) (waiting ??= []).push(reply.catch(() => {}));
         } catch (error) {
-          this.eject(domain, asPolicyFailure(error));
+          this.eject(domain, asFailure(error, "throw"));
         }
       }
       if (!asked) return undefined;
@@ -487,7 +488,7 @@ export class Kernel {
         } catch (error) {
           settled.push(undefined);
           this.domains[i]!.slot.writer.clear();
-          this.eject(this.domains[i]!, asPolicyFailure(error));
+          this.eject(this.domains[i]!, asFailure(error, "throw"));
         }
       } else settled.push(reply);
     }
@@ -503,7 +504,7 @@ export class Kernel {
       try {
         domain.apply(reply);
       } catch (error) {
-        this.eject(domain, asPolicyFailure(error, "invalid"));
+        this.eject(domain, asFailure(error, "malformed-reply", "invalid"));
       }
     }
   }
@@ -543,10 +544,4 @@ function checkDomain(declared: StartResult, domain: Domain): void {
   if (declared.domain !== undefined && declared.domain !== domain) {
     throw new PolicyConfigError(wrongDomainMessage(declared.name, declared.domain, domain));
   }
-}
-
-function asPolicyFailure(error: unknown, kind: "error" | "invalid" = "error"): PolicyFailure {
-  if (error instanceof PolicyFailure) return error;
-  const message = error instanceof Error ? error.message : String(error);
-  return new PolicyFailure(kind, kind === "invalid" ? "malformed-reply" : "throw", message);
 }

@@ -24,19 +24,18 @@
 import { deserialize } from "node:v8";
 import { BUILTIN_POLICIES } from "../../plugins/mod.ts";
 import type { LoadedPolicy } from "../kernel/slot.ts";
+import type { Batch, Reply } from "../protocol/batch.ts";
 import {
   API_VERSION,
-  type Batch,
   type Domain,
-  type Reply,
   type StartMessage,
   type StartResult,
-} from "../policy/protocol.ts";
+} from "../protocol/definition.ts";
 import { createSimulation, type PolicyChoice, type SimulateOptions } from "../simulate.ts";
 import type { Workload } from "../workload/schema.ts";
 import { InlineRuntime } from "./inline.ts";
 import { checkStartResult, POLICY_HOST_JS } from "./_policy_host.ts";
-import { type Isolation, PolicyFailure, type PolicyRuntime } from "./runtime.ts";
+import { type Isolation, PolicyFailure, type PolicyRuntime } from "../protocol/runtime.ts";
 import {
   batchFingerprint,
   DOMAIN_INDEX,

@@ -6,43 +6,30 @@
  * strings: the shared policy host below, plus one transport each. {@linkcode checkDefinition} and
  * {@linkcode checkReply} are the same checks in TypeScript for the `none` runtime; the messages
  * must stay identical (tests compare them across isolations). Functions shared as they are
- * (`_text.ts`, `_determinism.ts`) are embedded by their source text.
+ * (`protocol/text.ts`, `_determinism.ts`) are embedded by their source text.
  *
  * @module
  */
 
-import { API_VERSION, isPolicyDefinition } from "../policy/protocol.ts";
-import type { Domain, PolicyDefinition, Reply, StartResult } from "../policy/protocol.ts";
-import { PolicyFailure } from "./runtime.ts";
-import { capText, cleanText, describeError } from "./_text.ts";
+import type { Reply } from "../protocol/batch.ts";
+import {
+  API_VERSION,
+  type Domain,
+  isPolicyDefinition,
+  type PolicyDefinition,
+  type StartResult,
+} from "../protocol/definition.ts";
+import {
+  apiVersionMessage,
+  BAD_REPLY_MESSAGE,
+  BAD_START_MESSAGE,
+  NOT_A_POLICY_MESSAGE,
+  tooLargeMessage,
+  wrongDomainMessage,
+} from "../protocol/messages.ts";
+import { PolicyFailure } from "../protocol/runtime.ts";
+import { capText, cleanText, describeError } from "../protocol/text.ts";
 import { createDeterminism, installDeterminism } from "./_determinism.ts";
-
-/** The message for a policy built against another major version of the hook protocol. */
-export function apiVersionMessage(name: unknown, apiVersion: unknown): string {
-  return `Policy ${JSON.stringify(String(name))} was built for hook protocol v${
-    String(apiVersion)
-  }; this kernel speaks v${API_VERSION}`;
-}
-
-/** The message for a policy started for a domain it does not schedule. */
-export function wrongDomainMessage(name: unknown, domain: unknown, expected: unknown): string {
-  return `Policy ${JSON.stringify(String(name))} schedules the ${String(domain)} domain; ` +
-    `expected a policy for the ${String(expected)} domain`;
-}
-
-/** The message for a default export that is not a policy definition. */
-export const NOT_A_POLICY_MESSAGE =
-  "The policy module's default export is not a policy definition " +
-  "(expected { apiVersion, domain, name, start })";
-
-/** The message for a malformed reply. */
-export const BAD_REPLY_MESSAGE =
-  "Policy reply must be { nums: Float64Array, length, objs: array } with 0 <= length <= nums.length";
-
-/** The message for a reply over the size cap. */
-export function tooLargeMessage(bytes: number, maxBytes: number): string {
-  return `Policy reply is ${bytes} bytes; the limit is ${maxBytes} bytes`;
-}
 
 /**
  * Checks a module's default export the way the sandboxes do.
@@ -153,11 +140,6 @@ export function checkReply(reply: unknown, maxBytes: number, into?: Reply): Repl
   checked.objs = json === "" ? NO_OBJS : JSON.parse(json);
   return checked;
 }
-
-/** The message for a start result that is not a {@linkcode StartResult}. */
-export const BAD_START_MESSAGE =
-  "Policy start result must be { name: string, config: object, hooks: string[] } " +
-  "with optional tickNs: number and counters: string[]";
 
 const MAX_NAME_CHARS = 256;
 
@@ -317,7 +299,8 @@ function createPolicyHost(apiVersion, maxReplyBytes) {
     if (typeof definition !== "object" || definition === null ||
         typeof definition.apiVersion !== "number" || typeof definition.name !== "string" ||
         typeof definition.start !== "function" ||
-        !(definition.domain === "cpu" || definition.domain === "memory" || definition.domain === "io")) {
+        !(definition.domain === "cpu" || definition.domain === "memory" || definition.domain === "io" ||
+          definition.domain === "placement")) {
       return failure("invalid", "not-a-policy", ${JSON.stringify(NOT_A_POLICY_MESSAGE)});
     }
     if (domain !== undefined && domain !== definition.domain) {

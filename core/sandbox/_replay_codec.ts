@@ -44,7 +44,7 @@ export const RECORD = {
 } as const;
 
 /** The domains' indexes in tags (the order in which the kernel settles them). */
-export const DOMAIN_INDEX = { cpu: 0, memory: 1, io: 2 } as const;
+export const DOMAIN_INDEX = { cpu: 0, memory: 1, io: 2, placement: 3 } as const;
 
 /** The largest integer written as a varint; larger ones take the float64 form. */
 const SMALL = 0x40000000;
@@ -238,7 +238,7 @@ export class RecordReader {
       default:
         throw this.#bad(tag);
     }
-    if (domain > 2) throw this.#bad(tag);
+    if (domain > 3) throw this.#bad(tag);
     this.start = this.#at;
     if (this.start === this.end) this.start = this.end = 0;
     return { kind, domain, fingerprint, batchLength, length, text };

@@ -109,6 +109,8 @@ const ENTRY = "hyperhook:policy-entry";
 const NATIVE = { native: true };
 const NODE_BUILTINS = new Set(builtinModules);
 const SDK_URL = new URL("../policy/mod.ts", import.meta.url);
+/** The hook protocol, which a policy written without the SDK imports (no I/O in it either). */
+const PROTOCOL_URL = new URL("../protocol/mod.ts", import.meta.url);
 /** The framework's `core/` folder: the SDK and what it imports live there. */
 const CORE_URL = new URL("../", import.meta.url);
 /** How many redirects a module fetch follows (each one checked as the first URL is). */
@@ -135,6 +137,8 @@ interface BuildContext {
   untrusted: boolean;
   /** Local files of the SDK (and what it imports): trusted whoever imports them. */
   trusted: Set<string>;
+  /** The addresses of the host names untrusted code imports from, resolved once per build. */
+  resolved: Map<string, Promise<string[]>>;
   root: Target | undefined;
   texts: Map<string, Promise<string>>;
   contentTypes: Map<string, string>;
@@ -196,6 +200,7 @@ export async function bundlePolicy(
     ),
     untrusted,
     trusted: new Set(),
+    resolved: new Map(),
     root: undefined,
     texts: new Map(),
     contentTypes: new Map(),
@@ -412,8 +417,12 @@ function fetchText(context: BuildContext, url: string): Promise<string> {
         }
         // A fetcher that followed redirects itself: the last hop obeys the same rules.
         if (response.redirected && response.url !== "" && response.url !== current) {
-          await response.body?.cancel();
-          await checkRemote(response.url, `${url}" redirected to "${response.url}`, context);
+          try {
+            await checkRemote(response.url, `${url}" redirected to "${response.url}`, context);
+          } catch (error) {
+            await response.body?.cancel();
+            throw error;
+          }
         }
         if (!response.ok) {
           await response.body?.cancel();
@@ -479,12 +488,27 @@ async function checkRemote(url: string, specifier: string, context: BuildContext
     throw refusal(specifier, "untrusted code may not import from loopback or private addresses");
   }
   if (context.realFetch && !/^[\d.]+$|^\[/.test(parsed.hostname)) {
-    await checkResolved(parsed.hostname, specifier);
+    let resolved = context.resolved.get(parsed.hostname);
+    if (resolved === undefined) {
+      resolved = resolvedAddresses(parsed.hostname);
+      context.resolved.set(parsed.hostname, resolved);
+    }
+    const addresses = await resolved;
+    if (addresses.length === 0) throw refusal(specifier, `cannot resolve ${parsed.hostname}`);
+    const local = addresses.find((address) =>
+      hostKind(address.includes(":") ? `[${address}]` : address) !== "public"
+    );
+    if (local !== undefined) {
+      throw refusal(
+        specifier,
+        `untrusted code may not import from loopback or private addresses (${parsed.hostname} is ${local})`,
+      );
+    }
   }
 }
 
-/** Refuses a host name that does not resolve, or resolves to any address that is not public. */
-async function checkResolved(hostname: string, specifier: string): Promise<void> {
+/** The IPv4 and IPv6 addresses of a host name (none when it does not resolve). */
+async function resolvedAddresses(hostname: string): Promise<string[]> {
   const addresses: string[] = [];
   for (const type of ["A", "AAAA"] as const) {
     try {
@@ -493,15 +517,7 @@ async function checkResolved(hostname: string, specifier: string): Promise<void>
       // No record of this type (or no permission to ask): the other type may have one.
     }
   }
-  if (addresses.length === 0) throw refusal(specifier, `cannot resolve ${hostname}`);
-  for (const address of addresses) {
-    if (hostKind(address.includes(":") ? `[${address}]` : address) !== "public") {
-      throw refusal(
-        specifier,
-        `untrusted code may not import from loopback or private addresses (${hostname} is ${address})`,
-      );
-    }
-  }
+  return addresses;
 }
 
 /**
@@ -521,7 +537,7 @@ async function admit(
   }
   if (target.namespace !== "file") return target;
   if (
-    target.path === sdkTarget().path ||
+    target.path === sdkTarget().path || target.path === sdkTarget(PROTOCOL_URL).path ||
     (from.namespace === "file" && context.trusted.has(from.importer))
   ) {
     context.trusted.add(target.path);
@@ -554,10 +570,10 @@ function isNodeBuiltin(specifier: string): boolean {
   return specifier.startsWith("node:") || NODE_BUILTINS.has(specifier);
 }
 
-function sdkTarget(): Target {
-  return SDK_URL.protocol === "file:"
-    ? { namespace: "file", path: fileURLToPath(SDK_URL) }
-    : { namespace: "remote", path: SDK_URL.href };
+function sdkTarget(url = SDK_URL): Target {
+  return url.protocol === "file:"
+    ? { namespace: "file", path: fileURLToPath(url) }
+    : { namespace: "remote", path: url.href };
 }
 
 async function resolveRoot(reference: string, context: BuildContext): Promise<Target> {
@@ -593,9 +609,10 @@ async function resolveSpecifier(
   const own = OWN_PACKAGE.exec(specifier);
   if (own !== null) {
     if (own[1] === "/policy") return sdkTarget();
+    if (own[1] === "/protocol") return sdkTarget(PROTOCOL_URL);
     throw new Error(
       `"${specifier}" is the hyperhook kernel; a policy may import only the SDK, ` +
-        `"@hyperhook/hyperhook/policy"`,
+        `"@hyperhook/hyperhook/policy" (or the protocol, "@hyperhook/hyperhook/protocol")`,
     );
   }
   if (specifier.startsWith("jsr:")) {

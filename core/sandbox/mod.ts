@@ -21,23 +21,22 @@
  * @module
  */
 
-import type { PolicyDefinition } from "../policy/protocol.ts";
+import type { PolicyDefinition } from "../protocol/definition.ts";
 import type { PolicyBundle } from "./bundle.ts";
 import { InlineRuntime } from "./inline.ts";
 import { ProcessRuntime } from "./process.ts";
-import type { Isolation, PolicyRuntime } from "./runtime.ts";
+import type { Isolation, PolicyRuntime } from "../protocol/runtime.ts";
 import type { SandboxOptions } from "./options.ts";
 import { WorkerRuntime } from "./worker.ts";
 
+export type { Batch, Reply } from "../protocol/batch.ts";
 export type {
-  Batch,
   Domain,
   PolicyDefinition,
   PolicyHandler,
-  Reply,
   StartMessage,
   StartResult,
-} from "../policy/protocol.ts";
+} from "../protocol/definition.ts";
 export {
   type BundleOptions,
   bundlePolicy,
@@ -46,7 +45,7 @@ export {
   type PolicyBundle,
   sha256Hex,
 } from "./bundle.ts";
-export { importBundle, InlineRuntime } from "./inline.ts";
+export { importBundle, type InlineOptions, InlineRuntime } from "./inline.ts";
 export {
   defaultCacheDir,
   type ResolvedSandboxOptions,
@@ -58,13 +57,12 @@ export { ProcessRuntime } from "./process.ts";
 export {
   asFailure,
   type FailureKind,
-  InProcessRuntime,
   type Isolation,
   ISOLATIONS,
   PolicyFailure,
   type PolicyRuntime,
   type StreamedBatch,
-} from "./runtime.ts";
+} from "../protocol/runtime.ts";
 export { WorkerRuntime } from "./worker.ts";
 
 /**

@@ -45,7 +45,7 @@
  *   the policy (kind `invalid`, reason `bad-frame`).
  *
  * - Output floods and terminal escapes: what the policy prints is capped per batch and per run,
- *   and stripped of terminal control sequences, as are incident messages (`_text.ts`).
+ *   and stripped of terminal control sequences, as are incident messages (`protocol/text.ts`).
  *
  * What it does not protect against: CPU and memory the child uses within its deadline and caps;
  * a burst of off-heap memory faster than the 100 ms sampling (a cgroup would be exact, but needs
@@ -54,8 +54,9 @@
  * @module
  */
 
-import { API_VERSION } from "../policy/protocol.ts";
-import type { Batch, Reply, StartMessage, StartResult } from "../policy/protocol.ts";
+import { API_VERSION } from "../protocol/definition.ts";
+import type { Batch, Reply } from "../protocol/batch.ts";
+import type { StartMessage, StartResult } from "../protocol/definition.ts";
 import type { PolicyBundle } from "./bundle.ts";
 import { encodeFrame, type Frame, FrameError, FrameReader } from "./_frames.ts";
 import {
@@ -82,13 +83,13 @@ import {
   WATCH_SLOTS,
   WATCHDOG_JS,
 } from "./_watchdog.ts";
-import { OutputLimit } from "./_text.ts";
+import { OutputLimit } from "../protocol/text.ts";
 import {
   type Isolation,
   PolicyFailure,
   type PolicyRuntime,
   type StreamedBatch,
-} from "./runtime.ts";
+} from "../protocol/runtime.ts";
 import {
   type ResolvedSandboxOptions,
   resolveSandboxOptions,

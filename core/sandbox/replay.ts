@@ -31,7 +31,8 @@
  */
 
 import { serialize } from "node:v8";
-import type { Domain, Reply, StartMessage, StartResult } from "../policy/protocol.ts";
+import type { Batch, Reply } from "../protocol/batch.ts";
+import type { Domain, StartMessage, StartResult } from "../protocol/definition.ts";
 import type { SimulateOptions } from "../simulate.ts";
 import type { Workload } from "../workload/schema.ts";
 import type { PolicyBundle } from "./bundle.ts";
@@ -39,7 +40,7 @@ import type { ReplayRun } from "./_kernel_child.ts";
 import { kernelBundle } from "./kernel_bundle.ts";
 import { type ResolvedSandboxOptions, resolveSandboxOptions } from "./options.ts";
 import { checkStartResult } from "./_policy_host.ts";
-import { OutputLimit } from "./_text.ts";
+import { OutputLimit } from "../protocol/text.ts";
 import {
   batchFingerprint,
   type DecodedRecord,
@@ -49,7 +50,7 @@ import {
   RecordReader,
   StreamError,
 } from "./_replay_codec.ts";
-import { type Isolation, PolicyFailure, type PolicyRuntime } from "./runtime.ts";
+import { type Isolation, PolicyFailure, type PolicyRuntime } from "../protocol/runtime.ts";
 import {
   KILLED_DEADLINE,
   KILLED_NEVER,
@@ -58,9 +59,8 @@ import {
   WATCH_SLOTS,
   WATCHDOG_JS,
 } from "./_watchdog.ts";
-import type { Batch } from "../policy/protocol.ts";
 
-const DOMAINS: readonly Domain[] = ["cpu", "memory", "io"];
+const DOMAINS: readonly Domain[] = ["cpu", "memory", "io", "placement"];
 const KIND_NAMES = [
   "",
   "answer",

@@ -34,12 +34,13 @@
  * @module
  */
 
-import { API_VERSION } from "../policy/protocol.ts";
-import type { Batch, Reply, StartMessage, StartResult } from "../policy/protocol.ts";
+import { API_VERSION } from "../protocol/definition.ts";
+import type { Batch, Reply } from "../protocol/batch.ts";
+import type { StartMessage, StartResult } from "../protocol/definition.ts";
 import type { PolicyBundle } from "./bundle.ts";
 import { checkStartResult, WORKER_BOOTSTRAP_JS } from "./_policy_host.ts";
-import { type Isolation, PolicyFailure, type PolicyRuntime } from "./runtime.ts";
-import { OutputLimit } from "./_text.ts";
+import { type Isolation, PolicyFailure, type PolicyRuntime } from "../protocol/runtime.ts";
+import { OutputLimit } from "../protocol/text.ts";
 import {
   type ResolvedSandboxOptions,
   resolveSandboxOptions,

@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { Domain } from "../policy/protocol.ts";
+import type { Domain } from "../protocol/definition.ts";
 import { parseWorkload } from "../workload/load.ts";
 import { WORKLOAD_SCHEMA } from "../workload/schema.ts";
 
@@ -307,6 +307,11 @@ export function standardWorkloads(domain: Domain): WorkloadInput[] {
       return memoryBattery();
     case "io":
       return ioBattery();
+    case "placement":
+      // Datacenter workloads are a schema of their own; the kit does not run them yet.
+      throw new RangeError(
+        "standardWorkloads: expected cpu, memory or io; placement policies are tested with simulateDatacenter",
+      );
   }
 }
 

@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { DiskSpec } from "../io/disk/factory.ts";
+import type { DiskSpec } from "./disk_specs.ts";
 import type { IoParamsChange, IoStepSpec, VmIoWorkload } from "./io_types.ts";
 
 /** A policy and its configuration, as in `policies.cpu`. */

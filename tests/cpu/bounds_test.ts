@@ -6,7 +6,7 @@
 // case the fallback takes over and the run ends at once.
 import assert from "node:assert/strict";
 import { SHORT_ALLOWANCE } from "../../core/cpu/domain.ts";
-import { PolicyFailure } from "../../core/sandbox/runtime.ts";
+import { PolicyFailure } from "../../core/protocol/runtime.ts";
 import { createSimulation, simulate } from "../../core/simulate.ts";
 import { loadPolicy } from "../../core/loader.ts";
 import { parseWorkload, WorkloadError } from "../../core/workload/load.ts";

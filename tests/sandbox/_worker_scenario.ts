@@ -11,7 +11,7 @@
 
 import { bundlePolicy } from "../../core/sandbox/bundle.ts";
 import { WorkerRuntime } from "../../core/sandbox/worker.ts";
-import { PolicyFailure } from "../../core/sandbox/runtime.ts";
+import { PolicyFailure } from "../../core/protocol/runtime.ts";
 
 const mode = Deno.args[0];
 const SPIN = 2;

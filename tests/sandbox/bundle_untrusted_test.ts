@@ -376,3 +376,24 @@ Deno.test("host kinds: loopback, private and public, whatever the spelling", () 
     assert.equal(hostKind(new URL(url).hostname), "loopback", url);
   }
 });
+
+Deno.test("a redirect that obeys the rules is followed, by the bundler or by the fetcher", async () => {
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, (request) => {
+    const path = new URL(request.url).pathname;
+    if (path === "/old.ts") {
+      return new Response(null, { status: 302, headers: { location: "/new.ts" } });
+    }
+    if (path === "/new.ts") return new Response(`export default { name: "moved" };\n`);
+    return new Response("", { status: 404 });
+  });
+  const url = `http://127.0.0.1:${server.addr.port}/old.ts`;
+  try {
+    // The global fetch, redirects followed hop by hop; then a fetcher that follows them itself.
+    for (const fetcher of [undefined, (url: string) => fetch(url)]) {
+      const bundle = await bundlePolicy(url, { fetch: fetcher });
+      assert.match(bundle.code, /name: "moved"/);
+    }
+  } finally {
+    await server.shutdown();
+  }
+});

@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import { createDeterminism } from "../../core/sandbox/_determinism.ts";
 import { createRuntime } from "../../core/sandbox/mod.ts";
-import type { Isolation } from "../../core/sandbox/runtime.ts";
+import type { Isolation } from "../../core/protocol/runtime.ts";
 import { assertDeterministic, PolicyCheckError } from "../../core/testing/mod.ts";
 import {
   assertNoSandboxChildren,

@@ -15,9 +15,9 @@
 
 import assert from "node:assert/strict";
 import { BUILTIN_POLICIES } from "../../plugins/mod.ts";
-import type { Domain } from "../../core/policy/protocol.ts";
+import type { Domain } from "../../core/protocol/definition.ts";
 import type { Report } from "../../core/report/report.ts";
-import type { Isolation } from "../../core/sandbox/runtime.ts";
+import type { Isolation } from "../../core/protocol/runtime.ts";
 import { type PolicyChoice, simulate } from "../../core/simulate.ts";
 import { parseWorkload } from "../../core/workload/load.ts";
 import type { Workload } from "../../core/workload/schema.ts";
@@ -30,6 +30,7 @@ const EXAMPLE_POLICIES: Record<Domain, string[]> = {
   cpu: ["eevdf.ts", "lottery.ts"],
   memory: ["working_set.ts"],
   io: ["deadline_scan.ts"],
+  placement: [],
 };
 /** Determinism is under test here, not deadlines: slow CI machines must not stall a policy. */
 const SANDBOX = { batchDeadlineMs: 10_000, initDeadlineMs: 30_000 };
@@ -64,8 +65,8 @@ workloads.push({
 });
 
 /** The domains a workload exercises. */
-function domainsOf(workload: Workload): Domain[] {
-  const domains: Domain[] = ["cpu"];
+function domainsOf(workload: Workload): Exclude<Domain, "placement">[] {
+  const domains: Exclude<Domain, "placement">[] = ["cpu"];
   if (workload.host.memory !== undefined) domains.push("memory");
   if ((workload.host.disks ?? []).length > 0) domains.push("io");
   return domains;

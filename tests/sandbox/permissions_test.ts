@@ -5,7 +5,7 @@
 
 import assert from "node:assert/strict";
 import { createRuntime } from "../../core/sandbox/mod.ts";
-import type { Isolation } from "../../core/sandbox/runtime.ts";
+import type { Isolation } from "../../core/protocol/runtime.ts";
 import {
   assertNoSandboxChildren,
   batchOf,

@@ -185,10 +185,10 @@ Deno.test("replay codec: an unknown tag is a bad frame; a reply or text over the
     }
     throw new Error("accepted");
   };
-  // Not a kind (text a stray print would start with), no kind at all, no domain 3.
+  // Not a kind (text a stray print would start with), no kind at all, no domain 4.
   assert.equal(refuse([0x4b, 0x48, 0x48])[0], "bad-frame");
   assert.equal(refuse([0x0e])[0], "bad-frame");
-  assert.equal(refuse([0x36])[0], "bad-frame");
+  assert.equal(refuse([0x46])[0], "bad-frame");
   // A reply of 2^20 numbers, and a log of 2 MiB, with a 1 MiB cap: refused before reading them.
   assert.deepEqual(refuse([RECORD.REPLY, 0, 0, 0, 0, 0, 0x80, 0x80, 0x40, 0]), [
     "message-too-large",

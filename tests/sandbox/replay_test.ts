@@ -16,7 +16,7 @@
 import assert from "node:assert/strict";
 import type { Report } from "../../core/report/report.ts";
 import type { SandboxOptions } from "../../core/sandbox/options.ts";
-import type { Isolation } from "../../core/sandbox/runtime.ts";
+import type { Isolation } from "../../core/protocol/runtime.ts";
 import { ProcessRuntime } from "../../core/sandbox/process.ts";
 import { ReplayRuntime } from "../../core/sandbox/replay.ts";
 import { createSimulation, simulate, type SimulateOptions } from "../../core/simulate.ts";

@@ -10,7 +10,7 @@ import {
   type PolicyRuntime,
   type ProcessRuntime,
 } from "../../core/sandbox/mod.ts";
-import type { Isolation } from "../../core/sandbox/runtime.ts";
+import type { Isolation } from "../../core/protocol/runtime.ts";
 import type { SandboxOptions } from "../../core/sandbox/options.ts";
 import {
   assertNoSandboxChildren,

@@ -4,8 +4,8 @@
 // output all there. The replay sandbox (`process`) has no parts (its child makes its own batches)
 // and must give the same runs on this large, chatty workload too.
 import assert from "node:assert/strict";
-import type { StreamedBatch } from "../../core/sandbox/runtime.ts";
-import type { Isolation } from "../../core/sandbox/runtime.ts";
+import type { StreamedBatch } from "../../core/protocol/runtime.ts";
+import type { Isolation } from "../../core/protocol/runtime.ts";
 import { createSimulation } from "../../core/simulate.ts";
 import { parseWorkload } from "../../core/workload/load.ts";
 import type { Report } from "../../core/report/report.ts";

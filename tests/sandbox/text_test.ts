@@ -4,8 +4,8 @@
  */
 
 import assert from "node:assert/strict";
-import { capText, cleanText, describeError, OutputLimit } from "../../core/sandbox/_text.ts";
-import { asFailure, PolicyFailure } from "../../core/sandbox/runtime.ts";
+import { capText, cleanText, describeError, OutputLimit } from "../../core/protocol/text.ts";
+import { asFailure, PolicyFailure } from "../../core/protocol/runtime.ts";
 
 Deno.test("describeError never throws, whatever was thrown", () => {
   const hostile: object = new Proxy({}, {

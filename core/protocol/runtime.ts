@@ -1,22 +1,19 @@
 /**
- * Policy runtimes: where a policy's code runs, and how the kernel talks to it.
+ * Policy runtimes as the kernel sees them: {@linkcode PolicyRuntime}, where a policy's code runs
+ * and how the kernel talks to it, and {@linkcode PolicyFailure}, what a runtime reports when the
+ * policy fails.
  *
- * Every runtime moves the same {@linkcode Batch} and {@linkcode Reply} values; only the boundary
- * differs. `none` calls the policy in the kernel's thread (trusted code, the baseline), `worker`
- * runs it in a permission-less Deno Worker and `process` in a permission-less child process.
+ * Every runtime moves the same `Batch` and `Reply` values; only the boundary differs. `none` calls
+ * the policy in the kernel's thread (trusted code, the baseline), `worker` runs it in a
+ * permission-less Deno Worker and `process` in a permission-less child process (`core/sandbox/`
+ * hosts all three).
  *
  * @module
  */
 
-import type {
-  Batch,
-  PolicyDefinition,
-  PolicyHandler,
-  Reply,
-  StartMessage,
-  StartResult,
-} from "../policy/protocol.ts";
-import { capText, cleanText, describeError, MAX_MESSAGE_CHARS } from "./_text.ts";
+import type { Batch, Reply } from "./batch.ts";
+import type { StartMessage, StartResult } from "./definition.ts";
+import { capText, cleanText, describeError, MAX_MESSAGE_CHARS } from "./text.ts";
 
 /**
  * Where a policy runs: `none` (the kernel's thread), `worker` (a permission-less Worker),
@@ -122,64 +119,31 @@ export interface PolicyRuntime {
   close(): Promise<void> | void;
 }
 
-/** Runs a policy in the kernel's own thread: no protection, no copying. */
-export class InProcessRuntime implements PolicyRuntime {
-  /** Always `none`. */
-  readonly isolation: Isolation = "none";
-  #definition: PolicyDefinition;
-  #handler: PolicyHandler | undefined;
-
-  /**
-   * Wraps a policy definition.
-   *
-   * @param definition The policy module's default export.
-   */
-  constructor(definition: PolicyDefinition) {
-    this.#definition = definition;
-  }
-
-  /** Starts the policy; a throw becomes a `PolicyFailure` of kind `error`. */
-  start(message: StartMessage): StartResult {
-    try {
-      const { handler, result } = this.#definition.start(message);
-      this.#handler = handler;
-      return { ...result, domain: this.#definition.domain };
-    } catch (error) {
-      throw asFailure(error, "init");
-    }
-  }
-
-  /** Calls the policy's hooks for one batch; a throw becomes a `PolicyFailure`. */
-  handle(batch: Batch): Reply {
-    if (this.#handler === undefined) {
-      throw new PolicyFailure("error", "not-started", "The policy was not started");
-    }
-    try {
-      return this.#handler.handle(batch);
-    } catch (error) {
-      throw asFailure(error, "throw");
-    }
-  }
-
-  /** Nothing to free in-process. */
-  close(): void {
-    this.#handler = undefined;
-  }
-}
-
 /**
- * Turns anything a policy threw into a {@linkcode PolicyFailure}, without ever throwing itself
- * (whatever the value's getters, `toString` or Proxy traps do).
+ * Turns anything a policy (or a runtime) threw into a {@linkcode PolicyFailure}, without ever
+ * throwing itself (whatever the value's getters, `toString` or Proxy traps do): a failure stays
+ * as it is, the SDK's `ConfigError` becomes reason `config` (the run stops, exit 2), anything else
+ * a failure of `kind` with `reason`, its message `Name: message`.
  *
  * @example
  * ```ts
  * import { asFailure } from "./runtime.ts";
  *
+ * const failure = asFailure(new RangeError("Too far"), "throw");
+ * console.assert(failure.kind === "error" && failure.message === "RangeError: Too far");
  * const hostile = new Proxy({}, { getPrototypeOf() { throw new Error("no"); } });
  * console.assert(asFailure(hostile, "throw").message === "(unprintable error)");
  * ```
+ *
+ * @param error What was thrown.
+ * @param reason The failure's reason when it is not a failure already.
+ * @param kind The failure's kind then (default `error`).
  */
-export function asFailure(error: unknown, reason: string): PolicyFailure {
+export function asFailure(
+  error: unknown,
+  reason: string,
+  kind: FailureKind = "error",
+): PolicyFailure {
   let config: string | undefined;
   try {
     if (error instanceof PolicyFailure) return error;
@@ -188,5 +152,5 @@ export function asFailure(error: unknown, reason: string): PolicyFailure {
     // A Proxy or getters that throw: described below.
   }
   if (config !== undefined) return new PolicyFailure("error", "config", config);
-  return new PolicyFailure("error", reason, describeError(error));
+  return new PolicyFailure(kind, reason, describeError(error));
 }

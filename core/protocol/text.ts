@@ -18,7 +18,7 @@ export const MAX_MESSAGE_CHARS = 4096;
  *
  * @example
  * ```ts
- * import { capText } from "./_text.ts";
+ * import { capText } from "./text.ts";
  *
  * console.assert(capText("abcdef", 3) === "abc… [3 more characters cut]");
  * ```
@@ -37,7 +37,7 @@ export function capText(text: string, maxChars: number): string {
  *
  * @example
  * ```ts
- * import { describeError } from "./_text.ts";
+ * import { describeError } from "./text.ts";
  *
  * console.assert(describeError(new RangeError("Too far")) === "RangeError: Too far");
  * const hostile = { toString() { throw new Error("no"); } };
@@ -70,7 +70,7 @@ export function describeError(error: unknown): string {
  *
  * @example
  * ```ts
- * import { cleanText } from "./_text.ts";
+ * import { cleanText } from "./text.ts";
  *
  * console.assert(cleanText("\x1b[31mred\x1b[0m\x1b]0;title\x07 ok\r\n") === "red ok\n");
  * ```
@@ -89,7 +89,7 @@ export function cleanText(text: string): string {
  *
  * @example
  * ```ts
- * import { OutputLimit } from "./_text.ts";
+ * import { OutputLimit } from "./text.ts";
  *
  * const seen: string[] = [];
  * const output = new OutputLimit((text) => seen.push(text), 4, 100);

@@ -1,12 +1,43 @@
 /**
- * Growable writers for batches and replies (see `protocol.ts` for the layout).
+ * Batches and replies, the two messages of the hook protocol, and how they are written and read.
  *
- * A call is `[opcode, atNs, argumentCount, ...arguments]`; an answer is `[count, ...values]`.
+ * A call is `[opcode, atNs, argumentCount, ...arguments]` (the opcodes are in `ops.ts`); an
+ * answer is `[count, ...values]`. The kernel writes a batch with {@linkcode BatchWriter} and reads
+ * the reply with {@linkcode ReplyReader}, which trusts nothing; the SDK answers with
+ * {@linkcode ReplyWriter}.
  *
  * @module
  */
 
-import type { Batch, Reply } from "./protocol.ts";
+/**
+ * One simulated instant's worth of hook calls for one domain.
+ *
+ * `nums` holds the calls back to back, each `[opcode, atNs, ...arguments]` with a length fixed by
+ * the opcode; `objs` carries the rare structured payloads (VM descriptions, parameter changes),
+ * referenced from `nums` by index. `length` is the number of valid entries of `nums`.
+ */
+export interface Batch {
+  /** The encoded calls; entries past `length` are garbage. */
+  nums: Float64Array;
+  /** How many entries of `nums` are valid. */
+  length: number;
+  /** Structured payloads referenced by index from `nums`. */
+  objs: unknown[];
+}
+
+/**
+ * The policy's answers to the queries of one {@linkcode Batch}, in call order.
+ *
+ * Each query's answer is `[count, ...values]`; what the values mean depends on the opcode.
+ */
+export interface Reply {
+  /** The encoded answers; entries past `length` are garbage. */
+  nums: Float64Array;
+  /** How many entries of `nums` are valid. */
+  length: number;
+  /** Structured payloads referenced by index from `nums`. */
+  objs: unknown[];
+}
 
 /** Writes calls into a reusable {@linkcode Batch}. Used by the kernel. */
 export class BatchWriter implements Batch {

@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { IoRequestView } from "./io.ts";
+import type { IoRequestView } from "./views.ts";
 
 /**
  * Requests sorted by cylinder or by block (ties broken by id, so the order is total), with binary
@@ -15,7 +15,7 @@ import type { IoRequestView } from "./io.ts";
  *
  * @example
  * ```ts
- * import { SortedRequests } from "./io_queue.ts";
+ * import { SortedRequests } from "./sorted_requests.ts";
  * const queue = new SortedRequests("cylinder");
  * console.log(queue.size, queue.ceiling(53)); // 0 undefined
  * ```

@@ -1,22 +1,26 @@
 /**
- * The wire contract between the kernel and a policy, whatever runs the policy.
+ * What a policy is to the kernel, whatever runs it: a {@linkcode PolicyDefinition} (a policy
+ * bundle's default export), started with a {@linkcode StartMessage}, answering with a
+ * {@linkcode StartResult} and a {@linkcode PolicyHandler} for batches.
  *
- * A policy bundle's default export is a {@linkcode PolicyDefinition}. The kernel never calls hooks
- * directly: it sends a {@linkcode Batch} (every call of one simulated instant, encoded as numbers)
- * and gets back a {@linkcode Reply}. The same bytes flow through every isolation (`none`, `worker`,
- * `process`), which is why a run's decisions are identical under all three.
+ * The kernel never calls hooks directly: it sends a `Batch` (every call of one simulated instant,
+ * encoded as numbers, see `batch.ts`) and gets back a `Reply`. The same bytes flow through every
+ * isolation (`none`, `worker`, `process`), which is why a run's decisions are identical under all
+ * three.
  *
  * @module
  */
 
-import type { Param } from "./params.ts";
+import type { Batch, Reply } from "./batch.ts";
+// Type only: a definition carries its declared parameters for tools (tune) that search them.
+import type { Param } from "../policy/params.ts";
 
 /**
  * The major version of the hook protocol this kernel speaks.
  *
  * @example
  * ```ts
- * import { API_VERSION } from "./protocol.ts";
+ * import { API_VERSION } from "./definition.ts";
  *
  * console.assert(API_VERSION === 1);
  * ```
@@ -24,37 +28,7 @@ import type { Param } from "./params.ts";
 export const API_VERSION = 1;
 
 /** A resource domain of the kernel. */
-export type Domain = "cpu" | "memory" | "io";
-
-/**
- * One simulated instant's worth of hook calls for one domain.
- *
- * `nums` holds the calls back to back, each `[opcode, atNs, ...arguments]` with a length fixed by
- * the opcode; `objs` carries the rare structured payloads (VM descriptions, parameter changes),
- * referenced from `nums` by index. `length` is the number of valid entries of `nums`.
- */
-export interface Batch {
-  /** The encoded calls; entries past `length` are garbage. */
-  nums: Float64Array;
-  /** How many entries of `nums` are valid. */
-  length: number;
-  /** Structured payloads referenced by index from `nums`. */
-  objs: unknown[];
-}
-
-/**
- * The policy's answers to the queries of one {@linkcode Batch}, in call order.
- *
- * Each query's answer is `[count, ...values]`; what the values mean depends on the opcode.
- */
-export interface Reply {
-  /** The encoded answers; entries past `length` are garbage. */
-  nums: Float64Array;
-  /** How many entries of `nums` are valid. */
-  length: number;
-  /** Structured payloads referenced by index from `nums`. */
-  objs: unknown[];
-}
+export type Domain = "cpu" | "memory" | "io" | "placement";
 
 /** What the kernel tells a policy when it starts it. Plain JSON. */
 export interface StartMessage {
@@ -88,6 +62,11 @@ export interface StartResult {
   domain?: Domain;
   /** Names of the per-VM counters the policy keeps (reports show them), when it has any. */
   counters?: string[];
+  /**
+   * A placement policy's power management: `peak` when every host draws its full power all the
+   * time (no power management); absent for power that follows utilisation.
+   */
+  power?: "peak";
 }
 
 /** A started policy: takes batches, returns replies, synchronously. */
@@ -124,10 +103,10 @@ export interface PolicyDefinition {
  *
  * @example
  * ```ts
- * import { isPolicyDefinition } from "./protocol.ts";
- * import { defineCpuPolicy } from "./cpu.ts";
+ * import { API_VERSION, isPolicyDefinition } from "./definition.ts";
  *
- * console.assert(isPolicyDefinition(defineCpuPolicy({ name: "noop", create: () => ({}) })));
+ * const definition = { apiVersion: API_VERSION, domain: "cpu", name: "noop", start() {} };
+ * console.assert(isPolicyDefinition(definition));
  * console.assert(!isPolicyDefinition({ name: "not a policy" }));
  * ```
  */
@@ -136,5 +115,6 @@ export function isPolicyDefinition(value: unknown): value is PolicyDefinition {
   const candidate = value as Record<string, unknown>;
   return typeof candidate.apiVersion === "number" && typeof candidate.name === "string" &&
     typeof candidate.start === "function" &&
-    (candidate.domain === "cpu" || candidate.domain === "memory" || candidate.domain === "io");
+    (candidate.domain === "cpu" || candidate.domain === "memory" || candidate.domain === "io" ||
+      candidate.domain === "placement");
 }

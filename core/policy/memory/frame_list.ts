@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { FrameTable, MemoryVmView } from "./memory.ts";
+import type { FrameTable, MemoryVmView } from "./views.ts";
 
 /** `links[2f]` of a frame that is not in the list. */
 const OUT = -2;
@@ -18,7 +18,7 @@ const OUT = -2;
  * @example Least recently used first
  * ```ts
  * import { FrameList } from "./frame_list.ts";
- * import { FrameTable } from "./memory.ts";
+ * import { FrameTable } from "./views.ts";
  * const frames = new FrameTable(3);
  * const recency = new FrameList(frames);
  * recency.push(0), recency.push(1), recency.push(2);

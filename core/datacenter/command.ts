@@ -1,0 +1,102 @@
+/**
+ * `hyperhook run` for a datacenter workload: the same flags as any run (`--placement P`,
+ * `--config-placement JSON`, `--isolation`, `--out`, `--html`, `--log`, `--format`), the report's
+ * `datacenter` section printed.
+ *
+ * @module
+ */
+
+import {
+  EXIT,
+  policyFlag,
+  printIncident,
+  Progress,
+  simulationOptions,
+  UsageError,
+  writeOutput,
+} from "../commands/common.ts";
+import type { Report } from "../report/report.ts";
+import { renderDatacenterHtml } from "./html.ts";
+import { formatDatacenter } from "./report.ts";
+import { isDatacenterWorkload, readDatacenter } from "./schema.ts";
+import { createDatacenterSimulation } from "./simulation.ts";
+
+/**
+ * Whether the file at `path` is a datacenter workload (by its `schema`); false for anything else,
+ * unreadable files included, which the ordinary reader then reports.
+ */
+export async function isDatacenterFile(path: string): Promise<boolean> {
+  try {
+    return isDatacenterWorkload(JSON.parse(await Deno.readTextFile(path)));
+  } catch {
+    return false;
+  }
+}
+
+/** Runs a datacenter workload for `hyperhook run`; returns the exit code. */
+export async function runDatacenterCommand(
+  path: string,
+  values: Record<string, string | boolean | undefined>,
+): Promise<number> {
+  const format = values.format ?? "table";
+  if (format !== "table" && format !== "json") {
+    throw new UsageError(`--format: expected table or json, got ${format}`);
+  }
+  for (const domain of ["cpu", "memory", "io"] as const) {
+    if (typeof values[domain] === "string") {
+      throw new UsageError(
+        `--${domain}: a datacenter workload takes a placement policy (--placement), not a ${domain} policy`,
+      );
+    }
+  }
+  const workload = await readDatacenter(path);
+  const options = simulationOptions(values);
+  const placement = policyFlag(values, "placement");
+  if (placement !== undefined) options.policies = { placement };
+  options.onIncident = printIncident;
+  let log: string[] | undefined;
+  if (typeof values.log === "string") {
+    log = [];
+    options.logSink = (line) => log!.push(line);
+  }
+  const simulation = await createDatacenterSimulation(workload, options);
+  const progress = new Progress("run");
+  let report: Report;
+  try {
+    const end = simulation.domain.endNs;
+    const step = Math.max(1, Math.ceil(end / 100));
+    while (!simulation.kernel.ended) {
+      await simulation.run(simulation.kernel.now + step);
+      progress.update(simulation.kernel.now, end);
+    }
+    report = simulation.report();
+  } finally {
+    progress.done();
+    await simulation.close();
+  }
+  if (typeof values.out === "string") {
+    await writeOutput(values.out, JSON.stringify(report, null, 2) + "\n");
+  }
+  if (typeof values.html === "string") {
+    await writeOutput(
+      values.html,
+      renderDatacenterHtml(report, simulation.domain.utilizationRows),
+      "--html",
+    );
+  }
+  if (log !== undefined) await writeOutput(values.log as string, log.join("\n") + "\n", "--log");
+  if (format === "json") {
+    console.log(JSON.stringify(report, null, 2));
+  } else {
+    const policy = report.policies.placement;
+    console.log(
+      `${report.workload}: placement ${policy?.name}${
+        policy?.ejected ? " (ejected)" : ""
+      } [${policy?.isolation}], ${report.incidents.length} incident(s), eventsHash ${
+        report.eventsHash.slice(0, 16)
+      }`,
+    );
+    console.log(formatDatacenter(report.datacenter!));
+  }
+  return report.policies.placement?.ejected ? EXIT.FAILED : EXIT.OK;
+}
