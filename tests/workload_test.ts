@@ -116,7 +116,7 @@ Deno.test("an unknown policy, a bad config and bad flags exit 2", async () => {
     );
   }
   await refused(ok, /--seed: expected a non-negative integer, got x/, ["--seed", "x"]);
-  await refused(ok, /--isolation: expected one of none, worker, process, got vm/, [
+  await refused(ok, /--isolation: expected one of none, worker, process, process-rpc, got vm/, [
     "--isolation",
     "vm",
   ]);

@@ -338,8 +338,7 @@ class PendingRuntime implements PolicyRuntime {
 
 /** Runs the child: see the module's documentation. */
 async function main(): Promise<void> {
-  const realStdin = Deno.stdin, realStderr = Deno.stderr, exit = Deno.exit;
-  const encoder = new TextEncoder();
+  const realStdin = Deno.stdin, exit = Deno.exit;
   const inbox = new Inbox(realStdin);
   const run = inbox.next() as ReplayRun;
   const ring = new Uint8Array(new SharedArrayBuffer(RING_BYTES));
@@ -449,12 +448,8 @@ async function main(): Promise<void> {
     stream.mark(RECORD.END, 0);
   } catch (error) {
     const text = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+    // The kernel says what went wrong, once (a refused configuration is its one line).
     stream.text(RECORD.ERROR, 0, text);
-    try {
-      realStderr.writeSync(encoder.encode(`hyperhook replay child: ${text}\n`));
-    } catch {
-      // Nobody to tell.
-    }
   }
   finish(0);
 }
