@@ -88,7 +88,7 @@ export class DatacenterDomain implements KernelDomain {
   #hostVms: number[][];
   #hostAllocated: Float64Array;
   #hostU: Float64Array;
-  #hostUBefore: Float64Array;
+  #frameStartU: Float64Array;
   #hostW: Float64Array;
   #hostActive: Uint8Array;
   #hostSla: Uint8Array;
@@ -188,7 +188,7 @@ export class DatacenterDomain implements KernelDomain {
     this.#hostVms = Array.from({ length: hosts }, () => []);
     this.#hostAllocated = new Float64Array(hosts);
     this.#hostU = new Float64Array(hosts);
-    this.#hostUBefore = new Float64Array(hosts);
+    this.#frameStartU = new Float64Array(hosts);
     this.#hostW = new Float64Array(hosts);
     this.#hostActive = new Uint8Array(hosts);
     this.#hostSla = new Uint8Array(hosts);
@@ -723,7 +723,7 @@ export class DatacenterDomain implements KernelDomain {
     this.#totalRequested += this.#requested * seconds;
     this.#underAllocated += this.#missing * seconds;
     if (!peak && books) {
-      this.#hostUBefore.set(this.#hostU);
+      this.#frameStartU.set(this.#hostU);
       this.#frameSeconds = seconds;
     }
   }
@@ -731,7 +731,7 @@ export class DatacenterDomain implements KernelDomain {
   /** CloudSim's energy of a frame: [u0 > 0] · (P(u0) + P(u1)) / 2 · Δt, per host. */
   #trapezoidEnergy(seconds: number): void {
     for (let h = 0; h < this.#hostU.length; h++) {
-      const before = this.#hostUBefore[h]!;
+      const before = this.#frameStartU[h]!;
       if (before === 0) continue;
       const table = this.#hostPower[h]!;
       const from = powerAt(table, before), to = powerAt(table, this.#hostU[h]!);
