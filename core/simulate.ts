@@ -9,6 +9,7 @@ import { CpuDomain } from "./cpu/domain.ts";
 import { MemoryDomain, memoryOnlyCpu } from "./memory/domain.ts";
 import { buildIoDomain } from "./io/build.ts";
 import type { IoDomain } from "./io/domain.ts";
+import { LOG_ENCODING } from "./engine/decision_log.ts";
 import { parseDuration } from "./engine/duration.ts";
 import { buildProgram } from "./cpu/programs.ts";
 import { Kernel } from "./kernel/kernel.ts";
@@ -197,6 +198,7 @@ export class Simulation {
       },
       incidents: [...kernel.incidents],
       eventsHash: kernel.log.digest(),
+      eventsHashEncoding: LOG_ENCODING,
     };
     for (const domain of kernel.domains) {
       const requested = this.requested[domain.name];

@@ -167,6 +167,12 @@ export interface Report {
   incidents: Incident[];
   /** sha256 of the canonical decision log. */
   eventsHash: string;
+  /**
+   * The version of the decision log's encoding that `eventsHash` hashes (`LOG_ENCODING` of
+   * `core/engine/decision_log.ts`): hashes of different versions do not compare. Version 1, six
+   * float64 per record, came before this field.
+   */
+  eventsHashEncoding: number;
 }
 
 /** Summarises a histogram. */
