@@ -141,10 +141,11 @@ export class DecisionLog {
     return hash.digest();
   }
 
-  /** Ends the log without a digest (nothing to let go: the log holds no thread or file). */
-  close(): void {
-    this.#kept = [];
-  }
+  /**
+   * Does nothing: the log holds no thread or file to let go. A closed log still answers `peek`
+   * and `digest` (a live kernel that closed reads its hash last).
+   */
+  close(): void {}
 
   /** Hands the bytes written so far to the hash, or keeps them while the log is short. */
   #flush(): void {

@@ -134,3 +134,17 @@ Deno.test("decision log, encoding 2: a run and a stop take under 12 bytes each, 
   }
   assert.ok(reference.bytes.length / 20_000 < 12, `${reference.bytes.length / 20_000} bytes`);
 });
+
+Deno.test("decision log: closing lets nothing go that a later peek or digest needs", () => {
+  for (const n of [10, 40_000, 600_000]) {
+    const log = new DecisionLog(), reference = new Reference();
+    for (let i = 0; i < n; i++) {
+      const record: Record6 = [1, 1 + (i & 1), i * 1000, i & 1023, i & 63, 10_000_000];
+      log.record(...record);
+      reference.record(record);
+    }
+    log.close();
+    assert.equal(log.peek(), reference.sha256(), `${n} records, peek`);
+    assert.equal(log.digest(), reference.sha256(), `${n} records, digest`);
+  }
+});
