@@ -13,7 +13,7 @@
 import { BUILTIN_POLICIES, FALLBACK_POLICIES } from "../plugins/mod.ts";
 import type { LoadedPolicy } from "./kernel/slot.ts";
 import type { Domain } from "./protocol/definition.ts";
-import { bundlePolicy, type PolicyBundle } from "./sandbox/bundle.ts";
+import { bundlePolicy, type PolicyBundle } from "./bundle/bundle.ts";
 import { createRuntime } from "./sandbox/mod.ts";
 import type { SandboxOptions } from "./sandbox/options.ts";
 import { InlineRuntime } from "./sandbox/inline.ts";

@@ -32,8 +32,8 @@ const PEEK = 1, DIGEST = 2, DISCARD = 3;
 const CTL_BYTES = 64, LENS_BYTES = 4 * SLOTS, RESULT_BYTES = 64;
 const DATA_AT = CTL_BYTES + LENS_BYTES + RESULT_BYTES;
 
-/** The thread's code. */
-const THREAD_CODE = `
+/** The thread's code (exported for the test that type-checks it). */
+export const THREAD_CODE = `
 const { workerData: sab } = require("node:worker_threads");
 const { createHash } = require("node:crypto");
 const ctl = new Int32Array(sab, 0, ${CTL_BYTES / 4});
