@@ -34,6 +34,7 @@ export { parseWorkload, readWorkload, WorkloadError } from "./core/workload/load
 export { WORKLOAD_SCHEMA } from "./core/workload/schema.ts";
 export type {
   CpuWorkload,
+  HostCpuWorkload,
   HostMemoryWorkload,
   HostWorkload,
   MemoryRef,
@@ -56,7 +57,12 @@ export type {
   IoTraceSpec,
   VmIoWorkload,
 } from "./core/workload/io_types.ts";
-export type { DiskSpec, HddDiskSpec, LinearDiskSpec, SsdDiskSpec } from "./core/io/disk/factory.ts";
+export type {
+  DiskSpec,
+  HddDiskSpec,
+  LinearDiskSpec,
+  SsdDiskSpec,
+} from "./core/workload/disk_specs.ts";
 export type { LoadedPolicy } from "./core/kernel/slot.ts";
 export {
   type HostReport,
@@ -79,7 +85,7 @@ export {
   PolicyFailure,
   type PolicyRuntime,
   type StreamedBatch,
-} from "./core/sandbox/runtime.ts";
+} from "./core/protocol/runtime.ts";
 export { BUILTIN_POLICIES, type BuiltinPolicy } from "./plugins/mod.ts";
 export {
   createDatacenterSimulation,

@@ -7,7 +7,7 @@
 
 import { createSimulation, type Simulation } from "../core/simulate.ts";
 import { parseWorkload } from "../core/workload/load.ts";
-import type { Isolation } from "../core/sandbox/runtime.ts";
+import type { Isolation } from "../core/protocol/runtime.ts";
 import type { SandboxOptions } from "../core/sandbox/options.ts";
 
 /** Builds (and starts) the scale simulation. */

@@ -13,24 +13,11 @@
 import { cpuUsage } from "node:process";
 import { createSimulation, type Simulation } from "../core/simulate.ts";
 import { parseWorkload } from "../core/workload/load.ts";
-
-const VMS = 16;
+import { IO_VMS, ioWorkload } from "./_workloads.ts";
 
 /** Builds the bench simulation: `requests` in all, spread over 16 VMs. */
 export function ioSimulation(policy: string, requests: number): Promise<Simulation> {
-  return createSimulation(parseWorkload({
-    schema: "hyperhook.workload/v1",
-    name: `io-bench-${policy}`,
-    seed: 1,
-    host: { pcpus: 1, disks: [{ id: "d0", model: "hdd", preset: "hp_c2247a" }] },
-    policies: { io: { use: policy } },
-    vms: Array.from({ length: VMS }, (_, i) => ({
-      id: `vm-${i}`,
-      io: {
-        generate: { disk: "d0", count: requests / VMS, depth: 4, readRatio: 0.7, size: 4096 },
-      },
-    })),
-  }));
+  return createSimulation(parseWorkload(ioWorkload(policy, requests)));
 }
 
 for (const policy of ["deadline", "fcfs", "bfq"]) {
@@ -69,6 +56,6 @@ if (import.meta.main) {
   console.log(
     `${policy}: ${median(wall)} requests/s wall, ${median(cpu)} per CPU second (median of 5, ${
       requests.toLocaleString("en")
-    } requests, hdd, ${VMS} VMs)`,
+    } requests, hdd, ${IO_VMS} VMs)`,
   );
 }

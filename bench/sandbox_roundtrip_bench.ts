@@ -7,10 +7,10 @@
  * @module
  */
 
-import { bundlePolicy } from "../core/sandbox/bundle.ts";
+import { bundlePolicy } from "../core/bundle/bundle.ts";
 import { createRuntime } from "../core/sandbox/mod.ts";
-import type { Isolation, PolicyRuntime } from "../core/sandbox/runtime.ts";
-import type { Batch } from "../core/policy/protocol.ts";
+import type { Isolation, PolicyRuntime } from "../core/protocol/runtime.ts";
+import type { Batch } from "../core/protocol/batch.ts";
 
 const bundle = await bundlePolicy(
   new URL("../tests/fixtures/policies/echo.ts", import.meta.url).pathname,

@@ -25,8 +25,8 @@
 import { parseArgs } from "node:util";
 import { scaleSimulation } from "./_scale.ts";
 import { ProcessRuntime } from "../core/sandbox/process.ts";
-import type { Isolation } from "../core/sandbox/runtime.ts";
-import type { Batch, Reply } from "../core/policy/protocol.ts";
+import type { Isolation } from "../core/protocol/runtime.ts";
+import type { Batch, Reply } from "../core/protocol/batch.ts";
 
 const { values } = parseArgs({
   args: Deno.args,

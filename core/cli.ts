@@ -9,28 +9,27 @@
  */
 
 import { EXIT, isBadInput, UsageError } from "./commands/common.ts";
-import { bundleCommand } from "./commands/bundle.ts";
-import { compareCommand } from "./commands/compare.ts";
-import { newCommand } from "./commands/new.ts";
-import { runCommand } from "./commands/run.ts";
-import { serveCommand } from "./commands/serve.ts";
 
 /**
- * The subcommands, by name.
+ * The subcommands, by name. Each is imported when it is called: `run` loads no HTTP server, no
+ * bundler and no scaffolding templates.
  *
  * @example
  * ```ts
  * import { COMMANDS } from "./cli.ts";
  *
- * console.log(Object.keys(COMMANDS)); // run, compare, serve, bundle, new
+ * console.log(Object.keys(COMMANDS)); // run, compare, serve, bundle, new, sweep, worker, tune
  * ```
  */
 export const COMMANDS: Record<string, (args: string[]) => Promise<number>> = {
-  run: runCommand,
-  compare: compareCommand,
-  serve: serveCommand,
-  bundle: bundleCommand,
-  new: newCommand,
+  run: async (args) => (await import("./commands/run.ts")).runCommand(args),
+  compare: async (args) => (await import("./commands/compare.ts")).compareCommand(args),
+  serve: async (args) => (await import("./commands/serve.ts")).serveCommand(args),
+  bundle: async (args) => (await import("./commands/bundle.ts")).bundleCommand(args),
+  new: async (args) => (await import("./commands/new.ts")).newCommand(args),
+  sweep: async (args) => (await import("./commands/sweep.ts")).sweepCommand(args),
+  worker: async (args) => (await import("./commands/worker.ts")).workerCommand(args),
+  tune: async (args) => (await import("./commands/tune.ts")).tuneCommand(args),
 };
 
 const USAGE = `hyperhook: simulate and compare hypervisor resource policies
@@ -70,4 +69,6 @@ export async function main(args: string[]): Promise<number> {
   }
 }
 
-if (import.meta.main) Deno.exit(await main(Deno.args));
+// Without a top-level await: a command loaded on demand may import mod.ts, which imports this
+// module, and would wait forever for a module still evaluating.
+if (import.meta.main) main(Deno.args).then((code) => Deno.exit(code));

@@ -7,16 +7,21 @@
  * a permission-less child process by default (`process`), the only isolation that holds against
  * hostile code. `--isolation` overrides both.
  *
+ * A built-in run in-process needs only its bundle's hash, which comes from a cache while its
+ * sources are unchanged (`bundle/identity.ts`): such a run loads neither the bundler
+ * (esbuild) nor the sandboxes, which are imported when first needed.
+ *
  * @module
  */
 
 import { BUILTIN_POLICIES, FALLBACK_POLICIES } from "../plugins/mod.ts";
 import type { LoadedPolicy } from "./kernel/slot.ts";
-import type { Domain } from "./policy/protocol.ts";
-import { bundlePolicy, type PolicyBundle } from "./sandbox/bundle.ts";
-import { createRuntime } from "./sandbox/mod.ts";
+import type { Domain } from "./protocol/definition.ts";
+import type { Isolation, PolicyRuntime } from "./protocol/runtime.ts";
+import type { PolicyBundle } from "./bundle/bundle.ts";
+import { type BundleIdentity, bundleIdentity } from "./bundle/identity.ts";
+import { InlineRuntime } from "./sandbox/inline.ts";
 import type { SandboxOptions } from "./sandbox/options.ts";
-import { InProcessRuntime, type Isolation } from "./sandbox/runtime.ts";
 
 /**
  * A policy reference that cannot be used (unknown name, missing file, unbundlable import).
@@ -52,9 +57,16 @@ export interface LoadOptions {
   config?: Record<string, unknown>;
   /** Heap cap, deadlines and message cap of the sandbox. */
   sandbox?: SandboxOptions;
+  /**
+   * The policy is untrusted code (posted through the HTTP API): it may import only `npm:`,
+   * `jsr:`, public `https:` modules and the SDK, and errors name no server path (see
+   * `BundleOptions.untrusted`). Default: false.
+   */
+  untrusted?: boolean;
 }
 
 const builtinBundles = new Map<string, Promise<PolicyBundle>>();
+const builtinIdentities = new Map<string, Promise<BundleIdentity>>();
 
 /** Whether `reference` names a built-in policy of `domain`. */
 export function isBuiltin(domain: Domain, reference: string): boolean {
@@ -72,6 +84,27 @@ function builtinBundle(domain: Domain, name: string): Promise<PolicyBundle> {
   return bundle;
 }
 
+/** The hash and size of a built-in's bundle: from the cache while its sources are unchanged. */
+function builtinIdentity(domain: Domain, name: string): Promise<BundleIdentity> {
+  const key = `${domain}/${name}`;
+  let identity = builtinIdentities.get(key);
+  if (identity === undefined) {
+    const url = BUILTIN_POLICIES[domain][name]!.url;
+    identity = url.protocol === "file:"
+      ? bundleIdentity(url.pathname)
+      : builtinBundle(domain, name);
+    builtinIdentities.set(key, identity);
+  }
+  return identity;
+}
+
+async function bundlePolicy(
+  reference: string,
+  options: { untrusted?: boolean } = {},
+): Promise<PolicyBundle> {
+  return await (await import("./bundle/bundle.ts")).bundlePolicy(reference, options);
+}
+
 /** Whether a reference looks like a module rather than a (mistyped) built-in name. */
 function isModuleReference(reference: string): boolean {
   return /^(npm|jsr|https?|file):/.test(reference) || /[./\\]/.test(reference);
@@ -80,10 +113,18 @@ function isModuleReference(reference: string): boolean {
 /**
  * Bundles a policy reference: a built-in name or a module reference.
  *
+ * @param domain The policy's domain (for built-in names).
+ * @param reference A built-in name, a path, or an `npm:`, `jsr:`, `https:` or `file:` specifier.
+ * @param options `untrusted`: bundle it as untrusted code; its errors then do not name
+ *   `reference` (for posted source, a file the server wrote).
  * @throws {PolicyReferenceError} For an unknown name, a missing module or an import that cannot be
  *   bundled (the message names it).
  */
-export async function bundleReference(domain: Domain, reference: string): Promise<PolicyBundle> {
+export async function bundleReference(
+  domain: Domain,
+  reference: string,
+  options: { untrusted?: boolean } = {},
+): Promise<PolicyBundle> {
   if (isBuiltin(domain, reference)) return await builtinBundle(domain, reference);
   if (!isModuleReference(reference)) {
     const known = Object.keys(BUILTIN_POLICIES[domain]);
@@ -93,12 +134,12 @@ export async function bundleReference(domain: Domain, reference: string): Promis
       }, or a path or npm:, jsr:, https: specifier of a policy module`,
     );
   }
+  const untrusted = options.untrusted ?? false;
   try {
-    return await bundlePolicy(reference);
+    return await bundlePolicy(reference, { untrusted });
   } catch (error) {
-    throw new PolicyReferenceError(
-      `Policy ${reference}: ${(error as Error).message.replace(/^Cannot bundle policy \S+: /, "")}`,
-    );
+    const message = (error as Error).message.replace(/^Cannot bundle policy(?: \S+)?: /, "");
+    throw new PolicyReferenceError(`Policy${untrusted ? "" : ` ${reference}`}: ${message}`);
   }
 }
 
@@ -121,17 +162,26 @@ export async function loadPolicy(
 ): Promise<LoadedPolicy> {
   const config = options.config ?? {};
   const builtin = isBuiltin(domain, reference);
-  const bundle = await bundleReference(domain, reference);
   const isolation = options.isolation ?? (builtin ? "none" : "process");
-  // A trusted built-in in-process skips the import of its own bundle: same code, already loaded.
-  const runtime = builtin && isolation === "none"
-    ? createRuntime("none", BUILTIN_POLICIES[domain][reference]!.definition, options.sandbox)
-    : createRuntime(isolation, bundle, options.sandbox);
+  let runtime: PolicyRuntime, sha256: string;
+  if (builtin && isolation === "none") {
+    // A trusted built-in in-process skips the import of its own bundle: same code, already loaded.
+    sha256 = (await builtinIdentity(domain, reference)).sha256;
+    runtime = new InlineRuntime(BUILTIN_POLICIES[domain][reference]!.definition, options.sandbox);
+  } else {
+    const bundle = await bundleReference(domain, reference, { untrusted: options.untrusted });
+    sha256 = bundle.sha256;
+    runtime = (await import("./sandbox/mod.ts")).createRuntime(
+      isolation,
+      bundle,
+      options.sandbox,
+    );
+  }
   return {
     runtime,
     info: {
       name: builtin ? BUILTIN_POLICIES[domain][reference]!.definition.name : reference,
-      sha256: bundle.sha256,
+      sha256,
       isolation,
       config,
       reference,
@@ -149,7 +199,7 @@ export function loadFallback(domain: Domain): LoadedPolicy {
   const builtin = BUILTIN_POLICIES[domain][name];
   if (builtin === undefined) throw new Error(`No fallback policy for the ${domain} domain`);
   return {
-    runtime: new InProcessRuntime(builtin.definition),
+    runtime: new InlineRuntime(builtin.definition, { trusted: true }),
     info: { name, sha256: "", isolation: "none", config: {}, reference: name },
     config: {},
   };

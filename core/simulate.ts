@@ -6,6 +6,7 @@
  */
 
 import { CpuDomain } from "./cpu/domain.ts";
+import type { CpuFigures } from "./cpu/figures.ts";
 import { MemoryDomain, memoryOnlyCpu } from "./memory/domain.ts";
 import { buildIoDomain } from "./io/build.ts";
 import type { IoDomain } from "./io/domain.ts";
@@ -14,20 +15,14 @@ import { buildProgram } from "./cpu/programs.ts";
 import { Kernel } from "./kernel/kernel.ts";
 import { type Incident, type LoadedPolicy, PolicySlot } from "./kernel/slot.ts";
 import { loadFallback, loadPolicy } from "./loader.ts";
-import type { Domain } from "./policy/protocol.ts";
-import {
-  jain,
-  latencyOf,
-  noLatency,
-  type Report,
-  REPORT_SCHEMA,
-  type ReportPolicy,
-  waterFill,
-} from "./report/report.ts";
-import type { Isolation } from "./sandbox/runtime.ts";
+import type { Domain } from "./protocol/definition.ts";
+import type { Report, ReportPolicy } from "./report/report.ts";
+import { buildReport } from "./report/build.ts";
+import type { Isolation } from "./protocol/runtime.ts";
 import type { SandboxOptions } from "./sandbox/options.ts";
 import { WorkloadError } from "./workload/load.ts";
-import type { Workload } from "./workload/schema.ts";
+import { HOST_CPU_DEFAULTS, type Workload } from "./workload/schema.ts";
+import { readTraceText } from "./workload/trace_file.ts";
 
 /** A policy choice: a reference and its config. */
 export interface PolicyChoice {
@@ -55,7 +50,7 @@ export interface SimulateOptions {
   onIncident?: (incident: Incident) => void;
   /** Receives the decision log as text. */
   logSink?: (line: string) => void;
-  /** Reads trace files (default: `Deno.readTextFileSync`). */
+  /** Reads trace files (default: `readTraceText`, regular files within a size limit). */
   readText?: (path: string) => string;
 }
 
@@ -118,6 +113,30 @@ export class Simulation {
     this.cpu = cpu;
   }
 
+  /** The current simulated time. */
+  get nowNs(): number {
+    return this.kernel.now;
+  }
+
+  /** When the run stops, if the workload fixes it. */
+  get stopAtNs(): number | undefined {
+    return this.kernel.stopAtNs;
+  }
+
+  /** Whether the run is over. */
+  get ended(): boolean {
+    return this.kernel.ended;
+  }
+
+  /**
+   * The CPU domain's figures now (an internal API: for the live server and HTML reports).
+   *
+   * @ignore
+   */
+  cpuFigures(): CpuFigures {
+    return this.cpu.figures(this.kernel.now);
+  }
+
   /** Runs to the end (or to `limitNs`). */
   async run(limitNs?: number): Promise<void> {
     const advancing = this.kernel.advance(limitNs);
@@ -126,85 +145,24 @@ export class Simulation {
 
   /** The report of the run so far. */
   report(): Report {
-    const kernel = this.kernel, cpu = this.cpu;
-    const simulatedNs = kernel.now;
-    const capacity = simulatedNs * cpu.pcpus.length;
-    const vms = cpu.vms.map((vm) => {
-      let runNs = 0, waitNs = 0, switches = 0, demand: number | null = null;
-      for (const id of vm.vcpus) {
-        const vcpu = cpu.vcpus[id]!;
-        runNs += vcpu.runNs;
-        waitNs += vcpu.waitNs;
-        switches += vcpu.switches;
-        const asked = vm.program?.demandNs(vcpu.cursor, simulatedNs) ?? null;
-        if (asked !== null) demand = (demand ?? 0) + asked;
-      }
-      return { vm, runNs, waitNs, switches, demand };
-    });
-    // Entitlement: weighted max-min fair split of the host, given what each VM wanted.
-    const demands = vms.map(({ vm, runNs, waitNs }) => {
-      const wanted = capacity === 0 ? 0 : (runNs + waitNs) / capacity;
-      const capLimit = vm.params.cap > 0 ? vm.params.cap / 100 / cpu.pcpus.length : Infinity;
-      return Math.min(wanted, vm.vcpus.length / cpu.pcpus.length, capLimit);
-    });
-    const entitlements = waterFill(1, vms.map(({ vm }) => vm.params.weight), demands);
-    const ratios: number[] = [];
-    const report: Report = {
-      schema: REPORT_SCHEMA,
-      workload: this.workload.name,
-      seed: this.workload.seed,
-      simulatedNs,
-      wallMs: Math.round(performance.now() - this.#started),
-      policies: this.requested,
-      vms: vms.map(({ vm, runNs, waitNs, switches, demand }, i) => {
-        const share = capacity === 0 ? 0 : runNs / capacity;
-        const entitlement = entitlements[i]!;
-        if (entitlement > 1e-9) ratios.push(share / entitlement);
-        return {
-          id: vm.id,
-          cpu: {
-            vcpus: vm.vcpus.length,
-            runNs,
-            waitNs,
-            finishNs: vm.finishNs,
-            share,
-            entitlement,
-            switches,
-            demandNs: demand,
-            latencyNs: latencyOf(vm.latency),
-            ...(Object.keys(vm.counters).length > 0 ? { counters: { ...vm.counters } } : {}),
-          },
-          memory: this.memory?.vmFigures(vm.index) ?? { refs: 0, faults: 0, residentPeak: 0 },
-          io: this.io?.vmFigures(vm.index) ??
-            { requests: 0, completed: 0, bytes: 0, latencyNs: noLatency() },
-        };
-      }),
-      host: {
-        cpu: {
-          pcpus: cpu.pcpus.length,
-          utilization: capacity === 0
-            ? 0
-            : cpu.pcpus.reduce((sum, pcpu) => sum + pcpu.busyNs, 0) / capacity,
-          switches: cpu.switches,
-          fairness: jain(ratios),
-          meanWaitNs: vms.length === 0
-            ? 0
-            : Math.round(vms.reduce((sum, vm) => sum + vm.waitNs, 0) / vms.length),
-          latencyNs: latencyOf(cpu.latency()),
-        },
-        memory: this.memory?.hostFigures() ?? { frames: 0, faults: 0, evictions: 0 },
-        disks: this.io?.diskFigures(simulatedNs) ?? [],
-      },
-      incidents: [...kernel.incidents],
-      eventsHash: kernel.log.digest(),
-    };
+    const kernel = this.kernel, now = kernel.now;
     for (const domain of kernel.domains) {
       const requested = this.requested[domain.name];
       if (requested === undefined) continue;
       requested.ejected = kernel.incidents.some((incident) => incident.domain === domain.name);
       requested.restarts = kernel.restarts.get(domain.name) ?? 0;
     }
-    return report;
+    return buildReport({
+      workload: this.workload,
+      simulatedNs: now,
+      wallMs: Math.round(performance.now() - this.#started),
+      policies: this.requested,
+      cpu: this.cpu.figures(now),
+      memory: this.memory?.figures(),
+      io: this.io?.figures(now),
+      incidents: kernel.incidents,
+      eventsHash: kernel.log.digest(),
+    });
   }
 
   /** Stops every policy runtime. */
@@ -275,7 +233,12 @@ export async function createSimulation(
   const cpuChoice = choose(workload, options, "cpu") ?? { use: "rr" };
   const loaded: Partial<Record<Domain, LoadedPolicy>> = {};
   loaded.cpu = await load("cpu", cpuChoice);
-  const cpu = new CpuDomain(kernel, new PolicySlot("cpu", loaded.cpu), workload.host.pcpus);
+  const cpu = new CpuDomain(
+    kernel,
+    new PolicySlot("cpu", loaded.cpu),
+    workload.host.pcpus,
+    workload.host.cpu ?? HOST_CPU_DEFAULTS,
+  );
   const memoryChoice = choose(workload, options, "memory");
   let memory: MemoryDomain | undefined;
   if (workload.host.memory !== undefined) {
@@ -287,7 +250,7 @@ export async function createSimulation(
       `Workload: host.memory.frames: expected a positive integer for the memory policy ${memoryChoice.use}, got nothing`,
     );
   }
-  const readText = options.readText ?? ((path: string) => Deno.readTextFileSync(path));
+  const readText = options.readText ?? ((path: string) => readTraceText(path));
   const vmIndex = new Map<string, number>();
   workload.vms.forEach((vm, index) => {
     let program;

@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { Domain, PolicyDefinition } from "../core/policy/protocol.ts";
+import type { Domain, PolicyDefinition } from "../core/protocol/definition.ts";
 import credit from "./cpu/credit.ts";
 import credit2 from "./cpu/credit2.ts";
 import fair from "./cpu/fair.ts";

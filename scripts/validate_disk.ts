@@ -19,6 +19,7 @@ import { parseArgs } from "node:util";
 import { parseValidationTrace } from "../core/io/disk/disksim_trace.ts";
 import { HddDiskModel } from "../core/io/disk/hdd.ts";
 import { HP_C2247A } from "../core/io/disk/hp_c2247a.ts";
+import { readTraceText, TraceFileError } from "../core/workload/trace_file.ts";
 import {
   type GapMode,
   replayValidationTrace,
@@ -73,16 +74,16 @@ function main(): void {
   const tracePath = values.trace ?? decodeURIComponent(DEFAULT_TRACE.pathname);
   let text: string;
   try {
-    text = Deno.readTextFileSync(tracePath);
+    text = readTraceText(tracePath);
   } catch (error) {
-    if (error instanceof Deno.errors.NotFound) {
+    if (error instanceof TraceFileError && error.reason === "no such file") {
       usage(
         `Trace not found: ${tracePath}\n` +
           "The validation replays DiskSim's HP C2247A trace, kept outside the repository in " +
           "../shared/traces/disksim-hp_c2247a/ (see PROVENANCE.md there); pass --trace PATH.",
       );
     }
-    throw error;
+    usage((error as Error).message);
   }
   let records;
   try {

@@ -6,7 +6,7 @@
  */
 
 import { bundleReference, isBuiltin } from "../loader.ts";
-import type { Domain } from "../policy/protocol.ts";
+import type { Domain } from "../protocol/definition.ts";
 import { EXIT, parseFlags, UsageError, writeOutput } from "./common.ts";
 
 /** Usage of `bundle`. */

@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { Domain } from "../policy/protocol.ts";
+import type { Domain } from "../protocol/definition.ts";
 import type { Report } from "../report/report.ts";
 import { formatComparison } from "../report/table.ts";
 import { readWorkload } from "../workload/load.ts";
@@ -19,6 +19,7 @@ import {
   UsageError,
   writeOutput,
 } from "./common.ts";
+import { Phases } from "./phases.ts";
 import { runWorkload } from "./run.ts";
 import { renderHtmlReport } from "../report/html.ts";
 import { RunRecorder } from "../report/recorder.ts";
@@ -33,6 +34,7 @@ export const COMPARE_USAGE = `hyperhook compare <workload.json> --cpu a,b,c [opt
 
 /** Runs the `compare` subcommand; returns the exit code. */
 export async function compareCommand(args: string[]): Promise<number> {
+  const phases = new Phases();
   const { values, positionals } = parseFlags(args, {
     ...SIMULATION_FLAGS,
     "out-dir": { type: "string" },
@@ -65,6 +67,7 @@ export async function compareCommand(args: string[]): Promise<number> {
     throw new UsageError(`--${domain}: expected a comma-separated list of policies`);
   }
   const workload = await readWorkload(positionals[0]!);
+  phases.mark("parse");
   const reports: Report[] = [];
   const recorders: RunRecorder[] = [];
   for (const name of names) {
@@ -73,7 +76,8 @@ export async function compareCommand(args: string[]): Promise<number> {
     options.onIncident = printIncident;
     const recorder = new RunRecorder();
     recorders.push(recorder);
-    reports.push(await runWorkload(workload, options, name, recorder));
+    reports.push(await runWorkload(workload, options, name, recorder, phases));
+    phases.mark("report");
   }
   if (typeof values.html === "string") {
     await writeOutput(
@@ -97,6 +101,8 @@ export async function compareCommand(args: string[]): Promise<number> {
   console.log(
     format === "json" ? JSON.stringify(reports, null, 2) : formatComparison(reports, names),
   );
+  phases.mark("report");
+  phases.print();
   return reports.some((r) => Object.values(r.policies).some((p) => p.ejected))
     ? EXIT.FAILED
     : EXIT.OK;

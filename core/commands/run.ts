@@ -23,6 +23,7 @@ import {
   UsageError,
   writeOutput,
 } from "./common.ts";
+import { Phases } from "./phases.ts";
 
 /** Usage of `run`. */
 export const RUN_USAGE = `hyperhook run <workload.json> [options]
@@ -42,14 +43,17 @@ export const RUN_USAGE = `hyperhook run <workload.json> [options]
 
 /**
  * Runs one workload with progress on stderr; the report, its simulation and the options used.
+ * `phases`, when given, is told where building, running and reporting end.
  */
 export async function runWorkload(
   workload: Workload,
   options: SimulateOptions,
   label: string,
   observer?: RunObserver,
+  phases?: Phases,
 ): Promise<Report> {
   const simulation = await createSimulation(workload, options);
+  phases?.mark("build");
   const progress = new Progress(label);
   try {
     const end = workload.stopAt ?? Infinity;
@@ -60,6 +64,7 @@ export async function runWorkload(
       observer?.step(simulation);
     }
     observer?.end(simulation);
+    phases?.mark("run");
     return simulation.report();
   } finally {
     progress.done();
@@ -69,6 +74,7 @@ export async function runWorkload(
 
 /** Runs the `run` subcommand; returns the exit code. */
 export async function runCommand(args: string[]): Promise<number> {
+  const phases = new Phases();
   const { values, positionals } = parseFlags(args, {
     ...SIMULATION_FLAGS,
     out: { type: "string" },
@@ -92,6 +98,7 @@ export async function runCommand(args: string[]): Promise<number> {
     return await runDatacenterCommand(positionals[0]!, values);
   }
   const workload = await readWorkload(positionals[0]!);
+  phases.mark("parse");
   const options = simulationOptions(values);
   options.policies = {
     cpu: policyFlag(values, "cpu"),
@@ -105,7 +112,7 @@ export async function runCommand(args: string[]): Promise<number> {
     options.logSink = (line) => log!.push(line);
   }
   const recorder = typeof values.html === "string" ? new RunRecorder() : undefined;
-  const report = await runWorkload(workload, options, "run", recorder);
+  const report = await runWorkload(workload, options, "run", recorder, phases);
   if (typeof values.out === "string") {
     await writeOutput(values.out, JSON.stringify(report, null, 2) + "\n");
   }
@@ -119,5 +126,7 @@ export async function runCommand(args: string[]): Promise<number> {
   }
   if (log !== undefined) await writeOutput(values.log as string, log.join("\n") + "\n", "--log");
   console.log(format === "json" ? JSON.stringify(report, null, 2) : formatReport(report));
+  phases.mark("report");
+  phases.print();
   return Object.values(report.policies).some((policy) => policy.ejected) ? EXIT.FAILED : EXIT.OK;
 }

@@ -9,7 +9,7 @@ import { createControlApp } from "../control/app.ts";
 import { LiveKernel, type LiveSetup } from "../control/live.ts";
 import { StateError } from "../control/persistence.ts";
 import { parseDuration } from "../engine/duration.ts";
-import { WorkloadError } from "../workload/load.ts";
+import { readWorkloadJson } from "../workload/load.ts";
 import {
   EXIT,
   parseFlags,
@@ -29,6 +29,12 @@ export const SERVE_USAGE = `hyperhook serve [workload.json] [options]
   --state-dir DIR                   keep an audit log (fsynced) and checkpoints in DIR
   --resume                          carry on from --state-dir after a stop or a crash
   --checkpoint D                    wall-clock time between checkpoints (default 5s)
+  --stable-after D                  how long a start must stay up, and a policy swap run, to count
+                                    as good (default 10s); after 2 starts in a row that died sooner,
+                                    --resume replays no swap after the last good point
+  --data-dir DIR                    trace files named through the API must lie in DIR
+                                    (default: none, and POST /v1/vms refuses traces)
+  --max-trace SIZE                  the largest trace file read, such as 64MiB (default 256MiB)
   --cpu P / --config-cpu JSON / --isolation / --seed / --stall   as for run
   The bearer token comes from $HYPERHOOK_TOKEN, or is generated and printed.`;
 
@@ -60,6 +66,9 @@ export async function serveCommand(args: string[]): Promise<number> {
     "state-dir": { type: "string" },
     resume: { type: "boolean" },
     checkpoint: { type: "string" },
+    "data-dir": { type: "string" },
+    "stable-after": { type: "string" },
+    "max-trace": { type: "string" },
   });
   if (values.help) {
     console.log(SERVE_USAGE);
@@ -87,9 +96,37 @@ export async function serveCommand(args: string[]): Promise<number> {
       `--checkpoint: expected a duration of 10ms or more, got ${values.checkpoint}`,
     );
   }
+  const stableMs = values["stable-after"] === undefined
+    ? undefined
+    : (parseDuration(values["stable-after"]) ?? 0) / 1e6;
+  if (stableMs !== undefined && !(stableMs >= 10)) {
+    throw new UsageError(
+      `--stable-after: expected a duration of 10ms or more, got ${values["stable-after"]}`,
+    );
+  }
   const stateDir = typeof values["state-dir"] === "string" ? values["state-dir"] : undefined;
   if (values.resume && stateDir === undefined) {
     throw new UsageError("--resume needs --state-dir DIR to resume from");
+  }
+  const dataDir = typeof values["data-dir"] === "string" ? values["data-dir"] : undefined;
+  if (dataDir !== undefined) {
+    let folder = false;
+    try {
+      folder = Deno.statSync(dataDir).isDirectory;
+    } catch {
+      // Reported below.
+    }
+    if (!folder) throw new UsageError(`--data-dir: expected an existing folder, got ${dataDir}`);
+  }
+  const maxTraceBytes = values["max-trace"] === undefined
+    ? undefined
+    : parseSize(values["max-trace"] as string);
+  if (maxTraceBytes === undefined && values["max-trace"] !== undefined) {
+    throw new UsageError(
+      `--max-trace: expected a size such as 64MiB, 1GiB or a number of bytes, got ${
+        values["max-trace"]
+      }`,
+    );
   }
   const envToken = Deno.env.get("HYPERHOOK_TOKEN");
   if (envToken !== undefined && !/^\S{8,1024}$/.test(envToken)) {
@@ -102,6 +139,9 @@ export async function serveCommand(args: string[]): Promise<number> {
     paused: values.paused === true ? true : undefined,
     stateDir,
     checkpointMs,
+    dataDir,
+    maxTraceBytes,
+    stableMs,
     onIncident: printIncident,
     onWarning: (message: string) => console.error(`hyperhook serve: ${message}`),
   };
@@ -113,7 +153,7 @@ export async function serveCommand(args: string[]): Promise<number> {
       }
       live = await LiveKernel.resume(stateDir!, liveOptions);
     } else {
-      live = await LiveKernel.create(await readSetup(positionals[0], values), liveOptions);
+      live = await LiveKernel.create(readSetup(positionals[0], values), liveOptions);
     }
   } catch (error) {
     if (error instanceof StateError) throw new UsageError(error.message);
@@ -178,23 +218,12 @@ export async function serveCommand(args: string[]): Promise<number> {
   return EXIT.OK;
 }
 
-async function readSetup(
+function readSetup(
   path: string | undefined,
   values: Record<string, string | boolean | undefined>,
-): Promise<LiveSetup> {
+): LiveSetup {
   const file = path ?? DEFAULT_LIVE_WORKLOAD.pathname;
-  let text: string;
-  try {
-    text = await Deno.readTextFile(file);
-  } catch (error) {
-    throw new WorkloadError(`Workload ${file}: cannot read the file (${(error as Error).message})`);
-  }
-  let workload: unknown;
-  try {
-    workload = JSON.parse(text);
-  } catch (error) {
-    throw new WorkloadError(`Workload ${file}: not valid JSON (${(error as Error).message})`);
-  }
+  const workload = readWorkloadJson(file);
   const options = simulationOptions(values);
   const policies: LiveSetup["options"]["policies"] = {};
   for (const domain of ["cpu", "memory", "io"] as const) {
@@ -212,6 +241,16 @@ async function readSetup(
       ...(Object.keys(policies).length === 0 ? {} : { policies }),
     },
   };
+}
+
+const UNITS: Record<string, number> = { "": 1, B: 1, KiB: 1024, MiB: 1024 ** 2, GiB: 1024 ** 3 };
+
+/** A size such as `64MiB` in bytes, or undefined when it is not one (or is 0). */
+function parseSize(text: string): number | undefined {
+  const match = /^(\d+)\s*(B|KiB|MiB|GiB)?$/.exec(text.trim());
+  if (match === null) return undefined;
+  const bytes = Number(match[1]) * UNITS[match[2] ?? ""]!;
+  return bytes > 0 && Number.isSafeInteger(bytes) ? bytes : undefined;
 }
 
 function generateToken(): string {

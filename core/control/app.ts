@@ -12,6 +12,7 @@ import { Hono } from "hono";
 import { z } from "zod";
 import { bodyLimit } from "hono/body-limit";
 import type { Context } from "hono";
+import { Redactor } from "./_redact.ts";
 import { dashboardHtml } from "./dashboard.ts";
 import { ControlError, type LiveKernel } from "./live.ts";
 import { collectMetrics, PROMETHEUS_CONTENT_TYPE, renderMetrics } from "./metrics.ts";
@@ -246,12 +247,14 @@ export function createControlApp(live: LiveKernel, options: ControlAppOptions): 
   );
 
   app.onError((caught, c) => {
+    // Answers never carry the server's paths, escape sequences, or more than a bounded text.
+    const clean = (message: string) => new Redactor(live.serverPaths()).clean(message);
     if (caught instanceof ControlError) {
-      return c.json(error(caught.code, caught.message), caught.status);
+      return c.json(error(caught.code, clean(caught.message)), caught.status);
     }
-    if (caught instanceof InvalidBody) return c.json(error("invalid", caught.message), 400);
+    if (caught instanceof InvalidBody) return c.json(error("invalid", clean(caught.message)), 400);
     options.onBug?.(caught);
-    return c.json(error("internal", `Internal error: ${(caught as Error)?.message}`), 500);
+    return c.json(error("internal", clean(`Internal error: ${(caught as Error)?.message}`)), 500);
   });
 
   return { app, requests };

@@ -73,7 +73,7 @@ export function dashboardHtml(options: DashboardOptions): string {
     <form id="swap-form">
       <h3>Swap a policy</h3>
       <label>domain <select name="domain"><option>cpu</option><option>memory</option><option>io</option></select></label>
-      <label>policy <input name="use" placeholder="rr, fcfs, srtf, ./my_policy.ts" value=""></label>
+      <label>policy <input name="use" placeholder="rr, fcfs, srtf, npm:my-policy@1.0.0" value=""></label>
       <label>config <input name="config" placeholder='{"quantum":"5ms"}' value=""></label>
       <label class="block">or module text <textarea name="source" rows="4" placeholder="export default defineCpuPolicy({ … })"></textarea></label>
       <button type="submit">Swap</button>

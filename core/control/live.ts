@@ -10,26 +10,33 @@
  * @module
  */
 
-import { createHash } from "node:crypto";
 import { join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
 import { buildProgram } from "../cpu/programs.ts";
 import { memoryOnlyCpu } from "../memory/domain.ts";
 import type { CpuDomain } from "../cpu/domain.ts";
 import { formatDuration, parseDuration } from "../engine/duration.ts";
 import { PolicyConfigError } from "../kernel/kernel.ts";
-import type { Incident, PolicyInfo } from "../kernel/slot.ts";
+import type { Incident, LoadedPolicy, PolicyInfo } from "../kernel/slot.ts";
 import { loadPolicy, PolicyReferenceError } from "../loader.ts";
-import type { VmParams } from "../policy/cpu.ts";
-import type { Domain } from "../policy/protocol.ts";
-import { PolicyFailure } from "../sandbox/runtime.ts";
+import type { VmParams } from "../protocol/payloads.ts";
+import type { Domain } from "../protocol/definition.ts";
+import { PolicyFailure } from "../protocol/runtime.ts";
+import { defaultCacheDir } from "../bundle/cache.ts";
+import { planPolicy, type PolicyPlan, PolicyRuleError } from "./_policy_rules.ts";
+import { bound } from "./_redact.ts";
 import { createSimulation, normaliseSched, type Simulation } from "../simulate.ts";
+import type { CpuFigures } from "../cpu/figures.ts";
 import { parseWorkload, WorkloadError } from "../workload/load.ts";
+import { readTraceText, resolveDataPath, TraceFileError } from "../workload/trace_file.ts";
 import {
   AUDIT_SCHEMA,
   type AuditEntry,
   type AuditHeader,
   type Checkpoint,
   CHECKPOINT_SCHEMA,
+  type StartRecord,
+  STARTS_SCHEMA,
   StateStore,
 } from "./persistence.ts";
 import {
@@ -91,7 +98,27 @@ export interface LiveOptions {
   onIncident?: (incident: Incident) => void;
   /** Called with warnings (a replay that diverged, for instance). */
   onWarning?: (message: string) => void;
+  /**
+   * The folder trace files named through the API must lie in (`serve --data-dir`); without one,
+   * `POST /v1/vms` refuses traces. The workload's own traces are read wherever they are.
+   */
+  dataDir?: string;
+  /** The largest trace file read, in bytes (default 256 MiB, as `readTraceText`). */
+  maxTraceBytes?: number;
+  /**
+   * How long (wall-clock ms) a start must stay up to count as stable, and a policy swap to run
+   * before it counts as good (default 10000). With `stateDir`, a `--resume` after
+   * {@linkcode CRASH_LOOP_STARTS} starts in a row that died sooner replays no policy swap after
+   * the last good point (see docs/live_control.md).
+   */
+  stableMs?: number;
 }
+
+/**
+ * Starts in a row that died before they were stable, after which `--resume` replays no policy
+ * swap after the last good point; twice as many, and it replays no policy swap at all.
+ */
+export const CRASH_LOOP_STARTS = 2;
 
 /** Someone listening to a live kernel's events (an SSE client). */
 export interface LiveSubscriber {
@@ -201,8 +228,16 @@ export interface LiveSample {
 const RECENT_SAMPLES = 8;
 /** Bounds on what the API may add, so no client can make the kernel crawl. */
 const MAX_VMS = 4096, MAX_VCPUS = 16384;
-const SDK_URL = new URL("../policy/mod.ts", import.meta.url).href;
-const SDK_SPECIFIER = /(["'])(?:jsr:)?@hyperhook\/hyperhook(?:@[^/"']*)?\/policy\1/g;
+/** The folder hyperhook runs from (its SDK files appear in bundler messages). */
+const INSTALL_DIR = new URL("../..", import.meta.url).protocol === "file:"
+  ? fileURLToPath(new URL("../..", import.meta.url))
+  : undefined;
+/** How long a start must stay up, and a swap run, to count as stable (wall-clock ms). */
+const DEFAULT_STABLE_MS = 10_000;
+/** What a policy posted as `source` is called in the state and the audit log. */
+const POSTED_SOURCE = "posted source";
+/** How much of a policy's own text (a message it threw at load or start) an answer quotes. */
+const POLICY_TEXT_CHARS = 300;
 
 /**
  * A simulation run live. Build one with {@linkcode LiveKernel.create} or
@@ -249,6 +284,13 @@ export class LiveKernel {
   #sourceDir: string | undefined;
   #options: LiveOptions;
   #storageBroken: string | undefined;
+  #dataDir: string | undefined;
+  /** How the last starts went (with a state directory): see {@linkcode CRASH_LOOP_STARTS}. */
+  #starts: StartRecord | undefined;
+  #startsWrite: Promise<void> = Promise.resolve();
+  #startedMs: number | undefined;
+  /** Swaps not yet good: their seq, and when they began to run (undefined: at `start()`). */
+  #unproven: { seq: number; sinceMs: number | undefined }[] = [];
 
   /** Use {@linkcode LiveKernel.create} or {@linkcode LiveKernel.resume}. @internal */
   constructor(simulation: Simulation, setup: LiveSetup, options: LiveOptions) {
@@ -281,7 +323,10 @@ export class LiveKernel {
           },
           startedAt: new Date().toISOString(),
         });
+        live.#starts = { schema: STARTS_SCHEMA, unstable: 1, goodSeq: 0 };
+        await live.#store.writeStarts(live.#starts);
       } catch (error) {
+        live.#store?.close();
         await live.simulation.close();
         throw error;
       }
@@ -298,11 +343,33 @@ export class LiveKernel {
    * through `onWarning`). The clock's speed and pause come from the log; `options.speed` and
    * `options.paused`, when given, then change them (as logged mutations).
    *
+   * A resume never replays a policy swap into a crash loop: after {@linkcode CRASH_LOOP_STARTS}
+   * starts in a row that died before they were stable, the swaps after the last good point are
+   * not replayed (twice as many: no swap is), which is said through `onWarning` and recorded in
+   * the log as a `replay.skip` entry, so later resumes skip them too.
+   *
    * @throws {import("./persistence.ts").StateError} When the folder holds no usable log.
    */
   static async resume(stateDir: string, options: LiveOptions = {}): Promise<LiveKernel> {
     const { store, saved } = await StateStore.open(stateDir);
     const { header, entries, checkpoint } = saved;
+    // This start counts as unstable until it stays up long enough or stops cleanly; it is
+    // recorded before anything runs, so a start that dies while replaying counts too.
+    let skip: ReturnType<typeof swapsToSkip>;
+    let starts: StartRecord;
+    try {
+      const last = await store.readStarts();
+      skip = swapsToSkip(entries, last);
+      starts = {
+        schema: STARTS_SCHEMA,
+        unstable: (last?.unstable ?? 0) + 1,
+        goodSeq: last?.goodSeq ?? 0,
+      };
+      await store.writeStarts(starts);
+    } catch (error) {
+      store.close();
+      throw error;
+    }
     const setup: LiveSetup = {
       workload: header.workload,
       source: header.source,
@@ -321,9 +388,12 @@ export class LiveKernel {
       throw error;
     }
     live.#store = store;
+    live.#starts = starts;
     const warn = options.onWarning ?? (() => {});
     const kernel = live.simulation.kernel;
-    let checked = checkpoint === undefined;
+    // A replay that skips swaps the checkpoint's run made cannot match its hash.
+    let checked = checkpoint === undefined || skip.fresh.length > 0 ||
+      checkpoint.seq < skip.lastSkipSeq;
     // Compares the decision hash once the replay stands where the checkpoint was taken.
     const check = () => {
       if (checked || checkpoint === undefined || kernel.now !== checkpoint.nowNs) return;
@@ -338,10 +408,21 @@ export class LiveKernel {
       }
     };
     try {
-      await live.#replay(entries, checkpoint, check, warn);
+      await live.#replay(entries, checkpoint, check, warn, new Set([...skip.old, ...skip.fresh]));
+      if (skip.fresh.length > 0) await live.#recordSkip(skip, starts, options.stableMs);
     } catch (error) {
+      // Not a clean stop: this start still counts as unstable.
+      live.#starts = undefined;
       await live.close();
       throw error;
+    }
+    // Replayed swaps not yet good become good once this start has run them long enough.
+    for (const entry of entries) {
+      if (entry.op === "policy.swap" && entry.seq > starts.goodSeq) {
+        if (!skip.old.has(entry.seq) && !skip.fresh.includes(entry.seq)) {
+          live.#unproven.push({ seq: entry.seq, sinceMs: undefined });
+        }
+      }
     }
     // Explicit options win over the saved clock, as logged mutations like any other.
     if (options.paused !== undefined && options.paused !== live.#paused) {
@@ -354,12 +435,16 @@ export class LiveKernel {
     return live;
   }
 
-  /** Applies logged mutations at their simulated times, then runs to the checkpoint. */
+  /**
+   * Applies logged mutations at their simulated times (but the swaps in `skip`), then runs to the
+   * checkpoint.
+   */
   async #replay(
     entries: AuditEntry[],
     checkpoint: Checkpoint | undefined,
     check: () => void,
     warn: (message: string) => void,
+    skip: Set<number>,
   ): Promise<void> {
     const kernel = this.simulation.kernel;
     let checked = checkpoint === undefined;
@@ -372,9 +457,15 @@ export class LiveKernel {
       }
       await this.simulation.run(entry.atNs);
       try {
-        await this.#apply(entry, true);
+        if (!skip.has(entry.seq)) await this.#apply(entry, true);
       } catch (error) {
-        warn(`Replay of mutation ${entry.seq} (${entry.op}) failed: ${(error as Error).message}`);
+        // A swap the API's rules refuse (an older server accepted it) is reported, never run.
+        const refused = error instanceof ControlError && error.code === "refused";
+        warn(
+          `Replay of mutation ${entry.seq} (${entry.op}) ${refused ? "refused" : "failed"}: ${
+            (error as Error).message
+          }${refused ? "; it is not run" : ""}`,
+        );
       }
       this.#seq = entry.seq;
       const toNs = entry.note?.toNs;
@@ -385,7 +476,46 @@ export class LiveKernel {
     this.#checkpointed = { seq: this.#seq, nowNs: kernel.now };
   }
 
+  /** Logs the swaps this resume skipped (a `replay.skip` entry), and says so. */
+  async #recordSkip(
+    skip: ReturnType<typeof swapsToSkip>,
+    starts: StartRecord,
+    stableMs = DEFAULT_STABLE_MS,
+  ): Promise<void> {
+    const which = skip.all
+      ? "no policy swap is replayed"
+      : `the policy swaps after the last good point (mutation ${starts.goodSeq}) are not replayed`;
+    const reason = `${starts.unstable - 1} starts in a row died within ${
+      formatDuration(stableMs * 1e6)
+    }`;
+    const entry: AuditEntry = {
+      seq: this.#seq + 1,
+      atNs: this.simulation.kernel.now,
+      at: new Date().toISOString(),
+      op: "replay.skip",
+      body: { seqs: skip.fresh, reason },
+    };
+    await this.#store!.append(entry);
+    this.#seq = entry.seq;
+    this.#options.onWarning?.(
+      `Crash loop: ${reason}, so ${which}: mutations ${
+        skip.fresh.join(", ")
+      } are skipped (logged as mutation ${entry.seq}, replay.skip)`,
+    );
+  }
+
   static async #build(setup: LiveSetup, options: LiveOptions): Promise<LiveKernel> {
+    let dataDir: string | undefined;
+    if (options.dataDir !== undefined) {
+      try {
+        dataDir = Deno.realPathSync(options.dataDir);
+        if (!Deno.statSync(dataDir).isDirectory) throw new Deno.errors.NotADirectory();
+      } catch {
+        throw new WorkloadError(
+          `--data-dir ${options.dataDir}: expected an existing folder of trace files`,
+        );
+      }
+    }
     const workload = parseWorkload(setup.workload, {
       source: setup.source,
       baseDir: setup.baseDir,
@@ -397,13 +527,35 @@ export class LiveKernel {
       isolation: setup.options.isolation,
       stallNs: setup.options.stallNs,
       policies: setup.options.policies,
+      readText: (path) => readTraceText(path, { maxBytes: options.maxTraceBytes }),
       onIncident: (incident) => {
         options.onIncident?.(incident);
         if (built.live !== undefined) built.live.#broadcast("incident", incident);
       },
     });
     built.live = new LiveKernel(simulation, setup, options);
+    built.live.#dataDir = dataDir;
     return built.live;
+  }
+
+  /**
+   * The server's folders an answer must not name, each with the label that replaces it: posted
+   * source's temporary files, the state and data folders, the workload's folder, the bundle
+   * cache, hyperhook's own folder, the working directory, the temporary and home folders.
+   */
+  serverPaths(): [path: string | undefined, label: string][] {
+    const absolute = (path: string | undefined) => path === undefined ? undefined : resolve(path);
+    return [
+      [this.#sourceDir, "<temp>"],
+      [absolute(this.#store?.dir), "<state-dir>"],
+      [this.#dataDir, "<data-dir>"],
+      [absolute(this.setup.baseDir), "<workload-dir>"],
+      [absolute(defaultCacheDir()), "<cache>"],
+      [INSTALL_DIR, "<hyperhook>"],
+      [Deno.cwd(), "<server-dir>"],
+      [absolute(grantedEnv("TMPDIR") ?? "/tmp"), "<temp>"],
+      [absolute(grantedEnv("HOME")), "<home>"],
+    ];
   }
 
   /** The CPU domain. */
@@ -444,6 +596,8 @@ export class LiveKernel {
   /** Starts the pacing loop. */
   start(): void {
     if (this.#loop !== undefined || this.#closed) return;
+    this.#startedMs = performance.now();
+    for (const swap of this.#unproven) swap.sinceMs ??= this.#startedMs;
     this.#reanchor();
     this.#loop = this.#run();
   }
@@ -533,10 +687,44 @@ export class LiveKernel {
       this.#refresh();
       this.#broadcast("ended", { nowNs: kernel.now });
     }
+    const guard = this.#guardStarts(wallMs);
     if (wallMs - this.#lastCheckpointMs >= (this.#options.checkpointMs ?? 5000)) {
       this.#lastCheckpointMs = wallMs;
-      return this.#checkpoint();
+      return guard === undefined ? this.#checkpoint() : Promise.all([guard, this.#checkpoint()])
+        .then(() => {});
     }
+    return guard;
+  }
+
+  /**
+   * Keeps the start record: this start is stable once it has run `stableMs`, and a swap good once
+   * it has run that long. Returns the write, if one was due.
+   */
+  #guardStarts(wallMs: number): Promise<void> | undefined {
+    const starts = this.#starts, started = this.#startedMs;
+    if (starts === undefined || started === undefined) return undefined;
+    const stableMs = this.#options.stableMs ?? DEFAULT_STABLE_MS;
+    let changed = false;
+    if (starts.unstable > 0 && wallMs - started >= stableMs) {
+      starts.unstable = 0;
+      changed = true;
+    }
+    const unproven = this.#unproven;
+    while (unproven.length > 0 && wallMs - (unproven[0]!.sinceMs ?? wallMs) >= stableMs) {
+      starts.goodSeq = Math.max(starts.goodSeq, unproven.shift()!.seq);
+      changed = true;
+    }
+    return changed ? this.#writeStarts() : undefined;
+  }
+
+  /** Writes the start record (one write at a time, each of the record as it then is). */
+  #writeStarts(): Promise<void> {
+    const store = this.#store, starts = this.#starts;
+    if (store === undefined || starts === undefined) return Promise.resolve();
+    this.#startsWrite = this.#startsWrite.then(() => store.writeStarts({ ...starts })).catch(
+      (error) => this.#options.onWarning?.(`Start record not written: ${(error as Error).message}`),
+    );
+    return this.#startsWrite;
   }
 
   /** Writes a checkpoint if anything changed since the last one (call inside the queue). */
@@ -585,35 +773,30 @@ export class LiveKernel {
   }
 
   #buildState(wallMs: number): LiveState {
-    const simulation = this.simulation, kernel = simulation.kernel, cpu = simulation.cpu;
+    const simulation = this.simulation, kernel = simulation.kernel;
     const now = kernel.now;
-    const run = this.#vcpuFigures();
-    const busy = this.#busyNow();
-    const recent = this.#recentBase(wallMs, now, run.run, busy);
-    const capacity = now * cpu.pcpus.length;
+    const cpu = simulation.cpu.figures(now);
+    const run = runNow(cpu);
+    const busy = busyNow(cpu);
+    const recent = this.#recentBase(wallMs, now, run, busy);
+    const pcpus = busy.length;
+    const capacity = now * pcpus;
     const recentSpan = now - recent.nowNs;
     const policies: LiveState["policies"] = {};
     for (const domain of kernel.domains) {
       policies[domain.name] = { ...domain.slot.info, underTest: domain.slot.underTest };
     }
-    const { memory, io } = simulation;
+    const memory = simulation.memory?.figures(), io = simulation.io?.figures(now);
     const vms = cpu.vms.map((vm): LiveVm => {
-      const status: Record<string, number> = {};
-      let switches = 0;
-      for (const id of vm.vcpus) {
-        const vcpu = cpu.vcpus[id]!;
-        const name = cpu.status(vcpu);
-        status[name] = (status[name] ?? 0) + 1;
-        switches += vcpu.switches;
-      }
-      const runNs = run.run.get(vm.id) ?? 0;
+      const runNs = run.get(vm.id) ?? 0;
       const before = recent.run.get(vm.id) ?? 0;
       const latency = vm.latency;
+      const memoryFigures = memory?.vms[vm.index], ioFigures = io?.vms[vm.index];
       return {
         id: vm.id,
         index: vm.index,
-        vcpus: vm.vcpus.length,
-        status,
+        vcpus: vm.vcpus,
+        status: vm.status,
         params: {
           weight: vm.params.weight,
           cap: vm.params.cap,
@@ -625,18 +808,18 @@ export class LiveKernel {
         removedNs: vm.removedNs,
         cpu: {
           runNs,
-          waitNs: run.wait.get(vm.id) ?? 0,
-          switches,
+          waitNs: vm.waitNs + vm.waitingNs,
+          switches: vm.switches,
           share: capacity === 0 ? 0 : runNs / capacity,
-          recentShare: recentSpan <= 0 ? 0 : (runNs - before) / (recentSpan * cpu.pcpus.length),
+          recentShare: recentSpan <= 0 ? 0 : (runNs - before) / (recentSpan * pcpus),
           latencyNs: {
             p50: latency.quantile(0.5),
             p99: latency.quantile(0.99),
             max: latency.max,
           },
         },
-        ...(memory?.vms[vm.index] === undefined ? {} : { memory: memory.vmFigures(vm.index) }),
-        ...(io?.vms[vm.index] === undefined ? {} : { io: io.vmFigures(vm.index) }),
+        ...(memoryFigures === undefined ? {} : { memory: memoryFigures }),
+        ...(ioFigures === undefined ? {} : { io: ioFigures }),
       };
     });
     return {
@@ -652,12 +835,12 @@ export class LiveKernel {
       mutations: this.#seq,
       policies,
       vms,
-      pcpus: cpu.pcpus.map((pcpu, i) => ({
-        index: pcpu.index,
-        vm: pcpu.vcpu >= 0 ? cpu.vcpus[pcpu.vcpu]!.vm.id : null,
-        busyNs: busy[i]!,
-        utilization: now === 0 ? 0 : busy[i]! / now,
-        recentUtilization: recentSpan <= 0 ? 0 : (busy[i]! - (recent.busy[i] ?? 0)) / recentSpan,
+      pcpus: busy.map((busyNs, i) => ({
+        index: i,
+        vm: cpu.running[i]!,
+        busyNs,
+        utilization: now === 0 ? 0 : busyNs / now,
+        recentUtilization: recentSpan <= 0 ? 0 : (busyNs - (recent.busy[i] ?? 0)) / recentSpan,
       })),
       domains: this.#domainFigures(),
       incidents: [...kernel.incidents],
@@ -683,55 +866,31 @@ export class LiveKernel {
     return recent[0]!;
   }
 
-  /** CPU time and wait of every VM so far, including the part since the last accounting. */
-  #vcpuFigures(): { run: Map<string, number>; wait: Map<string, number> } {
-    const cpu = this.simulation.cpu, now = this.simulation.kernel.now;
-    const run = new Map<string, number>(), wait = new Map<string, number>();
-    for (const vm of cpu.vms) {
-      let runNs = 0, waitNs = 0;
-      for (const id of vm.vcpus) {
-        const vcpu = cpu.vcpus[id]!, status = cpu.status(vcpu);
-        // Time is accounted at each stop: add the part of the current run or wait.
-        runNs += vcpu.runNs + (status === "running" ? now - vcpu.sinceNs : 0);
-        waitNs += vcpu.waitNs + (status === "ready" ? now - vcpu.sinceNs : 0);
-      }
-      run.set(vm.id, runNs);
-      wait.set(vm.id, waitNs);
-    }
-    return { run, wait };
-  }
-
-  /** Busy time of every pCPU so far, including the running slice. */
-  #busyNow(): number[] {
-    const cpu = this.simulation.cpu, kernel = this.simulation.kernel;
-    return cpu.pcpus.map((pcpu) =>
-      pcpu.busyNs + (pcpu.vcpu >= 0 ? kernel.now - cpu.vcpus[pcpu.vcpu]!.sinceNs : 0)
-    );
-  }
-
   /** Host figures of the memory and I/O domains (faults; requests, latency, disks). */
   #domainFigures(): Record<string, unknown> {
     const out: Record<string, unknown> = {};
     const { memory, io } = this.simulation;
-    if (memory !== undefined) out.memory = memory.hostFigures();
-    if (io !== undefined) out.io = io.liveFigures();
+    if (memory !== undefined) out.memory = memory.figures().host;
+    if (io !== undefined) out.io = io.figures(this.simulation.kernel.now).live();
     return out;
   }
 
   #sample(): LiveSample {
-    const { run, wait } = this.#vcpuFigures();
-    const vms: LiveSample["vms"] = {};
-    for (const vm of this.simulation.cpu.vms) {
-      if (vm.removedNs === null) vms[vm.id] = { runNs: run.get(vm.id)!, waitNs: wait.get(vm.id)! };
-    }
     const kernel = this.simulation.kernel;
+    const cpu = this.simulation.cpu.figures(kernel.now);
+    const vms: LiveSample["vms"] = {};
+    for (const vm of cpu.vms) {
+      if (vm.removedNs === null) {
+        vms[vm.id] = { runNs: vm.runNs + vm.runningNs, waitNs: vm.waitNs + vm.waitingNs };
+      }
+    }
     return {
       nowNs: kernel.now,
       paused: this.#paused,
       ended: kernel.ended,
       speed: encodeSpeed(this.#speed),
       vms,
-      pcpus: this.#busyNow(),
+      pcpus: busyNow(cpu),
       incidents: kernel.incidents.length,
       domains: this.#domainFigures(),
     };
@@ -841,6 +1000,11 @@ export class LiveKernel {
         }
       }
       this.#seq = entry.seq;
+      if (entry.op === "policy.swap" && this.#starts !== undefined) {
+        // Before `start()` nothing runs yet: the swap's time begins with the clock's loop.
+        const sinceMs = this.#startedMs === undefined ? undefined : performance.now();
+        this.#unproven.push({ seq: entry.seq, sinceMs });
+      }
       this.#refresh();
       this.#broadcast("change", { seq: entry.seq, atNs: entry.atNs, op: entry.op, result });
       return result;
@@ -878,6 +1042,11 @@ export class LiveKernel {
       }
       case "policy.swap":
         return await this.#swap(entry, replaying);
+      case "replay.skip":
+        // Written by a resume that broke a crash loop (never by a request): the swaps it names
+        // are skipped by every later replay, so it changes nothing when met.
+        if (!replaying) break;
+        return entry.body;
       case "sim.pause":
         this.#paused = true;
         return this.#status();
@@ -998,15 +1167,15 @@ export class LiveKernel {
     const { kernel, memory, io } = this.simulation;
     if (spec.memory !== undefined && memory === undefined) throw noDomain("memory");
     if (spec.io !== undefined && io === undefined) throw noDomain("io");
+    // Every check, trace reads included, before any domain changes: a refused VM leaves no trace
+    // (its id is not taken, its index not used, and nothing is logged).
+    const readText = (path: string) => this.#readClientTrace(path);
     // As a workload's VMs are built (core/simulate.ts): a memory-only VM runs to issue its refs.
     const cpuSpec = spec.cpu ??
       (spec.memory === undefined ? undefined : memoryOnlyCpu(spec.memory, spec.vcpus));
     let program;
     try {
-      program = buildProgram(
-        cpuSpec,
-        (path) => Deno.readTextFileSync(resolve(this.setup.baseDir, path)),
-      );
+      program = buildProgram(cpuSpec, readText);
     } catch (error) {
       throw new ControlError(400, "invalid", `Body: cpu: ${withoutContent(error)}`);
     }
@@ -1016,6 +1185,14 @@ export class LiveKernel {
         "invalid",
         "Body: cpu: this VM runs forever, and the workload has no stopAt to end the run",
       );
+    }
+    let prepared;
+    try {
+      // Every VM has its place in the I/O domain, with or without I/O of its own.
+      prepared = io?.prepareVm(this.cpu.vms.length, spec, "body", readText);
+    } catch (error) {
+      const message = withoutContent(error).replace(/^Workload: body\./, "");
+      throw new ControlError(400, "invalid", `Body: ${message.replace(/^Workload: /, "io: ")}`);
     }
     const cpuVm = this.cpu.addVm(
       spec.id,
@@ -1030,17 +1207,23 @@ export class LiveKernel {
       kernel.now + (cpuSpec?.arrive ?? 0),
     );
     if (spec.memory !== undefined) memory!.addVm(cpuVm, spec.memory, "memory");
-    if (io !== undefined) {
-      try {
-        // Every VM has its place in the I/O domain, with or without I/O of its own.
-        io.addVm(cpuVm.index, spec, "body");
-      } catch (error) {
-        this.cpu.removeVm(cpuVm);
-        memory?.removeVm(cpuVm.index);
-        throw new ControlError(400, "invalid", `Body: io: ${withoutContent(error)}`);
-      }
-    }
+    if (prepared !== undefined) io!.addPrepared(prepared);
     return this.#liveVm(spec.id);
+  }
+
+  /**
+   * Reads a trace file a client named (`POST /v1/vms`): only inside the data folder, a regular
+   * file within the size limit. Messages name the path as the client sent it.
+   */
+  #readClientTrace(path: string): string {
+    try {
+      return readTraceText(resolveDataPath(this.#dataDir, path), {
+        maxBytes: this.#options.maxTraceBytes,
+      });
+    } catch (error) {
+      if (error instanceof TraceFileError) throw new TraceFileError(path, error.reason);
+      throw error;
+    }
   }
 
   async #swap(
@@ -1057,20 +1240,16 @@ export class LiveKernel {
         `This kernel has no ${name} domain (the workload's host defines none)`,
       );
     }
-    let reference = request.use!;
-    if (request.source !== undefined) reference = await this.#writeSource(request.source);
-    let loaded;
+    let plan;
     try {
-      loaded = await loadPolicy(name, reference, {
-        isolation: request.isolation ?? this.setup.options.isolation,
-        config: request.config,
-      });
+      plan = planPolicy(name, request, this.setup.options.isolation);
     } catch (error) {
-      if (error instanceof PolicyReferenceError) {
-        throw new ControlError(400, "invalid_policy", error.message);
+      if (error instanceof PolicyRuleError) {
+        throw new ControlError(400, "refused", `Body: ${error.message}`);
       }
-      throw new ControlError(400, "invalid_policy", `Policy: ${(error as Error).message}`);
+      throw error;
     }
+    const loaded = await this.#load(name, request, plan);
     const old = domain.slot.info.name;
     try {
       await kernel.swap(name, loaded);
@@ -1083,7 +1262,7 @@ export class LiveKernel {
         409,
         "policy_failed",
         `The new ${name} policy failed to start (${reason}${
-          (error as Error).message
+          bound(String((error as Error)?.message), POLICY_TEXT_CHARS)
         }); ${old} keeps running`,
       );
     }
@@ -1091,21 +1270,42 @@ export class LiveKernel {
     this.simulation.requested[name] = { ...info, ejected: false, restarts: 0 };
     if (replaying && typeof entry.note?.sha256 === "string" && entry.note.sha256 !== info.sha256) {
       this.#options.onWarning?.(
-        `Replay of mutation ${entry.seq}: policy ${reference} has changed since (sha256 ${info.sha256}, was ${entry.note.sha256})`,
+        `Replay of mutation ${entry.seq}: policy ${info.reference} has changed since (sha256 ${info.sha256}, was ${entry.note.sha256})`,
       );
     }
     entry.note = { sha256: info.sha256 };
     return { domain: name, policy: info };
   }
 
-  /** Writes posted module text to a file `loadPolicy` can bundle, mapping the SDK import. */
-  async #writeSource(source: string): Promise<string> {
-    this.#sourceDir ??= await Deno.makeTempDir({ prefix: "hyperhook-sources-" });
-    const text = source.replace(SDK_SPECIFIER, (_, quote) => `${quote}${SDK_URL}${quote}`);
-    const hash = createHash("sha256").update(text).digest("hex").slice(0, 16);
-    const path = join(this.#sourceDir, `policy-${hash}.ts`);
-    await Deno.writeTextFile(path, text);
-    return path;
+  /**
+   * Loads a policy the rules allowed. Posted source is written to a file of its own (the bundler
+   * reads modules from files), bundled as untrusted code, and the file removed at once: nothing
+   * the client could name stays behind, and the policy's reference is `posted source`.
+   */
+  async #load(name: Domain, request: PolicyRequest, plan: PolicyPlan): Promise<LoadedPolicy> {
+    const options = {
+      isolation: plan.isolation,
+      config: request.config,
+      untrusted: plan.untrusted,
+    };
+    let folder: string | undefined;
+    try {
+      if (plan.use !== undefined) return await loadPolicy(name, plan.use, options);
+      this.#sourceDir ??= await Deno.makeTempDir({ prefix: "hyperhook-sources-" });
+      folder = await Deno.makeTempDir({ dir: this.#sourceDir });
+      const path = join(folder, "policy.ts");
+      await Deno.writeTextFile(path, request.source!);
+      const loaded = await loadPolicy(name, path, options);
+      loaded.info = { ...loaded.info, name: POSTED_SOURCE, reference: POSTED_SOURCE };
+      return loaded;
+    } catch (error) {
+      const message = error instanceof PolicyReferenceError
+        ? error.message
+        : `Policy: ${(error as Error)?.message}`;
+      throw new ControlError(400, "invalid_policy", bound(message, POLICY_TEXT_CHARS));
+    } finally {
+      if (folder !== undefined) await Deno.remove(folder, { recursive: true }).catch(() => {});
+    }
   }
 
   /**
@@ -1120,6 +1320,11 @@ export class LiveKernel {
       await this.exclusive(async () => {
         this.#refresh();
         await this.#checkpoint();
+        // A clean stop: the next start begins with no unstable one behind it.
+        if (this.#starts !== undefined && this.#storageBroken === undefined) {
+          this.#starts.unstable = 0;
+          await this.#writeStarts();
+        }
       });
       for (const subscriber of this.#subscribers) {
         try {
@@ -1152,11 +1357,60 @@ export interface SimStatus {
 }
 
 /**
+ * The swaps a resume skips: those earlier resumes skipped (`replay.skip` entries), and, after
+ * {@linkcode CRASH_LOOP_STARTS} unstable starts in a row, those after the last good point (after
+ * twice as many, every swap).
+ */
+function swapsToSkip(
+  entries: AuditEntry[],
+  last: StartRecord | undefined,
+): { old: Set<number>; fresh: number[]; lastSkipSeq: number; all: boolean } {
+  const old = new Set<number>();
+  let lastSkipSeq = 0;
+  for (const entry of entries) {
+    if (entry.op !== "replay.skip") continue;
+    const seqs = (entry.body as { seqs?: unknown } | undefined)?.seqs;
+    if (Array.isArray(seqs)) { for (const seq of seqs) if (typeof seq === "number") old.add(seq); }
+    lastSkipSeq = entry.seq;
+  }
+  const unstable = last?.unstable ?? 0;
+  if (unstable < CRASH_LOOP_STARTS) return { old, fresh: [], lastSkipSeq, all: false };
+  const all = unstable >= 2 * CRASH_LOOP_STARTS;
+  const from = all ? 0 : last!.goodSeq;
+  const fresh = entries
+    .filter((entry) => entry.op === "policy.swap" && entry.seq > from && !old.has(entry.seq))
+    .map((entry) => entry.seq);
+  return { old, fresh, lastSkipSeq, all };
+}
+
+/**
  * A trace reader's message without the text it quotes: a client names a file to read, and the
  * answer must not become a way to read files through the server.
  */
+/** CPU time of every VM so far, including the runs going on now, by VM id. */
+function runNow(cpu: CpuFigures): Map<string, number> {
+  return new Map(cpu.vms.map((vm) => [vm.id, vm.runNs + vm.runningNs]));
+}
+
+/** Busy time of every pCPU so far, including the runs going on now. */
+function busyNow(cpu: CpuFigures): number[] {
+  return cpu.busyNs.map((busy, i) => busy + cpu.runningNs[i]!);
+}
+
 function withoutContent(error: unknown): string {
-  return String((error as Error)?.message ?? error).replace(/, got [\s\S]*$/, "");
+  return String((error as Error)?.message ?? error).replace(/, got "[\s\S]*$/, "");
+}
+
+/** An environment variable, when reading it is already allowed (it must never prompt). */
+function grantedEnv(name: string): string | undefined {
+  try {
+    if (Deno.permissions.querySync({ name: "env", variable: name }).state !== "granted") {
+      return undefined;
+    }
+    return Deno.env.get(name) || undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 function noDomain(name: "memory" | "io"): ControlError {

@@ -260,10 +260,10 @@ export function renderMetrics(families: readonly MetricFamily[]): string {
 function memoryFamilies(live: LiveKernel): MetricFamily[] {
   const memory = live.simulation.memory;
   if (memory === undefined) return [];
-  const host = memory.hostFigures();
+  const { host, vms: figures } = memory.figures();
   const vms = live.simulation.cpu.vms.filter((vm) =>
-    vm.removedNs === null && memory.vms[vm.index] !== undefined
-  ).map((vm) => ({ id: vm.id, figures: memory.vmFigures(vm.index) }));
+    vm.removedNs === null && figures[vm.index] !== undefined
+  ).map((vm) => ({ id: vm.id, figures: figures[vm.index]! }));
   const perVm = (pick: (figures: (typeof vms)[number]["figures"]) => number | null) =>
     vms.flatMap(({ id, figures }) => {
       const value = pick(figures);
@@ -300,9 +300,9 @@ function ioFamilies(live: LiveKernel): MetricFamily[] {
   const vms = live.simulation.cpu.vms.filter((vm) =>
     vm.removedNs === null && io.vms[vm.index] !== undefined
   ).map((vm) => ({ id: vm.id, vm: io.vms[vm.index]! }));
-  const disks = io.diskFigures(live.simulation.kernel.now);
+  const figures = io.figures(live.simulation.kernel.now), disks = figures.disks;
   const queued = new Map(
-    (io.liveFigures().disks as { id: string; queued: number }[]).map((d) => [d.id, d.queued]),
+    (figures.live().disks as { id: string; queued: number }[]).map((d) => [d.id, d.queued]),
   );
   return [
     counter(

@@ -10,19 +10,23 @@
  *
  * Layout of a state directory:
  * - `audit.jsonl`: line 1 is the {@linkcode AuditHeader}, then one {@linkcode AuditEntry} a line;
- * - `checkpoint.json`: the last {@linkcode Checkpoint}.
+ * - `checkpoint.json`: the last {@linkcode Checkpoint};
+ * - `starts.json`: how the last starts went ({@linkcode StartRecord}), so that `--resume` never
+ *   replays a policy swap into a crash loop.
  *
  * @module
  */
 
 import { join } from "node:path";
-import type { Domain } from "../policy/protocol.ts";
-import type { Isolation } from "../sandbox/runtime.ts";
+import type { Domain } from "../protocol/definition.ts";
+import type { Isolation } from "../protocol/runtime.ts";
 
 /** The schema tag of the audit log's first line. */
 export const AUDIT_SCHEMA = "hyperhook.audit/v1";
 /** The schema tag of checkpoints. */
 export const CHECKPOINT_SCHEMA = "hyperhook.checkpoint/v1";
+/** The schema tag of the start record. */
+export const STARTS_SCHEMA = "hyperhook.starts/v1";
 
 /** The first line of an audit log: what the kernel was built from. */
 export interface AuditHeader {
@@ -91,6 +95,25 @@ export interface Checkpoint {
   savedAt: string;
 }
 
+/**
+ * How the server's last starts went: written when a start begins, when it has stayed up long
+ * enough to count as stable, when a swap has run that long, and at a clean stop.
+ */
+export interface StartRecord {
+  /** Always `hyperhook.starts/v1`. */
+  schema: typeof STARTS_SCHEMA;
+  /**
+   * Starts in a row (the running one included) that neither stayed up the stable time nor
+   * stopped cleanly: those that died soon after they began.
+   */
+  unstable: number;
+  /**
+   * The last good point: every policy swap at or before this audit entry ran for the stable time
+   * without the server dying (0: none yet).
+   */
+  goodSeq: number;
+}
+
 /** What a state directory holds, read back for `--resume`. */
 export interface SavedState {
   /** The audit log's header. */
@@ -152,6 +175,35 @@ export class StateStore {
   /** The checkpoint's path. */
   get checkpointPath(): string {
     return join(this.dir, "checkpoint.json");
+  }
+
+  /** The start record's path. */
+  get startsPath(): string {
+    return join(this.dir, "starts.json");
+  }
+
+  /** Reads the start record, or undefined when there is none (a state directory of an older server). */
+  async readStarts(): Promise<StartRecord | undefined> {
+    let text: string;
+    try {
+      text = await Deno.readTextFile(this.startsPath);
+    } catch (error) {
+      if (error instanceof Deno.errors.NotFound) return undefined;
+      throw error;
+    }
+    const record = parseLine(text, this.startsPath) as Partial<StartRecord>;
+    if (
+      record.schema !== STARTS_SCHEMA || !Number.isSafeInteger(record.unstable) ||
+      !Number.isSafeInteger(record.goodSeq)
+    ) {
+      throw new StateError(`--resume: ${this.startsPath} is not a ${STARTS_SCHEMA}`);
+    }
+    return record as StartRecord;
+  }
+
+  /** Writes the start record atomically. */
+  async writeStarts(record: StartRecord): Promise<void> {
+    await this.#replace(this.startsPath, JSON.stringify(record) + "\n");
   }
 
   /**
@@ -248,10 +300,15 @@ export class StateStore {
 
   /** Writes a checkpoint atomically: a temporary file, fsync, rename, fsync of the directory. */
   async checkpoint(checkpoint: Checkpoint): Promise<void> {
-    const path = this.checkpointPath, temporary = `${path}.tmp`;
+    await this.#replace(this.checkpointPath, JSON.stringify(checkpoint, null, 2) + "\n");
+  }
+
+  /** Replaces a file atomically: a temporary file, fsync, rename, fsync of the directory. */
+  async #replace(path: string, text: string): Promise<void> {
+    const temporary = `${path}.tmp`;
     const file = await Deno.open(temporary, { write: true, create: true, truncate: true });
     try {
-      const bytes = encoder.encode(JSON.stringify(checkpoint, null, 2) + "\n");
+      const bytes = encoder.encode(text);
       let written = 0;
       while (written < bytes.length) written += await file.write(bytes.subarray(written));
       await file.syncData();

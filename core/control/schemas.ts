@@ -7,7 +7,7 @@
 
 import { z } from "zod";
 import { parseDuration } from "../engine/duration.ts";
-import type { Isolation } from "../sandbox/runtime.ts";
+import type { Isolation } from "../protocol/runtime.ts";
 import { describeIssue, workloadSchema } from "../workload/schema.ts";
 import type { VmWorkload } from "../workload/types.ts";
 
@@ -17,15 +17,22 @@ export const MAX_STEP_NS = 60_000_000_000;
 /** The largest request body accepted, in bytes (413 above). */
 export const MAX_BODY_BYTES = 1 << 20;
 
-/** `PUT /v1/policies/{domain}`: a policy by reference, or its module text. */
+/**
+ * `PUT /v1/policies/{domain}`: a policy by reference, or its module text. Code that arrives through
+ * the API (posted source, `npm:`, `jsr:`, `https:`) runs only in `process`; paths of the server's
+ * files are refused.
+ */
 export interface PolicyRequest {
-  /** A built-in name, a path, or an `npm:`, `https:` or `jsr:` specifier. */
+  /** A built-in name, or an `npm:`, `jsr:` or `https:` specifier. */
   use?: string;
   /** The text of a policy module (TypeScript or JavaScript), bundled and sandboxed. */
   source?: string;
   /** The policy's configuration. */
   config?: Record<string, unknown>;
-  /** Where to run it (default: `none` for built-ins, `process` for the rest). */
+  /**
+   * Where to run it: a built-in anywhere (default: the server's `--isolation`, else `none`);
+   * everything else only in `process` (the default).
+   */
   isolation?: Isolation;
 }
 
@@ -70,15 +77,20 @@ const isolation = z.enum(["none", "worker", "process"]);
 /** Validates `PUT /v1/policies/{domain}` bodies. */
 export const policyRequestSchema: z.ZodType<PolicyRequest, unknown> = z.strictObject({
   use: z.string().min(1).max(4096).optional().meta({
-    description: "A built-in policy name, a path, or an npm:, https: or jsr: specifier",
+    description:
+      "A built-in policy name, or an npm:, jsr: or https: specifier (run in process isolation)",
   }),
   source: z.string().min(1).max(MAX_BODY_BYTES).optional().meta({
-    description: "The text of a policy module; its default export is the policy",
+    description:
+      "The text of a policy module; its default export is the policy. It runs in process isolation and may import only npm:, jsr: and https: modules and the SDK",
   }),
   config: z.record(z.string(), z.unknown()).optional().meta({
     description: "The policy's configuration",
   }),
-  isolation: isolation.optional(),
+  isolation: isolation.optional().meta({
+    description:
+      "Where it runs: built-ins anywhere; posted source and remote modules only in process",
+  }),
 }).refine((body) => (body.use === undefined) !== (body.source === undefined), {
   message: `expected exactly one of "use" or "source"`,
 });

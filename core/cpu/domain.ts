@@ -7,6 +7,15 @@
  * with several vCPUs, and the pCPU takes them in order before asking again. That is what keeps a
  * sandboxed policy fast: fewer questions, same determinism.
  *
+ * Valid decisions could still stretch a short run into hours of work for the kernel (1 ns slices,
+ * a timer 1 ns ahead forever, a 1 ns tick), so time is bounded as Xen bounds it (its
+ * `sched_ratelimit_us`, credit2's minimum timer, RTDS's minimum budget): a minimum slice, a minimum
+ * timer distance and a minimum tick period (`host.cpu`). A tick below the minimum is refused at
+ * start. A slice or a timer below its minimum draws on a small allowance that refills by one per
+ * minimum of simulated time ({@linkcode SHORT_ALLOWANCE} per pCPU), so that the occasional
+ * remainder passes (an RTDS budget's last nanoseconds, a timer that reached the kernel after its
+ * time) and a habit does not: with the allowance spent, the decision is `invalid`.
+ *
  * @module
  */
 
@@ -14,18 +23,15 @@ import { LOG } from "../engine/decision_log.ts";
 import { Histogram } from "../engine/histogram.ts";
 import type { Kernel, KernelDomain } from "../kernel/kernel.ts";
 import type { PolicySlot } from "../kernel/slot.ts";
-import {
-  CPU_OP,
-  MAX_COUNTERS,
-  MAX_TIMERS,
-  type VcpuStatus,
-  type VmParams,
-  type VmSpec,
-} from "../policy/cpu.ts";
-import type { Reply } from "../policy/protocol.ts";
-import { type BatchWriter, ReplyReader } from "../policy/wire.ts";
-import { invalidDecision as invalid, PolicyFailure } from "../sandbox/runtime.ts";
+import type { HostCpuWorkload } from "../workload/types.ts";
+import { CPU_OP, DEFAULT_TICK_NS, MAX_COUNTERS, MAX_TIMERS } from "../protocol/ops.ts";
+import type { VcpuStatus, VmParams, VmSpec } from "../protocol/payloads.ts";
+import type { Reply } from "../protocol/batch.ts";
+import type { StartResult } from "../protocol/definition.ts";
+import { type BatchWriter, ReplyReader } from "../protocol/batch.ts";
+import { invalidDecision as invalid, PolicyFailure } from "../protocol/runtime.ts";
 import { type Program, ProgramCursor, STEP } from "./programs.ts";
+import { type CpuFigures, cpuFigures } from "./figures.ts";
 
 const NEW = 0, READY = 1, RUNNING = 2, BLOCKED = 3, DONE = 4;
 const STATUS: readonly VcpuStatus[] = ["new", "ready", "running", "blocked", "done"];
@@ -38,6 +44,21 @@ const EV_ARRIVE = 0, EV_RUN_END = 1, EV_WAKE = 2, EV_TICK = 3, EV_PARAMS = 4, EV
 const EV_SETTLE = 6;
 /** A timer the policy asked for (`ctx.timer`); the tag is the policy generation. */
 const EV_TIMER = 7;
+
+/**
+ * How many slices shorter than the minimum a pCPU may take in a burst (and timers nearer than the
+ * minimum, per pCPU of the host), the allowance refilling by one per minimum of simulated time.
+ * The built-in policies never need more than one at a time (RTDS's remainders, credit's
+ * rate-limit timers, timers that arrive late).
+ *
+ * @example
+ * ```ts
+ * import { SHORT_ALLOWANCE } from "./domain.ts";
+ *
+ * console.assert(SHORT_ALLOWANCE === 8);
+ * ```
+ */
+export const SHORT_ALLOWANCE = 8;
 
 /** Log kinds of CPU decisions. */
 export const CPU_LOG = {
@@ -269,11 +290,25 @@ export class CpuDomain implements KernelDomain {
   /** Whether the policy in charge takes `preempt` and `sync` queries (asked at every enqueue and settle). */
   #takesPreempt = false;
   #takesSync = false;
+  /** The bounds on time: minimum slice, timer distance and tick period (0: none). */
+  readonly bounds: Readonly<HostCpuWorkload>;
+  /**
+   * The allowances of short slices, per pCPU, and of near timers (last entry), and when each was
+   * last brought up to date.
+   */
+  #allowance: Float64Array;
+  #allowanceAtNs: Float64Array;
 
-  /** @param kernel The kernel. @param slot The policy slot. @param pcpus How many pCPUs. */
-  constructor(kernel: Kernel, slot: PolicySlot, pcpus: number) {
+  /**
+   * @param kernel The kernel. @param slot The policy slot. @param pcpus How many pCPUs.
+   * @param bounds Minimum slice, timer distance and tick period, in ns (`host.cpu`).
+   */
+  constructor(kernel: Kernel, slot: PolicySlot, pcpus: number, bounds: HostCpuWorkload) {
     this.#kernel = kernel;
     this.slot = slot;
+    this.bounds = { ...bounds };
+    this.#allowance = new Float64Array(pcpus + 1);
+    this.#allowanceAtNs = new Float64Array(pcpus + 1);
     this.pcpus = Array.from({ length: pcpus }, (_, i) => new Pcpu(i));
     this.#idle = new Uint32Array(Math.ceil(pcpus / 32));
     for (let i = 0; i < pcpus; i++) this.#idle[i >>> 5]! |= 1 << (i & 31);
@@ -608,6 +643,7 @@ export class CpuDomain implements KernelDomain {
       // A timer asked for at an earlier instant may reach the kernel late: it fires at once.
       const fireAt = at > now ? at : now + 1;
       if (this.#timers.has(fireAt)) continue;
+      if (at - now < this.bounds.minTimer && this.bounds.minTimer > 0) this.#nearTimer(at);
       if (this.#timers.size >= MAX_TIMERS) {
         throw invalid(
           "too-many-timers",
@@ -627,6 +663,34 @@ export class CpuDomain implements KernelDomain {
       }
       vm.counters[counter] = (vm.counters[counter] ?? 0) + delta;
     }
+  }
+
+  /** Draws a timer nearer than the minimum distance from the allowance, or refuses it. */
+  #nearTimer(at: number): void {
+    const minimum = this.bounds.minTimer;
+    if (this.#draw(this.pcpus.length, minimum, SHORT_ALLOWANCE * this.pcpus.length)) return;
+    throw invalid(
+      "timer-too-soon",
+      `timer at ${at} ns, ${
+        at - this.#kernel.now
+      } ns from now (${this.#kernel.now} ns): below the minimum timer distance of ${minimum} ns (host.cpu.minTimer), and the allowance of ${
+        SHORT_ALLOWANCE * this.pcpus.length
+      } nearer timers is spent`,
+    );
+  }
+
+  /**
+   * Takes one from allowance `lane` (capacity `capacity`, refilled by one per `minimum` ns of
+   * simulated time); false when it is spent.
+   */
+  #draw(lane: number, minimum: number, capacity: number): boolean {
+    const now = this.#kernel.now, allowance = this.#allowance;
+    const refilled = allowance[lane]! + (now - this.#allowanceAtNs[lane]!) / minimum;
+    this.#allowanceAtNs[lane] = now;
+    allowance[lane] = refilled > capacity ? capacity : refilled;
+    if (allowance[lane]! < 1) return false;
+    allowance[lane]!--;
+    return true;
   }
 
   /** A timer is due: asks the policy's `timer` hook (stale generations are dropped). */
@@ -687,6 +751,15 @@ export class CpuDomain implements KernelDomain {
         throw invalid(
           "bad-slice",
           `dispatch of vCPU ${id} on pCPU ${asked.index} with slice ${slice}; expected a positive integer of ns or none`,
+        );
+      }
+      if (
+        slice < this.bounds.minSlice &&
+        !this.#draw(pcpu.index, this.bounds.minSlice, SHORT_ALLOWANCE)
+      ) {
+        throw invalid(
+          "slice-too-short",
+          `dispatch of vCPU ${id} on pCPU ${pcpu.index} with slice ${slice} ns: below the minimum slice of ${this.bounds.minSlice} ns (host.cpu.minSlice), and the allowance of ${SHORT_ALLOWANCE} shorter slices on this pCPU is spent`,
         );
       }
       if (i === 0 && pcpu.vcpu < 0) {
@@ -820,13 +893,26 @@ export class CpuDomain implements KernelDomain {
   }
 
   #tickNs(): number {
-    const tick = this.slot.declared.tickNs;
-    return tick !== undefined && Number.isInteger(tick) && tick > 0 ? tick : 10_000_000;
+    return tickOf(this.slot.declared);
+  }
+
+  check(declared: StartResult): void {
+    const tick = tickOf(declared), minimum = this.bounds.minTick;
+    if (declared.hooks.includes("tick") && tick < minimum) {
+      throw invalid(
+        "tick-too-short",
+        `tickNs ${tick}: below the minimum tick period of ${minimum} ns (host.cpu.minTick)`,
+      );
+    }
   }
 
   installed(): void {
-    // Timers belong to the policy that asked for them; a new policy starts with none.
+    // Timers belong to the policy that asked for them; a new policy starts with none, and with
+    // its allowances of short slices and near timers full.
     this.#timers.clear();
+    this.#allowance.fill(SHORT_ALLOWANCE);
+    this.#allowance[this.pcpus.length] = SHORT_ALLOWANCE * this.pcpus.length;
+    this.#allowanceAtNs.fill(this.#kernel.now);
     this.#syncedAtNs = -1;
     this.#takesPreempt = this.slot.has("preempt");
     this.#takesSync = this.slot.has("sync");
@@ -927,6 +1013,11 @@ export class CpuDomain implements KernelDomain {
     }
   }
 
+  /** The domain's figures now, per VM and per pCPU. */
+  figures(nowNs: number): CpuFigures {
+    return cpuFigures(this, nowNs);
+  }
+
   /** The status of a vCPU, as policies name it. */
   status(vcpu: Vcpu): VcpuStatus {
     return STATUS[vcpu.state]!;
@@ -934,6 +1025,12 @@ export class CpuDomain implements KernelDomain {
 }
 
 const NO_ARGS: readonly number[] = [];
+
+/** The tick period a policy declared: `tickNs` when it is a positive integer, else 10 ms. */
+function tickOf(declared: StartResult): number {
+  const tick = declared.tickNs;
+  return tick !== undefined && Number.isInteger(tick) && tick > 0 ? tick : DEFAULT_TICK_NS;
+}
 
 /** The index of the lowest set bit of a non-zero 32-bit word. */
 function lowestBit(bits: number): number {

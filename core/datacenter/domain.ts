@@ -25,9 +25,8 @@ import {
   PLACEMENT_OP as OP,
   type PlacementVmSpec,
 } from "../policy/placement.ts";
-import type { Reply } from "../policy/protocol.ts";
-import { ReplyReader } from "../policy/wire.ts";
-import { invalidDecision as invalid } from "../sandbox/runtime.ts";
+import { type Reply, ReplyReader } from "../protocol/batch.ts";
+import { invalidDecision as invalid } from "../protocol/runtime.ts";
 import type { DatacenterModel } from "./model.ts";
 import { powerAt } from "./power.ts";
 import type { DatacenterFigures, DatacenterTimeline, HostFigures } from "./report.ts";

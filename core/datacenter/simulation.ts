@@ -6,10 +6,12 @@
  * @module
  */
 
+import { LOG_ENCODING } from "../engine/decision_log.ts";
 import { Kernel } from "../kernel/kernel.ts";
 import { type LoadedPolicy, PolicySlot } from "../kernel/slot.ts";
 import { loadFallback, loadPolicy } from "../loader.ts";
-import { noLatency, type Report, REPORT_SCHEMA, type ReportPolicy } from "../report/report.ts";
+import { noLatency } from "../engine/histogram.ts";
+import { type Report, REPORT_SCHEMA, type ReportPolicy } from "../report/report.ts";
 import type { PolicyChoice, SimulateOptions } from "../simulate.ts";
 import { WorkloadError } from "../workload/load.ts";
 import { DatacenterDomain } from "./domain.ts";
@@ -122,6 +124,7 @@ export class DatacenterSimulation {
       },
       incidents: [...kernel.incidents],
       eventsHash: kernel.log.digest(),
+      eventsHashEncoding: LOG_ENCODING,
       datacenter,
     };
   }

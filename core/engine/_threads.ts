@@ -1,11 +1,11 @@
 /**
- * What the kernel's helper threads (`_hash_thread.ts`, `../memory/_ref_thread.ts`) share: how one
- * is started, and how the kernel waits for one.
+ * What the kernel's helper threads (`../memory/_ref_thread.ts`) share: how one is started, and how
+ * the kernel waits for one.
  *
  * @module
  */
 
-import { Worker } from "node:worker_threads";
+import type { Worker } from "node:worker_threads";
 
 /** How long the kernel waits for a helper thread before it calls it stalled. */
 const STALL_MS = 30_000;
@@ -19,6 +19,13 @@ const SLICE_MS = 100;
  */
 export function startThread(code: string, data: unknown, dead: () => void): Worker | null {
   try {
+    // Loaded here, not imported: `process` is a global of Deno 2, and touching it starts the Node
+    // compatibility layer, which a run that needs no thread does without.
+    const { Worker } = (globalThis as unknown as {
+      process: {
+        getBuiltinModule(id: "node:worker_threads"): typeof import("node:worker_threads");
+      };
+    }).process.getBuiltinModule("node:worker_threads");
     const worker = new Worker(code, { eval: true, workerData: data });
     worker.unref();
     worker.on("error", dead);

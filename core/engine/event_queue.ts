@@ -6,8 +6,9 @@
  *
  * Most events of a run fall within a fraction of a second of the clock (slice ends, wake-ups,
  * I/O completions). Those go to the wheel: 4096 buckets of 2^15 ns (about 33 µs), 134 ms in
- * all, each an unsorted list; pushing one is a few stores. The bucket at hand is sorted when the
- * clock reaches it (it holds a handful), and popped in order. Events beyond the wheel wait in a
+ * all, each a list in the order pushed; pushing one is a few stores. The bucket at hand is sorted
+ * by time when the clock reaches it (it holds a handful), and popped in order: a stable sort of a
+ * list in push order keeps events of one time in push order, with no sequence numbers to compare. Events beyond the wheel wait in a
  * binary heap and move into the wheel as it turns. A binary heap alone pays about ten
  * unpredictable comparisons per pop at a thousand events; the wheel pays about two.
  *
@@ -51,8 +52,9 @@ export class EventQueue {
   #link = new Int32Array(1024);
   #free = -1;
   #pooled = 0;
-  /** The first slot of each bucket's list, or -1. */
+  /** The first slot of each bucket's list, or -1, and its last slot (when there is a first). */
   #heads = new Int32Array(BUCKETS).fill(-1);
+  #tails = new Int32Array(BUCKETS);
   /** One bit per non-empty bucket. */
   #occupied = new Uint32Array(BUCKETS / 32);
   /** The bucket at hand, as an absolute number (time >> WIDTH_BITS). */
@@ -133,12 +135,15 @@ export class EventQueue {
     return slot;
   }
 
-  /** Adds a slot to a later bucket's list. */
+  /** Adds a slot to the end of a later bucket's list. */
   #list(slot: number, bucket: number): void {
     const b = bucket & MASK;
-    this.#link[slot] = this.#heads[b]!;
-    this.#heads[b] = slot;
-    this.#occupied[b >>> 5]! |= 1 << (b & 31);
+    this.#link[slot] = -1;
+    if (this.#heads[b]! < 0) {
+      this.#heads[b] = slot;
+      this.#occupied[b >>> 5]! |= 1 << (b & 31);
+    } else this.#link[this.#tails[b]!] = slot;
+    this.#tails[b] = slot;
     this.#listed++;
   }
 
@@ -256,22 +261,22 @@ export class EventQueue {
     return this.#current + 1 + ((b - start) & MASK);
   }
 
-  /** Empties bucket `b` into the sorted events, in order of time, then of push. */
+  /**
+   * Empties bucket `b` into the sorted events, in order of time, then of push. Its list is in
+   * push order (events move in from the heap before any is pushed to their bucket directly, and
+   * in their order), so a stable sort by time alone gives that order.
+   */
   #sortBucket(b: number): void {
     let slot = this.#heads[b]!, n = 0;
     this.#heads[b] = -1;
     this.#occupied[b >>> 5]! &= ~(1 << (b & 31));
-    const times = this.#time, seqs = this.#seq;
+    const times = this.#time;
     for (; slot >= 0; slot = this.#link[slot]!) {
       if (n === this.#sorted.length) this.#end = n, this.#roomToSort(n + 1);
-      const sorted = this.#sorted, time = times[slot]!, seq = seqs[slot]!;
+      const sorted = this.#sorted, time = times[slot]!;
       let k = n++;
       if (n <= INSERTION_MAX) {
-        while (
-          k > 0 &&
-          (times[sorted[k - 1]!]! > time ||
-            (times[sorted[k - 1]!] === time && seqs[sorted[k - 1]!]! > seq))
-        ) {
+        while (k > 0 && times[sorted[k - 1]!]! > time) {
           sorted[k] = sorted[k - 1]!;
           k--;
         }
@@ -281,8 +286,8 @@ export class EventQueue {
     this.#listed -= n;
     this.#end = n;
     if (n > INSERTION_MAX) {
-      const order = Array.from(this.#sorted.subarray(0, n))
-        .sort((x, y) => times[x]! - times[y]! || seqs[x]! - seqs[y]!);
+      // Array sort is stable: equal times keep their push order.
+      const order = Array.from(this.#sorted.subarray(0, n)).sort((x, y) => times[x]! - times[y]!);
       this.#sorted.set(order);
     }
   }

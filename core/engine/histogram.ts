@@ -118,6 +118,43 @@ export class Histogram {
   }
 }
 
+/** A histogram's summary: latency percentiles in ns. */
+export interface Latency {
+  /** Mean. */
+  mean: number;
+  /** Median. */
+  p50: number;
+  /** 99th percentile. */
+  p99: number;
+  /** Maximum. */
+  max: number;
+}
+
+/**
+ * Summarises a histogram.
+ *
+ * @example
+ * ```ts
+ * import { Histogram, latencyOf } from "./histogram.ts";
+ * const h = new Histogram();
+ * for (let v = 1; v <= 100; v++) h.record(v);
+ * console.assert(latencyOf(h).p50 === 50 && latencyOf(h).mean === 51);
+ * ```
+ */
+export function latencyOf(histogram: Histogram): Latency {
+  return {
+    mean: Math.round(histogram.mean()),
+    p50: histogram.quantile(0.5),
+    p99: histogram.quantile(0.99),
+    max: histogram.max,
+  };
+}
+
+/** An empty latency summary. */
+export function noLatency(): Latency {
+  return { mean: 0, p50: 0, p99: 0, max: 0 };
+}
+
 function bucketOf(v: number): number {
   if (v < 2 * SUB) return v;
   // The highest set bit gives the power of two, the next SUB_BITS bits the bucket within it; below

@@ -11,7 +11,8 @@ import type { PolicySlot } from "../kernel/slot.ts";
 import { WorkloadError } from "../workload/load.ts";
 import type { Workload } from "../workload/types.ts";
 import { createDiskModel } from "./disk/factory.ts";
-import { Disk, IoDomain } from "./domain.ts";
+import { IoDomain } from "./domain.ts";
+import { Disk } from "./model.ts";
 
 /** Options of {@linkcode buildIoDomain}. */
 export interface BuildIoOptions {

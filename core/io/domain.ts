@@ -14,30 +14,33 @@
  */
 
 import { LOG } from "../engine/decision_log.ts";
-import { Histogram } from "../engine/histogram.ts";
 import type { Kernel, KernelDomain } from "../kernel/kernel.ts";
 import type { PolicySlot } from "../kernel/slot.ts";
-import { Fifo, LiveById } from "../policy/helpers.ts";
-import { type DiskInfo, IO_OP, type IoLimits, type IoVmSpec } from "../policy/io.ts";
-import type { Reply } from "../policy/protocol.ts";
-import { type HostReport, latencyOf, type VmIoReport } from "../report/report.ts";
-import { ReplyReader } from "../policy/wire.ts";
-import { invalidDecision as invalid, PolicyFailure } from "../sandbox/runtime.ts";
+import { LiveById } from "../engine/live_by_id.ts";
+import type { DiskInfo, IoLimits, IoVmSpec } from "../protocol/payloads.ts";
+import { IO_OP } from "../protocol/ops.ts";
+import type { Reply } from "../protocol/batch.ts";
+import { ReplyReader } from "../protocol/batch.ts";
+import { invalidDecision as invalid, PolicyFailure } from "../protocol/runtime.ts";
 import type { CpuDomain, Vcpu } from "../cpu/domain.ts";
 import { WorkloadError } from "../workload/load.ts";
+import { readTraceText } from "../workload/trace_file.ts";
 import type { VmWorkload } from "../workload/types.ts";
-import type { DiskModel, DiskRequestShape } from "./disk/model.ts";
+import type { DiskRequestShape } from "./disk/model.ts";
 import { type IoStep, resolveVmIo } from "./requests.ts";
 import { RequestDraft, type RequestSource } from "./sources.ts";
-
-const FREE = 0, HELD = 1, QUEUED = 2, LOCAL = 3, SERVICE = 4;
-const STATE_NAMES = [
-  "completed",
-  "held by its VM's io.max limit",
-  "queued",
-  "already dispatched",
-  "being served",
-];
+import { type IoFigures, ioFigures } from "./figures.ts";
+import {
+  type Disk,
+  FREE,
+  HELD,
+  IoRequest,
+  IoVm,
+  LOCAL,
+  QUEUED,
+  SERVICE,
+  STATE_NAMES,
+} from "./model.ts";
 
 const EV_SUBMIT = 0, EV_COMPLETE = 1, EV_RELEASE = 2, EV_WATCHDOG = 3, EV_PARAMS = 4;
 
@@ -61,140 +64,16 @@ export const IO_LOG = {
   PARAMS: 7,
 } as const;
 
-/** A request as the kernel keeps it (pooled: objects are reused once completed). */
-export class IoRequest {
-  /** Its id (increasing in submission order; never reused). */
-  id = -1;
+/** A VM's I/O, checked and resolved by {@linkcode IoDomain.prepareVm} but not added yet. */
+export interface PreparedIoVm {
   /** The VM's index. */
-  vm = 0;
-  /** The disk's index. */
-  disk = 0;
-  /** First block. */
-  lba = 0;
-  /** Blocks. */
-  blocks = 1;
-  /** Bytes. */
-  bytes = 0;
-  /** The cylinder it addresses. */
-  cylinder = 0;
-  /** The cylinder the workload named (textbook requests), or -1. */
-  named = -1;
-  /** True for a write. */
-  write = false;
-  /** When the VM submitted it. */
-  submitNs = 0;
-  /** When it reached the policy. */
-  queuedNs = 0;
-  /** When it started on the disk. */
-  startNs = 0;
-  /** When a held request is due for release. */
-  releaseNs = 0;
-  /** Its absolute deadline, or Infinity. */
-  deadlineNs = Infinity;
-  /** FREE, HELD, QUEUED, LOCAL or SERVICE. */
-  state = FREE;
-  /** The source it came from, or -1. */
-  source = -1;
-  /** The vCPU blocked on it, or -1. */
-  vcpu = -1;
-  /** Closed-loop sources: delay after its completion before the next submission. */
-  thinkNs = 0;
-}
-
-/** A disk as the kernel keeps it. */
-export class Disk {
-  /** Index in `host.disks`. */
   readonly index: number;
-  /** Name. */
-  readonly id: string;
-  /** Its service-time model. */
-  readonly model: DiskModel;
-  /** Which way the head last moved. */
-  direction: "up" | "down";
-  /**
-   * Local queue: request ids, and head movements as `-(cylinder + 1)`, from `localHead` to
-   * `localEnd`. Both go back to 0 when it empties; the array is never shortened, since shortening
-   * a JavaScript array frees its storage and the next push allocates it again, at every request.
-   */
-  readonly local: number[] = [];
-  /** Head of the local queue. */
-  localHead = 0;
-  /** End of the local queue. */
-  localEnd = 0;
-  /** The request being served, or null. */
-  active: IoRequest | null = null;
-  /** Whether a head movement is under way. */
-  seeking = false;
-  /** When the current job started. */
-  jobStartNs = 0;
-  /** Bumped at every job, so stale completions are recognised. */
-  gen = 0;
-  /** Requests queued at the policy for this disk. */
-  queued = 0;
-  /** The instant the policy last declined to give it work. */
-  declinedAtNs = -1;
-  /** Since when it has been idle with requests queued and the policy declining, or -1. */
-  idleSinceNs = -1;
-  /** Head movements accepted since the last request. */
-  seeksInARow = 0;
-  /** Requests started. */
-  requests = 0;
-  /** Requests completed. */
-  completed = 0;
-  /** Total head travel, in cylinders. */
-  seekCylinders = 0;
-  /** Time spent serving requests and moving the head. */
-  busyNs = 0;
-  /** Requests that completed after their deadline (or were unfinished past it at the end). */
-  deadlineMisses = 0;
-
-  /** @internal */
-  constructor(index: number, id: string, model: DiskModel, direction: "up" | "down") {
-    this.index = index;
-    this.id = id;
-    this.model = model;
-    this.direction = direction;
-  }
-}
-
-/** A VM's I/O state and figures. */
-export class IoVm {
-  /** Index (the same as in the CPU domain). */
-  readonly index: number;
-  /** Name. */
-  readonly id: string;
-  /** cgroup `io.weight`. */
-  weight: number;
-  /** cgroup `io.max` (0 = none). */
-  max: IoLimits;
-  /** Whether the policy has heard of it. */
-  announced = false;
-  /** When it was removed (live control), or null. */
-  removedNs: number | null = null;
-  /** Requests submitted. */
-  requests = 0;
-  /** Requests completed. */
-  completed = 0;
-  /** Bytes of the completed requests. */
-  bytes = 0;
-  /** Latency (submission to completion) of completed requests. */
-  readonly latency: Histogram = new Histogram();
-  /** Requests that completed after their deadline (or were unfinished past it at the end). */
-  deadlineMisses = 0;
-  /** Time its requests spent held back by `io.max`. */
-  throttledNs = 0;
-  /** Pacing per direction (read, write): last release, bytes budget free at, iops budget free at. */
-  readonly pace: Float64Array = new Float64Array(6);
-  /** Held requests per direction, in release order. */
-  readonly held: [Fifo<IoRequest>, Fifo<IoRequest>] = [new Fifo(), new Fifo()];
-
-  /** @internal */
-  constructor(index: number, id: string, weight: number, max: IoLimits) {
-    this.index = index;
-    this.id = id;
-    this.weight = weight;
-    this.max = max;
-  }
+  /** Its validated description. */
+  readonly spec: VmWorkload;
+  /** Its `{io}` program steps, by their workload object. */
+  readonly steps: Map<unknown, IoStep>;
+  /** Its request sources, not yet armed. */
+  readonly sources: RequestSource[];
 }
 
 /** Where a source stands. */
@@ -248,7 +127,7 @@ export class IoDomain implements KernelDomain {
    * @param slot The policy slot.
    * @param disks The disks.
    * @param options `cpu`: the CPU domain, whose vCPUs block on `{io}` steps; `readText`: reads
-   *   trace files (default `Deno.readTextFileSync`).
+   *   trace files (default `readTraceText`: regular files within a size limit).
    */
   constructor(
     kernel: Kernel,
@@ -260,7 +139,7 @@ export class IoDomain implements KernelDomain {
     this.slot = slot;
     this.disks = disks;
     this.#cpu = options.cpu;
-    this.#readText = options.readText ?? ((path) => Deno.readTextFileSync(path));
+    this.#readText = options.readText ?? ((path) => readTraceText(path));
     this.#diskIndex = new Map(disks.map((disk) => [disk.id, disk.index]));
     this.#base = kernel.register(this, 5);
     if (options.cpu !== undefined) {
@@ -280,6 +159,25 @@ export class IoDomain implements KernelDomain {
    *   source never ends and the run has no `stopAt`.
    */
   addVm(index: number, spec: VmWorkload, place = `vms[${index}]`): IoVm {
+    return this.addPrepared(this.prepareVm(index, spec, place));
+  }
+
+  /**
+   * Checks a VM's I/O and builds its sources, changing nothing: a VM added live is checked in
+   * every domain before any of them changes. {@linkcode IoDomain.addPrepared} then adds it.
+   *
+   * @param index The VM's index, which must be the next one.
+   * @param spec The VM's validated description.
+   * @param place Where the VM sits, for messages.
+   * @param readText Reads its trace files (default: the domain's reader).
+   * @throws {WorkloadError} As {@linkcode IoDomain.addVm}.
+   */
+  prepareVm(
+    index: number,
+    spec: VmWorkload,
+    place = `vms[${index}]`,
+    readText: (path: string) => string = this.#readText,
+  ): PreparedIoVm {
     if (index !== this.vms.length) {
       throw new Error(`The I/O domain expected VM index ${this.vms.length}, got ${index}`);
     }
@@ -287,7 +185,7 @@ export class IoDomain implements KernelDomain {
       disks: this.disks,
       diskIndex: this.#diskIndex,
       rng: this.#kernel.rng,
-      readText: this.#readText,
+      readText,
       arriveNs: this.#kernel.now + (spec.cpu?.arrive ?? 0),
       place,
     });
@@ -297,6 +195,15 @@ export class IoDomain implements KernelDomain {
           `Workload: stopAt: expected a duration such as "10s", because ${place} (${spec.id}) submits forever (${source.label})`,
         );
       }
+    }
+    return { index, spec, steps, sources };
+  }
+
+  /** Adds a VM checked by {@linkcode IoDomain.prepareVm} (at the same index and time). */
+  addPrepared(prepared: PreparedIoVm): IoVm {
+    const { index, spec, steps, sources } = prepared;
+    if (index !== this.vms.length) {
+      throw new Error(`The I/O domain expected VM index ${this.vms.length}, got ${index}`);
     }
     const max = spec.io?.max ?? { rbps: 0, wbps: 0, riops: 0, wiops: 0 };
     const vm = new IoVm(index, spec.id, spec.io?.weight ?? 100, { ...max });
@@ -355,28 +262,6 @@ export class IoDomain implements KernelDomain {
     this.#kernel.schedule(atNs, this.#base + EV_PARAMS, this.#timeline.length - 1);
   }
 
-  /** Figures for the live dashboard: totals, latency over every VM, and each disk. */
-  liveFigures(): Record<string, unknown> {
-    let requests = 0, completed = 0, bytes = 0;
-    const latency = new Histogram();
-    for (const vm of this.vms) {
-      requests += vm.requests, completed += vm.completed, bytes += vm.bytes;
-      latency.merge(vm.latency);
-    }
-    return {
-      requests,
-      completed,
-      bytes,
-      latencyNs: latencyOf(latency),
-      disks: this.disks.map((disk) => ({
-        id: disk.id,
-        queued: disk.queued,
-        seekCylinders: disk.seekCylinders,
-        busyNs: disk.busyNs,
-      })),
-    };
-  }
-
   /** Adds a source of requests; finite sources hold the run open until they are done. */
   #addSource(source: RequestSource): void {
     const state = new SourceState(source);
@@ -408,32 +293,9 @@ export class IoDomain implements KernelDomain {
     }
   }
 
-  /** A VM's I/O figures for the report. */
-  vmFigures(index: number): VmIoReport {
-    const vm = this.vms[index]!;
-    return {
-      requests: vm.requests,
-      completed: vm.completed,
-      bytes: vm.bytes,
-      latencyNs: latencyOf(vm.latency),
-      deadlineMisses: vm.deadlineMisses,
-      throttledNs: vm.throttledNs,
-      weight: vm.weight,
-      max: { rbps: vm.max.rbps, wbps: vm.max.wbps, riops: vm.max.riops, wiops: vm.max.wiops },
-    };
-  }
-
-  /** The disks' figures for the report; `utilization` is busy time over `simulatedNs`. */
-  diskFigures(simulatedNs: number): HostReport["disks"] {
-    return this.disks.map((disk) => ({
-      id: disk.id,
-      model: disk.model.kind,
-      requests: disk.completed,
-      seekCylinders: disk.seekCylinders,
-      busyNs: disk.busyNs,
-      utilization: simulatedNs > 0 ? disk.busyNs / simulatedNs : 0,
-      deadlineMisses: disk.deadlineMisses,
-    }));
+  /** The domain's figures now, per VM and per disk. */
+  figures(nowNs: number): IoFigures {
+    return ioFigures(this.vms, this.disks, nowNs);
   }
 
   host(): Record<string, unknown> {

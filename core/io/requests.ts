@@ -10,10 +10,11 @@
 import type { Rng } from "../engine/rng.ts";
 import { WorkloadError } from "../workload/load.ts";
 import type { IoRequestSpec, IoStepSpec, IoTraceSpec } from "../workload/io_types.ts";
+import { TraceFileError } from "../workload/trace_file.ts";
 import type { VmWorkload } from "../workload/types.ts";
 import { parseValidationTrace } from "./disk/disksim_trace.ts";
 import type { DiskModel } from "./disk/model.ts";
-import type { Disk } from "./domain.ts";
+import type { Disk } from "./model.ts";
 import { parseMsrTrace } from "./msr_trace.ts";
 import {
   DisksimSource,
@@ -276,9 +277,10 @@ function traceSource(
   try {
     text = options.readText(trace.path);
   } catch (error) {
-    throw new WorkloadError(
-      `Workload: ${options.place}.path: cannot read ${trace.path} (${(error as Error).message})`,
-    );
+    const message = error instanceof TraceFileError
+      ? error.message
+      : `cannot read ${trace.path} (${(error as Error).message})`;
+    throw new WorkloadError(`Workload: ${options.place}.path: ${message}`);
   }
   const where = `Workload: ${options.place}: ${trace.path}`;
   const total = disk.model.totalBlocks;

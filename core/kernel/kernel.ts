@@ -17,9 +17,10 @@
 import { DecisionLog, LOG } from "../engine/decision_log.ts";
 import { EventQueue } from "../engine/event_queue.ts";
 import { Rng } from "../engine/rng.ts";
-import type { Domain, Reply, StartResult } from "../policy/protocol.ts";
-import { PolicyFailure } from "../sandbox/runtime.ts";
-import { wrongDomainMessage } from "../sandbox/_policy_host.ts";
+import type { Domain, StartResult } from "../protocol/definition.ts";
+import type { Reply } from "../protocol/batch.ts";
+import { asFailure, PolicyFailure } from "../protocol/runtime.ts";
+import { wrongDomainMessage } from "../protocol/messages.ts";
 import type { Incident, LoadedPolicy, PolicySlot } from "./slot.ts";
 
 /** What a domain provides to the kernel. */
@@ -42,6 +43,13 @@ export interface KernelDomain {
   replay(): void;
   /** The host as the domain's policies see it (sent at start). */
   host(): Record<string, unknown>;
+  /**
+   * Checks what a freshly started policy declared against the domain's bounds (a tick period
+   * too short, for instance), before it takes charge.
+   *
+   * @throws {PolicyFailure} Of kind `invalid`, naming the bound.
+   */
+  check?(declared: StartResult): void;
   /** Called once a new policy is in charge (arms its tick, for instance). */
   installed(): void;
   /** Closes the books at the end of the run (partial run times, waits). */
@@ -195,6 +203,7 @@ export class Kernel {
           domain: domain.name,
         });
         checkDomain(declared, domain.name);
+        domain.check?.(declared);
         domain.slot.install(loaded.runtime, loaded.info, declared);
         domain.installed();
       } catch (error) {
@@ -211,7 +220,7 @@ export class Kernel {
           config: loaded.config,
           hooks: [],
         });
-        this.eject(domain, asPolicyFailure(error));
+        this.eject(domain, asFailure(error, "throw"));
       }
     }
   }
@@ -286,7 +295,7 @@ export class Kernel {
 
   /** Records a restart that failed (naming the policy, not the fallback still in charge). */
   #failedRestart(domain: KernelDomain, policy: string, error: unknown): void {
-    const failure = asPolicyFailure(error);
+    const failure = asFailure(error, "throw");
     const incident: Incident = {
       atNs: this.now,
       domain: domain.name,
@@ -325,10 +334,11 @@ export class Kernel {
       if (error instanceof PolicyFailure && error.reason === "config") {
         throw new PolicyConfigError(error.message.replace(/^\w*Error: /, ""));
       }
-      throw asPolicyFailure(error);
+      throw asFailure(error, "throw");
     }
     try {
       checkDomain(declared, name);
+      domain.check?.(declared);
     } catch (error) {
       await loaded.runtime.close();
       throw error;
@@ -446,7 +456,7 @@ export class Kernel {
           replies[i] = reply;
           if (reply instanceof Promise) (waiting ??= []).push(reply.catch(() => {}));
         } catch (error) {
-          this.eject(domain, asPolicyFailure(error));
+          this.eject(domain, asFailure(error, "throw"));
         }
       }
       if (!asked) return undefined;
@@ -478,7 +488,7 @@ export class Kernel {
         } catch (error) {
           settled.push(undefined);
           this.domains[i]!.slot.writer.clear();
-          this.eject(this.domains[i]!, asPolicyFailure(error));
+          this.eject(this.domains[i]!, asFailure(error, "throw"));
         }
       } else settled.push(reply);
     }
@@ -494,7 +504,7 @@ export class Kernel {
       try {
         domain.apply(reply);
       } catch (error) {
-        this.eject(domain, asPolicyFailure(error, "invalid"));
+        this.eject(domain, asFailure(error, "malformed-reply", "invalid"));
       }
     }
   }
@@ -534,10 +544,4 @@ function checkDomain(declared: StartResult, domain: Domain): void {
   if (declared.domain !== undefined && declared.domain !== domain) {
     throw new PolicyConfigError(wrongDomainMessage(declared.name, declared.domain, domain));
   }
-}
-
-function asPolicyFailure(error: unknown, kind: "error" | "invalid" = "error"): PolicyFailure {
-  if (error instanceof PolicyFailure) return error;
-  const message = error instanceof Error ? error.message : String(error);
-  return new PolicyFailure(kind, kind === "invalid" ? "malformed-reply" : "throw", message);
 }

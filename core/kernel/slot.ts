@@ -5,9 +5,9 @@
  * @module
  */
 
-import type { Domain, StartResult } from "../policy/protocol.ts";
-import { BatchWriter } from "../policy/wire.ts";
-import type { Isolation, PolicyRuntime } from "../sandbox/runtime.ts";
+import type { Domain, StartResult } from "../protocol/definition.ts";
+import { BatchWriter } from "../protocol/batch.ts";
+import type { Isolation, PolicyRuntime } from "../protocol/runtime.ts";
 
 /** How a report names a policy. */
 export interface PolicyInfo {

@@ -23,12 +23,15 @@ import { LOG } from "../engine/decision_log.ts";
 import type { CpuDomain, Vcpu, Vm } from "../cpu/domain.ts";
 import type { Kernel, KernelDomain } from "../kernel/kernel.ts";
 import type { PolicySlot } from "../kernel/slot.ts";
-import { MEMORY_OP, type MemoryVmParams, type MemoryVmSpec, PAGE_BYTES } from "../policy/memory.ts";
-import type { Reply } from "../policy/protocol.ts";
-import { ReplyReader } from "../policy/wire.ts";
-import { invalidDecision as invalid, PolicyFailure } from "../sandbox/runtime.ts";
+import { DEFAULT_BALANCE_NS, MEMORY_OP, PAGE_BYTES } from "../protocol/ops.ts";
+import type { MemoryVmParams, MemoryVmSpec } from "../protocol/payloads.ts";
+import type { Reply } from "../protocol/batch.ts";
+import type { StartResult } from "../protocol/definition.ts";
+import { ReplyReader } from "../protocol/batch.ts";
+import { invalidDecision as invalid, PolicyFailure } from "../protocol/runtime.ts";
 import type { CpuWorkload, HostMemoryWorkload, MemoryWorkload } from "../workload/types.ts";
 import { RefStream } from "./streams.ts";
+import { type MemoryFigures, memoryVmFigures } from "./figures.ts";
 
 const EV_ARRIVE = 0, EV_STEP = 1, EV_RESUME = 2, EV_BALANCE = 3, EV_TARGET = 4;
 
@@ -216,48 +219,6 @@ interface PendingFault {
   page: number;
   write: boolean;
   scope: number;
-}
-
-/** Figures of a VM's memory, for the report. */
-export interface MemoryVmFigures {
-  /** Page references issued. */
-  refs: number;
-  /** Page faults, counting first loads. */
-  faults: number;
-  /** The most frames it held at once. */
-  residentPeak: number;
-  /** Hits over references, or null when it issued none. */
-  hitRatio: number | null;
-  /** Frames held at the end. */
-  resident: number;
-  /** Its balloon target at the end, or null when it had none. */
-  target: number | null;
-  /** Its pages evicted. */
-  evictions: number;
-  /** Its dirty pages written back. */
-  writebacks: number;
-  /** Simulated time its vCPUs spent stalled on faults. */
-  stallNs: number;
-  [key: string]: unknown;
-}
-
-/** Figures of the host's memory, for the report. */
-export interface MemoryHostFigures {
-  /** Host frames. */
-  frames: number;
-  /** Faults of all VMs. */
-  faults: number;
-  /** Pages evicted. */
-  evictions: number;
-  /** Dirty pages written back. */
-  writebacks: number;
-  /** Frames freed by batched reclaim (watermark and balloons). */
-  reclaimed: number;
-  /** The most frames in use at once. */
-  usedPeak: number;
-  /** Free frames at the end. */
-  free: number;
-  [key: string]: unknown;
 }
 
 /** The memory domain of a kernel. */
@@ -1040,8 +1001,18 @@ export class MemoryDomain implements KernelDomain {
   }
 
   #balanceNs(): number {
-    const period = this.slot.declared.tickNs;
-    return period !== undefined && Number.isInteger(period) && period > 0 ? period : 100_000_000;
+    return balanceOf(this.slot.declared);
+  }
+
+  check(declared: StartResult): void {
+    // A balance period is a periodic hook as a tick is: bounded the same way.
+    const period = balanceOf(declared), minimum = this.#config.minBalance;
+    if (declared.hooks.includes("balance") && period < minimum) {
+      throw invalid(
+        "balance-too-short",
+        `balanceNs ${period}: below the minimum balance period of ${minimum} ns (host.memory.minBalance)`,
+      );
+    }
   }
 
   installed(): void {
@@ -1103,33 +1074,19 @@ export class MemoryDomain implements KernelDomain {
     for (const vm of this.vms) vm?.stream.close();
   }
 
-  /** A VM's figures for the report. */
-  vmFigures(vmIndex: number): MemoryVmFigures {
-    const vm = this.vms[vmIndex];
-    if (vm === undefined) return emptyVmFigures();
+  /** The domain's figures now, per VM and for the host. */
+  figures(): MemoryFigures {
     return {
-      refs: vm.issued,
-      faults: vm.faults,
-      residentPeak: vm.residentPeak,
-      hitRatio: vm.issued === 0 ? null : (vm.issued - vm.faults) / vm.issued,
-      resident: vm.resident,
-      target: Number.isFinite(vm.target) ? vm.target : null,
-      evictions: vm.evictions,
-      writebacks: vm.writebacks,
-      stallNs: vm.stallNs,
-    };
-  }
-
-  /** The host's figures for the report. */
-  hostFigures(): MemoryHostFigures {
-    return {
-      frames: this.frames,
-      faults: this.faults,
-      evictions: this.evictions,
-      writebacks: this.writebacks,
-      reclaimed: this.reclaimed,
-      usedPeak: this.usedPeak,
-      free: this.#freeCount,
+      vms: this.vms.map((vm) => vm === undefined ? undefined : memoryVmFigures(vm)),
+      host: {
+        frames: this.frames,
+        faults: this.faults,
+        evictions: this.evictions,
+        writebacks: this.writebacks,
+        reclaimed: this.reclaimed,
+        usedPeak: this.usedPeak,
+        free: this.#freeCount,
+      },
     };
   }
 
@@ -1188,18 +1145,12 @@ export function intervalOf(memory: MemoryWorkload): number {
   return Math.max(1, Math.round(1e9 / memory.rate));
 }
 
-function emptyVmFigures(): MemoryVmFigures {
-  return {
-    refs: 0,
-    faults: 0,
-    residentPeak: 0,
-    hitRatio: null,
-    resident: 0,
-    target: null,
-    evictions: 0,
-    writebacks: 0,
-    stallNs: 0,
-  };
+/** The balance period a policy declared: `tickNs` when it is a positive integer, else 100 ms. */
+function balanceOf(declared: StartResult): number {
+  const period = declared.tickNs;
+  return period !== undefined && Number.isInteger(period) && period > 0
+    ? period
+    : DEFAULT_BALANCE_NS;
 }
 
 /**

@@ -3,7 +3,10 @@
  *
  * A policy is an ordinary TypeScript module whose default export comes from `defineCpuPolicy`
  * (memory, I/O and placement policies have their own `define…` functions). It runs sandboxed; it sees only
- * what its hooks are given and acts only through what its hooks return.
+ * what its hooks are given and acts only through what its hooks return. One folder per domain:
+ * `cpu/`, `memory/`, `io/`, each with its `define…` (`mod.ts`), its hooks (`hooks.ts`), its
+ * views (`views.ts`) and the decoder of the kernel's batches (`_handler.ts`). The wire protocol
+ * itself (opcodes, batches) is `@hyperhook/hyperhook/protocol`, for runtime authors.
  *
  * @example A first-come, first-served policy
  * ```ts
@@ -30,7 +33,6 @@
  */
 
 export {
-  CPU_OP,
   type CpuContext,
   type CpuHooks,
   type CpuPolicy,
@@ -40,42 +42,35 @@ export {
   DEFAULT_TICK_NS,
   defineCpuPolicy,
   type Dispatch,
-  ENQUEUE_REASONS,
   type EnqueueReason,
   MAX_COUNTERS,
   MAX_TIMERS,
-  STOP_REASONS,
   type StopReason,
   type VcpuStatus,
   VcpuView,
   type VmParams,
-  type VmSpec,
   VmView,
-} from "./cpu.ts";
+} from "./cpu/mod.ts";
 export {
   type Balloon,
   DEFAULT_BALANCE_NS,
   defineMemoryPolicy,
   type Fault,
+  FrameList,
   FrameTable,
-  MEMORY_OP,
   type MemoryContext,
   type MemoryHooks,
   type MemoryPolicy,
   type MemoryPolicySpec,
   type MemorySetup,
-  type MemoryVmParams,
-  type MemoryVmSpec,
   MemoryVmView,
   PAGE_BYTES,
-} from "./memory.ts";
-export { FrameList } from "./frame_list.ts";
+} from "./memory/mod.ts";
 export {
   defineIoPolicy,
   type DiskInfo,
   DiskView,
   type HeadSeek,
-  IO_OP,
   type IoContext,
   type IoDispatch,
   type IoHooks,
@@ -85,10 +80,9 @@ export {
   type IoRequestStatus,
   IoRequestView,
   type IoSetup,
-  type IoVmSpec,
   IoVmView,
-} from "./io.ts";
-export { SortedRequests } from "./io_queue.ts";
+  SortedRequests,
+} from "./io/mod.ts";
 export {
   type DatacenterInfo,
   definePlacementPolicy,
@@ -115,18 +109,9 @@ export {
   type NumberBounds,
   type Param,
   param,
+  type ParamBounds,
   type ParamConstructors,
 } from "./params.ts";
 export { BurstPredictor, Fifo } from "./helpers.ts";
 export { Rng } from "../engine/rng.ts";
-export {
-  API_VERSION,
-  type Batch,
-  type Domain,
-  isPolicyDefinition,
-  type PolicyDefinition,
-  type PolicyHandler,
-  type Reply,
-  type StartMessage,
-  type StartResult,
-} from "./protocol.ts";
+export { API_VERSION, type Domain, type PolicyDefinition } from "../protocol/definition.ts";

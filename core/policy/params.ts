@@ -35,10 +35,29 @@ export class ConfigError extends Error {
   }
 }
 
+/**
+ * What a declared parameter accepts, for tools that search it (`hyperhook tune`): its kind, and
+ * its bounds (durations in ns) or choices.
+ */
+export interface ParamBounds {
+  /** Which constructor declared it. */
+  readonly kind: "duration" | "number" | "boolean" | "choice";
+  /** The smallest accepted value (durations in ns), when bounded. */
+  readonly min?: number;
+  /** The largest accepted value (durations in ns), when bounded. */
+  readonly max?: number;
+  /** Whether only integers are accepted. */
+  readonly integer?: boolean;
+  /** The accepted strings of a `choice`. */
+  readonly choices?: readonly string[];
+}
+
 /** One declared parameter: parses a user value (or takes the default) into `T`. */
 export interface Param<T> {
   /** What the parameter expects, for error messages and docs (e.g. `a duration such as "10ms"`). */
   readonly expects: string;
+  /** Its kind and bounds, for tools that search it. */
+  readonly bounds?: ParamBounds;
   /** The default, as JSON. */
   readonly defaultValue: unknown;
   /** Parses a user value; throws an Error whose message says what was expected. */
@@ -102,6 +121,7 @@ export const param: ParamConstructors = {
       : `between ${formatDuration(min)} and ${formatDuration(max)}`;
     return {
       expects: `a duration such as "${defaultValue}", ${range}`,
+      bounds: { kind: "duration", min, ...(max === Infinity ? {} : { max }) },
       defaultValue,
       parse(value: unknown): number {
         const ns = parseDuration(value);
@@ -127,6 +147,12 @@ export const param: ParamConstructors = {
       : ` from ${min} to ${max}`;
     return {
       expects: `${kind}${range}`,
+      bounds: {
+        kind: "number",
+        ...(min === -Infinity ? {} : { min }),
+        ...(max === Infinity ? {} : { max }),
+        integer: bounds.integer === true,
+      },
       defaultValue,
       parse(value: unknown): number {
         if (
@@ -141,6 +167,7 @@ export const param: ParamConstructors = {
   boolean(defaultValue: boolean): Param<boolean> {
     return {
       expects: "true or false",
+      bounds: { kind: "boolean" },
       defaultValue,
       parse(value: unknown): boolean {
         if (typeof value !== "boolean") {
@@ -155,6 +182,7 @@ export const param: ParamConstructors = {
     const list = choices.map((c) => `"${c}"`).join(", ");
     return {
       expects: `one of ${list}`,
+      bounds: { kind: "choice", choices },
       defaultValue,
       parse(value: unknown): T {
         if (!choices.includes(value as T)) {

@@ -16,16 +16,14 @@
 import { powerAt } from "../datacenter/power.ts";
 import { Rng } from "../engine/rng.ts";
 import { type ConfigOf, type Param, resolveConfig } from "./params.ts";
+import { type Batch, type Reply, ReplyWriter } from "../protocol/batch.ts";
 import {
   API_VERSION,
-  type Batch,
   type PolicyDefinition,
   type PolicyHandler,
-  type Reply,
   type StartMessage,
   type StartResult,
-} from "./protocol.ts";
-import { ReplyWriter } from "./wire.ts";
+} from "../protocol/definition.ts";
 
 /**
  * Placement opcodes of the wire protocol. Queries are 20 and above.

@@ -7,7 +7,7 @@
  */
 
 import type { Histogram } from "../engine/histogram.ts";
-import type { Simulation } from "../simulate.ts";
+import type { CpuFigures } from "../cpu/figures.ts";
 
 /** Samples of one run, for the charts of an HTML report. */
 export interface RunTrace {
@@ -21,12 +21,24 @@ export interface RunTrace {
   latencyCdf: [number, number][];
 }
 
+/** What an observer reads of a running simulation (a `Simulation` is one). */
+export interface RunView {
+  /** The current simulated time. */
+  readonly nowNs: number;
+  /** When the run stops, if fixed. */
+  readonly stopAtNs: number | undefined;
+  /** Whether the run is over. */
+  readonly ended: boolean;
+  /** The CPU domain's figures now. */
+  cpuFigures(): CpuFigures;
+}
+
 /** Watches a simulation as it runs; `runWorkload` calls it after every step. */
 export interface RunObserver {
   /** After a step of the run. */
-  step(simulation: Simulation): void;
+  step(run: RunView): void;
   /** Once the run is over, before the simulation is closed. */
-  end(simulation: Simulation): void;
+  end(run: RunView): void;
 }
 
 /**
@@ -56,31 +68,33 @@ export class RunRecorder implements RunObserver {
   #maxSamples: number;
 
   /** Samples the VMs' CPU time. */
-  step(simulation: Simulation): void {
-    const trace = this.trace, now = simulation.kernel.now;
-    if (trace.nowNs.length === 0) {
-      const end = simulation.kernel.stopAtNs;
-      this.#minGapNs = end === undefined ? 0 : end / this.#maxSamples;
-      trace.pcpus = simulation.cpu.pcpus.length;
-    }
-    const last = trace.nowNs[trace.nowNs.length - 1];
-    if (last !== undefined && now - last < this.#minGapNs && !simulation.kernel.ended) return;
+  step(run: RunView): void {
+    const trace = this.trace, now = run.nowNs;
+    const cpu = this.#sample(run, now);
+    if (cpu === undefined) return;
     trace.nowNs.push(now);
-    const cpu = simulation.cpu;
-    for (const vm of cpu.vms) {
-      let run = 0;
-      for (const id of vm.vcpus) {
-        const vcpu = cpu.vcpus[id]!;
-        run += vcpu.runNs + (cpu.status(vcpu) === "running" ? now - vcpu.sinceNs : 0);
-      }
-      (trace.runNs[vm.id] ??= []).push(run);
+    for (const vm of cpu.vms) (trace.runNs[vm.id] ??= []).push(vm.runNs + vm.runningNs);
+  }
+
+  /** The CPU figures to sample now, or undefined when the last sample is too recent. */
+  #sample(run: RunView, now: number): CpuFigures | undefined {
+    const trace = this.trace;
+    if (trace.nowNs.length === 0) {
+      const end = run.stopAtNs;
+      this.#minGapNs = end === undefined ? 0 : end / this.#maxSamples;
+      const cpu = run.cpuFigures();
+      trace.pcpus = cpu.busyNs.length;
+      return cpu;
     }
+    const last = trace.nowNs[trace.nowNs.length - 1]!;
+    if (now - last < this.#minGapNs && !run.ended) return undefined;
+    return run.cpuFigures();
   }
 
   /** Takes the latency distribution. */
-  end(simulation: Simulation): void {
-    this.step(simulation);
-    this.trace.latencyCdf = cdfOf(simulation.cpu.latency());
+  end(run: RunView): void {
+    this.step(run);
+    this.trace.latencyCdf = cdfOf(run.cpuFigures().latency());
   }
 }
 

@@ -4,8 +4,10 @@
  * @module
  */
 
-import type { Histogram } from "../engine/histogram.ts";
-import type { Domain } from "../policy/protocol.ts";
+import type { Latency } from "../engine/histogram.ts";
+
+export type { Latency } from "../engine/histogram.ts";
+import type { Domain } from "../protocol/definition.ts";
 import type { Incident, PolicyInfo } from "../kernel/slot.ts";
 import type { DatacenterReport } from "../datacenter/report.ts";
 
@@ -21,18 +23,6 @@ import type { DatacenterReport } from "../datacenter/report.ts";
  * ```
  */
 export const REPORT_SCHEMA = "hyperhook.report/v1";
-
-/** Latency percentiles in ns. */
-export interface Latency {
-  /** Mean. */
-  mean: number;
-  /** Median. */
-  p50: number;
-  /** 99th percentile. */
-  p99: number;
-  /** Maximum. */
-  max: number;
-}
 
 /** A policy as the report names it. */
 export interface ReportPolicy extends PolicyInfo {
@@ -170,21 +160,12 @@ export interface Report {
   eventsHash: string;
   /** A datacenter run's figures (`hyperhook.datacenter/v1` workloads only). */
   datacenter?: DatacenterReport;
-}
-
-/** Summarises a histogram. */
-export function latencyOf(histogram: Histogram): Latency {
-  return {
-    mean: Math.round(histogram.mean()),
-    p50: histogram.quantile(0.5),
-    p99: histogram.quantile(0.99),
-    max: histogram.max,
-  };
-}
-
-/** An empty latency summary. */
-export function noLatency(): Latency {
-  return { mean: 0, p50: 0, p99: 0, max: 0 };
+  /**
+   * The version of the decision log's encoding that `eventsHash` hashes (`LOG_ENCODING` of
+   * `core/engine/decision_log.ts`): hashes of different versions do not compare. Version 1, six
+   * float64 per record, came before this field.
+   */
+  eventsHashEncoding: number;
 }
 
 /**

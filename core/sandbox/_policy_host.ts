@@ -5,41 +5,31 @@
  * read the framework's files, and the framework may itself be a remote module), so they are
  * strings: the shared policy host below, plus one transport each. {@linkcode checkDefinition} and
  * {@linkcode checkReply} are the same checks in TypeScript for the `none` runtime; the messages
- * must stay identical (tests compare them across isolations).
+ * must stay identical (tests compare them across isolations). Functions shared as they are
+ * (`protocol/text.ts`, `_determinism.ts`) are embedded by their source text.
  *
  * @module
  */
 
-import { API_VERSION, isPolicyDefinition } from "../policy/protocol.ts";
-import type { Domain, PolicyDefinition, Reply, StartResult } from "../policy/protocol.ts";
-import { PolicyFailure } from "./runtime.ts";
-
-/** The message for a policy built against another major version of the hook protocol. */
-export function apiVersionMessage(name: unknown, apiVersion: unknown): string {
-  return `Policy ${JSON.stringify(String(name))} was built for hook protocol v${
-    String(apiVersion)
-  }; this kernel speaks v${API_VERSION}`;
-}
-
-/** The message for a policy started for a domain it does not schedule. */
-export function wrongDomainMessage(name: unknown, domain: unknown, expected: unknown): string {
-  return `Policy ${JSON.stringify(String(name))} schedules the ${String(domain)} domain; ` +
-    `expected a policy for the ${String(expected)} domain`;
-}
-
-/** The message for a default export that is not a policy definition. */
-export const NOT_A_POLICY_MESSAGE =
-  "The policy module's default export is not a policy definition " +
-  "(expected { apiVersion, domain, name, start })";
-
-/** The message for a malformed reply. */
-export const BAD_REPLY_MESSAGE =
-  "Policy reply must be { nums: Float64Array, length, objs: array } with 0 <= length <= nums.length";
-
-/** The message for a reply over the size cap. */
-export function tooLargeMessage(bytes: number, maxBytes: number): string {
-  return `Policy reply is ${bytes} bytes; the limit is ${maxBytes} bytes`;
-}
+import type { Reply } from "../protocol/batch.ts";
+import {
+  API_VERSION,
+  type Domain,
+  isPolicyDefinition,
+  type PolicyDefinition,
+  type StartResult,
+} from "../protocol/definition.ts";
+import {
+  apiVersionMessage,
+  BAD_REPLY_MESSAGE,
+  BAD_START_MESSAGE,
+  NOT_A_POLICY_MESSAGE,
+  tooLargeMessage,
+  wrongDomainMessage,
+} from "../protocol/messages.ts";
+import { PolicyFailure } from "../protocol/runtime.ts";
+import { capText, cleanText, describeError } from "../protocol/text.ts";
+import { createDeterminism, installDeterminism } from "./_determinism.ts";
 
 /**
  * Checks a module's default export the way the sandboxes do.
@@ -47,64 +37,109 @@ export function tooLargeMessage(bytes: number, maxBytes: number): string {
  * @param value The default export.
  * @param domain The domain it is started for, when the kernel says.
  * @throws {PolicyFailure} Of kind `invalid` for another protocol version or a non-policy; of
- *   kind `error`, reason `config`, for a policy of another domain.
+ *   kind `error`, reason `config`, for a policy of another domain; of kind `error`, reason
+ *   `load`, when reading it throws (a Proxy, a getter).
  */
 export function checkDefinition(value: unknown, domain?: Domain): PolicyDefinition {
+  let refused: PolicyFailure | undefined;
+  try {
+    refused = definitionProblem(value, domain);
+  } catch (error) {
+    refused = new PolicyFailure(
+      "error",
+      "load",
+      `Policy module failed to load: ${describeError(error)}`,
+    );
+  }
+  if (refused !== undefined) throw refused;
+  return value as PolicyDefinition;
+}
+
+function definitionProblem(value: unknown, domain?: Domain): PolicyFailure | undefined {
   if (typeof value === "object" && value !== null) {
     const { apiVersion, name } = value as Record<string, unknown>;
     if (typeof apiVersion === "number" && apiVersion !== API_VERSION) {
-      throw new PolicyFailure("invalid", "api-version", apiVersionMessage(name, apiVersion));
+      return new PolicyFailure("invalid", "api-version", apiVersionMessage(name, apiVersion));
     }
   }
   if (!isPolicyDefinition(value)) {
-    throw new PolicyFailure("invalid", "not-a-policy", NOT_A_POLICY_MESSAGE);
+    return new PolicyFailure("invalid", "not-a-policy", NOT_A_POLICY_MESSAGE);
   }
   if (domain !== undefined && value.domain !== domain) {
-    throw new PolicyFailure(
+    return new PolicyFailure(
       "error",
       "config",
       wrongDomainMessage(value.name, value.domain, domain),
     );
   }
-  return value;
+  return undefined;
 }
 
 const encoder = new TextEncoder();
+const typedArrayTag = Object.getOwnPropertyDescriptor(
+  Object.getPrototypeOf(Float64Array.prototype),
+  Symbol.toStringTag,
+)!.get!;
+/** No objects: what a reply without any carries (nobody may add to it). */
+const NO_OBJS: unknown[] = Object.freeze([]) as unknown as unknown[];
+
+/** Whether `value` really is a Float64Array: its brand, which a Proxy or a look-alike lacks. */
+function isFloat64Array(value: unknown): value is Float64Array {
+  return Reflect.apply(typedArrayTag, value, []) === "Float64Array";
+}
 
 /**
- * Checks a reply's shape and size the way the sandboxes do. The size counted is the payload:
- * 8 bytes per valid number plus the UTF-8 JSON of `objs` when there are any.
+ * Checks a reply's shape and size the way the sandboxes do, and returns it as plain data: each
+ * field read once, `objs` a JSON copy (nothing the policy returned can run code in the kernel
+ * afterwards). The size counted is the payload: 8 bytes per valid number plus the UTF-8 JSON of
+ * `objs` when there are any.
  *
+ * @param reply What the policy returned.
+ * @param maxBytes The size cap.
+ * @param into An object to fill and return instead of a new one.
  * @throws {PolicyFailure} Of kind `invalid` (`bad-reply` or `message-too-large`).
  */
-export function checkReply(reply: unknown, maxBytes: number): Reply {
-  const candidate = reply as Partial<Reply> | null;
+export function checkReply(reply: unknown, maxBytes: number, into?: Reply): Reply {
+  let nums: unknown, length: unknown, objs: unknown;
+  try {
+    if (typeof reply === "object" && reply !== null) {
+      ({ nums, length, objs } = reply as Record<string, unknown>);
+    }
+  } catch {
+    nums = undefined;
+  }
   if (
-    typeof candidate !== "object" || candidate === null ||
-    !(candidate.nums instanceof Float64Array) || !Number.isInteger(candidate.length) ||
-    (candidate.length as number) < 0 || (candidate.length as number) > candidate.nums.length ||
-    !Array.isArray(candidate.objs)
+    !isFloat64Array(nums) || !Number.isInteger(length) || (length as number) < 0 ||
+    (length as number) > nums.length || !Array.isArray(objs)
   ) {
     throw new PolicyFailure("invalid", "bad-reply", BAD_REPLY_MESSAGE);
   }
-  const valid = candidate as Reply;
-  let bytes = valid.length * 8;
+  let bytes = (length as number) * 8;
   if (bytes > maxBytes) {
     throw new PolicyFailure("invalid", "message-too-large", tooLargeMessage(bytes, maxBytes));
   }
-  if (valid.objs.length > 0) {
-    bytes += encoder.encode(JSON.stringify(valid.objs)).length;
+  let json = "";
+  try {
+    if (objs.length > 0) json = JSON.stringify(objs);
+  } catch (error) {
+    throw new PolicyFailure(
+      "invalid",
+      "bad-reply",
+      `Policy reply objs are not JSON: ${describeError(error)}`,
+    );
+  }
+  if (json !== "") {
+    bytes += encoder.encode(json).length;
     if (bytes > maxBytes) {
       throw new PolicyFailure("invalid", "message-too-large", tooLargeMessage(bytes, maxBytes));
     }
   }
-  return valid;
+  const checked = into ?? { nums, length: 0, objs: NO_OBJS };
+  checked.nums = nums;
+  checked.length = length as number;
+  checked.objs = json === "" ? NO_OBJS : JSON.parse(json);
+  return checked;
 }
-
-/** The message for a start result that is not a {@linkcode StartResult}. */
-export const BAD_START_MESSAGE =
-  "Policy start result must be { name: string, config: object, hooks: string[] } " +
-  "with optional tickNs: number and counters: string[]";
 
 const MAX_NAME_CHARS = 256;
 
@@ -128,44 +163,137 @@ export function checkStartResult(value: unknown): StartResult {
   ) {
     throw new PolicyFailure("invalid", "bad-start", BAD_START_MESSAGE);
   }
+  // Names are shown in reports and on terminals: no control sequences.
+  candidate.name = cleanText(candidate.name);
+  if (candidate.counters !== undefined) {
+    candidate.counters = (candidate.counters as string[]).map(cleanText);
+  }
   return candidate as StartResult;
 }
+
+/**
+ * Plain JavaScript: `lockDown(stdinMessage)`, which a sandbox's bootstrap runs once, before any
+ * policy code, to take away what reaches beyond the sandbox's own isolate. Each is replaced by a
+ * function that throws `NotCapable` (or, for stdin, an `Error` saying `stdinMessage`); the
+ * originals are kept nowhere the policy can reach, so they cannot be put back:
+ * - the process: `Deno.kill` (which may signal its own process without any permission: in a
+ *   worker, the kernel's), `Deno.exit`, `Deno.addSignalListener` and `removeSignalListener`, and
+ *   node's `process.kill`, `_kill`, `exit`, `reallyExit` and `abort` (`process.on("SIGTERM")`
+ *   goes through `Deno.addSignalListener`); `Deno[Deno.internal]`, the runtime's internals;
+ * - threads: `Worker`, and `node:worker_threads`' `Worker` (refused in the `EventEmitter`
+ *   constructor every node worker runs, since the module's own binding cannot be replaced);
+ * - `unload` and `beforeunload` listeners on the global scope (code that would run on exit);
+ * - stdin (`Deno.stdin`, `process.stdin`): in a process sandbox it carries the protocol, in a
+ *   worker it is the kernel's.
+ */
+const LOCKDOWN_JS = String.raw`
+function lockDown(stdinMessage) {
+  const global = globalThis;
+  const apply = Reflect.apply, defineProperty = Object.defineProperty;
+  const getOwnPropertyDescriptor = Object.getOwnPropertyDescriptor;
+  const isPrototypeOf = Object.prototype.isPrototypeOf;
+  const NotCapable = Deno.errors.NotCapable;
+  const deny = (what) => function () {
+    throw new NotCapable(what + " is not available to a sandboxed policy");
+  };
+  const replace = (object, key, value) => {
+    const old = getOwnPropertyDescriptor(object, key);
+    defineProperty(object, key,
+      { value, writable: true, enumerable: old?.enumerable ?? false, configurable: true });
+  };
+  for (const key of ["kill", "exit", "addSignalListener", "removeSignalListener"]) {
+    replace(Deno, key, deny("Deno." + key));
+  }
+  // Deno.internal is in no type declaration: it is the runtime's own.
+  delete Deno[/** @type {any} */ (Deno).internal];
+  replace(global, "Worker", deny("Worker"));
+  const stdinTaken = () => { throw new Error(stdinMessage); };
+  defineProperty(Deno, "stdin", { get: stdinTaken, enumerable: true, configurable: true });
+  const nodeProcess = global.process;
+  if (typeof nodeProcess === "object" && nodeProcess !== null) {
+    for (const key of ["kill", "_kill", "exit", "reallyExit", "abort"]) {
+      replace(nodeProcess, key, deny("process." + key));
+    }
+    try { defineProperty(nodeProcess, "stdin", { get: stdinTaken, configurable: true }); }
+    catch { /* see redirectConsole */ }
+    const { EventEmitter } = nodeProcess.getBuiltinModule("node:events");
+    const nodeWorkerPrototype = nodeProcess.getBuiltinModule("node:worker_threads").Worker.prototype;
+    // EventEmitter.init is node's internal constructor step, in no type declaration.
+    const realInit = /** @type {any} */ (EventEmitter).init;
+    const denyWorker = deny("worker_threads.Worker");
+    defineProperty(EventEmitter, "init", {
+      value: function init(options) {
+        if (apply(isPrototypeOf, nodeWorkerPrototype, [this])) denyWorker();
+        return apply(realInit, this, [options]);
+      },
+      writable: false,
+      enumerable: true,
+      configurable: false,
+    });
+  }
+  const realAddEventListener = EventTarget.prototype.addEventListener;
+  const denyUnload = deny("An unload or beforeunload listener");
+  replace(EventTarget.prototype, "addEventListener", function addEventListener(type, ...rest) {
+    const name = String(type);
+    if (this === global && (name === "unload" || name === "beforeunload")) denyUnload();
+    return apply(realAddEventListener, this, [name, ...rest]);
+  });
+  for (const key of ["onunload", "onbeforeunload"]) {
+    if (key in global) {
+      defineProperty(global, key, { get: () => null, set: denyUnload, configurable: false });
+    }
+  }
+}
+`;
 
 /**
  * Plain JavaScript: `createPolicyHost(apiVersion, maxReplyBytes)` loads a bundle from its source
  * text (through a `blob:` URL, so no file or network access is needed), checks its default export,
  * starts it, and runs batches. Every outcome is a plain object: `{ ok: true, ... }` or
- * `{ ok: false, kind, reason, message }`. Replies come back as `{ nums, length, json }` where
+ * `{ ok: false, kind, reason, message }`; nothing the policy throws or returns (a Proxy, getters
+ * that throw) makes the host itself throw. Replies come back as `{ nums, length, json }` where
  * `json` is the JSON of `objs` (empty when there are none), already checked against the cap.
+ * Before the module is imported, `load` installs the seeded generators and simulated clocks
+ * (`_determinism.ts`); each batch sets the clock to the instant of its first call.
  *
  * Also `redirectConsole(print)`: routes every console method, and raw writes to `Deno.stdout` and
  * `process.stdout`, to `print(text)`, so that policy output never reaches the kernel's stdout nor
- * the `process` transport's channel.
+ * the `process` transport's channel; `limitOutput(print, maxChars)` cuts what one batch prints
+ * (one character past the cap, so the kernel sees the cut and says so).
+ *
+ * And `lockDown()`, run before any policy code: see {@linkcode LOCKDOWN_JS}.
  */
 const POLICY_HOST_JS = String.raw`
-function describeError(error) {
-  if (error instanceof Error) return error.name + ": " + error.message;
-  try { return String(error); } catch { return "(unprintable error)"; }
+${capText}
+${cleanText}
+${describeError}
+${createDeterminism}
+${installDeterminism}
+
+// A typed array's brand, read from the engine's own slot: a Proxy or a look-alike has none.
+const typedArrayTag = /** @type {() => string} */ (/** @type {PropertyDescriptor} */ (
+  Object.getOwnPropertyDescriptor(Object.getPrototypeOf(Float64Array.prototype), Symbol.toStringTag)
+).get);
+const applyFunction = Reflect.apply;
+const isFloat64Array = (value) => applyFunction(typedArrayTag, value, []) === "Float64Array";
+
+function configErrorMessage(error) {
+  try {
+    if (error instanceof Error && error.name === "ConfigError") return String(error.message);
+  } catch { /* not a ConfigError that can be read */ }
+  return undefined;
 }
 
 function createPolicyHost(apiVersion, maxReplyBytes) {
   const encoder = new TextEncoder();
-  let handler;
+  let handler, determinism;
   const failure = (kind, reason, message) => ({ ok: false, kind, reason, message });
   const tooLarge = (bytes) =>
     failure("invalid", "message-too-large",
       "Policy reply is " + bytes + " bytes; the limit is " + maxReplyBytes + " bytes");
-  async function load(code, start) {
-    const url = URL.createObjectURL(new Blob([code], { type: "text/javascript" }));
-    let namespace;
-    try {
-      namespace = await import(url);
-    } catch (error) {
-      return failure("error", "load", "Policy module failed to load: " + describeError(error));
-    } finally {
-      URL.revokeObjectURL(url);
-    }
-    const definition = namespace.default;
+  const loadFailure = (error) =>
+    failure("error", "load", "Policy module failed to load: " + describeError(error));
+  function check(definition, domain) {
     if (typeof definition === "object" && definition !== null &&
         typeof definition.apiVersion === "number" && definition.apiVersion !== apiVersion) {
       return failure("invalid", "api-version", "Policy " + JSON.stringify(String(definition.name)) +
@@ -178,10 +306,31 @@ function createPolicyHost(apiVersion, maxReplyBytes) {
           definition.domain === "placement")) {
       return failure("invalid", "not-a-policy", ${JSON.stringify(NOT_A_POLICY_MESSAGE)});
     }
-    if (start.domain !== undefined && start.domain !== definition.domain) {
+    if (domain !== undefined && domain !== definition.domain) {
       return failure("error", "config", "Policy " + JSON.stringify(String(definition.name)) +
         " schedules the " + definition.domain + " domain; expected a policy for the " +
-        start.domain + " domain");
+        domain + " domain");
+    }
+    return null;
+  }
+  async function load(code, start) {
+    determinism = createDeterminism(start.seed);
+    installDeterminism(determinism);
+    const url = URL.createObjectURL(new Blob([code], { type: "text/javascript" }));
+    let namespace;
+    try {
+      namespace = await import(url);
+    } catch (error) {
+      return loadFailure(error);
+    } finally {
+      URL.revokeObjectURL(url);
+    }
+    const definition = namespace.default;
+    try {
+      const refused = check(definition, start.domain);
+      if (refused !== null) return refused;
+    } catch (error) {
+      return loadFailure(error);
     }
     try {
       const started = definition.start(start);
@@ -191,39 +340,60 @@ function createPolicyHost(apiVersion, maxReplyBytes) {
       return { ok: true, result };
     } catch (error) {
       // A refused configuration stops the run (exit 2), as in-process (see asFailure).
-      if (error instanceof Error && error.name === "ConfigError") {
-        return failure("error", "config", error.message);
-      }
+      const config = configErrorMessage(error);
+      if (config !== undefined) return failure("error", "config", config);
       return failure("error", "init", describeError(error));
     }
   }
   function handle(nums, length, objs) {
+    if (length >= 2) determinism.setClock(nums[1]);
     let reply;
     try {
       reply = handler.handle({ nums, length, objs });
     } catch (error) {
       return failure("error", "throw", describeError(error));
     }
-    if (typeof reply !== "object" || reply === null || !(reply.nums instanceof Float64Array) ||
-        !Number.isInteger(reply.length) || reply.length < 0 || reply.length > reply.nums.length ||
-        !Array.isArray(reply.objs)) {
+    let replyNums, replyLength, replyObjs;
+    try {
+      if (typeof reply === "object" && reply !== null) {
+        replyNums = reply.nums;
+        replyLength = reply.length;
+        replyObjs = reply.objs;
+      }
+    } catch {
+      replyNums = undefined;
+    }
+    if (!isFloat64Array(replyNums) || !Number.isInteger(replyLength) || replyLength < 0 ||
+        replyLength > replyNums.length || !Array.isArray(replyObjs)) {
       return failure("invalid", "bad-reply", ${JSON.stringify(BAD_REPLY_MESSAGE)});
     }
-    let bytes = reply.length * 8;
+    let bytes = replyLength * 8;
     if (bytes > maxReplyBytes) return tooLarge(bytes);
     let json = "";
-    if (reply.objs.length > 0) {
-      try {
-        json = JSON.stringify(reply.objs);
-      } catch (error) {
-        return failure("invalid", "bad-reply", "Policy reply objs are not JSON: " + describeError(error));
-      }
-      bytes += encoder.encode(json).length;
-      if (bytes > maxReplyBytes) return tooLarge(bytes);
+    try {
+      if (replyObjs.length > 0) json = JSON.stringify(replyObjs);
+    } catch (error) {
+      return failure("invalid", "bad-reply", "Policy reply objs are not JSON: " + describeError(error));
     }
-    return { ok: true, nums: reply.nums, length: reply.length, json };
+    if (typeof json !== "string") json = "";
+    bytes += encoder.encode(json).length;
+    if (bytes > maxReplyBytes) return tooLarge(bytes);
+    return { ok: true, nums: replyNums, length: replyLength, json };
   }
   return { load, handle };
+}
+
+function limitOutput(print, maxChars) {
+  let used = 0;
+  return {
+    print(text) {
+      if (used > maxChars) return;
+      if (used + text.length > maxChars) text = text.slice(0, maxChars + 1 - used);
+      used += text.length;
+      print(text);
+    },
+    nextBatch() { used = 0; },
+  };
 }
 
 function redirectConsole(print) {
@@ -278,7 +448,7 @@ function redirectConsole(print) {
     } catch { /* a frozen process object keeps its stdout */ }
   }
 }
-`;
+` + LOCKDOWN_JS;
 
 /**
  * Plain JavaScript: the module a `worker` sandbox runs. It talks to the kernel with postMessage;
@@ -286,7 +456,9 @@ function redirectConsole(print) {
  */
 export const WORKER_BOOTSTRAP_JS: string = POLICY_HOST_JS + String.raw`
 const post = globalThis.postMessage.bind(globalThis);
-redirectConsole((text) => post({ t: "log", text }));
+const print = (text) => post({ t: "log", text });
+let output = limitOutput(print, Infinity);
+redirectConsole((text) => output.print(text));
 // An error no hook caught (from a timer, a promise) ends the policy; reporting it from here keeps
 // Deno from printing it and rethrowing it in the kernel.
 globalThis.addEventListener("error", (event) => {
@@ -297,15 +469,19 @@ globalThis.addEventListener("unhandledrejection", (event) => {
   event.preventDefault();
   post({ t: "uncaught", message: "Unhandled rejection: " + describeError(event.reason) });
 });
+lockDown("The kernel's stdin is not available to a sandboxed policy");
 let host;
 globalThis.onmessage = async (event) => {
   const message = event.data;
   if (message.t === "load") {
     host = createPolicyHost(message.apiVersion, message.maxReplyBytes);
+    output = limitOutput(print, message.maxLogChars);
     const loaded = await host.load(message.code, message.start);
+    output.nextBatch();
     post(loaded.ok ? { t: "started", seq: message.seq, result: loaded.result }
                    : { t: "fail", seq: message.seq, failure: loaded });
   } else if (message.t === "batch") {
+    output.nextBatch();
     const objs = message.objs === "" ? [] : JSON.parse(message.objs);
     const out = host.handle(message.nums, message.length, objs);
     if (!out.ok) {
@@ -346,7 +522,8 @@ export const FRAME_MAGIC = 0x48480001;
 export const FRAME_HEADER_BYTES = 24;
 
 /**
- * Plain JavaScript: the script a `process` sandbox runs (`deno run <file> <maxReplyBytes>`).
+ * Plain JavaScript: the script a `process` sandbox runs
+ * (`deno run <file> <maxReplyBytes> <maxLogCharsPerBatch> <pdeathsig|watch>`).
  *
  * Frames on stdin and stdout: a 24-byte header (see {@linkcode FRAME_HEADER_BYTES}), then the
  * numbers as raw float64 bytes, then UTF-8 JSON. Reads and writes are synchronous: after loading,
@@ -361,7 +538,17 @@ export const FRAME_HEADER_BYTES = 24;
  * kernel does not read while it waits for a reply; the child's real stderr only carries what
  * the runtime itself prints (V8's out-of-memory report). A policy that digs out fd 1 some other
  * way can only forge a reply (no more than its hooks can return anyway), and the kernel rejects
- * anything that is not a well-formed frame.
+ * anything that is not a well-formed frame. Then it locks the rest down (see
+ * {@linkcode LOCKDOWN_JS}): no threads, signals, exit or unload listeners for the policy.
+ *
+ * The child dies by itself when it loses its kernel, whatever the policy did: at the end of stdin
+ * it SIGKILLs itself (no `unload` or `exit` listener runs). A policy spinning in a hook reads no
+ * stdin: then Linux SIGKILLs the child when the kernel dies (`pdeathsig`: the kernel started it
+ * through `setpriv --pdeathsig KILL`), or else (`watch`) a watcher thread started before any
+ * policy code (the only Worker the child ever has) polls the parent pid every 100 ms and
+ * SIGKILLs the child once it changes (the kernel died and the child was reparented). Signalling
+ * its own process needs no permission; signalling any other (the kernel) needs `--allow-run`,
+ * which the child lacks.
  */
 export const PROCESS_BOOTSTRAP_JS: string = POLICY_HOST_JS + String.raw`
 const MAGIC = ${FRAME_MAGIC};
@@ -371,12 +558,31 @@ const MAX_HELD_LOG_CHARS = 1 << 20;
 const STARTED = ${FRAME_STARTED}, REPLY = ${FRAME_REPLY}, FAIL = ${FRAME_FAIL}, LOG = ${FRAME_LOG};
 const LOG_CHUNK_CHARS = 16384;
 const maxReplyBytes = Number(Deno.args[0]);
+const maxLogChars = Number(Deno.args[1]);
 const realStdin = Deno.stdin;
 const realStdout = Deno.stdout;
 const realStderr = Deno.stderr;
 const exit = Deno.exit;
+const realKill = Deno.kill;
+const ownPid = Deno.pid;
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
+
+/** Ends the child at once: SIGKILL runs no listener, whatever the policy registered. */
+function die() {
+  try { realKill(ownPid, "SIGKILL"); } catch { exit(137); }
+  const sleeper = new Int32Array(new SharedArrayBuffer(4));
+  for (;;) Atomics.wait(sleeper, 0, 0);
+}
+
+if (Deno.args[2] !== "pdeathsig") try {
+  const watcher = "const parent = " + Deno.ppid + ", child = " + ownPid + ";\n" +
+    "setInterval(() => { if (Deno.ppid !== parent) Deno.kill(child, 'SIGKILL'); }, 100);";
+  new Worker("data:text/javascript," + encodeURIComponent(watcher),
+    { type: "module", name: "hyperhook sandbox watcher" });
+} catch {
+  // No thread to watch the kernel: the end of stdin still ends the child.
+}
 
 function writeAll(file, bytes) {
   let written = 0;
@@ -391,21 +597,15 @@ function printLog(text) {
     writeFrame(LOG, 0, null, 0, text.slice(at, at + LOG_CHUNK_CHARS));
   }
 }
-redirectConsole((text) => {
+const policyOutput = limitOutput((text) => {
   if (held === null) return printLog(text);
   if (heldChars >= MAX_HELD_LOG_CHARS) return;
   const room = MAX_HELD_LOG_CHARS - heldChars;
   held.push(text.length <= room ? text : text.slice(0, room) + "\n(output cut: too much while the kernel was busy)\n");
   heldChars += Math.min(text.length, room);
-});
-const stdinTaken = () => {
-  throw new Error("The sandbox's stdin carries the kernel protocol; a policy cannot read it");
-};
-Object.defineProperty(Deno, "stdin", { get: stdinTaken, configurable: true });
-if (typeof globalThis.process === "object" && globalThis.process !== null) {
-  try { Object.defineProperty(globalThis.process, "stdin", { get: stdinTaken, configurable: true }); }
-  catch { /* see redirectConsole */ }
-}
+}, maxLogChars);
+redirectConsole((text) => policyOutput.print(text));
+lockDown("The sandbox's stdin carries the kernel protocol; a policy cannot read it");
 
 let input = new Uint8Array(1 << 16);
 let inputWords = new Uint32Array(input.buffer, 0, 6);
@@ -479,6 +679,7 @@ async function main() {
     return;
   }
   writeFrame(STARTED, first.seq, null, 0, JSON.stringify(loaded.result));
+  policyOutput.nextBatch();
   // The objects of the batch's parts so far, and the failure of one of them.
   let objs = [], failed = null;
   for (;;) {
@@ -507,10 +708,13 @@ async function main() {
     }
     if (out.ok) writeFrame(REPLY, frame.seq, out.nums, out.length, out.json);
     else writeFailure(frame.seq, out);
+    policyOutput.nextBatch();
   }
 }
 
-main().then(() => exit(0), (error) => {
+// The kernel closed stdin (it is gone, or done with the policy), or refused the policy: go
+// without running anything more. A bootstrap error exits 70 with its reason on stderr.
+main().then(die, (error) => {
   writeAll(realStderr, encoder.encode("hyperhook sandbox: " + describeError(error) + "\n"));
   exit(70);
 });

@@ -1,21 +1,34 @@
 /**
- * The `none` policy runtime for policies given as a bundle or a definition: the policy runs in the
- * kernel's thread (trusted code only), with the same load checks and reply checks as the sandboxes
- * so that a policy behaves identically under every isolation.
+ * The `none` policy runtime, the one way a policy runs in the kernel's thread (trusted code
+ * only): for a bundle or a definition, with the same load checks and reply checks as the
+ * sandboxes so that a policy behaves identically under every isolation; for a built-in, as it is.
+ * Whatever a checked policy throws or returns (a Proxy, getters that throw), what reaches the
+ * kernel is a `PolicyFailure` or a reply of plain data.
+ *
+ * Not contained here, unlike in the sandboxes: `Math.random`, `crypto.getRandomValues` and the
+ * clocks are the kernel's real ones (swapping them around each batch would put the policy's
+ * nondeterminism out of sight of `assertDeterministic`, which compares isolations), and so are
+ * `Deno`, `Worker` and the console.
  *
  * @module
  */
 
+import type { Batch, Reply } from "../protocol/batch.ts";
 import type {
-  Batch,
   PolicyDefinition,
-  Reply,
+  PolicyHandler,
   StartMessage,
   StartResult,
-} from "../policy/protocol.ts";
-import type { PolicyBundle } from "./bundle.ts";
+} from "../protocol/definition.ts";
+import {
+  asFailure,
+  type Isolation,
+  PolicyFailure,
+  type PolicyRuntime,
+} from "../protocol/runtime.ts";
+import type { PolicyBundle } from "../bundle/bundle.ts";
 import { checkDefinition, checkReply, checkStartResult } from "./_policy_host.ts";
-import { InProcessRuntime, type Isolation, PolicyFailure, type PolicyRuntime } from "./runtime.ts";
+import { describeError } from "../protocol/text.ts";
 import { resolveSandboxOptions, type SandboxOptions } from "./options.ts";
 
 /**
@@ -41,27 +54,62 @@ export async function importBundle(bundle: PolicyBundle): Promise<Record<string,
   }
 }
 
-/** Runs a policy in the kernel's thread, checked like the sandboxed runtimes. */
+/** Options of an {@linkcode InlineRuntime}. */
+export interface InlineOptions extends SandboxOptions {
+  /**
+   * Trusted code (a built-in policy): its start result and replies are taken as they come, not
+   * copied and checked as a sandbox's would be (default false). The kernel still checks every
+   * decision.
+   */
+  trusted?: boolean;
+}
+
+/**
+ * The `none` runtime: runs a policy in the kernel's thread, with no protection and no copying.
+ * Unless trusted, it checks the module, the start result and every reply as the sandboxed
+ * runtimes do, so that a policy behaves identically under every isolation.
+ *
+ * @example
+ * ```ts
+ * import { InlineRuntime } from "./inline.ts";
+ *
+ * const runtime = new InlineRuntime({
+ *   apiVersion: 1,
+ *   domain: "cpu",
+ *   name: "noop",
+ *   start: () => ({
+ *     handler: { handle: () => ({ nums: new Float64Array(0), length: 0, objs: [] }) },
+ *     result: { name: "noop", config: {}, hooks: [] },
+ *   }),
+ * }, { trusted: true });
+ * console.assert(runtime.start({ config: {}, seed: 1, host: {} }).name === "noop");
+ * ```
+ */
 export class InlineRuntime implements PolicyRuntime {
   /** Always `none`. */
   readonly isolation: Isolation = "none";
   #source: PolicyBundle | PolicyDefinition;
   #maxMessageBytes: number;
-  #inner: InProcessRuntime | undefined;
+  #trusted: boolean;
+  #handler: PolicyHandler | undefined;
+  /** The checked reply handed to the kernel, refilled each batch. */
+  #reply: Reply = { nums: new Float64Array(0), length: 0, objs: [] };
 
   /**
    * Prepares the runtime; nothing is imported or started until {@linkcode InlineRuntime.start}.
    *
    * @param source A bundle (imported at start) or an already imported default export.
-   * @param options Only `maxMessageBytes` applies (there is no boundary to time or cap).
+   * @param options `trusted`, and `maxMessageBytes` (there is no boundary to time or cap).
    */
-  constructor(source: PolicyBundle | PolicyDefinition, options: SandboxOptions = {}) {
+  constructor(source: PolicyBundle | PolicyDefinition, options: InlineOptions = {}) {
     this.#source = source;
+    this.#trusted = options.trusted === true;
     this.#maxMessageBytes = resolveSandboxOptions(options).maxMessageBytes;
   }
 
   /**
-   * Checks and starts the policy (importing the bundle first when given one).
+   * Checks and starts the policy (importing the bundle first when given one); a throw becomes a
+   * `PolicyFailure`.
    *
    * @throws {PolicyFailure} `invalid` (not a policy, another protocol version) or `error`.
    */
@@ -70,8 +118,11 @@ export class InlineRuntime implements PolicyRuntime {
       return importBundle(this.#source).then(
         (namespace) => this.#startDefinition(namespace.default, message),
         (error) => {
-          const text = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-          throw new PolicyFailure("error", "load", `Policy module failed to load: ${text}`);
+          throw new PolicyFailure(
+            "error",
+            "load",
+            `Policy module failed to load: ${describeError(error)}`,
+          );
         },
       );
     }
@@ -84,25 +135,49 @@ export class InlineRuntime implements PolicyRuntime {
    * @throws {PolicyFailure} `error` (a hook threw) or `invalid` (a bad or oversized reply).
    */
   handle(batch: Batch): Reply {
-    if (this.#inner === undefined) {
+    if (this.#handler === undefined) {
       throw new PolicyFailure("error", "not-started", "The policy was not started");
     }
-    return checkReply(this.#inner.handle(batch), this.#maxMessageBytes);
+    let reply;
+    try {
+      reply = this.#handler.handle(batch);
+    } catch (error) {
+      throw asFailure(error, "throw");
+    }
+    return this.#trusted ? reply : checkReply(reply, this.#maxMessageBytes, this.#reply);
   }
 
   /** Drops the policy. Idempotent. */
   close(): void {
-    this.#inner?.close();
-    this.#inner = undefined;
+    this.#handler = undefined;
   }
 
   #startDefinition(value: unknown, message: StartMessage): StartResult {
-    const definition = checkDefinition(value, message.domain);
-    const inner = new InProcessRuntime(definition);
-    const result = inner.start(message);
-    this.#inner = inner;
-    // The sandboxes hand results over as JSON; do the same so every isolation returns equal values.
-    return checkStartResult({ ...JSON.parse(JSON.stringify(result)), domain: definition.domain });
+    const definition = this.#trusted
+      ? value as PolicyDefinition
+      : checkDefinition(value, message.domain);
+    let handler: PolicyHandler, result: StartResult;
+    try {
+      ({ handler, result } = definition.start(message));
+      result = { ...result, domain: definition.domain };
+    } catch (error) {
+      throw asFailure(error, "init");
+    }
+    if (this.#trusted) {
+      this.#handler = handler;
+      return result;
+    }
+    let copy: unknown;
+    try {
+      // The sandboxes hand results over as JSON; do the same so every isolation returns equal
+      // values (and nothing of the policy's objects is left to run code in the kernel).
+      copy = JSON.parse(JSON.stringify(result));
+      (copy as Record<string, unknown>).domain = definition.domain;
+    } catch (error) {
+      throw asFailure(error, "init");
+    }
+    this.#handler = handler;
+    return checkStartResult(copy);
   }
 }
 

@@ -1,9 +1,11 @@
 /**
  * The knobs every policy runtime shares: memory cap, deadlines, message size, where policy output
- * goes, and where the sandbox keeps its files.
+ * goes and how much of it, and where the sandbox keeps its files.
  *
  * @module
  */
+
+import { defaultCacheDir } from "../bundle/cache.ts";
 
 /** Options for the policy runtimes; every field has a default. */
 export interface SandboxOptions {
@@ -23,10 +25,22 @@ export interface SandboxOptions {
   /**
    * Receives what a sandboxed policy prints (its console output and raw writes to stdout and
    * stderr; for `process`, also what the child's runtime prints, such as V8's out-of-memory
-   * report). Default: the kernel's stderr. Policy output never reaches the kernel's stdout.
+   * report), stripped of terminal control sequences and capped (see `maxLogCharsPerBatch` and
+   * `maxLogCharsPerRun`). Default: the kernel's stderr. Policy output never reaches the kernel's
+   * stdout.
    */
   log?: (text: string) => void;
-  /** Where the `process` runtime writes its bootstrap script (default: {@linkcode defaultCacheDir}). */
+  /**
+   * The most characters of policy output passed to `log` per batch (default 65536); the rest of
+   * the batch's output is dropped, and the log says so.
+   */
+  maxLogCharsPerBatch?: number;
+  /**
+   * The most characters of policy output passed to `log` by one runtime in all (default
+   * 1048576); the rest is dropped, and the log says so.
+   */
+  maxLogCharsPerRun?: number;
+  /** Where the `process` runtime writes its bootstrap script (default: `defaultCacheDir()`). */
   cacheDir?: string;
   /**
    * Whether a `process` sandbox may wait for each reply with blocking reads (default true). It
@@ -53,6 +67,10 @@ export interface ResolvedSandboxOptions {
   maxMessageBytes: number;
   /** See {@linkcode SandboxOptions.log}. */
   log: (text: string) => void;
+  /** See {@linkcode SandboxOptions.maxLogCharsPerBatch}. */
+  maxLogCharsPerBatch: number;
+  /** See {@linkcode SandboxOptions.maxLogCharsPerRun}. */
+  maxLogCharsPerRun: number;
   /** See {@linkcode SandboxOptions.cacheDir}. */
   cacheDir: string;
   /** See {@linkcode SandboxOptions.blockingReads}. */
@@ -65,11 +83,15 @@ export const SANDBOX_DEFAULTS: {
   readonly initDeadlineMs: number;
   readonly batchDeadlineMs: number;
   readonly maxMessageBytes: number;
+  readonly maxLogCharsPerBatch: number;
+  readonly maxLogCharsPerRun: number;
 } = {
   heapMiB: 256,
   initDeadlineMs: 2000,
   batchDeadlineMs: 100,
   maxMessageBytes: 16 * 1024 * 1024,
+  maxLogCharsPerBatch: 64 * 1024,
+  maxLogCharsPerRun: 1024 * 1024,
 };
 
 const stderrEncoder = new TextEncoder();
@@ -93,7 +115,7 @@ function positive(name: string, value: number | undefined, fallback: number): nu
  *
  * @example
  * ```ts
- * import { resolveSandboxOptions } from "./options.ts";
+
  *
  * const options = resolveSandboxOptions({ batchDeadlineMs: 50 });
  * console.assert(options.batchDeadlineMs === 50 && options.heapMiB === 256);
@@ -122,36 +144,17 @@ export function resolveSandboxOptions(options: SandboxOptions = {}): ResolvedSan
       positive("maxMessageBytes", options.maxMessageBytes, SANDBOX_DEFAULTS.maxMessageBytes),
     ),
     log: options.log ?? writeToStderr,
+    maxLogCharsPerBatch: Math.floor(
+      positive(
+        "maxLogCharsPerBatch",
+        options.maxLogCharsPerBatch,
+        SANDBOX_DEFAULTS.maxLogCharsPerBatch,
+      ),
+    ),
+    maxLogCharsPerRun: Math.floor(
+      positive("maxLogCharsPerRun", options.maxLogCharsPerRun, SANDBOX_DEFAULTS.maxLogCharsPerRun),
+    ),
     cacheDir: options.cacheDir ?? defaultCacheDir(),
     blockingReads: options.blockingReads ?? true,
   };
-}
-
-/**
- * The directory hyperhook keeps its caches in: `$XDG_CACHE_HOME/hyperhook`, else
- * `$HOME/.cache/hyperhook`, else `hyperhook-cache` in the system's temporary directory.
- *
- * @example
- * ```ts
- * import { defaultCacheDir } from "./options.ts";
- *
- * console.assert(defaultCacheDir().endsWith("hyperhook") || defaultCacheDir().endsWith("cache"));
- * ```
- *
- * @returns An absolute path (the directory may not exist yet).
- */
-export function defaultCacheDir(): string {
-  const env = (name: string): string | undefined => {
-    try {
-      return Deno.env.get(name) || undefined;
-    } catch {
-      return undefined;
-    }
-  };
-  const xdg = env("XDG_CACHE_HOME");
-  if (xdg !== undefined) return `${xdg}/hyperhook`;
-  const home = env(Deno.build.os === "windows" ? "USERPROFILE" : "HOME");
-  if (home !== undefined) return `${home}/.cache/hyperhook`;
-  const temp = env("TMPDIR") ?? env("TEMP") ?? "/tmp";
-  return `${temp}/hyperhook-cache`;
 }

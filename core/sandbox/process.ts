@@ -21,7 +21,19 @@
  *   `/proc`) and SIGKILLs it above `rssMiB` (kind `oom`, reason `rss`). The kernel's heap is
  *   untouched either way.
  * - Files, environment, network, subprocesses, FFI: the child has no permissions and
- *   `--no-prompt`, so every such call throws `NotCapable`.
+ *   `--no-prompt`, so every such call throws `NotCapable`. Signalling the kernel (`Deno.kill` of
+ *   the parent's pid) needs `--allow-run`, which the child lacks; before the policy's code runs,
+ *   the bootstrap also takes away `Deno.kill`, `Deno.exit`, signal and `unload` listeners and
+ *   every way to start a thread (`Worker`, `node:worker_threads`), see `_policy_host.ts`.
+ * - Outliving the kernel: the child SIGKILLs itself at the end of its stdin; and when the kernel
+ *   dies (`kill -9`) while the policy spins or has listeners of its own, Linux SIGKILLs the child
+ *   (started through `setpriv --pdeathsig KILL` where the kernel may run it), or else a watcher
+ *   thread the child starts before the policy loads does so within ~100 ms.
+ * - Burning CPU between batches: the child has nothing to do between batches; one that uses
+ *   more than half a core over a second while idle is killed (kind `stall`, reason `idle-cpu`).
+ * - Nondeterminism: `Math.random`, `crypto.getRandomValues` and `randomUUID` are seeded with
+ *   the policy's seed, and the clocks (`Date`, `performance.now`, `Temporal.Now`) read the
+ *   simulated time of the batch (`_determinism.ts`); the child runs with `TZ=UTC`.
  * - Fetching code: `--cached-only --no-remote --no-npm` and a private, empty `DENO_DIR` mean a
  *   dynamic `import("npm:…")`, `import("https:…")` or `import("jsr:…")` fails without touching the
  *   network or the kernel's module cache (with `--cached-only` alone a policy could still import
@@ -32,17 +44,21 @@
  * - Breaking the framing: see {@linkcode PROCESS_BOOTSTRAP_JS}; anything that is not a frame ends
  *   the policy (kind `invalid`, reason `bad-frame`).
  *
+ * - Output floods and terminal escapes: what the policy prints is capped per batch and per run,
+ *   and stripped of terminal control sequences, as are incident messages (`protocol/text.ts`).
+ *
  * What it does not protect against: CPU and memory the child uses within its deadline and caps;
  * a burst of off-heap memory faster than the 100 ms sampling (a cgroup would be exact, but needs
- * privileges); a kernel that is itself killed while a child spins (a child only notices its
- * parent's death when it next reads stdin); timing side channels.
+ * privileges); timing side channels.
  *
  * @module
  */
 
-import { API_VERSION } from "../policy/protocol.ts";
-import type { Batch, Reply, StartMessage, StartResult } from "../policy/protocol.ts";
-import type { PolicyBundle } from "./bundle.ts";
+import { API_VERSION } from "../protocol/definition.ts";
+import type { Batch, Reply } from "../protocol/batch.ts";
+import type { StartMessage, StartResult } from "../protocol/definition.ts";
+import type { PolicyBundle } from "../bundle/bundle.ts";
+import { sha256Hex } from "../bundle/sha256.ts";
 import { encodeFrame, type Frame, FrameError, FrameReader } from "./_frames.ts";
 import {
   checkStartResult,
@@ -56,19 +72,25 @@ import {
   PROCESS_BOOTSTRAP_JS,
 } from "./_policy_host.ts";
 import {
+  createIdleCpuCheck,
+  IDLE_CPU_LIMIT_MS,
+  IDLE_CPU_WINDOW_MS,
+  KILLED_BUSY,
   KILLED_DEADLINE,
   KILLED_NEVER,
   KILLED_RSS,
+  processCpuMs,
   WATCH,
   WATCH_SLOTS,
   WATCHDOG_JS,
 } from "./_watchdog.ts";
+import { OutputLimit } from "../protocol/text.ts";
 import {
   type Isolation,
   PolicyFailure,
   type PolicyRuntime,
   type StreamedBatch,
-} from "./runtime.ts";
+} from "../protocol/runtime.ts";
 import {
   type ResolvedSandboxOptions,
   resolveSandboxOptions,
@@ -81,11 +103,6 @@ const STDERR_TAIL_CHARS = 16 * 1024;
 
 /** The bootstrap files written so far in this process, by path. */
 const bootstrapFiles = new Map<string, Promise<string>>();
-
-async function sha256Hex(text: string): Promise<string> {
-  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
-  return Array.from(new Uint8Array(digest), (byte) => byte.toString(16).padStart(2, "0")).join("");
-}
 
 /**
  * Writes the child's bootstrap script once into `cacheDir`, named by the hash of its source, and
@@ -112,6 +129,37 @@ function ensureBootstrapFile(cacheDir: string): Promise<string> {
   bootstrapFiles.set(cacheDir, writing);
   writing.catch(() => bootstrapFiles.delete(cacheDir));
   return writing;
+}
+
+/** util-linux's `setpriv`, which can ask Linux to SIGKILL a process when its parent dies. */
+const SETPRIV = "/usr/bin/setpriv";
+let deathSignalProbe: Promise<boolean> | undefined;
+
+/**
+ * Whether children can be started through `setpriv --pdeathsig KILL`: Linux then SIGKILLs the
+ * child the moment the kernel's thread that started it ends, whatever runs in the child. Tried
+ * once per process (the kernel may run it, and it works here); otherwise the child watches its
+ * parent from a thread of its own (see `PROCESS_BOOTSTRAP_JS`).
+ */
+function canSignalParentDeath(): Promise<boolean> {
+  deathSignalProbe ??= (async () => {
+    if (Deno.build.os !== "linux") return false;
+    try {
+      if (Deno.permissions.querySync({ name: "run", command: SETPRIV }).state !== "granted") {
+        return false;
+      }
+      const probe = await new Deno.Command(SETPRIV, {
+        args: ["--pdeathsig", "KILL", "--", SETPRIV, "--version"],
+        stdin: "null",
+        stdout: "null",
+        stderr: "null",
+      }).output();
+      return probe.success;
+    } catch {
+      return false;
+    }
+  })();
+  return deathSignalProbe;
 }
 
 /** Frames up to this size are written synchronously: a pipe always holds one page. */
@@ -184,6 +232,10 @@ export class ProcessRuntime implements PolicyRuntime {
   #watchdog: Worker | undefined;
   #control: Int32Array | undefined;
   #controlBase = 0;
+  /** Where policy output goes, capped. */
+  #output: OutputLimit;
+  /** Since when the child has had nothing to do (`performance.now()`), or 0 (asynchronous path). */
+  #idleSince = 0;
 
   /**
    * Prepares the runtime; no process is spawned until {@linkcode ProcessRuntime.start}.
@@ -194,6 +246,11 @@ export class ProcessRuntime implements PolicyRuntime {
   constructor(bundle: PolicyBundle, options: SandboxOptions = {}) {
     this.#bundle = bundle;
     this.#options = resolveSandboxOptions(options);
+    this.#output = new OutputLimit(
+      this.#options.log,
+      this.#options.maxLogCharsPerBatch,
+      this.#options.maxLogCharsPerRun,
+    );
   }
 
   /** The child's process id while it runs (for diagnostics and tests). */
@@ -225,8 +282,9 @@ export class ProcessRuntime implements PolicyRuntime {
         new PolicyFailure("crash", "spawn", `Cannot write the sandbox bootstrap: ${error}`),
       );
     }
+    const deathSignal = await canSignalParentDeath();
     try {
-      this.#spawn(bootstrap);
+      this.#spawn(bootstrap, deathSignal);
     } catch (error) {
       throw this.#fail(new PolicyFailure("crash", "spawn", `Cannot start the sandbox: ${error}`));
     }
@@ -273,6 +331,7 @@ export class ProcessRuntime implements PolicyRuntime {
     }
     if (this.#busy) throw new Error("A batch is already in flight; send one batch at a time");
     const seq = ++this.#seq;
+    this.#output.nextBatch();
     const bytes = this.#frameOfRest(FRAME_BATCH, seq, batch);
     if (this.#control !== undefined) return this.#handleBlocking(bytes, seq);
     return this.#exchange(bytes, seq, this.#options.batchDeadlineMs, "batch")
@@ -309,6 +368,7 @@ export class ProcessRuntime implements PolicyRuntime {
    */
   #writeBlocking(bytes: Uint8Array, seq: number): void {
     const control = this.#control!;
+    Atomics.store(control, WATCH.IDLE_SINCE, 0);
     Atomics.store(control, WATCH.SEQ, seq);
     Atomics.store(
       control,
@@ -331,24 +391,34 @@ export class ProcessRuntime implements PolicyRuntime {
     return this.#closing;
   }
 
-  #spawn(bootstrap: string): void {
+  /**
+   * Starts the child; with `deathSignal`, through `setpriv --pdeathsig KILL` (the child then
+   * needs no watcher thread of its own, which costs it a Worker's start-up).
+   */
+  #spawn(bootstrap: string, deathSignal: boolean): void {
     const dir = bootstrap.slice(0, bootstrap.lastIndexOf("/"));
-    const command = new Deno.Command(Deno.execPath(), {
-      args: [
-        "run",
-        "--no-prompt",
-        "--cached-only",
-        "--no-remote",
-        "--no-npm",
-        "--no-config",
-        "--no-lock",
-        // V8 inlines the policy's hot path more deeply, as the kernel's tasks ask for themselves.
-        `--v8-flags=--max-old-space-size=${this.#options.heapMiB},${INLINING_V8_FLAGS}`,
-        bootstrap,
-        String(this.#options.maxMessageBytes),
-      ],
+    const deno = [
+      Deno.execPath(),
+      "run",
+      "--no-prompt",
+      "--cached-only",
+      "--no-remote",
+      "--no-npm",
+      "--no-config",
+      "--no-lock",
+      // V8 inlines the policy's hot path more deeply, as the kernel's tasks ask for themselves.
+      `--v8-flags=--max-old-space-size=${this.#options.heapMiB},${INLINING_V8_FLAGS}`,
+      bootstrap,
+      String(this.#options.maxMessageBytes),
+      String(this.#options.maxLogCharsPerBatch),
+      deathSignal ? "pdeathsig" : "watch",
+    ];
+    const [program, ...args] = deathSignal ? [SETPRIV, "--pdeathsig", "KILL", "--", ...deno] : deno;
+    const command = new Deno.Command(program!, {
+      args,
       clearEnv: true,
-      env: { DENO_DIR: `${dir}/deno-dir`, NO_COLOR: "1", DENO_NO_UPDATE_CHECK: "1" },
+      // TZ: local dates read the same on every machine.
+      env: { DENO_DIR: `${dir}/deno-dir`, NO_COLOR: "1", DENO_NO_UPDATE_CHECK: "1", TZ: "UTC" },
       stdin: "piped",
       stdout: "piped",
       stderr: "piped",
@@ -411,7 +481,8 @@ export class ProcessRuntime implements PolicyRuntime {
       return;
     }
     watchdog.onmessage = null;
-    // The watchdog samples the child's memory from now on.
+    Atomics.store(control, WATCH.IDLE_SINCE, Math.max(1, Date.now() - base));
+    // The watchdog samples the child's memory and CPU time from now on.
     clearInterval(this.#memoryWatch);
     this.#watchdog = watchdog;
     this.#control = control;
@@ -438,6 +509,7 @@ export class ProcessRuntime implements PolicyRuntime {
       );
     }
     Atomics.store(control, WATCH.DUE, 0);
+    Atomics.store(control, WATCH.IDLE_SINCE, Math.max(1, Date.now() - this.#controlBase));
     const killed = this.#killedByWatchdog();
     if (killed !== undefined) return this.#settle({ failure: killed, kill: true });
     if (frame === null) {
@@ -464,6 +536,9 @@ export class ProcessRuntime implements PolicyRuntime {
     }
     if (reason === KILLED_RSS) {
       return this.#fail(this.#overMemory(Atomics.load(this.#control!, WATCH.RSS_KIB)));
+    }
+    if (reason === KILLED_BUSY) {
+      return this.#fail(this.#busyWhileIdle(Atomics.load(this.#control!, WATCH.IDLE_CPU_MS)));
     }
     return undefined;
   }
@@ -497,22 +572,20 @@ export class ProcessRuntime implements PolicyRuntime {
     return { nums: frame.nums, length: frame.nums.length, objs };
   }
 
-  /** Passes policy output to the log sink; a failing sink must not take the policy down. */
+  /** Passes policy output to the log sink, cleaned and capped. */
   #log(text: string): void {
-    try {
-      this.#options.log(text);
-    } catch {
-      // Ignored.
-    }
+    this.#output.write(text);
   }
 
   /**
-   * Samples the child's resident memory every 100 ms and kills it above `rssMiB`. Between batches
-   * the child is blocked reading stdin, so its memory only grows while the kernel waits for it.
-   * (With blocking reads the watchdog thread samples instead.)
+   * Samples the child's resident memory every 100 ms and kills it above `rssMiB`, and its CPU
+   * time while it has nothing to do (see `createIdleCpuCheck`). Between batches the child is
+   * blocked reading stdin, so its memory only grows while the kernel waits for it. (With
+   * blocking reads the watchdog thread samples instead.)
    */
   #watchMemory(pid: number): void {
     const limitKiB = this.#options.rssMiB * 1024;
+    const checkIdleCpu = createIdleCpuCheck(IDLE_CPU_WINDOW_MS, IDLE_CPU_LIMIT_MS);
     const timer = setInterval(() => {
       let status: string;
       try {
@@ -523,13 +596,28 @@ export class ProcessRuntime implements PolicyRuntime {
         return;
       }
       const rssKiB = Number(/^VmRSS:\s+(\d+) kB/m.exec(status)?.[1] ?? 0);
-      if (rssKiB <= limitKiB) return;
+      const idleSince = this.#idleSince;
+      const busyMs = checkIdleCpu(
+        performance.now(),
+        idleSince,
+        idleSince > 0 ? processCpuMs(pid) : -1,
+      );
+      if (rssKiB <= limitKiB && busyMs === 0) return;
       clearInterval(timer);
-      this.#fail(this.#overMemory(rssKiB));
+      this.#fail(rssKiB > limitKiB ? this.#overMemory(rssKiB) : this.#busyWhileIdle(busyMs));
       void this.#reap();
     }, 100);
     Deno.unrefTimer(timer);
     this.#memoryWatch = timer;
+  }
+
+  #busyWhileIdle(cpuMs: number): PolicyFailure {
+    return new PolicyFailure(
+      "stall",
+      "idle-cpu",
+      `Policy process used ${cpuMs} ms of CPU in ${IDLE_CPU_WINDOW_MS} ms while it had no batch ` +
+        `to handle; the process was killed`,
+    );
   }
 
   #overMemory(rssKiB: number): PolicyFailure {
@@ -573,6 +661,7 @@ export class ProcessRuntime implements PolicyRuntime {
   ): Promise<Frame> {
     const reader = this.#reader!;
     this.#busy = true;
+    this.#idleSince = 0;
     this.#send(bytes);
     this.#waitingSince = performance.now();
     this.#waitingLimitMs = deadlineMs;
@@ -597,6 +686,7 @@ export class ProcessRuntime implements PolicyRuntime {
       return outcome;
     } finally {
       this.#waitingSince = 0;
+      this.#idleSince = performance.now();
       this.#busy = false;
     }
   }

@@ -3,9 +3,17 @@
  *
  * What it protects against: a policy's access to files, environment, subprocesses, FFI and the
  * network through `fetch`/`Deno.connect` (all throw `NotCapable`); a throw in a hook (kind
- * `error`); an uncaught asynchronous error (kind `crash`; the kernel is not brought down); a slow
- * hook that eventually returns (kind `stall` at the deadline); oversized or malformed replies
- * (kind `invalid`); console output on the kernel's stdout (it goes to the `log` option).
+ * `error`), whatever was thrown; an uncaught asynchronous error (kind `crash`; the kernel is not
+ * brought down); a slow hook that eventually returns (kind `stall` at the deadline); oversized
+ * or malformed replies (kind `invalid`); console output on the kernel's stdout (it goes to the
+ * `log` option, cleaned of terminal control sequences and capped per batch and per run).
+ * The worker shares the kernel's process, so before the policy's code runs the bootstrap takes
+ * away what would reach it (`_policy_host.ts`, `LOCKDOWN_JS`): `Deno.kill` (it may signal its
+ * own process, the kernel's, without any permission), `Deno.exit`, signal listeners, node's
+ * `process.kill`/`exit`/`abort`, nested Workers (`Worker`, `node:worker_threads`), `unload`
+ * listeners and the kernel's stdin. `Math.random`, `crypto.getRandomValues`/`randomUUID` are
+ * seeded with the policy's seed, and `Date`, `performance.now` and `Temporal.Now` read the
+ * simulated clock (`_determinism.ts`).
  *
  * What it does NOT protect against (verified with Deno 2.9.6, see tests/sandbox/):
  * - A hook that loops forever: `worker.terminate()` does not interrupt running JavaScript. The
@@ -17,18 +25,22 @@
  * - Fetching code: a permission-less worker can still `import("npm:…")`, and Deno downloads the
  *   package from the registry if it is not cached (unless the kernel runs with `--cached-only`).
  *   (`import("https:…")` with a computed specifier is refused by the import permission.)
+ * - The kernel's file descriptors: `node:fs` calls on a descriptor number (`writeSync(1, …)`)
+ *   need no permission and reach the kernel's stdout and stderr.
  * - Hostile code in general: the policy shares the worker's global scope with this bootstrap and
- *   can forge messages to the kernel.
+ *   can forge messages to the kernel; the worker's event loop runs, so timers fire in real time.
  * Use the `process` runtime for any code you do not trust.
  *
  * @module
  */
 
-import { API_VERSION } from "../policy/protocol.ts";
-import type { Batch, Reply, StartMessage, StartResult } from "../policy/protocol.ts";
-import type { PolicyBundle } from "./bundle.ts";
+import { API_VERSION } from "../protocol/definition.ts";
+import type { Batch, Reply } from "../protocol/batch.ts";
+import type { StartMessage, StartResult } from "../protocol/definition.ts";
+import type { PolicyBundle } from "../bundle/bundle.ts";
 import { checkStartResult, WORKER_BOOTSTRAP_JS } from "./_policy_host.ts";
-import { type Isolation, PolicyFailure, type PolicyRuntime } from "./runtime.ts";
+import { type Isolation, PolicyFailure, type PolicyRuntime } from "../protocol/runtime.ts";
+import { OutputLimit } from "../protocol/text.ts";
 import {
   type ResolvedSandboxOptions,
   resolveSandboxOptions,
@@ -63,6 +75,7 @@ export class WorkerRuntime implements PolicyRuntime {
   #started = false;
   #failure: PolicyFailure | undefined;
   #closed = false;
+  #output: OutputLimit;
 
   /**
    * Prepares the runtime; no worker is created until {@linkcode WorkerRuntime.start}.
@@ -73,6 +86,11 @@ export class WorkerRuntime implements PolicyRuntime {
   constructor(bundle: PolicyBundle, options: SandboxOptions = {}) {
     this.#bundle = bundle;
     this.#options = resolveSandboxOptions(options);
+    this.#output = new OutputLimit(
+      this.#options.log,
+      this.#options.maxLogCharsPerBatch,
+      this.#options.maxLogCharsPerRun,
+    );
   }
 
   /**
@@ -114,6 +132,7 @@ export class WorkerRuntime implements PolicyRuntime {
         start: message,
         apiVersion: API_VERSION,
         maxReplyBytes: this.#options.maxMessageBytes,
+        maxLogChars: this.#options.maxLogCharsPerBatch,
       },
       [],
       this.#options.initDeadlineMs,
@@ -145,6 +164,7 @@ export class WorkerRuntime implements PolicyRuntime {
       throw new Error("A batch is already in flight; send one batch at a time");
     }
     const seq = ++this.#seq;
+    this.#output.nextBatch();
     const nums = batch.nums.slice(0, batch.length);
     const objs = batch.objs.length === 0 ? "" : JSON.stringify(batch.objs);
     const answer = await this.#exchange(
@@ -227,11 +247,7 @@ export class WorkerRuntime implements PolicyRuntime {
 
   #receive(answer: WorkerAnswer): void {
     if (answer?.t === "log") {
-      try {
-        this.#options.log(String(answer.text));
-      } catch {
-        // A failing log sink must not take the policy down.
-      }
+      this.#output.write(String(answer.text));
       return;
     }
     if (answer?.t === "uncaught") {

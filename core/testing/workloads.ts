@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { Domain } from "../policy/protocol.ts";
+import type { Domain } from "../protocol/definition.ts";
 import { parseWorkload } from "../workload/load.ts";
 import { WORKLOAD_SCHEMA } from "../workload/schema.ts";
 

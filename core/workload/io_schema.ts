@@ -8,7 +8,7 @@
 
 import { z } from "zod";
 import { duration, positiveDuration, show } from "./_zod.ts";
-import { createDiskModel, type DiskSpec } from "../io/disk/factory.ts";
+import { checkDiskSpec, type DiskSpec } from "./disk_specs.ts";
 import type {
   IoGeneratorSpec,
   IoParamsChange,
@@ -20,13 +20,13 @@ import type {
 } from "./io_types.ts";
 
 /**
- * A disk of `host.disks[]`: validated by building its model, so errors name the field
+ * A disk of `host.disks[]`: validated by its checks (`disk_specs.ts`), so errors name the field
  * (`host.disks[0].cylinders: expected a positive integer, got -3`).
  */
 export const diskSchema: z.ZodType<DiskSpec, unknown> = z.record(z.string(), z.unknown())
   .transform((spec, ctx) => {
     try {
-      createDiskModel(spec, { path: "" });
+      checkDiskSpec(spec, { path: "" });
     } catch (error) {
       const message = (error as Error).message;
       const field = /^\.([A-Za-z]+): (.*)$/.exec(message);

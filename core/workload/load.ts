@@ -6,7 +6,9 @@
  */
 
 import { dirname, isAbsolute, resolve } from "node:path";
+import { fastPrograms } from "./_fast.ts";
 import { describeIssue, type Workload, workloadSchema } from "./schema.ts";
+import { MAX_WORKLOAD_BYTES, readTraceText, TraceFileError } from "./trace_file.ts";
 
 /**
  * A workload that cannot be used: the message names the place and what was expected.
@@ -56,13 +58,16 @@ export function parseWorkload(
   value: unknown,
   options: { source?: string; baseDir?: string } = {},
 ): Workload {
-  const parsed = workloadSchema.safeParse(value);
+  // Large explicit programs are parsed apart, and zod checks a stand-in step for each.
+  const fast = fastPrograms(value);
+  const parsed = workloadSchema.safeParse(fast === undefined ? value : fast.input);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
     const prefix = options.source === undefined ? "Workload" : `Workload ${options.source}`;
     throw new WorkloadError(`${prefix}: ${describeIssue(issue, value)}`);
   }
   const workload = parsed.data;
+  for (const [index, program] of fast?.programs ?? []) workload.vms[index]!.cpu!.program = program;
   if (options.baseDir !== undefined) {
     for (const vm of workload.vms) {
       const trace = vm.cpu?.trace;
@@ -90,18 +95,36 @@ export function parseWorkload(
  * console.assert(workload.vms.length === 3);
  * ```
  */
+// deno-lint-ignore require-await
 export async function readWorkload(path: string): Promise<Workload> {
+  return parseWorkload(readWorkloadJson(path), { source: path, baseDir: dirname(resolve(path)) });
+}
+
+/**
+ * Reads a workload file's JSON (not yet validated): a regular file of at most
+ * {@linkcode MAX_WORKLOAD_BYTES}, read with that bound.
+ *
+ * @example
+ * ```ts
+ * import { readWorkloadJson } from "./load.ts";
+ *
+ * const value = readWorkloadJson(new URL("../../examples/workloads/rr_textbook.json", import.meta.url).pathname);
+ * console.assert((value as { schema: string }).schema === "hyperhook.workload/v1");
+ * ```
+ *
+ * @throws {WorkloadError} When the file cannot be read or is not JSON.
+ */
+export function readWorkloadJson(path: string): unknown {
   let text: string;
   try {
-    text = await Deno.readTextFile(path);
+    text = readTraceText(path, { maxBytes: MAX_WORKLOAD_BYTES });
   } catch (error) {
-    throw new WorkloadError(`Workload ${path}: cannot read the file (${(error as Error).message})`);
+    const reason = error instanceof TraceFileError ? error.reason : (error as Error).message;
+    throw new WorkloadError(`Workload ${path}: cannot read the file (${reason})`);
   }
-  let value: unknown;
   try {
-    value = JSON.parse(text);
+    return JSON.parse(text);
   } catch (error) {
     throw new WorkloadError(`Workload ${path}: not valid JSON (${(error as Error).message})`);
   }
-  return parseWorkload(value, { source: path, baseDir: dirname(resolve(path)) });
 }

@@ -14,7 +14,13 @@ import {
   ioStepSchema,
   vmIoSchema,
 } from "./io_schema.ts";
-import type { HostMemoryWorkload, MemoryRef, MemoryWorkload, Workload } from "./types.ts";
+import type {
+  HostCpuWorkload,
+  HostMemoryWorkload,
+  MemoryRef,
+  MemoryWorkload,
+  Workload,
+} from "./types.ts";
 
 /**
  * The schema identifier every workload carries.
@@ -343,6 +349,11 @@ const MAX_FRAMES = 2 ** 27;
 /** The largest address space of a VM, in pages (4 TiB). */
 const MAX_PAGES = 2 ** 30;
 
+/** A bound on a policy's durations: 0 (none) up to `max`, below what the fallback policies use. */
+function bound(max: number, expected: string): z.ZodType<number, unknown> {
+  return duration.refine((ns) => ns <= max, `expected a duration of at most ${expected}`);
+}
+
 /** The host's memory. */
 const hostMemorySpec: z.ZodType<HostMemoryWorkload, unknown> = z.strictObject({
   frames: integer(1, "a positive integer"),
@@ -350,6 +361,7 @@ const hostMemorySpec: z.ZodType<HostMemoryWorkload, unknown> = z.strictObject({
   highWatermark: integer(1, "a positive integer of frames").optional(),
   faultCost: duration.default(100_000),
   writebackCost: duration.default(0),
+  minBalance: bound(100_000_000, `"100ms" (the default balance period)`).default(100_000),
 }).superRefine((memory, ctx) => {
   if (memory.frames > MAX_FRAMES) {
     // The kernel and a policy's views keep about 50 bytes a frame.
@@ -393,9 +405,39 @@ const vmSpec = z.strictObject({
   io: vmIoSchema.optional(),
 });
 
+/**
+ * The bounds on CPU decisions when a workload sets none (`host.cpu`): slices and timer distances
+ * of 10 µs (RTDS's minimum budget and period, the finest Xen schedules), ticks of 100 µs (a tenth
+ * of Linux's fastest HZ). No built-in policy goes below them but by an occasional remainder.
+ *
+ * @example
+ * ```ts
+ * import { HOST_CPU_DEFAULTS } from "./schema.ts";
+ *
+ * console.assert(HOST_CPU_DEFAULTS.minSlice === 10_000);
+ * ```
+ */
+export const HOST_CPU_DEFAULTS: Readonly<HostCpuWorkload> = Object.freeze({
+  minSlice: 10_000,
+  minTimer: 10_000,
+  minTick: 100_000,
+});
+
+/** The host's bounds on CPU decisions. */
+const hostCpuSpec: z.ZodType<HostCpuWorkload, unknown> = z.strictObject({
+  minSlice: bound(1_000_000, `"1ms" (Xen's default rate limit)`).default(
+    HOST_CPU_DEFAULTS.minSlice,
+  ),
+  minTimer: bound(1_000_000, `"1ms" (Xen's default rate limit)`).default(
+    HOST_CPU_DEFAULTS.minTimer,
+  ),
+  minTick: bound(10_000_000, `"10ms" (the default tick)`).default(HOST_CPU_DEFAULTS.minTick),
+});
+
 /** The host machine. */
 const hostSpec = z.strictObject({
   pcpus: z.int().min(1).max(4096),
+  cpu: hostCpuSpec.optional(),
   memory: hostMemorySpec.optional(),
   disks: z.array(diskSchema).optional(),
 });

@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { DiskSpec } from "../io/disk/factory.ts";
+import type { DiskSpec } from "./disk_specs.ts";
 import type { IoParamsChange, IoStepSpec, VmIoWorkload } from "./io_types.ts";
 
 /** A policy and its configuration, as in `policies.cpu`. */
@@ -139,6 +139,22 @@ export interface HostMemoryWorkload {
   faultCost: number;
   /** Extra stall when the victim page is dirty and must be written back first (default 0). */
   writebackCost: number;
+  /** The shortest balance period (`balanceNs`) a memory policy may ask for (default 100 µs). */
+  minBalance: number;
+}
+
+/**
+ * Bounds on the CPU policy's decisions, in ns, as Xen bounds its schedulers' (0: none). A slice
+ * or a timer below its minimum draws on a small allowance (an occasional remainder passes, a habit
+ * is `invalid`); a tick below its minimum is refused at start.
+ */
+export interface HostCpuWorkload {
+  /** The shortest slice (default 10 µs: RTDS's minimum budget). */
+  minSlice: number;
+  /** The nearest a timer may be asked for, from now (default 10 µs). */
+  minTimer: number;
+  /** The shortest tick period (`tickNs`, default 100 µs). */
+  minTick: number;
 }
 
 /** A virtual machine. */
@@ -167,6 +183,8 @@ export interface VmWorkload {
 export interface HostWorkload {
   /** How many physical CPUs. */
   pcpus: number;
+  /** Bounds on CPU decisions (default {@linkcode HostCpuWorkload}'s defaults). */
+  cpu?: HostCpuWorkload;
   /** Memory: frames, watermarks and fault costs. */
   memory?: HostMemoryWorkload;
   /** Disks, each with its service-time model. */

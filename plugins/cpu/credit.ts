@@ -45,7 +45,7 @@ const MS = 1_000_000;
 
 /** The credit state of one vCPU (`struct csched_unit`). */
 interface Unit {
-  readonly vcpu: VcpuView;
+  readonly vcpu: VcpuView<Unit>;
   readonly dom: Dom;
   /** The pCPU whose run queue it belongs to (`sched_unit_master`). */
   cpu: number;
@@ -69,7 +69,7 @@ interface Unit {
 
 /** The credit state of one domain (`struct csched_dom`); weight and cap live on the VM. */
 interface Dom {
-  readonly vm: VmView;
+  readonly vm: VmView<Unit>;
   readonly active: Unit[];
 }
 
@@ -93,7 +93,7 @@ export default defineCpuPolicy({
     }
     const tsliceNs = tslice_ms * MS, ratelimitNs = ratelimit_us * 1000;
     const creditsPerTslice = CREDITS_PER_MSEC * tslice_ms;
-    const units: Unit[] = [];
+    const doms: Dom[] = [];
     let activeDoms: Dom[] = [];
     const runqs: Unit[][] = Array.from({ length: pcpus }, () => []);
     /** pCPUs whose preemption waits for the running vCPU's rate limit. */
@@ -105,11 +105,12 @@ export default defineCpuPolicy({
     const switchedNs: number[] = new Array(pcpus).fill(-1);
     let balance = 0, nextAcctNs = -1, stealBias = 0, placed = 0;
 
-    const unitOf = (vcpu: VcpuView) => units[vcpu.id]!;
+    /** A VM's state, made with its first vCPU's. */
+    const domOf = (vm: VmView<Unit>): Dom => doms[vm.index] ??= { vm, active: [] };
     const ceilDiv = (a: number, b: number) => Math.floor((a + b - 1) / b);
-    const priOf = (ctx: CpuContext<unknown>, pcpu: number) => {
+    const priOf = (ctx: CpuContext<unknown, Unit>, pcpu: number) => {
       const running = ctx.running(pcpu);
-      return running === null ? IDLE : unitOf(running).pri;
+      return running === null ? IDLE : running.slot.pri;
     };
 
     /** Queues behind every vCPU of the same or better priority (`__runq_insert`). */
@@ -154,10 +155,10 @@ export default defineCpuPolicy({
      * asks for work and steals), else its own pCPU if that runs something of lower priority, once
      * the rate limit allows.
      */
-    function tickle(ctx: CpuContext<unknown>, unit: Unit): number | null {
+    function tickle(ctx: CpuContext<unknown, Unit>, unit: Unit): number | null {
       for (let pcpu = 0; pcpu < pcpus; pcpu++) if (ctx.running(pcpu) === null) return null;
       if (unit.pri <= priOf(ctx, unit.cpu)) return null;
-      const current = unitOf(ctx.running(unit.cpu)!);
+      const current = ctx.running(unit.cpu)!.slot;
       if (ctx.now - current.startedNs < ratelimitNs) {
         ratelimited.add(unit.cpu);
         ctx.timer(current.startedNs + ratelimitNs);
@@ -167,7 +168,7 @@ export default defineCpuPolicy({
     }
 
     /** The first queued vCPU of a busy peer with priority above `pri` (`csched_load_balance`). */
-    function steal(ctx: CpuContext<unknown>, pcpu: number, pri: number): Unit | null {
+    function steal(ctx: CpuContext<unknown, Unit>, pcpu: number, pri: number): Unit | null {
       for (let step = 1; step <= pcpus; step++) {
         const peer = (stealBias + step) % pcpus;
         if (peer === pcpu || (ctx.running(peer) === null && switchedNs[peer] !== ctx.now)) continue;
@@ -182,11 +183,11 @@ export default defineCpuPolicy({
     }
 
     /** Hands out a timeslice of credits to the active domains by weight (`csched_acct`). */
-    function account(ctx: CpuContext<unknown>): Unit[] {
+    function account(ctx: CpuContext<unknown, Unit>): Unit[] {
       const unparked: Unit[] = [];
       for (let pcpu = 0; pcpu < pcpus; pcpu++) {
         const running = ctx.running(pcpu);
-        if (running !== null) burn(unitOf(running), ctx.now);
+        if (running !== null) burn(running.slot, ctx.now);
       }
       const weightTotal = activeDoms.reduce((sum, dom) => sum + dom.vm.weight, 0);
       let creditTotal = creditsPerTslice * pcpus;
@@ -244,24 +245,21 @@ export default defineCpuPolicy({
     }
 
     return {
-      vmAdded(ctx, vm) {
-        const dom: Dom = { vm, active: [] };
-        for (const vcpu of vm.vcpus) {
-          units[vcpu.id] = {
-            vcpu,
-            dom,
-            cpu: placed++ % pcpus, // vCPUs are spread over the pCPUs as they are created
-            pri: UNDER,
-            credit: 0,
-            residual: 0,
-            burnedNs: ctx.now,
-            startedNs: ctx.now,
-            active: false,
-            parked: false,
-            queued: false,
-            ranOn: -1,
-          };
-        }
+      vcpuSlot: (ctx, vcpu): Unit => ({
+        vcpu,
+        dom: domOf(vcpu.vm),
+        cpu: placed++ % pcpus, // vCPUs are spread over the pCPUs as they are created
+        pri: UNDER,
+        credit: 0,
+        residual: 0,
+        burnedNs: ctx.now,
+        startedNs: ctx.now,
+        active: false,
+        parked: false,
+        queued: false,
+        ranOn: -1,
+      }),
+      vmAdded(ctx) {
         if (nextAcctNs < 0) {
           nextAcctNs = (Math.floor(ctx.now / tsliceNs) + 1) * tsliceNs;
           ctx.timer(nextAcctNs);
@@ -269,20 +267,20 @@ export default defineCpuPolicy({
       },
       vmRemoved(_ctx, vm) {
         for (const vcpu of vm.vcpus) {
-          const unit = unitOf(vcpu);
+          const unit = vcpu.slot;
           unqueue(unit);
           if (unit.active) deactivate(unit);
         }
       },
       enqueue(_ctx, vcpu, reason) {
-        const unit = unitOf(vcpu);
+        const unit = vcpu.slot;
         if (reason === "wake" && config.boost && unit.pri === UNDER && !unit.parked) {
           unit.pri = BOOST;
         }
         if (!unit.parked) insert(unit);
       },
       preempt(ctx, vcpu) {
-        const unit = unitOf(vcpu);
+        const unit = vcpu.slot;
         return unit.parked ? null : tickle(ctx, unit);
       },
       dispatch(ctx, pcpu) {
@@ -295,17 +293,17 @@ export default defineCpuPolicy({
         return { vcpu: next.vcpu, sliceNs: tsliceNs };
       },
       running(ctx, vcpu, pcpu) {
-        const unit = unitOf(vcpu);
+        const unit = vcpu.slot;
         unit.startedNs = unit.burnedNs = ctx.now;
         unit.ranOn = pcpu;
       },
       stopping(ctx, vcpu) {
-        const unit = unitOf(vcpu);
+        const unit = vcpu.slot;
         burn(unit, ctx.now);
         switchedNs[unit.ranOn] = ctx.now;
       },
       tick(ctx, _pcpu, vcpu) {
-        const unit = unitOf(vcpu);
+        const unit = vcpu.slot;
         if (unit.pri === BOOST) unit.pri = UNDER;
         burn(unit, ctx.now);
         if (!unit.active) activate(unit);
@@ -325,15 +323,15 @@ export default defineCpuPolicy({
         }
         for (let pcpu = 0; pcpu < pcpus; pcpu++) {
           const running = ctx.running(pcpu);
-          if (running !== null && unitOf(running).parked) victims.add(pcpu);
+          if (running !== null && running.slot.parked) victims.add(pcpu);
         }
         // Preemptions that waited for a rate limit to expire.
         for (const pcpu of ratelimited) {
           const running = ctx.running(pcpu);
           if (running === null) ratelimited.delete(pcpu);
-          else if (ctx.now >= unitOf(running).startedNs + ratelimitNs) {
+          else if (ctx.now >= running.slot.startedNs + ratelimitNs) {
             ratelimited.delete(pcpu);
-            if ((runqs[pcpu]![0]?.pri ?? IDLE) > unitOf(running).pri) victims.add(pcpu);
+            if ((runqs[pcpu]![0]?.pri ?? IDLE) > running.slot.pri) victims.add(pcpu);
           }
         }
         return [...victims];

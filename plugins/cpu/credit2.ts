@@ -47,7 +47,7 @@ const CAP_PERIOD = 10 * MS;
 
 /** The credit state of one vCPU (`struct csched2_unit`). */
 interface Unit {
-  readonly vcpu: VcpuView;
+  readonly vcpu: VcpuView<Unit>;
   readonly dom: Dom;
   credit: number;
   /** Burned time not yet worth a whole credit, in ns × max weight. */
@@ -66,7 +66,7 @@ interface Unit {
 
 /** The cap state of one VM (`struct csched2_dom`). */
 interface Dom {
-  readonly vm: VmView;
+  readonly vm: VmView<Unit>;
   readonly units: Unit[];
   /** The cap it is set up for (0: none). */
   cap: number;
@@ -87,13 +87,14 @@ export default defineCpuPolicy({
       );
     }
     const ratelimitNs = ratelimit_us * US;
-    const units: Unit[] = [];
     const doms: Dom[] = [];
     /** Runnable vCPUs waiting, most credit first. */
     const runq: Unit[] = [];
     let maxWeight = 1;
 
-    const unitOf = (vcpu: VcpuView) => units[vcpu.id]!;
+    /** A VM's state, made with its first vCPU's. */
+    const domOf = (vm: VmView<Unit>): Dom =>
+      doms[vm.index] ??= { vm, units: [], cap: 0, budget: 0, totalBudget: 0, nextReplNs: 0 };
     const capped = (unit: Unit) => unit.dom.cap > 0;
     const updateMaxWeight = () => {
       maxWeight = Math.max(1, ...doms.filter((dom) => dom.vm.alive).map((dom) => dom.vm.weight));
@@ -146,7 +147,7 @@ export default defineCpuPolicy({
     }
 
     /** Puts unparked vCPUs back in the queue; returns the pCPUs they preempt. */
-    function unpark(ctx: CpuContext<unknown>, dom: Dom): number[] {
+    function unpark(ctx: CpuContext<unknown, Unit>, dom: Dom): number[] {
       const victims: number[] = [];
       for (const unit of dom.units) {
         if (!unit.parked) continue;
@@ -159,7 +160,7 @@ export default defineCpuPolicy({
       return victims;
     }
 
-    function setCap(ctx: CpuContext<unknown>, dom: Dom): number[] {
+    function setCap(ctx: CpuContext<unknown, Unit>, dom: Dom): number[] {
       const cap = dom.vm.cap;
       if (cap === dom.cap) return [];
       const wasCapped = dom.cap > 0;
@@ -182,10 +183,11 @@ export default defineCpuPolicy({
     }
 
     /** Starts a new epoch: everyone gets 10 ms more, keeping little (`reset_credit`). */
-    function resetCredit(ctx: CpuContext<unknown>, next: Unit): void {
+    function resetCredit(ctx: CpuContext<unknown, Unit>, next: Unit): void {
       const reset = next.credit === CREDIT_MIN ? 2 * CREDIT_INIT : CREDIT_INIT;
-      for (const unit of units) {
-        if (unit === undefined || !unit.vcpu.vm.alive) continue;
+      for (const vcpu of ctx.vcpus) {
+        if (vcpu === undefined || !vcpu.vm.alive) continue;
+        const unit = vcpu.slot;
         if (unit.vcpu.status === "running") burn(unit, ctx.now);
         unit.credit = Math.min(unit.credit + reset, CREDIT_INIT + MIN_TIMER);
       }
@@ -204,12 +206,12 @@ export default defineCpuPolicy({
     }
 
     /** The pCPU a woken vCPU should preempt (`runq_tickle`), or null. */
-    function tickle(ctx: CpuContext<unknown>, unit: Unit): number | null {
+    function tickle(ctx: CpuContext<unknown, Unit>, unit: Unit): number | null {
       let best = -1, bestScore = 0;
       for (let pcpu = 0; pcpu < pcpus; pcpu++) {
         const running = ctx.running(pcpu);
         if (running === null) return null; // an idle pCPU takes it
-        const current = unitOf(running);
+        const current = running.slot;
         const preemptable = ratelimitNs <= RATELIMIT_TOLERANCE ||
           ctx.now - current.startedNs > ratelimitNs - RATELIMIT_TOLERANCE;
         if (!preemptable) continue;
@@ -223,42 +225,41 @@ export default defineCpuPolicy({
     }
 
     return {
+      vcpuSlot(ctx, vcpu): Unit {
+        const dom = domOf(vcpu.vm);
+        const unit: Unit = {
+          vcpu,
+          dom,
+          credit: CREDIT_INIT,
+          residual: 0,
+          burnedNs: ctx.now,
+          startedNs: ctx.now,
+          lastPcpu: -1,
+          budget: Infinity,
+          queued: false,
+          parked: false,
+        };
+        dom.units.push(unit);
+        return unit;
+      },
       vmAdded(ctx, vm) {
-        const dom: Dom = { vm, units: [], cap: 0, budget: 0, totalBudget: 0, nextReplNs: 0 };
-        doms[vm.index] = dom;
-        for (const vcpu of vm.vcpus) {
-          const unit: Unit = {
-            vcpu,
-            dom,
-            credit: CREDIT_INIT,
-            residual: 0,
-            burnedNs: ctx.now,
-            startedNs: ctx.now,
-            lastPcpu: -1,
-            budget: Infinity,
-            queued: false,
-            parked: false,
-          };
-          units[vcpu.id] = unit;
-          dom.units.push(unit);
-        }
         updateMaxWeight();
-        setCap(ctx, dom);
+        setCap(ctx, domOf(vm));
       },
       vmChanged(ctx, vm) {
         updateMaxWeight();
         setCap(ctx, doms[vm.index]!);
       },
       vmRemoved(_ctx, vm) {
-        for (const vcpu of vm.vcpus) unqueue(unitOf(vcpu));
+        for (const vcpu of vm.vcpus) unqueue(vcpu.slot);
         updateMaxWeight();
       },
       enqueue(_ctx, vcpu) {
-        const unit = unitOf(vcpu);
+        const unit = vcpu.slot;
         if (!unit.parked) insert(unit);
       },
       preempt(ctx, vcpu) {
-        const unit = unitOf(vcpu);
+        const unit = vcpu.slot;
         return unit.queued ? tickle(ctx, unit) : null;
       },
       dispatch(ctx, pcpu) {
@@ -273,12 +274,12 @@ export default defineCpuPolicy({
         return { vcpu: next.vcpu, sliceNs: runtime(next) };
       },
       running(ctx, vcpu, pcpu) {
-        const unit = unitOf(vcpu);
+        const unit = vcpu.slot;
         unit.startedNs = unit.burnedNs = ctx.now;
         unit.lastPcpu = pcpu;
       },
       stopping(ctx, vcpu) {
-        const unit = unitOf(vcpu);
+        const unit = vcpu.slot;
         burn(unit, ctx.now);
         if (!capped(unit)) return;
         // Give back what it did not use (`unit_return_budget`); the parked may run again.

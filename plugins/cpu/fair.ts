@@ -25,7 +25,7 @@ const UNIT_WEIGHT = 256;
 
 /** The fair-share state of one vCPU (`struct sched_entity`). */
 interface Entity {
-  readonly vcpu: VcpuView;
+  readonly vcpu: VcpuView<Entity>;
   vruntime: number;
   /** When it started running, while it runs. */
   startedNs: number;
@@ -42,15 +42,13 @@ export default defineCpuPolicy({
     wakeupGranularity: param.duration("1ms", { min: "0ns" }),
   },
   create({ config, pcpus }) {
-    const entities: Entity[] = [];
     /** Runnable and waiting, smallest virtual runtime first. */
     const runq: Entity[] = [];
     let minVruntime = 0, queuedWeight = 0;
 
-    const entityOf = (vcpu: VcpuView) => entities[vcpu.id]!;
-    const scaled = (ns: number, vcpu: VcpuView) => ns * UNIT_WEIGHT / vcpu.vm.weight;
+    const scaled = (ns: number, vcpu: VcpuView<Entity>) => ns * UNIT_WEIGHT / vcpu.vm.weight;
     /** Virtual runtime including what a running vCPU ran so far. */
-    const vruntimeNow = (ctx: CpuContext<unknown>, entity: Entity) =>
+    const vruntimeNow = (ctx: CpuContext<unknown, Entity>, entity: Entity) =>
       entity.vcpu.status === "running"
         ? entity.vruntime + scaled(ctx.now - entity.startedNs, entity.vcpu)
         : entity.vruntime;
@@ -77,35 +75,31 @@ export default defineCpuPolicy({
     }
 
     /** Moves the queue's floor up to the smallest virtual runtime in play (`update_min_vruntime`). */
-    function updateMin(ctx: CpuContext<unknown>): void {
+    function updateMin(ctx: CpuContext<unknown, Entity>): void {
       let least = runq[0]?.vruntime ?? Infinity;
       for (let pcpu = 0; pcpu < pcpus; pcpu++) {
         const running = ctx.running(pcpu);
-        if (running !== null) least = Math.min(least, vruntimeNow(ctx, entityOf(running)));
+        if (running !== null) least = Math.min(least, vruntimeNow(ctx, running.slot));
       }
       if (least !== Infinity) minVruntime = Math.max(minVruntime, least);
     }
 
     return {
-      vmAdded(_ctx, vm) {
-        for (const vcpu of vm.vcpus) {
-          entities[vcpu.id] = {
-            vcpu,
-            vruntime: minVruntime,
-            startedNs: 0,
-            queued: false,
-            weight: 0,
-          };
-        }
-      },
+      vcpuSlot: (_ctx, vcpu): Entity => ({
+        vcpu,
+        vruntime: minVruntime,
+        startedNs: 0,
+        queued: false,
+        weight: 0,
+      }),
       vmRemoved(_ctx, vm) {
         for (const vcpu of vm.vcpus) {
-          const entity = entityOf(vcpu);
+          const entity = vcpu.slot;
           if (entity.queued) unqueue(entity);
         }
       },
       enqueue(ctx, vcpu, reason) {
-        const entity = entityOf(vcpu);
+        const entity = vcpu.slot;
         updateMin(ctx);
         if (reason === "wake") {
           entity.vruntime = Math.max(entity.vruntime, minVruntime - config.latency / 2);
@@ -115,12 +109,12 @@ export default defineCpuPolicy({
         insert(entity);
       },
       preempt(ctx, vcpu) {
-        const entity = entityOf(vcpu);
+        const entity = vcpu.slot;
         let victim = -1, lead = scaled(config.wakeupGranularity, vcpu);
         for (let pcpu = 0; pcpu < pcpus; pcpu++) {
           const running = ctx.running(pcpu);
           if (running === null) return null; // an idle pCPU takes it
-          const ahead = vruntimeNow(ctx, entityOf(running)) - entity.vruntime;
+          const ahead = vruntimeNow(ctx, running.slot) - entity.vruntime;
           if (ahead > lead) victim = pcpu, lead = ahead;
         }
         return victim < 0 ? null : victim;
@@ -140,10 +134,10 @@ export default defineCpuPolicy({
         return { vcpu: entity.vcpu, sliceNs: Math.max(config.minGranularity, Math.round(slice)) };
       },
       running(ctx, vcpu) {
-        entityOf(vcpu).startedNs = ctx.now;
+        vcpu.slot.startedNs = ctx.now;
       },
       stopping(ctx, vcpu, _reason, ranNs) {
-        entityOf(vcpu).vruntime += scaled(ranNs, vcpu);
+        vcpu.slot.vruntime += scaled(ranNs, vcpu);
         updateMin(ctx);
       },
     };

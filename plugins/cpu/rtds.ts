@@ -47,7 +47,7 @@ const show = (ns: number) =>
 
 /** A vCPU as a deferrable server (`struct rt_unit`). */
 interface Server {
-  readonly vcpu: VcpuView;
+  readonly vcpu: VcpuView<Server>;
   periodNs: number;
   budgetNs: number;
   extratime: boolean;
@@ -110,11 +110,9 @@ export default defineCpuPolicy({
     serverParams(id, params, true);
   },
   create({ config, pcpus }) {
-    const servers: Server[] = [];
     /** Runnable servers with budget, best first. */
     const runq: Server[] = [];
 
-    const serverOf = (vcpu: VcpuView) => servers[vcpu.id]!;
     /** Whether `a` goes before `b` (`compare_unit_priority`): better level, then earlier deadline. */
     const before = (a: Server, b: Server) =>
       a.level !== b.level
@@ -152,7 +150,7 @@ export default defineCpuPolicy({
      * Ends the period of a runnable server: a miss if it had not had its budget, then a new period
      * with a full budget (`repl_timer_handler`).
      */
-    function replenish(ctx: CpuContext<unknown>, server: Server): void {
+    function replenish(ctx: CpuContext<unknown, Server>, server: Server): void {
       if (server.vcpu.status === "running") burn(server, ctx.now);
       if (server.level === 0 && server.leftNs > 0) ctx.count(server.vcpu.vm, "deadlineMisses");
       newPeriod(server, ctx.now);
@@ -168,13 +166,13 @@ export default defineCpuPolicy({
     }
 
     /** pCPUs to preempt so that the best queued servers run (`runq_tickle` for each). */
-    function victims(ctx: CpuContext<unknown>): number[] {
+    function victims(ctx: CpuContext<unknown, Server>): number[] {
       const running: Server[] = [];
       let idle = 0;
       for (let pcpu = 0; pcpu < pcpus; pcpu++) {
         const vcpu = ctx.running(pcpu);
         if (vcpu === null) idle++;
-        else running.push(serverOf(vcpu));
+        else running.push(vcpu.slot);
       }
       running.sort((a, b) => before(a, b) ? 1 : -1); // the latest deadline first
       const out: number[] = [];
@@ -187,36 +185,38 @@ export default defineCpuPolicy({
     }
 
     return {
-      vmAdded(ctx, vm) {
-        const { periodNs, budgetNs, extratime } = serverParams(vm.id, vm, config.extratime);
-        for (const vcpu of vm.vcpus) {
-          const server: Server = {
-            vcpu,
-            periodNs,
-            budgetNs,
-            extratime,
-            leftNs: budgetNs,
-            deadlineNs: 0,
-            level: 0,
-            chargedNs: ctx.now,
-            queued: false,
-          };
-          newPeriod(server, ctx.now);
-          servers[vcpu.id] = server;
-        }
+      vcpuSlot(ctx, vcpu): Server {
+        const { periodNs, budgetNs, extratime } = serverParams(
+          vcpu.vm.id,
+          vcpu.vm,
+          config.extratime,
+        );
+        const server: Server = {
+          vcpu,
+          periodNs,
+          budgetNs,
+          extratime,
+          leftNs: budgetNs,
+          deadlineNs: 0,
+          level: 0,
+          chargedNs: ctx.now,
+          queued: false,
+        };
+        newPeriod(server, ctx.now);
+        return server;
       },
       vmChanged(_ctx, vm) {
         // Takes effect from the next period, when the budget is refilled.
         const { periodNs, budgetNs, extratime } = serverParams(vm.id, vm, config.extratime);
         for (const vcpu of vm.vcpus) {
-          Object.assign(serverOf(vcpu), { periodNs, budgetNs, extratime });
+          Object.assign(vcpu.slot, { periodNs, budgetNs, extratime });
         }
       },
       vmRemoved(_ctx, vm) {
-        for (const vcpu of vm.vcpus) unqueue(serverOf(vcpu));
+        for (const vcpu of vm.vcpus) unqueue(vcpu.slot);
       },
       enqueue(ctx, vcpu, reason) {
-        const server = serverOf(vcpu);
+        const server = vcpu.slot;
         if (ctx.now >= server.deadlineNs) {
           // Its period ended: while it ran (its slice ended at the deadline), or while it slept.
           if (reason === "slice" || reason === "preempt") replenish(ctx, server);
@@ -226,7 +226,7 @@ export default defineCpuPolicy({
         if (server.leftNs > 0) insert(server);
       },
       preempt(ctx, vcpu) {
-        return serverOf(vcpu).queued ? victims(ctx)[0] ?? null : null;
+        return vcpu.slot.queued ? victims(ctx)[0] ?? null : null;
       },
       dispatch() {
         const server = runq.shift();
@@ -235,16 +235,17 @@ export default defineCpuPolicy({
         return { vcpu: server.vcpu, sliceNs: server.leftNs };
       },
       running(ctx, vcpu) {
-        const server = serverOf(vcpu);
+        const server = vcpu.slot;
         server.chargedNs = ctx.now;
         if (server.deadlineNs > ctx.now) ctx.timer(server.deadlineNs);
       },
       stopping(ctx, vcpu) {
-        burn(serverOf(vcpu), ctx.now);
+        burn(vcpu.slot, ctx.now);
       },
       timer(ctx) {
         // Replenish every runnable server whose period ended (`repl_timer_handler`).
-        for (const server of servers) {
+        for (const vcpu of ctx.vcpus) {
+          const server = vcpu?.slot;
           if (server === undefined || server.deadlineNs > ctx.now) continue;
           const status = server.vcpu.status;
           if (status !== "ready" && status !== "running") continue;

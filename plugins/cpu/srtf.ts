@@ -8,6 +8,11 @@
 
 import { BurstPredictor, defineCpuPolicy, param, type VcpuView } from "../../core/policy/mod.ts";
 
+/** When a vCPU last started running. */
+interface Started {
+  startedAt: number;
+}
+
 export default defineCpuPolicy({
   name: "srtf",
   config: {
@@ -16,16 +21,16 @@ export default defineCpuPolicy({
   },
   create({ config, pcpus }) {
     const predictor = new BurstPredictor({ alpha: config.alpha, initialNs: config.initialBurst });
-    const ready: VcpuView[] = [];
-    const startedAt: number[] = [];
-    const remainingNow = (vcpu: VcpuView, now: number) =>
-      predictor.remaining(vcpu) - (now - startedAt[vcpu.id]!);
+    const ready: VcpuView<Started>[] = [];
+    const remainingNow = (vcpu: VcpuView<Started>, now: number) =>
+      predictor.remaining(vcpu) - (now - vcpu.slot.startedAt);
     return {
+      vcpuSlot: (): Started => ({ startedAt: 0 }),
       enqueue(_ctx, vcpu) {
         ready.push(vcpu);
       },
       running(ctx, vcpu) {
-        startedAt[vcpu.id] = ctx.now;
+        vcpu.slot.startedAt = ctx.now;
       },
       stopping(_ctx, vcpu, reason) {
         if (reason === "block") predictor.observe(vcpu);

@@ -3,7 +3,7 @@
 // and the web server standing in on 127.0.0.1. Every form runs sandboxed (process) and the
 // report names the reference and the hash of the code that ran.
 import assert from "node:assert/strict";
-import { bundlePolicy } from "../../core/sandbox/bundle.ts";
+import { bundlePolicy } from "../../core/bundle/bundle.ts";
 import { workloadFile } from "../_helpers.ts";
 import { integrity, npmTarball, serveFiles } from "./_registries.ts";
 
@@ -176,6 +176,33 @@ Deno.test("https: a policy module and its relative import, fetched from a web se
       missing.stderr,
       /Cannot fetch http:\/\/127\.0\.0\.1:\d+\/policies\/none\.ts: HTTP 404/,
     );
+  } finally {
+    await server.close();
+  }
+});
+
+Deno.test("https: a served module may not pull a local file into its bundle", async () => {
+  // The local file is a valid policy module: only the rule keeps it out.
+  const local = new URL("../fixtures/authoring/one_pcpu.ts", import.meta.url);
+  const server = await serveFiles(() => ({
+    "/policies/by-url.ts": `export { default } from "${local.href}";\n`,
+  }));
+  try {
+    const result = await run(`${server.url}policies/by-url.ts`);
+    assert.equal(result.code, 2);
+    assert.equal(
+      result.stderr,
+      `hyperhook: Policy ${server.url}policies/by-url.ts: remote:${server.url}policies/by-url.ts:1:25: ` +
+        `Import "${local.href}": a remote module may not import a local file\n`,
+    );
+    // A plain http: URL off loopback is refused before anything is fetched.
+    const plain = await run("http://192.0.2.1/policies/p.ts");
+    assert.equal(plain.code, 2);
+    assert.match(
+      plain.stderr,
+      /Import "http:\/\/192\.0\.2\.1\/policies\/p\.ts": plain http: is allowed only on loopback/,
+    );
+    assert.deepEqual(server.requests, ["/policies/by-url.ts"]);
   } finally {
     await server.close();
   }

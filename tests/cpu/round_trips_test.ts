@@ -1,8 +1,8 @@
 // The kernel crosses to a policy only when it needs an answer: notifications ride along with the
 // next query. These counts are what keeps a sandboxed policy fast.
 import assert from "node:assert/strict";
-import { CPU_OP } from "../../core/policy/cpu.ts";
-import type { Batch } from "../../core/policy/protocol.ts";
+import { CPU_OP } from "../../core/protocol/ops.ts";
+import type { Batch } from "../../core/protocol/batch.ts";
 import { createSimulation } from "../../core/simulate.ts";
 import { parseWorkload } from "../../core/workload/load.ts";
 

@@ -2,8 +2,8 @@
 // SCX_DSQ_LOCAL_ON): a centralized dispatcher, such as `rr` with `spread`, is then asked far less
 // often, which is what makes a sandboxed policy cheap.
 import assert from "node:assert/strict";
-import type { Batch, Reply } from "../../core/policy/protocol.ts";
-import type { Isolation } from "../../core/sandbox/runtime.ts";
+import type { Batch, Reply } from "../../core/protocol/batch.ts";
+import type { Isolation } from "../../core/protocol/runtime.ts";
 import { createSimulation, simulate } from "../../core/simulate.ts";
 import { parseWorkload } from "../../core/workload/load.ts";
 import { burstWorkload } from "../_helpers.ts";

@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { parseDatacenter } from "../../core/datacenter/schema.ts";
 import { simulateDatacenter } from "../../core/datacenter/simulation.ts";
-import type { Isolation } from "../../core/sandbox/runtime.ts";
+import type { Isolation } from "../../core/protocol/runtime.ts";
 import { runCli, workloadFile } from "../_helpers.ts";
 import { fixture, overloadWorkload } from "./_helpers.ts";
 

@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { parseDatacenter } from "../../core/datacenter/schema.ts";
 import { simulateDatacenter } from "../../core/datacenter/simulation.ts";
-import type { Isolation } from "../../core/sandbox/runtime.ts";
+import type { Isolation } from "../../core/protocol/runtime.ts";
 import { fixture, LINEAR_POWER, overloadWorkload } from "./_helpers.ts";
 
 /** Six hosts, twenty VMs whose curves rise and fall: every consolidation policy migrates. */

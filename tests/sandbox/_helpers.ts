@@ -6,10 +6,11 @@
  */
 
 import assert from "node:assert/strict";
-import type { Batch, Reply, StartMessage } from "../../core/policy/protocol.ts";
-import { bundlePolicy, type PolicyBundle } from "../../core/sandbox/bundle.ts";
+import type { Batch, Reply } from "../../core/protocol/batch.ts";
+import type { StartMessage } from "../../core/protocol/definition.ts";
+import { bundlePolicy, type PolicyBundle } from "../../core/bundle/bundle.ts";
 import { ProcessRuntime } from "../../core/sandbox/process.ts";
-import type { PolicyRuntime } from "../../core/sandbox/runtime.ts";
+import type { PolicyRuntime } from "../../core/protocol/runtime.ts";
 
 /** The absolute path of a policy fixture. */
 export function fixture(name: string): string {

@@ -9,9 +9,9 @@
  * @module
  */
 
-import { bundlePolicy } from "../../core/sandbox/bundle.ts";
+import { bundlePolicy } from "../../core/bundle/bundle.ts";
 import { WorkerRuntime } from "../../core/sandbox/worker.ts";
-import { PolicyFailure } from "../../core/sandbox/runtime.ts";
+import { PolicyFailure } from "../../core/protocol/runtime.ts";
 
 const mode = Deno.args[0];
 const SPIN = 2;

@@ -13,9 +13,9 @@
 
 import assert from "node:assert/strict";
 import { BUILTIN_POLICIES } from "../../plugins/mod.ts";
-import type { Domain } from "../../core/policy/protocol.ts";
+import type { Domain } from "../../core/protocol/definition.ts";
 import type { Report } from "../../core/report/report.ts";
-import type { Isolation } from "../../core/sandbox/runtime.ts";
+import type { Isolation } from "../../core/protocol/runtime.ts";
 import { type PolicyChoice, simulate } from "../../core/simulate.ts";
 import { parseWorkload } from "../../core/workload/load.ts";
 import type { Workload } from "../../core/workload/schema.ts";

@@ -21,38 +21,51 @@
  * | fetch, connect to 127.0.0.1        | error/load        | -             | none (1)                   |
  * | import() of npm:, https:           | error/load        | -             | none (1)                   |
  * | import() of data:                  | error/load (2)    | -             | none (1)                   |
- * | start a Worker (that spins)        | none (3)          | -             | none (3)                   |
+ * | start a Worker, node:worker_threads| error/load (3)    | -             | error/throw; none if caught (3) |
  * | allocate until out of memory       | oom/heap          | -             | oom/heap                   |
  * | return a 100 MB result             | -                 | -             | invalid/message-too-large (4) |
  * | a hook slower than the deadline    | -                 | -             | stall/deadline             |
  * | tamper with globals, prototypes    | invalid/bad-start | invalid/bad-start | none, or invalid/bad-frame (5) |
+ * | Deno.kill (own pid, the kernel's), node's process.kill, Deno.exit, signal or unload listeners | error/load | - | error/throw (6) |
+ * | throw what cannot be described     | error/load        | error/init    | error/throw, "(unprintable error)" (7) |
+ * | say too much, or with escapes      | -                 | -             | none; output capped and cleaned (8) |
  *
  * (1) A hook cannot wait for a promise, and the process sandbox never returns to its event loop
  *     after start: the request or import never leaves the sandbox, and its rejection is never
  *     reported. A policy that catches the denial sees `NotCapable` at the next batch boundary.
  * (2) A `data:` module is allowed: it is more code in the same sandbox, as powerless (this one reads
  *     the environment, which is denied).
- * (3) The Worker's thread lives in the child process and dies with it.
+ * (3) The sandbox takes `Worker` and `node:worker_threads` away before the policy's code runs
+ *     (`NotCapable`): a thread of its own would spin out of the deadline's reach and write to the
+ *     pipe that carries the protocol.
  * (4) Building 100 MB takes longer than the default 100 ms batch deadline: with that default it is
  *     a stall; with a longer deadline the size cap refuses it.
  * (5) Tampering breaks only the sandbox's own isolate: the policy, and the policy host in the child
  *     (a broken `JSON.stringify` garbles the start result or a failure report, which the kernel
  *     refuses). In `dispatch` nothing the policy uses afterwards is touched: no incident. The
  *     kernel's own globals stay intact.
+ * (6) `NotCapable`, under `worker` too (where `Deno.kill(Deno.pid)` needs no permission and the pid
+ *     is the kernel's): the bootstrap takes them away before the policy's code runs.
+ * (7) An Error whose `name`/`message` getters throw, a Proxy whose traps throw, an object whose
+ *     `toString` and `Symbol.toPrimitive` throw: under every isolation, `none` included.
+ * (8) Terminal control sequences are stripped from the output and from incident messages; output
+ *     is capped per batch (64 Ki characters) and per run (1 Mi), messages at 4096 characters,
+ *     each cut said.
  *
  * Under `worker` (tested below for what it holds): the same kinds for throws, denied calls, bad
- * decisions, huge replies and slow hooks; an uncaught promise rejection from a hook is a
- * `crash/uncaught` reported whenever it reaches the kernel (the worker runs its event loop: the
- * instant, or whether the run ends first, depends on timing, so it is not tested here). It does
- * NOT hold against an endless loop (the thread keeps spinning; the CLI completes only because it
- * ends with `Deno.exit`), memory exhaustion (the whole process aborts), nor a spinning Worker
- * started by the policy (never stopped): those run here only in a CLI child process.
+ * decisions, huge replies, slow hooks, threads, signals and exits; an uncaught promise rejection
+ * from a hook is a `crash/uncaught` reported whenever it reaches the kernel (the worker runs its
+ * event loop: the instant, or whether the run ends first, depends on timing, so it is not tested
+ * here). Killing the kernel's process (the worker's pid is the kernel's) is tried only in a CLI
+ * child process. It does NOT hold against an endless loop (the thread keeps spinning; the CLI
+ * completes only because it ends with `Deno.exit`) nor memory exhaustion (the whole process
+ * aborts): those run here only in a CLI child process.
  */
 
 import assert from "node:assert/strict";
 import type { Report } from "../../core/report/report.ts";
 import type { SandboxOptions } from "../../core/sandbox/options.ts";
-import type { Isolation } from "../../core/sandbox/runtime.ts";
+import type { Isolation } from "../../core/protocol/runtime.ts";
 import { simulate } from "../../core/simulate.ts";
 import { parseWorkload } from "../../core/workload/load.ts";
 import { workloadFile } from "../_helpers.ts";
@@ -102,6 +115,8 @@ interface Case {
   sandbox?: SandboxOptions;
   /** What the policy's output (the sandbox log) must show. */
   log?: RegExp;
+  /** More checks of the policy's output. */
+  logCheck?: (text: string) => void;
   /** Where it runs (default: not given, so the loader's default for a non-built-in). */
   isolation?: Isolation;
 }
@@ -210,6 +225,7 @@ async function runCase(c: Case, url: string): Promise<Report> {
     assert.equal(report.policies.cpu?.ejected, true, name);
   }
   if (c.log !== undefined) assert.match(log.text(), c.log, name);
+  c.logCheck?.(log.text());
   assert.equal(await Deno.readTextFile(file), SECRET, `${name}: the file is unchanged`);
   return report;
 }
@@ -415,14 +431,204 @@ Deno.test("process: dynamic imports of npm:, https: and data: modules fetch noth
   ]);
 });
 
-Deno.test("process: a Worker the policy starts spins inside the child and dies with it", async () => {
-  await runCases([
-    { where: "load", act: "worker", expect: "none" },
-    { where: "dispatch", act: "worker", expect: "none" },
-  ]);
+Deno.test("process and worker: a policy cannot start a thread, nor print to the pipe from one", async () => {
+  const cases: Case[] = [];
+  for (const isolation of [undefined, "worker" as const]) {
+    cases.push(
+      {
+        where: "load",
+        act: "worker",
+        isolation,
+        expect: {
+          kind: "error",
+          reason: "load",
+          message:
+            /^Policy module failed to load: NotCapable: Worker is not available to a sandboxed policy$/,
+        },
+      },
+      {
+        where: "load",
+        act: "node-worker",
+        isolation,
+        expect: {
+          kind: "error",
+          reason: "load",
+          message:
+            /^Policy module failed to load: NotCapable: worker_threads.Worker is not available to a sandboxed policy$/,
+        },
+      },
+      {
+        where: "dispatch",
+        act: "worker",
+        isolation,
+        expect: {
+          kind: "error",
+          reason: "throw",
+          message: /^NotCapable: Worker is not available to a sandboxed policy$/,
+        },
+      },
+      // A thread printing to fd 1 would garble the framing (invalid/bad-frame) under process.
+      {
+        where: "dispatch",
+        act: "printing-worker",
+        isolation,
+        caught: true,
+        expect: "none",
+        log: /hostile printing-worker: caught NotCapable/,
+        logCheck: (text) => assert.doesNotMatch(text, /HH from a worker thread/),
+      },
+    );
+  }
+  await runCases(cases);
   const before = cpuMs();
   await new Promise((resolve) => setTimeout(resolve, 300));
   assert.ok(cpuMs() - before < 150, `the kernel's process used ${cpuMs() - before} ms of CPU`);
+});
+
+Deno.test("process and worker: kill, exit, signal and unload listeners are NotCapable; so is process-wide state", async () => {
+  const denied = (what: string) =>
+    new RegExp(`^NotCapable: ${what} is not available to a sandboxed policy$`);
+  const acts: [string, string][] = [
+    ["kill-self", "Deno\\.kill"],
+    ["kill-parent", "Deno\\.kill"],
+    ["kill-node", "process\\.kill"],
+    ["exit", "Deno\\.exit"],
+    ["signal-listener", "Deno\\.addSignalListener"],
+    // node's process.on("SIGTERM") goes through Deno.addSignalListener.
+    ["node-signal-listener", "Deno\\.addSignalListener"],
+    ["unload-listener", "An unload or beforeunload listener"],
+  ];
+  const cases: Case[] = acts.map(([act, what]) => ({
+    where: "dispatch",
+    act,
+    expect: { kind: "error", reason: "throw", message: denied(what) },
+  }));
+  cases.push({
+    where: "load",
+    act: "kill-node-import",
+    expect: {
+      kind: "error",
+      reason: "load",
+      message:
+        /^Policy module failed to load: NotCapable: process\._kill is not available to a sandboxed policy$/,
+    },
+  });
+  // Under worker these would end the test's own process if they got through: see the CLI tests.
+  cases.push(
+    ...acts.filter(([act]) => !act.startsWith("kill")).map(([act, what]): Case => ({
+      where: "dispatch",
+      act,
+      isolation: "worker",
+      expect: { kind: "error", reason: "throw", message: denied(what) },
+    })),
+  );
+  // What else is process-wide (the working directory, the environment, the umask) is denied by
+  // the permissions, under worker too.
+  for (const isolation of [undefined, "worker" as const]) {
+    for (const act of ["chdir", "env-set", "umask"]) {
+      cases.push({
+        where: "dispatch",
+        act,
+        isolation,
+        expect: { kind: "error", reason: "throw", message: HOOK_DENIED },
+      });
+    }
+  }
+  const cwd = Deno.cwd(), umask = Deno.umask();
+  await runCases(cases);
+  assert.deepEqual(
+    [Deno.cwd(), Deno.umask(), Deno.env.get("HYPERHOOK_SET_BY_A_POLICY")],
+    [cwd, umask, undefined],
+  );
+});
+
+Deno.test("every isolation: a throw that cannot be described is an error, never a kernel crash", async () => {
+  const cases: Case[] = [];
+  for (const isolation of ["none", "worker", undefined] as const) {
+    for (const act of ["throw-getters", "throw-proxy", "throw-primitive"]) {
+      for (const where of ["load", "create", "dispatch"] as const) {
+        const reason = { load: "load", create: "init", dispatch: "throw" }[where];
+        const prefix = where === "load" ? "Policy module failed to load: " : "";
+        cases.push({
+          where,
+          act,
+          isolation,
+          expect: {
+            kind: "error",
+            reason,
+            message: new RegExp(`^${prefix.replace(/[.:]/g, "\\$&")}\\(unprintable error\\)$`),
+          },
+        });
+      }
+    }
+  }
+  await runCases(cases);
+});
+
+Deno.test("every isolation: a huge thrown message is cut (and says so), without its terminal escapes", async () => {
+  const messages: string[] = [];
+  for (const isolation of ["none", "worker", undefined] as const) {
+    const [report] = await runCases([{
+      where: "dispatch",
+      act: "throw-huge",
+      isolation,
+      expect: {
+        kind: "error",
+        reason: "throw",
+        // "Error: " and 100 000 x, past the escapes: cut after 3840 characters.
+        message: /^Error: x{3833}… \[96167 more characters cut\]$/,
+      },
+    }]);
+    messages.push(report!.incidents[0]!.message);
+  }
+  assert.equal(new Set(messages).size, 1, "the same message under every isolation");
+});
+
+Deno.test("process and worker: policy output is cleaned of terminal escapes and capped", async () => {
+  // deno-lint-ignore no-control-regex
+  const controls = /[\x00-\x08\x0b-\x1f\x7f-\x9f]/;
+  const cases: Case[] = [];
+  for (const isolation of [undefined, "worker" as const]) {
+    cases.push(
+      {
+        where: "dispatch",
+        act: "escapes",
+        isolation,
+        expect: "none",
+        logCheck: (text) => {
+          assert.match(text, /^red 2Jdone$/m);
+          assert.doesNotMatch(text, controls);
+        },
+      },
+      {
+        where: "dispatch",
+        act: "flood",
+        isolation,
+        expect: "none",
+        logCheck: (text) => {
+          const notice =
+            "\n[hyperhook: policy output cut: more than 65536 characters in one batch]\n";
+          assert.equal(text.length, 65536 + notice.length);
+          assert.ok(text.endsWith(notice), text.slice(-200));
+        },
+      },
+      {
+        where: "dispatch",
+        act: "flood",
+        isolation,
+        expect: "none",
+        sandbox: { maxLogCharsPerBatch: 1_000_000, maxLogCharsPerRun: 100_000 },
+        logCheck: (text) => {
+          const notice =
+            "\n[hyperhook: policy output cut: more than 100000 characters in this run; " +
+            "the rest is dropped]\n";
+          assert.equal(text.length, 100_000 + notice.length);
+          assert.ok(text.endsWith(notice), text.slice(-200));
+        },
+      },
+    );
+  }
+  await runCases(cases);
 });
 
 Deno.test("process: allocating until out of memory is oom, at load and in a hook; the kernel lives on", async () => {
@@ -726,6 +932,53 @@ Deno.test("CLI, worker cannot stop an endless loop: the run completes only becau
   assert.equal(result.code, 1, result.stderr);
   assert.match(incidentLines(result.stderr)[0]!, /\(stall\/deadline\).*the worker was terminated$/);
   for (const vm of JSON.parse(result.stdout).vms) assert.notEqual(vm.cpu.finishNs, null);
+});
+
+Deno.test("CLI, worker: a policy cannot kill the kernel's process (its pid is the kernel's)", async () => {
+  const cache = await Deno.makeTempDir({ dir: CACHE });
+  const path = await workloadFile(WORKLOAD_SPEC);
+  const inHook = (act: string) =>
+    cli([
+      "run",
+      path,
+      "--cpu",
+      IN_HOOK,
+      "--config-cpu",
+      JSON.stringify({ act }),
+      "--isolation",
+      "worker",
+      "--format",
+      "json",
+    ], cache);
+  const atLoad = await loadTimePolicy(cache, "kill-node-import", {});
+  const [deno, node, imported] = await Promise.all([
+    inHook("kill-self"),
+    inHook("kill-node"),
+    cli(["run", path, "--cpu", atLoad, "--isolation", "worker", "--format", "json"], cache),
+  ]);
+  const denied = (what: string) => `NotCapable: ${what} is not available to a sandboxed policy`;
+  assert.deepEqual(
+    [deno, node, imported].map((result) => [result.code, incidentLines(result.stderr)]),
+    [
+      [1, [
+        `hyperhook: incident at 0ns: cpu policy hostile ejected (error/throw): ${
+          denied("Deno.kill")
+        }`,
+      ]],
+      [1, [
+        `hyperhook: incident at 0ns: cpu policy hostile ejected (error/throw): ${
+          denied("process.kill")
+        }`,
+      ]],
+      [1, [
+        `hyperhook: incident at 0ns: cpu policy ${atLoad} ejected (error/load): ` +
+        `Policy module failed to load: ${denied("process._kill")}`,
+      ]],
+    ],
+  );
+  for (const result of [deno, node, imported]) {
+    for (const vm of JSON.parse(result.stdout).vms) assert.notEqual(vm.cpu.finishNs, null);
+  }
 });
 
 Deno.test("CLI, worker cannot hold memory exhaustion: the whole run aborts, with no report", async () => {

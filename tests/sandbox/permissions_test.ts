@@ -5,7 +5,7 @@
 
 import assert from "node:assert/strict";
 import { createRuntime } from "../../core/sandbox/mod.ts";
-import type { Isolation } from "../../core/sandbox/runtime.ts";
+import type { Isolation } from "../../core/protocol/runtime.ts";
 import {
   assertNoSandboxChildren,
   batchOf,
@@ -105,4 +105,38 @@ Deno.test("worker: files, env, subprocesses, FFI, network denied; npm imports ar
   // ...but an npm import is not (Deno 2.9): the package is loaded, from the kernel's cache or,
   // when it is not cached, downloaded from the registry. The documented hole of this runtime.
   assert.equal(outcomes["npm-import"], "allowed");
+});
+
+Deno.test("process: without --allow-run a child cannot signal its parent (the kernel), only itself", async () => {
+  // The sandbox's flags, and no bootstrap: the permission alone holds, and is what the
+  // bootstrap's lockdown adds to (a worker shares the kernel's pid, so it needs the lockdown).
+  const script = await Deno.makeTempFile({ suffix: ".js" });
+  await Deno.writeTextFile(
+    script,
+    `for (const pid of [Deno.ppid, Deno.pid]) {
+      try { Deno.kill(pid, "SIGCONT"); console.log("sent"); }
+      catch (error) { console.log(error.name); }
+    }`,
+  );
+  try {
+    const output = await new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "--no-prompt",
+        "--cached-only",
+        "--no-remote",
+        "--no-npm",
+        "--no-config",
+        "--no-lock",
+        script,
+      ],
+      clearEnv: true,
+    }).output();
+    assert.deepEqual(new TextDecoder().decode(output.stdout).trim().split("\n"), [
+      "NotCapable",
+      "sent",
+    ]);
+  } finally {
+    await Deno.remove(script);
+  }
 });

@@ -4,13 +4,8 @@
  */
 
 import assert from "node:assert/strict";
-import {
-  createRuntime,
-  PolicyFailure,
-  type PolicyRuntime,
-  type ProcessRuntime,
-} from "../../core/sandbox/mod.ts";
-import type { Isolation } from "../../core/sandbox/runtime.ts";
+import { createRuntime, type ProcessRuntime } from "../../core/sandbox/mod.ts";
+import { type Isolation, PolicyFailure, type PolicyRuntime } from "../../core/protocol/runtime.ts";
 import type { SandboxOptions } from "../../core/sandbox/options.ts";
 import {
   assertNoSandboxChildren,
@@ -293,20 +288,18 @@ Deno.test("memory outside the heap is capped too under process (rssMiB)", async 
   });
 });
 
-Deno.test("Deno.exit in a policy is a crash under process", async () => {
-  await withRuntime("process", "misbehave.ts", {}, async (runtime) => {
-    const failure = await failureOf(() => runtime.handle(batchOf([Behaviour.EXIT])));
-    assert.equal(failure.kind, "crash");
-    assert.equal(failure.reason, "exit");
-    assert.match(failure.message, /exited with code 3/);
-  });
-});
-
-Deno.test("Deno.exit in a policy ends only the worker: a stall at the deadline", async () => {
-  await withRuntime("worker", "misbehave.ts", { batchDeadlineMs: 300 }, async (runtime) => {
-    const failure = await failureOf(() => runtime.handle(batchOf([Behaviour.EXIT])));
-    assert.equal(failure.kind, "stall");
-  });
+Deno.test("Deno.exit in a sandboxed policy is an error (NotCapable), and the policy keeps running", async () => {
+  for (const isolation of SANDBOXED) {
+    await withRuntime(isolation, "misbehave.ts", {}, async (runtime) => {
+      const failure = await failureOf(() => runtime.handle(batchOf([Behaviour.EXIT])));
+      assert.deepEqual(
+        [failure.kind, failure.reason, failure.message],
+        ["error", "throw", "NotCapable: Deno.exit is not available to a sandboxed policy"],
+        isolation,
+      );
+      assert.deepEqual(replyValues(await runtime.handle(batchOf([Behaviour.ECHO, 5]))).nums, [10]);
+    });
+  }
 });
 
 Deno.test("policy output goes to the log, never to the kernel's stdout or the framing", async () => {

@@ -2,8 +2,8 @@
 // kernel goes on; the batch's own round trip then carries little. Nothing of it shows in a run:
 // the same decisions, a failure answered at the same instant, the policy's output all there.
 import assert from "node:assert/strict";
-import type { StreamedBatch } from "../../core/sandbox/runtime.ts";
-import type { Isolation } from "../../core/sandbox/runtime.ts";
+import type { StreamedBatch } from "../../core/protocol/runtime.ts";
+import type { Isolation } from "../../core/protocol/runtime.ts";
 import { createSimulation } from "../../core/simulate.ts";
 import { parseWorkload } from "../../core/workload/load.ts";
 import type { Report } from "../../core/report/report.ts";

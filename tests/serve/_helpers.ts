@@ -6,7 +6,7 @@
  */
 
 import { createControlApp } from "../../core/control/app.ts";
-import { LiveKernel, type LiveOptions } from "../../core/control/live.ts";
+import { LiveKernel, type LiveOptions, type LiveSetup } from "../../core/control/live.ts";
 import type { Hono } from "hono";
 
 /** The token the tests use. */
@@ -32,6 +32,17 @@ export function cpuWorkload(
   };
 }
 
+/**
+ * The text of a policy file as a client posts it (`source`): its relative import of the SDK
+ * becomes the package name, since posted code may import no local file.
+ */
+export function postedSource(url: URL | string): string {
+  return Deno.readTextFileSync(url).replace(
+    /(["'])(?:\.\.\/)+core\/policy\/mod\.ts\1/g,
+    (_, quote) => `${quote}@hyperhook/hyperhook/policy${quote}`,
+  );
+}
+
 /** What a request answered. */
 export interface Answer {
   status: number;
@@ -54,13 +65,16 @@ export interface TestServer {
   close(): Promise<void>;
 }
 
-/** Builds a live kernel (not started unless `start`) and its app. */
+/**
+ * Builds a live kernel (not started unless `start`) and its app; `setup` holds the server's
+ * simulation options (`--isolation`, `--seed`, …).
+ */
 export async function testServer(
   workload: Record<string, unknown> = cpuWorkload(),
-  options: LiveOptions & { start?: boolean } = {},
+  options: LiveOptions & { start?: boolean; setup?: LiveSetup["options"] } = {},
 ): Promise<TestServer> {
   const live = await LiveKernel.create(
-    { workload, source: "test", baseDir: Deno.cwd(), options: {} },
+    { workload, source: "test", baseDir: Deno.cwd(), options: options.setup ?? {} },
     { paused: true, ...options },
   );
   const { app } = createControlApp(live, {

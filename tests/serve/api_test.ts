@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { cpuWorkload, testServer, TOKEN } from "./_helpers.ts";
+import { cpuWorkload, postedSource, testServer, TOKEN } from "./_helpers.ts";
 
 const STRIDE = new URL("../fixtures/serve/stride.ts", import.meta.url).pathname;
 
@@ -218,7 +218,9 @@ Deno.test("PUT /v1/policies/cpu swaps without a gap; a failing policy leaves the
 
     // A memory policy for the CPU domain is refused before its create runs, by its domain.
     const memoryPolicy = new URL("../../examples/policies/working_set.ts", import.meta.url);
-    const wrong = await server.call("PUT", "/v1/policies/cpu", { use: memoryPolicy.pathname });
+    const wrong = await server.call("PUT", "/v1/policies/cpu", {
+      source: postedSource(memoryPolicy),
+    });
     assert.equal(wrong.status, 400, wrong.text);
     assert.equal(wrong.json.error.code, "invalid_config");
     assert.match(
@@ -397,19 +399,20 @@ Deno.test("memory targets and I/O parameters change live when the host has them"
 });
 
 Deno.test("a VM's trace path cannot be used to read a file through the server", async () => {
-  const server = await testServer();
-  const secret = await Deno.makeTempFile();
+  const data = await Deno.makeTempDir();
+  const server = await testServer(cpuWorkload(), { dataDir: data });
+  const secret = `${data}/secret.txt`;
   try {
     await Deno.writeTextFile(secret, "SECRET-LINE\n");
     const answer = await server.call("POST", "/v1/vms", {
       id: "reader",
-      cpu: { trace: { format: "planetlab", path: secret } },
+      cpu: { trace: { format: "planetlab", path: "secret.txt" } },
     });
     assert.equal(answer.status, 400);
     assert.match(answer.json.error.message, /expected an integer utilisation from 0 to 100$/);
     assert.doesNotMatch(answer.text, /SECRET/);
   } finally {
-    await Deno.remove(secret);
+    await Deno.remove(data, { recursive: true });
     await server.close();
   }
 });

@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import { renderMetrics } from "../../core/control/metrics.ts";
 import { Histogram } from "../../core/engine/histogram.ts";
-import { testServer } from "./_helpers.ts";
+import { postedSource, testServer } from "./_helpers.ts";
 
-const THROWS = new URL("../fixtures/cpu/throws.ts", import.meta.url).pathname;
+const THROWS = new URL("../fixtures/cpu/throws.ts", import.meta.url);
 const PROMTOOL = "/usr/bin/promtool";
 const hasPromtool = (() => {
   try {
@@ -43,7 +43,7 @@ Deno.test("GET /v1/metrics: Prometheus text that promtool accepts, labelled by v
     await server.call("PATCH", "/v1/vms/vm-1", { weight: 512, cap: 150 });
     await server.call("POST", "/v1/vms", { id: "new.vm:1", cpu: { pattern: "cpu-bound" } });
     await server.call("DELETE", "/v1/vms/vm-4");
-    await server.call("PUT", "/v1/policies/cpu", { use: THROWS, isolation: "none" });
+    await server.call("PUT", "/v1/policies/cpu", { source: postedSource(THROWS) });
     await server.call("POST", "/v1/sim/step", { by: "300ms" });
     const { status, text, headers } = await server.call("GET", "/v1/metrics");
     assert.equal(status, 200);
@@ -194,7 +194,7 @@ Deno.test("GET /v1/events: hello, samples, changes and incidents as server-sent 
     const mutating = (async () => {
       await new Promise((done) => setTimeout(done, 200));
       await server.call("PATCH", "/v1/vms/vm-3", { weight: 77 });
-      await server.call("PUT", "/v1/policies/cpu", { use: THROWS, isolation: "none" });
+      await server.call("PUT", "/v1/policies/cpu", { source: postedSource(THROWS) });
     })();
     const events = await readEvents(
       response,

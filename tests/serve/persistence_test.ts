@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { LiveKernel } from "../../core/control/live.ts";
-import { cpuWorkload } from "./_helpers.ts";
+import { cpuWorkload, postedSource } from "./_helpers.ts";
 
-const STRIDE = new URL("../fixtures/serve/stride.ts", import.meta.url).pathname;
+const STRIDE = new URL("../fixtures/serve/stride.ts", import.meta.url);
 
 async function mutateAndClose(dir: string): Promise<{ hash: string; state: string }> {
   const live = await LiveKernel.create(
@@ -15,7 +15,7 @@ async function mutateAndClose(dir: string): Promise<{ hash: string; state: strin
     await live.step({});
     await live.addVm({ id: "late", vcpus: 2, cpu: { pattern: "cpu-bound" } });
     await live.step({ by: "120ms" });
-    await live.swapPolicy("cpu", { use: STRIDE, isolation: "none", config: { quantum: "3ms" } });
+    await live.swapPolicy("cpu", { source: postedSource(STRIDE), config: { quantum: "3ms" } });
     await live.step({ by: "55ms" });
     await live.removeVm("vm-2");
     await live.setSpeed({ speed: 3 });

@@ -1,0 +1,142 @@
+/**
+ * The identity (SHA-256 and size) of a local policy module's bundle, without the bundler when the
+ * files it was built from have not changed (modules that import only local files, as the built-in
+ * policies do; others are bundled every time). A built-in policy run in-process needs only its
+ * bundle's hash, for the report; building the bundle means starting esbuild, most of a short
+ * run's wall time. The first build records the files it read (the modules, and the `deno.json`
+ * whose import map resolved them) and the bundler's own identity (esbuild's resolved version, the
+ * bundler's source); a later call reads those files again and, when all of them hash the same,
+ * returns the recorded identity. Anything else builds the bundle as before.
+ *
+ * @example
+ * ```ts ignore
+ * import { bundleIdentity } from "./identity.ts";
+ *
+ * const { sha256 } = await bundleIdentity(new URL("../../plugins/cpu/rr.ts", import.meta.url).pathname);
+ * ```
+ *
+ * @module
+ */
+
+import { defaultCacheDir } from "./cache.ts";
+
+/** A bundle's identity: what a report records of the code that ran. */
+export interface BundleIdentity {
+  /** The SHA-256 of the bundle's text, in hex. */
+  sha256: string;
+  /** The size of the bundle's text in bytes (UTF-8). */
+  bytes: number;
+}
+
+/** What the cache keeps per module (the format's version is in the file's name). */
+interface Entry {
+  path: string;
+  /** The files the build read, in the order it read them. */
+  inputs: string[];
+  /** The SHA-256 of the bundler's identity and of each input's path and text. */
+  key: string;
+  sha256: string;
+  bytes: number;
+}
+
+const VERSION = 1;
+/** The bundler's own sources: a change to how it bundles changes the key. */
+const BUNDLER_SOURCES = ["./bundle.ts", "./_resolve.ts"].map((path) =>
+  new URL(path, import.meta.url)
+);
+const encoder = new TextEncoder();
+
+/**
+ * The identity of the bundle of the policy module at `path` (a local file): from the cache when
+ * every file the last build read is unchanged, else from a build (which then refreshes the cache).
+ *
+ * @param path The module's absolute path.
+ * @param options `cacheDir`: where entries are kept (default {@linkcode defaultCacheDir}).
+ * @returns The same `sha256` and `bytes` as `bundlePolicy(path)` gives.
+ * @throws {Error} When the module cannot be bundled (as `bundlePolicy`).
+ */
+export async function bundleIdentity(
+  path: string,
+  options: { cacheDir?: string } = {},
+): Promise<BundleIdentity> {
+  const bundler = await bundlerIdentity();
+  const file = `${options.cacheDir ?? defaultCacheDir()}/bundle-identities/v${VERSION}-${
+    path.replace(/[^A-Za-z0-9_.-]+/g, "_")
+  }.json`;
+  if (bundler !== undefined) {
+    const cached = await readEntry(file, path, bundler);
+    if (cached !== undefined) return cached;
+  }
+  const reads: [string, string][] = [];
+  const { bundlePolicy } = await import("./bundle.ts");
+  const bundle = await bundlePolicy(path, {
+    onRead: (input, text) => void reads.push([input, text]),
+  });
+  const identity = { sha256: bundle.sha256, bytes: bundle.bytes };
+  // Only local files outside npm packages: a fetch, or esbuild's own resolution inside
+  // node_modules (which reads package.json files unseen), could change without a file here changing.
+  const local = reads.every(([input]) =>
+    input.startsWith("/") && !input.includes("/node_modules/")
+  );
+  if (bundler !== undefined && local) {
+    const entry: Entry = {
+      path,
+      inputs: reads.map(([input]) => input),
+      key: await keyOf(bundler, reads),
+      ...identity,
+    };
+    await writeEntry(file, entry);
+  }
+  return identity;
+}
+
+/** esbuild's resolved version and the bundler's sources; undefined when they cannot be read. */
+async function bundlerIdentity(): Promise<string | undefined> {
+  try {
+    const texts = await Promise.all(BUNDLER_SOURCES.map((url) => Deno.readTextFile(url)));
+    return [import.meta.resolve("esbuild"), ...texts].join("\0");
+  } catch {
+    return undefined;
+  }
+}
+
+async function keyOf(bundler: string, reads: [string, string][]): Promise<string> {
+  const text = [bundler, ...reads.flatMap(([path, content]) => [path, content])].join("\0");
+  const digest = await crypto.subtle.digest("SHA-256", encoder.encode(text));
+  return Array.from(new Uint8Array(digest), (byte) => byte.toString(16).padStart(2, "0")).join("");
+}
+
+async function readEntry(
+  file: string,
+  path: string,
+  bundler: string,
+): Promise<BundleIdentity | undefined> {
+  try {
+    const entry = JSON.parse(await Deno.readTextFile(file)) as Entry;
+    if (entry.path !== path || !Array.isArray(entry.inputs)) return undefined;
+    const reads = await Promise.all(
+      entry.inputs.map(async (input): Promise<[string, string]> => [
+        input,
+        await Deno.readTextFile(input),
+      ]),
+    );
+    if (await keyOf(bundler, reads) !== entry.key) return undefined;
+    if (!/^[0-9a-f]{64}$/.test(entry.sha256) || !Number.isInteger(entry.bytes)) return undefined;
+    return { sha256: entry.sha256, bytes: entry.bytes };
+  } catch {
+    // No entry, a file gone, or an entry from elsewhere: build.
+    return undefined;
+  }
+}
+
+/** Writes the entry whole or not at all (processes running side by side may race). */
+async function writeEntry(file: string, entry: Entry): Promise<void> {
+  try {
+    await Deno.mkdir(file.slice(0, file.lastIndexOf("/")), { recursive: true });
+    const temporary = `${file}.${crypto.randomUUID()}.tmp`;
+    await Deno.writeTextFile(temporary, JSON.stringify(entry) + "\n");
+    await Deno.rename(temporary, file);
+  } catch {
+    // A cache that cannot be written only means building next time.
+  }
+}
