@@ -22,6 +22,7 @@ import type { PolicyBundle } from "./bundle/bundle.ts";
 import { type BundleIdentity, bundleIdentity } from "./bundle/identity.ts";
 import { InlineRuntime } from "./sandbox/inline.ts";
 import type { SandboxOptions } from "./sandbox/options.ts";
+import type { ReplaySession } from "./sandbox/replay.ts";
 
 /**
  * A policy reference that cannot be used (unknown name, missing file, unbundlable import).
@@ -63,6 +64,13 @@ export interface LoadOptions {
    * `BundleOptions.untrusted`). Default: false.
    */
   untrusted?: boolean;
+  /**
+   * The run's replay sandbox: `process` policies get their answers from it (`createSimulation`
+   * makes one per run).
+   *
+   * @ignore
+   */
+  replay?: ReplaySession;
 }
 
 const builtinBundles = new Map<string, Promise<PolicyBundle>>();
@@ -169,13 +177,13 @@ export async function loadPolicy(
     sha256 = (await builtinIdentity(domain, reference)).sha256;
     runtime = new InlineRuntime(BUILTIN_POLICIES[domain][reference]!.definition, options.sandbox);
   } else {
+    // The replay sandbox starts while the policy is bundled.
+    if (isolation === "process") options.replay?.prepare();
     const bundle = await bundleReference(domain, reference, { untrusted: options.untrusted });
     sha256 = bundle.sha256;
-    runtime = (await import("./sandbox/mod.ts")).createRuntime(
-      isolation,
-      bundle,
-      options.sandbox,
-    );
+    runtime = isolation === "process" && options.replay !== undefined
+      ? await options.replay.runtime(domain, bundle)
+      : (await import("./sandbox/mod.ts")).createRuntime(isolation, bundle, options.sandbox);
   }
   return {
     runtime,

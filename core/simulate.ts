@@ -19,6 +19,7 @@ import type { Domain } from "./protocol/definition.ts";
 import type { Report, ReportPolicy } from "./report/report.ts";
 import { buildReport } from "./report/build.ts";
 import type { Isolation } from "./protocol/runtime.ts";
+import { ReplaySession } from "./sandbox/replay.ts";
 import type { SandboxOptions } from "./sandbox/options.ts";
 import { WorkloadError } from "./workload/load.ts";
 import { HOST_CPU_DEFAULTS, type Workload } from "./workload/schema.ts";
@@ -52,6 +53,20 @@ export interface SimulateOptions {
   logSink?: (line: string) => void;
   /** Reads trace files (default: `readTraceText`, regular files within a size limit). */
   readText?: (path: string) => string;
+  /**
+   * Whether `process` policies run beside a copy of the kernel in their sandbox, the kernel
+   * replaying and checking their answers (default true; see `sandbox/replay.ts`). False keeps
+   * them in per-batch mode (`process-rpc`), as the live server does: its outside inputs (HTTP
+   * changes, swaps) would never reach the sandbox's copy.
+   */
+  replay?: boolean;
+  /**
+   * Loads the policies in place of the loader (the replay sandbox's copy of the kernel loads the
+   * bundles it was sent this way).
+   *
+   * @ignore
+   */
+  loadPolicy?: (domain: Domain, choice: PolicyChoice) => Promise<LoadedPolicy>;
 }
 
 /**
@@ -101,16 +116,19 @@ export class Simulation {
   /** The policies asked for, per domain. */
   readonly requested: Partial<Record<Domain, ReportPolicy>> = {};
   #started = performance.now();
+  /** The replay sandbox of the run's `process` policies, if any. */
+  #replay: ReplaySession | undefined;
 
   /**
    * Use {@linkcode createSimulation}.
    *
    * @ignore
    */
-  constructor(workload: Workload, kernel: Kernel, cpu: CpuDomain) {
+  constructor(workload: Workload, kernel: Kernel, cpu: CpuDomain, replay?: ReplaySession) {
     this.workload = workload;
     this.kernel = kernel;
     this.cpu = cpu;
+    this.#replay = replay;
   }
 
   /** The current simulated time. */
@@ -166,8 +184,10 @@ export class Simulation {
   }
 
   /** Stops every policy runtime. */
-  close(): Promise<void> {
-    return this.kernel.close();
+  async close(): Promise<void> {
+    // What sandboxed policies printed after their last answer comes first, at the run's end.
+    await this.#replay?.close({ drain: this.kernel.ended });
+    await this.kernel.close();
   }
 }
 
@@ -210,15 +230,36 @@ export async function createSimulation(
   options: SimulateOptions = {},
 ): Promise<Simulation> {
   if (options.seed !== undefined) workload = { ...workload, seed: options.seed };
+  const replay = options.replay === false || options.loadPolicy !== undefined
+    ? undefined
+    : new ReplaySession(workload, options);
+  try {
+    return await build(workload, options, replay);
+  } catch (error) {
+    // A sandbox launched for a run that cannot start is not left behind.
+    await replay?.close();
+    throw error;
+  }
+}
+
+async function build(
+  workload: Workload,
+  options: SimulateOptions,
+  replay: ReplaySession | undefined,
+): Promise<Simulation> {
   // Every domain's policy goes through `load`, which remembers the choice for restarts.
   const chosen: Partial<Record<Domain, PolicyChoice>> = {};
-  const load = (domain: Domain, choice: PolicyChoice): Promise<LoadedPolicy> => {
+  const load = async (domain: Domain, choice: PolicyChoice): Promise<LoadedPolicy> => {
     chosen[domain] = choice;
-    return loadPolicy(domain, choice.use, {
+    if (options.loadPolicy !== undefined) return await options.loadPolicy(domain, choice);
+    const loaded = await loadPolicy(domain, choice.use, {
       isolation: options.isolation,
       config: choice.config,
       sandbox: options.sandbox,
+      replay,
     });
+    replay?.loaded(domain, loaded.runtime);
+    return loaded;
   };
   const kernel = new Kernel({
     seed: workload.seed,
@@ -250,7 +291,9 @@ export async function createSimulation(
       `Workload: host.memory.frames: expected a positive integer for the memory policy ${memoryChoice.use}, got nothing`,
     );
   }
-  const readText = options.readText ?? ((path: string) => readTraceText(path));
+  const readFile = options.readText ?? ((path: string) => readTraceText(path));
+  // The replay sandbox reads no file: it is sent what was read here.
+  const readText = replay?.recording(readFile) ?? readFile;
   const vmIndex = new Map<string, number>();
   workload.vms.forEach((vm, index) => {
     let program;
@@ -329,7 +372,7 @@ export async function createSimulation(
       io.scheduleVmParams(change.at, index, ioSet);
     }
   });
-  const simulation = new Simulation(workload, kernel, cpu);
+  const simulation = new Simulation(workload, kernel, cpu, replay);
   simulation.memory = memory;
   simulation.io = io;
   for (const [domain, policy] of Object.entries(loaded) as [Domain, LoadedPolicy][]) {

@@ -30,7 +30,9 @@ export const RUN_USAGE = `hyperhook run <workload.json> [options]
   --cpu P / --memory P / --io P     policy per domain: a built-in name, a path, npm:, https: or jsr:
   --placement P                     placement policy of a datacenter workload (npa, dvfs, lr-mmt, ...)
   --config-cpu JSON (and -memory, -io, -placement)  the policy's configuration, e.g. '{"quantum":"4ms"}'
-  --isolation none|worker|process   where policies run (default: none for built-ins, process otherwise)
+  --isolation I                     where policies run: none, worker, process (a copy of the kernel
+                                    runs beside the policy), process-rpc (a round trip per batch)
+                                    (default: none for built-ins, process otherwise)
   --seed N                          override the workload's seed
   --stall D                         watchdog timeout, e.g. 30s (default)
   --restart N                       restart an ejected policy up to N times (back-off 1 s, doubling)

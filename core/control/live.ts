@@ -525,6 +525,8 @@ export class LiveKernel {
     const simulation = await createSimulation(workload, {
       seed: setup.options.seed,
       isolation: setup.options.isolation,
+      // Changes arrive here, live: a copy of the kernel in the sandbox would never see them.
+      replay: false,
       stallNs: setup.options.stallNs,
       policies: setup.options.policies,
       readText: (path) => readTraceText(path, { maxBytes: options.maxTraceBytes }),

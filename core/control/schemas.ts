@@ -72,7 +72,8 @@ export interface StepRequest {
   by?: string;
 }
 
-const isolation = z.enum(["none", "worker", "process"]);
+// The live server keeps `process` policies in per-batch mode: both names mean the same there.
+const isolation = z.enum(["none", "worker", "process", "process-rpc"]);
 
 /** Validates `PUT /v1/policies/{domain}` bodies. */
 export const policyRequestSchema: z.ZodType<PolicyRequest, unknown> = z.strictObject({

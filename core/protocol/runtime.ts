@@ -15,11 +15,16 @@ import type { Batch, Reply } from "./batch.ts";
 import type { StartMessage, StartResult } from "./definition.ts";
 import { capText, cleanText, describeError, MAX_MESSAGE_CHARS } from "./text.ts";
 
-/** Where a policy runs. */
-export type Isolation = "none" | "worker" | "process";
+/**
+ * Where a policy runs: `none` (the kernel's thread), `worker` (a permission-less Worker),
+ * `process` (a permission-less child process running a copy of the kernel beside the policy,
+ * whose answers the kernel replays and checks: see `replay.ts`), `process-rpc` (the same child
+ * boundary, one round trip per batch: see `process.ts`).
+ */
+export type Isolation = "none" | "worker" | "process" | "process-rpc";
 
-/** The isolations, in order of increasing protection. */
-export const ISOLATIONS: readonly Isolation[] = ["none", "worker", "process"];
+/** The isolations, in order of increasing protection (the two `process` ones hold alike). */
+export const ISOLATIONS: readonly Isolation[] = ["none", "worker", "process", "process-rpc"];
 
 /** The longest failure reason kept, in characters. */
 const MAX_REASON_CHARS = 64;

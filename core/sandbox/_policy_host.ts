@@ -263,7 +263,7 @@ function lockDown(stdinMessage) {
  *
  * And `lockDown()`, run before any policy code: see {@linkcode LOCKDOWN_JS}.
  */
-const POLICY_HOST_JS = String.raw`
+export const POLICY_HOST_JS: string = String.raw`
 ${capText}
 ${cleanText}
 ${describeError}

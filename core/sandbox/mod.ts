@@ -60,7 +60,8 @@ export { WorkerRuntime } from "./worker.ts";
  * console.assert(runtime.isolation === "none");
  * ```
  *
- * @param isolation `none`, `worker` or `process`.
+ * @param isolation `none`, `worker`, `process` or `process-rpc` (a runtime alone, outside a
+ *   simulation, has no kernel to replay beside it: both are the per-batch child process).
  * @param source A bundle; for `none` also an already imported default export (a built-in policy).
  * @param options Heap cap, deadlines, message cap, log sink, cache directory.
  * @returns The runtime, not yet started.
@@ -80,8 +81,12 @@ export function createRuntime(
     );
   }
   if (isolation === "worker") return new WorkerRuntime(source, options);
-  if (isolation === "process") return new ProcessRuntime(source, options);
-  throw new TypeError(`Unknown isolation "${isolation}": expected none, worker or process`);
+  if (isolation === "process" || isolation === "process-rpc") {
+    return new ProcessRuntime(source, options);
+  }
+  throw new TypeError(
+    `Unknown isolation "${isolation}": expected none, worker, process or process-rpc`,
+  );
 }
 
 function isBundle(source: PolicyBundle | PolicyDefinition): source is PolicyBundle {

@@ -1,10 +1,12 @@
 /**
  * Equivalence: a policy makes the same decisions wherever it runs. For every built-in policy of
- * every domain (listed from `BUILTIN_POLICIES`, so new ones are picked up) and every textbook
- * workload (`examples/workloads/*_textbook.json`) plus the demo (cut to 2 s of simulated time),
- * `none`, `worker` and `process` give the same `eventsHash`, and the same report apart from the
- * wall time and the isolation. A policy that refuses a workload must refuse it with the same
- * message under all three.
+ * every domain (listed from `BUILTIN_POLICIES`, so new ones are picked up) and every example
+ * policy (`examples/policies/`), on every textbook workload (`examples/workloads/*_textbook.json`),
+ * the demo (cut to 2 s of simulated time) and the scale workload (64 pCPUs, 512 two-vCPU VMs, half
+ * CPU-bound, half interactive; 100 ms), `none`, `worker`, `process` (the kernel replays the
+ * answers of a copy of itself running beside the policy) and `process-rpc` (a round trip per
+ * batch) give the same `eventsHash`, and the same report apart from the wall time and the
+ * isolation. A policy that refuses a workload must refuse it with the same message under all.
  *
  * A workload exercises the CPU domain always, the memory domain when it has `host.memory`, and
  * the I/O domain when it has `host.disks`; each built-in of an exercised domain replaces the
@@ -21,7 +23,15 @@ import { parseWorkload } from "../../core/workload/load.ts";
 import type { Workload } from "../../core/workload/schema.ts";
 
 const WORKLOADS = new URL("../../examples/workloads/", import.meta.url);
-const ISOLATIONS: readonly Isolation[] = ["none", "worker", "process"];
+const ISOLATIONS: readonly Isolation[] = ["none", "worker", "process", "process-rpc"];
+const EXAMPLES = new URL("../../examples/policies/", import.meta.url);
+/** The example policies, by domain. */
+const EXAMPLE_POLICIES: Record<Domain, string[]> = {
+  cpu: ["eevdf.ts", "lottery.ts"],
+  memory: ["working_set.ts"],
+  io: ["deadline_scan.ts"],
+  placement: [],
+};
 /** Determinism is under test here, not deadlines: slow CI machines must not stall a policy. */
 const SANDBOX = { batchDeadlineMs: 10_000, initDeadlineMs: 30_000 };
 
@@ -36,6 +46,23 @@ for (const entry of [...Deno.readDirSync(WORKLOADS)].sort((a, b) => a.name < b.n
   }
 }
 workloads.push({ name: "demo.json (2 s)", spec: { ...await readSpec("demo.json"), stopAt: "2s" } });
+workloads.push({
+  name: "scale (100 ms)",
+  spec: {
+    schema: "hyperhook.workload/v1",
+    name: "scale",
+    seed: 1,
+    host: { pcpus: 64 },
+    stopAt: "100ms",
+    vms: Array.from({ length: 512 }, (_, i) => ({
+      id: `vm-${i}`,
+      vcpus: 2,
+      cpu: i % 2 === 0
+        ? { pattern: "cpu-bound" }
+        : { pattern: "interactive", run: "1ms", sleep: "10ms" },
+    })),
+  },
+});
 
 /** The domains a workload exercises. */
 function domainsOf(workload: Workload): Exclude<Domain, "placement">[] {
@@ -79,12 +106,15 @@ async function outcome(
 for (const { name, spec } of workloads) {
   const workload = parseWorkload(spec);
   const domains = domainsOf(workload);
-  Deno.test(`equivalence: ${name}: every built-in ${domains.join(", ")} policy, none = worker = process`, async () => {
+  Deno.test(`equivalence: ${name}: every built-in and example ${domains.join(", ")} policy, under ${ISOLATIONS.join(" = ")}`, async () => {
     const pairs: { domain: Domain; choice: PolicyChoice }[] = [];
     for (const domain of domains) {
       for (const policy of Object.keys(BUILTIN_POLICIES[domain])) {
         const own = workload.policies[domain];
         pairs.push({ domain, choice: own?.use === policy ? own : { use: policy } });
+      }
+      for (const example of EXAMPLE_POLICIES[domain]) {
+        pairs.push({ domain, choice: { use: new URL(example, EXAMPLES).pathname } });
       }
     }
     const failures: string[] = [];
@@ -110,6 +140,6 @@ for (const { name, spec } of workloads) {
     };
     await Promise.all([lane(), lane()]);
     assert.deepEqual(failures, []);
-    assert.equal(compared, pairs.length * 2);
+    assert.equal(compared, pairs.length * (ISOLATIONS.length - 1));
   });
 }

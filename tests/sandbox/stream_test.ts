@@ -1,6 +1,8 @@
-// The process sandbox streams a batch's notifications ahead, in parts the child handles while the
-// kernel goes on; the batch's own round trip then carries little. Nothing of it shows in a run:
-// the same decisions, a failure answered at the same instant, the policy's output all there.
+// The per-batch process sandbox (`process-rpc`) streams a batch's notifications ahead, in parts the
+// child handles while the kernel goes on; the batch's own round trip then carries little. Nothing
+// of it shows in a run: the same decisions, a failure answered at the same instant, the policy's
+// output all there. The replay sandbox (`process`) has no parts (its child makes its own batches)
+// and must give the same runs on this large, chatty workload too.
 import assert from "node:assert/strict";
 import type { StreamedBatch } from "../../core/protocol/runtime.ts";
 import type { Isolation } from "../../core/protocol/runtime.ts";
@@ -57,38 +59,56 @@ async function run(
 
 Deno.test("notifications streamed ahead in parts change nothing in the run", async () => {
   const none = await run({}, "none");
-  const process = await run({}, "process");
-  assert.ok(process.parts > 10, `parts streamed: ${process.parts}`);
+  const [perBatch, replayed] = await Promise.all([
+    run({}, "process-rpc"),
+    run({}, "process"),
+  ]);
+  assert.ok(perBatch.parts > 10, `parts streamed: ${perBatch.parts}`);
   assert.equal(none.parts, 0);
-  assert.equal(process.report.eventsHash, none.report.eventsHash);
-  assert.equal(process.report.incidents.length, 0);
+  assert.equal(replayed.parts, 0);
+  for (const { report } of [perBatch, replayed]) {
+    assert.equal(report.eventsHash, none.report.eventsHash);
+    assert.equal(report.incidents.length, 0);
+  }
 });
 
 Deno.test("a throw while the child handles a part is answered with the batch, at its instant", async () => {
   const none = await run({ throwAt: 8000 }, "none");
-  const process = await run({ throwAt: 8000 }, "process");
-  assert.ok(process.parts > 0);
+  const [perBatch, replayed] = await Promise.all([
+    run({ throwAt: 8000 }, "process-rpc"),
+    run({ throwAt: 8000 }, "process"),
+  ]);
+  assert.ok(perBatch.parts > 0);
   assert.equal(none.report.incidents.length, 1);
-  assert.deepEqual(process.report.incidents, none.report.incidents);
   assert.equal(none.report.incidents[0]!.message, "Error: stop 8000 failed");
-  assert.equal(process.report.eventsHash, none.report.eventsHash);
+  for (const { report } of [perBatch, replayed]) {
+    assert.deepEqual(report.incidents, none.report.incidents);
+    assert.equal(report.eventsHash, none.report.eventsHash);
+  }
 });
 
 Deno.test("what the policy prints while handling parts all arrives, in order", async () => {
   const none = await run({ log: true }, "none");
-  const process = await run({ log: true }, "process");
-  assert.ok(process.parts > 10);
-  const lines = process.log.trimEnd().split("\n");
-  assert.ok(lines.length > 5000, `${lines.length} lines`);
-  lines.forEach((line, i) => assert.match(line, new RegExp(`^stop ${i + 1} vcpu \\d+ at \\d+$`)));
-  assert.equal(process.report.eventsHash, none.report.eventsHash);
+  const [perBatch, replayed] = await Promise.all([
+    run({ log: true }, "process-rpc"),
+    run({ log: true }, "process"),
+  ]);
+  assert.ok(perBatch.parts > 10);
+  for (const { log, report } of [perBatch, replayed]) {
+    const lines = log.trimEnd().split("\n");
+    assert.ok(lines.length > 5000, `${lines.length} lines`);
+    lines.forEach((line, i) => assert.match(line, new RegExp(`^stop ${i + 1} vcpu \\d+ at \\d+$`)));
+    assert.equal(report.eventsHash, none.report.eventsHash);
+  }
 });
 
 Deno.test("a policy spinning on a part is killed at the deadline, and the run goes on", async () => {
-  const { report, parts } = await run({ spinAt: 8000 }, "process", 1000);
-  assert.ok(parts > 0);
-  assert.equal(report.incidents.length, 1);
-  assert.equal(report.incidents[0]!.kind, "stall");
-  assert.equal(report.incidents[0]!.reason, "deadline");
-  assert.equal(report.simulatedNs, 1_000_000_000);
+  for (const isolation of ["process-rpc", "process"] as const) {
+    const { report, parts } = await run({ spinAt: 8000 }, isolation, 1000);
+    if (isolation === "process-rpc") assert.ok(parts > 0);
+    assert.equal(report.incidents.length, 1, isolation);
+    assert.equal(report.incidents[0]!.kind, "stall");
+    assert.equal(report.incidents[0]!.reason, "deadline");
+    assert.equal(report.simulatedNs, 1_000_000_000);
+  }
 });
