@@ -15,7 +15,7 @@ import type * as esbuild from "esbuild";
 import { createHash } from "node:crypto";
 import { dirname } from "node:path";
 import { fileURLToPath as fromFileUrl } from "node:url";
-import { defaultCacheDir } from "./options.ts";
+import { defaultCacheDir } from "./cache.ts";
 import {
   applyImportMap,
   type ImportMap,
@@ -33,7 +33,7 @@ export interface KernelBundle {
   sha256: string;
 }
 
-const ENTRY = new URL("./_kernel_child.ts", import.meta.url);
+const ENTRY = new URL("../sandbox/_kernel_child.ts", import.meta.url);
 const CONFIG = new URL("../../deno.json", import.meta.url);
 /**
  * Modules the child has no use for, and what stands in for them: it bundles nothing, and it is
@@ -77,7 +77,7 @@ let building: Promise<KernelBundle> | undefined;
  *
  * @example
  * ```ts ignore
- * import { kernelBundle } from "./kernel_bundle.ts";
+ * import { kernelBundle } from "./kernel.ts";
  *
  * const bundle = await kernelBundle();
  * console.log(bundle.sha256);
