@@ -7,7 +7,7 @@
  * @module
  */
 
-import { bundlePolicy } from "../core/sandbox/bundle.ts";
+import { bundlePolicy } from "../core/bundle/bundle.ts";
 import { createRuntime } from "../core/sandbox/mod.ts";
 import type { Isolation, PolicyRuntime } from "../core/protocol/runtime.ts";
 import type { Batch } from "../core/protocol/batch.ts";

@@ -8,7 +8,7 @@
  * hostile code. `--isolation` overrides both.
  *
  * A built-in run in-process needs only its bundle's hash, which comes from a cache while its
- * sources are unchanged (`sandbox/bundle_identity.ts`): such a run loads neither the bundler
+ * sources are unchanged (`bundle/identity.ts`): such a run loads neither the bundler
  * (esbuild) nor the sandboxes, which are imported when first needed.
  *
  * @module
@@ -18,8 +18,8 @@ import { BUILTIN_POLICIES, FALLBACK_POLICIES } from "../plugins/mod.ts";
 import type { LoadedPolicy } from "./kernel/slot.ts";
 import type { Domain } from "./protocol/definition.ts";
 import type { Isolation, PolicyRuntime } from "./protocol/runtime.ts";
-import type { PolicyBundle } from "./sandbox/bundle.ts";
-import { type BundleIdentity, bundleIdentity } from "./sandbox/bundle_identity.ts";
+import type { PolicyBundle } from "./bundle/bundle.ts";
+import { type BundleIdentity, bundleIdentity } from "./bundle/identity.ts";
 import { InlineRuntime } from "./sandbox/inline.ts";
 import type { SandboxOptions } from "./sandbox/options.ts";
 import type { ReplaySession } from "./sandbox/replay.ts";
@@ -110,7 +110,7 @@ async function bundlePolicy(
   reference: string,
   options: { untrusted?: boolean } = {},
 ): Promise<PolicyBundle> {
-  return await (await import("./sandbox/bundle.ts")).bundlePolicy(reference, options);
+  return await (await import("./bundle/bundle.ts")).bundlePolicy(reference, options);
 }
 
 /** Whether a reference looks like a module rather than a (mistyped) built-in name. */

@@ -150,7 +150,9 @@ Deno.test("--format json prints the report alone on stdout, in the v1 shape", as
     "host",
     "incidents",
     "eventsHash",
+    "eventsHashEncoding",
   ]);
+  assert.equal(report.eventsHashEncoding, 2);
   assert.deepEqual(Object.keys(report.policies.cpu).sort(), [
     "config",
     "ejected",

@@ -1,6 +1,10 @@
 /**
  * The files `hyperhook new` writes: a policy package per domain. Private to `core/commands/`.
  *
+ * The policy and its test are real modules, `templates/<domain>/mod.ts` and `mod_test.ts`, which
+ * `deno check` sees as any other file; they are read as text where this module is (a checkout or
+ * JSR) and their policy name, {@linkcode TEMPLATE_NAME}, replaced by the package's.
+ *
  * @module
  */
 
@@ -18,12 +22,33 @@ export interface TemplateContext {
   link: string | undefined;
 }
 
-/** One domain's template: its policy, test, example workload and README blurb. */
+/** The policy name the template modules carry, replaced by the package's in what is written. */
+export const TEMPLATE_NAME = "my-policy";
+
+/**
+ * The text of a template module, with the package's policy name.
+ *
+ * @param domain The domain.
+ * @param file `mod.ts` (the policy) or `mod_test.ts` (its tests).
+ * @param context The package.
+ * @returns The module's text, ready to write.
+ */
+export async function templateText(
+  domain: Domain,
+  file: "mod.ts" | "mod_test.ts",
+  context: TemplateContext,
+): Promise<string> {
+  const url = new URL(`./templates/${domain}/${file}`, import.meta.url);
+  // fetch reads file: and https: alike, so the scaffold works from a checkout and from JSR.
+  const response = await fetch(url);
+  if (!response.ok) {
+    throw new Error(`Cannot read the ${domain} template ${file} (${response.status})`);
+  }
+  return (await response.text()).replaceAll(TEMPLATE_NAME, () => context.policyName);
+}
+
+/** One domain's template: its example workload and README blurb (the modules are files). */
 interface DomainTemplate {
-  /** `mod.ts`. */
-  policy(context: TemplateContext): string;
-  /** `mod_test.ts`. */
-  test(context: TemplateContext): string;
   /** `workload.json`. */
   workload(context: TemplateContext): unknown;
   /** What the policy does, for the README. */
@@ -33,73 +58,6 @@ interface DomainTemplate {
 const CPU: DomainTemplate = {
   summary: "weighted round robin: runnable vCPUs take turns, each for a slice " +
     "proportional to its VM's weight (a VM of weight 256 gets one `quantum`).",
-  policy: ({ policyName }) =>
-    `/**
- * ${policyName}: weighted round robin. Runnable vCPUs wait in one queue; each runs for a slice
- * proportional to its VM's weight (a VM of weight 256 gets one \`quantum\`), then goes to the back.
- *
- * @example Run it on the example workload
- * \`\`\`sh
- * deno task sim
- * \`\`\`
- *
- * @module
- */
-
-import {
-  type CpuPolicy,
-  defineCpuPolicy,
-  Fifo,
-  param,
-  type VcpuView,
-} from "@hyperhook/hyperhook/policy";
-
-/** Weighted round robin: each turn lasts \`quantum × weight / 256\`. */
-const policy: CpuPolicy = defineCpuPolicy({
-  name: "${policyName}",
-  config: { quantum: param.duration("10ms", { min: "100us" }) },
-  create({ config }) {
-    const queue = new Fifo<VcpuView>();
-    return {
-      enqueue(_ctx, vcpu) {
-        queue.push(vcpu);
-      },
-      dispatch() {
-        const vcpu = queue.shift();
-        if (vcpu === undefined) return null;
-        return { vcpu, sliceNs: Math.max(1, Math.round(config.quantum * vcpu.vm.weight / 256)) };
-      },
-    };
-  },
-});
-
-export default policy;
-`,
-  test: () =>
-    `import { assertReport, checkPolicy, runPolicy, vm, workload } from "@hyperhook/hyperhook/testing";
-
-const policy = new URL("./mod.ts", import.meta.url);
-
-Deno.test("passes the hyperhook checks", async () => {
-  // Loads in the sandbox, no incident over the standard workloads, deterministic,
-  // and never leaves a pCPU idle while a vCPU waits.
-  await checkPolicy(policy, { workConserving: true });
-});
-
-Deno.test("a VM of twice the weight gets twice the CPU", async () => {
-  const report = await runPolicy(
-    policy,
-    workload([
-      vm("heavy", { weight: 512, pattern: "cpu-bound" }),
-      vm("light", { weight: 256, pattern: "cpu-bound" }),
-    ], { stopAt: "3s" }),
-  );
-  assertReport(report, {
-    vms: { heavy: { cpu: { share: 2 / 3 } }, light: { cpu: { share: 1 / 3 } } },
-    incidents: [],
-  }, { absolute: 0.01 });
-});
-`,
   workload: ({ policyName }) => ({
     schema: "hyperhook.workload/v1",
     name: `${policyName}-example`,
@@ -120,66 +78,6 @@ Deno.test("a VM of twice the weight gets twice the CPU", async () => {
 const MEMORY: DomainTemplate = {
   summary: "second chance (CLOCK): a hand sweeps the frames; a frame referenced since the " +
     "hand last passed is spared once, the first one that was not is the victim.",
-  policy: ({ policyName }) =>
-    `/**
- * ${policyName}: second chance (CLOCK). The frames form a circle and a hand sweeps it; a frame
- * referenced since the hand last passed loses its bit and is spared once, and the first frame
- * found without the bit is the victim.
- *
- * @example Run it on the example workload
- * \`\`\`sh
- * deno task sim
- * \`\`\`
- *
- * @module
- */
-
-import { defineMemoryPolicy, type MemoryPolicy } from "@hyperhook/hyperhook/policy";
-
-/** Second chance: evict the first frame the hand finds unreferenced. */
-const policy: MemoryPolicy = defineMemoryPolicy({
-  name: "${policyName}",
-  create({ frames }) {
-    let hand = 0;
-    return {
-      victim(_ctx, fault) {
-        // Two sweeps at most: the first clears every bit it passes.
-        for (let step = 0; step < 2 * frames.count + 1; step++) {
-          const frame = hand;
-          hand = (hand + 1) % frames.count;
-          const owner = frames.vm[frame]!;
-          if (owner < 0 || (fault.scope !== null && owner !== fault.scope.index)) continue;
-          if (frames.referenced[frame] === 1) frames.referenced[frame] = 0;
-          else return frame;
-        }
-        return null;
-      },
-    };
-  },
-});
-
-export default policy;
-`,
-  test: () =>
-    `import { assertReport, checkPolicy, runPolicy, vm, workload } from "@hyperhook/hyperhook/testing";
-
-const policy = new URL("./mod.ts", import.meta.url);
-
-Deno.test("passes the hyperhook checks", async () => {
-  // Loads in the sandbox, no incident over the standard workloads, deterministic.
-  await checkPolicy(policy);
-});
-
-Deno.test("a page used again gets a second chance", async () => {
-  // Three frames. The fault on 4 clears every bit and evicts 1; 2 is used again, so the fault
-  // on 5 spares it and evicts 3, and the last reference to 2 hits: 5 faults (FIFO takes 6).
-  const report = await runPolicy(
-    policy,
-    workload([vm("P1", { memory: { refs: [1, 2, 3, 4, 2, 5, 2] } })], { memory: 3 }),
-  );
-  assertReport(report, { vms: { P1: { memory: { faults: 5 } } }, incidents: [] });
-});
-`,
   workload: ({ policyName }) => ({
     schema: "hyperhook.workload/v1",
     name: `${policyName}-example`,
@@ -196,72 +94,6 @@ Deno.test("a page used again gets a second chance", async () => {
 const IO: DomainTemplate = {
   summary: "C-LOOK: each disk serves queued requests in increasing cylinder order from the " +
     "head, then jumps back to the lowest one.",
-  policy: ({ policyName }) =>
-    `/**
- * ${policyName}: C-LOOK. Each disk serves its queued requests in increasing cylinder order from
- * where the head is, then jumps back to the lowest queued cylinder and sweeps up again.
- *
- * @example Run it on the example workload
- * \`\`\`sh
- * deno task sim
- * \`\`\`
- *
- * @module
- */
-
-import { defineIoPolicy, type IoPolicy, type IoRequestView } from "@hyperhook/hyperhook/policy";
-
-/** C-LOOK: sweep up from the head, wrap to the lowest cylinder. */
-const policy: IoPolicy = defineIoPolicy({
-  name: "${policyName}",
-  create({ disks }) {
-    const queues = disks.map(() => new Set<IoRequestView>());
-    return {
-      submitted(_ctx, request) {
-        queues[request.disk.index]!.add(request);
-      },
-      dispatch(_ctx, disk) {
-        const queue = queues[disk.index]!;
-        let ahead: IoRequestView | undefined, lowest: IoRequestView | undefined;
-        for (const request of queue) {
-          if (request.cylinder >= disk.head && request.cylinder < (ahead?.cylinder ?? Infinity)) {
-            ahead = request;
-          }
-          if (request.cylinder < (lowest?.cylinder ?? Infinity)) lowest = request;
-        }
-        const next = ahead ?? lowest;
-        if (next !== undefined) queue.delete(next);
-        return next;
-      },
-    };
-  },
-});
-
-export default policy;
-`,
-  test: () =>
-    `import { assertReport, checkPolicy, runPolicy, vm, workload } from "@hyperhook/hyperhook/testing";
-
-const policy = new URL("./mod.ts", import.meta.url);
-
-Deno.test("passes the hyperhook checks", async () => {
-  // Loads in the sandbox, no incident over the standard workloads, deterministic.
-  await checkPolicy(policy);
-});
-
-Deno.test("the textbook queue costs 322 cylinders of head movement", async () => {
-  const cylinders = [98, 183, 37, 122, 14, 124, 65, 67];
-  const report = await runPolicy(
-    policy,
-    workload([
-      vm("P1", { io: { requests: cylinders.map((cylinder) => ({ disk: "d0", cylinder })) } }),
-    ], {
-      disks: [{ id: "d0", model: "linear", cylinders: 200, head: 53, direction: "up" }],
-    }),
-  );
-  assertReport(report, { host: { disks: [{ seekCylinders: 322 }] }, incidents: [] });
-});
-`,
   workload: ({ policyName }) => ({
     schema: "hyperhook.workload/v1",
     name: `${policyName}-example`,

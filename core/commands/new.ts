@@ -24,6 +24,7 @@ import {
   type ScaffoldDomain,
   type TemplateContext,
   TEMPLATES,
+  templateText,
 } from "./_new_templates.ts";
 import frameworkConfig from "../../deno.json" with { type: "json" };
 
@@ -162,8 +163,8 @@ export async function scaffoldPolicy(
   const template = TEMPLATES[domain];
   const files: [string, string][] = [
     ["deno.json", denoJson(domain, context)],
-    ["mod.ts", template.policy(context)],
-    ["mod_test.ts", template.test(context)],
+    ["mod.ts", await templateText(domain, "mod.ts", context)],
+    ["mod_test.ts", await templateText(domain, "mod_test.ts", context)],
     ["workload.json", JSON.stringify(template.workload(context), null, 2) + "\n"],
     ["README.md", readme(domain, context)],
     [".github/workflows/publish.yml", publishWorkflow()],

@@ -22,7 +22,7 @@ import { loadPolicy, PolicyReferenceError } from "../loader.ts";
 import type { VmParams } from "../protocol/payloads.ts";
 import type { Domain } from "../protocol/definition.ts";
 import { PolicyFailure } from "../protocol/runtime.ts";
-import { defaultCacheDir } from "../sandbox/options.ts";
+import { defaultCacheDir } from "../bundle/cache.ts";
 import { planPolicy, type PolicyPlan, PolicyRuleError } from "./_policy_rules.ts";
 import { bound } from "./_redact.ts";
 import { createSimulation, normaliseSched, type Simulation } from "../simulate.ts";

@@ -27,7 +27,8 @@ import {
 } from "../policy/placement.ts";
 import { type Reply, ReplyReader } from "../protocol/batch.ts";
 import { invalidDecision as invalid } from "../protocol/runtime.ts";
-import type { DatacenterModel } from "./model.ts";
+import { type DatacenterModel, interpolated } from "./model.ts";
+import { Books } from "./books.ts";
 import { powerAt } from "./power.ts";
 import type { DatacenterFigures, DatacenterTimeline, HostFigures } from "./report.ts";
 import type { DatacenterSpec, Quirks } from "./types.ts";
@@ -86,16 +87,8 @@ export class DatacenterDomain implements KernelDomain {
   #hostPower: number[][];
   #hostVms: number[][];
   #hostAllocated: Float64Array;
-  #hostU: Float64Array;
-  #hostUBefore: Float64Array;
-  #hostW: Float64Array;
-  #hostActive: Uint8Array;
-  #hostSla: Uint8Array;
-  #hostWasActive: Uint8Array;
-  #hostActiveNs: Float64Array;
-  #hostSlaNs: Float64Array;
-  #hostEnergyJ: Float64Array;
-  #hostBusy: Float64Array;
+  /** What each host is, and the sums of the run. */
+  #books: Books;
   #hostRequested: Float64Array;
   #hostMissing: Float64Array;
   #hostMigrationLoss: Float64Array;
@@ -126,17 +119,8 @@ export class DatacenterDomain implements KernelDomain {
   #readNs = -1;
   /** Whether a sample boundary passed since demands were last read (hyperhook mode). */
   #sampled = false;
-  #frameSeconds = 0;
-  #energyJ = 0;
-  #pdmLoss = 0;
-  #requested = 0;
-  #underAllocated = 0;
-  #totalRequested = 0;
-  #migrationLoss = 0;
-  #missing = 0;
   #migrations = 0;
   #migrationNs = 0;
-  #shutdowns = 0;
   #left = 0;
   #unplaced = 0;
   #arrived = 0;
@@ -186,17 +170,10 @@ export class DatacenterDomain implements KernelDomain {
     this.#hostPower = Array.from({ length: hosts }, (_, h) => hostType(h).power);
     this.#hostVms = Array.from({ length: hosts }, () => []);
     this.#hostAllocated = new Float64Array(hosts);
-    this.#hostU = new Float64Array(hosts);
-    this.#hostUBefore = new Float64Array(hosts);
-    this.#hostW = new Float64Array(hosts);
-    this.#hostActive = new Uint8Array(hosts);
-    this.#hostSla = new Uint8Array(hosts);
-    // CloudSim counts a shutdown from each host's start as active; hyperhook from off.
-    this.#hostWasActive = new Uint8Array(hosts).fill(this.#quirks.booksFromFirstEvaluation ? 1 : 0);
-    this.#hostActiveNs = new Float64Array(hosts);
-    this.#hostSlaNs = new Float64Array(hosts);
-    this.#hostEnergyJ = new Float64Array(hosts);
-    this.#hostBusy = new Float64Array(hosts);
+    this.#books = new Books(this.#hostPower, {
+      quirks: options.spec.quirks,
+      firstEvaluationNs: this.#firstEvaluationNs,
+    });
     this.#hostRequested = new Float64Array(hosts);
     this.#hostMissing = new Float64Array(hosts);
     this.#hostMigrationLoss = new Float64Array(hosts);
@@ -587,7 +564,7 @@ export class DatacenterDomain implements KernelDomain {
   #refresh(): void {
     const now = this.#kernel.now;
     this.#dirty = false;
-    if (now > this.#lastNs) this.#closeFrame(now);
+    if (now > this.#lastNs) this.#books.close(this.#lastNs, now, this.#peak());
     const vms = this.#vmState.length;
     // Demands change only with time: a second look in the same instant finds the same values.
     // hyperhook: demands change at samples; CloudSim re-reads them at every update from its first.
@@ -606,16 +583,13 @@ export class DatacenterDomain implements KernelDomain {
     }
     this.#dirty = false;
     this.#share();
-    if (this.#frameSeconds > 0) {
-      this.#trapezoidEnergy(this.#frameSeconds);
-      this.#frameSeconds = 0;
-    }
+    this.#books.shared();
     this.#lastNs = now;
   }
 
   /** Shares every host's MIPS among its VMs and holds the host states. */
   #share(): void {
-    const quirks = this.#quirks, peak = this.slot.declared.power === "peak";
+    const quirks = this.#quirks, peak = this.#peak(), hostBooks = this.#books;
     const floor = quirks.floorShares, books = quirks.booksFromFirstEvaluation;
     const { degradation, reservation } = this.#spec.migration, keep = 1 - degradation;
     const all = this.#allTouched, touched = this.#touched;
@@ -662,11 +636,11 @@ export class DatacenterDomain implements KernelDomain {
       const u = Math.min(1, allocated / capacity);
       const active = books ? allocated > 0 : list.length > 0;
       this.#hostAllocated[h] = allocated;
-      this.#hostU[h] = u;
-      this.#hostActive[h] = active ? 1 : 0;
+      hostBooks.u[h] = u;
+      hostBooks.active[h] = active ? 1 : 0;
       // CloudSim: allocated < requested, a VM migrating in counted in full; hyperhook: saturated.
-      this.#hostSla[h] = (quirks.slaCountsTargets ? allocated < asked : total > capacity) ? 1 : 0;
-      this.#hostW[h] = peak
+      hostBooks.sla[h] = (quirks.slaCountsTargets ? allocated < asked : total > capacity) ? 1 : 0;
+      hostBooks.watts[h] = peak
         ? this.#hostPower[h]![10]!
         : active
         ? powerAt(this.#hostPower[h]!, u)
@@ -681,9 +655,14 @@ export class DatacenterDomain implements KernelDomain {
       missing += this.#hostMissing[h]!;
       migrationLoss += this.#hostMigrationLoss[h]!;
     }
-    this.#requested = requested;
-    this.#migrationLoss = migrationLoss;
-    this.#missing = missing;
+    hostBooks.requested = requested;
+    hostBooks.migrationLoss = migrationLoss;
+    hostBooks.missing = missing;
+  }
+
+  /** Whether the policy in charge manages no power (every host at full power). */
+  #peak(): boolean {
+    return this.slot.declared.power === "peak";
   }
 
   /** Marks host h (-1: none) for `#share` to compute again. */
@@ -691,73 +670,14 @@ export class DatacenterDomain implements KernelDomain {
     if (h >= 0) this.#touched[h] = 1;
   }
 
-  /** Integrates the frame from the last instant to `now` with the state held since. */
-  #closeFrame(now: number): void {
-    const dt = now - this.#lastNs, seconds = dt / 1e9;
-    const peak = this.slot.declared.power === "peak";
-    const books = this.#quirks.booksFromFirstEvaluation;
-    const counted = !books || this.#lastNs >= this.#firstEvaluationNs;
-    if (peak) {
-      // No power management: every host at its full power, from the start (CloudSim's NPA).
-      for (let h = 0; h < this.#hostW.length; h++) {
-        const joules = this.#hostPower[h]![10]! * seconds;
-        this.#energyJ += joules;
-        this.#hostEnergyJ[h]! += joules;
-      }
-    }
-    if (!counted) return;
-    this.#recordEntry();
-    for (let h = 0; h < this.#hostActive.length; h++) {
-      if (this.#hostActive[h] === 0) continue;
-      this.#hostActiveNs[h]! += dt;
-      this.#hostBusy[h]! += this.#hostU[h]! * dt;
-      if (this.#hostSla[h] === 1) this.#hostSlaNs[h]! += dt;
-      if (!peak && !books) {
-        const joules = this.#hostW[h]! * seconds;
-        this.#energyJ += joules;
-        this.#hostEnergyJ[h]! += joules;
-      }
-    }
-    this.#pdmLoss += this.#migrationLoss * seconds;
-    this.#totalRequested += this.#requested * seconds;
-    this.#underAllocated += this.#missing * seconds;
-    if (!peak && books) {
-      this.#hostUBefore.set(this.#hostU);
-      this.#frameSeconds = seconds;
-    }
-  }
-
-  /** CloudSim's energy of a frame: [u0 > 0] · (P(u0) + P(u1)) / 2 · Δt, per host. */
-  #trapezoidEnergy(seconds: number): void {
-    for (let h = 0; h < this.#hostU.length; h++) {
-      const before = this.#hostUBefore[h]!;
-      if (before === 0) continue;
-      const table = this.#hostPower[h]!;
-      const from = powerAt(table, before), to = powerAt(table, this.#hostU[h]!);
-      const joules = (from + (to - from) / 2) * seconds;
-      this.#energyJ += joules;
-      this.#hostEnergyJ[h]! += joules;
-    }
-  }
-
-  /** Counts hosts that went from active to idle since the previous entry. */
-  #recordEntry(): void {
-    for (let h = 0; h < this.#hostActive.length; h++) {
-      const active = this.#hostActive[h]!;
-      if (this.#hostWasActive[h] === 1 && active === 0) this.#shutdowns++;
-      this.#hostWasActive[h] = active;
-    }
-  }
-
   /** Records the state at an evaluation (before the policy's answer) for charts and histories. */
   #record(): void {
     const now = this.#kernel.now;
     let active = 0, busy = 0, watts = 0;
-    const row = new Float32Array(this.#hostU.length);
+    const hosts = this.#books, row = Float32Array.from(hosts.u);
     for (let h = 0; h < row.length; h++) {
-      row[h] = this.#hostU[h]!;
-      watts += this.#hostW[h]!;
-      if (this.#hostActive[h] === 1) active++, busy += this.#hostU[h]!;
+      watts += hosts.watts[h]!;
+      if (hosts.active[h] === 1) active++, busy += hosts.u[h]!;
     }
     this.utilizationRows.push(row);
     const timeline = this.timeline;
@@ -820,26 +740,12 @@ export class DatacenterDomain implements KernelDomain {
 
   finish(endNs: number): void {
     if (this.#dirty) this.#refresh();
-    if (!this.#quirks.booksFromFirstEvaluation) {
-      if (endNs > this.#lastNs) this.#closeFrame(endNs);
-      this.#recordEntry();
-    } else if (this.#lastNs >= this.#firstEvaluationNs) {
-      // CloudSim's books end at its last update; its state there is a last entry.
-      this.#recordEntry();
-    }
+    this.#books.finish(this.#lastNs, endNs, this.#peak());
   }
 
   /** Figures of the run so far. */
   figures(): DatacenterFigures {
-    let activeTime = 0, slaTime = 0, activeHosts = 0;
-    for (let h = 0; h < this.#hostActiveNs.length; h++) {
-      activeTime += this.#hostActiveNs[h]!;
-      slaTime += this.#hostSlaNs[h]!;
-      activeHosts += this.#hostActive[h]!;
-    }
-    const energyKwh = this.#energyJ / 3.6e6;
-    const slatah = activeTime === 0 ? 0 : slaTime / activeTime;
-    const pdm = this.#totalRequested === 0 ? 0 : this.#pdmLoss / this.#totalRequested;
+    const { energyKwh, slatah, pdm, slaOverall, active } = this.#books.totals();
     const slav = slatah * pdm;
     return {
       hosts: this.#hostMips.length,
@@ -850,29 +756,21 @@ export class DatacenterDomain implements KernelDomain {
       pdm,
       slav,
       esv: energyKwh * slav,
-      hostShutdowns: this.#shutdowns,
-      slaOverall: this.#totalRequested === 0 ? 0 : this.#underAllocated / this.#totalRequested,
+      hostShutdowns: this.#books.shutdowns,
+      slaOverall,
       meanMigrationNs: this.#migrations === 0
         ? 0
         : Math.round(this.#migrationNs / this.#migrations),
       vmsLeft: this.#left,
       unplaced: this.#unplaced,
-      activeHosts,
+      activeHosts: active,
     };
   }
 
   /** Per-host totals of the run so far. */
   hostFigures(): HostFigures[] {
-    return this.model.hostIds.map((id, h) => ({
-      id,
-      type: this.model.hostTypes[this.model.hostType[h]!]!.id,
-      activeNs: this.#hostActiveNs[h]!,
-      slaNs: this.#hostSlaNs[h]!,
-      energyKwh: this.#hostEnergyJ[h]! / 3.6e6,
-      meanUtilization: this.#hostActiveNs[h] === 0
-        ? 0
-        : this.#hostBusy[h]! / this.#hostActiveNs[h]!,
-    }));
+    const types = Array.from(this.model.hostType, (t) => this.model.hostTypes[t]!.id);
+    return this.#books.hosts(this.model.hostIds, types);
   }
 
   /** Where each VM is now (-1: nowhere), for tests and the live view. */
@@ -888,17 +786,4 @@ function remove(list: number[], v: number): void {
 
 function floorIf(floor: boolean, mips: number): number {
   return floor ? Math.floor(mips) : mips;
-}
-
-/**
- * CloudSim's PlanetLab utilisation at `time` s: linear between the samples around it, the sample
- * itself on a multiple of the interval, the last sample past the end.
- */
-function interpolated(curve: Float64Array, time: number, interval: number): number {
-  const last = curve.length - 1;
-  if (time % interval === 0) return curve[Math.min(last, time / interval)]!;
-  const k1 = Math.floor(time / interval), k2 = Math.ceil(time / interval);
-  const u1 = curve[Math.min(last, k1)]!, u2 = curve[Math.min(last, k2)]!;
-  const delta = (u2 - u1) / ((k2 - k1) * interval);
-  return u1 + delta * (time - k1 * interval);
 }

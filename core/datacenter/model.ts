@@ -168,3 +168,24 @@ function readCurve(
     throw new WorkloadError(`Workload: ${where}: ${(error as Error).message}`);
   }
 }
+
+/**
+ * CloudSim's PlanetLab utilisation at `time` s: linear between the samples around it, the sample
+ * itself on a multiple of the interval, the last sample past the end.
+ *
+ * @example
+ * ```ts
+ * import { interpolated } from "./model.ts";
+ * const curve = Float64Array.of(0.1, 0.4);
+ * console.assert(interpolated(curve, 450, 300) === 0.4);
+ * console.assert(Math.abs(interpolated(curve, 150, 300) - 0.25) < 1e-12);
+ * ```
+ */
+export function interpolated(curve: Float64Array, time: number, interval: number): number {
+  const last = curve.length - 1;
+  if (time % interval === 0) return curve[Math.min(last, time / interval)]!;
+  const k1 = Math.floor(time / interval), k2 = Math.ceil(time / interval);
+  const u1 = curve[Math.min(last, k1)]!, u2 = curve[Math.min(last, k2)]!;
+  const delta = (u2 - u1) / ((k2 - k1) * interval);
+  return u1 + delta * (time - k1 * interval);
+}

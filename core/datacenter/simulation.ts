@@ -6,6 +6,7 @@
  * @module
  */
 
+import { LOG_ENCODING } from "../engine/decision_log.ts";
 import { Kernel } from "../kernel/kernel.ts";
 import { type LoadedPolicy, PolicySlot } from "../kernel/slot.ts";
 import { loadFallback, loadPolicy } from "../loader.ts";
@@ -123,6 +124,7 @@ export class DatacenterSimulation {
       },
       incidents: [...kernel.incidents],
       eventsHash: kernel.log.digest(),
+      eventsHashEncoding: LOG_ENCODING,
       datacenter,
     };
   }

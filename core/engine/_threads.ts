@@ -1,6 +1,6 @@
 /**
- * What the kernel's helper threads (`_hash_thread.ts`, `../memory/_ref_thread.ts`) share: how one
- * is started, and how the kernel waits for one.
+ * What the kernel's helper threads (`../memory/_ref_thread.ts`) share: how one is started, and how
+ * the kernel waits for one.
  *
  * @module
  */

@@ -1,28 +1,44 @@
 /**
  * The decision log: every decision of a run, in order, in a canonical binary form, hashed.
  *
- * Each record is six float64 values `(domain, kind, atNs, a, b, c)`, little-endian. The sha256 of
- * the whole log is the run's `eventsHash`: two runs made the same decisions exactly when their
- * hashes agree. Records are hashed in 64 KiB chunks, so logging costs a few stores per decision.
+ * The sha256 of the whole log is the run's `eventsHash`: two runs made the same decisions exactly
+ * when their hashes agree. The form is version 2 of the encoding ({@linkcode LOG_ENCODING}, which
+ * reports state beside the hash): about 9 bytes a record, where version 1 took six float64 (48).
  *
- * A log that ends short is hashed by `_sha256.ts`; `node:crypto`'s native hash is loaded only for
- * a long log (or a peek), since loading it starts Deno's Node compatibility layer, which costs a
- * short run more than its whole log takes to hash.
+ * - A record `(domain, kind, atNs, a, b, c)` is a header, then the time, then `a`, `b` and `c`.
+ * - The header is one byte, `16 * domain + kind`, for a domain of 1 to 15 and a kind of 0 to 15
+ *   (all the kernel logs); otherwise a 0 byte, then `domain` and `kind` as values.
+ * - The time is the varint of `4d` (or `-4d - 2` when `d < 0`), where `d` is `atNs` minus the
+ *   previous record's `atNs` (0 before the first), when both are integers below 2^50 in
+ *   magnitude; otherwise the byte 7 and `atNs` as 8 bytes (below).
+ * - A value `v` that is an integer below 2^50 in magnitude (-0 is 0) is the varint of `4v` (or
+ *   `-4v - 2`), an even number. Any other is odd: the byte 1 for +Infinity, 3 for -Infinity,
+ *   5 for NaN, or 7 followed by `v` as an IEEE 754 double, little-endian.
+ * - A varint is unsigned LEB128: seven bits a byte, low bits first, the high bit set on every byte
+ *   but the last.
+ *
+ * Each record has exactly one encoding, computed with integer arithmetic exact below 2^53, so the
+ * log and its hash are the same on every machine and under every isolation.
+ *
+ * Chunks of 64 KiB are kept until the log passes 4 MiB, then hashed by `node:crypto` as they fill;
+ * a log that ends shorter is hashed by `_sha256.ts`. Loading `node:crypto` starts Deno's Node
+ * compatibility layer, which costs a short run more than hashing its whole log in TypeScript.
  *
  * @module
  */
 
 import type { Hash } from "node:crypto";
-import { ThreadHash } from "./_hash_thread.ts";
 import { Sha256 } from "./_sha256.ts";
 
-const RECORD = 6;
-const CHUNK_RECORDS = 1365;
-/** A log dropped while it held the hash thread lets it go when collected. */
-const dropped = new FinalizationRegistry<ThreadHash>((hash) => hash.discard());
+/** The version of the log's encoding; reports state it beside `eventsHash` (1: six float64). */
+export const LOG_ENCODING = 2;
 
-/** A log is hashed on the hash thread once it is this long (about 175,000 decisions). */
-const OFFLOAD_BYTES = 8 << 20;
+const CHUNK = 1 << 16;
+/** The longest record: a 0 header, then six values of 9 bytes. */
+const MAX_RECORD = 1 + 6 * 9;
+/** Past this many bytes, the log is hashed natively as it grows. */
+const NATIVE_BYTES = 4 << 20;
+const LIMIT = 2 ** 50;
 
 /** Codes of the decision kinds logged, per domain. */
 export const LOG = {
@@ -45,16 +61,16 @@ export const LOG = {
  * ```
  */
 export class DecisionLog {
-  /** The hash on this thread, or on the hash thread; neither while the chunks are kept. */
-  #local: Hash | null = null;
-  #remote: ThreadHash | null = null;
-  /** Chunks kept until the log is long enough for the hash thread, or ends. */
+  /** The native hash, once the log is long; until then the chunks are kept. */
+  #hash: Hash | null = null;
   #kept: Uint8Array[] = [];
   #keptBytes = 0;
-  /** Where records are written: a buffer of the log's own, or a slot of the hash thread's ring. */
-  #buffer: Float64Array<ArrayBufferLike> = new Float64Array(RECORD * CHUNK_RECORDS);
-  #bytes: Uint8Array<ArrayBufferLike> = new Uint8Array(this.#buffer.buffer);
+  /** The chunk being filled: its first `#used` bytes are written. */
+  #bytes = new Uint8Array(CHUNK + MAX_RECORD);
   #used = 0;
+  /** The previous record's time, and whether it is an integer below 2^50 in magnitude. */
+  #lastNs = 0;
+  #lastExact = true;
   #count = 0;
   #digest: string | undefined;
   #sink: ((line: string) => void) | undefined;
@@ -71,33 +87,44 @@ export class DecisionLog {
 
   /** Appends one record. */
   record(domain: number, kind: number, atNs: number, a: number, b: number, c: number): void {
-    const buffer = this.#buffer;
+    const bytes = this.#bytes;
     let i = this.#used;
-    buffer[i++] = domain;
-    buffer[i++] = kind;
-    buffer[i++] = atNs;
-    buffer[i++] = a;
-    buffer[i++] = b;
-    buffer[i++] = c;
+    if ((domain | 0) === domain && domain >= 1 && domain <= 15 && (kind & 15) === kind) {
+      bytes[i++] = (domain << 4) | kind;
+    } else {
+      bytes[i++] = 0;
+      i = putValue(bytes, i, domain);
+      i = putValue(bytes, i, kind);
+    }
+    const exact = Number.isInteger(atNs) && atNs < LIMIT && atNs > -LIMIT;
+    if (exact && this.#lastExact) i = putInteger(bytes, i, atNs - this.#lastNs);
+    else {
+      bytes[i++] = 7;
+      i = putDouble(bytes, i, atNs);
+    }
+    this.#lastNs = atNs;
+    this.#lastExact = exact;
+    i = putValue(bytes, i, a);
+    i = putValue(bytes, i, b);
+    i = putValue(bytes, i, c);
     this.#used = i;
     this.#count++;
     if (this.#sink !== undefined) this.#sink(`${atNs} ${domain} ${kind} ${a} ${b} ${c}`);
-    if (i === buffer.length) this.#flush();
+    if (i >= CHUNK) this.#flush();
   }
 
   /** The sha256 of everything logged, in hex. Ends the log. */
   digest(): string {
     if (this.#digest === undefined) {
-      this.#flush(true);
-      if (this.#remote !== null) this.#digest = this.#remote.digest();
-      else if (this.#local !== null) this.#digest = this.#local.digest("hex");
+      this.#flush();
+      if (this.#hash !== null) this.#digest = this.#hash.digest("hex");
       else {
         const hash = new Sha256();
-        for (const chunk of this.#kept.splice(0)) hash.update(chunk);
+        for (const chunk of this.#kept) hash.update(chunk);
         this.#digest = hash.digest();
       }
-      this.#release();
-      this.#local = null;
+      this.#hash = null;
+      this.#kept = [];
     }
     return this.#digest;
   }
@@ -109,68 +136,75 @@ export class DecisionLog {
   peek(): string {
     if (this.#digest !== undefined) return this.#digest;
     this.#flush();
-    return this.#remote?.peek() ?? this.#hashHere().copy().digest("hex");
-  }
-
-  /** Lets the hash thread go, if this log held it (a log dropped unfinished). */
-  close(): void {
-    this.#remote?.discard();
-    this.#release();
-  }
-
-  /** Forgets the hash thread (its ring is another log's now): records go to a buffer of our own. */
-  #release(): void {
-    if (this.#remote === null) return;
-    dropped.unregister(this);
-    this.#remote = null;
-    this.#writeTo(new Float64Array(RECORD * CHUNK_RECORDS));
+    if (this.#hash !== null) return this.#hash.copy().digest("hex");
+    const hash = new Sha256();
+    for (const chunk of this.#kept) hash.update(chunk);
+    return hash.digest();
   }
 
   /**
-   * Hands the records written so far to the hash. Past the first few MiB (at once, if the hash
-   * thread is free already) they go to the thread, which then lends the log the next slot of its
-   * ring to write into: no copy. A log that ends asks for no slot after its last chunk.
+   * Does nothing: the log holds no thread or file to let go. A closed log still answers `peek`
+   * and `digest` (a live kernel that closed reads its hash last).
    */
-  #flush(ending = false): void {
+  close(): void {}
+
+  /** Hands the bytes written so far to the hash, or keeps them while the log is short. */
+  #flush(): void {
     if (this.#used === 0) return;
-    const length = this.#used * 8;
+    const bytes = this.#bytes.subarray(0, this.#used);
     this.#used = 0;
-    if (this.#remote !== null) {
-      this.#remote.commit(length);
-      if (!ending) this.#writeTo(this.#remote.slot());
-      return;
-    }
-    const bytes = this.#bytes.subarray(0, length);
-    if (this.#local !== null) return void this.#local.update(bytes);
+    if (this.#hash !== null) return void this.#hash.update(bytes);
     this.#kept.push(bytes.slice());
-    this.#keptBytes += length;
-    if (this.#keptBytes < OFFLOAD_BYTES && !(this.#kept.length === 1 && ThreadHash.ready)) return;
-    this.#remote = this.#acquire();
-    if (this.#remote === null) return void this.#hashHere();
-    for (const chunk of this.#kept.splice(0)) this.#remote.update(chunk);
-    if (!ending) this.#writeTo(this.#remote.slot());
+    this.#keptBytes += bytes.length;
+    if (this.#keptBytes < NATIVE_BYTES) return;
+    this.#hash = nodeCrypto().createHash("sha256");
+    for (const chunk of this.#kept) this.#hash.update(chunk);
+    this.#kept = [];
   }
+}
 
-  /** Writes the next records into `buffer`. */
-  #writeTo(buffer: Float64Array): void {
-    this.#buffer = buffer.subarray(0, RECORD * CHUNK_RECORDS);
-    this.#bytes = new Uint8Array(buffer.buffer, buffer.byteOffset, this.#buffer.byteLength);
+/** Writes the value `v`. */
+function putValue(bytes: Uint8Array, i: number, v: number): number {
+  if ((v | 0) === v || (Number.isInteger(v) && v < LIMIT && v > -LIMIT)) {
+    return putInteger(bytes, i, v);
   }
-
-  #acquire(): ThreadHash | null {
-    const remote = ThreadHash.acquire();
-    if (remote !== null) dropped.register(this, remote, this);
-    return remote;
+  if (v === Infinity) bytes[i++] = 1;
+  else if (v === -Infinity) bytes[i++] = 3;
+  else if (v !== v) bytes[i++] = 5;
+  else {
+    bytes[i++] = 7;
+    i = putDouble(bytes, i, v);
   }
+  return i;
+}
 
-  /** Hashes on this thread from now on (the chunks kept first). */
-  #hashHere(): Hash {
-    if (this.#local === null) {
-      this.#local = nodeCrypto().createHash("sha256");
-      for (const chunk of this.#kept.splice(0)) this.#local.update(chunk);
+/** Writes the varint of `4v` (`v >= 0`) or `-4v - 2`, for an integer `v` below 2^51 in magnitude. */
+function putInteger(bytes: Uint8Array, i: number, v: number): number {
+  let u = v >= 0 ? v * 4 : -v * 4 - 2;
+  if (u < 0x80000000) {
+    while (u >= 0x80) {
+      bytes[i++] = (u & 0x7f) | 0x80;
+      u >>>= 7;
     }
-    return this.#local;
+    bytes[i++] = u;
+    return i;
   }
+  while (u >= 0x80) {
+    bytes[i++] = (u % 0x80) | 0x80;
+    u = Math.floor(u / 0x80);
+  }
+  bytes[i++] = u;
+  return i;
+}
+
+const double = new DataView(new ArrayBuffer(8));
+
+/** Writes `v` as an IEEE 754 double, little-endian; any NaN as 0x7FF8000000000000. */
+function putDouble(bytes: Uint8Array, i: number, v: number): number {
+  double.setFloat64(0, v, true);
+  if (v !== v) double.setUint32(0, 0, true), double.setUint32(4, 0x7ff80000, true);
+  for (let k = 0; k < 8; k++) bytes[i++] = double.getUint8(k);
+  return i;
 }
 
 /**

@@ -32,7 +32,8 @@ const NEED = 0, SLEEP = 1;
 export const THREAD_KINDS = { UNIFORM: 1, ZIPF: 2 } as const;
 
 /** The thread's code. */
-const THREAD_CODE = `
+/** The thread's code (exported for the test that type-checks it). */
+export const THREAD_CODE = `
 const { parentPort, workerData } = require("node:worker_threads");
 const gctl = new Int32Array(workerData);
 const streams = new Map();
@@ -74,6 +75,7 @@ function draw(st, at) {
     } else out[at + i] = page;
   }
 }
+/** @param {{ ctl: Int32Array, written: number }} st A stream's ring. */
 function room(st) { return ${RING} - ((st.written - Atomics.load(st.ctl, ${READ})) | 0); }
 let running = false, waiting = false;
 function run() {
@@ -116,7 +118,7 @@ function sleep(need) {
   waiting = true;
   wait.value.then(() => { waiting = false; run(); });
 }
-parentPort.on("message", (m) => {
+/** @type {import("node:worker_threads").MessagePort} */ (parentPort).on("message", (m) => {
   if (m.op === "add") {
     streams.set(m.id, {
       ctl: new Int32Array(m.sab, 0, ${CTL_BYTES / 4}),

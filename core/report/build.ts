@@ -5,6 +5,7 @@
  * @module
  */
 
+import { LOG_ENCODING } from "../engine/decision_log.ts";
 import { latencyOf, noLatency } from "../engine/histogram.ts";
 import type { Domain } from "../protocol/definition.ts";
 import type { Incident } from "../kernel/slot.ts";
@@ -104,5 +105,6 @@ export function buildReport(sources: ReportSources): Report {
     },
     incidents: [...sources.incidents],
     eventsHash: sources.eventsHash,
+    eventsHashEncoding: LOG_ENCODING,
   };
 }

@@ -160,6 +160,12 @@ export interface Report {
   eventsHash: string;
   /** A datacenter run's figures (`hyperhook.datacenter/v1` workloads only). */
   datacenter?: DatacenterReport;
+  /**
+   * The version of the decision log's encoding that `eventsHash` hashes (`LOG_ENCODING` of
+   * `core/engine/decision_log.ts`): hashes of different versions do not compare. Version 1, six
+   * float64 per record, came before this field.
+   */
+  eventsHashEncoding: number;
 }
 
 /**

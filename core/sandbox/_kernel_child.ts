@@ -1,6 +1,6 @@
 /**
  * The replay child: the main module of the `process` sandbox in replay mode (see `replay.ts`),
- * bundled with the kernel by `kernel_bundle.ts` and run with no permissions.
+ * bundled with the kernel by `core/bundle/kernel.ts` and run with no permissions.
  *
  * It reads the run's header from stdin (the workload, the simulation's options; `node:v8`'s
  * serialization, each message after its length), and builds the same simulation as the kernel

@@ -204,7 +204,8 @@ function lockDown(stdinMessage) {
   for (const key of ["kill", "exit", "addSignalListener", "removeSignalListener"]) {
     replace(Deno, key, deny("Deno." + key));
   }
-  delete Deno[Deno.internal];
+  // Deno.internal is in no type declaration: it is the runtime's own.
+  delete Deno[/** @type {any} */ (Deno).internal];
   replace(global, "Worker", deny("Worker"));
   const stdinTaken = () => { throw new Error(stdinMessage); };
   defineProperty(Deno, "stdin", { get: stdinTaken, enumerable: true, configurable: true });
@@ -217,7 +218,8 @@ function lockDown(stdinMessage) {
     catch { /* see redirectConsole */ }
     const { EventEmitter } = nodeProcess.getBuiltinModule("node:events");
     const nodeWorkerPrototype = nodeProcess.getBuiltinModule("node:worker_threads").Worker.prototype;
-    const realInit = EventEmitter.init;
+    // EventEmitter.init is node's internal constructor step, in no type declaration.
+    const realInit = /** @type {any} */ (EventEmitter).init;
     const denyWorker = deny("worker_threads.Worker");
     defineProperty(EventEmitter, "init", {
       value: function init(options) {
@@ -269,8 +271,9 @@ ${createDeterminism}
 ${installDeterminism}
 
 // A typed array's brand, read from the engine's own slot: a Proxy or a look-alike has none.
-const typedArrayTag = Object.getOwnPropertyDescriptor(
-  Object.getPrototypeOf(Float64Array.prototype), Symbol.toStringTag).get;
+const typedArrayTag = /** @type {() => string} */ (/** @type {PropertyDescriptor} */ (
+  Object.getOwnPropertyDescriptor(Object.getPrototypeOf(Float64Array.prototype), Symbol.toStringTag)
+).get);
 const applyFunction = Reflect.apply;
 const isFloat64Array = (value) => applyFunction(typedArrayTag, value, []) === "Float64Array";
 

@@ -115,7 +115,12 @@ const DUE = ${WATCH.DUE}, SEQ = ${WATCH.SEQ}, KILLED = ${WATCH.KILLED}, RSS_KIB 
 const IDLE_SINCE = ${WATCH.IDLE_SINCE}, IDLE_CPU_MS = ${WATCH.IDLE_CPU_MS};
 ${processCpuMs}
 const createIdleCpuCheck = ${createIdleCpuCheck};
-let control, base, pid, limitKiB, checkIdleCpu;
+/** @type {Int32Array} */
+let control;
+/** @type {number} */
+let base, pid, limitKiB;
+/** @type {(nowMs: number, idleSinceMs: number, cpuMs: number) => number} */
+let checkIdleCpu;
 let lastSeq = -1, quietSince = 0, lastSample = 0;
 
 function kill(reason) {

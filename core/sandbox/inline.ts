@@ -26,7 +26,7 @@ import {
   PolicyFailure,
   type PolicyRuntime,
 } from "../protocol/runtime.ts";
-import type { PolicyBundle } from "./bundle.ts";
+import type { PolicyBundle } from "../bundle/bundle.ts";
 import { checkDefinition, checkReply, checkStartResult } from "./_policy_host.ts";
 import { describeError } from "../protocol/text.ts";
 import { resolveSandboxOptions, type SandboxOptions } from "./options.ts";

@@ -1,11 +1,13 @@
 /**
- * Where policies run: bundling a policy into one self-contained text, and hosting it in-process
- * (`none`), in a permission-less Worker (`worker`) or in a permission-less child process
- * (`process`, the only one that holds against hostile code).
+ * Where policies run: hosting a bundled policy in-process (`none`), in a permission-less Worker
+ * (`worker`) or in a permission-less child process (`process`, the only one that holds against
+ * hostile code). Making the bundle, one self-contained text from a policy reference, is
+ * `core/bundle/`'s job.
  *
  * @example Run a policy module in a child process
  * ```ts ignore
- * import { bundlePolicy, createRuntime } from "./mod.ts";
+ * import { bundlePolicy } from "../bundle/mod.ts";
+ * import { createRuntime } from "./mod.ts";
  *
  * const bundle = await bundlePolicy("./my_policy.ts");
  * const runtime = createRuntime("process", bundle, { batchDeadlineMs: 50 });
@@ -22,47 +24,21 @@
  */
 
 import type { PolicyDefinition } from "../protocol/definition.ts";
-import type { PolicyBundle } from "./bundle.ts";
+import type { PolicyBundle } from "../bundle/bundle.ts";
 import { InlineRuntime } from "./inline.ts";
 import { ProcessRuntime } from "./process.ts";
 import type { Isolation, PolicyRuntime } from "../protocol/runtime.ts";
 import type { SandboxOptions } from "./options.ts";
 import { WorkerRuntime } from "./worker.ts";
 
-export type { Batch, Reply } from "../protocol/batch.ts";
-export type {
-  Domain,
-  PolicyDefinition,
-  PolicyHandler,
-  StartMessage,
-  StartResult,
-} from "../protocol/definition.ts";
-export {
-  type BundleOptions,
-  bundlePolicy,
-  type Fetcher,
-  findBundle,
-  type PolicyBundle,
-  sha256Hex,
-} from "./bundle.ts";
 export { importBundle, type InlineOptions, InlineRuntime } from "./inline.ts";
 export {
-  defaultCacheDir,
   type ResolvedSandboxOptions,
   resolveSandboxOptions,
   SANDBOX_DEFAULTS,
   type SandboxOptions,
 } from "./options.ts";
 export { ProcessRuntime } from "./process.ts";
-export {
-  asFailure,
-  type FailureKind,
-  type Isolation,
-  ISOLATIONS,
-  PolicyFailure,
-  type PolicyRuntime,
-  type StreamedBatch,
-} from "../protocol/runtime.ts";
 export { WorkerRuntime } from "./worker.ts";
 
 /**

@@ -5,6 +5,8 @@
  * @module
  */
 
+import { defaultCacheDir } from "../bundle/cache.ts";
+
 /** Options for the policy runtimes; every field has a default. */
 export interface SandboxOptions {
   /** The V8 heap cap of a `process` sandbox, in MiB (default 256). Ignored by other isolations. */
@@ -38,7 +40,7 @@ export interface SandboxOptions {
    * 1048576); the rest is dropped, and the log says so.
    */
   maxLogCharsPerRun?: number;
-  /** Where the `process` runtime writes its bootstrap script (default: {@linkcode defaultCacheDir}). */
+  /** Where the `process` runtime writes its bootstrap script (default: `defaultCacheDir()`). */
   cacheDir?: string;
   /**
    * Whether a `process` sandbox may wait for each reply with blocking reads (default true). It
@@ -113,7 +115,7 @@ function positive(name: string, value: number | undefined, fallback: number): nu
  *
  * @example
  * ```ts
- * import { resolveSandboxOptions } from "./options.ts";
+
  *
  * const options = resolveSandboxOptions({ batchDeadlineMs: 50 });
  * console.assert(options.batchDeadlineMs === 50 && options.heapMiB === 256);
@@ -155,33 +157,4 @@ export function resolveSandboxOptions(options: SandboxOptions = {}): ResolvedSan
     cacheDir: options.cacheDir ?? defaultCacheDir(),
     blockingReads: options.blockingReads ?? true,
   };
-}
-
-/**
- * The directory hyperhook keeps its caches in: `$XDG_CACHE_HOME/hyperhook`, else
- * `$HOME/.cache/hyperhook`, else `hyperhook-cache` in the system's temporary directory.
- *
- * @example
- * ```ts
- * import { defaultCacheDir } from "./options.ts";
- *
- * console.assert(defaultCacheDir().endsWith("hyperhook") || defaultCacheDir().endsWith("cache"));
- * ```
- *
- * @returns An absolute path (the directory may not exist yet).
- */
-export function defaultCacheDir(): string {
-  const env = (name: string): string | undefined => {
-    try {
-      return Deno.env.get(name) || undefined;
-    } catch {
-      return undefined;
-    }
-  };
-  const xdg = env("XDG_CACHE_HOME");
-  if (xdg !== undefined) return `${xdg}/hyperhook`;
-  const home = env(Deno.build.os === "windows" ? "USERPROFILE" : "HOME");
-  if (home !== undefined) return `${home}/.cache/hyperhook`;
-  const temp = env("TMPDIR") ?? env("TEMP") ?? "/tmp";
-  return `${temp}/hyperhook-cache`;
 }

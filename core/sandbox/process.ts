@@ -57,7 +57,8 @@
 import { API_VERSION } from "../protocol/definition.ts";
 import type { Batch, Reply } from "../protocol/batch.ts";
 import type { StartMessage, StartResult } from "../protocol/definition.ts";
-import type { PolicyBundle } from "./bundle.ts";
+import type { PolicyBundle } from "../bundle/bundle.ts";
+import { sha256Hex } from "../bundle/sha256.ts";
 import { encodeFrame, type Frame, FrameError, FrameReader } from "./_frames.ts";
 import {
   checkStartResult,
@@ -102,11 +103,6 @@ const STDERR_TAIL_CHARS = 16 * 1024;
 
 /** The bootstrap files written so far in this process, by path. */
 const bootstrapFiles = new Map<string, Promise<string>>();
-
-async function sha256Hex(text: string): Promise<string> {
-  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
-  return Array.from(new Uint8Array(digest), (byte) => byte.toString(16).padStart(2, "0")).join("");
-}
 
 /**
  * Writes the child's bootstrap script once into `cacheDir`, named by the hash of its source, and

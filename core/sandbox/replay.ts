@@ -4,7 +4,7 @@
  *
  * One permission-less child per run (the same boundary as the per-batch `process` runtime, see
  * `process.ts`: no permissions, `--cached-only --no-remote --no-npm`, an empty environment, heap
- * and memory caps, SIGKILL) runs the kernel bundle (`kernel_bundle.ts`) as its main module. It is
+ * and memory caps, SIGKILL) runs the kernel bundle (`core/bundle/kernel.ts`) as its main module. It is
  * sent the workload, the simulation's options, the texts of the trace files the kernel read and
  * the bundles of the sandboxed policies, and runs the whole simulation with its policies called
  * in-process, as `--isolation none` does, streaming each answer of a sandboxed policy, in the
@@ -35,9 +35,9 @@ import type { Batch, Reply } from "../protocol/batch.ts";
 import type { Domain, StartMessage, StartResult } from "../protocol/definition.ts";
 import type { SimulateOptions } from "../simulate.ts";
 import type { Workload } from "../workload/schema.ts";
-import type { PolicyBundle } from "./bundle.ts";
+import type { PolicyBundle } from "../bundle/bundle.ts";
 import type { ReplayRun } from "./_kernel_child.ts";
-import { kernelBundle } from "./kernel_bundle.ts";
+import { kernelBundle } from "../bundle/kernel.ts";
 import { type ResolvedSandboxOptions, resolveSandboxOptions } from "./options.ts";
 import { checkStartResult } from "./_policy_host.ts";
 import { OutputLimit } from "../protocol/text.ts";

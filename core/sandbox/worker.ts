@@ -37,7 +37,7 @@
 import { API_VERSION } from "../protocol/definition.ts";
 import type { Batch, Reply } from "../protocol/batch.ts";
 import type { StartMessage, StartResult } from "../protocol/definition.ts";
-import type { PolicyBundle } from "./bundle.ts";
+import type { PolicyBundle } from "../bundle/bundle.ts";
 import { checkStartResult, WORKER_BOOTSTRAP_JS } from "./_policy_host.ts";
 import { type Isolation, PolicyFailure, type PolicyRuntime } from "../protocol/runtime.ts";
 import { OutputLimit } from "../protocol/text.ts";

@@ -3,7 +3,7 @@
 // and the web server standing in on 127.0.0.1. Every form runs sandboxed (process) and the
 // report names the reference and the hash of the code that ran.
 import assert from "node:assert/strict";
-import { bundlePolicy } from "../../core/sandbox/bundle.ts";
+import { bundlePolicy } from "../../core/bundle/bundle.ts";
 import { workloadFile } from "../_helpers.ts";
 import { integrity, npmTarball, serveFiles } from "./_registries.ts";
 

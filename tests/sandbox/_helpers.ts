@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import type { Batch, Reply } from "../../core/protocol/batch.ts";
 import type { StartMessage } from "../../core/protocol/definition.ts";
-import { bundlePolicy, type PolicyBundle } from "../../core/sandbox/bundle.ts";
+import { bundlePolicy, type PolicyBundle } from "../../core/bundle/bundle.ts";
 import { ProcessRuntime } from "../../core/sandbox/process.ts";
 import type { PolicyRuntime } from "../../core/protocol/runtime.ts";
 

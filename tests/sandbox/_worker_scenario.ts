@@ -9,7 +9,7 @@
  * @module
  */
 
-import { bundlePolicy } from "../../core/sandbox/bundle.ts";
+import { bundlePolicy } from "../../core/bundle/bundle.ts";
 import { WorkerRuntime } from "../../core/sandbox/worker.ts";
 import { PolicyFailure } from "../../core/protocol/runtime.ts";
 

@@ -4,14 +4,15 @@
  */
 
 import assert from "node:assert/strict";
-import { bundlePolicy, findBundle, sha256Hex } from "../../core/sandbox/bundle.ts";
+import { bundlePolicy, findBundle } from "../../core/bundle/bundle.ts";
+import { sha256Hex } from "../../core/bundle/sha256.ts";
 import { createRuntime } from "../../core/sandbox/mod.ts";
 import {
   applyImportMap,
   parseJsonc,
   parsePackageSpecifier,
   pickVersion,
-} from "../../core/sandbox/_resolve.ts";
+} from "../../core/bundle/_resolve.ts";
 import {
   assertNoSandboxChildren,
   batchOf,

@@ -8,8 +8,8 @@
 
 import assert from "node:assert/strict";
 import { bundleReference, PolicyReferenceError } from "../../core/loader.ts";
-import { bundlePolicy } from "../../core/sandbox/bundle.ts";
-import { hostKind } from "../../core/sandbox/_resolve.ts";
+import { bundlePolicy } from "../../core/bundle/bundle.ts";
+import { hostKind } from "../../core/bundle/_resolve.ts";
 import { serveFiles } from "../authoring/_registries.ts";
 
 const SECRET = "SECRET-CONTENT-7f3a";

@@ -4,13 +4,8 @@
  */
 
 import assert from "node:assert/strict";
-import {
-  createRuntime,
-  PolicyFailure,
-  type PolicyRuntime,
-  type ProcessRuntime,
-} from "../../core/sandbox/mod.ts";
-import type { Isolation } from "../../core/protocol/runtime.ts";
+import { createRuntime, type ProcessRuntime } from "../../core/sandbox/mod.ts";
+import { type Isolation, PolicyFailure, type PolicyRuntime } from "../../core/protocol/runtime.ts";
 import type { SandboxOptions } from "../../core/sandbox/options.ts";
 import {
   assertNoSandboxChildren,

@@ -10,7 +10,7 @@
  *
  * @example
  * ```ts ignore
- * import { bundleIdentity } from "./bundle_identity.ts";
+ * import { bundleIdentity } from "./identity.ts";
  *
  * const { sha256 } = await bundleIdentity(new URL("../../plugins/cpu/rr.ts", import.meta.url).pathname);
  * ```
@@ -18,7 +18,7 @@
  * @module
  */
 
-import { defaultCacheDir } from "./options.ts";
+import { defaultCacheDir } from "./cache.ts";
 
 /** A bundle's identity: what a report records of the code that ran. */
 export interface BundleIdentity {

@@ -15,7 +15,7 @@ import type * as esbuild from "esbuild";
 import { createHash } from "node:crypto";
 import { dirname } from "node:path";
 import { fileURLToPath as fromFileUrl } from "node:url";
-import { defaultCacheDir } from "./options.ts";
+import { defaultCacheDir } from "./cache.ts";
 import {
   applyImportMap,
   type ImportMap,
@@ -33,7 +33,7 @@ export interface KernelBundle {
   sha256: string;
 }
 
-const ENTRY = new URL("./_kernel_child.ts", import.meta.url);
+const ENTRY = new URL("../sandbox/_kernel_child.ts", import.meta.url);
 const CONFIG = new URL("../../deno.json", import.meta.url);
 /**
  * Modules the child has no use for, and what stands in for them: it bundles nothing, and it is
@@ -41,7 +41,7 @@ const CONFIG = new URL("../../deno.json", import.meta.url);
  * part of its start) need not be built. A stand-in schema answers anything with itself, and
  * refuses to validate, so that a use of it in the child fails loudly.
  */
-const STUBS: Record<string, string> = {
+const STAND_INS: Record<string, string> = {
   esbuild: "export function build() { throw new Error('The sandbox does not bundle'); }\n",
   zod: `const refuse = () => { throw new Error("The sandbox validates no workload"); };
 const inert = new Proxy(function () {}, {
@@ -77,7 +77,7 @@ let building: Promise<KernelBundle> | undefined;
  *
  * @example
  * ```ts ignore
- * import { kernelBundle } from "./kernel_bundle.ts";
+ * import { kernelBundle } from "./kernel.ts";
  *
  * const bundle = await kernelBundle();
  * console.log(bundle.sha256);
@@ -191,7 +191,7 @@ function kernelPlugin(importMap: ImportMap | undefined, cacheDir: string): esbui
       build.onResolve({ filter: /^[^./]/ }, async (args) => {
         // Inside a package, and the resolution asked for below, esbuild resolves as Node does.
         if (args.importer.includes("/node_modules/") || args.pluginData === NATIVE) return;
-        if (Object.hasOwn(STUBS, args.path)) return { path: args.path, namespace: "stub" };
+        if (Object.hasOwn(STAND_INS, args.path)) return { path: args.path, namespace: "stand-in" };
         const mapped = importMap === undefined ? undefined : applyImportMap(importMap, args.path);
         if (mapped === undefined) return;
         if (mapped.startsWith("file:")) return { path: fromFileUrl(mapped) };
@@ -207,8 +207,8 @@ function kernelPlugin(importMap: ImportMap | undefined, cacheDir: string): esbui
           pluginData: NATIVE,
         });
       });
-      build.onLoad({ filter: /.*/, namespace: "stub" }, (args) => ({
-        contents: STUBS[args.path]!,
+      build.onLoad({ filter: /.*/, namespace: "stand-in" }, (args) => ({
+        contents: STAND_INS[args.path]!,
         loader: "js",
       }));
     },

@@ -45,7 +45,8 @@ import * as esbuild from "esbuild";
 import { builtinModules } from "node:module";
 import { basename, dirname, extname, relative, resolve as resolvePath } from "node:path";
 import { fileURLToPath } from "node:url";
-import { defaultCacheDir } from "./options.ts";
+import { defaultCacheDir } from "./cache.ts";
+import { sha256Hex } from "./sha256.ts";
 import {
   applyImportMap,
   type Fetcher,
@@ -145,24 +146,6 @@ interface BuildContext {
   configs: Map<string, Promise<ImportMap | undefined>>;
   npmDirs: Map<string, string>;
   onRead: (path: string, text: string) => void;
-}
-
-/**
- * Computes the SHA-256 of a text's UTF-8 bytes, in hex.
- *
- * @example
- * ```ts
- * import { sha256Hex } from "./bundle.ts";
- *
- * console.assert((await sha256Hex("")).startsWith("e3b0c442"));
- * ```
- *
- * @param text The text to hash.
- * @returns 64 lowercase hex digits.
- */
-export async function sha256Hex(text: string): Promise<string> {
-  const digest = await crypto.subtle.digest("SHA-256", encoder.encode(text));
-  return Array.from(new Uint8Array(digest), (byte) => byte.toString(16).padStart(2, "0")).join("");
 }
 
 /**

@@ -1,8 +1,8 @@
 // A built-in's bundle identity without esbuild: the cache answers while the files the last build
 // read are unchanged, and any change to one of them makes it build again.
 import assert from "node:assert/strict";
-import { bundlePolicy } from "../../core/sandbox/bundle.ts";
-import { bundleIdentity } from "../../core/sandbox/bundle_identity.ts";
+import { bundlePolicy } from "../../core/bundle/bundle.ts";
+import { bundleIdentity } from "../../core/bundle/identity.ts";
 import { loadPolicy } from "../../core/loader.ts";
 
 const SDK = new URL("../../core/policy/mod.ts", import.meta.url).href;

@@ -2,10 +2,12 @@
  * Module resolution for the policy bundler, done the way Deno does it for the cases policies use:
  * import maps from `deno.json`, `jsr:` specifiers through the registry's metadata, `npm:`
  * specifiers through a small `node_modules` workspace that `deno install` lays out from Deno's
- * own npm cache. Private to `core/sandbox/`.
+ * own npm cache. Private to `core/bundle/`.
  *
  * @module
  */
+
+import { sha256Hex } from "./sha256.ts";
 
 /** Fetches a URL (injectable so that tests and offline tools can serve modules themselves). */
 export type Fetcher = (url: string) => Promise<Response>;
@@ -311,13 +313,9 @@ export class JsrResolver {
 
 const workspaces = new Map<string, Promise<string>>();
 
-async function sha256Short(text: string): Promise<string> {
-  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
-  return Array.from(
-    new Uint8Array(digest).slice(0, 8),
-    (byte) => byte.toString(16).padStart(2, "0"),
-  )
-    .join("");
+/** The first 16 hex digits of a text's sha256: short, unique enough for a cache's folder names. */
+async function sha256Prefix(text: string): Promise<string> {
+  return (await sha256Hex(text)).slice(0, 16);
 }
 
 async function exists(path: string): Promise<boolean> {
@@ -360,7 +358,7 @@ export async function npmWorkspace(
   const range = parsed.range === "" ? "*" : parsed.range;
   const key = `${parsed.name.replace(/[^A-Za-z0-9._-]/g, "_")}@${
     range.replace(/[^A-Za-z0-9._-]/g, "_")
-  }-${await sha256Short(`${parsed.name}@${range}`)}`;
+  }-${await sha256Prefix(`${parsed.name}@${range}`)}`;
   const dir = `${cacheDir}/npm/${key}`;
   let pending = workspaces.get(dir);
   if (pending === undefined) {
