@@ -9,8 +9,8 @@ import { renderHtmlReport } from "../report/html.ts";
 import { type RunObserver, RunRecorder } from "../report/recorder.ts";
 import { formatReport } from "../report/table.ts";
 import { createSimulation, type SimulateOptions } from "../simulate.ts";
-import { readWorkload } from "../workload/load.ts";
-import { isDatacenterFile, runDatacenterCommand } from "../datacenter/command.ts";
+import { parseWorkload, readWorkloadJson } from "../workload/load.ts";
+import { dirname, resolve } from "node:path";
 import type { Workload } from "../workload/schema.ts";
 import {
   EXIT,
@@ -96,10 +96,14 @@ export async function runCommand(args: string[]): Promise<number> {
   if (format !== "table" && format !== "json") {
     throw new UsageError(`--format: expected table or json, got ${format}`);
   }
-  if (await isDatacenterFile(positionals[0]!)) {
-    return await runDatacenterCommand(positionals[0]!, values);
+  const path = positionals[0]!;
+  // Read once, with the workload reader's bounds (a regular file of bounded size), then dispatch.
+  const json = readWorkloadJson(path);
+  if (isDatacenterJson(json)) {
+    const { runDatacenterCommand } = await import("../datacenter/command.ts");
+    return await runDatacenterCommand(path, values, json);
   }
-  const workload = await readWorkload(positionals[0]!);
+  const workload = parseWorkload(json, { source: path, baseDir: dirname(resolve(path)) });
   phases.mark("parse");
   const options = simulationOptions(values);
   options.policies = {
@@ -131,4 +135,10 @@ export async function runCommand(args: string[]): Promise<number> {
   phases.mark("report");
   phases.print();
   return Object.values(report.policies).some((policy) => policy.ejected) ? EXIT.FAILED : EXIT.OK;
+}
+
+/** Whether a parsed workload file names the datacenter schema (checked without loading that layer). */
+function isDatacenterJson(value: unknown): boolean {
+  return typeof value === "object" && value !== null &&
+    (value as Record<string, unknown>).schema === "hyperhook.datacenter/v1";
 }

@@ -18,16 +18,18 @@ import {
 import type { Report } from "../report/report.ts";
 import { renderDatacenterHtml } from "./html.ts";
 import { formatDatacenter } from "./report.ts";
-import { isDatacenterWorkload, readDatacenter } from "./schema.ts";
+import { isDatacenterWorkload, parseDatacenter, readDatacenter } from "./schema.ts";
+import { readWorkloadJson } from "../workload/load.ts";
+import { dirname, resolve } from "node:path";
 import { createDatacenterSimulation } from "./simulation.ts";
 
 /**
  * Whether the file at `path` is a datacenter workload (by its `schema`); false for anything else,
  * unreadable files included, which the ordinary reader then reports.
  */
-export async function isDatacenterFile(path: string): Promise<boolean> {
+export function isDatacenterFile(path: string): boolean {
   try {
-    return isDatacenterWorkload(JSON.parse(await Deno.readTextFile(path)));
+    return isDatacenterWorkload(readWorkloadJson(path));
   } catch {
     return false;
   }
@@ -37,6 +39,7 @@ export async function isDatacenterFile(path: string): Promise<boolean> {
 export async function runDatacenterCommand(
   path: string,
   values: Record<string, string | boolean | undefined>,
+  json?: unknown,
 ): Promise<number> {
   const format = values.format ?? "table";
   if (format !== "table" && format !== "json") {
@@ -49,7 +52,9 @@ export async function runDatacenterCommand(
       );
     }
   }
-  const workload = await readDatacenter(path);
+  const workload = json === undefined
+    ? await readDatacenter(path)
+    : parseDatacenter(json, { source: path, baseDir: dirname(resolve(path)) });
   const options = simulationOptions(values);
   const placement = policyFlag(values, "placement");
   if (placement !== undefined) options.policies = { placement };

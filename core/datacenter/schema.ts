@@ -15,7 +15,7 @@
 import { z } from "zod";
 import { dirname, isAbsolute, resolve } from "node:path";
 import { parseDuration } from "../engine/duration.ts";
-import { WorkloadError } from "../workload/load.ts";
+import { readWorkloadJson, WorkloadError } from "../workload/load.ts";
 import { describeIssue } from "../workload/schema.ts";
 import type { DatacenterWorkload } from "./types.ts";
 
@@ -326,16 +326,7 @@ export async function readDatacenter(path: string): Promise<DatacenterWorkload> 
  *
  * @throws {WorkloadError} When the file is missing or is not JSON.
  */
+// deno-lint-ignore require-await
 export async function readJson(path: string): Promise<unknown> {
-  let text: string;
-  try {
-    text = await Deno.readTextFile(path);
-  } catch (error) {
-    throw new WorkloadError(`Workload ${path}: cannot read the file (${(error as Error).message})`);
-  }
-  try {
-    return JSON.parse(text);
-  } catch (error) {
-    throw new WorkloadError(`Workload ${path}: not valid JSON (${(error as Error).message})`);
-  }
+  return readWorkloadJson(path);
 }

@@ -338,7 +338,12 @@ export function resultsCsv(collected: Collected): string {
 /** One line per problem `collect` found, ready for stderr. */
 export function problems(collected: Collected): string[] {
   const lines: string[] = [];
-  for (const mismatch of collected.mismatches) {
+  // In plan order (files are found in directory order), results from unknown shards last.
+  const mismatches = [...collected.mismatches].sort((a, b) =>
+    (a.index < 0 ? Infinity : a.index) - (b.index < 0 ? Infinity : b.index) ||
+    (a.file < b.file ? -1 : a.file > b.file ? 1 : 0)
+  );
+  for (const mismatch of mismatches) {
     lines.push(
       mismatch.index < 0
         ? `${mismatch.file}: ${mismatch.reason}`
