@@ -218,3 +218,38 @@ Deno.test("html: an I/O comparison leads with its table and latency over time", 
   const table = /<h2>I\/O by VM<\/h2>(<table>[\s\S]*?<\/table>)/.exec(html)![1]!;
   assert.match(table, /<th>completed<\/th><th>mean<\/th><th>p99<\/th><th>max<\/th>/);
 });
+
+Deno.test("html: the timeline's changes and the incidents are marked on the charts over time", async () => {
+  const workload = parseWorkload({
+    schema: "hyperhook.workload/v1",
+    name: "marked",
+    host: { pcpus: 2 },
+    stopAt: "100ms",
+    vms: ["a", "b", "c"].map((id) => ({ id, cpu: { pattern: "cpu-bound" } })),
+    timeline: [{ at: "40ms", vm: "a", set: { weight: 1024, cap: 50 } }],
+  });
+  const recorder = new RunRecorder(20);
+  const report = await runWorkload(
+    workload,
+    { policies: { cpu: { use: "credit" } } },
+    "c",
+    recorder,
+  );
+  report.incidents.push(
+    {
+      atNs: 70_000_000,
+      domain: "cpu",
+      policy: "credit",
+      kind: "error",
+      reason: "threw",
+      message: "boom",
+    } as (typeof report.incidents)[number],
+  );
+  const html = renderHtmlReport([{ label: "credit", report, trace: recorder.trace }]);
+  const share = /CPU share over time · credit[\s\S]*?<\/svg>/.exec(html)![0];
+  assert.deepEqual(titles(share, "mark"), [
+    "0.04s: a weight 1024, cap 50",
+    "0.07s: cpu policy credit ejected (error)",
+  ]);
+  assert.match(share, /<g class="mark"><title>0\.07s[^<]*<\/title><line [^>]*stroke="#dc2626"/);
+});
