@@ -1,6 +1,7 @@
 // `--watch` on `run` and `compare`: a real process runs once, then again when the policy file or
 // the workload changes (the policy's new code, the workload's new content), until SIGINT.
 import assert from "node:assert/strict";
+import { concerns, watchSet } from "../core/commands/_watch.ts";
 
 const CLI = new URL("../core/cli.ts", import.meta.url).pathname;
 const PLUGINS = new URL("../plugins/cpu/", import.meta.url).pathname;
@@ -157,5 +158,50 @@ Deno.test("compare --watch: a broken workload is reported and the watch goes on"
       watched.child.kill("SIGKILL");
     } catch { /* already gone */ }
     await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("watchSet: the workload, its traces and the local policies it or the flags name", () => {
+  const dir = Deno.makeTempDirSync({ prefix: "hyperhook-watch-" });
+  try {
+    Deno.writeTextFileSync(
+      `${dir}/workload.json`,
+      JSON.stringify({
+        policies: { cpu: { use: "./policies/mine.ts" }, memory: "lru", io: { use: "npm:io-x" } },
+        vms: [{
+          id: "a",
+          cpu: { trace: { format: "planetlab", path: "traces/a.txt" } },
+          io: { trace: [{ path: "io/b.csv" }] },
+        }],
+      }),
+    );
+    const set = watchSet("workload.json", {
+      cpu: "rr, ./other/theirs.ts",
+      io: "sstf",
+      out: "policies/report.ts",
+      "out-dir": "policies/runs",
+    }, dir);
+    assert.deepEqual([...set.files].sort(), [
+      `${dir}/io/b.csv`,
+      `${dir}/other/theirs.ts`,
+      `${dir}/policies/mine.ts`,
+      `${dir}/traces/a.txt`,
+      `${dir}/workload.json`,
+    ]);
+    assert.deepEqual([...set.moduleDirs].sort(), [`${dir}/other`, `${dir}/policies`]);
+    // A module beside a policy (its helpers) counts; other files there, or beside the workload,
+    // do not.
+    assert.equal(concerns(set, `${dir}/policies/helper.ts`), true);
+    assert.equal(concerns(set, `${dir}/policies/notes.md`), false);
+    assert.equal(concerns(set, `${dir}/report.json`), false);
+    assert.equal(concerns(set, `${dir}/traces/a.txt`), true);
+    // What the run writes never starts a run, even beside a policy.
+    assert.equal(concerns(set, `${dir}/policies/report.ts`), false);
+    assert.equal(concerns(set, `${dir}/policies/runs/x.ts`), false);
+    // A workload being edited (not JSON for a moment) is still watched, alone.
+    Deno.writeTextFileSync(`${dir}/workload.json`, "{");
+    assert.deepEqual([...watchSet("workload.json", {}, dir).files], [`${dir}/workload.json`]);
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
   }
 });

@@ -20,9 +20,12 @@ export interface WatchSet {
   files: Set<string>;
   /** Folders any module of which starts a run (absolute): the local policies' folders. */
   moduleDirs: Set<string>;
+  /** What the run writes (`--out`, `--html`, `--log`, `--out-dir`): never a reason to run. */
+  outputs: Set<string>;
 }
 
-const MODULE_EXTENSIONS = new Set([".ts", ".tsx", ".mts", ".js", ".mjs", ".jsx", ".json"]);
+const MODULE_EXTENSIONS = new Set([".ts", ".tsx", ".mts", ".js", ".mjs", ".jsx"]);
+const OUTPUT_FLAGS = ["out", "html", "log", "out-dir", "trace"] as const;
 const DOMAIN_FLAGS = ["cpu", "memory", "io", "placement"] as const;
 
 /** The local file a policy reference names, or undefined for a built-in or remote one. */
@@ -92,11 +95,20 @@ export function watchSet(
     files.add(file);
     moduleDirs.add(dirname(file));
   }
-  return { files, moduleDirs };
+  const outputs = new Set<string>();
+  for (const flag of OUTPUT_FLAGS) {
+    const value = flags[flag];
+    if (typeof value === "string") outputs.add(resolve(cwd, value));
+  }
+  return { files, moduleDirs, outputs };
 }
 
 /** Whether a changed path concerns the run. */
 export function concerns(set: WatchSet, path: string): boolean {
+  // A run that rewrote its own output would run again, forever.
+  for (const output of set.outputs) {
+    if (path === output || path.startsWith(`${output}/`)) return false;
+  }
   return set.files.has(path) ||
     (set.moduleDirs.has(dirname(path)) && MODULE_EXTENSIONS.has(extname(path)));
 }
