@@ -21,6 +21,7 @@ import {
 } from "./common.ts";
 import { Phases } from "./phases.ts";
 import { runWorkload } from "./run.ts";
+import { watchCommand } from "./_watch.ts";
 import { renderHtmlReport } from "../report/html.ts";
 import { RunRecorder } from "../report/recorder.ts";
 
@@ -30,6 +31,7 @@ export const COMPARE_USAGE = `hyperhook compare <workload.json> --cpu a,b,c [opt
   --out-dir DIR                     write each report to DIR/<policy>.json
   --html FILE                       write the runs side by side as a self-contained HTML page
   --format table|json               json: an array of the reports
+  --watch                           run again whenever the workload or a local policy file changes
   (and the options of run: --config-*, --isolation, --seed, --stall)`;
 
 /** Runs the `compare` subcommand; returns the exit code. */
@@ -39,6 +41,7 @@ export async function compareCommand(args: string[]): Promise<number> {
     ...SIMULATION_FLAGS,
     "out-dir": { type: "string" },
     html: { type: "string" },
+    watch: { type: "boolean" },
   });
   if (values.help) {
     console.log(COMPARE_USAGE);
@@ -49,6 +52,7 @@ export async function compareCommand(args: string[]): Promise<number> {
       `compare: expected one workload file, got ${positionals.length}`,
     );
   }
+  if (values.watch) return await watchCommand(positionals[0]!, args, values, compareCommand);
   const format = values.format ?? "table";
   if (format !== "table" && format !== "json") {
     throw new UsageError(`--format: expected table or json, got ${format}`);

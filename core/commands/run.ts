@@ -24,6 +24,7 @@ import {
   writeOutput,
 } from "./common.ts";
 import { Phases } from "./phases.ts";
+import { watchCommand } from "./_watch.ts";
 
 /** Usage of `run`. */
 export const RUN_USAGE = `hyperhook run <workload.json> [options]
@@ -41,7 +42,8 @@ export const RUN_USAGE = `hyperhook run <workload.json> [options]
   --out FILE                        write the JSON report to FILE
   --html FILE                       write a self-contained HTML report with charts to FILE
   --log FILE                        write the decision log as text to FILE
-  --format table|json               what to print on stdout (json: the report alone)`;
+  --format table|json               what to print on stdout (json: the report alone)
+  --watch                           run again whenever the workload or a local policy file changes`;
 
 /**
  * Runs one workload with progress on stderr; the report, its simulation and the options used.
@@ -82,6 +84,7 @@ export async function runCommand(args: string[]): Promise<number> {
     out: { type: "string" },
     log: { type: "string" },
     html: { type: "string" },
+    watch: { type: "boolean" },
   });
   if (values.help) {
     console.log(RUN_USAGE);
@@ -92,6 +95,7 @@ export async function runCommand(args: string[]): Promise<number> {
       `run: expected one workload file, got ${positionals.length}`,
     );
   }
+  if (values.watch) return await watchCommand(positionals[0]!, args, values, runCommand);
   const format = values.format ?? "table";
   if (format !== "table" && format !== "json") {
     throw new UsageError(`--format: expected table or json, got ${format}`);

@@ -10,6 +10,7 @@
  * @module
  */
 
+import { LiveHistory } from "./_history.ts";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { buildProgram } from "../cpu/programs.ts";
@@ -268,6 +269,7 @@ export class LiveKernel {
   #seq = 0;
   #tail: Promise<unknown> = Promise.resolve();
   #subscribers = new Set<LiveSubscriber>();
+  #history = new LiveHistory();
   #snapshotText = "";
   #snapshotBytes: Uint8Array<ArrayBuffer> | undefined;
   #snapshotAtMs = 0;
@@ -682,7 +684,8 @@ export class LiveKernel {
     if (wallMs - this.#snapshotAtMs >= 50) this.#refresh();
     if (wallMs - this.#lastSampleMs >= (this.#options.sampleMs ?? 250)) {
       this.#lastSampleMs = wallMs;
-      if (this.#subscribers.size > 0) this.#broadcast("sample", this.#sample());
+      // Sampled with no subscriber too: a dashboard opened later starts with the history.
+      this.#broadcast("sample", this.#sample());
     }
     if (kernel.ended && !this.#endAnnounced) {
       this.#endAnnounced = true;
@@ -901,12 +904,13 @@ export class LiveKernel {
   /** Adds an SSE client; returns the function that removes it. */
   subscribe(subscriber: LiveSubscriber): () => void {
     this.#subscribers.add(subscriber);
-    subscriber.send("hello", this.state());
+    subscriber.send("hello", { ...this.state(), history: this.#history.view() });
     return () => this.#subscribers.delete(subscriber);
   }
 
   #broadcast(event: string, data: unknown): void {
     if (event === "incident") this.#incidentsSent++;
+    this.#history.record(event, data);
     for (const subscriber of this.#subscribers) {
       try {
         subscriber.send(event, data);
