@@ -30,6 +30,10 @@ export const COMPARE_USAGE = `hyperhook compare <workload.json> --cpu a,b,c [opt
   --out-dir DIR                     write each report to DIR/<policy>.json
   --html FILE                       write the runs side by side as a self-contained HTML page
   --format table|json               json: an array of the reports
+  --trace FILE                      every run in one Chrome JSON trace, side by side (Perfetto)
+  --trace-window FROM..TO / --trace-max SIZE   trace part of the runs (2s..3s); cap (256MiB)
+  --log FILE                        every decision of every run, with a "run" field: FILE.jsonl
+                                    (JSON lines), FILE.csv (CSV), else raw records
   (and the options of run: --config-*, --isolation, --seed, --stall)`;
 
 /** Runs the `compare` subcommand; returns the exit code. */
@@ -39,6 +43,10 @@ export async function compareCommand(args: string[]): Promise<number> {
     ...SIMULATION_FLAGS,
     "out-dir": { type: "string" },
     html: { type: "string" },
+    trace: { type: "string" },
+    "trace-window": { type: "string" },
+    "trace-max": { type: "string" },
+    log: { type: "string" },
   });
   if (values.help) {
     console.log(COMPARE_USAGE);
@@ -68,17 +76,26 @@ export async function compareCommand(args: string[]): Promise<number> {
   }
   const workload = await readWorkload(positionals[0]!);
   phases.mark("parse");
+  // The observers' code is loaded only for runs that ask for one.
+  const observers = values.log ?? values.trace ?? values["trace-window"] ?? values["trace-max"];
+  const observing = observers === undefined
+    ? undefined
+    : (await import("../observe/flags.ts")).RunObservers.fromFlags(values, true);
   const reports: Report[] = [];
   const recorders: RunRecorder[] = [];
   for (const name of names) {
     const options = simulationOptions(values);
     options.policies = { [domain]: policyFlag(values, domain, name) };
     options.onIncident = printIncident;
+    if (observing !== undefined) {
+      options.observe = (simulation) => observing.watch(simulation, name);
+    }
     const recorder = new RunRecorder();
     recorders.push(recorder);
     reports.push(await runWorkload(workload, options, name, recorder, phases));
     phases.mark("report");
   }
+  for (const line of await observing?.finish() ?? []) console.error(`hyperhook: ${line}`);
   if (typeof values.html === "string") {
     await writeOutput(
       values.html,

@@ -40,7 +40,10 @@ export const RUN_USAGE = `hyperhook run <workload.json> [options]
   --deadline T / --init-deadline T  wall-clock limit per batch (100ms) and for loading (2s)
   --out FILE                        write the JSON report to FILE
   --html FILE                       write a self-contained HTML report with charts to FILE
-  --log FILE                        write the decision log as text to FILE
+  --log FILE                        write every decision: FILE.jsonl (JSON lines), FILE.csv (CSV
+                                    with a header), else raw records "atNs domain kind a b c"
+  --trace FILE                      write a Chrome JSON trace (ui.perfetto.dev, chrome://tracing)
+  --trace-window FROM..TO / --trace-max SIZE   trace part of the run (2s..3s); cap (256MiB)
   --format table|json               what to print on stdout (json: the report alone)`;
 
 /**
@@ -82,6 +85,9 @@ export async function runCommand(args: string[]): Promise<number> {
     out: { type: "string" },
     log: { type: "string" },
     html: { type: "string" },
+    trace: { type: "string" },
+    "trace-window": { type: "string" },
+    "trace-max": { type: "string" },
   });
   if (values.help) {
     console.log(RUN_USAGE);
@@ -112,11 +118,12 @@ export async function runCommand(args: string[]): Promise<number> {
     io: policyFlag(values, "io"),
   };
   options.onIncident = printIncident;
-  let log: string[] | undefined;
-  if (typeof values.log === "string") {
-    log = [];
-    options.logSink = (line) => log!.push(line);
-  }
+  // The observers' code is loaded only for a run that asks for one.
+  const observers = values.log ?? values.trace ?? values["trace-window"] ?? values["trace-max"];
+  const observing = observers === undefined
+    ? undefined
+    : (await import("../observe/flags.ts")).RunObservers.fromFlags(values);
+  if (observing !== undefined) options.observe = (simulation) => observing.watch(simulation);
   const recorder = typeof values.html === "string" ? new RunRecorder() : undefined;
   const report = await runWorkload(workload, options, "run", recorder, phases);
   if (typeof values.out === "string") {
@@ -130,7 +137,7 @@ export async function runCommand(args: string[]): Promise<number> {
       "--html",
     );
   }
-  if (log !== undefined) await writeOutput(values.log as string, log.join("\n") + "\n", "--log");
+  for (const line of await observing?.finish() ?? []) console.error(`hyperhook: ${line}`);
   console.log(format === "json" ? JSON.stringify(report, null, 2) : formatReport(report));
   phases.mark("report");
   phases.print();
