@@ -38,7 +38,7 @@ export interface TraceOptions {
   toNs?: number;
   /** Stop recording once the trace holds this many bytes (default 256 MiB). */
   maxBytes?: number;
-  /** The window of the share counters (ns; default 1/200 of `stopAt`, at least 1 ms, else 100 ms). */
+  /** The window of the share counters (ns; default 1/100 of `stopAt`, at least 1 ms, else 100 ms). */
   shareWindowNs?: number;
 }
 
@@ -72,10 +72,14 @@ const QUERY_ARG: Record<string, string> = {
  * ```
  */
 export class TraceFile {
-  /** The events so far, each a JSON object's text. */
-  readonly events: string[] = [];
-  /** Their size in bytes (ASCII, and UTF-16 units past it: an upper bound for the cap). */
+  /**
+   * The events so far as UTF-8, each followed by `,\n`: one growing buffer rather than a string
+   * per event, which the garbage collector would walk again and again.
+   */
+  #buffer = new Uint8Array(1 << 16);
+  /** How many bytes of the buffer the events fill. */
   bytes = 0;
+  readonly #encoder = new TextEncoder();
   /** Where recording stopped because of the size cap (simulated ns of the run), or undefined. */
   cutAtNs: number | undefined;
   /** The run being recorded when the cap was reached. */
@@ -114,37 +118,66 @@ export class TraceFile {
   /** Adds one event (its JSON text) unless the cap is reached. */
   push(event: string, atNs: number, run: TraceRun): void {
     if (this.cutAtNs !== undefined) return;
-    if (this.bytes + event.length + 2 > this.maxBytes) {
-      this.cutAtNs = atNs;
-      this.cutRun = run.label;
-      return;
+    // UTF-16 units count bytes exactly for ASCII, nearly every event; the cap is checked in
+    // bytes again when the pending text is encoded.
+    if (this.bytes + this.#pendingChars + event.length + 2 > this.maxBytes) {
+      this.#encodePending();
+      if (this.bytes + 3 * event.length + 2 > this.maxBytes) {
+        this.cutAtNs = atNs;
+        this.cutRun = run.label;
+        return;
+      }
     }
-    this.events.push(event);
-    this.bytes += event.length + 2;
+    // Events gather in one string, encoded every 64 Ki units: an encoder call per event costs
+    // more than the event, and a string kept per event would be walked by every collection.
+    this.#pending.push(event);
+    this.#pendingChars += event.length + 2;
+    if (this.#pendingChars >= 1 << 16) this.#encodePending();
   }
 
-  /** The trace's JSON text, in pieces (a long trace is not one string). */
-  *chunks(): Generator<string> {
+  #pending: string[] = [];
+  #pendingChars = 0;
+
+  #encodePending(): void {
+    if (this.#pendingChars === 0) return;
+    this.#pending.push("");
+    const bytes = this.#encoder.encode(this.#pending.join(",\n"));
+    if (this.bytes + bytes.length > this.#buffer.length) {
+      let size = this.#buffer.length * 2;
+      while (size < this.bytes + bytes.length) size *= 2;
+      const bigger = new Uint8Array(size);
+      bigger.set(this.#buffer.subarray(0, this.bytes));
+      this.#buffer = bigger;
+    }
+    this.#buffer.set(bytes, this.bytes);
+    this.bytes += bytes.length;
+    this.#pending = [];
+    this.#pendingChars = 0;
+  }
+
+  /** The trace as UTF-8, in pieces (a long trace is not one string). */
+  *chunks(): Generator<Uint8Array> {
     for (const run of this.#runs) run.finish();
-    yield `{"displayTimeUnit":"ns","otherData":${
+    this.#encodePending();
+    const encoder = this.#encoder;
+    yield encoder.encode(`{"displayTimeUnit":"ns","otherData":${
       JSON.stringify({
         generator: "hyperhook",
         window: [this.fromNs, Number.isFinite(this.toNs) ? this.toNs : null],
         ...(this.cutAtNs === undefined ? {} : { cutAtNs: this.cutAtNs, cutRun: this.cutRun }),
       })
-    },"traceEvents":[\n`;
+    },"traceEvents":[\n`);
     const metadata = this.#runs.flatMap((run) => run.metadata());
-    const all = [...metadata, ...this.events];
-    for (let i = 0; i < all.length; i += 4096) {
-      const part = all.slice(i, i + 4096).join(",\n");
-      yield i + 4096 < all.length ? part + ",\n" : part;
-    }
-    yield "\n]}\n";
+    yield encoder.encode(metadata.join(",\n") + (this.bytes > 0 ? ",\n" : "\n"));
+    // The events without the last separator.
+    if (this.bytes > 0) yield this.#buffer.subarray(0, this.bytes - 2);
+    yield encoder.encode("\n]}\n");
   }
 
   /** The whole trace as text (for tests and small runs). */
   text(): string {
-    return [...this.chunks()].join("");
+    const decoder = new TextDecoder();
+    return [...this.chunks()].map((chunk) => decoder.decode(chunk)).join("");
   }
 
   /**
@@ -156,9 +189,7 @@ export class TraceFile {
     if (slash > 0) await Deno.mkdir(path.slice(0, slash), { recursive: true });
     const file = await Deno.open(path, { write: true, create: true, truncate: true });
     try {
-      const encoder = new TextEncoder();
-      for (const chunk of this.chunks()) {
-        const bytes = encoder.encode(chunk);
+      for (const bytes of this.chunks()) {
         for (let at = 0; at < bytes.length;) at += await file.write(bytes.subarray(at));
       }
     } finally {
@@ -189,12 +220,14 @@ export class TraceRun {
   #runningSlice: Float64Array;
   /** Per vCPU: the cached start of its slices' JSON (`"name":…,"args":{"vm":…,"vcpu":…`). */
   #vcpuText: string[] = [];
+  #vcpuNames: string[] = [];
   /** Per vCPU: runnable (as the CPU batches told). */
   #runnable = new Uint8Array(64);
   /** Per VM: runnable vCPUs, run time in closed slices, resident frames. */
   #vmRunnable: number[] = [];
   #vmRunNs: number[] = [];
   #vmRunNsAtWindow: number[] = [];
+  #vmShare: number[] = [];
   #vmResident: number[] = [];
   /** Per frame: the VM index holding it + 1 (0: free). */
   #frameVm = new Int32Array(0);
@@ -238,7 +271,7 @@ export class TraceRun {
     this.#runningSlice = new Float64Array(pcpus);
     const stopAt = simulation.stopAtNs;
     this.#windowNs = options.shareWindowNs ??
-      (stopAt === undefined ? 100_000_000 : Math.max(1_000_000, Math.round(stopAt / 200)));
+      (stopAt === undefined ? 100_000_000 : Math.max(1_000_000, Math.round(stopAt / 100)));
     this.#windowEnd = this.#windowNs;
     const frames = simulation.memory?.frames ?? 0;
     this.#frameVm = new Int32Array(frames);
@@ -485,29 +518,42 @@ export class TraceRun {
     if (asked === undefined) return;
     this.#asked[domain] = undefined;
     // The answer, query by query: `[count, ...values]` each; a CPU dispatch's pairs name the vCPU.
-    const nums = reply.nums, answers: unknown[] = [];
-    for (let i = 0, q = 0; i < reply.length && q < asked.queries.length; q++) {
-      const count = nums[i]!, values: unknown[] = [];
-      const pairs = domain === "cpu" && asked.queries[q]!.startsWith("dispatch");
+    const nums = reply.nums, queries = asked.queries;
+    let answers = "";
+    for (let i = 0, q = 0; i < reply.length && q < queries.length; q++) {
+      const count = nums[i]!, pairs = domain === "cpu" && queries[q]!.startsWith("dispatch");
+      let values = "";
       for (let k = 0; k < count && k < 64; k++) {
         const value = nums[i + 1 + k]!;
-        if (pairs && k % 2 === 0 && value >= 0) {
-          const vcpu = this.#names.vcpu(value);
-          values.push(`${this.#names.vm(vcpu.vm)}/${vcpu.index}`);
-        } else values.push(Number.isFinite(value) ? value : null);
+        const text = pairs && k % 2 === 0 && value >= 0
+          ? `"${this.#vcpuName(value)}"`
+          : Number.isFinite(value)
+          ? String(value)
+          : "null";
+        values += k === 0 ? text : "," + text;
       }
-      answers.push(values);
+      answers += q === 0 ? `[${values}]` : `,[${values}]`;
       i += 1 + count;
     }
-    const first = asked.queries[0]!;
+    let queryText = "";
+    for (const query of queries) queryText += queryText === "" ? `"${query}"` : `,"${query}"`;
     this.#instant(
       `"pid":${this.#pid + 3},"tid":${DOMAIN_TID[domain]}`,
-      asked.queries.length === 1 ? first : `${first} +${asked.queries.length - 1}`,
+      queries.length === 1 ? queries[0]! : `${queries[0]} +${queries.length - 1}`,
       asked.atNs,
-      `{"notifications":${asked.notifications},"queries":${
-        JSON.stringify(asked.queries)
-      },"answers":${JSON.stringify(answers)}}`,
+      `{"notifications":${asked.notifications},"queries":[${queryText}],"answers":[${answers}]}`,
     );
+  }
+
+  /** `VM/vCPU` of a vCPU (JSON-escaped, without quotes). */
+  #vcpuName(id: number): string {
+    let name = this.#vcpuNames[id];
+    if (name === undefined) {
+      const vcpu = this.#names.vcpu(id);
+      name = JSON.stringify(`${this.#names.vm(vcpu.vm)}/${vcpu.index}`).slice(1, -1);
+      this.#vcpuNames[id] = name;
+    }
+    return name;
   }
 
   #cpuCall(op: number, atNs: number, nums: Float64Array, args: number): void {
