@@ -29,6 +29,39 @@ import type { Domain } from "../protocol/definition.ts";
 import type { Simulation } from "../simulate.ts";
 import { DecisionNames, formatNs } from "./decisions.ts";
 import { watchBatches } from "./batches.ts";
+import { bytesOf, JsonBytes } from "./_json_bytes.ts";
+
+const SEPARATOR = bytesOf(",\n");
+const X_PID = bytesOf(`{"ph":"X","pid":`);
+const TID = bytesOf(`,"tid":`);
+const SLICE_NS = bytesOf(`,"sliceNs":`);
+const STOP = bytesOf(`,"stop":"`);
+const TS_AFTER_ARGS = bytesOf(`"},"ts":`);
+const DUR = bytesOf(`,"dur":`);
+const CLOSE = bytesOf("}");
+const C_PID = bytesOf(`{"ph":"C","pid":`);
+const TS = bytesOf(`,"ts":`);
+const ARGS_CLOSE = bytesOf("}}");
+const NULL = bytesOf("null");
+const I_PID = bytesOf(`{"ph":"i","s":"t","pid":`);
+const NAME = bytesOf(`,"name":"`);
+const QUOTE_TS = bytesOf(`","ts":`);
+const NOTIFICATIONS = bytesOf(`,"args":{"notifications":`);
+const QUERIES = bytesOf(`,"queries":[`);
+const ANSWERS = bytesOf(`],"answers":[`);
+const OPEN = bytesOf("[");
+const CLOSE_LIST = bytesOf("]");
+const COMMA = bytesOf(",");
+const QUOTE = bytesOf(`"`);
+const RUNNABLE = bytesOf(`,"name":"runnable","args":{"vCPUs":`);
+const SHARE = bytesOf(`,"name":"share","args":{"%":`);
+const RESIDENT = bytesOf(`,"name":"resident","args":{"frames":`);
+const QUERY_BYTES: Record<Domain, { bytes: Uint8Array; arg: boolean }[]> = {
+  cpu: [],
+  memory: [],
+  io: [],
+  placement: [],
+};
 
 /** Options of a trace file. */
 export interface TraceOptions {
@@ -72,20 +105,18 @@ const QUERY_ARG: Record<string, string> = {
  * ```
  */
 export class TraceFile {
-  /**
-   * The events so far as UTF-8, each followed by `,\n`: one growing buffer rather than a string
-   * per event, which the garbage collector would walk again and again.
-   */
-  #buffer = new Uint8Array(1 << 16);
-  /** How many bytes of the buffer the events fill. */
-  bytes = 0;
+  /** The events so far as UTF-8, each followed by `,\n`. */
+  readonly out: JsonBytes = new JsonBytes();
   readonly #encoder = new TextEncoder();
   /** Where recording stopped because of the size cap (simulated ns of the run), or undefined. */
   cutAtNs: number | undefined;
   /** The run being recorded when the cap was reached. */
   cutRun: string | undefined;
+  /** The window's start (ns). */
   readonly fromNs: number;
+  /** The window's end (ns; Infinity: the run's end). */
   readonly toNs: number;
+  /** The size cap in bytes. */
   readonly maxBytes: number;
   readonly #shareWindowNs: number | undefined;
   #runs: TraceRun[] = [];
@@ -96,6 +127,11 @@ export class TraceFile {
     this.toNs = options.toNs ?? Infinity;
     this.maxBytes = options.maxBytes ?? DEFAULT_TRACE_BYTES;
     this.#shareWindowNs = options.shareWindowNs;
+  }
+
+  /** How many bytes the events take so far. */
+  get bytes(): number {
+    return this.out.total;
   }
 
   /** Whether the size cap stopped the recording. */
@@ -118,47 +154,27 @@ export class TraceFile {
   /** Adds one event (its JSON text) unless the cap is reached. */
   push(event: string, atNs: number, run: TraceRun): void {
     if (this.cutAtNs !== undefined) return;
-    // UTF-16 units count bytes exactly for ASCII, nearly every event; the cap is checked in
-    // bytes again when the pending text is encoded.
-    if (this.bytes + this.#pendingChars + event.length + 2 > this.maxBytes) {
-      this.#encodePending();
-      if (this.bytes + 3 * event.length + 2 > this.maxBytes) {
-        this.cutAtNs = atNs;
-        this.cutRun = run.label;
-        return;
-      }
-    }
-    // Events gather in one string, encoded every 64 Ki units: an encoder call per event costs
-    // more than the event, and a string kept per event would be walked by every collection.
-    this.#pending.push(event);
-    this.#pendingChars += event.length + 2;
-    if (this.#pendingChars >= 1 << 16) this.#encodePending();
+    const start = this.out.begin();
+    this.out.text(event);
+    this.end(start, atNs, run);
   }
 
-  #pending: string[] = [];
-  #pendingChars = 0;
-
-  #encodePending(): void {
-    if (this.#pendingChars === 0) return;
-    this.#pending.push("");
-    const bytes = this.#encoder.encode(this.#pending.join(",\n"));
-    if (this.bytes + bytes.length > this.#buffer.length) {
-      let size = this.#buffer.length * 2;
-      while (size < this.bytes + bytes.length) size *= 2;
-      const bigger = new Uint8Array(size);
-      bigger.set(this.#buffer.subarray(0, this.bytes));
-      this.#buffer = bigger;
-    }
-    this.#buffer.set(bytes, this.bytes);
-    this.bytes += bytes.length;
-    this.#pending = [];
-    this.#pendingChars = 0;
+  /**
+   * Ends an event written into `out` from `start`: adds the separator, or takes the event back
+   * and stops recording when it passes the cap.
+   */
+  end(start: number, atNs: number, run: TraceRun): void {
+    const out = this.out;
+    out.raw(SEPARATOR);
+    if (out.total <= this.maxBytes) return;
+    out.length = start;
+    this.cutAtNs = atNs;
+    this.cutRun = run.label;
   }
 
   /** The trace as UTF-8, in pieces (a long trace is not one string). */
   *chunks(): Generator<Uint8Array> {
     for (const run of this.#runs) run.finish();
-    this.#encodePending();
     const encoder = this.#encoder;
     yield encoder.encode(`{"displayTimeUnit":"ns","otherData":${
       JSON.stringify({
@@ -170,7 +186,7 @@ export class TraceFile {
     const metadata = this.#runs.flatMap((run) => run.metadata());
     yield encoder.encode(metadata.join(",\n") + (this.bytes > 0 ? ",\n" : "\n"));
     // The events without the last separator.
-    if (this.bytes > 0) yield this.#buffer.subarray(0, this.bytes - 2);
+    if (this.bytes > 0) yield* this.out.chunks(2);
     yield encoder.encode("\n]}\n");
   }
 
@@ -204,6 +220,19 @@ export class TraceFile {
   }
 }
 
+/** A batch asked of a domain's policy: its queries (opcode, first argument), until answered. */
+interface Asked {
+  waiting: boolean;
+  atNs: number;
+  notifications: number;
+  ops: number[];
+  args: number[];
+}
+
+function asking(): Asked {
+  return { waiting: false, atNs: 0, notifications: 0, ops: [], args: [] };
+}
+
 /** One run recorded into a {@linkcode TraceFile}. */
 export class TraceRun {
   /** The run's label, when the file holds several. */
@@ -219,8 +248,8 @@ export class TraceRun {
   #runningSince: Float64Array;
   #runningSlice: Float64Array;
   /** Per vCPU: the cached start of its slices' JSON (`"name":…,"args":{"vm":…,"vcpu":…`). */
-  #vcpuText: string[] = [];
-  #vcpuNames: string[] = [];
+  #vcpuText: Uint8Array[] = [];
+  #vcpuNames: Uint8Array[] = [];
   /** Per vCPU: runnable (as the CPU batches told). */
   #runnable = new Uint8Array(64);
   /** Per VM: runnable vCPUs, run time in closed slices, resident frames. */
@@ -241,7 +270,13 @@ export class TraceRun {
   /** Requests queued at the policy: id → submitted ns. */
   #submitted = new Map<number, number>();
   /** The batch asked of each domain, waiting for its answer. */
-  #asked: Partial<Record<Domain, { atNs: number; notifications: number; queries: string[] }>> = {};
+  /** The batch asked of each domain, waiting for its answer. */
+  #asked: Record<Domain, Asked> = {
+    cpu: asking(),
+    memory: asking(),
+    io: asking(),
+    placement: asking(),
+  };
   #finished = false;
   #vmsSeen = 0;
   #disksSeen = 0;
@@ -309,27 +344,35 @@ export class TraceRun {
     );
   }
 
-  #counter(vm: number, name: string, key: string, value: number, atNs: number): void {
-    if (!this.#inWindow(atNs)) return;
-    this.#push(
-      `{"ph":"C","pid":${this.#pid + 100 + vm},"name":"${name}","ts":${
-        atNs / 1000
-      },"args":{"${key}":${value}}}`,
-      atNs,
-    );
+  #counter(vm: number, counter: Uint8Array, value: number, atNs: number): void {
+    const file = this.#file;
+    if (!this.#inWindow(atNs) || file.cutAtNs !== undefined) return;
+    const out = file.out, start = out.begin();
+    out.raw(C_PID);
+    out.number(this.#pid + 100 + vm);
+    out.raw(counter);
+    out.number(value);
+    out.raw(CLOSE);
+    out.raw(TS);
+    out.micros(atNs);
+    out.raw(CLOSE);
+    file.end(start, atNs, this);
   }
 
-  #vcpuLabel(id: number): string {
-    let text = this.#vcpuText[id];
-    if (text === undefined) {
+  /** `,"name":"VM/i","cat":"vcpu","args":{"vm":"VM","vcpu":i` of a vCPU, as bytes. */
+  #vcpuLabel(id: number): Uint8Array {
+    let bytes = this.#vcpuText[id];
+    if (bytes === undefined) {
       const { vm, index } = this.#names.vcpu(id);
       const name = this.#names.vm(vm);
-      text = `"name":${JSON.stringify(`${name}/${index}`)},"cat":"vcpu","args":{"vm":${
-        JSON.stringify(name)
-      },"vcpu":${index}`;
-      this.#vcpuText[id] = text;
+      bytes = bytesOf(
+        `,"name":${JSON.stringify(`${name}/${index}`)},"cat":"vcpu","args":{"vm":${
+          JSON.stringify(name)
+        },"vcpu":${index}`,
+      );
+      this.#vcpuText[id] = bytes;
     }
-    return text;
+    return bytes;
   }
 
   /** Emits the share counters of every window that ended by `atNs`. */
@@ -347,13 +390,11 @@ export class TraceRun {
       for (let vm = 0; vm < vms; vm++) {
         const ran = (now[vm] ?? 0) - (this.#vmRunNsAtWindow[vm] ?? 0);
         this.#vmRunNsAtWindow[vm] = now[vm] ?? 0;
-        this.#counter(
-          vm,
-          "share",
-          "%",
-          Math.round(1e4 * ran / capacity) / 100,
-          end - this.#windowNs,
-        );
+        // A counter holds its value until the next: only changes are written.
+        const share = Math.round(1e4 * ran / capacity) / 100;
+        if (share === this.#vmShare[vm]) continue;
+        this.#vmShare[vm] = share;
+        this.#counter(vm, SHARE, share, end - this.#windowNs);
       }
       this.#windowEnd += this.#windowNs;
     }
@@ -436,16 +477,30 @@ export class TraceRun {
   }
 
   #closeRun(pcpu: number, vcpu: number, endNs: number, stop: string): void {
-    const start = this.#runningSince[pcpu]!, slice = this.#runningSlice[pcpu]!;
+    const startNs = this.#runningSince[pcpu]!, slice = this.#runningSlice[pcpu]!;
     const vm = this.#names.vcpu(vcpu).vm;
-    this.#vmRunNs[vm] = (this.#vmRunNs[vm] ?? 0) + endNs - start;
-    this.#slice(
-      `"pid":${this.#pid + 1},"tid":${pcpu},${this.#vcpuLabel(vcpu)},"sliceNs":${
-        Number.isFinite(slice) ? slice : null
-      },"stop":"${stop}"}`,
-      start,
-      endNs,
-    );
+    this.#vmRunNs[vm] = (this.#vmRunNs[vm] ?? 0) + endNs - startNs;
+    const file = this.#file;
+    const start = Math.max(startNs, this.#from), end = Math.min(endNs, this.#to);
+    if (end < start || (end === start && !this.#inWindow(startNs))) return;
+    if (file.cutAtNs !== undefined) return;
+    const out = file.out, at = out.begin();
+    out.raw(X_PID);
+    out.number(this.#pid + 1);
+    out.raw(TID);
+    out.number(pcpu);
+    out.raw(this.#vcpuLabel(vcpu));
+    out.raw(SLICE_NS);
+    if (Number.isFinite(slice)) out.number(slice);
+    else out.raw(NULL);
+    out.raw(STOP);
+    out.text(stop);
+    out.raw(TS_AFTER_ARGS);
+    out.micros(start);
+    out.raw(DUR);
+    out.micros(end - start);
+    out.raw(CLOSE);
+    file.end(at, start, this);
   }
 
   /** Ends disk `disk`'s job in service, at its end or at `atNs`, whichever is first. */
@@ -477,27 +532,28 @@ export class TraceRun {
       // `frame` is the VM here: its frames are freed with it.
       for (let f = 0; f < owners.length; f++) if (owners[f] === frame + 1) owners[f] = 0;
       this.#vmResident[frame] = 0;
-      this.#counter(frame, "resident", "frames", 0, atNs);
+      this.#counter(frame, RESIDENT, 0, atNs);
     }
   }
 
   #resident(vm: number, delta: number, atNs: number): void {
     const value = (this.#vmResident[vm] ?? 0) + delta;
     this.#vmResident[vm] = value;
-    this.#counter(vm, "resident", "frames", value, atNs);
+    this.#counter(vm, RESIDENT, value, atNs);
   }
 
   #batch(domain: Domain, batch: Batch): void {
     const nums = batch.nums, length = batch.length, now = this.#simulation.kernel.now;
-    const queries: string[] = [];
+    const asked = this.#asked[domain];
+    asked.ops.length = 0;
+    asked.args.length = 0;
     let notifications = 0;
     for (let i = 0; i < length;) {
       const op = nums[i]!, atNs = nums[i + 1]!, count = nums[i + 2]!, args = i + 3;
       i = args + count;
       if (op >= 20) {
-        const name = QUERY_NAMES[domain][op] ?? `op ${op}`;
-        const what = QUERY_ARG[`${domain} ${name}`];
-        queries.push(what === undefined ? name : `${name} ${what} ${nums[args]}`);
+        asked.ops.push(op);
+        asked.args.push(count > 0 ? nums[args]! : NaN);
         continue;
       }
       notifications++;
@@ -508,49 +564,85 @@ export class TraceRun {
         if (nums[args + 9] === 0) this.#submitted.set(id, nums[args + 7]!);
       }
     }
-    if (queries.length > 0 && this.#inWindow(now)) {
-      this.#asked[domain] = { atNs: now, notifications, queries };
+    asked.waiting = asked.ops.length > 0 && this.#inWindow(now);
+    asked.atNs = now;
+    asked.notifications = notifications;
+  }
+
+  /** Writes a query's name: `dispatch pCPU 3`. */
+  #query(domain: Domain, op: number, arg: number): void {
+    const out = this.#file.out;
+    const names = QUERY_BYTES[domain];
+    let name = names[op];
+    if (name === undefined) {
+      const word = QUERY_NAMES[domain][op] ?? `op ${op}`;
+      const what = QUERY_ARG[`${domain} ${word}`];
+      name = names[op] = {
+        bytes: bytesOf(what === undefined ? word : `${word} ${what} `),
+        arg: what !== undefined,
+      };
     }
+    out.raw(name.bytes);
+    if (name.arg) out.number(arg);
   }
 
   #reply(domain: Domain, reply: Reply): void {
-    const asked = this.#asked[domain];
-    if (asked === undefined) return;
-    this.#asked[domain] = undefined;
+    const asked = this.#asked[domain], file = this.#file;
+    if (!asked.waiting) return;
+    asked.waiting = false;
+    if (file.cutAtNs !== undefined) return;
+    const out = file.out, at = out.begin(), ops = asked.ops, args = asked.args;
+    out.raw(I_PID);
+    out.number(this.#pid + 3);
+    out.raw(TID);
+    out.number(DOMAIN_TID[domain]);
+    out.raw(NAME);
+    this.#query(domain, ops[0]!, args[0]!);
+    if (ops.length > 1) {
+      out.text(" +");
+      out.number(ops.length - 1);
+    }
+    out.raw(QUOTE_TS);
+    out.micros(asked.atNs);
+    out.raw(NOTIFICATIONS);
+    out.number(asked.notifications);
+    out.raw(QUERIES);
+    for (let q = 0; q < ops.length; q++) {
+      if (q > 0) out.raw(COMMA);
+      out.raw(QUOTE);
+      this.#query(domain, ops[q]!, args[q]!);
+      out.raw(QUOTE);
+    }
+    out.raw(ANSWERS);
     // The answer, query by query: `[count, ...values]` each; a CPU dispatch's pairs name the vCPU.
-    const nums = reply.nums, queries = asked.queries;
-    let answers = "";
-    for (let i = 0, q = 0; i < reply.length && q < queries.length; q++) {
-      const count = nums[i]!, pairs = domain === "cpu" && queries[q]!.startsWith("dispatch");
-      let values = "";
+    const nums = reply.nums;
+    for (let i = 0, q = 0; i < reply.length && q < ops.length; q++) {
+      const count = nums[i]!, pairs = domain === "cpu" && ops[q] === CPU_OP.DISPATCH;
+      if (q > 0) out.raw(COMMA);
+      out.raw(OPEN);
       for (let k = 0; k < count && k < 64; k++) {
+        if (k > 0) out.raw(COMMA);
         const value = nums[i + 1 + k]!;
-        const text = pairs && k % 2 === 0 && value >= 0
-          ? `"${this.#vcpuName(value)}"`
-          : Number.isFinite(value)
-          ? String(value)
-          : "null";
-        values += k === 0 ? text : "," + text;
+        if (pairs && k % 2 === 0 && value >= 0) {
+          out.raw(QUOTE);
+          out.raw(this.#vcpuName(value));
+          out.raw(QUOTE);
+        } else out.number(value);
       }
-      answers += q === 0 ? `[${values}]` : `,[${values}]`;
+      out.raw(CLOSE_LIST);
       i += 1 + count;
     }
-    let queryText = "";
-    for (const query of queries) queryText += queryText === "" ? `"${query}"` : `,"${query}"`;
-    this.#instant(
-      `"pid":${this.#pid + 3},"tid":${DOMAIN_TID[domain]}`,
-      queries.length === 1 ? queries[0]! : `${queries[0]} +${queries.length - 1}`,
-      asked.atNs,
-      `{"notifications":${asked.notifications},"queries":[${queryText}],"answers":[${answers}]}`,
-    );
+    out.raw(CLOSE_LIST);
+    out.raw(ARGS_CLOSE);
+    file.end(at, asked.atNs, this);
   }
 
-  /** `VM/vCPU` of a vCPU (JSON-escaped, without quotes). */
-  #vcpuName(id: number): string {
+  /** `VM/vCPU` of a vCPU (JSON-escaped, without quotes), as bytes. */
+  #vcpuName(id: number): Uint8Array {
     let name = this.#vcpuNames[id];
     if (name === undefined) {
       const vcpu = this.#names.vcpu(id);
-      name = JSON.stringify(`${this.#names.vm(vcpu.vm)}/${vcpu.index}`).slice(1, -1);
+      name = bytesOf(JSON.stringify(`${this.#names.vm(vcpu.vm)}/${vcpu.index}`).slice(1, -1));
       this.#vcpuNames[id] = name;
     }
     return name;
@@ -578,7 +670,7 @@ export class TraceRun {
     const vm = this.#names.vcpu(vcpu).vm;
     const count = (this.#vmRunnable[vm] ?? 0) + (value === 1 ? 1 : -1);
     this.#vmRunnable[vm] = count;
-    this.#counter(vm, "runnable", "vCPUs", count, atNs);
+    this.#counter(vm, RUNNABLE, count, atNs);
   }
 
   /** Closes what is still open at the end of the run; adds incidents and timeline events. */
