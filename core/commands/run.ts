@@ -106,6 +106,11 @@ export async function runCommand(args: string[]): Promise<number> {
   // Read once, with the workload reader's bounds (a regular file of bounded size), then dispatch.
   const json = readWorkloadJson(path);
   if (isDatacenterJson(json)) {
+    if (values.trace !== undefined || values["trace-window"] !== undefined) {
+      throw new UsageError(
+        "--trace: expected a host workload; datacenter workloads are not traced",
+      );
+    }
     const { runDatacenterCommand } = await import("../datacenter/command.ts");
     return await runDatacenterCommand(path, values, json);
   }

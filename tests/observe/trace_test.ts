@@ -243,3 +243,32 @@ Deno.test("the CLI: --trace and --log on run, bad windows and sizes refused with
   }
   await Deno.remove(dir, { recursive: true });
 });
+
+Deno.test("compare --trace puts every run in one trace, side by side; --log names the run", async () => {
+  const dir = await Deno.makeTempDir();
+  const result = await runCli([
+    "compare",
+    example("fcfs_textbook.json"),
+    "--cpu",
+    "fcfs,rr",
+    "--trace",
+    `${dir}/t.json`,
+    "--log",
+    `${dir}/l.csv`,
+  ]);
+  assert.equal(result.code, 0, result.stderr);
+  const events = JSON.parse(await Deno.readTextFile(`${dir}/t.json`)).traceEvents as TraceEvent[];
+  const processes = events.filter((e) => e.ph === "M" && e.name === "process_name")
+    .map((e) => e.args!.name);
+  assert.ok(processes.includes("fcfs: pCPUs") && processes.includes("rr: pCPUs"));
+  // Each run's slices add up to its VMs' work: 24 + 3 + 3 ms under either policy.
+  for (const pid of [1001, 2001]) {
+    const ran = events.filter((e) => e.ph === "X" && e.pid === pid)
+      .reduce((sum, e) => sum + Math.round(e.dur! * 1000), 0);
+    assert.equal(ran, 30e6);
+  }
+  const csv = (await Deno.readTextFile(`${dir}/l.csv`)).split("\n");
+  assert.ok(csv[0]!.startsWith("run,atNs,domain,decision,"));
+  assert.ok(csv.some((line) => line.startsWith("fcfs,")) && csv.some((l) => l.startsWith("rr,")));
+  await Deno.remove(dir, { recursive: true });
+});
