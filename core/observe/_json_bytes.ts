@@ -74,11 +74,8 @@ export class JsonBytes {
   raw(bytes: Uint8Array): void {
     const n = bytes.length;
     if (this.length + n > this.buffer.length) this.room(n);
-    // Byte by byte: `set` costs more than the copy for the short constants written here.
-    const buffer = this.buffer;
-    let at = this.length;
-    for (let i = 0; i < n; i++) buffer[at++] = bytes[i]!;
-    this.length = at;
+    this.buffer.set(bytes, this.length);
+    this.length += n;
   }
 
   /** Writes a string as it is (no quotes, no escaping): ASCII byte by byte, else encoded. */
