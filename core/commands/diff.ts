@@ -9,7 +9,8 @@
 import type { Domain } from "../protocol/definition.ts";
 import type { PolicyChoice } from "../simulate.ts";
 import { readWorkload } from "../workload/load.ts";
-import { type DiffResult, diffRuns } from "../observe/diff.ts";
+import { type Baseline, diffBaseline, type DiffResult, diffRuns } from "../observe/diff.ts";
+import type { Report } from "../report/report.ts";
 import { formatDecision, formatNs } from "../observe/decisions.ts";
 import {
   EXIT,
@@ -25,6 +26,9 @@ export const DIFF_USAGE = `hyperhook diff <workload.json> --cpu A,B [options]
   --cpu A,B (or --memory, --io)     the two policies: built-in names or paths (two versions of
                                     one file), each optionally with its config: 'rr,rr{"quantum":"5ms"}'
   --config-cpu JSON                 configuration both take (a policy's own {...} wins)
+  --baseline-log FILE               compare --cpu A (one policy) with a recorded run instead: its
+                                    raw decision log (run --log FILE, not .jsonl/.csv) ...
+  --baseline-report FILE            ... and its report (run --out FILE), for the per-VM figures
   --seeds N                         compare over N seeds from the workload's (default 1): which
                                     differences exceed the spread between seeds
   --context K                       decisions shown before the first difference (default 5)
@@ -39,6 +43,8 @@ export async function diffCommand(args: string[]): Promise<number> {
     seeds: { type: "string" },
     context: { type: "string" },
     "fail-on-change": { type: "boolean" },
+    "baseline-log": { type: "string" },
+    "baseline-report": { type: "string" },
   });
   if (values.help) {
     console.log(DIFF_USAGE);
@@ -56,20 +62,37 @@ export async function diffCommand(args: string[]): Promise<number> {
     throw new UsageError("diff: expected exactly one of --cpu, --memory or --io with two policies");
   }
   const domain = domains[0]!;
-  const choices = parsePolicyPair(domain, values[domain] as string, values[`config-${domain}`]);
+  const baselineLog = values["baseline-log"];
+  if (values["baseline-report"] !== undefined && typeof baselineLog !== "string") {
+    throw new UsageError("--baseline-report needs --baseline-log FILE, the run's raw decision log");
+  }
   const seedCount = integer("seeds", values.seeds, 1, 1000) ?? 1;
+  if (typeof baselineLog === "string" && seedCount > 1) {
+    throw new UsageError("--seeds: a recorded baseline is one run: expected 1 with --baseline-log");
+  }
+  const choices = typeof baselineLog === "string"
+    ? undefined
+    : parsePolicyPair(domain, values[domain] as string, values[`config-${domain}`]);
   const context = integer("context", values.context, 0, 1000) ?? 5;
   const workload = await readWorkload(positionals[0]!);
   const simulate = simulationOptions(values);
   const first = simulate.seed ?? workload.seed;
   delete simulate.seed;
   simulate.onIncident = printIncident;
-  const result = await diffRuns(workload, choices, {
+  const options = {
     domain,
     seeds: Array.from({ length: seedCount }, (_, i) => first + i),
     context,
     simulate,
-  });
+  };
+  const result = choices !== undefined
+    ? await diffRuns(workload, choices, options)
+    : await diffBaseline(
+      workload,
+      await readBaseline(baselineLog as string, values["baseline-report"]),
+      parseOne(domain, values[domain] as string, values[`config-${domain}`]),
+      options,
+    );
   if (format === "json") {
     const { reports: _reports, ...data } = result;
     console.log(JSON.stringify(data, null, 2));
@@ -108,6 +131,50 @@ export function parsePolicyPair(
     const config = { ...base, ...own };
     return { use, config: Object.keys(config).length > 0 ? config : undefined, label: spec };
   }) as [PolicyChoice & { label: string }, PolicyChoice & { label: string }];
+}
+
+/** One policy `ref` or `ref{json}` (against a baseline). */
+function parseOne(
+  domain: Domain,
+  text: string,
+  configText: string | boolean | undefined,
+): PolicyChoice & { label: string } {
+  const [choice] = parsePolicyPair(domain, `${text},${text}`, configText);
+  if (text.includes(",") && !text.includes("{")) {
+    throw new UsageError(`--${domain}: expected one policy with --baseline-log, got ${text}`);
+  }
+  return choice;
+}
+
+async function readBaseline(
+  logPath: string,
+  reportPath: string | boolean | undefined,
+): Promise<Baseline> {
+  const read = async (flag: string, path: string) => {
+    try {
+      return await Deno.readTextFile(path);
+    } catch (error) {
+      throw new UsageError(`--${flag} ${path}: cannot read the file (${(error as Error).message})`);
+    }
+  };
+  const log = await read("baseline-log", logPath);
+  if (/^\s*[{[]|^atNs,/.test(log)) {
+    throw new UsageError(
+      `--baseline-log ${logPath}: expected the raw decision log (run --log FILE with no .jsonl or .csv extension), got JSON or CSV`,
+    );
+  }
+  let report: Report | undefined;
+  if (typeof reportPath === "string") {
+    try {
+      report = JSON.parse(await read("baseline-report", reportPath)) as Report;
+    } catch (error) {
+      if (error instanceof UsageError) throw error;
+      throw new UsageError(
+        `--baseline-report ${reportPath}: expected a JSON report (run --out FILE)`,
+      );
+    }
+  }
+  return { log, report, label: "baseline" };
 }
 
 function jsonObject(where: string, text: string): Record<string, unknown> {

@@ -307,3 +307,100 @@ function mean(values: number[]): number {
 function range(values: number[]): number {
   return Math.max(...values) - Math.min(...values);
 }
+
+/** A recorded run to diff against: its raw decision log (`--log FILE`, any name but .jsonl/.csv). */
+export interface Baseline {
+  /** The raw log's text: one record `atNs domain kind a b c` a line. */
+  log: string;
+  /** Its report (`--out FILE`), for the per-VM figures; without it, none are compared. */
+  report?: Report;
+  /** How it is named (default `baseline`). */
+  label?: string;
+}
+
+/**
+ * Compares a recorded run (its raw decision log and report) with `choice` on the same workload
+ * and seed: a policy against its last release, without the release's code.
+ *
+ * @param workload The workload the baseline ran, validated.
+ * @param baseline The recorded log (and report).
+ * @param choice The policy to compare with it.
+ * @param options Domain, context, simulation options (one seed: the workload's, or `seeds[0]`).
+ * @throws {Error} When a line of the log is not a raw record.
+ */
+export async function diffBaseline(
+  workload: Workload,
+  baseline: Baseline,
+  choice: PolicyChoice & { label: string },
+  options: DiffOptions = {},
+): Promise<DiffResult> {
+  const seed = options.seeds?.[0] ?? workload.seed;
+  const recorded = new RecordTape();
+  for (const [i, line] of baseline.log.split("\n").entries()) {
+    if (line.trim() === "") continue;
+    const fields = line.trim().split(" ").map(Number);
+    if (fields.length !== 6 || fields.some((value) => Number.isNaN(value) && !/NaN/.test(line))) {
+      throw new Error(
+        `Baseline log line ${i + 1}: expected a raw record "atNs domain kind a b c", got ${
+          line.slice(0, 80)
+        }`,
+      );
+    }
+    const [atNs, domain, kind, a, b, c] = fields as [
+      number,
+      number,
+      number,
+      number,
+      number,
+      number,
+    ];
+    recorded.push(domain, kind, atNs, a, b, c);
+  }
+  const run = await tapedRun(workload, sideOptions(options, choice, seed));
+  const index = firstDifference(recorded, run.tape);
+  let first: FirstDifference | null = null;
+  if (index >= 0) {
+    const aAt = index < recorded.count ? recorded.atNs(index) : Infinity;
+    const bAt = index < run.tape.count ? run.tape.atNs(index) : Infinity;
+    const atNs = Math.min(aAt, bAt);
+    const { state } = await tapedRun(workload, sideOptions(options, choice, seed), atNs);
+    const context = options.context ?? 5;
+    const before: Decision[] = [];
+    for (let i = Math.max(0, index - context); i < index; i++) {
+      before.push(run.tape.describe(run.names, i)!);
+    }
+    // The same workload: the baseline's vCPUs, VMs and disks are named as this run's.
+    const a = recorded.describe(run.names, index), b = run.tape.describe(run.names, index);
+    first = {
+      index,
+      atNs,
+      a: aAt === atNs ? a : null,
+      b: bAt === atNs ? b : null,
+      aNext: aAt > atNs ? a : null,
+      bNext: bAt > atNs ? b : null,
+      before,
+      state: state!,
+    };
+  }
+  const vms: VmDifference[] = [];
+  if (baseline.report !== undefined) {
+    for (const [v, vm] of run.report.vms.entries()) {
+      const old = baseline.report.vms[v];
+      if (old === undefined) continue;
+      for (const [metric, read] of METRICS) {
+        const a = read(old), b = read(vm);
+        vms.push({ vm: vm.id, metric, a, b, delta: b - a, spread: 0, significant: b !== a });
+      }
+    }
+  }
+  return {
+    labels: [baseline.label ?? "baseline", choice.label],
+    seeds: [seed],
+    decisions: [recorded.count, run.tape.count],
+    eventsHash: [baseline.report?.eventsHash ?? "", run.report.eventsHash],
+    first,
+    differingSeeds: first === null ? [] : [seed],
+    vms,
+    reports: [baseline.report ?? run.report, run.report],
+  };
+}

@@ -106,3 +106,45 @@ Deno.test("the CLI: --fail-on-change exits 1 on a difference and 0 without; bad 
   assert.equal(bad.code, 2);
   assert.match(bad.stderr, /^hyperhook: --cpu: expected two policies A,B/);
 });
+
+Deno.test("diff against a recorded baseline (raw log and report): same policy none, another one parts", async () => {
+  const dir = await Deno.makeTempDir();
+  const workload = example("rr_textbook.json");
+  const recorded = await runCli([
+    "run",
+    workload,
+    "--log",
+    `${dir}/base.log`,
+    "--out",
+    `${dir}/base.json`,
+    "--format",
+    "json",
+  ]);
+  assert.equal(recorded.code, 0, recorded.stderr);
+  const baseline = ["--baseline-log", `${dir}/base.log`, "--baseline-report", `${dir}/base.json`];
+  const same = await runCli([
+    "diff",
+    workload,
+    "--cpu",
+    'rr{"quantum":"4ms"}',
+    ...baseline,
+    "--fail-on-change",
+  ]);
+  assert.equal(same.code, 0, same.stdout + same.stderr);
+  assert.match(same.stdout, /no difference: the runs made the same decisions/);
+  const other = await runCli([
+    "diff",
+    workload,
+    "--cpu",
+    'rr{"quantum":"5ms"}',
+    ...baseline,
+    "--fail-on-change",
+  ]);
+  assert.equal(other.code, 1, other.stderr);
+  assert.match(
+    other.stdout,
+    /A: 0ns cpu run P1\/0 on pCPU 0 \(slice 4ms\)\n {2}B: 0ns cpu run P1\/0 on pCPU 0 \(slice 5ms\)/,
+  );
+  assert.match(other.stdout, /P2 +waitNs +4ms +5ms +\+1ms/);
+  await Deno.remove(dir, { recursive: true });
+});
