@@ -249,6 +249,8 @@ export class TraceRun {
   #runningSlice: Float64Array;
   /** Per vCPU: the cached start of its slices' JSON (`"name":…,"args":{"vm":…,"vcpu":…`). */
   #vcpuText: Uint8Array[] = [];
+  /** Per vCPU: its VM index + 1 (0: not looked up yet). */
+  #vcpuVm = new Int32Array(64);
   #vcpuNames: Uint8Array[] = [];
   /** Per vCPU: runnable (as the CPU batches told). */
   #runnable = new Uint8Array(64);
@@ -375,6 +377,21 @@ export class TraceRun {
     return bytes;
   }
 
+  /** The VM index of a vCPU (cached: asked at every slice and counter). */
+  #vmOf(vcpu: number): number {
+    let table = this.#vcpuVm;
+    if (vcpu >= table.length) {
+      table = new Int32Array(Math.max(vcpu + 1, 2 * table.length));
+      table.set(this.#vcpuVm);
+      this.#vcpuVm = table;
+    }
+    const known = table[vcpu]!;
+    if (known > 0) return known - 1;
+    const vm = this.#names.vcpu(vcpu).vm;
+    table[vcpu] = vm + 1;
+    return vm;
+  }
+
   /** Emits the share counters of every window that ended by `atNs`. */
   #windows(atNs: number): void {
     while (atNs >= this.#windowEnd) {
@@ -383,7 +400,7 @@ export class TraceRun {
       for (let p = 0; p < this.#running.length; p++) {
         const vcpu = this.#running[p]!;
         if (vcpu < 0) continue;
-        const vm = this.#names.vcpu(vcpu).vm;
+        const vm = this.#vmOf(vcpu);
         now[vm] = (now[vm] ?? 0) + end - this.#runningSince[p]!;
       }
       const vms = this.#simulation.cpu.vms.length;
@@ -478,7 +495,7 @@ export class TraceRun {
 
   #closeRun(pcpu: number, vcpu: number, endNs: number, stop: string): void {
     const startNs = this.#runningSince[pcpu]!, slice = this.#runningSlice[pcpu]!;
-    const vm = this.#names.vcpu(vcpu).vm;
+    const vm = this.#vmOf(vcpu);
     this.#vmRunNs[vm] = (this.#vmRunNs[vm] ?? 0) + endNs - startNs;
     const file = this.#file;
     const start = Math.max(startNs, this.#from), end = Math.min(endNs, this.#to);
@@ -667,7 +684,7 @@ export class TraceRun {
     }
     if (this.#runnable[vcpu] === value) return;
     this.#runnable[vcpu] = value;
-    const vm = this.#names.vcpu(vcpu).vm;
+    const vm = this.#vmOf(vcpu);
     const count = (this.#vmRunnable[vm] ?? 0) + (value === 1 ? 1 : -1);
     this.#vmRunnable[vm] = count;
     this.#counter(vm, RUNNABLE, count, atNs);
