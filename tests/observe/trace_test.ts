@@ -272,3 +272,35 @@ Deno.test("compare --trace puts every run in one trace, side by side; --log name
   assert.ok(csv.some((line) => line.startsWith("fcfs,")) && csv.some((l) => l.startsWith("rr,")));
   await Deno.remove(dir, { recursive: true });
 });
+
+Deno.test("incidents and the swap of a restart are marked across the trace", async () => {
+  const workload = parseWorkload({
+    schema: "hyperhook.workload/v1",
+    name: "incidents",
+    host: { pcpus: 1 },
+    stopAt: "1500ms",
+    vms: [
+      { id: "a", cpu: { pattern: "cpu-bound" } },
+      { id: "b", cpu: { pattern: "cpu-bound" } },
+    ],
+  });
+  const trace = new TraceFile();
+  const report = await simulate(workload, {
+    policies: {
+      cpu: { use: new URL("../fixtures/observe/throws_late.ts", import.meta.url).pathname },
+    },
+    isolation: "none",
+    restarts: 1,
+    observe: (simulation) => trace.watch(simulation),
+  });
+  assert.equal(report.incidents.length, 2);
+  const marks = (JSON.parse(trace.text()).traceEvents as TraceEvent[])
+    .filter((e) => e.ph === "i" && e.s === "g").map((e) => [e.name, e.ts]);
+  assert.deepEqual(marks, [
+    ["eject: cpu policy", 10_000],
+    ["swap: cpu policy throws-late", 1_010_000],
+    ["eject: cpu policy", 1_010_000],
+    ["incident: cpu policy throws-late ejected (error/throw)", 10_000],
+    ["incident: cpu policy throws-late ejected (error/throw)", 1_010_000],
+  ]);
+});
