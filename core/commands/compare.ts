@@ -31,7 +31,7 @@ export const COMPARE_USAGE = `hyperhook compare <workload.json> --cpu a,b,c [opt
   --html FILE                       write the runs side by side as a self-contained HTML page
   --format table|json               json: an array of the reports
   --trace FILE                      every run in one Chrome JSON trace, side by side (Perfetto)
-  --trace-window FROM..TO / --trace-max SIZE   trace part of the runs (2s..3s); cap (256MiB)
+  --trace-window FROM..TO / --trace-cap SIZE   trace part of the runs (2s..3s); cap (256MiB)
   --log FILE                        every decision of every run, with a "run" field: FILE.jsonl
                                     (JSON lines), FILE.csv (CSV), else raw records
   (and the options of run: --config-*, --isolation, --seed, --stall)`;
@@ -45,7 +45,7 @@ export async function compareCommand(args: string[]): Promise<number> {
     html: { type: "string" },
     trace: { type: "string" },
     "trace-window": { type: "string" },
-    "trace-max": { type: "string" },
+    "trace-cap": { type: "string" },
     log: { type: "string" },
   });
   if (values.help) {
@@ -77,7 +77,7 @@ export async function compareCommand(args: string[]): Promise<number> {
   const workload = await readWorkload(positionals[0]!);
   phases.mark("parse");
   // The observers' code is loaded only for runs that ask for one.
-  const observers = values.log ?? values.trace ?? values["trace-window"] ?? values["trace-max"];
+  const observers = values.log ?? values.trace ?? values["trace-window"] ?? values["trace-cap"];
   const observing = observers === undefined
     ? undefined
     : (await import("../observe/flags.ts")).RunObservers.fromFlags(values, true);

@@ -43,7 +43,7 @@ export const RUN_USAGE = `hyperhook run <workload.json> [options]
   --log FILE                        write every decision: FILE.jsonl (JSON lines), FILE.csv (CSV
                                     with a header), else raw records "atNs domain kind a b c"
   --trace FILE                      write a Chrome JSON trace (ui.perfetto.dev, chrome://tracing)
-  --trace-window FROM..TO / --trace-max SIZE   trace part of the run (2s..3s); cap (256MiB)
+  --trace-window FROM..TO / --trace-cap SIZE   trace part of the run (2s..3s); cap (256MiB)
   --format table|json               what to print on stdout (json: the report alone)`;
 
 /**
@@ -87,7 +87,7 @@ export async function runCommand(args: string[]): Promise<number> {
     html: { type: "string" },
     trace: { type: "string" },
     "trace-window": { type: "string" },
-    "trace-max": { type: "string" },
+    "trace-cap": { type: "string" },
   });
   if (values.help) {
     console.log(RUN_USAGE);
@@ -124,7 +124,7 @@ export async function runCommand(args: string[]): Promise<number> {
   };
   options.onIncident = printIncident;
   // The observers' code is loaded only for a run that asks for one.
-  const observers = values.log ?? values.trace ?? values["trace-window"] ?? values["trace-max"];
+  const observers = values.log ?? values.trace ?? values["trace-window"] ?? values["trace-cap"];
   const observing = observers === undefined
     ? undefined
     : (await import("../observe/flags.ts")).RunObservers.fromFlags(values);

@@ -1,5 +1,5 @@
 /**
- * The `--trace`, `--trace-window`, `--trace-max` and `--log` flags of `run`, `compare` and
+ * The `--trace`, `--trace-window`, `--trace-cap` and `--log` flags of `run`, `compare` and
  * `serve`: what they ask for, checked, and the observers that do it. The commands import this
  * module only when one of the flags is given.
  *
@@ -16,7 +16,7 @@ import { TraceFile } from "./trace.ts";
 export const OBSERVE_USAGE =
   `  --trace FILE                      write a Chrome JSON trace (ui.perfetto.dev, chrome://tracing)
   --trace-window FROM..TO           trace only that part of the run, e.g. 2s..3s (either side optional)
-  --trace-max SIZE                  stop tracing past this size, e.g. 64MiB (default 256MiB)
+  --trace-cap SIZE                  stop tracing past this size, e.g. 64MiB (default 256MiB)
   --log FILE                        write every decision: FILE.jsonl (JSON lines), FILE.csv (CSV
                                     with a header), else raw records "atNs domain kind a b c"`;
 
@@ -41,7 +41,7 @@ export class RunObservers {
   ): RunObservers | undefined {
     const tracePath = typeof values.trace === "string" ? values.trace : undefined;
     const logPath = typeof values.log === "string" ? values.log : undefined;
-    for (const flag of ["trace-window", "trace-max"]) {
+    for (const flag of ["trace-window", "trace-cap"]) {
       if (values[flag] !== undefined && tracePath === undefined) {
         throw new UsageError(`--${flag} needs --trace FILE to say where the trace goes`);
       }
@@ -50,13 +50,13 @@ export class RunObservers {
     let trace: TraceFile | undefined;
     if (tracePath !== undefined) {
       const window = parseWindow(values["trace-window"]);
-      const maxBytes = values["trace-max"] === undefined
+      const maxBytes = values["trace-cap"] === undefined
         ? undefined
-        : parseSize(String(values["trace-max"]));
-      if (maxBytes === undefined && values["trace-max"] !== undefined) {
+        : parseSize(String(values["trace-cap"]));
+      if (maxBytes === undefined && values["trace-cap"] !== undefined) {
         throw new UsageError(
-          `--trace-max: expected a size such as 64MiB, 1GiB or a number of bytes, got ${
-            values["trace-max"]
+          `--trace-cap: expected a size such as 64MiB, 1GiB or a number of bytes, got ${
+            values["trace-cap"]
           }`,
         );
       }

@@ -216,7 +216,7 @@ export class TraceFile {
       this.#runs.length > 1 ? ` of the ${this.cutRun} run` : ""
     }, where the trace reached its size cap of ${
       (this.maxBytes / 1024 / 1024).toFixed(0)
-    } MiB (--trace-max); trace less with --trace-window FROM..TO or raise --trace-max`;
+    } MiB (--trace-cap); trace less with --trace-window FROM..TO or raise --trace-cap`;
   }
 }
 

@@ -159,7 +159,7 @@ Deno.test("the size cap stops recording, keeps the file valid and says where it 
   const message = await trace.write(path);
   assert.match(
     message!,
-    /^--trace .*: recording stopped at \S+ simulated, where the trace reached its size cap of 0 MiB \(--trace-max\); trace less with --trace-window FROM\.\.TO or raise --trace-max$/,
+    /^--trace .*: recording stopped at \S+ simulated, where the trace reached its size cap of 0 MiB \(--trace-cap\); trace less with --trace-window FROM\.\.TO or raise --trace-cap$/,
   );
   JSON.parse(await Deno.readTextFile(path));
   await Deno.remove(path);
@@ -230,8 +230,8 @@ Deno.test("the CLI: --trace and --log on run, bad windows and sizes refused with
         /^hyperhook: --trace-window: expected FROM\.\.TO/,
       ],
       [
-        ["--trace", `${dir}/x.json`, "--trace-max", "lots"],
-        /^hyperhook: --trace-max: expected a size/,
+        ["--trace", `${dir}/x.json`, "--trace-cap", "lots"],
+        /^hyperhook: --trace-cap: expected a size/,
       ],
       [["--trace-window", "1s..2s"], /^hyperhook: --trace-window needs --trace FILE/],
     ] as const
