@@ -32,11 +32,8 @@ import { watchBatches } from "./batches.ts";
 import { bytesOf, JsonBytes } from "./_json_bytes.ts";
 
 const SEPARATOR = bytesOf(",\n");
-const X_PID = bytesOf(`{"ph":"X","pid":`);
 const TID = bytesOf(`,"tid":`);
-const SLICE_NS = bytesOf(`,"sliceNs":`);
-const STOP = bytesOf(`,"stop":"`);
-const TS_AFTER_ARGS = bytesOf(`"},"ts":`);
+const STOP_BYTES: Record<string, Uint8Array> = {};
 const DUR = bytesOf(`,"dur":`);
 const CLOSE = bytesOf("}");
 const C_PID = bytesOf(`{"ph":"C","pid":`);
@@ -249,6 +246,8 @@ export class TraceRun {
   #runningSlice: Float64Array;
   /** Per vCPU: the cached start of its slices' JSON (`"name":…,"args":{"vm":…,"vcpu":…`). */
   #vcpuText: Uint8Array[] = [];
+  /** `{"ph":"X","pid":…,"tid":` of this run's pCPU slices. */
+  #xPrefix: Uint8Array;
   /** Per vCPU: its VM index + 1 (0: not looked up yet). */
   #vcpuVm = new Int32Array(64);
   #vcpuNames: Uint8Array[] = [];
@@ -302,6 +301,7 @@ export class TraceRun {
     this.label = label;
     this.#from = file.fromNs;
     this.#to = file.toNs;
+    this.#xPrefix = bytesOf(`{"ph":"X","pid":${pid + 1},"tid":`);
     const pcpus = simulation.cpu.pcpus.length;
     this.#running = new Int32Array(pcpus).fill(-1);
     this.#runningSince = new Float64Array(pcpus);
@@ -361,7 +361,7 @@ export class TraceRun {
     file.end(start, atNs, this);
   }
 
-  /** `,"name":"VM/i","cat":"vcpu","args":{"vm":"VM","vcpu":i` of a vCPU, as bytes. */
+  /** `,"name":"VM/i","cat":"vcpu","args":{"vm":"VM","vcpu":i,"sliceNs":` of a vCPU, as bytes. */
   #vcpuLabel(id: number): Uint8Array {
     let bytes = this.#vcpuText[id];
     if (bytes === undefined) {
@@ -370,7 +370,7 @@ export class TraceRun {
       bytes = bytesOf(
         `,"name":${JSON.stringify(`${name}/${index}`)},"cat":"vcpu","args":{"vm":${
           JSON.stringify(name)
-        },"vcpu":${index}`,
+        },"vcpu":${index},"sliceNs":`,
       );
       this.#vcpuText[id] = bytes;
     }
@@ -502,17 +502,13 @@ export class TraceRun {
     if (end < start || (end === start && !this.#inWindow(startNs))) return;
     if (file.cutAtNs !== undefined) return;
     const out = file.out, at = out.begin();
-    out.raw(X_PID);
-    out.number(this.#pid + 1);
-    out.raw(TID);
+    // Fewer, longer pieces: the run's prefix, the vCPU's names, the stop reason with what follows.
+    out.raw(this.#xPrefix);
     out.number(pcpu);
     out.raw(this.#vcpuLabel(vcpu));
-    out.raw(SLICE_NS);
     if (Number.isFinite(slice)) out.number(slice);
     else out.raw(NULL);
-    out.raw(STOP);
-    out.text(stop);
-    out.raw(TS_AFTER_ARGS);
+    out.raw(STOP_BYTES[stop] ??= bytesOf(`,"stop":"${stop}"},"ts":`));
     out.micros(start);
     out.raw(DUR);
     out.micros(end - start);
