@@ -41,7 +41,10 @@ export const RUN_USAGE = `hyperhook run <workload.json> [options]
   --deadline T / --init-deadline T  wall-clock limit per batch (100ms) and for loading (2s)
   --out FILE                        write the JSON report to FILE
   --html FILE                       write a self-contained HTML report with charts to FILE
-  --log FILE                        write the decision log as text to FILE
+  --log FILE                        write every decision: FILE.jsonl (JSON lines), FILE.csv (CSV
+                                    with a header), else raw records "atNs domain kind a b c"
+  --trace FILE                      write a Chrome JSON trace (ui.perfetto.dev, chrome://tracing)
+  --trace-window FROM..TO / --trace-cap SIZE   trace part of the run (2s..3s); cap (256MiB)
   --format table|json               what to print on stdout (json: the report alone)
   --watch                           run again whenever the workload or a local policy file changes`;
 
@@ -85,6 +88,9 @@ export async function runCommand(args: string[]): Promise<number> {
     log: { type: "string" },
     html: { type: "string" },
     watch: { type: "boolean" },
+    trace: { type: "string" },
+    "trace-window": { type: "string" },
+    "trace-cap": { type: "string" },
   });
   if (values.help) {
     console.log(RUN_USAGE);
@@ -104,6 +110,11 @@ export async function runCommand(args: string[]): Promise<number> {
   // Read once, with the workload reader's bounds (a regular file of bounded size), then dispatch.
   const json = readWorkloadJson(path);
   if (isDatacenterJson(json)) {
+    if (values.trace !== undefined || values["trace-window"] !== undefined) {
+      throw new UsageError(
+        "--trace: expected a host workload; datacenter workloads are not traced",
+      );
+    }
     const { runDatacenterCommand } = await import("../datacenter/command.ts");
     return await runDatacenterCommand(path, values, json);
   }
@@ -116,11 +127,12 @@ export async function runCommand(args: string[]): Promise<number> {
     io: policyFlag(values, "io"),
   };
   options.onIncident = printIncident;
-  let log: string[] | undefined;
-  if (typeof values.log === "string") {
-    log = [];
-    options.logSink = (line) => log!.push(line);
-  }
+  // The observers' code is loaded only for a run that asks for one.
+  const observers = values.log ?? values.trace ?? values["trace-window"] ?? values["trace-cap"];
+  const observing = observers === undefined
+    ? undefined
+    : (await import("../observe/flags.ts")).RunObservers.fromFlags(values);
+  if (observing !== undefined) options.observe = (simulation) => observing.watch(simulation);
   const recorder = typeof values.html === "string" ? new RunRecorder() : undefined;
   const report = await runWorkload(workload, options, "run", recorder, phases);
   if (typeof values.out === "string") {
@@ -134,7 +146,7 @@ export async function runCommand(args: string[]): Promise<number> {
       "--html",
     );
   }
-  if (log !== undefined) await writeOutput(values.log as string, log.join("\n") + "\n", "--log");
+  for (const line of await observing?.finish() ?? []) console.error(`hyperhook: ${line}`);
   console.log(format === "json" ? JSON.stringify(report, null, 2) : formatReport(report));
   phases.mark("report");
   phases.print();

@@ -113,6 +113,11 @@ export interface LiveOptions {
    * the last good point (see docs/live_control.md).
    */
   stableMs?: number;
+  /**
+   * Called with the simulation once it is built, before its policies start (`serve --trace`,
+   * `--log`: see `SimulateOptions.observe`).
+   */
+  observe?: (simulation: Simulation) => void;
 }
 
 /**
@@ -532,6 +537,7 @@ export class LiveKernel {
       stallNs: setup.options.stallNs,
       policies: setup.options.policies,
       readText: (path) => readTraceText(path, { maxBytes: options.maxTraceBytes }),
+      observe: options.observe,
       onIncident: (incident) => {
         options.onIncident?.(incident);
         if (built.live !== undefined) built.live.#broadcast("incident", incident);
