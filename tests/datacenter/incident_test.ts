@@ -26,6 +26,19 @@ const cases: [string, string, number, RegExp][] = [
   ["unknown-host", "unknown-host", 0, /names host 99, which does not exist \(hosts 0..1\)/],
   ["twice", "twice", 300e9, /the migration of VM 0 \(A0\): the plan moves it twice at once/],
   ["same-host", "same-host", 300e9, /the migration of VM 0 \(A0\) to host 0, where it is/],
+  // Host 0 holds A and B (500 + 500 of 1000 MIPS): C's 50 MIPS at 300 s do not fit.
+  [
+    "full-target",
+    "full-host",
+    300e9,
+    /the migration of VM 2 \(C2\) puts 50 MIPS on host 0, which has 0 MIPS free/,
+  ],
+  [
+    "unknown-target",
+    "unknown-host",
+    300e9,
+    /the migration of VM 0 \(A0\) names host 99, which does not exist \(hosts 0..1\)/,
+  ],
 ];
 
 for (const [fault, reason, atNs, message] of cases) {
@@ -65,7 +78,7 @@ Deno.test("a policy that throws is ejected with kind error, in a child process t
 
 Deno.test("the same invalid plan ejects at the same instant under every isolation", async () => {
   const reports = [];
-  for (const isolation of ["none", "worker", "process"] as const) {
+  for (const isolation of ["none", "worker", "process", "process-rpc"] as const) {
     reports.push(await run("twice", isolation));
   }
   for (const report of reports.slice(1)) {
