@@ -29,6 +29,7 @@ import { type Reply, ReplyReader } from "../protocol/batch.ts";
 import { invalidDecision as invalid } from "../protocol/runtime.ts";
 import { type DatacenterModel, interpolated } from "./model.ts";
 import { Books } from "./books.ts";
+import type { DetailedHosts } from "./detailed.ts";
 import { powerAt } from "./power.ts";
 import type { DatacenterFigures, DatacenterTimeline, HostFigures } from "./report.ts";
 import type { DatacenterSpec, Quirks } from "./types.ts";
@@ -44,6 +45,8 @@ export const PLACEMENT_LOG = {
 } as const;
 
 const EV_ARRIVE = 0, EV_SAMPLE = 1, EV_EVALUATE = 2, EV_MIGRATED = 3, EV_DOWNTIME = 4;
+/** A pre-copy round on detailed hosts ends: its dirty pages are read from the source. */
+const EV_ROUND = 5;
 // A VM is first not arrived (0), then waiting for its place, running, gone, or never placed.
 const WAITING = 1, RUNNING = 2, GONE = 3, UNPLACED = 4;
 const COPYING = 1, PAUSED = 2;
@@ -78,6 +81,13 @@ export class DatacenterDomain implements KernelDomain {
   #endNs: number;
   #firstEvaluationNs: number;
   #reader = new ReplyReader();
+  /** The host kernels, on detailed hosts. */
+  #detailed: DetailedHosts | undefined;
+  /** Detailed hosts: what the last frame measured (host and VM MIPS), which policies see. */
+  #measuredHost: Float64Array | undefined;
+  #measuredVm: Float64Array | undefined;
+  /** Detailed hosts: the end of the last frame measured. */
+  #measuredAt = 0;
 
   // Hosts.
   #hostMips: Float64Array;
@@ -108,6 +118,9 @@ export class DatacenterDomain implements KernelDomain {
   #vmSerial: Int32Array;
   #vmDemand: Float64Array;
   #vmAllocated: Float64Array;
+  /** Pre-copy on detailed hosts: rounds done, and when the migration started. */
+  #vmRounds: Int32Array;
+  #vmMigrationStart: Float64Array;
   /** VMs' utilisation histories, for a policy that takes over: a ring of 30 rows of all VMs. */
   #historyRing: Float64Array;
   #historyHead = 0;
@@ -147,7 +160,7 @@ export class DatacenterDomain implements KernelDomain {
     kernel: Kernel,
     slot: PolicySlot,
     model: DatacenterModel,
-    options: { spec: DatacenterSpec; endNs: number },
+    options: { spec: DatacenterSpec; endNs: number; detailed?: DetailedHosts },
   ) {
     this.#kernel = kernel;
     this.slot = slot;
@@ -156,7 +169,12 @@ export class DatacenterDomain implements KernelDomain {
     this.#quirks = options.spec.quirks;
     this.#endNs = options.endNs;
     this.#firstEvaluationNs = options.spec.offset + options.spec.interval;
-    this.#base = kernel.register(this, 5);
+    this.#detailed = options.detailed;
+    if (this.#detailed !== undefined) {
+      this.#measuredHost = new Float64Array(model.hostType.length);
+      this.#measuredVm = new Float64Array(model.vmType.length);
+    }
+    this.#base = kernel.register(this, 6);
 
     const hosts = model.hostType.length, vms = model.vmType.length;
     const hostType = (h: number) => model.hostTypes[model.hostType[h]!]!;
@@ -191,6 +209,8 @@ export class DatacenterDomain implements KernelDomain {
     this.#vmSerial = new Int32Array(vms);
     this.#vmDemand = new Float64Array(vms);
     this.#vmAllocated = new Float64Array(vms);
+    this.#vmRounds = new Int32Array(vms);
+    this.#vmMigrationStart = new Float64Array(vms);
     this.#historyRing = new Float64Array(vms * HISTORY_LENGTH);
     this.#historyCount = new Int32Array(vms);
 
@@ -205,6 +225,16 @@ export class DatacenterDomain implements KernelDomain {
     if (this.#firstEvaluationNs < this.#endNs) {
       kernel.schedule(this.#firstEvaluationNs, this.#base + EV_EVALUATE, 0, 0);
     }
+  }
+
+  /** The host kernels of detailed hosts (an internal API: for tests). */
+  get detailed(): DetailedHosts | undefined {
+    return this.#detailed;
+  }
+
+  /** VM `v`'s demand now, in MIPS (what detailed hosts' kernels release as work). */
+  demand(v: number): number {
+    return this.#vmDemand[v]!;
   }
 
   /** When the run ends, in ns. */
@@ -253,6 +283,10 @@ export class DatacenterDomain implements KernelDomain {
 
   onEvent(kind: number, target: number, tag: number): void {
     const now = this.#kernel.now;
+    // Detailed hosts: the frame that ends now is measured before anything of the instant moves.
+    if (this.#detailed !== undefined && now > this.#lastNs && now > this.#measuredAt) {
+      this.#measured(this.#lastNs, now);
+    }
     this.#dirty = true;
     switch (kind - this.#base) {
       case EV_ARRIVE: {
@@ -291,7 +325,11 @@ export class DatacenterDomain implements KernelDomain {
         if (this.#vmSerial[target] === tag && this.#vmTarget[target]! >= 0) {
           this.#vmPhase[target] = PAUSED;
           this.#touch(this.#vmHost[target]!);
+          this.#detailed?.remove(target);
         }
+        break;
+      case EV_ROUND:
+        if (this.#vmSerial[target] === tag && this.#vmTarget[target]! >= 0) this.#round(target);
         break;
     }
   }
@@ -445,6 +483,7 @@ export class DatacenterDomain implements KernelDomain {
     this.#hostVms[h]!.push(v);
     this.#touch(h);
     this.#vmDemand[v] = this.#demandNow(v);
+    this.#detailed?.add(v, h, this.#kernel.now);
     this.#kernel.log.record(LOG.placement, PLACEMENT_LOG.PLACE, this.#kernel.now, v, h, 0);
     this.#dirty = true;
   }
@@ -491,6 +530,18 @@ export class DatacenterDomain implements KernelDomain {
     let copyNs: number, pauseNs = 0;
     if (migration.model === "cloudsim") {
       copyNs = Math.round(this.#vmRam[v]! / rate * 1e9);
+    } else if (this.#detailed !== undefined) {
+      // The rounds follow the source's own dirty bits, cleared now (log-dirty mode).
+      this.#detailed.advance(now - 1);
+      this.#detailed.dirtyMb(v);
+      this.#vmRounds[v] = 0;
+      this.#vmMigrationStart[v] = now;
+      const firstNs = Math.round(this.#vmRam[v]! / rate * 1e9);
+      this.#kernel.schedule(now + firstNs, this.#base + EV_ROUND, v, serial);
+      this.#migrations++;
+      this.#kernel.log.record(LOG.placement, PLACEMENT_LOG.MIGRATE, now, v, from, h);
+      this.#dirty = true;
+      return;
     } else {
       const dirty = this.#vmDirty[v]!, limit = migration.downtime / 1e9;
       let toSend = this.#vmRam[v]!, copySeconds = 0;
@@ -511,6 +562,27 @@ export class DatacenterDomain implements KernelDomain {
     this.#dirty = true;
   }
 
+  /**
+   * A pre-copy round on detailed hosts ended: what the VM dirtied meanwhile is sent next, in
+   * another round, or in a pause when it fits the downtime (or the rounds are used up).
+   */
+  #round(v: number): void {
+    const now = this.#kernel.now, migration = this.#spec.migration, detailed = this.#detailed!;
+    const rate = migration.bandwidthShare * this.#hostBw[this.#vmTarget[v]!]! / 8;
+    detailed.advance(now - 1);
+    const toSend = detailed.dirtyMb(v), rounds = ++this.#vmRounds[v]!;
+    const sendNs = Math.round(toSend / rate * 1e9), serial = this.#vmSerial[v]!;
+    if (sendNs <= migration.downtime || rounds >= migration.maxRounds) {
+      this.#vmPhase[v] = PAUSED;
+      this.#touch(this.#vmHost[v]!);
+      detailed.remove(v);
+      this.#migrationNs += now + sendNs - this.#vmMigrationStart[v]!;
+      this.#kernel.schedule(now + sendNs, this.#base + EV_MIGRATED, v, serial);
+    } else {
+      this.#kernel.schedule(now + sendNs, this.#base + EV_ROUND, v, serial);
+    }
+  }
+
   /** A migration completed: the VM runs on its target, at the end of its list. */
   #arrive(v: number): void {
     const from = this.#vmHost[v]!, to = this.#vmTarget[v]!;
@@ -521,6 +593,10 @@ export class DatacenterDomain implements KernelDomain {
     this.#vmTarget[v] = -1;
     this.#vmPhase[v] = 0;
     this.#touch(from), this.#touch(to);
+    if (this.#detailed !== undefined) {
+      this.#detailed.remove(v);
+      this.#detailed.add(v, to, this.#kernel.now);
+    }
     this.slot.writer.call3(OP.MIGRATION_DONE, this.#kernel.now, v, from, to);
   }
 
@@ -536,6 +612,7 @@ export class DatacenterDomain implements KernelDomain {
     this.#vmTarget[v] = -1;
     this.#vmSerial[v]!++;
     this.#vmState[v] = GONE;
+    this.#detailed?.remove(v);
     this.#vmDemand[v] = 0;
     this.#vmAllocated[v] = 0;
     this.#left++;
@@ -564,7 +641,10 @@ export class DatacenterDomain implements KernelDomain {
   #refresh(): void {
     const now = this.#kernel.now;
     this.#dirty = false;
-    if (now > this.#lastNs) this.#books.close(this.#lastNs, now, this.#peak());
+    if (now > this.#lastNs) {
+      if (this.#detailed !== undefined && now > this.#measuredAt) this.#measured(this.#lastNs, now);
+      this.#books.close(this.#lastNs, now, this.#peak());
+    }
     const vms = this.#vmState.length;
     // Demands change only with time: a second look in the same instant finds the same values.
     // hyperhook: demands change at samples; CloudSim re-reads them at every update from its first.
@@ -584,7 +664,49 @@ export class DatacenterDomain implements KernelDomain {
     this.#dirty = false;
     this.#share();
     this.#books.shared();
+    if (this.#detailed !== undefined && now > this.#lastNs) {
+      // Policies see what the host kernels measured over the frame that just ended.
+      this.#hostAllocated.set(this.#measuredHost!);
+      for (let v = 0; v < vms; v++) {
+        if (this.#vmState[v] === RUNNING) this.#vmAllocated[v] = this.#measuredVm![v]!;
+      }
+    }
     this.#lastNs = now;
+  }
+
+  /**
+   * Detailed hosts: runs the host kernels through the frame [fromNs, toNs) and puts what they
+   * measured in the books in place of the fluid shares: each host's utilisation and power, the
+   * demand its VMs did not get, and what VMs migrating out lost. Policies see the measure too.
+   */
+  #measured(fromNs: number, toNs: number): void {
+    const detailed = this.#detailed!, books = this.#books, peak = this.#peak();
+    this.#measuredAt = toNs;
+    detailed.advance(toNs - 1);
+    const { hostBusyNs, vmRanNs } = detailed.take();
+    const dt = toNs - fromNs;
+    let missing = 0, migrationLoss = 0;
+    for (let h = 0; h < this.#hostVms.length; h++) {
+      const core = this.#hostCore[h]!, cores = this.#hostMips[h]! / core;
+      const u = Math.min(1, hostBusyNs[h]! / (dt * cores));
+      books.u[h] = u;
+      books.watts[h] = peak
+        ? this.#hostPower[h]![10]!
+        : books.active[h] === 1
+        ? powerAt(this.#hostPower[h]!, u)
+        : 0;
+      this.#measuredHost![h] = u * this.#hostMips[h]!;
+      for (const v of this.#hostVms[h]!) {
+        if (this.#vmTarget[v] === h) continue;
+        const given = Math.min(1, vmRanNs[v]! / dt) * core;
+        this.#measuredVm![v] = given;
+        const lost = Math.max(0, this.#vmDemand[v]! - given);
+        missing += lost;
+        if (this.#vmTarget[v]! >= 0) migrationLoss += lost;
+      }
+    }
+    books.missing = missing;
+    books.migrationLoss = migrationLoss;
   }
 
   /** Shares every host's MIPS among its VMs and holds the host states. */
@@ -740,6 +862,9 @@ export class DatacenterDomain implements KernelDomain {
 
   finish(endNs: number): void {
     if (this.#dirty) this.#refresh();
+    if (this.#detailed !== undefined && endNs > this.#lastNs && endNs > this.#measuredAt) {
+      this.#measured(this.#lastNs, endNs);
+    }
     this.#books.finish(this.#lastNs, endNs, this.#peak());
   }
 

@@ -127,7 +127,10 @@ Deno.test("hyperhook run: an unknown placement policy and a cpu flag are bad inp
   );
   const cpu = await runCli(["run", path, "--cpu", "rr"]);
   assert.equal(cpu.code, 2);
-  assert.match(cpu.stderr, /--cpu: a datacenter workload takes a placement policy \(--placement\)/);
+  assert.match(
+    cpu.stderr,
+    /--cpu: a fluid datacenter workload takes a placement policy \(--placement\)/,
+  );
   const config = await runCli([
     "run",
     path,
