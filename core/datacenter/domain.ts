@@ -125,6 +125,11 @@ export class DatacenterDomain implements KernelDomain {
   #historyRing: Float64Array;
   #historyHead = 0;
   #historyCount: Int32Array;
+  /** `#readDemands`' curve positions, per demand group. */
+  #groupK1 = new Float64Array(0);
+  #groupK2 = new Float64Array(0);
+  #groupDivisor = new Float64Array(0);
+  #groupOffset = new Float64Array(0);
 
   // Metrics.
   #lastNs = 0;
@@ -620,6 +625,61 @@ export class DatacenterDomain implements KernelDomain {
     this.#dirty = true;
   }
 
+  /**
+   * Reads every running VM's demand now, as `#demandNow` would, with the curve positions worked
+   * out once per group (in the same order of operations).
+   */
+  #readDemands(now: number): void {
+    const groups = this.model.groups, count = groups.length;
+    const cloudsim = this.#quirks.demandAtUpdates, leaveAtZero = this.#quirks.leaveAtZero;
+    if (this.#groupK1.length !== count) {
+      this.#groupK1 = new Float64Array(count), this.#groupK2 = new Float64Array(count);
+      this.#groupDivisor = new Float64Array(count), this.#groupOffset = new Float64Array(count);
+    }
+    const k1s = this.#groupK1, k2s = this.#groupK2, divisors = this.#groupDivisor;
+    const offsets = this.#groupOffset;
+    for (let g = 0; g < count; g++) {
+      const group = groups[g]!;
+      if (!cloudsim) {
+        k1s[g] = Math.floor((now - group.arriveNs) / group.intervalNs);
+        continue;
+      }
+      // `interpolated`'s steps: an exact sample (divisor 0), or the two around and the slope's.
+      const time = (now - group.arriveNs) / 1e9, interval = group.intervalNs / 1e9;
+      if (time % interval === 0) {
+        k1s[g] = time / interval, divisors[g] = 0;
+        continue;
+      }
+      const k1 = Math.floor(time / interval), k2 = Math.ceil(time / interval);
+      k1s[g] = k1, k2s[g] = k2;
+      divisors[g] = (k2 - k1) * interval;
+      offsets[g] = time - k1 * interval;
+    }
+    const state = this.#vmState, demand = this.#vmDemand, target = this.#vmTarget;
+    const vmGroup = this.model.vmGroup, curves = this.model.curves, mips = this.#vmMips;
+    for (let v = 0; v < state.length; v++) {
+      if (state[v] !== RUNNING) continue;
+      const g = vmGroup[v]!, curve = curves[v]!;
+      if (!cloudsim) {
+        const k = k1s[g]!;
+        demand[v] = k < curve.length ? curve[k]! * mips[v]! : 0;
+      } else {
+        const last = curve.length - 1, divisor = divisors[g]!;
+        let u: number;
+        if (divisor === 0) {
+          u = curve[Math.min(last, k1s[g]!)]!;
+        } else {
+          const u1 = curve[Math.min(last, k1s[g]!)]!, u2 = curve[Math.min(last, k2s[g]!)]!;
+          const delta = (u2 - u1) / divisor;
+          u = u1 + delta * offsets[g]!;
+        }
+        demand[v] = u * mips[v]!;
+      }
+      // CloudSim takes a VM that asks for nothing at an update, and is not moving, as finished.
+      if (leaveAtZero && demand[v] === 0 && target[v] === -1) this.#leave(v);
+    }
+  }
+
   /** A VM's demand now, in MIPS. */
   #demandNow(v: number): number {
     const now = this.#kernel.now;
@@ -652,15 +712,7 @@ export class DatacenterDomain implements KernelDomain {
       ? now >= this.#firstEvaluationNs && now !== this.#readNs
       : this.#sampled;
     this.#sampled = false;
-    if (reading) this.#readNs = now, this.#allTouched = true;
-    for (let v = 0; v < vms && reading; v++) {
-      if (this.#vmState[v] !== RUNNING) continue;
-      this.#vmDemand[v] = this.#demandNow(v);
-      // CloudSim takes a VM that asks for nothing at an update, and is not moving, as finished.
-      if (this.#quirks.leaveAtZero && this.#vmDemand[v] === 0 && this.#vmTarget[v] === -1) {
-        this.#leave(v);
-      }
-    }
+    if (reading) this.#readNs = now, this.#allTouched = true, this.#readDemands(now);
     this.#dirty = false;
     this.#share();
     this.#books.shared();
@@ -716,36 +768,44 @@ export class DatacenterDomain implements KernelDomain {
     const { degradation, reservation } = this.#spec.migration, keep = 1 - degradation;
     const all = this.#allTouched, touched = this.#touched;
     this.#allTouched = false;
-    for (let h = 0; h < this.#hostVms.length; h++) {
+    // Fields in locals: this runs for every host at every update.
+    const vmDemand = this.#vmDemand, vmTarget = this.#vmTarget, vmPhase = this.#vmPhase;
+    const vmAllocated = this.#vmAllocated, hostVms = this.#hostVms, hostMips = this.#hostMips;
+    const hostCore = this.#hostCore, hostAllocated = this.#hostAllocated;
+    const hostPower = this.#hostPower, hostRequested = this.#hostRequested;
+    const hostMissing = this.#hostMissing, hostMigrationLoss = this.#hostMigrationLoss;
+    const bookU = hostBooks.u, bookActive = hostBooks.active, bookSla = hostBooks.sla;
+    const bookWatts = hostBooks.watts, slaCountsTargets = quirks.slaCountsTargets;
+    for (let h = 0; h < hostVms.length; h++) {
       if (!all && touched[h] === 0) continue;
       touched[h] = 0;
-      const list = this.#hostVms[h]!, capacity = this.#hostMips[h]!, core = this.#hostCore[h]!;
+      const list = hostVms[h]!, capacity = hostMips[h]!, core = hostCore[h]!;
       // Sequentially as CloudSim's scheduler allocates, so that the same sums tip it over.
       let free = capacity, total = 0, asked = 0, oversubscribed = false;
       for (const v of list) {
-        const capped = Math.min(this.#vmDemand[v]!, core);
-        const need = this.#vmTarget[v] === h ? capped * reservation : capped;
+        const capped = Math.min(vmDemand[v]!, core);
+        const need = vmTarget[v] === h ? capped * reservation : capped;
         total += need;
-        asked += this.#vmDemand[v]!;
+        asked += vmDemand[v]!;
         if (free >= need) free -= need;
         else oversubscribed = true, free = 0;
       }
       const scale = oversubscribed ? capacity / total : 1;
       let allocated = 0, requested = 0, missing = 0, migrationLoss = 0;
       for (const v of list) {
-        const demand = this.#vmDemand[v]!, capped = Math.min(demand, core);
-        if (this.#vmTarget[v] === h) {
+        const demand = vmDemand[v]!, capped = Math.min(demand, core);
+        if (vmTarget[v] === h) {
           let given = capped * reservation;
           if (oversubscribed) given = floorIf(floor, given * scale);
           allocated += given;
           continue;
         }
-        const out = this.#vmTarget[v]! >= 0;
+        const out = vmTarget[v]! >= 0;
         let given: number;
-        if (out && this.#vmPhase[v] === PAUSED) given = 0;
+        if (out && vmPhase[v] === PAUSED) given = 0;
         else if (!oversubscribed) given = out ? capped * keep : capped;
         else given = floorIf(floor, out ? capped * scale * keep : capped * scale);
-        this.#vmAllocated[v] = given;
+        vmAllocated[v] = given;
         // The source works for the VM in full while it moves (CloudSim: allocated / 0.9).
         allocated += out && keep > 0 ? given / keep : given;
         // The VM's own books are kept on its host (its source while it moves).
@@ -757,25 +817,21 @@ export class DatacenterDomain implements KernelDomain {
       }
       const u = Math.min(1, allocated / capacity);
       const active = books ? allocated > 0 : list.length > 0;
-      this.#hostAllocated[h] = allocated;
-      hostBooks.u[h] = u;
-      hostBooks.active[h] = active ? 1 : 0;
+      hostAllocated[h] = allocated;
+      bookU[h] = u;
+      bookActive[h] = active ? 1 : 0;
       // CloudSim: allocated < requested, a VM migrating in counted in full; hyperhook: saturated.
-      hostBooks.sla[h] = (quirks.slaCountsTargets ? allocated < asked : total > capacity) ? 1 : 0;
-      hostBooks.watts[h] = peak
-        ? this.#hostPower[h]![10]!
-        : active
-        ? powerAt(this.#hostPower[h]!, u)
-        : 0;
-      this.#hostRequested[h] = requested;
-      this.#hostMissing[h] = missing;
-      this.#hostMigrationLoss[h] = migrationLoss;
+      bookSla[h] = (slaCountsTargets ? allocated < asked : total > capacity) ? 1 : 0;
+      bookWatts[h] = peak ? hostPower[h]![10]! : active ? powerAt(hostPower[h]!, u) : 0;
+      hostRequested[h] = requested;
+      hostMissing[h] = missing;
+      hostMigrationLoss[h] = migrationLoss;
     }
     let requested = 0, missing = 0, migrationLoss = 0;
-    for (let h = 0; h < this.#hostVms.length; h++) {
-      requested += this.#hostRequested[h]!;
-      missing += this.#hostMissing[h]!;
-      migrationLoss += this.#hostMigrationLoss[h]!;
+    for (let h = 0; h < hostVms.length; h++) {
+      requested += hostRequested[h]!;
+      missing += hostMissing[h]!;
+      migrationLoss += hostMigrationLoss[h]!;
     }
     hostBooks.requested = requested;
     hostBooks.migrationLoss = migrationLoss;
