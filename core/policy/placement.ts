@@ -217,7 +217,7 @@ export class HostView {
   /** The VMs on it (and migrating to it), in the order they came. */
   readonly vms: PlacementVmView[] = [];
   /** MIPS allocated at the last evaluation, as measured (a VM migrating in counts its reservation). */
-  allocatedMips = NOT_SMI;
+  allocatedMips: number = NOT_SMI;
   /** Free slot for the policy's own per-host state. */
   data: unknown = undefined;
 
@@ -328,9 +328,9 @@ export class PlacementVmView {
   /** The host it is migrating to, or null. */
   target: HostView | null = null;
   /** MIPS it asks for now (at placement: its full MIPS). */
-  demand = NOT_SMI;
+  demand: number = NOT_SMI;
   /** MIPS it is given now on its host. */
-  allocatedMips = NOT_SMI;
+  allocatedMips: number = NOT_SMI;
   /** Its demand as a fraction of its MIPS at each evaluation, newest first (at most 30). */
   history: number[] = [];
   /** False once it left. */
