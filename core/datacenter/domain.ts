@@ -42,6 +42,8 @@ export const PLACEMENT_LOG = {
   UNPLACED: 2,
   /** `(vm, from, to)`: a migration started. */
   MIGRATE: 3,
+  /** `(host, word, value)`: detailed hosts, at the end: 32 bits of a host kernel's digest. */
+  HOST_DIGEST: 4,
 } as const;
 
 const EV_ARRIVE = 0, EV_SAMPLE = 1, EV_EVALUATE = 2, EV_MIGRATED = 3, EV_DOWNTIME = 4;
@@ -922,6 +924,14 @@ export class DatacenterDomain implements KernelDomain {
       this.#measured(this.#lastNs, endNs);
     }
     this.#books.finish(this.#lastNs, endNs, this.#peak());
+    // Detailed hosts: their kernels' decisions join the run's: each one's digest, 32 bits a record.
+    this.#detailed?.hosts.forEach((host, h) => {
+      const hex = host.kernel.log.digest();
+      for (let word = 0; word < 8; word++) {
+        const value = parseInt(hex.slice(8 * word, 8 * word + 8), 16);
+        this.#kernel.log.record(LOG.placement, PLACEMENT_LOG.HOST_DIGEST, endNs, h, word, value);
+      }
+    });
   }
 
   /** Figures of the run so far. */

@@ -162,3 +162,16 @@ Deno.test("hyperhook run: a detailed datacenter takes --cpu, and its example mig
     /--memory: a detailed datacenter workload takes a placement policy \(--placement\) and a CPU policy \(--cpu\)/,
   );
 });
+
+Deno.test("detailed hosts' CPU decisions are in the eventsHash, the same in-process and in a worker", async () => {
+  const credit = await simulateDatacenter(cpuBound("detailed", "credit"));
+  const rr = await simulateDatacenter(cpuBound("detailed", "rr"));
+  // The same placements, other CPU schedules: another hash.
+  assert.notEqual(rr.eventsHash, credit.eventsHash);
+  const worker = await simulateDatacenter(cpuBound("detailed", "credit"), {
+    isolation: "worker",
+    sandbox: { batchDeadlineMs: 5000, initDeadlineMs: 20_000 },
+  });
+  assert.equal(worker.eventsHash, credit.eventsHash);
+  assert.equal(worker.datacenter!.energyKwh, credit.datacenter!.energyKwh);
+});
