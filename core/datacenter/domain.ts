@@ -854,10 +854,17 @@ export class DatacenterDomain implements KernelDomain {
   #record(): void {
     const now = this.#kernel.now;
     let active = 0, busy = 0, watts = 0;
-    const hosts = this.#books, row = Float32Array.from(hosts.u);
+    const hosts = this.#books, row = Float32Array.from(hosts.u), measured = this.#measuredHost;
     for (let h = 0; h < row.length; h++) {
-      watts += hosts.watts[h]!;
-      if (hosts.active[h] === 1) active++, busy += hosts.u[h]!;
+      let u = hosts.u[h]!, w = hosts.watts[h]!;
+      // Detailed hosts: what their kernels ran over the frame that just ended.
+      if (measured !== undefined && !this.#peak()) {
+        u = Math.min(1, measured[h]! / this.#hostMips[h]!);
+        w = hosts.active[h] === 1 ? powerAt(this.#hostPower[h]!, u) : 0;
+        row[h] = u;
+      }
+      watts += w;
+      if (hosts.active[h] === 1) active++, busy += u;
     }
     this.utilizationRows.push(row);
     const timeline = this.timeline;

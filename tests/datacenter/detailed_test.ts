@@ -69,6 +69,8 @@ Deno.test("detailed hosts run their own kernel; energy within 5 % of the fluid m
     const gap = Math.abs(detailed.energyKwh - fluid.energyKwh) / fluid.energyKwh;
     assert.ok(gap < 0.05, `detailed ${detailed.energyKwh} kWh, fluid ${fluid.energyKwh} kWh`);
     console.log(`detailed/fluid energy gap ${(100 * gap).toFixed(3)} %`);
+    // The timeline at 300 s shows what the first frame measured: hosts at 100, 60 and 42.5 %.
+    assert.ok(Math.abs(detailed.timeline.utilization[0]! - 0.675) < 0.001);
     // Nothing is oversubscribed: every VM gets what it asks, in both models.
     assert.ok(detailed.slaOverall < 0.01, `${detailed.slaOverall}`);
   } finally {
