@@ -151,6 +151,13 @@ export async function createDatacenterSimulation(
 ): Promise<DatacenterSimulation> {
   if (options.seed !== undefined) workload = { ...workload, seed: options.seed };
   const detailedHosts = workload.datacenter.hostModel === "detailed";
+  if (!detailedHosts && workload.policies.cpu !== undefined) {
+    throw new WorkloadError(
+      `Workload: policies.cpu: expected no CPU policy for fluid hosts (only "hostModel": "detailed" runs one), got ${
+        JSON.stringify(workload.policies.cpu.use)
+      }`,
+    );
+  }
   for (
     const domain of detailedHosts ? ["memory", "io"] as const : ["cpu", "memory", "io"] as const
   ) {

@@ -175,3 +175,19 @@ Deno.test("hyperhook run prints the datacenter section and --format json reports
   assert.equal(report.datacenter.vms, 2);
   await Deno.remove(path);
 });
+
+Deno.test("a CPU policy in a fluid datacenter is refused, naming the place", async () => {
+  const workload = base();
+  workload.policies = { cpu: "rr" };
+  await assert.rejects(
+    () => simulateDatacenter(parseDatacenter(workload)),
+    (error: Error) => {
+      assert.ok(error instanceof WorkloadError);
+      assert.equal(
+        error.message,
+        'Workload: policies.cpu: expected no CPU policy for fluid hosts (only "hostModel": "detailed" runs one), got "rr"',
+      );
+      return true;
+    },
+  );
+});
