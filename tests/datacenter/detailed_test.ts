@@ -138,6 +138,18 @@ Deno.test("detailed hosts refuse a CPU policy that is not a built-in, and clouds
       ),
   );
   const spec = cpuBoundJson("detailed", "credit");
+  const badMemory = structuredClone(spec) as {
+    datacenter: { vmTypes: Record<string, unknown>[] };
+  };
+  badMemory.datacenter.vmTypes[0]!.memory = { pattern: "nope", pages: 10 };
+  await assert.rejects(
+    () => createDatacenterSimulation(parseDatacenter(badMemory)),
+    (error: Error) =>
+      error instanceof WorkloadError &&
+      error.message.startsWith(
+        'Workload: datacenter.vmTypes[0].memory.pattern: expected "uniform"',
+      ),
+  );
   assert.throws(
     () => parseDatacenter({ ...spec, datacenter: { ...spec.datacenter, mode: "cloudsim" } }),
     /datacenter.hostModel: expected "fluid" in cloudsim mode/,
