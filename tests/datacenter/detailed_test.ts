@@ -23,7 +23,8 @@ function cpuBoundJson(hostModel: string, cpu: string) {
   return {
     schema: "hyperhook.datacenter/v1",
     name: "cpu-bound",
-    policies: { placement: "dvfs", cpu },
+    // Fluid hosts run no CPU policy.
+    policies: hostModel === "detailed" ? { placement: "dvfs", cpu } : { placement: "dvfs" },
     datacenter: {
       hostModel,
       hostTypes: [{
