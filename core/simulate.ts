@@ -24,6 +24,7 @@ import type { SandboxOptions } from "./sandbox/options.ts";
 import { WorkloadError } from "./workload/load.ts";
 import { HOST_CPU_DEFAULTS, type Workload } from "./workload/schema.ts";
 import { readTraceText } from "./workload/trace_file.ts";
+import { resolvePolicyChoice } from "./workload/policy_choice.ts";
 
 /** A policy choice: a reference and its config. */
 export interface PolicyChoice {
@@ -196,7 +197,7 @@ function choose(
   options: SimulateOptions,
   domain: Exclude<Domain, "placement">,
 ): PolicyChoice | undefined {
-  return options.policies?.[domain] ?? workload.policies[domain];
+  return resolvePolicyChoice(options.policies?.[domain], workload.policies[domain]);
 }
 
 /**

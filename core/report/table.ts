@@ -5,8 +5,10 @@
  */
 
 import { formatDuration } from "../engine/duration.ts";
-import type { Report } from "./report.ts";
+import type { Report, ReportPolicy } from "./report.ts";
+import type { Domain } from "../protocol/definition.ts";
 import { hasMemory, memoryComparison, memoryLines } from "./_memory_table.ts";
+import { formatConfig } from "../workload/policy_choice.ts";
 
 /** Renders rows as an aligned text table; the first row is the header. */
 export function renderTable(rows: string[][], align: ("l" | "r")[] = []): string {
@@ -26,7 +28,9 @@ const ms = (ns: number | null) => ns === null ? "-" : formatDuration(Math.round(
 
 function policyLine(report: Report): string {
   return Object.entries(report.policies).map(([domain, policy]) =>
-    `${domain} ${policy.name}${policy.ejected ? " (ejected)" : ""} [${policy.isolation}]`
+    `${domain} ${policy.name}${policy.ejected ? " (ejected)" : ""} [${policy.isolation}] (${
+      formatConfig(policy.config)
+    })`
   ).join(", ");
 }
 
@@ -114,6 +118,17 @@ export function formatComparison(reports: Report[], labels: string[]): string {
   const host = [["", ...labels]];
   const add = (name: string, f: (r: Report) => string) => host.push([name, ...reports.map(f)]);
   // Runs end when their work is done, so a better policy often simulates less time.
+  // Each run's policies as they were configured, defaults included: a row for a domain whose
+  // policies differ between runs, the header for one they share.
+  const shared: string[] = [];
+  for (const [domain, policy] of Object.entries(reports[0]!.policies) as [Domain, ReportPolicy][]) {
+    const config = (r: Report) => formatConfig(r.policies[domain]?.config);
+    const same = reports.every((r) =>
+      r.policies[domain]?.name === policy.name && config(r) === config(reports[0]!)
+    );
+    if (same) shared.push(`${domain} ${policy.name} (${config(reports[0]!)})`);
+    else add(`${domain} config`, config);
+  }
   add("simulated", (r) => formatDuration(r.simulatedNs));
   add("utilization", (r) => pct(r.host.cpu.utilization));
   add("fairness (Jain)", (r) => r.host.cpu.fairness.toFixed(3));
@@ -137,7 +152,7 @@ export function formatComparison(reports: Report[], labels: string[]): string {
   });
   const first = reports[0]!;
   return [
-    `${first.workload} · seed ${first.seed}`,
+    [`${first.workload}`, ...shared, `seed ${first.seed}`].join(" · "),
     renderTable(host),
     "",
     renderTable(vms),
