@@ -25,6 +25,7 @@ import { WorkloadError } from "./workload/load.ts";
 import { HOST_CPU_DEFAULTS, type Workload } from "./workload/schema.ts";
 import { readTraceText } from "./workload/trace_file.ts";
 import { resolvePolicyChoice } from "./workload/policy_choice.ts";
+import { mapStack, workingDir } from "./bundle/source_map.ts";
 
 /** A policy choice: a reference and its config. */
 export interface PolicyChoice {
@@ -268,6 +269,7 @@ async function build(
     stallNs: options.stallNs,
     fallback: loadFallback,
     onIncident: options.onIncident,
+    mapStack: (stack, sha256) => mapStack(stack, sha256, workingDir()),
     logSink: options.logSink,
     restarts: options.restarts,
     reload: (domain) => load(domain, chosen[domain]!),

@@ -47,7 +47,7 @@ import { basename, dirname, extname, relative, resolve as resolvePath } from "no
 import { fileURLToPath } from "node:url";
 import { defaultCacheDir } from "./cache.ts";
 import { sha256Hex } from "./sha256.ts";
-import { registerSourceMap, type SourceMap, stripPathComments } from "./_source_map.ts";
+import { registerSourceMap, type SourceMap, stripPathComments } from "./source_map.ts";
 import {
   applyImportMap,
   type Fetcher,

@@ -41,7 +41,7 @@ interface Entry {
 
 const VERSION = 1;
 /** The bundler's own sources: a change to how it bundles changes the key. */
-const BUNDLER_SOURCES = ["./bundle.ts", "./_resolve.ts", "./_source_map.ts"].map((path) =>
+const BUNDLER_SOURCES = ["./bundle.ts", "./_resolve.ts", "./source_map.ts"].map((path) =>
   new URL(path, import.meta.url)
 );
 const encoder = new TextEncoder();

@@ -84,7 +84,7 @@ function decodeSegment(segment: string): number[] {
  *
  * @example
  * ```ts
- * import { originalPlace } from "./_source_map.ts";
+ * import { originalPlace } from "./source_map.ts";
  *
  * // Line 1, column 0 of the bundle comes from line 3, column 2 of a.ts.
  * const map = { sources: ["a.ts"], mappings: "AAEE" };
@@ -210,4 +210,13 @@ function relativePath(from: string, path: string): string {
 /** The source map kept for a bundle built in this process, if any. */
 export function sourceMapOf(sha256: string): SourceMap | undefined {
   return maps.get(sha256)?.map;
+}
+
+/** The working directory incidents show paths relative to ("/" when it may not be read). */
+export function workingDir(): string {
+  try {
+    return Deno.cwd();
+  } catch {
+    return "/";
+  }
 }

@@ -14,6 +14,7 @@ import type { SandboxOptions } from "../sandbox/options.ts";
 import type { PolicyChoice, SimulateOptions } from "../simulate.ts";
 import { WorkloadError } from "../workload/load.ts";
 import { formatDuration, parseDuration } from "../engine/duration.ts";
+import { formatIncident } from "../report/incident.ts";
 
 /** Bad input on the command line: exit 2 with this one line. */
 export class UsageError extends Error {
@@ -180,9 +181,8 @@ export function policyFlag(
 export function printIncident(incident: Incident): void {
   clearProgress();
   console.error(
-    `hyperhook: incident at ${
-      formatDuration(incident.atNs)
-    }: ${incident.domain} policy ${incident.policy} ejected (${incident.kind}/${incident.reason}): ${incident.message}`,
+    formatIncident(incident).map((line, i) => i === 0 ? `hyperhook: ${line}` : line)
+      .join("\n"),
   );
 }
 

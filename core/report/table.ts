@@ -9,6 +9,7 @@ import type { Report, ReportPolicy } from "./report.ts";
 import type { Domain } from "../protocol/definition.ts";
 import { hasMemory, memoryComparison, memoryLines } from "./_memory_table.ts";
 import { formatConfig } from "../workload/policy_choice.ts";
+import { formatIncident } from "./incident.ts";
 
 /** Renders rows as an aligned text table; the first row is the header. */
 export function renderTable(rows: string[][], align: ("l" | "r")[] = []): string {
@@ -83,13 +84,7 @@ export function formatReport(report: Report): string {
   ];
   if (hasMemory(report)) lines.push(...memoryLines(report, renderTable));
   if (report.host.disks.length > 0) lines.push(...ioLines(report));
-  for (const incident of report.incidents) {
-    lines.push(
-      `incident at ${
-        formatDuration(incident.atNs)
-      }: ${incident.domain} policy ${incident.policy} ejected (${incident.kind}/${incident.reason}): ${incident.message}`,
-    );
-  }
+  for (const incident of report.incidents) lines.push(...formatIncident(incident));
   lines.push(`eventsHash ${report.eventsHash}`);
   return lines.join("\n");
 }

@@ -4,7 +4,7 @@
 // report names the reference and the hash of the code that ran.
 import assert from "node:assert/strict";
 import { bundlePolicy } from "../../core/bundle/bundle.ts";
-import { sourceMapOf } from "../../core/bundle/_source_map.ts";
+import { sourceMapOf } from "../../core/bundle/source_map.ts";
 import { workloadFile } from "../_helpers.ts";
 import { integrity, npmTarball, serveFiles } from "./_registries.ts";
 

@@ -2,7 +2,7 @@
 // item 5): esbuild's `// path` comments are taken out of the bundle.
 import assert from "node:assert/strict";
 import { bundlePolicy } from "../../core/bundle/bundle.ts";
-import { originalPlace, stripPathComments } from "../../core/bundle/_source_map.ts";
+import { originalPlace, stripPathComments } from "../../core/bundle/source_map.ts";
 
 const SDK = new URL("../../core/policy/mod.ts", import.meta.url).pathname;
 const POLICY = `import { defineCpuPolicy } from ${JSON.stringify(SDK)};

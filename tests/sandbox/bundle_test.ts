@@ -5,7 +5,7 @@
 
 import assert from "node:assert/strict";
 import { bundlePolicy, findBundle } from "../../core/bundle/bundle.ts";
-import { sourceMapOf } from "../../core/bundle/_source_map.ts";
+import { sourceMapOf } from "../../core/bundle/source_map.ts";
 import { sha256Hex } from "../../core/bundle/sha256.ts";
 import { createRuntime } from "../../core/sandbox/mod.ts";
 import {

@@ -9,7 +9,7 @@
 import assert from "node:assert/strict";
 import { bundleReference, PolicyReferenceError } from "../../core/loader.ts";
 import { bundlePolicy } from "../../core/bundle/bundle.ts";
-import { sourceMapOf } from "../../core/bundle/_source_map.ts";
+import { sourceMapOf } from "../../core/bundle/source_map.ts";
 import { hostKind } from "../../core/bundle/_resolve.ts";
 import { serveFiles } from "../authoring/_registries.ts";
 
