@@ -20,6 +20,7 @@ import {
   writeOutput,
 } from "./common.ts";
 import { Phases } from "./phases.ts";
+import { comparisonLabels, labelFile } from "./_labels.ts";
 import { runWorkload } from "./run.ts";
 import { renderHtmlReport } from "../report/html.ts";
 import { RunRecorder } from "../report/recorder.ts";
@@ -27,7 +28,7 @@ import { RunRecorder } from "../report/recorder.ts";
 /** Usage of `compare`. */
 export const COMPARE_USAGE = `hyperhook compare <workload.json> --cpu a,b,c [options]
   --cpu / --memory / --io LIST      policies to compare in one domain, comma separated
-  --out-dir DIR                     write each report to DIR/<policy>.json
+  --out-dir DIR                     write each report to DIR/<policy>.json (its declared name)
   --html FILE                       write the runs side by side as a self-contained HTML page
   --format table|json               json: an array of the reports
   (and the options of run: --config-*, --isolation, --seed, --stall)`;
@@ -79,18 +80,20 @@ export async function compareCommand(args: string[]): Promise<number> {
     reports.push(await runWorkload(workload, options, name, recorder, phases));
     phases.mark("report");
   }
+  // Columns, legends and files name each policy as it names itself.
+  const labels = comparisonLabels(reports, names, domain);
   if (typeof values.html === "string") {
     await writeOutput(
       values.html,
       renderHtmlReport(
-        reports.map((report, i) => ({ label: names[i]!, report, trace: recorders[i]!.trace })),
+        reports.map((report, i) => ({ label: labels[i]!, report, trace: recorders[i]!.trace })),
       ),
       "--html",
     );
   }
   if (typeof values["out-dir"] === "string") {
     for (const [i, report] of reports.entries()) {
-      const file = names[i]!.replace(/[^A-Za-z0-9_.-]+/g, "_");
+      const file = labelFile(labels[i]!);
       await writeOutput(
         `${values["out-dir"]}/${file}.json`,
         JSON.stringify(report, null, 2) + "\n",
@@ -99,7 +102,7 @@ export async function compareCommand(args: string[]): Promise<number> {
     }
   }
   console.log(
-    format === "json" ? JSON.stringify(reports, null, 2) : formatComparison(reports, names),
+    format === "json" ? JSON.stringify(reports, null, 2) : formatComparison(reports, labels),
   );
   phases.mark("report");
   phases.print();

@@ -35,11 +35,17 @@ import type {
  */
 export const WORKLOAD_SCHEMA = "hyperhook.workload/v1";
 
-/** A reference to a policy and its config, as in `policies.cpu`. */
-const policyChoice = z.strictObject({
-  use: z.string().min(1),
-  config: z.record(z.string(), z.unknown()).default({}),
-});
+/**
+ * A reference to a policy and its config, as in `policies.cpu`; a string alone is shorthand for
+ * `{ "use": string }`.
+ */
+const policyChoice = z.preprocess(
+  (value) => typeof value === "string" && value !== "" ? { use: value } : value,
+  z.strictObject({
+    use: z.string().min(1),
+    config: z.record(z.string(), z.unknown()).default({}),
+  }),
+);
 
 /** A step of a vCPU program: exactly one of `run`, `sleep` or `io`. */
 const programStep = z.strictObject({
