@@ -23,6 +23,7 @@ import { type BundleIdentity, bundleIdentity } from "./bundle/identity.ts";
 import { InlineRuntime } from "./sandbox/inline.ts";
 import type { SandboxOptions } from "./sandbox/options.ts";
 import type { ReplaySession } from "./sandbox/replay.ts";
+import { resolve } from "node:path";
 
 /**
  * A policy reference that cannot be used (unknown name, missing file, unbundlable import).
@@ -64,6 +65,12 @@ export interface LoadOptions {
    * `BundleOptions.untrusted`). Default: false.
    */
   untrusted?: boolean;
+  /**
+   * Type-check a policy that is a local file before it runs (`deno check`, remembered by the hash
+   * of its texts); a type error is a {@linkcode PolicyReferenceError} naming `file:line:col`.
+   * Default: false (the CLI turns it on; `--no-check` off).
+   */
+  typeCheck?: boolean;
   /**
    * The run's replay sandbox: `process` policies get their answers from it (`createSimulation`
    * makes one per run).
@@ -108,7 +115,7 @@ function builtinIdentity(domain: Domain, name: string): Promise<BundleIdentity> 
 
 async function bundlePolicy(
   reference: string,
-  options: { untrusted?: boolean } = {},
+  options: { untrusted?: boolean; onRead?: (path: string, text: string) => void } = {},
 ): Promise<PolicyBundle> {
   return await (await import("./bundle/bundle.ts")).bundlePolicy(reference, options);
 }
@@ -131,7 +138,7 @@ function isModuleReference(reference: string): boolean {
 export async function bundleReference(
   domain: Domain,
   reference: string,
-  options: { untrusted?: boolean } = {},
+  options: { untrusted?: boolean; typeCheck?: boolean } = {},
 ): Promise<PolicyBundle> {
   if (isBuiltin(domain, reference)) return await builtinBundle(domain, reference);
   if (!isModuleReference(reference)) {
@@ -143,12 +150,29 @@ export async function bundleReference(
     );
   }
   const untrusted = options.untrusted ?? false;
+  // Only a local file is checked: a published package was checked when it was published.
+  const check = options.typeCheck === true && !untrusted && !/^(npm|jsr|https?):/.test(reference);
+  const texts: [string, string][] = [];
+  let bundle: PolicyBundle;
   try {
-    return await bundlePolicy(reference, { untrusted });
+    bundle = await bundlePolicy(reference, {
+      untrusted,
+      onRead: check ? (path, text) => void texts.push([path, text]) : undefined,
+    });
   } catch (error) {
     const message = (error as Error).message.replace(/^Cannot bundle policy(?: \S+)?: /, "");
     throw new PolicyReferenceError(`Policy${untrusted ? "" : ` ${reference}`}: ${message}`);
   }
+  if (check) {
+    const { checkPolicyTypes } = await import("./bundle/type_check.ts");
+    const path = reference.startsWith("file:") ? new URL(reference).pathname : resolve(reference);
+    try {
+      await checkPolicyTypes(path, texts);
+    } catch (error) {
+      throw new PolicyReferenceError((error as Error).message);
+    }
+  }
+  return bundle;
 }
 
 /**
@@ -179,7 +203,10 @@ export async function loadPolicy(
   } else {
     // The replay sandbox starts while the policy is bundled.
     if (isolation === "process") options.replay?.prepare();
-    const bundle = await bundleReference(domain, reference, { untrusted: options.untrusted });
+    const bundle = await bundleReference(domain, reference, {
+      untrusted: options.untrusted,
+      typeCheck: options.typeCheck,
+    });
     sha256 = bundle.sha256;
     runtime = isolation === "process" && options.replay !== undefined
       ? await options.replay.runtime(domain, bundle)

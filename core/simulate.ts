@@ -39,6 +39,11 @@ export interface PolicyChoice {
 export interface SimulateOptions {
   /** Policies that override the workload's (CLI flags win). */
   policies?: Partial<Record<Domain, PolicyChoice>>;
+  /**
+   * Type-check policies that are local files before the run starts (default false; the CLI's
+   * `run` and `compare` turn it on, `--no-check` off).
+   */
+  typeCheck?: boolean;
   /** Where to run policies; default: `none` for built-ins, `process` for the rest. */
   isolation?: Isolation;
   /** Heap cap, deadlines and message cap of sandboxed policies. */
@@ -259,6 +264,7 @@ async function build(
       config: choice.config,
       sandbox: options.sandbox,
       replay,
+      typeCheck: options.typeCheck,
     });
     replay?.loaded(domain, loaded.runtime);
     return loaded;

@@ -46,6 +46,7 @@ export const SIMULATION_FLAGS = {
   deadline: { type: "string" },
   "init-deadline": { type: "string" },
   format: { type: "string" },
+  "no-check": { type: "boolean" },
   help: { type: "boolean", short: "h" },
 } as const satisfies ParseArgsConfig["options"];
 
@@ -95,7 +96,8 @@ function parseJsonFlag(flag: string, text: string): Record<string, unknown> {
 export function simulationOptions(
   values: Record<string, string | boolean | undefined>,
 ): SimulateOptions {
-  const options: SimulateOptions = {};
+  // A local policy file is type-checked before the run, unless --no-check.
+  const options: SimulateOptions = { typeCheck: values["no-check"] !== true };
   if (typeof values.seed === "string") {
     const seed = Number(values.seed);
     if (!Number.isSafeInteger(seed) || seed < 0) {

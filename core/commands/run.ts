@@ -33,6 +33,7 @@ export const RUN_USAGE = `hyperhook run <workload.json> [options]
   --isolation I                     where policies run: none, worker, process (a copy of the kernel
                                     runs beside the policy), process-rpc (a round trip per batch)
                                     (default: none for built-ins, process otherwise)
+  --no-check                        do not type-check local policy files before the run
   --seed N                          override the workload's seed
   --stall D                         watchdog timeout, e.g. 30s (default)
   --restart N                       restart an ejected policy up to N times (back-off 1 s, doubling)
