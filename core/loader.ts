@@ -24,6 +24,7 @@ import { InlineRuntime } from "./sandbox/inline.ts";
 import type { SandboxOptions } from "./sandbox/options.ts";
 import type { ReplaySession } from "./sandbox/replay.ts";
 import { resolve } from "node:path";
+import { didYouMean } from "./engine/suggest.ts";
 
 /**
  * A policy reference that cannot be used (unknown name, missing file, unbundlable import).
@@ -144,7 +145,7 @@ export async function bundleReference(
   if (!isModuleReference(reference)) {
     const known = Object.keys(BUILTIN_POLICIES[domain]);
     throw new PolicyReferenceError(
-      `Unknown ${domain} policy "${reference}": expected one of ${
+      `Unknown ${domain} policy "${reference}"${didYouMean(reference, known)}: expected one of ${
         known.join(", ")
       }, or a path or npm:, jsr:, https: specifier of a policy module`,
     );

@@ -8,6 +8,7 @@
 
 import type { Domain } from "../protocol/definition.ts";
 import type { Report } from "../report/report.ts";
+import { UsageError } from "./common.ts";
 
 /**
  * The label of each run of a comparison of `domain`'s policies, in order: the declared name; for
@@ -38,4 +39,23 @@ export function comparisonLabels(
 /** A label as a file name: anything but letters, digits, `_`, `.` and `-` becomes `_`. */
 export function labelFile(label: string): string {
   return label.replace(/[^A-Za-z0-9_.-]+/g, "_");
+}
+
+/**
+ * The policies of a `--cpu a,b,c` list; an empty item (`rr,,credit`, a trailing comma) is refused
+ * rather than skipped, as it is most likely a policy left out.
+ *
+ * @throws {UsageError} For an empty list or an empty item, naming its position.
+ */
+export function policyList(domain: Domain, text: string): string[] {
+  const names = text.split(",").map((name) => name.trim());
+  const empty = names.findIndex((name) => name === "");
+  if (empty >= 0) {
+    throw new UsageError(
+      names.length === 1
+        ? `--${domain}: expected a comma-separated list of policies, got nothing`
+        : `--${domain}: expected a policy at position ${empty + 1} of "${text}", got nothing`,
+    );
+  }
+  return names;
 }

@@ -15,6 +15,7 @@ import type { PolicyChoice, SimulateOptions } from "../simulate.ts";
 import { WorkloadError } from "../workload/load.ts";
 import { formatDuration, parseDuration } from "../engine/duration.ts";
 import { formatIncident } from "../report/incident.ts";
+import { didYouMean } from "../engine/suggest.ts";
 
 /** Bad input on the command line: exit 2 with this one line. */
 export class UsageError extends Error {
@@ -73,7 +74,14 @@ export function parseFlags<O extends NonNullable<ParseArgsConfig["options"]>>(
         `${flag}: expected a value after it; write ${flag}=VALUE for a value starting with "-"`,
       );
     }
-    throw new UsageError(message.split("\n")[0]!.replace(/\. To specify.*$/, ""));
+    const line = message.split("\n")[0]!.replace(/\. To specify.*$/, "");
+    const unknown = /^Unknown option '--([^'=]+)'/.exec(line);
+    throw new UsageError(
+      unknown === null ? line : `${line}${didYouMean(unknown[1]!, Object.keys(options))}`.replace(
+        /\(did you mean "([^"]+)"\?\)$/,
+        '(did you mean "--$1"?)',
+      ),
+    );
   }
 }
 

@@ -20,7 +20,8 @@ import {
   writeOutput,
 } from "./common.ts";
 import { Phases } from "./phases.ts";
-import { comparisonLabels, labelFile } from "./_labels.ts";
+import { comparisonLabels, labelFile, policyList } from "./_labels.ts";
+import { namingWorkloadFile, writtenLine } from "./_messages.ts";
 import { runWorkload } from "./run.ts";
 import { renderHtmlReport } from "../report/html.ts";
 import { RunRecorder } from "../report/recorder.ts";
@@ -63,10 +64,7 @@ export async function compareCommand(args: string[]): Promise<number> {
     );
   }
   const domain = domains[0]!;
-  const names = (values[domain] as string).split(",").map((name) => name.trim()).filter(Boolean);
-  if (names.length === 0) {
-    throw new UsageError(`--${domain}: expected a comma-separated list of policies`);
-  }
+  const names = policyList(domain, values[domain] as string);
   const workload = await readWorkload(positionals[0]!);
   phases.mark("parse");
   const reports: Report[] = [];
@@ -77,7 +75,12 @@ export async function compareCommand(args: string[]): Promise<number> {
     options.onIncident = printIncident;
     const recorder = new RunRecorder();
     recorders.push(recorder);
-    reports.push(await runWorkload(workload, options, name, recorder, phases));
+    reports.push(
+      await namingWorkloadFile(
+        positionals[0]!,
+        () => runWorkload(workload, options, name, recorder, phases),
+      ),
+    );
     phases.mark("report");
   }
   // Columns, legends and files name each policy as it names itself.
@@ -104,6 +107,12 @@ export async function compareCommand(args: string[]): Promise<number> {
   console.log(
     format === "json" ? JSON.stringify(reports, null, 2) : formatComparison(reports, labels),
   );
+  const written = writtenLine({
+    html: values.html as string | undefined,
+    outDir: values["out-dir"] as string | undefined,
+    reports: reports.length,
+  });
+  if (written !== undefined) console.error(`hyperhook: ${written}`);
   phases.mark("report");
   phases.print();
   return reports.some((r) => Object.values(r.policies).some((p) => p.ejected))

@@ -24,6 +24,7 @@ import {
   writeOutput,
 } from "./common.ts";
 import { Phases } from "./phases.ts";
+import { namingWorkloadFile, writtenLine } from "./_messages.ts";
 
 /** Usage of `run`. */
 export const RUN_USAGE = `hyperhook run <workload.json> [options]
@@ -119,7 +120,10 @@ export async function runCommand(args: string[]): Promise<number> {
     options.logSink = (line) => log!.push(line);
   }
   const recorder = typeof values.html === "string" ? new RunRecorder() : undefined;
-  const report = await runWorkload(workload, options, "run", recorder, phases);
+  const report = await namingWorkloadFile(
+    path,
+    () => runWorkload(workload, options, "run", recorder, phases),
+  );
   if (typeof values.out === "string") {
     await writeOutput(values.out, JSON.stringify(report, null, 2) + "\n");
   }
@@ -133,6 +137,11 @@ export async function runCommand(args: string[]): Promise<number> {
   }
   if (log !== undefined) await writeOutput(values.log as string, log.join("\n") + "\n", "--log");
   console.log(format === "json" ? JSON.stringify(report, null, 2) : formatReport(report));
+  const written = writtenLine({
+    html: values.html as string | undefined,
+    out: values.out as string | undefined,
+  });
+  if (written !== undefined) console.error(`hyperhook: ${written}`);
   phases.mark("report");
   phases.print();
   return Object.values(report.policies).some((policy) => policy.ejected) ? EXIT.FAILED : EXIT.OK;

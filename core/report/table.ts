@@ -25,7 +25,38 @@ export function renderTable(rows: string[][], align: ("l" | "r")[] = []): string
 }
 
 const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
-const ms = (ns: number | null) => ns === null ? "-" : formatDuration(Math.round(ns));
+const ms = (ns: number | null) => ns === null ? "-" : roundedDuration(ns);
+
+const UNITS: readonly [number, string][] = [[1e9, "s"], [1e6, "ms"], [1e3, "us"], [1, "ns"]];
+
+/**
+ * A duration to three significant digits in one unit (`500us`, not `499.712us`; `1ms`, not
+ * `999.9us`): a table compares figures, and more digits than that are noise in a simulation.
+ *
+ * @example
+ * ```ts
+ * import { roundedDuration } from "./table.ts";
+ *
+ * console.assert(roundedDuration(499_712) === "500us");
+ * console.assert(roundedDuration(1_666_667) === "1.67ms");
+ * console.assert(roundedDuration(999_900) === "1ms");
+ * console.assert(roundedDuration(0) === "0ns");
+ * ```
+ */
+export function roundedDuration(ns: number): string {
+  const size = Math.abs(ns);
+  for (let i = 0; i < UNITS.length; i++) {
+    const [scale, unit] = UNITS[i]!;
+    if (size < scale && unit !== "ns") continue;
+    const value = Number((ns / scale).toPrecision(3));
+    // 999.7us rounds to 1000us: that is 1ms.
+    if (Math.abs(value) >= 1000 && i > 0) {
+      return `${Number((ns / UNITS[i - 1]![0]).toPrecision(3))}${UNITS[i - 1]![1]}`;
+    }
+    return `${unit === "ns" ? Math.round(ns) : value}${unit}`;
+  }
+  return `${Math.round(ns)}ns`;
+}
 
 function policyLine(report: Report): string {
   return Object.entries(report.policies).map(([domain, policy]) =>
