@@ -30,6 +30,8 @@ export interface KernelDomain {
   readonly name: Domain;
   /** Its policy slot. */
   readonly slot: PolicySlot;
+  /** The id of the VM a vCPU belongs to (the CPU domain's), for incidents. */
+  vmOfVcpu?(index: number): string | undefined;
   /** Handles one of the domain's events. */
   onEvent(kind: number, target: number, tag: number): void;
   /** Adds the queries of the current instant to the slot's batch. */
@@ -242,7 +244,14 @@ export class Kernel {
     }
     if (failure.hookCall !== undefined) {
       incident.hook = failure.hookCall.hook;
-      incident.args = failure.hookCall.args;
+      // A vCPU is named with its VM, right after it.
+      const args: Record<string, number | string> = {};
+      for (const [name, value] of Object.entries(failure.hookCall.args)) {
+        args[name] = value;
+        const vm = name === "vcpu" ? domain.vmOfVcpu?.(value as number) : undefined;
+        if (vm !== undefined) args.vm = vm;
+      }
+      incident.args = args;
     }
     const stack = failure.policyStack, mapStack = this.#options.mapStack;
     if (stack !== undefined && mapStack !== undefined) {

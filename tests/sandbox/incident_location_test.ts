@@ -20,7 +20,12 @@ const workload = parseWorkload({
 
 for (const isolation of ISOLATIONS) {
   Deno.test(`a hook that throws is named, with its arguments and its line (${isolation})`, async () => {
-    const report = await simulate(workload, { policies: { cpu: { use: THROWS } }, isolation });
+    const report = await simulate(workload, {
+      policies: { cpu: { use: THROWS } },
+      isolation,
+      // Generous deadlines: a loaded machine must not turn the throw into a stall.
+      sandbox: { batchDeadlineMs: 30_000, initDeadlineMs: 60_000 },
+    });
     assert.equal(report.incidents.length, 1);
     // `dispatch` throws at its fourth call, on pCPU 0 (throws.ts line 14, at `new RangeError`).
     assert.deepEqual(report.incidents[0], {
@@ -37,6 +42,38 @@ for (const isolation of ISOLATIONS) {
   });
 }
 
+Deno.test("a hook given a vCPU is named with the vCPU's VM", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "hyperhook-enqueue-" });
+  try {
+    const sdk = new URL("../../core/policy/mod.ts", import.meta.url).pathname;
+    await Deno.writeTextFile(
+      `${dir}/enqueue.ts`,
+      `import { defineCpuPolicy } from ${JSON.stringify(sdk)};
+export default defineCpuPolicy({
+  name: "enqueue",
+  create: () => ({
+    enqueue(_ctx, vcpu) {
+      if (vcpu.vm.id === "b") throw new Error("not b");
+    },
+  }),
+});
+`,
+    );
+    const report = await simulate(workload, {
+      policies: { cpu: { use: `${dir}/enqueue.ts` } },
+      isolation: "worker",
+    });
+    const { hook, args, stack } = report.incidents[0]!;
+    assert.deepEqual({ hook, args, stack }, {
+      hook: "enqueue",
+      args: { vcpu: 1, vm: "b", reason: "arrive" },
+      stack: [`Object.enqueue (${relative(Deno.cwd(), `${dir}/enqueue.ts`)}:6:37)`],
+    });
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("the CLI prints the hook and the policy's line on stderr", async () => {
   const path = await Deno.makeTempFile({ suffix: ".json" });
   try {
@@ -49,7 +86,16 @@ Deno.test("the CLI prints the hook and the policy's line on stderr", async () =>
         vms: ["a", "b"].map((id) => ({ id, cpu: { program: [{ run: "10ms" }] } })),
       }),
     );
-    const result = await runCli(["run", path, "--cpu", "tests/fixtures/cpu/throws.ts"]);
+    const result = await runCli([
+      "run",
+      path,
+      "--cpu",
+      "tests/fixtures/cpu/throws.ts",
+      "--deadline",
+      "30s",
+      "--init-deadline",
+      "60s",
+    ]);
     assert.equal(result.code, 1);
     assert.equal(
       result.stderr,
