@@ -58,6 +58,50 @@ export function roundedDuration(ns: number): string {
   return `${Math.round(ns)}ns`;
 }
 
+/** A duration cell, written once the unit of its column (or row) is known. */
+class Ns {
+  constructor(readonly ns: number | null) {}
+}
+
+/** A table cell: text, or a duration that shares its unit with its column or row. */
+type Cell = string | Ns;
+
+/**
+ * Writes the duration cells of a table so that each column (or row) uses one unit, the unit of
+ * its largest value, to three significant digits of that value (`1.1s 18.2s`, decimals
+ * aligned), so that figures compare at a glance. A value too small to show in that unit is `<0.01s`.
+ */
+function settleDurations(rows: Cell[][], by: "column" | "row"): string[][] {
+  const out = rows.map((row) => row.map((cell) => cell instanceof Ns ? "" : cell));
+  const lines = by === "row"
+    ? rows.map((row, r) => row.map((cell, c) => [r, c, cell] as const))
+    : rows[0]!.map((_, c) => rows.map((row, r) => [r, c, row[c]] as const));
+  for (const line of lines) {
+    const cells = line.filter(([, , cell]) => cell instanceof Ns) as [number, number, Ns][];
+    const values = cells.map(([, , cell]) => cell.ns).filter((ns): ns is number => ns !== null);
+    const max = Math.max(0, ...values.map(Math.abs));
+    let unit = UNITS.findIndex(([scale]) => max >= scale);
+    if (unit < 0) unit = UNITS.length - 1;
+    // 999.9us is written 1ms: the unit of the largest value once rounded.
+    if (unit > 0 && Number((max / UNITS[unit]![0]).toPrecision(3)) >= 1000) unit--;
+    const [scale, name] = UNITS[unit]!;
+    const decimals = max === 0 ? 0 : Math.max(0, 2 - Math.floor(Math.log10(max / scale)));
+    for (const [r, c, cell] of cells) {
+      if (cell.ns === null) {
+        out[r]![c] = "-";
+        continue;
+      }
+      const value = (cell.ns / scale).toFixed(decimals);
+      out[r]![c] = cell.ns === 0
+        ? `0${name}`
+        : Number(value) === 0
+        ? `<${(10 ** -decimals).toFixed(decimals)}${name}`
+        : `${value}${name}`;
+    }
+  }
+  return out;
+}
+
 function policyLine(report: Report): string {
   return Object.entries(report.policies).map(([domain, policy]) =>
     `${domain} ${policy.name}${policy.ejected ? " (ejected)" : ""} [${policy.isolation}] (${
@@ -85,7 +129,7 @@ function policyLine(report: Report): string {
 export function formatReport(report: Report): string {
   // Counters the CPU policy keeps (RTDS's deadline misses, say) get a column each.
   const counters = [...new Set(report.vms.flatMap((vm) => Object.keys(vm.cpu.counters ?? {})))];
-  const rows = [
+  const rows: Cell[][] = [
     ["vm", "vcpus", "share", "run", "wait", "finish", "switches", "lat p99", ...counters],
   ];
   for (const vm of report.vms) {
@@ -93,11 +137,11 @@ export function formatReport(report: Report): string {
       vm.id,
       String(vm.cpu.vcpus),
       pct(vm.cpu.share),
-      ms(vm.cpu.runNs),
-      ms(vm.cpu.waitNs),
-      ms(vm.cpu.finishNs),
+      new Ns(vm.cpu.runNs),
+      new Ns(vm.cpu.waitNs),
+      new Ns(vm.cpu.finishNs),
       String(vm.cpu.switches),
-      ms(vm.cpu.latencyNs.p99),
+      new Ns(vm.cpu.latencyNs.p99),
       ...counters.map((name) => String(vm.cpu.counters?.[name] ?? 0)),
     ]);
   }
@@ -106,7 +150,7 @@ export function formatReport(report: Report): string {
     `${report.workload} · ${policyLine(report)} · seed ${report.seed} · ${
       formatDuration(report.simulatedNs)
     } simulated in ${report.wallMs} ms`,
-    renderTable(rows),
+    renderTable(settleDurations(rows, "column")),
     `utilization ${pct(host.utilization)} · fairness ${host.fairness.toFixed(3)} · mean wait ${
       ms(host.meanWaitNs)
     } · latency p50 ${ms(host.latencyNs.p50)} p99 ${ms(host.latencyNs.p99)} max ${
@@ -141,9 +185,8 @@ export function formatReport(report: Report): string {
  * ```
  */
 export function formatComparison(reports: Report[], labels: string[]): string {
-  const host = [["", ...labels]];
-  const add = (name: string, f: (r: Report) => string) => host.push([name, ...reports.map(f)]);
-  // Runs end when their work is done, so a better policy often simulates less time.
+  const host: Cell[][] = [["", ...labels]];
+  const add = (name: string, f: (r: Report) => Cell) => host.push([name, ...reports.map(f)]);
   // Each run's policies as they were configured, defaults included: a row for a domain whose
   // policies differ between runs, the header for one they share.
   const shared: string[] = [];
@@ -155,13 +198,14 @@ export function formatComparison(reports: Report[], labels: string[]): string {
     if (same) shared.push(`${domain} ${policy.name} (${config(reports[0]!)})`);
     else add(`${domain} config`, config);
   }
+  // Runs end when their work is done, so a better policy often simulates less time.
   add("simulated", (r) => formatDuration(r.simulatedNs));
   add("utilization", (r) => pct(r.host.cpu.utilization));
   add("fairness (Jain)", (r) => r.host.cpu.fairness.toFixed(3));
-  add("mean wait / VM", (r) => ms(r.host.cpu.meanWaitNs));
-  add("latency p50", (r) => ms(r.host.cpu.latencyNs.p50));
-  add("latency p99", (r) => ms(r.host.cpu.latencyNs.p99));
-  add("latency max", (r) => ms(r.host.cpu.latencyNs.max));
+  add("mean wait / VM", (r) => new Ns(r.host.cpu.meanWaitNs));
+  add("latency p50", (r) => new Ns(r.host.cpu.latencyNs.p50));
+  add("latency p99", (r) => new Ns(r.host.cpu.latencyNs.p99));
+  add("latency max", (r) => new Ns(r.host.cpu.latencyNs.max));
   add("switches", (r) => String(r.host.cpu.switches));
   add("incidents", (r) => String(r.incidents.length));
   add("wall", (r) => `${r.wallMs} ms`);
@@ -179,7 +223,7 @@ export function formatComparison(reports: Report[], labels: string[]): string {
   const first = reports[0]!;
   return [
     [`${first.workload}`, ...shared, `seed ${first.seed}`].join(" · "),
-    renderTable(host),
+    renderTable(settleDurations(host, "row")),
     "",
     renderTable(vms),
     ...(hasMemory(first) ? memoryComparison(reports, labels, renderTable) : []),

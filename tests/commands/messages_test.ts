@@ -5,7 +5,8 @@ import assert from "node:assert/strict";
 import { readWorkloadJson, WorkloadError } from "../../core/workload/load.ts";
 import { simulate } from "../../core/simulate.ts";
 import { parseWorkload } from "../../core/workload/load.ts";
-import { roundedDuration } from "../../core/report/table.ts";
+import { formatReport, roundedDuration } from "../../core/report/table.ts";
+import { readWorkload } from "../../core/workload/load.ts";
 import { resumeLine, writtenLine } from "../../core/commands/_messages.ts";
 import { example, runCli, workloadFile } from "../_helpers.ts";
 
@@ -105,6 +106,17 @@ Deno.test("tables show three significant digits in one unit", () => {
     [499_712, 1_666_667, 999_900, 23_986_000, 30_013_000_000, 12, 0].map(roundedDuration),
     ["500us", "1.67ms", "1ms", "24ms", "30s", "12ns", "0ns"],
   );
+});
+
+Deno.test("a run's table writes each duration column in one unit, to three digits", async () => {
+  const report = await simulate(await readWorkload(example("rr_textbook.json")));
+  assert.deepEqual(formatReport(report).split("\n").slice(1, 6), [
+    "vm  vcpus  share     run    wait  finish  switches  lat p99",
+    "--  -----  -----  ------  ------  ------  --------  -------",
+    "P1      1  80.0%  24.0ms  6.00ms  30.0ms         2   6.00ms",
+    "P2      1  10.0%   3.0ms  4.00ms   7.0ms         1   4.00ms",
+    "P3      1  10.0%   3.0ms  7.00ms  10.0ms         1   7.00ms",
+  ]);
 });
 
 Deno.test("what a resume replayed, and where a command wrote its reports", async () => {
