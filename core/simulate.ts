@@ -24,6 +24,8 @@ import type { SandboxOptions } from "./sandbox/options.ts";
 import { WorkloadError } from "./workload/load.ts";
 import { HOST_CPU_DEFAULTS, type Workload } from "./workload/schema.ts";
 import { readTraceText } from "./workload/trace_file.ts";
+import { resolvePolicyChoice } from "./workload/policy_choice.ts";
+import { mapStack, workingDir } from "./bundle/source_map.ts";
 
 /** A policy choice: a reference and its config. */
 export interface PolicyChoice {
@@ -37,6 +39,11 @@ export interface PolicyChoice {
 export interface SimulateOptions {
   /** Policies that override the workload's (CLI flags win). */
   policies?: Partial<Record<Domain, PolicyChoice>>;
+  /**
+   * Type-check policies that are local files before the run starts (default false; the CLI's
+   * `run` and `compare` turn it on, `--no-check` off).
+   */
+  typeCheck?: boolean;
   /** Where to run policies; default: `none` for built-ins, `process` for the rest. */
   isolation?: Isolation;
   /** Heap cap, deadlines and message cap of sandboxed policies. */
@@ -201,7 +208,7 @@ function choose(
   options: SimulateOptions,
   domain: Exclude<Domain, "placement">,
 ): PolicyChoice | undefined {
-  return options.policies?.[domain] ?? workload.policies[domain];
+  return resolvePolicyChoice(options.policies?.[domain], workload.policies[domain]);
 }
 
 /**
@@ -262,6 +269,7 @@ async function build(
       config: choice.config,
       sandbox: options.sandbox,
       replay,
+      typeCheck: options.typeCheck,
     });
     replay?.loaded(domain, loaded.runtime);
     return loaded;
@@ -272,6 +280,7 @@ async function build(
     stallNs: options.stallNs,
     fallback: loadFallback,
     onIncident: options.onIncident,
+    mapStack: (stack, sha256) => mapStack(stack, sha256, workingDir()),
     logSink: options.logSink,
     restarts: options.restarts,
     reload: (domain) => load(domain, chosen[domain]!),

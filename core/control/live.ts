@@ -294,6 +294,13 @@ export class LiveKernel {
   #dataDir: string | undefined;
   /** How the last starts went (with a state directory): see {@linkcode CRASH_LOOP_STARTS}. */
   #starts: StartRecord | undefined;
+  /**
+   * What `resume` replayed: the logged changes applied, the swaps skipped, where the replay ended,
+   * and whether the decision hash matched the checkpoint's (`unchecked` without one to compare).
+   */
+  resumed:
+    | { changes: number; skipped: number; atNs: number; hash: "matched" | "diverged" | "unchecked" }
+    | undefined;
   #startsWrite: Promise<void> = Promise.resolve();
   #startedMs: number | undefined;
   /** Swaps not yet good: their seq, and when they began to run (undefined: at `start()`). */
@@ -401,11 +408,13 @@ export class LiveKernel {
     // A replay that skips swaps the checkpoint's run made cannot match its hash.
     let checked = checkpoint === undefined || skip.fresh.length > 0 ||
       checkpoint.seq < skip.lastSkipSeq;
+    let hashMatched: boolean | undefined;
     // Compares the decision hash once the replay stands where the checkpoint was taken.
     const check = () => {
       if (checked || checkpoint === undefined || kernel.now !== checkpoint.nowNs) return;
       checked = true;
       const hash = kernel.log.peek();
+      hashMatched = hash === checkpoint.eventsHash;
       if (hash !== checkpoint.eventsHash) {
         warn(
           `Replay diverged: at ${
@@ -417,6 +426,16 @@ export class LiveKernel {
     try {
       await live.#replay(entries, checkpoint, check, warn, new Set([...skip.old, ...skip.fresh]));
       if (skip.fresh.length > 0) await live.#recordSkip(skip, starts, options.stableMs);
+      const skipped = new Set([...skip.old, ...skip.fresh]).size;
+      live.resumed = {
+        changes: entries.filter((entry) =>
+          !skip.old.has(entry.seq) && !skip.fresh.includes(entry.seq)
+        )
+          .length,
+        skipped,
+        atNs: kernel.now,
+        hash: hashMatched === undefined ? "unchecked" : hashMatched ? "matched" : "diverged",
+      };
     } catch (error) {
       // Not a clean stop: this start still counts as unstable.
       live.#starts = undefined;
