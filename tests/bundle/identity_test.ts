@@ -75,6 +75,13 @@ Deno.test("cachedBundle: the stored bundle while the inputs are unchanged; a tam
     assert.deepEqual(first, { ...built, reference: "./mine.ts" });
     const stored = `${cacheDir}/bundles/${built.sha256}.js`;
     assert.equal(await Deno.readTextFile(stored), built.code);
+    // Its source map is kept beside it: a cached policy's incidents still point at its lines.
+    const meta = JSON.parse(await Deno.readTextFile(stored.replace(/\.js$/, ".json")));
+    assert.ok(
+      meta.map.sources.some((source: string) => source.endsWith("mine.ts")),
+      meta.map.sources,
+    );
+    assert.equal(meta.mapDir, dir);
     // A hit is the stored text, not a build: the entry is what names it.
     const [file] = [...Deno.readDirSync(`${cacheDir}/bundle-identities`)].map((e) => e.name);
     const entryPath = `${cacheDir}/bundle-identities/${file}`;
