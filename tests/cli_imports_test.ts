@@ -57,3 +57,33 @@ Deno.test("run: the static import graph holds no hono, esbuild, playwright, serv
     assert.ok(!names.some((name) => name.endsWith(host)), host);
   }
 });
+
+Deno.test("run: the replay sandbox, the kernel bundle, the HTML report, --watch, zod and the memory and I/O domains load on demand", async () => {
+  const graph = await staticGraph(["../core/cli.ts", "../core/commands/run.ts"]);
+  const names = [...graph];
+  for (
+    const lazy of [
+      "sandbox/replay.ts",
+      "sandbox/_replay_codec.ts",
+      "sandbox/_watchdog.ts",
+      "bundle/kernel.ts",
+      "report/html.ts",
+      "report/svg.ts",
+      "report/recorder.ts",
+      "commands/_watch.ts",
+      // A workload of CPU programs takes the quick path; the schemas and zod validate the rest.
+      "workload/load.ts",
+      "workload/schema.ts",
+      // The memory and I/O domains, for a workload that has them.
+      "memory/domain.ts",
+      "io/domain.ts",
+    ]
+  ) {
+    assert.deepEqual(names.filter((name) => name.endsWith(lazy)), [], lazy);
+  }
+  // Each node: module a run imports costs the node compatibility layer's start.
+  for (const builtin of ["node:crypto", "node:v8", "node:url"]) {
+    assert.ok(!graph.has(builtin), builtin);
+  }
+  assert.deepEqual(names.filter((name) => /zod/.test(name)), [], "zod");
+});

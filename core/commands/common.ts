@@ -12,7 +12,7 @@ import type { Domain } from "../protocol/definition.ts";
 import { type Isolation, ISOLATIONS } from "../protocol/runtime.ts";
 import type { SandboxOptions } from "../sandbox/options.ts";
 import type { PolicyChoice, SimulateOptions } from "../simulate.ts";
-import { WorkloadError } from "../workload/load.ts";
+import { WorkloadError } from "../workload/error.ts";
 import { formatDuration, parseDuration } from "../engine/duration.ts";
 
 /** Bad input on the command line: exit 2 with this one line. */

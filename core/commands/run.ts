@@ -5,11 +5,10 @@
  */
 
 import type { Report } from "../report/report.ts";
-import { renderHtmlReport } from "../report/html.ts";
-import { type RunObserver, RunRecorder } from "../report/recorder.ts";
+import type { RunObserver } from "../report/recorder.ts";
 import { formatReport } from "../report/table.ts";
 import { createSimulation, type SimulateOptions } from "../simulate.ts";
-import { parseWorkload, readWorkloadJson } from "../workload/load.ts";
+import { quickWorkload, quickWorkloadJson } from "../workload/quick.ts";
 import { dirname, resolve } from "node:path";
 import type { Workload } from "../workload/schema.ts";
 import {
@@ -24,7 +23,6 @@ import {
   writeOutput,
 } from "./common.ts";
 import { Phases } from "./phases.ts";
-import { watchCommand } from "./_watch.ts";
 
 /** Usage of `run`. */
 export const RUN_USAGE = `hyperhook run <workload.json> [options]
@@ -95,19 +93,29 @@ export async function runCommand(args: string[]): Promise<number> {
       `run: expected one workload file, got ${positionals.length}`,
     );
   }
-  if (values.watch) return await watchCommand(positionals[0]!, args, values, runCommand);
+  if (values.watch) {
+    const { watchCommand } = await import("./_watch.ts");
+    return await watchCommand(positionals[0]!, args, values, runCommand);
+  }
   const format = values.format ?? "table";
   if (format !== "table" && format !== "json") {
     throw new UsageError(`--format: expected table or json, got ${format}`);
   }
   const path = positionals[0]!;
   // Read once, with the workload reader's bounds (a regular file of bounded size), then dispatch.
-  const json = readWorkloadJson(path);
+  // The schemas (and zod) are loaded only for a workload the quick path does not take, or to say
+  // what is wrong with a file.
+  const json = quickWorkloadJson(path) ??
+    (await import("../workload/load.ts")).readWorkloadJson(path);
   if (isDatacenterJson(json)) {
     const { runDatacenterCommand } = await import("../datacenter/command.ts");
     return await runDatacenterCommand(path, values, json);
   }
-  const workload = parseWorkload(json, { source: path, baseDir: dirname(resolve(path)) });
+  const workload = quickWorkload(json) ??
+    (await import("../workload/load.ts")).parseWorkload(json, {
+      source: path,
+      baseDir: dirname(resolve(path)),
+    });
   phases.mark("parse");
   const options = simulationOptions(values);
   options.policies = {
@@ -121,13 +129,17 @@ export async function runCommand(args: string[]): Promise<number> {
     log = [];
     options.logSink = (line) => log!.push(line);
   }
-  const recorder = typeof values.html === "string" ? new RunRecorder() : undefined;
+  // The HTML report's recorder and renderer are loaded only for --html.
+  const recorder = typeof values.html === "string"
+    ? new (await import("../report/recorder.ts")).RunRecorder()
+    : undefined;
   const report = await runWorkload(workload, options, "run", recorder, phases);
   if (typeof values.out === "string") {
     await writeOutput(values.out, JSON.stringify(report, null, 2) + "\n");
   }
   if (recorder !== undefined) {
     const label = report.policies.cpu?.name ?? "run";
+    const { renderHtmlReport } = await import("../report/html.ts");
     await writeOutput(
       values.html as string,
       renderHtmlReport([{ label, report, trace: recorder.trace }]),
