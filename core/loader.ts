@@ -20,7 +20,6 @@ import type { Domain } from "./protocol/definition.ts";
 import type { Isolation, PolicyRuntime } from "./protocol/runtime.ts";
 import type { PolicyBundle } from "./bundle/bundle.ts";
 import { type BundleIdentity, bundleIdentity, cachedBundle } from "./bundle/identity.ts";
-import { resolve } from "node:path";
 import { InlineRuntime } from "./sandbox/inline.ts";
 import type { SandboxOptions } from "./sandbox/options.ts";
 import type { ReplaySession } from "./sandbox/replay.ts";
@@ -152,6 +151,7 @@ export async function bundleReference(
   try {
     // A trusted local path: from the bundle cache (no esbuild start) while its files are unchanged.
     if (!untrusted && !/^[A-Za-z][A-Za-z0-9+.-]*:/.test(reference)) {
+      const { resolve } = await import("node:path");
       return await localBundle(resolve(reference), reference);
     }
     return await bundlePolicy(reference, { untrusted });

@@ -9,7 +9,6 @@ import type { RunObserver } from "../report/recorder.ts";
 import { formatReport } from "../report/table.ts";
 import { createSimulation, type SimulateOptions } from "../simulate.ts";
 import { quickWorkload, quickWorkloadJson } from "../workload/quick.ts";
-import { dirname, resolve } from "node:path";
 import type { Workload } from "../workload/schema.ts";
 import {
   EXIT,
@@ -111,11 +110,7 @@ export async function runCommand(args: string[]): Promise<number> {
     const { runDatacenterCommand } = await import("../datacenter/command.ts");
     return await runDatacenterCommand(path, values, json);
   }
-  const workload = quickWorkload(json) ??
-    (await import("../workload/load.ts")).parseWorkload(json, {
-      source: path,
-      baseDir: dirname(resolve(path)),
-    });
+  const workload = quickWorkload(json) ?? await parseFully(json, path);
   phases.mark("parse");
   const options = simulationOptions(values);
   options.policies = {
@@ -151,6 +146,13 @@ export async function runCommand(args: string[]): Promise<number> {
   phases.mark("report");
   phases.print();
   return Object.values(report.policies).some((policy) => policy.ejected) ? EXIT.FAILED : EXIT.OK;
+}
+
+/** The schema's validation (zod), for a workload the quick path does not take. */
+async function parseFully(json: unknown, path: string): Promise<Workload> {
+  const { parseWorkload } = await import("../workload/load.ts");
+  const { dirname, resolve } = await import("node:path");
+  return parseWorkload(json, { source: path, baseDir: dirname(resolve(path)) });
 }
 
 /** Whether a parsed workload file names the datacenter schema (checked without loading that layer). */
