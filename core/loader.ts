@@ -20,7 +20,6 @@ import type { Domain } from "./protocol/definition.ts";
 import type { Isolation, PolicyRuntime } from "./protocol/runtime.ts";
 import type { PolicyBundle } from "./bundle/bundle.ts";
 import { type BundleIdentity, bundleIdentity, cachedBundle } from "./bundle/identity.ts";
-import { resolve } from "node:path";
 import { InlineRuntime } from "./sandbox/inline.ts";
 import type { SandboxOptions } from "./sandbox/options.ts";
 import type { ReplaySession } from "./sandbox/replay.ts";
@@ -159,6 +158,8 @@ export async function bundleReference(
   // Only a local file is checked: a published package was checked when it was published.
   const check = options.typeCheck === true && !untrusted && !/^(npm|jsr|https?):/.test(reference);
   const texts: [string, string][] = [];
+  // node:path only here: a built-in run loads none of node's compatibility layer.
+  const { resolve } = await import("node:path");
   let bundle: PolicyBundle;
   try {
     const onRead = check

@@ -7,22 +7,22 @@
 
 import { CpuDomain } from "./cpu/domain.ts";
 import type { CpuFigures } from "./cpu/figures.ts";
-import { MemoryDomain, memoryOnlyCpu } from "./memory/domain.ts";
-import { buildIoDomain } from "./io/build.ts";
+import type { MemoryDomain } from "./memory/domain.ts";
 import type { IoDomain } from "./io/domain.ts";
 import { parseDuration } from "./engine/duration.ts";
 import { buildProgram } from "./cpu/programs.ts";
 import { Kernel } from "./kernel/kernel.ts";
 import { type Incident, type LoadedPolicy, PolicySlot } from "./kernel/slot.ts";
-import { loadFallback, loadPolicy } from "./loader.ts";
+import { isBuiltin, loadFallback, loadPolicy } from "./loader.ts";
 import type { Domain } from "./protocol/definition.ts";
 import type { Report, ReportPolicy } from "./report/report.ts";
 import { buildReport } from "./report/build.ts";
 import type { Isolation } from "./protocol/runtime.ts";
-import { ReplaySession } from "./sandbox/replay.ts";
+import type { ReplaySession } from "./sandbox/replay.ts";
 import type { SandboxOptions } from "./sandbox/options.ts";
-import { WorkloadError } from "./workload/load.ts";
-import { HOST_CPU_DEFAULTS, type Workload } from "./workload/schema.ts";
+import { WorkloadError } from "./workload/error.ts";
+import { HOST_CPU_DEFAULTS } from "./workload/defaults.ts";
+import type { Workload } from "./workload/types.ts";
 import { readTraceText } from "./workload/trace_file.ts";
 import { resolvePolicyChoice } from "./workload/policy_choice.ts";
 import { mapStack, workingDir } from "./bundle/source_map.ts";
@@ -242,9 +242,11 @@ export async function createSimulation(
   options: SimulateOptions = {},
 ): Promise<Simulation> {
   if (options.seed !== undefined) workload = { ...workload, seed: options.seed };
-  const replay = options.replay === false || options.loadPolicy !== undefined
+  // The replay sandbox (and its bundler, codec and watchdog) is loaded only for a run that may need it.
+  const replay = options.replay === false || options.loadPolicy !== undefined ||
+      !mayRunInProcess(workload, options)
     ? undefined
-    : new ReplaySession(workload, options);
+    : new (await import("./sandbox/replay.ts")).ReplaySession(workload, options);
   try {
     return await build(workload, options, replay);
   } catch (error) {
@@ -252,6 +254,15 @@ export async function createSimulation(
     await replay?.close();
     throw error;
   }
+}
+
+/** Whether a policy of the run may run in `process`: not when every one is a built-in in `none`. */
+function mayRunInProcess(workload: Workload, options: SimulateOptions): boolean {
+  if (options.isolation !== undefined) return options.isolation === "process";
+  return (["cpu", "memory", "io"] as const).some((domain) => {
+    const choice = choose(workload, options, domain);
+    return choice !== undefined && !isBuiltin(domain, choice.use);
+  });
 }
 
 async function build(
@@ -296,7 +307,13 @@ async function build(
   );
   const memoryChoice = choose(workload, options, "memory");
   let memory: MemoryDomain | undefined;
+  // The memory and I/O domains are loaded only for a workload that has them.
+  const memoryModule = workload.host.memory !== undefined ||
+      workload.vms.some((vm) => vm.memory !== undefined)
+    ? await import("./memory/domain.ts")
+    : undefined;
   if (workload.host.memory !== undefined) {
+    const { MemoryDomain } = memoryModule!;
     loaded.memory = await load("memory", memoryChoice ?? { use: "lru" });
     const slot = new PolicySlot("memory", loaded.memory);
     memory = new MemoryDomain(kernel, slot, cpu, workload.host.memory);
@@ -320,7 +337,7 @@ async function build(
     }
     try {
       const cpuSpec = vm.cpu ??
-        (vm.memory === undefined ? undefined : memoryOnlyCpu(vm.memory, vm.vcpus));
+        (vm.memory === undefined ? undefined : memoryModule!.memoryOnlyCpu(vm.memory, vm.vcpus));
       program = buildProgram(cpuSpec, readText);
     } catch (error) {
       const place = vm.cpu?.trace !== undefined ? `vms[${index}].cpu.trace` : `vms[${index}].cpu`;
@@ -353,6 +370,7 @@ async function build(
   let io: IoDomain | undefined;
   if ((workload.host.disks ?? []).length > 0) {
     loaded.io = await load("io", ioChoice ?? { use: "fcfs" });
+    const { buildIoDomain } = await import("./io/build.ts");
     io = buildIoDomain(kernel, new PolicySlot("io", loaded.io), workload, { cpu, readText });
   } else if (ioChoice !== undefined) {
     throw new WorkloadError(

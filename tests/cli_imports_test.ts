@@ -65,3 +65,31 @@ Deno.test("run: the static import graph holds no hono, esbuild, playwright, serv
     assert.ok(!names.some((name) => name.endsWith(host)), host);
   }
 });
+
+Deno.test("run: the replay sandbox, the kernel bundle, the HTML report, --watch, zod, node: modules and the memory and I/O domains load on demand", async () => {
+  const graph = await staticGraph(["../core/cli.ts", "../core/commands/run.ts"]);
+  const names = [...graph];
+  for (
+    const lazy of [
+      "sandbox/replay.ts",
+      "sandbox/_replay_codec.ts",
+      "sandbox/_watchdog.ts",
+      "bundle/kernel.ts",
+      "report/html.ts",
+      "report/svg.ts",
+      "report/recorder.ts",
+      "commands/_watch.ts",
+      // A workload of CPU programs takes the quick path; the schemas and zod validate the rest.
+      "workload/load.ts",
+      "workload/schema.ts",
+      // The memory and I/O domains, for a workload that has them.
+      "memory/domain.ts",
+      "io/domain.ts",
+    ]
+  ) {
+    assert.deepEqual(names.filter((name) => name.endsWith(lazy)), [], lazy);
+  }
+  // A node: module costs the start of Node's compatibility layer: none is imported up front.
+  assert.deepEqual(names.filter((name) => name.startsWith("node:")), [], "node:");
+  assert.deepEqual(names.filter((name) => /zod/.test(name)), [], "zod");
+});

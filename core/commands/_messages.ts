@@ -5,7 +5,7 @@
  * @module
  */
 
-import { WorkloadError } from "../workload/load.ts";
+import { WorkloadError } from "../workload/error.ts";
 import { formatDuration } from "../engine/duration.ts";
 
 /**

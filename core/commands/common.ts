@@ -4,7 +4,9 @@
  * @module
  */
 
-import { parseArgs, type ParseArgsConfig } from "node:util";
+import type { ParseArgsConfig } from "node:util";
+import { nodeUtil } from "../engine/node_builtins.ts";
+import { quickFlags } from "./_flags.ts";
 import { PolicyConfigError } from "../kernel/kernel.ts";
 import type { Incident } from "../kernel/slot.ts";
 import { PolicyReferenceError } from "../loader.ts";
@@ -12,7 +14,7 @@ import type { Domain } from "../protocol/definition.ts";
 import { type Isolation, ISOLATIONS } from "../protocol/runtime.ts";
 import type { SandboxOptions } from "../sandbox/options.ts";
 import type { PolicyChoice, SimulateOptions } from "../simulate.ts";
-import { WorkloadError } from "../workload/load.ts";
+import { WorkloadError } from "../workload/error.ts";
 import { formatDuration, parseDuration } from "../engine/duration.ts";
 import { formatIncident } from "../report/incident.ts";
 import { didYouMean } from "../engine/suggest.ts";
@@ -56,8 +58,11 @@ export function parseFlags<O extends NonNullable<ParseArgsConfig["options"]>>(
   args: string[],
   options: O,
 ): { values: Record<string, string | boolean | undefined>; positionals: string[] } {
+  // An ordinary line is parsed without node:util (and the Node compatibility layer's start).
+  const quick = quickFlags(args, options);
+  if (quick !== undefined) return quick;
   try {
-    const { values, positionals } = parseArgs({
+    const { values, positionals } = nodeUtil().parseArgs({
       args,
       options,
       allowPositionals: true,

@@ -5,12 +5,10 @@
  */
 
 import type { Report } from "../report/report.ts";
-import { renderHtmlReport } from "../report/html.ts";
-import { type RunObserver, RunRecorder } from "../report/recorder.ts";
+import type { RunObserver } from "../report/recorder.ts";
 import { formatReport } from "../report/table.ts";
 import { createSimulation, type SimulateOptions } from "../simulate.ts";
-import { parseWorkload, readWorkloadJson } from "../workload/load.ts";
-import { dirname, resolve } from "node:path";
+import { quickWorkload, quickWorkloadJson } from "../workload/quick.ts";
 import type { Workload } from "../workload/schema.ts";
 import {
   EXIT,
@@ -24,7 +22,6 @@ import {
   writeOutput,
 } from "./common.ts";
 import { Phases } from "./phases.ts";
-import { watchCommand } from "./_watch.ts";
 import { namingWorkloadFile, writtenLine } from "./_messages.ts";
 
 /** Usage of `run`. */
@@ -103,14 +100,20 @@ export async function runCommand(args: string[]): Promise<number> {
       `run: expected one workload file, got ${positionals.length}`,
     );
   }
-  if (values.watch) return await watchCommand(positionals[0]!, args, values, runCommand);
+  if (values.watch) {
+    const { watchCommand } = await import("./_watch.ts");
+    return await watchCommand(positionals[0]!, args, values, runCommand);
+  }
   const format = values.format ?? "table";
   if (format !== "table" && format !== "json") {
     throw new UsageError(`--format: expected table or json, got ${format}`);
   }
   const path = positionals[0]!;
   // Read once, with the workload reader's bounds (a regular file of bounded size), then dispatch.
-  const json = readWorkloadJson(path);
+  // The schemas (and zod) are loaded only for a workload the quick path does not take, or to say
+  // what is wrong with a file.
+  const json = quickWorkloadJson(path) ??
+    (await import("../workload/load.ts")).readWorkloadJson(path);
   if (isDatacenterJson(json)) {
     if (values.trace !== undefined || values["trace-window"] !== undefined) {
       throw new UsageError(
@@ -120,7 +123,7 @@ export async function runCommand(args: string[]): Promise<number> {
     const { runDatacenterCommand } = await import("../datacenter/command.ts");
     return await runDatacenterCommand(path, values, json);
   }
-  const workload = parseWorkload(json, { source: path, baseDir: dirname(resolve(path)) });
+  const workload = quickWorkload(json) ?? await parseFully(json, path);
   phases.mark("parse");
   const options = simulationOptions(values);
   options.policies = {
@@ -135,7 +138,10 @@ export async function runCommand(args: string[]): Promise<number> {
     ? undefined
     : (await import("../observe/flags.ts")).RunObservers.fromFlags(values);
   if (observing !== undefined) options.observe = (simulation) => observing.watch(simulation);
-  const recorder = typeof values.html === "string" ? new RunRecorder() : undefined;
+  // The HTML report's recorder and renderer are loaded only for --html.
+  const recorder = typeof values.html === "string"
+    ? new (await import("../report/recorder.ts")).RunRecorder()
+    : undefined;
   const report = await namingWorkloadFile(
     path,
     () => runWorkload(workload, options, "run", recorder, phases),
@@ -145,6 +151,7 @@ export async function runCommand(args: string[]): Promise<number> {
   }
   if (recorder !== undefined) {
     const label = report.policies.cpu?.name ?? "run";
+    const { renderHtmlReport } = await import("../report/html.ts");
     await writeOutput(
       values.html as string,
       renderHtmlReport([{ label, report, trace: recorder.trace }]),
@@ -161,6 +168,13 @@ export async function runCommand(args: string[]): Promise<number> {
   phases.mark("report");
   phases.print();
   return Object.values(report.policies).some((policy) => policy.ejected) ? EXIT.FAILED : EXIT.OK;
+}
+
+/** The schema's validation (zod), for a workload the quick path does not take. */
+async function parseFully(json: unknown, path: string): Promise<Workload> {
+  const { parseWorkload } = await import("../workload/load.ts");
+  const { dirname, resolve } = await import("node:path");
+  return parseWorkload(json, { source: path, baseDir: dirname(resolve(path)) });
 }
 
 /** Whether a parsed workload file names the datacenter schema (checked without loading that layer). */

@@ -9,32 +9,9 @@ import { dirname, isAbsolute, resolve } from "node:path";
 import { fastPrograms } from "./_fast.ts";
 import { describeIssue, type Workload, workloadSchema } from "./schema.ts";
 import { MAX_WORKLOAD_BYTES, readTraceText, TraceFileError } from "./trace_file.ts";
+import { WorkloadError } from "./error.ts";
 
-/**
- * A workload that cannot be used: the message names the place and what was expected.
- *
- * @example
- * ```ts
- * import { parseWorkload, WorkloadError } from "./load.ts";
- *
- * try {
- *   parseWorkload({ schema: "hyperhook.workload/v1", name: "bad", host: { pcpus: 0 }, vms: [] });
- * } catch (error) {
- *   console.assert(error instanceof WorkloadError && error.message.startsWith("Workload: host.pcpus"));
- * }
- * ```
- */
-export class WorkloadError extends Error {
-  /**
-   * Creates the error.
-   *
-   * @param message One line: `where: expected …, got …`.
-   */
-  constructor(message: string) {
-    super(message);
-    this.name = "WorkloadError";
-  }
-}
+export { WorkloadError } from "./error.ts";
 
 /**
  * Validates a parsed JSON value as a workload.

@@ -8,6 +8,7 @@
 import { z } from "zod";
 import { duration, positiveDuration, show } from "./_zod.ts";
 import { didYouMean } from "../engine/suggest.ts";
+import { HOST_CPU_DEFAULTS } from "./defaults.ts";
 import {
   checkIoReferences,
   diskSchema,
@@ -412,24 +413,6 @@ const vmSpec = z.strictObject({
   io: vmIoSchema.optional(),
 });
 
-/**
- * The bounds on CPU decisions when a workload sets none (`host.cpu`): slices and timer distances
- * of 10 µs (RTDS's minimum budget and period, the finest Xen schedules), ticks of 100 µs (a tenth
- * of Linux's fastest HZ). No built-in policy goes below them but by an occasional remainder.
- *
- * @example
- * ```ts
- * import { HOST_CPU_DEFAULTS } from "./schema.ts";
- *
- * console.assert(HOST_CPU_DEFAULTS.minSlice === 10_000);
- * ```
- */
-export const HOST_CPU_DEFAULTS: Readonly<HostCpuWorkload> = Object.freeze({
-  minSlice: 10_000,
-  minTimer: 10_000,
-  minTick: 100_000,
-});
-
 /** The host's bounds on CPU decisions. */
 const hostCpuSpec: z.ZodType<HostCpuWorkload, unknown> = z.strictObject({
   minSlice: bound(1_000_000, `"1ms" (Xen's default rate limit)`).default(
@@ -535,6 +518,7 @@ export const workloadSchema: z.ZodType<Workload, unknown> = z.strictObject({
 });
 
 export type { CpuWorkload, VmWorkload, Workload } from "./types.ts";
+export { HOST_CPU_DEFAULTS } from "./defaults.ts";
 
 /** The dotted path of a zod issue, like `vms[0].cpu.program[0].run`. */
 export function formatPath(path: readonly PropertyKey[]): string {

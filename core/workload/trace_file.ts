@@ -10,7 +10,7 @@
  * @module
  */
 
-import { isAbsolute, resolve, sep } from "node:path";
+import { nodePath } from "../engine/node_builtins.ts";
 
 /**
  * The largest trace file read by default: 256 MiB. A V8 string holds at most about 512 Mi
@@ -182,6 +182,7 @@ export function resolveDataPath(dataDir: string | undefined, path: string): stri
       "trace files are not accepted through the API: the server was started without --data-dir",
     );
   }
+  const { isAbsolute, resolve, sep } = nodePath();
   const joined = isAbsolute(path) ? path : resolve(dataDir, path);
   let real: string;
   try {
