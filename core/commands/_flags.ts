@@ -22,6 +22,10 @@ export function quickFlags(
   args: string[],
   options: Record<string, FlagOption>,
 ): { values: Record<string, string | boolean | undefined>; positionals: string[] } | undefined {
+  // Defaults (given even for an absent flag) and multiple values are parseArgs' to handle.
+  for (const name in options) {
+    if (options[name]!.default !== undefined || options[name]!.multiple === true) return undefined;
+  }
   // parseArgs' values have no prototype.
   const values: Record<string, string | boolean | undefined> = Object.create(null);
   const positionals: string[] = [];
@@ -36,8 +40,7 @@ export function quickFlags(
     const name = equals < 0 ? arg.slice(2) : arg.slice(2, equals);
     const option = Object.hasOwn(options, name) ? options[name]! : undefined;
     if (
-      option === undefined || option.multiple === true || option.default !== undefined ||
-      Object.hasOwn(values, name)
+      option === undefined || Object.hasOwn(values, name)
     ) {
       return undefined;
     }

@@ -12,12 +12,16 @@ async function deno(
   args: string[],
   cwd: string,
 ): Promise<{ code: number; stdout: string; output: string }> {
+  // As from a user's shell: no INIT_CWD of an outer `deno task` (the suite's own), which an
+  // inner `deno task` would keep instead of setting its own.
+  const { INIT_CWD: _outer, ...env } = Deno.env.toObject();
   const result = await new Deno.Command(Deno.execPath(), {
     args,
     cwd,
     stdout: "piped",
     stderr: "piped",
-    env: { NO_COLOR: "1" },
+    clearEnv: true,
+    env: { ...env, NO_COLOR: "1" },
   }).output();
   const decoder = new TextDecoder();
   const stdout = decoder.decode(result.stdout);

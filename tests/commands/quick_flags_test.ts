@@ -46,3 +46,13 @@ Deno.test("quick flags: anything else is left to parseArgs", () => {
   ];
   for (const args of lines) assert.equal(quickFlags(args, OPTIONS), undefined, args.join(" "));
 });
+
+Deno.test("quick flags: options with defaults are parseArgs' (a default applies to an absent flag)", () => {
+  const options = {
+    cpu: { type: "string", default: "rr,credit" },
+    out: { type: "string" },
+  } as const;
+  assert.equal(quickFlags(["--out", "x"], options), undefined);
+  assert.equal(quickFlags([], options), undefined);
+  assert.equal(quickFlags(["w.json"], { tag: { type: "string", multiple: true } }), undefined);
+});

@@ -25,17 +25,17 @@ Deno.test("rr against rr with a 5 ms quantum: the first differing decision, at i
     label: 'rr{"quantum":"5ms"}',
   }]);
   const first = result.first!;
-  // Both put P1 on the pCPU at 0; the slices differ (rr's default 10 ms against 5 ms).
+  // Both put P1 on the pCPU at 0; the slices differ (the workload's 4 ms for rr, against 5 ms).
   assert.equal(first.index, 0);
   assert.equal(first.atNs, 0);
-  assert.equal(formatDecision(first.a!), "0ns cpu run P1/0 on pCPU 0 (slice 10ms)");
+  assert.equal(formatDecision(first.a!), "0ns cpu run P1/0 on pCPU 0 (slice 4ms)");
   assert.equal(formatDecision(first.b!), "0ns cpu run P1/0 on pCPU 0 (slice 5ms)");
   assert.deepEqual(first.before, []);
   assert.deepEqual(first.state, { atNs: 0, running: [null], runnable: [] });
   assert.deepEqual(result.differingSeeds, [1]);
-  // P2 waits 10 ms under A, 5 ms under B.
+  // P2 waits one quantum: 4 ms under A, 5 ms under B.
   const p2 = result.vms.find((row) => row.vm === "P2" && row.metric === "waitNs")!;
-  assert.deepEqual([p2.a, p2.b, p2.delta, p2.significant], [10e6, 5e6, -5e6, true]);
+  assert.deepEqual([p2.a, p2.b, p2.delta, p2.significant], [4e6, 5e6, 1e6, true]);
 });
 
 Deno.test("fcfs against sjf: they part when P1 ends, with the state of that instant", async () => {
@@ -100,7 +100,7 @@ Deno.test("the CLI: --fail-on-change exits 1 on a difference and 0 without; bad 
   assert.equal(changed.code, 1, changed.stderr);
   assert.match(
     changed.stdout,
-    /first difference: decision #0, at 0ns\n {2}A: 0ns cpu run P1\/0 on pCPU 0 \(slice 10ms\)\n {2}B: 0ns cpu run P1\/0 on pCPU 0 \(slice 5ms\)/,
+    /first difference: decision #0, at 0ns\n {2}A: 0ns cpu run P1\/0 on pCPU 0 \(slice 4ms\)\n {2}B: 0ns cpu run P1\/0 on pCPU 0 \(slice 5ms\)/,
   );
   const bad = await runCli(["diff", await workloadFile({}), "--cpu", "rr"]);
   assert.equal(bad.code, 2);
