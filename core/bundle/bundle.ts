@@ -273,12 +273,7 @@ export async function bundlePolicy(
     // Untrusted code's sources are named as esbuild names them (no server folder).
     registerSourceMap(sha256, stripped.map, untrusted ? undefined : workingDir);
   }
-  if (options.store) {
-    const map = stripped.map === undefined
-      ? undefined
-      : { map: stripped.map, dir: untrusted ? undefined : workingDir };
-    await storeBundle(bundle, cacheDir, map);
-  }
+  if (options.store) await storeBundle(bundle, cacheDir);
   return bundle;
 }
 
@@ -314,20 +309,8 @@ export async function findBundle(
   }
   if (await sha256Hex(code) !== sha256) return undefined;
   try {
-    const meta = JSON.parse(await Deno.readTextFile(`${base}.json`)) as {
-      reference?: unknown;
-      map?: SourceMap;
-      mapDir?: unknown;
-    };
+    const meta = JSON.parse(await Deno.readTextFile(`${base}.json`)) as { reference?: unknown };
     if (typeof meta.reference === "string") reference = meta.reference;
-    // Its source map, for incidents that point at the policy's lines (as when it was built).
-    if (typeof meta.map === "object" && meta.map !== null) {
-      registerSourceMap(
-        sha256,
-        meta.map,
-        typeof meta.mapDir === "string" ? meta.mapDir : undefined,
-      );
-    }
   } catch {
     // The metadata is optional: the code alone is the bundle.
   }
@@ -336,11 +319,7 @@ export async function findBundle(
   return bundle;
 }
 
-async function storeBundle(
-  bundle: PolicyBundle,
-  cacheDir: string,
-  map?: { map: SourceMap; dir: string | undefined },
-): Promise<void> {
+async function storeBundle(bundle: PolicyBundle, cacheDir: string): Promise<void> {
   const dir = `${cacheDir}/bundles`;
   await Deno.mkdir(dir, { recursive: true });
   const temporary = `${dir}/${bundle.sha256}.${crypto.randomUUID()}.tmp`;
@@ -348,11 +327,7 @@ async function storeBundle(
   await Deno.rename(temporary, `${dir}/${bundle.sha256}.js`);
   await Deno.writeTextFile(
     `${dir}/${bundle.sha256}.json`,
-    JSON.stringify({
-      reference: bundle.reference,
-      bytes: bundle.bytes,
-      ...(map === undefined ? {} : { map: map.map, mapDir: map.dir }),
-    }) + "\n",
+    JSON.stringify({ reference: bundle.reference, bytes: bundle.bytes }) + "\n",
   );
 }
 

@@ -20,6 +20,7 @@
 
 import { defaultCacheDir } from "./cache.ts";
 import type { PolicyBundle } from "./bundle.ts";
+import { keptSourceMap, registerSourceMap, type SourceMap } from "./source_map.ts";
 
 /** A bundle's identity: what a report records of the code that ran. */
 export interface BundleIdentity {
@@ -38,9 +39,12 @@ interface Entry {
   key: string;
   sha256: string;
   bytes: number;
+  /** The bundle's source map and the folder its sources are relative to (this path's build). */
+  map?: SourceMap;
+  mapDir?: string;
 }
 
-const VERSION = 1;
+const VERSION = 2;
 /** The bundler's own sources: a change to how it bundles changes the key. */
 const BUNDLER_SOURCES = ["./bundle.ts", "./_resolve.ts", "./source_map.ts"].map((path) =>
   new URL(path, import.meta.url)
@@ -157,6 +161,12 @@ async function build(
       key: await keyOf(bundler, reads),
       ...identity,
     };
+    // Its source map, so that a cached policy's incidents still point at its lines.
+    const kept = keptSourceMap(bundle.sha256);
+    if (kept !== undefined) {
+      entry.map = kept.map;
+      if (kept.dir !== undefined) entry.mapDir = kept.dir;
+    }
     await writeEntry(entryFile(path, options), entry);
   }
   return { identity, bundle, reads };
@@ -194,6 +204,9 @@ async function readEntry(
     );
     if (await keyOf(bundler, reads) !== entry.key) return undefined;
     if (!/^[0-9a-f]{64}$/.test(entry.sha256) || !Number.isInteger(entry.bytes)) return undefined;
+    if (typeof entry.map === "object" && entry.map !== null) {
+      registerSourceMap(entry.sha256, entry.map, entry.mapDir);
+    }
     return { identity: { sha256: entry.sha256, bytes: entry.bytes }, reads };
   } catch {
     // No entry, a file gone, or an entry from elsewhere: build.

@@ -136,6 +136,18 @@ export function registerSourceMap(sha256: string, map: SourceMap, dir: string | 
   maps.set(sha256, { map, dir });
 }
 
+/**
+ * The source map kept for a bundle, if any (for a cache that keeps it beside the bundle).
+ *
+ * @param sha256 The bundle's hash.
+ * @returns The map and the folder its sources are relative to, or undefined.
+ */
+export function keptSourceMap(
+  sha256: string,
+): { map: SourceMap; dir: string | undefined } | undefined {
+  return maps.get(sha256);
+}
+
 /** The most frames an incident keeps. */
 const MAX_FRAMES = 8;
 
