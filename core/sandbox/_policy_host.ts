@@ -694,7 +694,8 @@ async function main() {
   writeFrame(STARTED, first.seq, null, 0, JSON.stringify(loaded.result));
   policyOutput.nextBatch();
   // The objects of the batch's parts so far, and the failure of one of them.
-  let objs = [], failed = null;
+  // base: where this part starts in the kernel's batch (a failing call is named from there).
+  let objs = [], failed = null, base = 0;
   for (;;) {
     await null;
     const frame = readFrame();
@@ -707,12 +708,21 @@ async function main() {
       if (failed !== null) continue;
       held ??= [];
       const out = host.handle(frame.nums, frame.nums.length, objs);
-      if (!out.ok) failed = out;
+      if (!out.ok) {
+        if (typeof out.call === "number") out.call += base;
+        failed = out;
+      }
+      base += frame.nums.length;
       continue;
     }
-    const out = failed ?? host.handle(frame.nums, frame.nums.length, objs);
+    let out = failed;
+    if (out === null) {
+      out = host.handle(frame.nums, frame.nums.length, objs);
+      if (!out.ok && typeof out.call === "number") out.call += base;
+    }
     objs = [];
     failed = null;
+    base = 0;
     if (held !== null) {
       const text = held.join("");
       held = null;
