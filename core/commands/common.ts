@@ -7,11 +7,11 @@
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { PolicyConfigError } from "../kernel/kernel.ts";
 import type { Incident } from "../kernel/slot.ts";
-import { PolicyReferenceError } from "../loader.ts";
+import { PolicyReferenceError } from "../simulation/loader.ts";
 import type { Domain } from "../protocol/definition.ts";
 import { type Isolation, ISOLATIONS } from "../protocol/runtime.ts";
 import type { SandboxOptions } from "../sandbox/options.ts";
-import type { PolicyChoice, SimulateOptions } from "../simulate.ts";
+import type { PolicyChoice, SimulateOptions } from "../simulation/mod.ts";
 import { WorkloadError } from "../workload/load.ts";
 import { formatDuration, parseDuration } from "../engine/duration.ts";
 

@@ -8,7 +8,7 @@ import type { Report } from "../report/report.ts";
 import { renderHtmlReport } from "../report/html.ts";
 import { type RunObserver, RunRecorder } from "../report/recorder.ts";
 import { formatReport } from "../report/table.ts";
-import { createSimulation, type SimulateOptions } from "../simulate.ts";
+import { createSimulation, type SimulateOptions } from "../simulation/mod.ts";
 import { parseWorkload, readWorkloadJson } from "../workload/load.ts";
 import { dirname, resolve } from "node:path";
 import type { Workload } from "../workload/schema.ts";

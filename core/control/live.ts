@@ -18,14 +18,14 @@ import type { CpuDomain } from "../cpu/domain.ts";
 import { formatDuration, parseDuration } from "../engine/duration.ts";
 import { PolicyConfigError } from "../kernel/kernel.ts";
 import type { Incident, LoadedPolicy, PolicyInfo } from "../kernel/slot.ts";
-import { loadPolicy, PolicyReferenceError } from "../loader.ts";
+import { loadPolicy, PolicyReferenceError } from "../simulation/loader.ts";
 import type { VmParams } from "../protocol/payloads.ts";
 import type { Domain } from "../protocol/definition.ts";
 import { PolicyFailure } from "../protocol/runtime.ts";
 import { defaultCacheDir } from "../bundle/cache.ts";
 import { planPolicy, type PolicyPlan, PolicyRuleError } from "./_policy_rules.ts";
 import { bound } from "./_redact.ts";
-import { createSimulation, normaliseSched, type Simulation } from "../simulate.ts";
+import { createSimulation, normaliseSched, type Simulation } from "../simulation/mod.ts";
 import type { CpuFigures } from "../cpu/figures.ts";
 import { parseWorkload, WorkloadError } from "../workload/load.ts";
 import { readTraceText, resolveDataPath, TraceFileError } from "../workload/trace_file.ts";
@@ -1172,7 +1172,7 @@ export class LiveKernel {
     // Every check, trace reads included, before any domain changes: a refused VM leaves no trace
     // (its id is not taken, its index not used, and nothing is logged).
     const readText = (path: string) => this.#readClientTrace(path);
-    // As a workload's VMs are built (core/simulate.ts): a memory-only VM runs to issue its refs.
+    // As a workload's VMs are built (core/simulation/mod.ts): a memory-only VM runs to issue its refs.
     const cpuSpec = spec.cpu ??
       (spec.memory === undefined ? undefined : memoryOnlyCpu(spec.memory, spec.vcpus));
     let program;

@@ -69,7 +69,7 @@ export interface KernelDomain {
  * @example
  * ```ts
  * import { PolicyConfigError } from "./kernel.ts";
- * import { simulate } from "../simulate.ts";
+ * import { simulate } from "../simulation/mod.ts";
  * import { parseWorkload } from "../workload/load.ts";
  *
  * const workload = parseWorkload({

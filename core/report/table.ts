@@ -36,7 +36,7 @@ function policyLine(report: Report): string {
  * @example
  * ```ts
  * import { formatReport } from "./table.ts";
- * import { simulate } from "../simulate.ts";
+ * import { simulate } from "../simulation/mod.ts";
  * import { parseWorkload } from "../workload/load.ts";
  *
  * const report = await simulate(parseWorkload({
@@ -96,7 +96,7 @@ export function formatReport(report: Report): string {
  * @example
  * ```ts
  * import { formatComparison } from "./table.ts";
- * import { simulate } from "../simulate.ts";
+ * import { simulate } from "../simulation/mod.ts";
  * import { parseWorkload } from "../workload/load.ts";
  *
  * const workload = parseWorkload({

@@ -31,7 +31,7 @@ import {
   type StartMessage,
   type StartResult,
 } from "../protocol/definition.ts";
-import { createSimulation, type PolicyChoice, type SimulateOptions } from "../simulate.ts";
+import { createSimulation, type PolicyChoice, type SimulateOptions } from "../simulation/mod.ts";
 import type { Workload } from "../workload/schema.ts";
 import { InlineRuntime } from "./inline.ts";
 import { checkStartResult, POLICY_HOST_JS } from "./_policy_host.ts";

@@ -11,12 +11,12 @@
 import { CPU_LOG } from "../cpu/domain.ts";
 import { LOG } from "../engine/decision_log.ts";
 import { formatDuration, parseDuration } from "../engine/duration.ts";
-import { isBuiltin, loadPolicy, PolicyReferenceError } from "../loader.ts";
+import { isBuiltin, loadPolicy, PolicyReferenceError } from "../simulation/loader.ts";
 import type { Domain, StartResult } from "../protocol/definition.ts";
 import type { Report } from "../report/report.ts";
 import type { SandboxOptions } from "../sandbox/options.ts";
 import { type Isolation, PolicyFailure } from "../protocol/runtime.ts";
-import { createSimulation, type SimulateOptions, type Simulation } from "../simulate.ts";
+import { createSimulation, type SimulateOptions, type Simulation } from "../simulation/mod.ts";
 import { parseWorkload, readWorkload } from "../workload/load.ts";
 import type { Workload } from "../workload/schema.ts";
 import { type Duration, standardWorkloads, type WorkloadInput } from "./workloads.ts";

@@ -7,8 +7,8 @@
 import assert from "node:assert/strict";
 import { SHORT_ALLOWANCE } from "../../core/cpu/domain.ts";
 import { PolicyFailure } from "../../core/protocol/runtime.ts";
-import { createSimulation, simulate } from "../../core/simulate.ts";
-import { loadPolicy } from "../../core/loader.ts";
+import { createSimulation, simulate } from "../../core/simulation/mod.ts";
+import { loadPolicy } from "../../core/simulation/loader.ts";
 import { parseWorkload, WorkloadError } from "../../core/workload/load.ts";
 import { HOST_CPU_DEFAULTS } from "../../core/workload/schema.ts";
 

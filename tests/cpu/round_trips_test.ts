@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { CPU_OP } from "../../core/protocol/ops.ts";
 import type { Batch } from "../../core/protocol/batch.ts";
-import { createSimulation } from "../../core/simulate.ts";
+import { createSimulation } from "../../core/simulation/mod.ts";
 import { parseWorkload } from "../../core/workload/load.ts";
 
 const workload = parseWorkload({

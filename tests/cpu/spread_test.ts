@@ -4,7 +4,7 @@
 import assert from "node:assert/strict";
 import type { Batch, Reply } from "../../core/protocol/batch.ts";
 import type { Isolation } from "../../core/protocol/runtime.ts";
-import { createSimulation, simulate } from "../../core/simulate.ts";
+import { createSimulation, simulate } from "../../core/simulation/mod.ts";
 import { parseWorkload } from "../../core/workload/load.ts";
 import { burstWorkload } from "../_helpers.ts";
 

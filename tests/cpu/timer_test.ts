@@ -1,8 +1,8 @@
 // The CPU SDK's timers and counters, through the CLI: a timer hook called at the asked time,
 // deterministically under every isolation; bad timers are incidents.
 import assert from "node:assert/strict";
-import { loadPolicy } from "../../core/loader.ts";
-import { createSimulation } from "../../core/simulate.ts";
+import { loadPolicy } from "../../core/simulation/loader.ts";
+import { createSimulation } from "../../core/simulation/mod.ts";
 import { parseWorkload } from "../../core/workload/load.ts";
 import { runCli, workloadFile } from "../_helpers.ts";
 

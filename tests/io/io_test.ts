@@ -1,9 +1,9 @@
 // The I/O domain's behaviour: traces, generators, vCPUs blocking on I/O, io.max throttling,
 // deadline misses, and what happens to policies that misbehave.
 import assert from "node:assert/strict";
-import { createSimulation, simulate } from "../../core/simulate.ts";
+import { createSimulation, simulate } from "../../core/simulation/mod.ts";
 import { parseWorkload } from "../../core/workload/load.ts";
-import { loadPolicy } from "../../core/loader.ts";
+import { loadPolicy } from "../../core/simulation/loader.ts";
 import type { Report } from "../../core/report/report.ts";
 import { runCli, workloadFile } from "../_helpers.ts";
 

@@ -19,7 +19,7 @@ import type { SandboxOptions } from "../../core/sandbox/options.ts";
 import type { Isolation } from "../../core/protocol/runtime.ts";
 import { ProcessRuntime } from "../../core/sandbox/process.ts";
 import { ReplayRuntime } from "../../core/sandbox/replay.ts";
-import { createSimulation, simulate, type SimulateOptions } from "../../core/simulate.ts";
+import { createSimulation, simulate, type SimulateOptions } from "../../core/simulation/mod.ts";
 import { parseWorkload } from "../../core/workload/load.ts";
 import type { Workload } from "../../core/workload/schema.ts";
 import { runCli, workloadFile } from "../_helpers.ts";

@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import type { StreamedBatch } from "../../core/protocol/runtime.ts";
 import type { Isolation } from "../../core/protocol/runtime.ts";
-import { createSimulation } from "../../core/simulate.ts";
+import { createSimulation } from "../../core/simulation/mod.ts";
 import { parseWorkload } from "../../core/workload/load.ts";
 import type { Report } from "../../core/report/report.ts";
 

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { createSimulation } from "../../core/simulate.ts";
+import { createSimulation } from "../../core/simulation/mod.ts";
 import { parseWorkload } from "../../core/workload/load.ts";
 
 function workload(policy: string) {

@@ -5,25 +5,25 @@
  * @module
  */
 
-import { CpuDomain } from "./cpu/domain.ts";
-import type { CpuFigures } from "./cpu/figures.ts";
-import { MemoryDomain, memoryOnlyCpu } from "./memory/domain.ts";
-import { buildIoDomain } from "./io/build.ts";
-import type { IoDomain } from "./io/domain.ts";
-import { parseDuration } from "./engine/duration.ts";
-import { buildProgram } from "./cpu/programs.ts";
-import { Kernel } from "./kernel/kernel.ts";
-import { type Incident, type LoadedPolicy, PolicySlot } from "./kernel/slot.ts";
+import { CpuDomain } from "../cpu/domain.ts";
+import type { CpuFigures } from "../cpu/figures.ts";
+import { MemoryDomain, memoryOnlyCpu } from "../memory/domain.ts";
+import { buildIoDomain } from "../io/build.ts";
+import type { IoDomain } from "../io/domain.ts";
+import { parseDuration } from "../engine/duration.ts";
+import { buildProgram } from "../cpu/programs.ts";
+import { Kernel } from "../kernel/kernel.ts";
+import { type Incident, type LoadedPolicy, PolicySlot } from "../kernel/slot.ts";
 import { loadFallback, loadPolicy } from "./loader.ts";
-import type { Domain } from "./protocol/definition.ts";
-import type { Report, ReportPolicy } from "./report/report.ts";
-import { buildReport } from "./report/build.ts";
-import type { Isolation } from "./protocol/runtime.ts";
-import { ReplaySession } from "./sandbox/replay.ts";
-import type { SandboxOptions } from "./sandbox/options.ts";
-import { WorkloadError } from "./workload/load.ts";
-import { HOST_CPU_DEFAULTS, type Workload } from "./workload/schema.ts";
-import { readTraceText } from "./workload/trace_file.ts";
+import type { Domain } from "../protocol/definition.ts";
+import type { Report, ReportPolicy } from "../report/report.ts";
+import { buildReport } from "../report/build.ts";
+import type { Isolation } from "../protocol/runtime.ts";
+import { ReplaySession } from "../sandbox/replay.ts";
+import type { SandboxOptions } from "../sandbox/options.ts";
+import { WorkloadError } from "../workload/load.ts";
+import { HOST_CPU_DEFAULTS, type Workload } from "../workload/schema.ts";
+import { readTraceText } from "../workload/trace_file.ts";
 
 /** A policy choice: a reference and its config. */
 export interface PolicyChoice {
@@ -74,8 +74,8 @@ export interface SimulateOptions {
  *
  * @example
  * ```ts
- * import { createSimulation } from "./simulate.ts";
- * import { parseWorkload } from "./workload/load.ts";
+ * import { createSimulation } from "./mod.ts";
+ * import { parseWorkload } from "../workload/load.ts";
  *
  * const simulation = await createSimulation(parseWorkload({
  *   schema: "hyperhook.workload/v1", name: "one", host: { pcpus: 1 },
@@ -204,12 +204,12 @@ function choose(
  *
  * @throws {WorkloadError} When the workload cannot run (unreadable trace, forever without stopAt).
  * @throws {import("./loader.ts").PolicyReferenceError} For an unknown policy.
- * @throws {import("./kernel/kernel.ts").PolicyConfigError} When a policy refuses its config.
+ * @throws {import("../kernel/kernel.ts").PolicyConfigError} When a policy refuses its config.
  *
  * @example
  * ```ts
- * import { createSimulation } from "./simulate.ts";
- * import { parseWorkload } from "./workload/load.ts";
+ * import { createSimulation } from "./mod.ts";
+ * import { parseWorkload } from "../workload/load.ts";
  *
  * const simulation = await createSimulation(parseWorkload({
  *   schema: "hyperhook.workload/v1", name: "two", host: { pcpus: 1 },
@@ -406,8 +406,8 @@ export function normaliseSched(sched: Record<string, unknown>): Record<string, u
  *
  * @example
  * ```ts
- * import { simulate } from "./simulate.ts";
- * import { parseWorkload } from "./workload/load.ts";
+ * import { simulate } from "./mod.ts";
+ * import { parseWorkload } from "../workload/load.ts";
  * const report = await simulate(parseWorkload({
  *   schema: "hyperhook.workload/v1", name: "fcfs", host: { pcpus: 1 },
  *   policies: { cpu: { use: "fcfs" } },

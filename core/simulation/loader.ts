@@ -14,15 +14,15 @@
  * @module
  */
 
-import { BUILTIN_POLICIES, FALLBACK_POLICIES } from "../plugins/mod.ts";
-import type { LoadedPolicy } from "./kernel/slot.ts";
-import type { Domain } from "./protocol/definition.ts";
-import type { Isolation, PolicyRuntime } from "./protocol/runtime.ts";
-import type { PolicyBundle } from "./bundle/bundle.ts";
-import { type BundleIdentity, bundleIdentity } from "./bundle/identity.ts";
-import { InlineRuntime } from "./sandbox/inline.ts";
-import type { SandboxOptions } from "./sandbox/options.ts";
-import type { ReplaySession } from "./sandbox/replay.ts";
+import { BUILTIN_POLICIES, FALLBACK_POLICIES } from "../../plugins/mod.ts";
+import type { LoadedPolicy } from "../kernel/slot.ts";
+import type { Domain } from "../protocol/definition.ts";
+import type { Isolation, PolicyRuntime } from "../protocol/runtime.ts";
+import type { PolicyBundle } from "../bundle/bundle.ts";
+import { type BundleIdentity, bundleIdentity } from "../bundle/identity.ts";
+import { InlineRuntime } from "../sandbox/inline.ts";
+import type { SandboxOptions } from "../sandbox/options.ts";
+import type { ReplaySession } from "../sandbox/replay.ts";
 
 /**
  * A policy reference that cannot be used (unknown name, missing file, unbundlable import).
@@ -110,7 +110,7 @@ async function bundlePolicy(
   reference: string,
   options: { untrusted?: boolean } = {},
 ): Promise<PolicyBundle> {
-  return await (await import("./bundle/bundle.ts")).bundlePolicy(reference, options);
+  return await (await import("../bundle/bundle.ts")).bundlePolicy(reference, options);
 }
 
 /** Whether a reference looks like a module rather than a (mistyped) built-in name. */
@@ -183,7 +183,7 @@ export async function loadPolicy(
     sha256 = bundle.sha256;
     runtime = isolation === "process" && options.replay !== undefined
       ? await options.replay.runtime(domain, bundle)
-      : (await import("./sandbox/mod.ts")).createRuntime(isolation, bundle, options.sandbox);
+      : (await import("../sandbox/mod.ts")).createRuntime(isolation, bundle, options.sandbox);
   }
   return {
     runtime,
