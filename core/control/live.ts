@@ -12,9 +12,6 @@
 
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { buildProgram } from "../cpu/programs.ts";
-import { memoryOnlyCpu } from "../memory/domain.ts";
-import type { CpuDomain } from "../cpu/domain.ts";
 import { formatDuration, parseDuration } from "../engine/duration.ts";
 import { PolicyConfigError } from "../kernel/kernel.ts";
 import type { Incident, LoadedPolicy, PolicyInfo } from "../kernel/slot.ts";
@@ -25,8 +22,13 @@ import { PolicyFailure } from "../protocol/runtime.ts";
 import { defaultCacheDir } from "../bundle/cache.ts";
 import { planPolicy, type PolicyPlan, PolicyRuleError } from "./_policy_rules.ts";
 import { bound } from "./_redact.ts";
-import { createSimulation, normaliseSched, type Simulation } from "../simulation/mod.ts";
-import type { CpuFigures } from "../cpu/figures.ts";
+import {
+  createSimulation,
+  normaliseSched,
+  type Simulation,
+  type SimulationFigures,
+} from "../simulation/mod.ts";
+import type { CpuFigures, CpuVmFigures } from "../cpu/figures.ts";
 import { parseWorkload, WorkloadError } from "../workload/load.ts";
 import { readTraceText, resolveDataPath, TraceFileError } from "../workload/trace_file.ts";
 import {
@@ -390,15 +392,15 @@ export class LiveKernel {
     live.#store = store;
     live.#starts = starts;
     const warn = options.onWarning ?? (() => {});
-    const kernel = live.simulation.kernel;
+    const kernel = live.simulation;
     // A replay that skips swaps the checkpoint's run made cannot match its hash.
     let checked = checkpoint === undefined || skip.fresh.length > 0 ||
       checkpoint.seq < skip.lastSkipSeq;
     // Compares the decision hash once the replay stands where the checkpoint was taken.
     const check = () => {
-      if (checked || checkpoint === undefined || kernel.now !== checkpoint.nowNs) return;
+      if (checked || checkpoint === undefined || kernel.nowNs !== checkpoint.nowNs) return;
       checked = true;
-      const hash = kernel.log.peek();
+      const hash = kernel.peekHash();
       if (hash !== checkpoint.eventsHash) {
         warn(
           `Replay diverged: at ${
@@ -446,7 +448,7 @@ export class LiveKernel {
     warn: (message: string) => void,
     skip: Set<number>,
   ): Promise<void> {
-    const kernel = this.simulation.kernel;
+    const kernel = this.simulation;
     let checked = checkpoint === undefined;
     let target = checkpoint?.nowNs ?? 0;
     for (const entry of entries) {
@@ -473,7 +475,7 @@ export class LiveKernel {
     }
     await this.simulation.run(target);
     check();
-    this.#checkpointed = { seq: this.#seq, nowNs: kernel.now };
+    this.#checkpointed = { seq: this.#seq, nowNs: kernel.nowNs };
   }
 
   /** Logs the swaps this resume skipped (a `replay.skip` entry), and says so. */
@@ -490,7 +492,7 @@ export class LiveKernel {
     }`;
     const entry: AuditEntry = {
       seq: this.#seq + 1,
-      atNs: this.simulation.kernel.now,
+      atNs: this.simulation.nowNs,
       at: new Date().toISOString(),
       op: "replay.skip",
       body: { seqs: skip.fresh, reason },
@@ -560,11 +562,6 @@ export class LiveKernel {
     ];
   }
 
-  /** The CPU domain. */
-  get cpu(): CpuDomain {
-    return this.simulation.cpu;
-  }
-
   /** Whether the clock is paused. */
   get paused(): boolean {
     return this.#paused;
@@ -606,12 +603,12 @@ export class LiveKernel {
 
   #reanchor(): void {
     this.#anchorWallMs = performance.now();
-    this.#anchorSimNs = this.simulation.kernel.now;
+    this.#anchorSimNs = this.simulation.nowNs;
     this.#lagNs = 0;
   }
 
   async #run(): Promise<void> {
-    const kernel = this.simulation.kernel;
+    const kernel = this.simulation;
     while (!this.#closed) {
       if (this.#paused || kernel.ended) {
         await this.exclusive(() => this.#housekeeping());
@@ -622,9 +619,9 @@ export class LiveKernel {
       const paced = this.#speed === Infinity
         ? Infinity
         : this.#anchorSimNs + (started - this.#anchorWallMs) * 1e6 * this.#speed;
-      const limit = Math.floor(Math.min(paced, kernel.now + this.#chunkNs));
+      const limit = Math.floor(Math.min(paced, kernel.nowNs + this.#chunkNs));
       let limited = false;
-      if (limit > kernel.now) {
+      if (limit > kernel.nowNs) {
         try {
           await this.exclusive(async () => {
             if (this.#paused || this.#closed) return;
@@ -636,7 +633,7 @@ export class LiveKernel {
           // keep serving, so the state can still be read and the server stopped cleanly.
           this.#paused = true;
           this.#options.onWarning?.(
-            `The kernel failed at ${kernel.now} ns and the clock is paused: ${
+            `The kernel failed at ${kernel.nowNs} ns and the clock is paused: ${
               (error as Error)?.stack ?? error
             }`,
           );
@@ -652,7 +649,7 @@ export class LiveKernel {
         await this.exclusive(() => this.#housekeeping());
       }
       if (this.#speed !== Infinity) {
-        this.#lagNs = Math.max(0, Math.floor(paced - kernel.now));
+        this.#lagNs = Math.max(0, Math.floor(paced - kernel.nowNs));
         // More than a second of wall time behind: drop the backlog rather than race to catch up.
         if (this.#lagNs > this.#speed * 1e9) this.#reanchor();
       }
@@ -678,7 +675,7 @@ export class LiveKernel {
   /** Inside the queue: refresh the snapshot, send samples and news, checkpoint when due. */
   #housekeeping(): Promise<void> | void {
     const wallMs = performance.now();
-    const kernel = this.simulation.kernel;
+    const kernel = this.simulation;
     if (wallMs - this.#snapshotAtMs >= 50) this.#refresh();
     if (wallMs - this.#lastSampleMs >= (this.#options.sampleMs ?? 250)) {
       this.#lastSampleMs = wallMs;
@@ -687,7 +684,7 @@ export class LiveKernel {
     if (kernel.ended && !this.#endAnnounced) {
       this.#endAnnounced = true;
       this.#refresh();
-      this.#broadcast("ended", { nowNs: kernel.now });
+      this.#broadcast("ended", { nowNs: kernel.nowNs });
     }
     const guard = this.#guardStarts(wallMs);
     if (wallMs - this.#lastCheckpointMs >= (this.#options.checkpointMs ?? 5000)) {
@@ -731,15 +728,15 @@ export class LiveKernel {
 
   /** Writes a checkpoint if anything changed since the last one (call inside the queue). */
   async #checkpoint(): Promise<void> {
-    const store = this.#store, kernel = this.simulation.kernel;
+    const store = this.#store, kernel = this.simulation;
     if (store === undefined || this.#storageBroken !== undefined) return;
-    if (this.#checkpointed.seq === this.#seq && this.#checkpointed.nowNs === kernel.now) return;
+    if (this.#checkpointed.seq === this.#seq && this.#checkpointed.nowNs === kernel.nowNs) return;
     const checkpoint: Checkpoint = {
       schema: CHECKPOINT_SCHEMA,
       seq: this.#seq,
-      nowNs: kernel.now,
-      eventsHash: kernel.log.peek(),
-      decisions: kernel.log.count,
+      nowNs: kernel.nowNs,
+      eventsHash: kernel.peekHash(),
+      decisions: kernel.decisions,
       speed: encodeSpeed(this.#speed),
       paused: this.#paused,
       savedAt: new Date().toISOString(),
@@ -775,9 +772,9 @@ export class LiveKernel {
   }
 
   #buildState(wallMs: number): LiveState {
-    const simulation = this.simulation, kernel = simulation.kernel;
-    const now = kernel.now;
-    const cpu = simulation.cpu.figures(now);
+    const simulation = this.simulation, kernel = simulation;
+    const now = kernel.nowNs;
+    const figures = simulation.figures(), cpu = figures.cpu;
     const run = runNow(cpu);
     const busy = busyNow(cpu);
     const recent = this.#recentBase(wallMs, now, run, busy);
@@ -785,10 +782,10 @@ export class LiveKernel {
     const capacity = now * pcpus;
     const recentSpan = now - recent.nowNs;
     const policies: LiveState["policies"] = {};
-    for (const domain of kernel.domains) {
-      policies[domain.name] = { ...domain.slot.info, underTest: domain.slot.underTest };
+    for (const { domain, info, underTest } of simulation.policies()) {
+      policies[domain] = { ...info, underTest };
     }
-    const memory = simulation.memory?.figures(), io = simulation.io?.figures(now);
+    const { memory, io } = figures;
     const vms = cpu.vms.map((vm): LiveVm => {
       const runNs = run.get(vm.id) ?? 0;
       const before = recent.run.get(vm.id) ?? 0;
@@ -833,7 +830,7 @@ export class LiveKernel {
       paused: this.#paused,
       speed: encodeSpeed(this.#speed),
       lagNs: this.#lagNs,
-      decisions: kernel.log.count,
+      decisions: kernel.decisions,
       mutations: this.#seq,
       policies,
       vms,
@@ -844,7 +841,7 @@ export class LiveKernel {
         utilization: now === 0 ? 0 : busyNs / now,
         recentUtilization: recentSpan <= 0 ? 0 : (busyNs - (recent.busy[i] ?? 0)) / recentSpan,
       })),
-      domains: this.#domainFigures(),
+      domains: domainFigures(figures),
       incidents: [...kernel.incidents],
       stateDir: this.#store?.dir ?? null,
       takenAtMs: Date.now(),
@@ -868,18 +865,8 @@ export class LiveKernel {
     return recent[0]!;
   }
 
-  /** Host figures of the memory and I/O domains (faults; requests, latency, disks). */
-  #domainFigures(): Record<string, unknown> {
-    const out: Record<string, unknown> = {};
-    const { memory, io } = this.simulation;
-    if (memory !== undefined) out.memory = memory.figures().host;
-    if (io !== undefined) out.io = io.figures(this.simulation.kernel.now).live();
-    return out;
-  }
-
   #sample(): LiveSample {
-    const kernel = this.simulation.kernel;
-    const cpu = this.simulation.cpu.figures(kernel.now);
+    const kernel = this.simulation, figures = kernel.figures(), cpu = figures.cpu;
     const vms: LiveSample["vms"] = {};
     for (const vm of cpu.vms) {
       if (vm.removedNs === null) {
@@ -887,14 +874,14 @@ export class LiveKernel {
       }
     }
     return {
-      nowNs: kernel.now,
+      nowNs: kernel.nowNs,
       paused: this.#paused,
       ended: kernel.ended,
       speed: encodeSpeed(this.#speed),
       vms,
       pcpus: busyNow(cpu),
       incidents: kernel.incidents.length,
-      domains: this.#domainFigures(),
+      domains: domainFigures(figures),
     };
   }
 
@@ -978,10 +965,10 @@ export class LiveKernel {
           `The audit log cannot be written (${this.#storageBroken}); mutations are refused`,
         );
       }
-      const kernel = this.simulation.kernel;
+      const kernel = this.simulation;
       const entry: AuditEntry = {
         seq: this.#seq + 1,
-        atNs: kernel.now,
+        atNs: kernel.nowNs,
         at: "",
         op: request.op,
         ...(request.target === undefined ? {} : { target: request.target }),
@@ -1018,14 +1005,14 @@ export class LiveKernel {
    * mutation that throws changed nothing. Sets `entry.note` with what replay checks.
    */
   async #apply(entry: AuditEntry, replaying: boolean): Promise<unknown> {
-    const kernel = this.simulation.kernel;
+    const kernel = this.simulation;
     const mutatesKernel = entry.op.startsWith("vm.") || entry.op === "policy.swap" ||
       entry.op === "sim.step";
     if (mutatesKernel && kernel.ended) {
       throw new ControlError(
         409,
         "ended",
-        `The simulation ended at ${formatDuration(kernel.now)}; it takes no more changes`,
+        `The simulation ended at ${formatDuration(kernel.nowNs)}; it takes no more changes`,
       );
     }
     switch (entry.op) {
@@ -1035,12 +1022,8 @@ export class LiveKernel {
         return this.#add(validateVm(entry.body, this.#rawHost()));
       case "vm.remove": {
         const vm = this.#findVm(entry.target!);
-        this.cpu.removeVm(vm);
-        for (const domain of kernel.domains) {
-          const remove = (domain as { removeVm?: (index: number) => void }).removeVm;
-          if (domain.name !== "cpu" && typeof remove === "function") remove.call(domain, vm.index);
-        }
-        return { id: vm.id, removedNs: vm.removedNs! };
+        kernel.removeVm(vm.index);
+        return { id: vm.id, removedNs: kernel.nowNs };
       }
       case "policy.swap":
         return await this.#swap(entry, replaying);
@@ -1067,7 +1050,7 @@ export class LiveKernel {
           throw new ControlError(409, "running", "Step needs a paused clock: pause it first");
         }
         const by = parseDuration((entry.body as StepRequest | undefined)?.by);
-        let toNs = by !== undefined ? kernel.now + by : kernel.queue.peekTime();
+        let toNs = by !== undefined ? kernel.nowNs + by : kernel.nextEventNs();
         if (kernel.stopAtNs !== undefined) toNs = Math.min(toNs, kernel.stopAtNs);
         if (!Number.isFinite(toNs)) {
           throw new ControlError(409, "idle", "Nothing is left to happen: no event is queued");
@@ -1075,8 +1058,8 @@ export class LiveKernel {
         entry.note = { toNs };
         if (!replaying) {
           // In slices, yielding between them, so reads are served during a long step.
-          while (kernel.now < toNs && !kernel.ended) {
-            await this.simulation.run(Math.min(toNs, kernel.now + Math.max(this.#chunkNs, 1e6)));
+          while (kernel.nowNs < toNs && !kernel.ended) {
+            await this.simulation.run(Math.min(toNs, kernel.nowNs + Math.max(this.#chunkNs, 1e6)));
             await new Promise((done) => setTimeout(done, 0));
           }
         }
@@ -1088,9 +1071,9 @@ export class LiveKernel {
   }
 
   #status(): SimStatus {
-    const kernel = this.simulation.kernel;
+    const kernel = this.simulation;
     return {
-      nowNs: kernel.now,
+      nowNs: kernel.nowNs,
       paused: this.#paused,
       speed: encodeSpeed(this.#speed),
       ended: kernel.ended,
@@ -1102,8 +1085,10 @@ export class LiveKernel {
     return (this.setup.workload as { host?: unknown }).host;
   }
 
-  #findVm(id: string) {
-    const vm = this.cpu.vms.find((candidate) => candidate.id === id);
+  /** The figures of the VM named `id`, which is in the kernel and not removed. */
+  #findVm(id: string): CpuVmFigures {
+    const index = this.simulation.vmIndex(id);
+    const vm = index === undefined ? undefined : this.simulation.figures().cpu.vms[index];
     if (vm === undefined || vm.removedNs !== null) {
       throw new ControlError(404, "not_found", `No VM "${id}" in this kernel`);
     }
@@ -1116,8 +1101,8 @@ export class LiveKernel {
   }
 
   #patch(id: string, patch: VmPatchRequest): LiveVm {
-    const vm = this.#findVm(id);
-    const { memory, io } = this.simulation;
+    const vm = this.#findVm(id), simulation = this.simulation;
+    const { memory, io } = simulation.figures();
     // Every check before any change: a refused patch changes nothing.
     if (patch.memory !== undefined) {
       if (memory === undefined) throw noDomain("memory");
@@ -1128,12 +1113,12 @@ export class LiveKernel {
           `VM "${id}" has no memory activity (no "memory" section), so it has no target to set`,
         );
       }
-      const target = patch.memory.target;
-      if (target !== undefined && target > memory.frames) {
+      const target = patch.memory.target, frames = memory.host.frames;
+      if (target !== undefined && target > frames) {
         throw new ControlError(
           400,
           "invalid",
-          `Body: memory.target: expected at most the host's ${memory.frames} frames, got ${target}`,
+          `Body: memory.target: expected at most the host's ${frames} frames, got ${target}`,
         );
       }
     }
@@ -1145,71 +1130,54 @@ export class LiveKernel {
     if (patch.sched !== undefined) {
       set.sched = { ...vm.params.sched, ...normaliseSched(patch.sched) };
     }
-    if (Object.keys(set).length > 0) this.cpu.setParams(vm, set);
-    if (patch.memory?.target !== undefined) memory!.setTarget(vm.index, patch.memory.target);
-    if (patch.io !== undefined) io!.setVmParams(vm.index, patch.io);
+    simulation.setVmParams(vm.index, {
+      cpu: Object.keys(set).length > 0 ? set : undefined,
+      memory: patch.memory?.target === undefined ? undefined : { target: patch.memory.target },
+      io: patch.io,
+    });
     return this.#liveVm(id);
   }
 
   #add(spec: VmWorkload): LiveVm {
-    if (this.cpu.vms.length >= MAX_VMS || this.cpu.vcpus.length + spec.vcpus > MAX_VCPUS) {
+    const simulation = this.simulation, figures = simulation.figures();
+    const vcpus = figures.cpu.vms.reduce((sum, vm) => sum + vm.vcpus, 0);
+    if (figures.cpu.vms.length >= MAX_VMS || vcpus + spec.vcpus > MAX_VCPUS) {
       throw new ControlError(
         409,
         "too_large",
         `This kernel holds at most ${MAX_VMS} VMs and ${MAX_VCPUS} vCPUs (removed ones count)`,
       );
     }
-    if (this.cpu.vms.some((vm) => vm.id === spec.id)) {
+    if (simulation.vmIndex(spec.id) !== undefined) {
       throw new ControlError(
         409,
         "conflict",
         `A VM "${spec.id}" exists or existed in this kernel: VM ids are never reused`,
       );
     }
-    const { kernel, memory, io } = this.simulation;
-    if (spec.memory !== undefined && memory === undefined) throw noDomain("memory");
-    if (spec.io !== undefined && io === undefined) throw noDomain("io");
+    if (spec.memory !== undefined && figures.memory === undefined) throw noDomain("memory");
+    if (spec.io !== undefined && figures.io === undefined) throw noDomain("io");
     // Every check, trace reads included, before any domain changes: a refused VM leaves no trace
     // (its id is not taken, its index not used, and nothing is logged).
-    const readText = (path: string) => this.#readClientTrace(path);
-    // As a workload's VMs are built (core/simulation/mod.ts): a memory-only VM runs to issue its refs.
-    const cpuSpec = spec.cpu ??
-      (spec.memory === undefined ? undefined : memoryOnlyCpu(spec.memory, spec.vcpus));
-    let program;
-    try {
-      program = buildProgram(cpuSpec, readText);
-    } catch (error) {
-      throw new ControlError(400, "invalid", `Body: cpu: ${withoutContent(error)}`);
-    }
-    if (program !== null && !program.finite && kernel.stopAtNs === undefined) {
-      throw new ControlError(
-        400,
-        "invalid",
-        "Body: cpu: this VM runs forever, and the workload has no stopAt to end the run",
-      );
-    }
-    let prepared;
-    try {
-      // Every VM has its place in the I/O domain, with or without I/O of its own.
-      prepared = io?.prepareVm(this.cpu.vms.length, spec, "body", readText);
-    } catch (error) {
-      const message = withoutContent(error).replace(/^Workload: body\./, "");
-      throw new ControlError(400, "invalid", `Body: ${message.replace(/^Workload: /, "io: ")}`);
-    }
-    const cpuVm = this.cpu.addVm(
-      spec.id,
-      spec.vcpus,
-      {
-        weight: spec.weight,
-        cap: spec.cap,
-        priority: spec.priority,
-        sched: normaliseSched(spec.sched),
+    simulation.addVm(spec, {
+      place: "body",
+      memoryPlace: "memory",
+      readText: (path) => this.#readClientTrace(path),
+      refuse: (refusal) => {
+        if (refusal.field === "cpu") {
+          return new ControlError(400, "invalid", `Body: cpu: ${withoutContent(refusal.error)}`);
+        }
+        if (refusal.field === "stopAt") {
+          return new ControlError(
+            400,
+            "invalid",
+            "Body: cpu: this VM runs forever, and the workload has no stopAt to end the run",
+          );
+        }
+        const message = withoutContent(refusal.error).replace(/^Workload: body\./, "");
+        return new ControlError(400, "invalid", `Body: ${message.replace(/^Workload: /, "io: ")}`);
       },
-      program,
-      kernel.now + (cpuSpec?.arrive ?? 0),
-    );
-    if (spec.memory !== undefined) memory!.addVm(cpuVm, spec.memory, "memory");
-    if (prepared !== undefined) io!.addPrepared(prepared);
+    });
     return this.#liveVm(spec.id);
   }
 
@@ -1233,8 +1201,9 @@ export class LiveKernel {
     replaying: boolean,
   ): Promise<{ domain: string; policy: PolicyInfo }> {
     const name = entry.target as Domain, request = entry.body as PolicyRequest;
-    const kernel = this.simulation.kernel;
-    const domain = kernel.domains.find((d) => d.name === name);
+    const kernel = this.simulation;
+    const inCharge = () => kernel.policies().find((policy) => policy.domain === name);
+    const domain = inCharge();
     if (domain === undefined) {
       throw new ControlError(
         409,
@@ -1252,7 +1221,7 @@ export class LiveKernel {
       throw error;
     }
     const loaded = await this.#load(name, request, plan);
-    const old = domain.slot.info.name;
+    const old = domain.info.name;
     try {
       await kernel.swap(name, loaded);
     } catch (error) {
@@ -1268,7 +1237,7 @@ export class LiveKernel {
         }); ${old} keeps running`,
       );
     }
-    const info = domain.slot.info;
+    const info = inCharge()!.info;
     this.simulation.requested[name] = { ...info, ejected: false, restarts: 0 };
     if (replaying && typeof entry.note?.sha256 === "string" && entry.note.sha256 !== info.sha256) {
       this.#options.onWarning?.(
@@ -1397,6 +1366,14 @@ function runNow(cpu: CpuFigures): Map<string, number> {
 /** Busy time of every pCPU so far, including the runs going on now. */
 function busyNow(cpu: CpuFigures): number[] {
   return cpu.busyNs.map((busy, i) => busy + cpu.runningNs[i]!);
+}
+
+/** Host figures of the memory and I/O domains (faults; requests, latency, disks). */
+function domainFigures(figures: SimulationFigures): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  if (figures.memory !== undefined) out.memory = figures.memory.host;
+  if (figures.io !== undefined) out.io = figures.io.live();
+  return out;
 }
 
 function withoutContent(error: unknown): string {

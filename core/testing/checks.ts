@@ -8,6 +8,8 @@
  * @module
  */
 
+import { READY } from "../cpu/model.ts";
+import { internals } from "../simulation/internals.ts";
 import { CPU_LOG } from "../cpu/domain.ts";
 import { LOG } from "../engine/decision_log.ts";
 import { formatDuration, parseDuration } from "../engine/duration.ts";
@@ -496,15 +498,12 @@ export async function assertDeterministic(
   return first.hash;
 }
 
-/** `Vcpu.state` of a runnable vCPU in the CPU domain (`core/cpu/domain.ts`). */
-const READY = 1;
-
 /**
  * Measures, at the end of every simulated instant, how many pCPUs are idle while uncapped vCPUs
  * are runnable, and integrates it over time.
  */
 function watchWorkConservation(simulation: Simulation, name: string): () => WorkConservation {
-  const cpu = simulation.cpu, kernel = simulation.kernel;
+  const { cpu, kernel } = internals(simulation);
   let lastNs = 0, lastIdleWithWork = 0, total = 0;
   let first: WorkConservation["first"] = null, candidate: WorkConservation["first"] = null;
   const advanceTo = (now: number) => {
