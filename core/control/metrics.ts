@@ -74,11 +74,11 @@ export interface ServerFigures {
  */
 export function collectMetrics(live: LiveKernel, server?: ServerFigures): MetricFamily[] {
   const state = live.state();
-  const kernel = live.simulation, figures = kernel.figures(), cpu = figures.cpu;
+  const simulation = live.simulation, figures = simulation.figures(), cpu = figures.cpu;
   const s = (ns: number) => ns / 1e9;
   const families: MetricFamily[] = [
     gauge("hyperhook_simulated_seconds", "Simulated time of the live kernel", [{
-      value: s(kernel.nowNs),
+      value: s(simulation.nowNs),
     }]),
     gauge(
       "hyperhook_speed_ratio",
@@ -86,12 +86,12 @@ export function collectMetrics(live: LiveKernel, server?: ServerFigures): Metric
       [{ value: live.speed }],
     ),
     gauge("hyperhook_paused", "1 while the clock is paused", [{ value: live.paused ? 1 : 0 }]),
-    gauge("hyperhook_ended", "1 once the run is over", [{ value: kernel.ended ? 1 : 0 }]),
+    gauge("hyperhook_ended", "1 once the run is over", [{ value: simulation.ended ? 1 : 0 }]),
     gauge("hyperhook_lag_seconds", "How far the clock is behind its pace (simulated)", [{
       value: s(state.lagNs),
     }]),
     counter("hyperhook_decisions_total", "Decisions logged by the kernel", [{
-      value: kernel.decisions,
+      value: simulation.decisions,
     }]),
     counter("hyperhook_mutations_total", "Acknowledged mutations of the control API", [{
       value: live.mutations,
@@ -99,7 +99,7 @@ export function collectMetrics(live: LiveKernel, server?: ServerFigures): Metric
     gauge(
       "hyperhook_policy_info",
       "The policy in charge of each domain (value 1; under_test=0 after an ejection)",
-      kernel.policies().map(({ domain, info, underTest }) => ({
+      simulation.policies().map(({ domain, info, underTest }) => ({
         labels: {
           domain,
           policy: info.name,
@@ -112,7 +112,7 @@ export function collectMetrics(live: LiveKernel, server?: ServerFigures): Metric
     ),
   ];
   const incidents = new Map<string, { domain: string; kind: string; count: number }>();
-  for (const incident of kernel.incidents) {
+  for (const incident of simulation.incidents) {
     const key = `${incident.domain}\u0000${incident.kind}`;
     const entry = incidents.get(key) ?? { domain: incident.domain, kind: incident.kind, count: 0 };
     entry.count++;
