@@ -21,13 +21,15 @@
 
 import { LOG } from "../engine/decision_log.ts";
 import type { Kernel } from "../kernel/kernel.ts";
+import { Periodic } from "../kernel/_periodic.ts";
+import { Queries } from "../kernel/_queries.ts";
 import type { VcpuControl, VmDomain } from "../kernel/domain.ts";
 import type { PolicySlot } from "../kernel/slot.ts";
 import { DEFAULT_BALANCE_NS, MEMORY_OP, PAGE_BYTES } from "../protocol/ops.ts";
 import type { MemoryVmParams, MemoryVmSpec } from "../protocol/payloads.ts";
 import type { Reply } from "../protocol/batch.ts";
 import type { StartResult } from "../protocol/definition.ts";
-import { ReplyReader } from "../protocol/batch.ts";
+import type { ReplyReader } from "../protocol/batch.ts";
 import { invalidDecision as invalid, PolicyFailure } from "../protocol/runtime.ts";
 import type { CpuWorkload, HostMemoryWorkload, MemoryWorkload } from "../workload/types.ts";
 import { RefStream } from "./streams.ts";
@@ -185,14 +187,10 @@ export class MemoryDomain implements VmDomain<MemoryVmAdd, MemoryParamsSet, Memo
   #pendingAsked = false;
   #hostReclaimAsked = false;
   #targetsChanged = false;
-  #queryKind: number[] = [];
-  #queryArg: number[] = [];
-  #queryCount: number[] = [];
-  #queries = 0;
-  #reader = new ReplyReader();
+  #queries: Queries;
+  #balance: Periodic;
   /** What `#warm` added up (kept so that its reads are not dropped). */
   #warmed = 0;
-  #balanceArmed = -1;
   #future: (number[] | null)[] = [];
   #futureUnknown: string | null = null;
 
@@ -224,6 +222,13 @@ export class MemoryDomain implements VmDomain<MemoryVmAdd, MemoryParamsSet, Memo
     for (let i = 0; i < host.frames; i++) this.#free[i] = host.frames - 1 - i;
     this.#freeCount = host.frames;
     this.#base = kernel.register(this, 5);
+    this.#queries = new Queries(slot);
+    this.#balance = new Periodic(kernel, slot, {
+      hook: "balance",
+      kind: this.#base + EV_BALANCE,
+      defaultNs: DEFAULT_BALANCE_NS,
+      minimum: { ns: host.minBalance, name: "host.memory.minBalance" },
+    });
   }
 
   /**
@@ -321,7 +326,7 @@ export class MemoryDomain implements VmDomain<MemoryVmAdd, MemoryParamsSet, Memo
         return;
       }
       case EV_BALANCE:
-        return this.#balance(tag);
+        return this.#scan(tag);
       case EV_TARGET:
         return this.setVmParams(target, { target: tag < 0 ? null : tag });
     }
@@ -518,7 +523,7 @@ export class MemoryDomain implements VmDomain<MemoryVmAdd, MemoryParamsSet, Memo
       pending.scope,
       pending.write ? 1 : 0,
     );
-    this.#query(MEMORY_OP.VICTIM, pending.scope, 1);
+    this.#queries.add(MEMORY_OP.VICTIM, pending.scope, 1);
     this.#pendingAsked = true;
   }
 
@@ -660,13 +665,6 @@ export class MemoryDomain implements VmDomain<MemoryVmAdd, MemoryParamsSet, Memo
     if (pairs.length > 0) this.slot.writer.callN(MEMORY_OP.PROGRESS, this.#kernel.now, pairs);
   }
 
-  #query(kind: number, arg: number, count: number): void {
-    this.#queryKind[this.#queries] = kind;
-    this.#queryArg[this.#queries] = arg;
-    this.#queryCount[this.#queries++] = count;
-    this.slot.writer.queries++;
-  }
-
   settle(): void {
     if (this.#pending !== null && !this.#pendingAsked) this.#askVictim();
     const writer = this.slot.writer, now = this.#kernel.now;
@@ -680,7 +678,7 @@ export class MemoryDomain implements VmDomain<MemoryVmAdd, MemoryParamsSet, Memo
         this.#flushTouches();
         this.#sendProgress();
         writer.call2(MEMORY_OP.RECLAIM, now, vm.index, excess);
-        this.#query(MEMORY_OP.RECLAIM, vm.index, excess);
+        this.#queries.add(MEMORY_OP.RECLAIM, vm.index, excess);
       }
     }
     const low = this.#config.lowWatermark;
@@ -691,29 +689,21 @@ export class MemoryDomain implements VmDomain<MemoryVmAdd, MemoryParamsSet, Memo
         this.#flushTouches();
         this.#sendProgress();
         writer.call2(MEMORY_OP.RECLAIM, now, -1, count);
-        this.#query(MEMORY_OP.RECLAIM, -1, count);
+        this.#queries.add(MEMORY_OP.RECLAIM, -1, count);
       }
     }
   }
 
   apply(reply: Reply): void {
-    const reader = this.#reader, count = this.#queries;
-    this.#queries = 0;
-    reader.reset(reply);
-    for (let q = 0; q < count; q++) {
-      let n: number;
-      try {
-        n = reader.begin();
-      } catch (error) {
-        throw invalid("malformed-reply", (error as Error).message);
-      }
-      const arg = this.#queryArg[q]!;
-      switch (this.#queryKind[q]) {
+    const queries = this.#queries, reader = queries.reader;
+    for (let q = queries.start(reply); q >= 0; q = queries.next()) {
+      const n = queries.values, arg = queries.arg[q]!;
+      switch (queries.kind[q]) {
         case MEMORY_OP.VICTIM:
           this.#applyVictim(n, reader);
           break;
         case MEMORY_OP.RECLAIM:
-          this.#applyReclaim(arg, this.#queryCount[q]!, n, reader);
+          this.#applyReclaim(arg, queries.extra[q]!, n, reader);
           break;
         case MEMORY_OP.BALANCE:
           this.#applyBalance(n, reader);
@@ -864,8 +854,8 @@ export class MemoryDomain implements VmDomain<MemoryVmAdd, MemoryParamsSet, Memo
   }
 
   /** The periodic balancing scan: reports each VM's accessed pages, then clears the bits. */
-  #balance(generation: number): void {
-    if (generation !== this.slot.generation || !this.slot.has("balance")) return;
+  #scan(generation: number): void {
+    if (!this.#balance.current(generation)) return;
     const now = this.#kernel.now, writer = this.slot.writer;
     const stats: number[] = [];
     for (const vm of this.vms) {
@@ -879,23 +869,13 @@ export class MemoryDomain implements VmDomain<MemoryVmAdd, MemoryParamsSet, Memo
     this.#flushTouches();
     this.#sendProgress();
     writer.callN(MEMORY_OP.BALANCE, now, stats);
-    this.#query(MEMORY_OP.BALANCE, 0, 0);
-    this.#kernel.schedule(now + this.#balanceNs(), this.#base + EV_BALANCE, 0, generation);
-  }
-
-  #balanceNs(): number {
-    return balanceOf(this.slot.declared);
+    this.#queries.add(MEMORY_OP.BALANCE, 0, 0);
+    this.#balance.next(generation);
   }
 
   check(declared: StartResult): void {
     // A balance period is a periodic hook as a tick is: bounded the same way.
-    const period = balanceOf(declared), minimum = this.#config.minBalance;
-    if (declared.hooks.includes("balance") && period < minimum) {
-      throw invalid(
-        "balance-too-short",
-        `balanceNs ${period}: below the minimum balance period of ${minimum} ns (host.memory.minBalance)`,
-      );
-    }
+    this.#balance.check(declared);
   }
 
   installed(): void {
@@ -914,17 +894,12 @@ export class MemoryDomain implements VmDomain<MemoryVmAdd, MemoryParamsSet, Memo
       const writer = this.slot.writer;
       writer.call1(MEMORY_OP.FUTURE, this.#kernel.now, writer.obj(this.#future));
     }
-    if (this.slot.has("balance") && this.#balanceArmed !== this.slot.generation) {
-      this.#balanceArmed = this.slot.generation;
-      const period = this.#balanceNs(), now = this.#kernel.now;
-      const next = (Math.floor(now / period) + 1) * period;
-      this.#kernel.schedule(next, this.#base + EV_BALANCE, 0, this.slot.generation);
-    }
+    this.#balance.install();
   }
 
   replay(): void {
     const writer = this.slot.writer, now = this.#kernel.now;
-    this.#queries = 0;
+    this.#queries.clear();
     this.#pendingAsked = false;
     this.#hostReclaimAsked = false;
     this.#targetsChanged = true;
@@ -1026,14 +1001,6 @@ function before(a: MemoryVcpu, b: MemoryVcpu): boolean {
 /** Run time between two references of a VM: `1 / rate`, at least 1 ns. */
 export function intervalOf(memory: MemoryWorkload): number {
   return Math.max(1, Math.round(1e9 / memory.rate));
-}
-
-/** The balance period a policy declared: `tickNs` when it is a positive integer, else 100 ms. */
-function balanceOf(declared: StartResult): number {
-  const period = declared.tickNs;
-  return period !== undefined && Number.isInteger(period) && period > 0
-    ? period
-    : DEFAULT_BALANCE_NS;
 }
 
 /**
