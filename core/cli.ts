@@ -18,7 +18,7 @@ import { EXIT, isBadInput, UsageError } from "./commands/common.ts";
  * ```ts
  * import { COMMANDS } from "./cli.ts";
  *
- * console.log(Object.keys(COMMANDS)); // run, compare, serve, bundle, new, sweep, worker, tune
+ * console.log(Object.keys(COMMANDS)); // run, compare, serve, bundle, new, sweep, worker, tune, diff, fuzz
  * ```
  */
 export const COMMANDS: Record<string, (args: string[]) => Promise<number>> = {
@@ -30,6 +30,8 @@ export const COMMANDS: Record<string, (args: string[]) => Promise<number>> = {
   sweep: async (args) => (await import("./commands/sweep.ts")).sweepCommand(args),
   worker: async (args) => (await import("./commands/worker.ts")).workerCommand(args),
   tune: async (args) => (await import("./commands/tune.ts")).tuneCommand(args),
+  diff: async (args) => (await import("./commands/diff.ts")).diffCommand(args),
+  fuzz: async (args) => (await import("./commands/fuzz.ts")).fuzzCommand(args),
 };
 
 const USAGE = `hyperhook: simulate and compare hypervisor resource policies

@@ -49,7 +49,15 @@ Deno.test("run: the static import graph holds no hono, esbuild, playwright, serv
   const names = [...graph];
   assert.ok(names.some((name) => name.endsWith("core/kernel/kernel.ts")), "the graph is followed");
   for (
-    const unwanted of [/esbuild/, /hono/, /playwright/, /core\/control\//, /sandbox\/bundle\.ts$/]
+    const unwanted of [
+      /esbuild/,
+      /hono/,
+      /playwright/,
+      /fast-check/,
+      /core\/control\//,
+      /core\/observe\//,
+      /sandbox\/bundle\.ts$/,
+    ]
   ) {
     assert.deepEqual(names.filter((name) => unwanted.test(name)), [], String(unwanted));
   }

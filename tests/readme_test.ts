@@ -74,3 +74,51 @@ Deno.test("the README's install command gives a hyperhook command that runs anyw
     await Deno.remove(installRoot, { recursive: true });
   }
 });
+
+Deno.test("the README's scripting example runs as written and prints what a reader expects", async () => {
+  const readme = await Deno.readTextFile(new URL("README.md", root));
+  const block = /```ts\n(\/\/ Scripting[\s\S]*?)```/.exec(readme)?.[1];
+  assert.ok(block, "the README shows the scripting API");
+  assert.match(block, /readWorkload/);
+  assert.match(block, /simulate\(/);
+  const dir = await Deno.makeTempDir({ prefix: "hyperhook-script-" });
+  try {
+    await Deno.writeTextFile(`${dir}/script.ts`, block);
+    const run = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", "--config", new URL("deno.json", root).pathname, `${dir}/script.ts`],
+      cwd: root.pathname,
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const decoder = new TextDecoder();
+    assert.equal(run.code, 0, decoder.decode(run.stderr));
+    // Round robin on the textbook's 24, 3, 3 ms jobs; then FCFS stopped at 28 ms.
+    assert.equal(
+      decoder.decode(run.stdout),
+      [
+        "quantum 2ms: mean wait 6.33 ms",
+        "quantum 4ms: mean wait 5.67 ms",
+        "quantum 10ms: mean wait 9.67 ms",
+        "finished by 28 ms: P1, P2",
+        "all done at 30 ms",
+        "",
+      ].join("\n"),
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("the README and the guide say where a policy's console.log goes, and how long the tests take", async () => {
+  const readme = await Deno.readTextFile(new URL("README.md", root));
+  const guide = await Deno.readTextFile(new URL("docs/guide.md", root));
+  for (const [name, text] of [["README.md", readme], ["docs/guide.md", guide]]) {
+    const said = /policy's `console\.log`[^;]{0,40} reaches the terminal, on the CLI's stderr/
+      .test(text!.replace(/\s+/g, " "));
+    assert.ok(said, `${name} says where a sandboxed policy's console.log goes`);
+  }
+  assert.match(readme, /deno task test +# .*about 8 minutes on a quiet\n +# 2-core machine/);
+  assert.match(guide, /Your own loop/);
+  assert.match(guide, /simulate\(/);
+  assert.match(guide, /readWorkload/);
+});

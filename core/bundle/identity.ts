@@ -19,6 +19,7 @@
  */
 
 import { defaultCacheDir } from "./cache.ts";
+import type { PolicyBundle } from "./bundle.ts";
 
 /** A bundle's identity: what a report records of the code that ran. */
 export interface BundleIdentity {
@@ -59,17 +60,78 @@ export async function bundleIdentity(
   path: string,
   options: { cacheDir?: string } = {},
 ): Promise<BundleIdentity> {
+  const { identity } = await cachedBuild(path, options, false);
+  return identity;
+}
+
+/**
+ * The bundle of the policy module at `path` (a local file), without the bundler when the files
+ * the last build read are unchanged and the bundle it stored (`<cacheDir>/bundles/<sha256>.js`)
+ * still hashes to its name; else a build, which refreshes both. A sandboxed local policy, built-in
+ * or the user's own, then costs no esbuild start on a second run.
+ *
+ * @example
+ * ```ts ignore
+ * import { cachedBundle } from "./identity.ts";
+ *
+ * const bundle = await cachedBundle(new URL("../../plugins/cpu/rr.ts", import.meta.url).pathname);
+ * console.assert(bundle.code.includes("export"));
+ * ```
+ *
+ * @param path The module's absolute path.
+ * @param options `cacheDir`: where entries and bundles are kept (default
+ *   {@linkcode defaultCacheDir}); `reference`: the bundle's `reference` (default `path`).
+ * @returns The same bundle as `bundlePolicy(path)` gives.
+ * @throws {Error} When the module cannot be bundled (as `bundlePolicy`).
+ */
+export async function cachedBundle(
+  path: string,
+  options: { cacheDir?: string; reference?: string } = {},
+): Promise<PolicyBundle> {
+  const { identity, bundle } = await cachedBuild(path, options, true);
+  if (bundle !== undefined) return { ...bundle, reference: options.reference ?? path };
+  const { findBundle } = await import("./bundle.ts");
+  const found = await findBundle(identity.sha256, options);
+  if (found !== undefined) return { ...found, reference: options.reference ?? path };
+  // The entry's bundle was not stored (an entry written by bundleIdentity): build and store it.
+  const { bundle: built } = await build(path, options, true);
+  return { ...built, reference: options.reference ?? path };
+}
+
+/** The identity from the cache when it holds, else from a build (the bundle with it). */
+async function cachedBuild(
+  path: string,
+  options: { cacheDir?: string },
+  store: boolean,
+): Promise<{ identity: BundleIdentity; bundle?: PolicyBundle }> {
   const bundler = await bundlerIdentity();
-  const file = `${options.cacheDir ?? defaultCacheDir()}/bundle-identities/v${VERSION}-${
-    path.replace(/[^A-Za-z0-9_.-]+/g, "_")
-  }.json`;
+  const file = entryFile(path, options);
   if (bundler !== undefined) {
     const cached = await readEntry(file, path, bundler);
-    if (cached !== undefined) return cached;
+    if (cached !== undefined) return { identity: cached };
   }
+  return await build(path, options, store, bundler);
+}
+
+function entryFile(path: string, options: { cacheDir?: string }): string {
+  return `${options.cacheDir ?? defaultCacheDir()}/bundle-identities/v${VERSION}-${
+    path.replace(/[^A-Za-z0-9_.-]+/g, "_")
+  }.json`;
+}
+
+/** Builds the bundle (stored when `store`), and records its identity when its inputs allow. */
+async function build(
+  path: string,
+  options: { cacheDir?: string },
+  store: boolean,
+  bundler?: string,
+): Promise<{ identity: BundleIdentity; bundle: PolicyBundle }> {
+  bundler ??= await bundlerIdentity();
   const reads: [string, string][] = [];
   const { bundlePolicy } = await import("./bundle.ts");
   const bundle = await bundlePolicy(path, {
+    cacheDir: options.cacheDir,
+    store,
     onRead: (input, text) => void reads.push([input, text]),
   });
   const identity = { sha256: bundle.sha256, bytes: bundle.bytes };
@@ -85,9 +147,9 @@ export async function bundleIdentity(
       key: await keyOf(bundler, reads),
       ...identity,
     };
-    await writeEntry(file, entry);
+    await writeEntry(entryFile(path, options), entry);
   }
-  return identity;
+  return { identity, bundle };
 }
 
 /** esbuild's resolved version and the bundler's sources; undefined when they cannot be read. */

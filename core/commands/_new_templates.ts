@@ -123,6 +123,9 @@ export type ScaffoldDomain = Exclude<Domain, "placement">;
 /** The flag of the CLI that picks a policy of `domain`. */
 const FLAG: Record<ScaffoldDomain, string> = { cpu: "--cpu", memory: "--memory", io: "--io" };
 
+/** The built-in policy `deno task compare` sets beside the package's own, per domain. */
+const BASELINE: Record<ScaffoldDomain, string> = { cpu: "credit", memory: "lru", io: "sstf" };
+
 /** `deno.json`. */
 export function denoJson(domain: ScaffoldDomain, context: TemplateContext): string {
   const config: Record<string, unknown> = {
@@ -136,6 +139,9 @@ export function denoJson(domain: ScaffoldDomain, context: TemplateContext): stri
       sim: `deno run -A jsr:@hyperhook/hyperhook@${context.range}/cli run workload.json ${
         FLAG[domain]
       } ./mod.ts`,
+      compare: `deno run -A jsr:@hyperhook/hyperhook@${context.range}/cli compare workload.json ${
+        FLAG[domain]
+      } ./mod.ts,${BASELINE[domain]}`,
       // No `deno doc --lint`: it counts the framework's types in the policy's signature as private.
       check: "deno fmt --check && deno lint && deno check mod.ts mod_test.ts && " +
         "deno publish --dry-run --allow-dirty",
@@ -153,10 +159,11 @@ export function denoJson(domain: ScaffoldDomain, context: TemplateContext): stri
 /** `README.md`. */
 export function readme(domain: ScaffoldDomain, context: TemplateContext): string {
   const template = TEMPLATES[domain];
+  // The README is shared and published: it names no path of this machine (deno.json does).
   const linked = context.link === undefined ? "" : `
 This package was made from a hyperhook checkout: \`"links"\` in \`deno.json\` makes Deno resolve
-\`@hyperhook/hyperhook\` from \`${context.link}\`, locally and offline. Remove it to use the
-published framework from JSR.
+\`@hyperhook/hyperhook\` from that checkout, locally and offline. Remove it to use the published
+framework from JSR.
 `;
   return `# ${context.packageName}
 
@@ -188,6 +195,7 @@ console.log(report.incidents.length === 0 ? "no incident" : report.incidents);
 \`\`\`sh
 deno task test    # the hyperhook checks (sandbox, standard workloads, determinism) and your tests
 deno task sim     # run it on workload.json and print the report
+deno task compare # the same, side by side with the built-in ${BASELINE[domain]}
 deno task check   # fmt, lint, type check, publish dry run
 \`\`\`
 

@@ -21,6 +21,7 @@ import {
 } from "./common.ts";
 import { Phases } from "./phases.ts";
 import { runWorkload } from "./run.ts";
+import { watchCommand } from "./_watch.ts";
 import { renderHtmlReport } from "../report/html.ts";
 import { RunRecorder } from "../report/recorder.ts";
 
@@ -30,6 +31,11 @@ export const COMPARE_USAGE = `hyperhook compare <workload.json> --cpu a,b,c [opt
   --out-dir DIR                     write each report to DIR/<policy>.json
   --html FILE                       write the runs side by side as a self-contained HTML page
   --format table|json               json: an array of the reports
+  --watch                           run again whenever the workload or a local policy file changes
+  --trace FILE                      every run in one Chrome JSON trace, side by side (Perfetto)
+  --trace-window FROM..TO / --trace-cap SIZE   trace part of the runs (2s..3s); cap (256MiB)
+  --log FILE                        every decision of every run, with a "run" field: FILE.jsonl
+                                    (JSON lines), FILE.csv (CSV), else raw records
   (and the options of run: --config-*, --isolation, --seed, --stall)`;
 
 /** Runs the `compare` subcommand; returns the exit code. */
@@ -39,6 +45,11 @@ export async function compareCommand(args: string[]): Promise<number> {
     ...SIMULATION_FLAGS,
     "out-dir": { type: "string" },
     html: { type: "string" },
+    watch: { type: "boolean" },
+    trace: { type: "string" },
+    "trace-window": { type: "string" },
+    "trace-cap": { type: "string" },
+    log: { type: "string" },
   });
   if (values.help) {
     console.log(COMPARE_USAGE);
@@ -49,6 +60,7 @@ export async function compareCommand(args: string[]): Promise<number> {
       `compare: expected one workload file, got ${positionals.length}`,
     );
   }
+  if (values.watch) return await watchCommand(positionals[0]!, args, values, compareCommand);
   const format = values.format ?? "table";
   if (format !== "table" && format !== "json") {
     throw new UsageError(`--format: expected table or json, got ${format}`);
@@ -68,17 +80,26 @@ export async function compareCommand(args: string[]): Promise<number> {
   }
   const workload = await readWorkload(positionals[0]!);
   phases.mark("parse");
+  // The observers' code is loaded only for runs that ask for one.
+  const observers = values.log ?? values.trace ?? values["trace-window"] ?? values["trace-cap"];
+  const observing = observers === undefined
+    ? undefined
+    : (await import("../observe/flags.ts")).RunObservers.fromFlags(values, true);
   const reports: Report[] = [];
   const recorders: RunRecorder[] = [];
   for (const name of names) {
     const options = simulationOptions(values);
     options.policies = { [domain]: policyFlag(values, domain, name) };
     options.onIncident = printIncident;
+    if (observing !== undefined) {
+      options.observe = (simulation) => observing.watch(simulation, name);
+    }
     const recorder = new RunRecorder();
     recorders.push(recorder);
     reports.push(await runWorkload(workload, options, name, recorder, phases));
     phases.mark("report");
   }
+  for (const line of await observing?.finish() ?? []) console.error(`hyperhook: ${line}`);
   if (typeof values.html === "string") {
     await writeOutput(
       values.html,

@@ -12,7 +12,7 @@
  * @module
  */
 
-import { basename, dirname, join, resolve } from "node:path";
+import { basename, dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import * as sdk from "../policy/mod.ts";
 import type { Domain } from "../protocol/definition.ts";
@@ -227,7 +227,7 @@ export async function newCommand(args: string[]): Promise<number> {
       `new: expected one folder, got ${positionals.length === 0 ? "none" : positionals.join(" ")}`,
     );
   }
-  const made = await scaffoldPolicy(positionals[0]!, {
+  const made = await scaffoldPolicy(resolve(userCwd(), positionals[0]!), {
     domain: (values.domain as Domain | undefined) ?? "cpu",
     name: values.name as string | undefined,
   });
@@ -241,11 +241,23 @@ export async function newCommand(args: string[]): Promise<number> {
   cd ${shown}
   deno task test          # the hyperhook checks and the policy's own test
   deno task sim           # run it on workload.json
+  deno task compare       # side by side with a built-in policy
   deno publish --dry-run  # ready for JSR`);
   return EXIT.OK;
 }
 
+/**
+ * Where the user stands: `deno task new` runs in the checkout's folder and passes the folder it
+ * was started from as INIT_CWD, so that `deno task new ../dir` means the user's `../dir`. Only
+ * there: a process started in another folder may have inherited an unrelated INIT_CWD.
+ */
+function userCwd(): string {
+  const cwd = Deno.cwd(), init = Deno.env.get("INIT_CWD");
+  return init && cwd === thisCheckout() ? resolve(init) : cwd;
+}
+
+/** The folder as the user would type it from where they stand: relative when near, else absolute. */
 function relativeOrAbsolute(path: string): string {
-  const cwd = Deno.cwd();
-  return path.startsWith(`${cwd}/`) ? path.slice(cwd.length + 1) : path;
+  const shown = relative(userCwd(), path);
+  return shown === "" ? "." : shown.startsWith("../../..") ? path : shown;
 }

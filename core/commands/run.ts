@@ -24,6 +24,7 @@ import {
   writeOutput,
 } from "./common.ts";
 import { Phases } from "./phases.ts";
+import { watchCommand } from "./_watch.ts";
 
 /** Usage of `run`. */
 export const RUN_USAGE = `hyperhook run <workload.json> [options]
@@ -40,8 +41,12 @@ export const RUN_USAGE = `hyperhook run <workload.json> [options]
   --deadline T / --init-deadline T  wall-clock limit per batch (100ms) and for loading (2s)
   --out FILE                        write the JSON report to FILE
   --html FILE                       write a self-contained HTML report with charts to FILE
-  --log FILE                        write the decision log as text to FILE
-  --format table|json               what to print on stdout (json: the report alone)`;
+  --log FILE                        write every decision: FILE.jsonl (JSON lines), FILE.csv (CSV
+                                    with a header), else raw records "atNs domain kind a b c"
+  --trace FILE                      write a Chrome JSON trace (ui.perfetto.dev, chrome://tracing)
+  --trace-window FROM..TO / --trace-cap SIZE   trace part of the run (2s..3s); cap (256MiB)
+  --format table|json               what to print on stdout (json: the report alone)
+  --watch                           run again whenever the workload or a local policy file changes`;
 
 /**
  * Runs one workload with progress on stderr; the report, its simulation and the options used.
@@ -82,6 +87,10 @@ export async function runCommand(args: string[]): Promise<number> {
     out: { type: "string" },
     log: { type: "string" },
     html: { type: "string" },
+    watch: { type: "boolean" },
+    trace: { type: "string" },
+    "trace-window": { type: "string" },
+    "trace-cap": { type: "string" },
   });
   if (values.help) {
     console.log(RUN_USAGE);
@@ -92,6 +101,7 @@ export async function runCommand(args: string[]): Promise<number> {
       `run: expected one workload file, got ${positionals.length}`,
     );
   }
+  if (values.watch) return await watchCommand(positionals[0]!, args, values, runCommand);
   const format = values.format ?? "table";
   if (format !== "table" && format !== "json") {
     throw new UsageError(`--format: expected table or json, got ${format}`);
@@ -100,6 +110,11 @@ export async function runCommand(args: string[]): Promise<number> {
   // Read once, with the workload reader's bounds (a regular file of bounded size), then dispatch.
   const json = readWorkloadJson(path);
   if (isDatacenterJson(json)) {
+    if (values.trace !== undefined || values["trace-window"] !== undefined) {
+      throw new UsageError(
+        "--trace: expected a host workload; datacenter workloads are not traced",
+      );
+    }
     const { runDatacenterCommand } = await import("../datacenter/command.ts");
     return await runDatacenterCommand(path, values, json);
   }
@@ -112,11 +127,12 @@ export async function runCommand(args: string[]): Promise<number> {
     io: policyFlag(values, "io"),
   };
   options.onIncident = printIncident;
-  let log: string[] | undefined;
-  if (typeof values.log === "string") {
-    log = [];
-    options.logSink = (line) => log!.push(line);
-  }
+  // The observers' code is loaded only for a run that asks for one.
+  const observers = values.log ?? values.trace ?? values["trace-window"] ?? values["trace-cap"];
+  const observing = observers === undefined
+    ? undefined
+    : (await import("../observe/flags.ts")).RunObservers.fromFlags(values);
+  if (observing !== undefined) options.observe = (simulation) => observing.watch(simulation);
   const recorder = typeof values.html === "string" ? new RunRecorder() : undefined;
   const report = await runWorkload(workload, options, "run", recorder, phases);
   if (typeof values.out === "string") {
@@ -130,7 +146,7 @@ export async function runCommand(args: string[]): Promise<number> {
       "--html",
     );
   }
-  if (log !== undefined) await writeOutput(values.log as string, log.join("\n") + "\n", "--log");
+  for (const line of await observing?.finish() ?? []) console.error(`hyperhook: ${line}`);
   console.log(format === "json" ? JSON.stringify(report, null, 2) : formatReport(report));
   phases.mark("report");
   phases.print();

@@ -10,6 +10,7 @@ import { LiveKernel, type LiveSetup } from "../control/live.ts";
 import { StateError } from "../control/persistence.ts";
 import { parseDuration } from "../engine/duration.ts";
 import { readWorkloadJson } from "../workload/load.ts";
+import type { Simulation } from "../simulation/mod.ts";
 import {
   EXIT,
   parseFlags,
@@ -35,6 +36,8 @@ export const SERVE_USAGE = `hyperhook serve [workload.json] [options]
   --data-dir DIR                    trace files named through the API must lie in DIR
                                     (default: none, and POST /v1/vms refuses traces)
   --max-trace SIZE                  the largest trace file read, such as 64MiB (default 256MiB)
+  --trace FILE / --log FILE         write a Chrome JSON trace / every decision when the server
+                                    stops (as for run; --trace-window, --trace-cap too)
   --cpu P / --config-cpu JSON / --isolation / --seed / --stall   as for run
   The bearer token comes from $HYPERHOOK_TOKEN, or is generated and printed.`;
 
@@ -69,6 +72,10 @@ export async function serveCommand(args: string[]): Promise<number> {
     "data-dir": { type: "string" },
     "stable-after": { type: "string" },
     "max-trace": { type: "string" },
+    trace: { type: "string" },
+    "trace-window": { type: "string" },
+    "trace-cap": { type: "string" },
+    log: { type: "string" },
   });
   if (values.help) {
     console.log(SERVE_USAGE);
@@ -134,7 +141,15 @@ export async function serveCommand(args: string[]): Promise<number> {
   }
   const token = envToken ?? generateToken();
 
+  // The observers' code is loaded only for a server that asks for one.
+  const observers = values.log ?? values.trace ?? values["trace-window"] ?? values["trace-cap"];
+  const observing = observers === undefined
+    ? undefined
+    : (await import("../observe/flags.ts")).RunObservers.fromFlags(values);
   const liveOptions = {
+    observe: observing === undefined
+      ? undefined
+      : (simulation: Simulation) => observing.watch(simulation),
     speed,
     paused: values.paused === true ? true : undefined,
     stateDir,
@@ -214,6 +229,7 @@ export async function serveCommand(args: string[]): Promise<number> {
   await live.close();
   await server.shutdown();
   clearTimeout(deadline);
+  for (const line of await observing?.finish() ?? []) console.error(`hyperhook serve: ${line}`);
   console.error(`hyperhook serve: stopped at ${live.state().nowNs} ns simulated`);
   return EXIT.OK;
 }

@@ -2,12 +2,14 @@
  * The live dashboard served at `GET /`: one self-contained HTML page (no CDN, no build step) that
  * follows `/v1/events`, draws per-VM CPU share, pCPU utilisation, page faults and I/O latency with
  * the same chart code as the HTML reports, lists incidents and policies, and has controls to
- * pause, step, change speed, swap a policy and change a VM's weight or cap.
+ * pause, step, change speed, swap a policy and change a VM's weight or cap. It opens with the
+ * recent history the `hello` event carries, and marks swaps, VM changes and incidents on its
+ * charts (hover a mark for what it was).
  *
  * @module
  */
 
-import { renderChart } from "../report/svg.ts";
+import { limitSeries, renderChart } from "../report/svg.ts";
 
 /** Options of {@linkcode dashboardHtml}. */
 export interface DashboardOptions {
@@ -88,6 +90,7 @@ export function dashboardHtml(options: DashboardOptions): string {
 "use strict";
 const TOKEN = ${token};
 const renderChart = ${renderChart.toString()};
+const limitSeries = ${limitSeries.toString()};
 ${SCRIPT}
 </script>
 </body>
@@ -131,6 +134,8 @@ const $ = (selector) => document.querySelector(selector);
 const MAX_POINTS = 240;
 let state = null, previous = null, drawing = false;
 const history = { share: new Map(), util: [], faults: [], io: [] };
+// Changes marked on the charts (swaps, VM changes); incidents come from the state.
+let changeMarks = [];
 const PALETTE = ["#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1",
   "#ff9da7", "#9c755f", "#bab0ac", "#1f77b4", "#d62728", "#17becf", "#8c564b", "#bcbd22", "#7f7f7f"];
 const colours = new Map();
@@ -227,29 +232,54 @@ function schedule() {
   requestAnimationFrame(() => { drawing = false; drawCharts(); });
 }
 
+function paramsText(params) {
+  return Object.entries(params || {}).filter(([, v]) => typeof v !== "object")
+    .map(([k, v]) => k + " " + v).join(", ");
+}
+
+// A change as a mark, or null for one that changes no figure (pause, speed, step).
+function markOf(change) {
+  const result = change.result || {};
+  const label = change.op === "policy.swap"
+    ? "swap " + result.domain + " policy to " + (result.policy && result.policy.name)
+    : change.op === "vm.patch" ? "set " + result.id + ": " + paramsText(result.params)
+    : change.op === "vm.add" ? "add " + result.id
+    : change.op === "vm.remove" ? "remove " + result.id : null;
+  return label === null ? null
+    : { x: change.atNs, label, color: change.op === "policy.swap" ? "#7c3aed" : "#6b7280" };
+}
+
+function marks() {
+  const incidents = (state && state.incidents || []).map((incident) => ({
+    x: incident.atNs, color: "#dc2626",
+    label: "incident: " + incident.domain + " policy " + incident.policy + " ejected (" + incident.kind + ")",
+  }));
+  return [...changeMarks, ...incidents];
+}
+
 function drawCharts() {
-  const ranked = [...history.share.entries()]
-    .map(([name, points]) => ({ name, points, last: points.length ? points[points.length - 1][1] : 0 }))
-    .sort((a, b) => b.last - a.last || (a.name < b.name ? -1 : 1)).slice(0, 12);
+  const marked = marks();
+  const limited = limitSeries([...history.share.entries()]
+    .sort((a, b) => (a[0] < b[0] ? -1 : 1)).map(([name, points]) => ({ name, points })), 12);
   $("#chart-share").innerHTML = renderChart({
-    kind: "line", title: "CPU share by VM",
-    series: ranked.map(({ name, points }) => ({ name, points, color: colourOf(name) })),
+    kind: "line", title: "CPU share by VM", note: limited.note || undefined, marks: marked,
+    series: limited.series.map(({ name, points }) => ({ name, points, color: colourOf(name) })),
     xFormat: "s", yFormat: "pct", xLabel: "simulated time", yMin: 0, empty: "Waiting for samples…",
   });
   $("#chart-util").innerHTML = renderChart({
     kind: "line", title: "pCPU utilisation", yMin: 0, yMax: 1, xFormat: "s", yFormat: "pct",
     xLabel: "simulated time", series: history.util.map((points, i) => ({ name: "pCPU " + i, points })),
-    empty: "Waiting for samples…",
+    empty: "Waiting for samples…", marks: marked,
   });
   const hasMemory = state && state.policies && state.policies.memory;
   $("#chart-faults").innerHTML = renderChart({
-    kind: "line", title: "Page faults per simulated second", yMin: 0, xFormat: "s",
+    kind: "line", title: "Page faults per simulated second", yMin: 0, xFormat: "s", marks: marked,
     xLabel: "simulated time", series: history.faults.length ? [{ name: "faults/s", points: history.faults }] : [],
     empty: hasMemory ? "Waiting for samples…" : "No memory domain in this workload",
   });
   const hasIo = state && state.policies && state.policies.io;
   $("#chart-io").innerHTML = renderChart({
-    kind: "line", title: "I/O latency (p99)", yMin: 0, xFormat: "s", yFormat: "ms",
+    kind: "line", title: "I/O latency (p99)", yMin: 0, xFormat: "s", yFormat: "ms", marks: marked,
     xLabel: "simulated time", series: history.io.length ? [{ name: "p99", points: history.io }] : [],
     empty: hasIo ? "Waiting for samples…" : "No I/O domain in this workload",
   });
@@ -385,10 +415,28 @@ async function listen() {
   }
 }
 
+// The hello event carries the recent history: the charts start from it, not empty.
+function backfill(recent) {
+  history.share = new Map();
+  history.util = [];
+  history.faults = [];
+  history.io = [];
+  previous = null;
+  for (const sample of recent.samples || []) onSample(sample);
+  changeMarks = (recent.changes || []).map(markOf).filter((mark) => mark !== null);
+}
+
 function handle(event, data) {
-  if (event === "hello") setState(data);
-  else if (event === "sample") onSample(data);
-  else if (event === "change" || event === "incident" || event === "ended") refresh();
+  if (event === "hello") {
+    if (data.history) backfill(data.history);
+    setState(data);
+  } else if (event === "sample") onSample(data);
+  else if (event === "change") {
+    const mark = markOf(data);
+    if (mark !== null) changeMarks.push(mark);
+    if (changeMarks.length > 100) changeMarks.shift();
+    refresh();
+  } else if (event === "incident" || event === "ended") refresh();
 }
 
 $("#pause").addEventListener("click", () => act("Paused", () => api("POST", "/v1/sim/pause")));

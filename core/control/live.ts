@@ -90,6 +90,11 @@ export interface LiveOptions {
    * the last good point (see docs/live_control.md).
    */
   stableMs?: number;
+  /**
+   * Called with the simulation once it is built, before its policies start (`serve --trace`,
+   * `--log`: see `SimulateOptions.observe`).
+   */
+  observe?: (simulation: Simulation) => void;
 }
 
 /** The folder hyperhook runs from (its SDK files appear in bundler messages). */
@@ -332,6 +337,7 @@ export class LiveKernel {
       stallNs: setup.options.stallNs,
       policies: setup.options.policies,
       readText: (path) => readTraceText(path, { maxBytes: options.maxTraceBytes }),
+      observe: options.observe,
       onIncident: (incident) => {
         options.onIncident?.(incident);
         if (built.live !== undefined) built.live.#feed.broadcast("incident", incident);
@@ -410,7 +416,8 @@ export class LiveKernel {
     if (this.#snapshots.ageMs(wallMs) >= 50) this.#refresh();
     if (wallMs - this.#lastSampleMs >= (this.#options.sampleMs ?? 250)) {
       this.#lastSampleMs = wallMs;
-      if (this.#feed.size > 0) this.#feed.broadcast("sample", this.#snapshots.sample(this.#view()));
+      // Sampled with no subscriber too: a dashboard opened later starts with the history.
+      this.#feed.broadcast("sample", this.#snapshots.sample(this.#view()));
     }
     if (this.simulation.ended && !this.#endAnnounced) {
       this.#endAnnounced = true;
@@ -464,7 +471,7 @@ export class LiveKernel {
   /** Adds an SSE client; returns the function that removes it. */
   subscribe(subscriber: LiveSubscriber): () => void {
     const leave = this.#feed.subscribe(subscriber);
-    subscriber.send("hello", this.state());
+    subscriber.send("hello", { ...this.state(), history: this.#feed.history() });
     return leave;
   }
 

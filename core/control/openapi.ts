@@ -104,7 +104,7 @@ export function openApiDocument(): Record<string, unknown> {
       "/v1/events": {
         get: {
           summary:
-            "Server-sent events: hello (full state), sample (counters), change, incident, ended",
+            "Server-sent events: hello (full state, and `history`: recent samples and changes), sample (counters), change, incident, ended",
           responses: {
             200: { description: "Event stream", content: { "text/event-stream": {} } },
             ...errors(409),

@@ -9,6 +9,7 @@
 import type { CpuFigures } from "../cpu/figures.ts";
 import type { Incident, PolicyInfo } from "../kernel/slot.ts";
 import type { Simulation, SimulationFigures } from "../simulation/mod.ts";
+import { LiveHistory, type LiveHistoryView } from "./_history.ts";
 
 /** Someone listening to a live kernel's events (an SSE client). */
 export interface LiveSubscriber {
@@ -315,7 +316,8 @@ export class LiveSnapshots {
 
 /**
  * The SSE clients of a live kernel: each event goes to every one; a client whose stream fails is
- * dropped.
+ * dropped. The recent samples and changes are kept (`_history.ts`), so that a client that
+ * connects late starts with them.
  *
  * @example
  * ```ts
@@ -331,6 +333,7 @@ export class LiveSnapshots {
  */
 export class LiveFeed {
   #subscribers = new Set<LiveSubscriber>();
+  #history = new LiveHistory();
 
   /** How many clients listen. */
   get size(): number {
@@ -355,6 +358,7 @@ export class LiveFeed {
    * @param data Its data.
    */
   broadcast(event: string, data: unknown): void {
+    this.#history.record(event, data);
     for (const subscriber of this.#subscribers) {
       try {
         subscriber.send(event, data);
@@ -362,6 +366,11 @@ export class LiveFeed {
         this.#subscribers.delete(subscriber);
       }
     }
+  }
+
+  /** What a client that connects now has missed: the recent samples and marked changes. */
+  history(): LiveHistoryView {
+    return this.#history.view();
   }
 
   /** Ends every client's stream. */

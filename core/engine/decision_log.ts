@@ -49,6 +49,16 @@ export const LOG = {
   placement: 5,
 } as const;
 
+/** Sees one record of the decision log: `(domain, kind, atNs, a, b, c)`, as `record` takes it. */
+export type RecordObserver = (
+  domain: number,
+  kind: number,
+  atNs: number,
+  a: number,
+  b: number,
+  c: number,
+) => void;
+
 /**
  * An append-only, hashed log of decisions.
  *
@@ -73,11 +83,37 @@ export class DecisionLog {
   #lastExact = true;
   #count = 0;
   #digest: string | undefined;
-  #sink: ((line: string) => void) | undefined;
+  /** Who sees each record as it is logged; undefined (the usual case) costs one test a record. */
+  #observer: RecordObserver | undefined;
 
-  /** @param sink Receives one text line per record, for `--log` (slow; off by default). */
+  /** @param sink Receives one text line per record, `atNs domain kind a b c` (slow; off by default). */
   constructor(sink?: (line: string) => void) {
-    this.#sink = sink;
+    if (sink !== undefined) {
+      this.#observer = (domain, kind, atNs, a, b, c) =>
+        sink(`${atNs} ${domain} ${kind} ${a} ${b} ${c}`);
+    }
+  }
+
+  /**
+   * Calls `observer` with every record logged from now on, after the observers already there
+   * (`--trace`, `--log` and `diff` watch a run this way; without one, logging pays nothing more).
+   *
+   * @example
+   * ```ts
+   * import { DecisionLog } from "./decision_log.ts";
+   * const log = new DecisionLog();
+   * const seen: number[] = [];
+   * log.observe((_domain, _kind, atNs) => void seen.push(atNs));
+   * log.record(1, 1, 5, 3, 0, 10);
+   * console.assert(seen[0] === 5);
+   * ```
+   */
+  observe(observer: RecordObserver): void {
+    const before = this.#observer;
+    this.#observer = before === undefined ? observer : (domain, kind, atNs, a, b, c) => {
+      before(domain, kind, atNs, a, b, c);
+      observer(domain, kind, atNs, a, b, c);
+    };
   }
 
   /** How many records were logged. */
@@ -109,7 +145,7 @@ export class DecisionLog {
     i = putValue(bytes, i, c);
     this.#used = i;
     this.#count++;
-    if (this.#sink !== undefined) this.#sink(`${atNs} ${domain} ${kind} ${a} ${b} ${c}`);
+    if (this.#observer !== undefined) this.#observer(domain, kind, atNs, a, b, c);
     if (i >= CHUNK) this.#flush();
   }
 

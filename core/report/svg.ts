@@ -15,6 +15,8 @@ export interface ChartSeries {
   points: [number, number][];
   /** A CSS colour (default: from the palette). */
   color?: string;
+  /** A stroke dash pattern for a line, such as `"5 3"` (default: solid within the palette). */
+  dash?: string;
 }
 
 /** What to draw. */
@@ -50,6 +52,25 @@ export interface ChartSpec {
   series: ChartSeries[];
   /** Shown instead of a plot when there is no data. */
   empty?: string;
+  /** A line under the title, in grey: what the lines are (`grouped by id prefix`, …). */
+  note?: string;
+  /**
+   * Where the legend goes: `right` of the plot (lines) or `top`, under the title (bars: a wide bar
+   * chart keeps its legend in view at its left end). Default: `top` for bars, `right` otherwise.
+   */
+  legend?: "right" | "top";
+  /** Moments to mark on a time axis: a dashed vertical line each, its label on hover. */
+  marks?: ChartMark[];
+}
+
+/** A moment marked on a chart's x axis (a swap, a parameter change, an incident). */
+export interface ChartMark {
+  /** Where, in the x axis' unit. */
+  x: number;
+  /** What happened (shown on hover). */
+  label: string;
+  /** A CSS colour (default grey). */
+  color?: string;
 }
 
 /**
@@ -84,9 +105,39 @@ export function renderChart(spec: ChartSpec): string {
     "#1f77b4",
     "#d62728",
   ];
-  const width = spec.width ?? 560, height = spec.height ?? 260;
-  const legendWidth = spec.series.length > 1 ? 130 : 0;
-  const left = 58, right = 12 + legendWidth, top = spec.title ? 28 : 12, bottom = 40;
+  const width = spec.width ?? 560;
+  let height = spec.height ?? 260;
+  const bar = spec.kind === "bar";
+  const categories = spec.categories ?? [];
+  const shown = (name: string, max: number) =>
+    name.length > max ? `${name.slice(0, max - 1)}…` : name;
+  // Past the palette, lines are told apart by their dash pattern as well.
+  const dashes = ["", "6 3", "2 2", "8 3 2 3"];
+  const dashOf = (s: number) => dashes[Math.floor(s / palette.length) % dashes.length]!;
+  const legendPlace = spec.series.length > 1 ? spec.legend ?? (bar ? "top" : "right") : "none";
+  const legendWidth = legendPlace === "right" ? 140 : 0;
+  const left = 58, right = 12 + legendWidth;
+  // A top legend flows left to right under the title, as many rows as it takes.
+  const topLegend: { x: number; row: number; label: string }[] = [];
+  if (legendPlace === "top") {
+    let x = left, row = 0;
+    for (const series of spec.series) {
+      const label = shown(series.name, 24);
+      const w = 22 + label.length * 6.2;
+      if (x + w > width - 12 && x > left) x = left, row++;
+      topLegend.push({ x, row, label });
+      x += w;
+    }
+  }
+  const legendRows = topLegend.length === 0 ? 0 : topLegend[topLegend.length - 1]!.row + 1;
+  const top = (spec.title ? 28 : 12) + (spec.note ? 14 : 0) + legendRows * 15;
+  // Long category names lean, so that none overlaps its neighbour.
+  const band0 = (width - left - right) / Math.max(1, categories.length);
+  const longest = Math.max(0, ...categories.map((name) => shown(name, 14).length));
+  const lean = bar && longest * 6.2 > band0 - 4;
+  const bottom = lean ? 30 + Math.ceil(longest * 6.2 * 0.6) : 40;
+  // Every line is in the legend: the chart grows to hold it.
+  if (legendPlace === "right") height = Math.max(height, top + 8 + spec.series.length * 15 + 4);
   const plotW = Math.max(10, width - left - right), plotH = Math.max(10, height - top - bottom);
   const esc = (text: unknown) =>
     String(text).replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(
@@ -123,6 +174,20 @@ export function renderChart(spec: ChartSpec): string {
     const unit = raw / power;
     return (unit <= 1 ? 1 : unit <= 2 ? 2 : unit <= 5 ? 5 : 10) * power;
   };
+  const legendEntry = (
+    x: number,
+    y: number,
+    color: string,
+    dash: string,
+    label: string,
+    name: string,
+  ) =>
+    `<g class="legend"><title>${esc(name)}</title>` + (bar
+      ? `<rect x="${x}" y="${y}" width="10" height="10" fill="${color}"/>`
+      : `<line x1="${x}" x2="${x + 14}" y1="${y + 5}" y2="${
+        y + 5
+      }" stroke="${color}" stroke-width="2.5"${dash ? ` stroke-dasharray="${dash}"` : ""}/>`) +
+    `<text x="${x + (bar ? 14 : 18)}" y="${y + 9}" fill="#333">${esc(label)}</text></g>`;
   const out: string[] = [];
   out.push(
     `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${width} ${height}" width="${width}" height="${height}" font-family="system-ui, sans-serif" font-size="11" role="img">`,
@@ -131,6 +196,13 @@ export function renderChart(spec: ChartSpec): string {
     out.push(
       `<text x="${left}" y="16" font-size="13" font-weight="600" fill="#222">${
         esc(spec.title)
+      }</text>`,
+    );
+  }
+  if (spec.note) {
+    out.push(
+      `<text x="${left}" y="${spec.title ? 30 : 16}" fill="#666" class="note">${
+        esc(spec.note)
       }</text>`,
     );
   }
@@ -143,8 +215,6 @@ export function renderChart(spec: ChartSpec): string {
     );
     return out.join("");
   }
-  const bar = spec.kind === "bar";
-  const categories = spec.categories ?? [];
   let xMin = 0, xMax = 1;
   if (!bar) {
     xMin = Math.min(...all.map((p) => p[0]));
@@ -182,12 +252,15 @@ export function renderChart(spec: ChartSpec): string {
   if (bar) {
     const band = plotW / Math.max(1, categories.length);
     categories.forEach((name, i) => {
-      const cx = left + band * (i + 0.5);
-      const label = name.length > 12 ? `${name.slice(0, 11)}…` : name;
+      const cx = (left + band * (i + 0.5)).toFixed(1), y = top + plotH + 14;
       out.push(
-        `<text x="${cx.toFixed(1)}" y="${top + plotH + 14}" text-anchor="middle" fill="#555">${
-          esc(label)
-        }</text>`,
+        lean
+          ? `<text x="${cx}" y="${y}" text-anchor="end" transform="rotate(-35 ${cx} ${y})" fill="#555">${
+            esc(shown(name, 14))
+          }<title>${esc(name)}</title></text>`
+          : `<text x="${cx}" y="${y}" text-anchor="middle" fill="#555">${
+            esc(shown(name, 12))
+          }<title>${esc(name)}</title></text>`,
       );
     });
   } else if (spec.xLog) {
@@ -230,8 +303,22 @@ export function renderChart(spec: ChartSpec): string {
       }) rotate(-90)" text-anchor="middle" fill="#333">${esc(spec.yLabel)}</text>`,
     );
   }
+  for (const mark of spec.marks ?? []) {
+    if (bar || mark.x < xMin || mark.x > xMax) continue;
+    const px = sx(mark.x).toFixed(1);
+    out.push(
+      `<g class="mark"><title>${esc(`${fmt(mark.x, spec.xFormat)}: ${mark.label}`)}</title>` +
+        `<line x1="${px}" x2="${px}" y1="${top}" y2="${top + plotH}" stroke="${
+          mark.color ?? "#6b7280"
+        }" stroke-dasharray="3 3"/>` +
+        `<line x1="${px}" x2="${px}" y1="${top}" y2="${
+          top + plotH
+        }" stroke="transparent" stroke-width="7"/></g>`,
+    );
+  }
   spec.series.forEach((series, s) => {
     const color = series.color ?? palette[s % palette.length];
+    const dash = series.dash ?? (series.color === undefined ? dashOf(s) : "");
     if (bar) {
       const band = plotW / Math.max(1, categories.length);
       const barW = (band * 0.8) / spec.series.length;
@@ -254,21 +341,92 @@ export function renderChart(spec: ChartSpec): string {
         else if (spec.kind === "step") d += `H${px}V${py}`;
         else d += `L${px},${py}`;
       });
+      // The name on hover: a wide transparent stroke over the line catches the pointer.
       out.push(
-        `<path d="${d}" fill="none" stroke="${color}" stroke-width="1.6" data-series="${
+        `<g class="series"><title>${
           esc(series.name)
-        }"/>`,
+        }</title><path d="${d}" fill="none" stroke="${color}" stroke-width="1.6"${
+          dash ? ` stroke-dasharray="${dash}"` : ""
+        } data-series="${
+          esc(series.name)
+        }"/><path d="${d}" fill="none" stroke="transparent" stroke-width="8"/></g>`,
       );
     }
-    if (legendWidth > 0 && s < 16) {
+    if (legendPlace === "right") {
       const ly = top + 4 + s * 15, lx = width - legendWidth + 6;
-      const label = series.name.length > 16 ? `${series.name.slice(0, 15)}…` : series.name;
-      out.push(
-        `<rect x="${lx}" y="${ly}" width="10" height="10" fill="${color}"/>`,
-        `<text x="${lx + 14}" y="${ly + 9}" fill="#333">${esc(label)}</text>`,
-      );
+      out.push(legendEntry(lx, ly, color!, dash, shown(series.name, 18), series.name));
+    } else if (legendPlace === "top") {
+      const entry = topLegend[s]!;
+      const ly = (spec.title ? 24 : 8) + (spec.note ? 14 : 0) + entry.row * 15;
+      out.push(legendEntry(entry.x, ly, color!, dash, entry.label, series.name));
     }
   });
   out.push("</svg>");
   return out.join("");
+}
+
+/** What {@linkcode limitSeries} drew: at most `max` lines, and a note that says how. */
+export interface LimitedSeries {
+  /** The lines to draw. */
+  series: ChartSeries[];
+  /** How they were formed (empty when each line is one of the inputs). */
+  note: string;
+}
+
+/**
+ * Keeps a line chart readable with many lines: at most `max` lines, each with its own colour.
+ * When the names group by prefix into 2 to `max` groups (`web-1`, `web-2` → `web-*`), each
+ * group is drawn as the sum of its members; otherwise the `max - 1` lines with the largest mean
+ * are kept and the others summed into one `others` line. The note says which. Points are summed
+ * by x. The function is self-contained, like {@linkcode renderChart}, so the dashboard embeds it.
+ *
+ * @example
+ * ```ts
+ * import { limitSeries } from "./svg.ts";
+ * const series = Array.from({ length: 12 }, (_, i) => ({
+ *   name: `${i < 6 ? "web" : "db"}-${i}`,
+ *   points: [[0, 0.05], [1, 0.05]] as [number, number][],
+ * }));
+ * const limited = limitSeries(series, 10);
+ * console.assert(limited.series.map((s) => s.name).join() === "web-* (6),db-* (6)");
+ * ```
+ *
+ * @param series The lines.
+ * @param max The most lines to draw (default 10).
+ * @returns The lines to draw and the note.
+ */
+export function limitSeries(series: ChartSeries[], max = 10): LimitedSeries {
+  if (series.length <= max) return { series, note: "" };
+  const sum = (members: ChartSeries[], name: string): ChartSeries => {
+    const byX = new Map<number, number>();
+    for (const member of members) {
+      for (const [x, y] of member.points) byX.set(x, (byX.get(x) ?? 0) + y);
+    }
+    return { name, points: [...byX.entries()].sort((a, b) => a[0] - b[0]) };
+  };
+  const groups = new Map<string, ChartSeries[]>();
+  for (const one of series) {
+    const prefix = /^(.*?\D)\d+$/.exec(one.name)?.[1] ?? one.name;
+    const members = groups.get(prefix);
+    if (members === undefined) groups.set(prefix, [one]);
+    else members.push(one);
+  }
+  // One group of all (`vm-1` … `vm-40`) says nothing: then the top lines.
+  if (groups.size > 1 && groups.size <= max) {
+    return {
+      series: [...groups.entries()].map(([prefix, members]) =>
+        members.length === 1 ? members[0]! : sum(members, `${prefix}* (${members.length})`)
+      ),
+      note: `${series.length} lines grouped by id prefix: each line is the sum of its group`,
+    };
+  }
+  const mean = (one: ChartSeries) =>
+    one.points.reduce((total, point) => total + point[1], 0) / Math.max(1, one.points.length);
+  const ranked = [...series].sort((a, b) => mean(b) - mean(a) || (a.name < b.name ? -1 : 1));
+  const kept = ranked.slice(0, max - 1), rest = ranked.slice(max - 1);
+  return {
+    series: [...kept, sum(rest, `others (${rest.length})`)],
+    note:
+      `top ${kept.length} of ${series.length} by mean; the other ${rest.length} summed as "others"`,
+  };
 }

@@ -19,7 +19,8 @@ import type { LoadedPolicy } from "../kernel/slot.ts";
 import type { Domain } from "../protocol/definition.ts";
 import type { Isolation, PolicyRuntime } from "../protocol/runtime.ts";
 import type { PolicyBundle } from "../bundle/bundle.ts";
-import { type BundleIdentity, bundleIdentity } from "../bundle/identity.ts";
+import { type BundleIdentity, bundleIdentity, cachedBundle } from "../bundle/identity.ts";
+import { resolve } from "node:path";
 import { InlineRuntime } from "../sandbox/inline.ts";
 import type { SandboxOptions } from "../sandbox/options.ts";
 import type { ReplaySession } from "../sandbox/replay.ts";
@@ -86,7 +87,7 @@ function builtinBundle(domain: Domain, name: string): Promise<PolicyBundle> {
   let bundle = builtinBundles.get(key);
   if (bundle === undefined) {
     const url = BUILTIN_POLICIES[domain][name]!.url;
-    bundle = bundlePolicy(url.protocol === "file:" ? url.pathname : url.href);
+    bundle = url.protocol === "file:" ? localBundle(url.pathname) : bundlePolicy(url.href);
     builtinBundles.set(key, bundle);
   }
   return bundle;
@@ -104,6 +105,11 @@ function builtinIdentity(domain: Domain, name: string): Promise<BundleIdentity> 
     builtinIdentities.set(key, identity);
   }
   return identity;
+}
+
+/** A local module's bundle, from the bundle cache while its files are unchanged. */
+function localBundle(path: string, reference = path): Promise<PolicyBundle> {
+  return cachedBundle(path, { reference });
 }
 
 async function bundlePolicy(
@@ -144,6 +150,10 @@ export async function bundleReference(
   }
   const untrusted = options.untrusted ?? false;
   try {
+    // A trusted local path: from the bundle cache (no esbuild start) while its files are unchanged.
+    if (!untrusted && !/^[A-Za-z][A-Za-z0-9+.-]*:/.test(reference)) {
+      return await localBundle(resolve(reference), reference);
+    }
     return await bundlePolicy(reference, { untrusted });
   } catch (error) {
     const message = (error as Error).message.replace(/^Cannot bundle policy(?: \S+)?: /, "");

@@ -57,6 +57,11 @@ export interface SimulateOptions {
   onIncident?: (incident: Incident) => void;
   /** Receives the decision log as text. */
   logSink?: (line: string) => void;
+  /**
+   * Called once the simulation is built, before its policies start: `--trace`, `--log` and `diff`
+   * attach to its decision log here (`core/observe/`). A run without it pays nothing.
+   */
+  observe?: (simulation: Simulation) => void;
   /** Reads trace files (default: `readTraceText`, regular files within a size limit). */
   readText?: (path: string) => string;
   /**
@@ -400,6 +405,7 @@ async function build(
   for (const [domain, policy] of Object.entries(loaded) as [Domain, LoadedPolicy][]) {
     simulation.requested[domain] = { ...policy.info, ejected: false, restarts: 0 };
   }
+  options.observe?.(simulation);
   try {
     await kernel.start(loaded);
   } catch (error) {

@@ -122,3 +122,46 @@ Deno.test("new: refuses a non-empty folder, an unknown domain and an invalid nam
     await Deno.remove(base, { recursive: true });
   }
 });
+
+Deno.test("new: `deno task new ../dir` lands beside the user's folder; README names no path; compare task", async () => {
+  const base = await Deno.makeTempDir({ prefix: "hyperhook-new-" });
+  try {
+    await Deno.mkdir(`${base}/here`);
+    // `deno task` runs in the checkout; the folder is the user's `../rel-policy`.
+    const made = await deno(
+      [
+        "task",
+        "--config",
+        `${root}/deno.json`,
+        "new",
+        "../rel-policy",
+        "--name",
+        "@test/rel-policy",
+      ],
+      `${base}/here`,
+    );
+    assert.equal(made.code, 0, made.output);
+    assert.match(
+      made.stdout,
+      /Created @test\/rel-policy, a cpu policy package, in \.\.\/rel-policy:/,
+    );
+    assert.match(made.stdout, /deno task compare/);
+    const dir = `${base}/rel-policy`;
+    assert.ok((await Deno.stat(`${dir}/mod.ts`)).isFile);
+    const readme = await Deno.readTextFile(`${dir}/README.md`);
+    assert.ok(!readme.includes(root) && !readme.includes(base), readme);
+    assert.doesNotMatch(readme, /(^|[\s`"(])\/(?:[\w.-]+\/)+/m, "an absolute path in README.md");
+    assert.match(readme, /deno task compare/);
+    const config = JSON.parse(await Deno.readTextFile(`${dir}/deno.json`));
+    assert.match(config.tasks.compare, / compare workload\.json --cpu \.\/mod\.ts,credit$/);
+    const compared = await deno(["task", "compare", "--format", "json"], dir);
+    assert.equal(compared.code, 0, compared.output);
+    const reports = JSON.parse(compared.stdout);
+    assert.deepEqual(
+      reports.map((report: { policies: { cpu: { name: string } } }) => report.policies.cpu.name),
+      ["rel-policy", "credit"],
+    );
+  } finally {
+    await Deno.remove(base, { recursive: true });
+  }
+});

@@ -2,7 +2,7 @@
 // read are unchanged, and any change to one of them makes it build again.
 import assert from "node:assert/strict";
 import { bundlePolicy } from "../../core/bundle/bundle.ts";
-import { bundleIdentity } from "../../core/bundle/identity.ts";
+import { bundleIdentity, cachedBundle } from "../../core/bundle/identity.ts";
 import { loadPolicy } from "../../core/simulation/loader.ts";
 
 const SDK = new URL("../../core/policy/mod.ts", import.meta.url).href;
@@ -64,4 +64,36 @@ Deno.test("a built-in in-process reports the hash its bundle has, and its bundle
     await none.runtime.close();
     await worker.runtime.close();
   }
+});
+
+Deno.test("cachedBundle: the stored bundle while the inputs are unchanged; a tampered store or a changed input builds again", async () => {
+  await withTempDir(async (dir) => {
+    const path = `${dir}/mine.ts`, cacheDir = `${dir}/cache`;
+    await Deno.writeTextFile(path, policy("one"));
+    const built = await bundlePolicy(path);
+    const first = await cachedBundle(path, { cacheDir, reference: "./mine.ts" });
+    assert.deepEqual(first, { ...built, reference: "./mine.ts" });
+    const stored = `${cacheDir}/bundles/${built.sha256}.js`;
+    assert.equal(await Deno.readTextFile(stored), built.code);
+    // A hit is the stored text, not a build: the entry is what names it.
+    const [file] = [...Deno.readDirSync(`${cacheDir}/bundle-identities`)].map((e) => e.name);
+    const entryPath = `${cacheDir}/bundle-identities/${file}`;
+    await Deno.writeTextFile(`${dir}/other.ts`, policy("other"));
+    const otherBundle = await cachedBundle(`${dir}/other.ts`, { cacheDir });
+    const entry = JSON.parse(await Deno.readTextFile(entryPath));
+    await Deno.writeTextFile(
+      entryPath,
+      JSON.stringify({ ...entry, sha256: otherBundle.sha256, bytes: otherBundle.bytes }),
+    );
+    assert.equal((await cachedBundle(path, { cacheDir })).code, otherBundle.code);
+    await Deno.writeTextFile(entryPath, JSON.stringify(entry));
+    // A stored text that no longer hashes to its name is not used: built again.
+    await Deno.writeTextFile(stored, "export default 1;\n");
+    assert.equal((await cachedBundle(path, { cacheDir })).code, built.code);
+    // A changed input: built again.
+    await Deno.writeTextFile(path, policy("two"));
+    const rebuilt = await cachedBundle(path, { cacheDir });
+    assert.equal(rebuilt.code, (await bundlePolicy(path)).code);
+    assert.notEqual(rebuilt.sha256, built.sha256);
+  });
 });
