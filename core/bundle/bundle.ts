@@ -47,6 +47,7 @@ import { basename, dirname, extname, relative, resolve as resolvePath } from "no
 import { fileURLToPath } from "node:url";
 import { defaultCacheDir } from "./cache.ts";
 import { sha256Hex } from "./sha256.ts";
+import { registerSourceMap, type SourceMap, stripPathComments } from "./source_map.ts";
 import {
   applyImportMap,
   type Fetcher,
@@ -221,6 +222,11 @@ export async function bundlePolicy(
       charset: "utf8",
       legalComments: "inline",
       minify: options.minify ?? false,
+      // The map stays on the kernel's side (incidents point at the policy's own lines); the text
+      // names no map, so its hash depends on the code only.
+      sourcemap: "external",
+      sourcesContent: false,
+      outfile: "policy.js",
       logLevel: "silent",
       plugins: [plugin],
       // No tsconfig.json of the server's folders shapes untrusted code.
@@ -235,11 +241,13 @@ export async function bundlePolicy(
       `Cannot bundle policy${named}: ${untrusted ? redact(message, context) : message}`,
     );
   }
-  const output = result.outputFiles[0];
+  const output = result.outputFiles.find((file) => file.path.endsWith(".js"));
+  const mapFile = result.outputFiles.find((file) => file.path.endsWith(".js.map"));
   if (output === undefined) {
     throw new Error(`Cannot bundle policy${named}: esbuild wrote nothing`);
   }
-  for (const meta of Object.values(result.metafile.outputs)) {
+  for (const [file, meta] of Object.entries(result.metafile.outputs)) {
+    if (file.endsWith(".map")) continue;
     const external = meta.imports.find((entry) => entry.external);
     if (external !== undefined) {
       throw new Error(
@@ -250,11 +258,27 @@ export async function bundlePolicy(
       throw new Error(`Cannot bundle policy${named}: the bundle must export only a default`);
     }
   }
-  const code = output.text;
+  // esbuild names every module in a comment relative to the folder it bundled from: those go, so
+  // the same policy bundles to the same text (and hash) wherever it is checked out.
+  const stripped = stripPathComments(
+    output.text,
+    mapFile === undefined ? undefined : JSON.parse(mapFile.text) as SourceMap,
+    Object.keys(result.metafile.inputs),
+  );
+  const code = stripped.code;
   const sha256 = await sha256Hex(code);
   const bundle: PolicyBundle = { code, sha256, bytes: encoder.encode(code).length, reference };
   bundles.set(sha256, bundle);
-  if (options.store) await storeBundle(bundle, cacheDir);
+  if (stripped.map !== undefined) {
+    // Untrusted code's sources are named as esbuild names them (no server folder).
+    registerSourceMap(sha256, stripped.map, untrusted ? undefined : workingDir);
+  }
+  if (options.store) {
+    const map = stripped.map === undefined
+      ? undefined
+      : { map: stripped.map, dir: untrusted ? undefined : workingDir };
+    await storeBundle(bundle, cacheDir, map);
+  }
   return bundle;
 }
 
@@ -290,8 +314,20 @@ export async function findBundle(
   }
   if (await sha256Hex(code) !== sha256) return undefined;
   try {
-    const meta = JSON.parse(await Deno.readTextFile(`${base}.json`)) as { reference?: unknown };
+    const meta = JSON.parse(await Deno.readTextFile(`${base}.json`)) as {
+      reference?: unknown;
+      map?: SourceMap;
+      mapDir?: unknown;
+    };
     if (typeof meta.reference === "string") reference = meta.reference;
+    // Its source map, for incidents that point at the policy's lines (as when it was built).
+    if (typeof meta.map === "object" && meta.map !== null) {
+      registerSourceMap(
+        sha256,
+        meta.map,
+        typeof meta.mapDir === "string" ? meta.mapDir : undefined,
+      );
+    }
   } catch {
     // The metadata is optional: the code alone is the bundle.
   }
@@ -300,7 +336,11 @@ export async function findBundle(
   return bundle;
 }
 
-async function storeBundle(bundle: PolicyBundle, cacheDir: string): Promise<void> {
+async function storeBundle(
+  bundle: PolicyBundle,
+  cacheDir: string,
+  map?: { map: SourceMap; dir: string | undefined },
+): Promise<void> {
   const dir = `${cacheDir}/bundles`;
   await Deno.mkdir(dir, { recursive: true });
   const temporary = `${dir}/${bundle.sha256}.${crypto.randomUUID()}.tmp`;
@@ -308,7 +348,11 @@ async function storeBundle(bundle: PolicyBundle, cacheDir: string): Promise<void
   await Deno.rename(temporary, `${dir}/${bundle.sha256}.js`);
   await Deno.writeTextFile(
     `${dir}/${bundle.sha256}.json`,
-    JSON.stringify({ reference: bundle.reference, bytes: bundle.bytes }) + "\n",
+    JSON.stringify({
+      reference: bundle.reference,
+      bytes: bundle.bytes,
+      ...(map === undefined ? {} : { map: map.map, mapDir: map.dir }),
+    }) + "\n",
   );
 }
 

@@ -42,7 +42,7 @@ interface Entry {
 
 const VERSION = 1;
 /** The bundler's own sources: a change to how it bundles changes the key. */
-const BUNDLER_SOURCES = ["./bundle.ts", "./_resolve.ts"].map((path) =>
+const BUNDLER_SOURCES = ["./bundle.ts", "./_resolve.ts", "./source_map.ts"].map((path) =>
   new URL(path, import.meta.url)
 );
 const encoder = new TextEncoder();
@@ -80,15 +80,25 @@ export async function bundleIdentity(
  *
  * @param path The module's absolute path.
  * @param options `cacheDir`: where entries and bundles are kept (default
- *   {@linkcode defaultCacheDir}); `reference`: the bundle's `reference` (default `path`).
+ *   {@linkcode defaultCacheDir}); `reference`: the bundle's `reference` (default `path`);
+ *   `onRead`: called with each file the bundle was built from and its text, as `bundlePolicy`'s.
  * @returns The same bundle as `bundlePolicy(path)` gives.
  * @throws {Error} When the module cannot be bundled (as `bundlePolicy`).
  */
 export async function cachedBundle(
   path: string,
-  options: { cacheDir?: string; reference?: string } = {},
+  options: {
+    cacheDir?: string;
+    reference?: string;
+    onRead?: (path: string, text: string) => void;
+  } = {},
 ): Promise<PolicyBundle> {
-  const { identity, bundle } = await cachedBuild(path, options, true);
+  const { identity, bundle, reads } = await cachedBuild(path, options, true);
+  if (options.onRead !== undefined) {
+    for (const [input, text] of reads) {
+      options.onRead(input, text);
+    }
+  }
   if (bundle !== undefined) return { ...bundle, reference: options.reference ?? path };
   const { findBundle } = await import("./bundle.ts");
   const found = await findBundle(identity.sha256, options);
@@ -103,12 +113,12 @@ async function cachedBuild(
   path: string,
   options: { cacheDir?: string },
   store: boolean,
-): Promise<{ identity: BundleIdentity; bundle?: PolicyBundle }> {
+): Promise<{ identity: BundleIdentity; bundle?: PolicyBundle; reads: [string, string][] }> {
   const bundler = await bundlerIdentity();
   const file = entryFile(path, options);
   if (bundler !== undefined) {
     const cached = await readEntry(file, path, bundler);
-    if (cached !== undefined) return { identity: cached };
+    if (cached !== undefined) return cached;
   }
   return await build(path, options, store, bundler);
 }
@@ -125,7 +135,7 @@ async function build(
   options: { cacheDir?: string },
   store: boolean,
   bundler?: string,
-): Promise<{ identity: BundleIdentity; bundle: PolicyBundle }> {
+): Promise<{ identity: BundleIdentity; bundle: PolicyBundle; reads: [string, string][] }> {
   bundler ??= await bundlerIdentity();
   const reads: [string, string][] = [];
   const { bundlePolicy } = await import("./bundle.ts");
@@ -149,7 +159,7 @@ async function build(
     };
     await writeEntry(entryFile(path, options), entry);
   }
-  return { identity, bundle };
+  return { identity, bundle, reads };
 }
 
 /** esbuild's resolved version and the bundler's sources; undefined when they cannot be read. */
@@ -172,7 +182,7 @@ async function readEntry(
   file: string,
   path: string,
   bundler: string,
-): Promise<BundleIdentity | undefined> {
+): Promise<{ identity: BundleIdentity; reads: [string, string][] } | undefined> {
   try {
     const entry = JSON.parse(await Deno.readTextFile(file)) as Entry;
     if (entry.path !== path || !Array.isArray(entry.inputs)) return undefined;
@@ -184,7 +194,7 @@ async function readEntry(
     );
     if (await keyOf(bundler, reads) !== entry.key) return undefined;
     if (!/^[0-9a-f]{64}$/.test(entry.sha256) || !Number.isInteger(entry.bytes)) return undefined;
-    return { sha256: entry.sha256, bytes: entry.bytes };
+    return { identity: { sha256: entry.sha256, bytes: entry.bytes }, reads };
   } catch {
     // No entry, a file gone, or an entry from elsewhere: build.
     return undefined;

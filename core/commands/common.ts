@@ -14,6 +14,8 @@ import type { SandboxOptions } from "../sandbox/options.ts";
 import type { PolicyChoice, SimulateOptions } from "../simulation/mod.ts";
 import { WorkloadError } from "../workload/load.ts";
 import { formatDuration, parseDuration } from "../engine/duration.ts";
+import { formatIncident } from "../report/incident.ts";
+import { didYouMean } from "../engine/suggest.ts";
 
 /** Bad input on the command line: exit 2 with this one line. */
 export class UsageError extends Error {
@@ -45,6 +47,7 @@ export const SIMULATION_FLAGS = {
   deadline: { type: "string" },
   "init-deadline": { type: "string" },
   format: { type: "string" },
+  "no-check": { type: "boolean" },
   help: { type: "boolean", short: "h" },
 } as const satisfies ParseArgsConfig["options"];
 
@@ -71,7 +74,14 @@ export function parseFlags<O extends NonNullable<ParseArgsConfig["options"]>>(
         `${flag}: expected a value after it; write ${flag}=VALUE for a value starting with "-"`,
       );
     }
-    throw new UsageError(message.split("\n")[0]!.replace(/\. To specify.*$/, ""));
+    const line = message.split("\n")[0]!.replace(/\. To specify.*$/, "");
+    const unknown = /^Unknown option '--([^'=]+)'/.exec(line);
+    throw new UsageError(
+      unknown === null ? line : `${line}${didYouMean(unknown[1]!, Object.keys(options))}`.replace(
+        /\(did you mean "([^"]+)"\?\)$/,
+        '(did you mean "--$1"?)',
+      ),
+    );
   }
 }
 
@@ -94,7 +104,8 @@ function parseJsonFlag(flag: string, text: string): Record<string, unknown> {
 export function simulationOptions(
   values: Record<string, string | boolean | undefined>,
 ): SimulateOptions {
-  const options: SimulateOptions = {};
+  // A local policy file is type-checked before the run, unless --no-check.
+  const options: SimulateOptions = { typeCheck: values["no-check"] !== true };
   if (typeof values.seed === "string") {
     const seed = Number(values.seed);
     if (!Number.isSafeInteger(seed) || seed < 0) {
@@ -180,9 +191,8 @@ export function policyFlag(
 export function printIncident(incident: Incident): void {
   clearProgress();
   console.error(
-    `hyperhook: incident at ${
-      formatDuration(incident.atNs)
-    }: ${incident.domain} policy ${incident.policy} ejected (${incident.kind}/${incident.reason}): ${incident.message}`,
+    formatIncident(incident).map((line, i) => i === 0 ? `hyperhook: ${line}` : line)
+      .join("\n"),
   );
 }
 

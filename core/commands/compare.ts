@@ -20,6 +20,8 @@ import {
   writeOutput,
 } from "./common.ts";
 import { Phases } from "./phases.ts";
+import { comparisonLabels, labelFile, policyList } from "./_labels.ts";
+import { namingWorkloadFile, writtenLine } from "./_messages.ts";
 import { runWorkload } from "./run.ts";
 import { watchCommand } from "./_watch.ts";
 import { renderHtmlReport } from "../report/html.ts";
@@ -28,7 +30,7 @@ import { RunRecorder } from "../report/recorder.ts";
 /** Usage of `compare`. */
 export const COMPARE_USAGE = `hyperhook compare <workload.json> --cpu a,b,c [options]
   --cpu / --memory / --io LIST      policies to compare in one domain, comma separated
-  --out-dir DIR                     write each report to DIR/<policy>.json
+  --out-dir DIR                     write each report to DIR/<policy>.json (its declared name)
   --html FILE                       write the runs side by side as a self-contained HTML page
   --format table|json               json: an array of the reports
   --watch                           run again whenever the workload or a local policy file changes
@@ -74,10 +76,7 @@ export async function compareCommand(args: string[]): Promise<number> {
     );
   }
   const domain = domains[0]!;
-  const names = (values[domain] as string).split(",").map((name) => name.trim()).filter(Boolean);
-  if (names.length === 0) {
-    throw new UsageError(`--${domain}: expected a comma-separated list of policies`);
-  }
+  const names = policyList(domain, values[domain] as string);
   const workload = await readWorkload(positionals[0]!);
   phases.mark("parse");
   // The observers' code is loaded only for runs that ask for one.
@@ -96,22 +95,29 @@ export async function compareCommand(args: string[]): Promise<number> {
     }
     const recorder = new RunRecorder();
     recorders.push(recorder);
-    reports.push(await runWorkload(workload, options, name, recorder, phases));
+    reports.push(
+      await namingWorkloadFile(
+        positionals[0]!,
+        () => runWorkload(workload, options, name, recorder, phases),
+      ),
+    );
     phases.mark("report");
   }
   for (const line of await observing?.finish() ?? []) console.error(`hyperhook: ${line}`);
+  // Columns, legends and files name each policy as it names itself.
+  const labels = comparisonLabels(reports, names, domain);
   if (typeof values.html === "string") {
     await writeOutput(
       values.html,
       renderHtmlReport(
-        reports.map((report, i) => ({ label: names[i]!, report, trace: recorders[i]!.trace })),
+        reports.map((report, i) => ({ label: labels[i]!, report, trace: recorders[i]!.trace })),
       ),
       "--html",
     );
   }
   if (typeof values["out-dir"] === "string") {
     for (const [i, report] of reports.entries()) {
-      const file = names[i]!.replace(/[^A-Za-z0-9_.-]+/g, "_");
+      const file = labelFile(labels[i]!);
       await writeOutput(
         `${values["out-dir"]}/${file}.json`,
         JSON.stringify(report, null, 2) + "\n",
@@ -120,8 +126,14 @@ export async function compareCommand(args: string[]): Promise<number> {
     }
   }
   console.log(
-    format === "json" ? JSON.stringify(reports, null, 2) : formatComparison(reports, names),
+    format === "json" ? JSON.stringify(reports, null, 2) : formatComparison(reports, labels),
   );
+  const written = writtenLine({
+    html: values.html as string | undefined,
+    outDir: values["out-dir"] as string | undefined,
+    reports: reports.length,
+  });
+  if (written !== undefined) console.error(`hyperhook: ${written}`);
   phases.mark("report");
   phases.print();
   return reports.some((r) => Object.values(r.policies).some((p) => p.ejected))

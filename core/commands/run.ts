@@ -25,6 +25,7 @@ import {
 } from "./common.ts";
 import { Phases } from "./phases.ts";
 import { watchCommand } from "./_watch.ts";
+import { namingWorkloadFile, writtenLine } from "./_messages.ts";
 
 /** Usage of `run`. */
 export const RUN_USAGE = `hyperhook run <workload.json> [options]
@@ -34,6 +35,7 @@ export const RUN_USAGE = `hyperhook run <workload.json> [options]
   --isolation I                     where policies run: none, worker, process (a copy of the kernel
                                     runs beside the policy), process-rpc (a round trip per batch)
                                     (default: none for built-ins, process otherwise)
+  --no-check                        do not type-check local policy files before the run
   --seed N                          override the workload's seed
   --stall D                         watchdog timeout, e.g. 30s (default)
   --restart N                       restart an ejected policy up to N times (back-off 1 s, doubling)
@@ -134,7 +136,10 @@ export async function runCommand(args: string[]): Promise<number> {
     : (await import("../observe/flags.ts")).RunObservers.fromFlags(values);
   if (observing !== undefined) options.observe = (simulation) => observing.watch(simulation);
   const recorder = typeof values.html === "string" ? new RunRecorder() : undefined;
-  const report = await runWorkload(workload, options, "run", recorder, phases);
+  const report = await namingWorkloadFile(
+    path,
+    () => runWorkload(workload, options, "run", recorder, phases),
+  );
   if (typeof values.out === "string") {
     await writeOutput(values.out, JSON.stringify(report, null, 2) + "\n");
   }
@@ -148,6 +153,11 @@ export async function runCommand(args: string[]): Promise<number> {
   }
   for (const line of await observing?.finish() ?? []) console.error(`hyperhook: ${line}`);
   console.log(format === "json" ? JSON.stringify(report, null, 2) : formatReport(report));
+  const written = writtenLine({
+    html: values.html as string | undefined,
+    out: values.out as string | undefined,
+  });
+  if (written !== undefined) console.error(`hyperhook: ${written}`);
   phases.mark("report");
   phases.print();
   return Object.values(report.policies).some((policy) => policy.ejected) ? EXIT.FAILED : EXIT.OK;

@@ -8,7 +8,8 @@ import { dirname, resolve } from "node:path";
 import { createControlApp } from "../control/app.ts";
 import { LiveKernel, type LiveSetup } from "../control/live.ts";
 import { StateError } from "../control/persistence.ts";
-import { parseDuration } from "../engine/duration.ts";
+import { formatDuration, parseDuration } from "../engine/duration.ts";
+import { resumeLine } from "./_messages.ts";
 import { readWorkloadJson } from "../workload/load.ts";
 import type { Simulation } from "../simulation/mod.ts";
 import {
@@ -167,6 +168,7 @@ export async function serveCommand(args: string[]): Promise<number> {
         console.error("hyperhook serve: --resume takes the workload from the state directory");
       }
       live = await LiveKernel.resume(stateDir!, liveOptions);
+      if (live.resumed !== undefined) console.error(`hyperhook serve: ${resumeLine(live.resumed)}`);
     } else {
       live = await LiveKernel.create(readSetup(positionals[0], values), liveOptions);
     }
@@ -230,7 +232,7 @@ export async function serveCommand(args: string[]): Promise<number> {
   await server.shutdown();
   clearTimeout(deadline);
   for (const line of await observing?.finish() ?? []) console.error(`hyperhook serve: ${line}`);
-  console.error(`hyperhook serve: stopped at ${live.state().nowNs} ns simulated`);
+  console.error(`hyperhook serve: stopped at ${formatDuration(live.state().nowNs)} simulated`);
   return EXIT.OK;
 }
 

@@ -135,6 +135,13 @@ export class LiveKernel {
   #closed = false;
   #started = false;
   #dataDir: string | undefined;
+  /**
+   * What `resume` replayed: the logged changes applied, the swaps skipped, where the replay ended,
+   * and whether the decision hash matched the checkpoint's (`unchecked` without one to compare).
+   */
+  resumed:
+    | { changes: number; skipped: number; atNs: number; hash: "matched" | "diverged" | "unchecked" }
+    | undefined;
 
   /** Use {@linkcode LiveKernel.create} or {@linkcode LiveKernel.resume}. @internal */
   constructor(simulation: Simulation, setup: LiveSetup, options: LiveOptions) {
@@ -229,11 +236,13 @@ export class LiveKernel {
     // A replay that skips swaps the checkpoint's run made cannot match its hash.
     let checked = checkpoint === undefined || skip.fresh.length > 0 ||
       checkpoint.seq < skip.lastSkipSeq;
+    let hashMatched: boolean | undefined;
     // Compares the decision hash once the replay stands where the checkpoint was taken.
     const check = () => {
       if (checked || checkpoint === undefined || simulation.nowNs !== checkpoint.nowNs) return;
       checked = true;
       const hash = simulation.peekHash();
+      hashMatched = hash === checkpoint.eventsHash;
       if (hash !== checkpoint.eventsHash) {
         warn(
           `Replay diverged: at ${
@@ -248,6 +257,16 @@ export class LiveKernel {
         await journal.recordSkip(skip, { seq: live.#seq + 1, atNs: simulation.nowNs });
         live.#seq++;
       }
+      const skipped = new Set([...skip.old, ...skip.fresh]).size;
+      live.resumed = {
+        changes: entries.filter((entry) =>
+          !skip.old.has(entry.seq) && !skip.fresh.includes(entry.seq)
+        )
+          .length,
+        skipped,
+        atNs: simulation.nowNs,
+        hash: hashMatched === undefined ? "unchecked" : hashMatched ? "matched" : "diverged",
+      };
     } catch (error) {
       // Not a clean stop: this start still counts as unstable.
       journal.abandon();

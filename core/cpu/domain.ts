@@ -104,6 +104,11 @@ export class CpuDomain implements VmDomain<CpuVm, CpuParamsSet, CpuFigures>, Vcp
   readonly vms: Vm[] = [];
   /** All vCPUs, by id. */
   readonly vcpus: Vcpu[] = [];
+  /** The id of the VM vCPU `index` belongs to (for incidents that name a hook's vCPU). */
+  vmOfVcpu(index: number): string | undefined {
+    return this.vcpus[index]?.vm.id;
+  }
+
   /** Scheduling latency of every vCPU (runnable to running), merged from the VMs'. */
   latency(): Histogram {
     const all = new Histogram();

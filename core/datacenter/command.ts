@@ -45,19 +45,27 @@ export async function runDatacenterCommand(
   if (format !== "table" && format !== "json") {
     throw new UsageError(`--format: expected table or json, got ${format}`);
   }
-  for (const domain of ["cpu", "memory", "io"] as const) {
-    if (typeof values[domain] === "string") {
-      throw new UsageError(
-        `--${domain}: a datacenter workload takes a placement policy (--placement), not a ${domain} policy`,
-      );
-    }
-  }
   const workload = json === undefined
     ? await readDatacenter(path)
     : parseDatacenter(json, { source: path, baseDir: dirname(resolve(path)) });
+  // Detailed hosts run a CPU policy each (--cpu); fluid hosts have none.
+  const detailed = workload.datacenter.hostModel === "detailed";
+  for (const domain of detailed ? ["memory", "io"] as const : ["cpu", "memory", "io"] as const) {
+    if (typeof values[domain] === "string") {
+      throw new UsageError(
+        `--${domain}: a ${workload.datacenter.hostModel} datacenter workload takes a placement policy (--placement)${
+          detailed ? " and a CPU policy (--cpu)" : ""
+        }, not a ${domain} policy`,
+      );
+    }
+  }
   const options = simulationOptions(values);
   const placement = policyFlag(values, "placement");
-  if (placement !== undefined) options.policies = { placement };
+  const cpu = detailed ? policyFlag(values, "cpu") : undefined;
+  options.policies = {
+    ...(placement === undefined ? {} : { placement }),
+    ...(cpu === undefined ? {} : { cpu }),
+  };
   options.onIncident = printIncident;
   let log: string[] | undefined;
   if (typeof values.log === "string") {

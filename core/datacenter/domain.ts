@@ -29,6 +29,8 @@ import { type Reply, ReplyReader } from "../protocol/batch.ts";
 import { invalidDecision as invalid } from "../protocol/runtime.ts";
 import { type DatacenterModel, interpolated } from "./model.ts";
 import { Books } from "./books.ts";
+import { internals } from "../simulation/internals.ts";
+import type { DetailedHosts } from "./detailed.ts";
 import { powerAt } from "./power.ts";
 import type { DatacenterFigures, DatacenterTimeline, HostFigures } from "./report.ts";
 import type { DatacenterSpec, Quirks } from "./types.ts";
@@ -41,9 +43,13 @@ export const PLACEMENT_LOG = {
   UNPLACED: 2,
   /** `(vm, from, to)`: a migration started. */
   MIGRATE: 3,
+  /** `(host, word, value)`: detailed hosts, at the end: 32 bits of a host kernel's digest. */
+  HOST_DIGEST: 4,
 } as const;
 
 const EV_ARRIVE = 0, EV_SAMPLE = 1, EV_EVALUATE = 2, EV_MIGRATED = 3, EV_DOWNTIME = 4;
+/** A pre-copy round on detailed hosts ends: its dirty pages are read from the source. */
+const EV_ROUND = 5;
 // A VM is first not arrived (0), then waiting for its place, running, gone, or never placed.
 const WAITING = 1, RUNNING = 2, GONE = 3, UNPLACED = 4;
 const COPYING = 1, PAUSED = 2;
@@ -78,6 +84,13 @@ export class DatacenterDomain implements KernelDomain {
   #endNs: number;
   #firstEvaluationNs: number;
   #reader = new ReplyReader();
+  /** The host kernels, on detailed hosts. */
+  #detailed: DetailedHosts | undefined;
+  /** Detailed hosts: what the last frame measured (host and VM MIPS), which policies see. */
+  #measuredHost: Float64Array | undefined;
+  #measuredVm: Float64Array | undefined;
+  /** Detailed hosts: the end of the last frame measured. */
+  #measuredAt = 0;
 
   // Hosts.
   #hostMips: Float64Array;
@@ -108,10 +121,18 @@ export class DatacenterDomain implements KernelDomain {
   #vmSerial: Int32Array;
   #vmDemand: Float64Array;
   #vmAllocated: Float64Array;
+  /** Pre-copy on detailed hosts: rounds done, and when the migration started. */
+  #vmRounds: Int32Array;
+  #vmMigrationStart: Float64Array;
   /** VMs' utilisation histories, for a policy that takes over: a ring of 30 rows of all VMs. */
   #historyRing: Float64Array;
   #historyHead = 0;
   #historyCount: Int32Array;
+  /** `#readDemands`' curve positions, per demand group. */
+  #groupK1 = new Float64Array(0);
+  #groupK2 = new Float64Array(0);
+  #groupDivisor = new Float64Array(0);
+  #groupOffset = new Float64Array(0);
 
   // Metrics.
   #lastNs = 0;
@@ -147,7 +168,7 @@ export class DatacenterDomain implements KernelDomain {
     kernel: Kernel,
     slot: PolicySlot,
     model: DatacenterModel,
-    options: { spec: DatacenterSpec; endNs: number },
+    options: { spec: DatacenterSpec; endNs: number; detailed?: DetailedHosts },
   ) {
     this.#kernel = kernel;
     this.slot = slot;
@@ -156,7 +177,12 @@ export class DatacenterDomain implements KernelDomain {
     this.#quirks = options.spec.quirks;
     this.#endNs = options.endNs;
     this.#firstEvaluationNs = options.spec.offset + options.spec.interval;
-    this.#base = kernel.register(this, 5);
+    this.#detailed = options.detailed;
+    if (this.#detailed !== undefined) {
+      this.#measuredHost = new Float64Array(model.hostType.length);
+      this.#measuredVm = new Float64Array(model.vmType.length);
+    }
+    this.#base = kernel.register(this, 6);
 
     const hosts = model.hostType.length, vms = model.vmType.length;
     const hostType = (h: number) => model.hostTypes[model.hostType[h]!]!;
@@ -191,6 +217,8 @@ export class DatacenterDomain implements KernelDomain {
     this.#vmSerial = new Int32Array(vms);
     this.#vmDemand = new Float64Array(vms);
     this.#vmAllocated = new Float64Array(vms);
+    this.#vmRounds = new Int32Array(vms);
+    this.#vmMigrationStart = new Float64Array(vms);
     this.#historyRing = new Float64Array(vms * HISTORY_LENGTH);
     this.#historyCount = new Int32Array(vms);
 
@@ -205,6 +233,16 @@ export class DatacenterDomain implements KernelDomain {
     if (this.#firstEvaluationNs < this.#endNs) {
       kernel.schedule(this.#firstEvaluationNs, this.#base + EV_EVALUATE, 0, 0);
     }
+  }
+
+  /** The host kernels of detailed hosts (an internal API: for tests). */
+  get detailed(): DetailedHosts | undefined {
+    return this.#detailed;
+  }
+
+  /** VM `v`'s demand now, in MIPS (what detailed hosts' kernels release as work). */
+  demand(v: number): number {
+    return this.#vmDemand[v]!;
   }
 
   /** When the run ends, in ns. */
@@ -253,6 +291,10 @@ export class DatacenterDomain implements KernelDomain {
 
   onEvent(kind: number, target: number, tag: number): void {
     const now = this.#kernel.now;
+    // Detailed hosts: the frame that ends now is measured before anything of the instant moves.
+    if (this.#detailed !== undefined && now > this.#lastNs && now > this.#measuredAt) {
+      this.#measured(this.#lastNs, now);
+    }
     this.#dirty = true;
     switch (kind - this.#base) {
       case EV_ARRIVE: {
@@ -291,7 +333,11 @@ export class DatacenterDomain implements KernelDomain {
         if (this.#vmSerial[target] === tag && this.#vmTarget[target]! >= 0) {
           this.#vmPhase[target] = PAUSED;
           this.#touch(this.#vmHost[target]!);
+          this.#detailed?.remove(target);
         }
+        break;
+      case EV_ROUND:
+        if (this.#vmSerial[target] === tag && this.#vmTarget[target]! >= 0) this.#round(target);
         break;
     }
   }
@@ -445,6 +491,7 @@ export class DatacenterDomain implements KernelDomain {
     this.#hostVms[h]!.push(v);
     this.#touch(h);
     this.#vmDemand[v] = this.#demandNow(v);
+    this.#detailed?.add(v, h, this.#kernel.now);
     this.#kernel.log.record(LOG.placement, PLACEMENT_LOG.PLACE, this.#kernel.now, v, h, 0);
     this.#dirty = true;
   }
@@ -491,6 +538,18 @@ export class DatacenterDomain implements KernelDomain {
     let copyNs: number, pauseNs = 0;
     if (migration.model === "cloudsim") {
       copyNs = Math.round(this.#vmRam[v]! / rate * 1e9);
+    } else if (this.#detailed !== undefined) {
+      // The rounds follow the source's own dirty bits, cleared now (log-dirty mode).
+      this.#detailed.advance(now - 1);
+      this.#detailed.dirtyMb(v);
+      this.#vmRounds[v] = 0;
+      this.#vmMigrationStart[v] = now;
+      const firstNs = Math.round(this.#vmRam[v]! / rate * 1e9);
+      this.#kernel.schedule(now + firstNs, this.#base + EV_ROUND, v, serial);
+      this.#migrations++;
+      this.#kernel.log.record(LOG.placement, PLACEMENT_LOG.MIGRATE, now, v, from, h);
+      this.#dirty = true;
+      return;
     } else {
       const dirty = this.#vmDirty[v]!, limit = migration.downtime / 1e9;
       let toSend = this.#vmRam[v]!, copySeconds = 0;
@@ -511,6 +570,27 @@ export class DatacenterDomain implements KernelDomain {
     this.#dirty = true;
   }
 
+  /**
+   * A pre-copy round on detailed hosts ended: what the VM dirtied meanwhile is sent next, in
+   * another round, or in a pause when it fits the downtime (or the rounds are used up).
+   */
+  #round(v: number): void {
+    const now = this.#kernel.now, migration = this.#spec.migration, detailed = this.#detailed!;
+    const rate = migration.bandwidthShare * this.#hostBw[this.#vmTarget[v]!]! / 8;
+    detailed.advance(now - 1);
+    const toSend = detailed.dirtyMb(v), rounds = ++this.#vmRounds[v]!;
+    const sendNs = Math.round(toSend / rate * 1e9), serial = this.#vmSerial[v]!;
+    if (sendNs <= migration.downtime || rounds >= migration.maxRounds) {
+      this.#vmPhase[v] = PAUSED;
+      this.#touch(this.#vmHost[v]!);
+      detailed.remove(v);
+      this.#migrationNs += now + sendNs - this.#vmMigrationStart[v]!;
+      this.#kernel.schedule(now + sendNs, this.#base + EV_MIGRATED, v, serial);
+    } else {
+      this.#kernel.schedule(now + sendNs, this.#base + EV_ROUND, v, serial);
+    }
+  }
+
   /** A migration completed: the VM runs on its target, at the end of its list. */
   #arrive(v: number): void {
     const from = this.#vmHost[v]!, to = this.#vmTarget[v]!;
@@ -521,6 +601,10 @@ export class DatacenterDomain implements KernelDomain {
     this.#vmTarget[v] = -1;
     this.#vmPhase[v] = 0;
     this.#touch(from), this.#touch(to);
+    if (this.#detailed !== undefined) {
+      this.#detailed.remove(v);
+      this.#detailed.add(v, to, this.#kernel.now);
+    }
     this.slot.writer.call3(OP.MIGRATION_DONE, this.#kernel.now, v, from, to);
   }
 
@@ -536,11 +620,67 @@ export class DatacenterDomain implements KernelDomain {
     this.#vmTarget[v] = -1;
     this.#vmSerial[v]!++;
     this.#vmState[v] = GONE;
+    this.#detailed?.remove(v);
     this.#vmDemand[v] = 0;
     this.#vmAllocated[v] = 0;
     this.#left++;
     this.slot.writer.call1(OP.VM_REMOVE, this.#kernel.now, v);
     this.#dirty = true;
+  }
+
+  /**
+   * Reads every running VM's demand now, as `#demandNow` would, with the curve positions worked
+   * out once per group (in the same order of operations).
+   */
+  #readDemands(now: number): void {
+    const groups = this.model.groups, count = groups.length;
+    const cloudsim = this.#quirks.demandAtUpdates, leaveAtZero = this.#quirks.leaveAtZero;
+    if (this.#groupK1.length !== count) {
+      this.#groupK1 = new Float64Array(count), this.#groupK2 = new Float64Array(count);
+      this.#groupDivisor = new Float64Array(count), this.#groupOffset = new Float64Array(count);
+    }
+    const k1s = this.#groupK1, k2s = this.#groupK2, divisors = this.#groupDivisor;
+    const offsets = this.#groupOffset;
+    for (let g = 0; g < count; g++) {
+      const group = groups[g]!;
+      if (!cloudsim) {
+        k1s[g] = Math.floor((now - group.arriveNs) / group.intervalNs);
+        continue;
+      }
+      // `interpolated`'s steps: an exact sample (divisor 0), or the two around and the slope's.
+      const time = (now - group.arriveNs) / 1e9, interval = group.intervalNs / 1e9;
+      if (time % interval === 0) {
+        k1s[g] = time / interval, divisors[g] = 0;
+        continue;
+      }
+      const k1 = Math.floor(time / interval), k2 = Math.ceil(time / interval);
+      k1s[g] = k1, k2s[g] = k2;
+      divisors[g] = (k2 - k1) * interval;
+      offsets[g] = time - k1 * interval;
+    }
+    const state = this.#vmState, demand = this.#vmDemand, target = this.#vmTarget;
+    const vmGroup = this.model.vmGroup, curves = this.model.curves, mips = this.#vmMips;
+    for (let v = 0; v < state.length; v++) {
+      if (state[v] !== RUNNING) continue;
+      const g = vmGroup[v]!, curve = curves[v]!;
+      if (!cloudsim) {
+        const k = k1s[g]!;
+        demand[v] = k < curve.length ? curve[k]! * mips[v]! : 0;
+      } else {
+        const last = curve.length - 1, divisor = divisors[g]!;
+        let u: number;
+        if (divisor === 0) {
+          u = curve[Math.min(last, k1s[g]!)]!;
+        } else {
+          const u1 = curve[Math.min(last, k1s[g]!)]!, u2 = curve[Math.min(last, k2s[g]!)]!;
+          const delta = (u2 - u1) / divisor;
+          u = u1 + delta * offsets[g]!;
+        }
+        demand[v] = u * mips[v]!;
+      }
+      // CloudSim takes a VM that asks for nothing at an update, and is not moving, as finished.
+      if (leaveAtZero && demand[v] === 0 && target[v] === -1) this.#leave(v);
+    }
   }
 
   /** A VM's demand now, in MIPS. */
@@ -564,7 +704,10 @@ export class DatacenterDomain implements KernelDomain {
   #refresh(): void {
     const now = this.#kernel.now;
     this.#dirty = false;
-    if (now > this.#lastNs) this.#books.close(this.#lastNs, now, this.#peak());
+    if (now > this.#lastNs) {
+      if (this.#detailed !== undefined && now > this.#measuredAt) this.#measured(this.#lastNs, now);
+      this.#books.close(this.#lastNs, now, this.#peak());
+    }
     const vms = this.#vmState.length;
     // Demands change only with time: a second look in the same instant finds the same values.
     // hyperhook: demands change at samples; CloudSim re-reads them at every update from its first.
@@ -572,19 +715,53 @@ export class DatacenterDomain implements KernelDomain {
       ? now >= this.#firstEvaluationNs && now !== this.#readNs
       : this.#sampled;
     this.#sampled = false;
-    if (reading) this.#readNs = now, this.#allTouched = true;
-    for (let v = 0; v < vms && reading; v++) {
-      if (this.#vmState[v] !== RUNNING) continue;
-      this.#vmDemand[v] = this.#demandNow(v);
-      // CloudSim takes a VM that asks for nothing at an update, and is not moving, as finished.
-      if (this.#quirks.leaveAtZero && this.#vmDemand[v] === 0 && this.#vmTarget[v] === -1) {
-        this.#leave(v);
-      }
-    }
+    if (reading) this.#readNs = now, this.#allTouched = true, this.#readDemands(now);
     this.#dirty = false;
     this.#share();
     this.#books.shared();
+    if (this.#detailed !== undefined && now > this.#lastNs) {
+      // Policies see what the host kernels measured over the frame that just ended.
+      this.#hostAllocated.set(this.#measuredHost!);
+      for (let v = 0; v < vms; v++) {
+        if (this.#vmState[v] === RUNNING) this.#vmAllocated[v] = this.#measuredVm![v]!;
+      }
+    }
     this.#lastNs = now;
+  }
+
+  /**
+   * Detailed hosts: runs the host kernels through the frame [fromNs, toNs) and puts what they
+   * measured in the books in place of the fluid shares: each host's utilisation and power, the
+   * demand its VMs did not get, and what VMs migrating out lost. Policies see the measure too.
+   */
+  #measured(fromNs: number, toNs: number): void {
+    const detailed = this.#detailed!, books = this.#books, peak = this.#peak();
+    this.#measuredAt = toNs;
+    detailed.advance(toNs - 1);
+    const { hostBusyNs, vmRanNs } = detailed.take();
+    const dt = toNs - fromNs;
+    let missing = 0, migrationLoss = 0;
+    for (let h = 0; h < this.#hostVms.length; h++) {
+      const core = this.#hostCore[h]!, cores = this.#hostMips[h]! / core;
+      const u = Math.min(1, hostBusyNs[h]! / (dt * cores));
+      books.u[h] = u;
+      books.watts[h] = peak
+        ? this.#hostPower[h]![10]!
+        : books.active[h] === 1
+        ? powerAt(this.#hostPower[h]!, u)
+        : 0;
+      this.#measuredHost![h] = u * this.#hostMips[h]!;
+      for (const v of this.#hostVms[h]!) {
+        if (this.#vmTarget[v] === h) continue;
+        const given = Math.min(1, vmRanNs[v]! / dt) * core;
+        this.#measuredVm![v] = given;
+        const lost = Math.max(0, this.#vmDemand[v]! - given);
+        missing += lost;
+        if (this.#vmTarget[v]! >= 0) migrationLoss += lost;
+      }
+    }
+    books.missing = missing;
+    books.migrationLoss = migrationLoss;
   }
 
   /** Shares every host's MIPS among its VMs and holds the host states. */
@@ -594,36 +771,44 @@ export class DatacenterDomain implements KernelDomain {
     const { degradation, reservation } = this.#spec.migration, keep = 1 - degradation;
     const all = this.#allTouched, touched = this.#touched;
     this.#allTouched = false;
-    for (let h = 0; h < this.#hostVms.length; h++) {
+    // Fields in locals: this runs for every host at every update.
+    const vmDemand = this.#vmDemand, vmTarget = this.#vmTarget, vmPhase = this.#vmPhase;
+    const vmAllocated = this.#vmAllocated, hostVms = this.#hostVms, hostMips = this.#hostMips;
+    const hostCore = this.#hostCore, hostAllocated = this.#hostAllocated;
+    const hostPower = this.#hostPower, hostRequested = this.#hostRequested;
+    const hostMissing = this.#hostMissing, hostMigrationLoss = this.#hostMigrationLoss;
+    const bookU = hostBooks.u, bookActive = hostBooks.active, bookSla = hostBooks.sla;
+    const bookWatts = hostBooks.watts, slaCountsTargets = quirks.slaCountsTargets;
+    for (let h = 0; h < hostVms.length; h++) {
       if (!all && touched[h] === 0) continue;
       touched[h] = 0;
-      const list = this.#hostVms[h]!, capacity = this.#hostMips[h]!, core = this.#hostCore[h]!;
+      const list = hostVms[h]!, capacity = hostMips[h]!, core = hostCore[h]!;
       // Sequentially as CloudSim's scheduler allocates, so that the same sums tip it over.
       let free = capacity, total = 0, asked = 0, oversubscribed = false;
       for (const v of list) {
-        const capped = Math.min(this.#vmDemand[v]!, core);
-        const need = this.#vmTarget[v] === h ? capped * reservation : capped;
+        const capped = Math.min(vmDemand[v]!, core);
+        const need = vmTarget[v] === h ? capped * reservation : capped;
         total += need;
-        asked += this.#vmDemand[v]!;
+        asked += vmDemand[v]!;
         if (free >= need) free -= need;
         else oversubscribed = true, free = 0;
       }
       const scale = oversubscribed ? capacity / total : 1;
       let allocated = 0, requested = 0, missing = 0, migrationLoss = 0;
       for (const v of list) {
-        const demand = this.#vmDemand[v]!, capped = Math.min(demand, core);
-        if (this.#vmTarget[v] === h) {
+        const demand = vmDemand[v]!, capped = Math.min(demand, core);
+        if (vmTarget[v] === h) {
           let given = capped * reservation;
           if (oversubscribed) given = floorIf(floor, given * scale);
           allocated += given;
           continue;
         }
-        const out = this.#vmTarget[v]! >= 0;
+        const out = vmTarget[v]! >= 0;
         let given: number;
-        if (out && this.#vmPhase[v] === PAUSED) given = 0;
+        if (out && vmPhase[v] === PAUSED) given = 0;
         else if (!oversubscribed) given = out ? capped * keep : capped;
         else given = floorIf(floor, out ? capped * scale * keep : capped * scale);
-        this.#vmAllocated[v] = given;
+        vmAllocated[v] = given;
         // The source works for the VM in full while it moves (CloudSim: allocated / 0.9).
         allocated += out && keep > 0 ? given / keep : given;
         // The VM's own books are kept on its host (its source while it moves).
@@ -635,25 +820,21 @@ export class DatacenterDomain implements KernelDomain {
       }
       const u = Math.min(1, allocated / capacity);
       const active = books ? allocated > 0 : list.length > 0;
-      this.#hostAllocated[h] = allocated;
-      hostBooks.u[h] = u;
-      hostBooks.active[h] = active ? 1 : 0;
+      hostAllocated[h] = allocated;
+      bookU[h] = u;
+      bookActive[h] = active ? 1 : 0;
       // CloudSim: allocated < requested, a VM migrating in counted in full; hyperhook: saturated.
-      hostBooks.sla[h] = (quirks.slaCountsTargets ? allocated < asked : total > capacity) ? 1 : 0;
-      hostBooks.watts[h] = peak
-        ? this.#hostPower[h]![10]!
-        : active
-        ? powerAt(this.#hostPower[h]!, u)
-        : 0;
-      this.#hostRequested[h] = requested;
-      this.#hostMissing[h] = missing;
-      this.#hostMigrationLoss[h] = migrationLoss;
+      bookSla[h] = (slaCountsTargets ? allocated < asked : total > capacity) ? 1 : 0;
+      bookWatts[h] = peak ? hostPower[h]![10]! : active ? powerAt(hostPower[h]!, u) : 0;
+      hostRequested[h] = requested;
+      hostMissing[h] = missing;
+      hostMigrationLoss[h] = migrationLoss;
     }
     let requested = 0, missing = 0, migrationLoss = 0;
-    for (let h = 0; h < this.#hostVms.length; h++) {
-      requested += this.#hostRequested[h]!;
-      missing += this.#hostMissing[h]!;
-      migrationLoss += this.#hostMigrationLoss[h]!;
+    for (let h = 0; h < hostVms.length; h++) {
+      requested += hostRequested[h]!;
+      missing += hostMissing[h]!;
+      migrationLoss += hostMigrationLoss[h]!;
     }
     hostBooks.requested = requested;
     hostBooks.migrationLoss = migrationLoss;
@@ -674,10 +855,17 @@ export class DatacenterDomain implements KernelDomain {
   #record(): void {
     const now = this.#kernel.now;
     let active = 0, busy = 0, watts = 0;
-    const hosts = this.#books, row = Float32Array.from(hosts.u);
+    const hosts = this.#books, row = Float32Array.from(hosts.u), measured = this.#measuredHost;
     for (let h = 0; h < row.length; h++) {
-      watts += hosts.watts[h]!;
-      if (hosts.active[h] === 1) active++, busy += hosts.u[h]!;
+      let u = hosts.u[h]!, w = hosts.watts[h]!;
+      // Detailed hosts: what their kernels ran over the frame that just ended.
+      if (measured !== undefined && !this.#peak()) {
+        u = Math.min(1, measured[h]! / this.#hostMips[h]!);
+        w = hosts.active[h] === 1 ? powerAt(this.#hostPower[h]!, u) : 0;
+        row[h] = u;
+      }
+      watts += w;
+      if (hosts.active[h] === 1) active++, busy += u;
     }
     this.utilizationRows.push(row);
     const timeline = this.timeline;
@@ -740,7 +928,18 @@ export class DatacenterDomain implements KernelDomain {
 
   finish(endNs: number): void {
     if (this.#dirty) this.#refresh();
+    if (this.#detailed !== undefined && endNs > this.#lastNs && endNs > this.#measuredAt) {
+      this.#measured(this.#lastNs, endNs);
+    }
     this.#books.finish(this.#lastNs, endNs, this.#peak());
+    // Detailed hosts: their kernels' decisions join the run's: each one's digest, 32 bits a record.
+    this.#detailed?.hosts.forEach((host, h) => {
+      const hex = internals(host).kernel.log.digest();
+      for (let word = 0; word < 8; word++) {
+        const value = parseInt(hex.slice(8 * word, 8 * word + 8), 16);
+        this.#kernel.log.record(LOG.placement, PLACEMENT_LOG.HOST_DIGEST, endNs, h, word, value);
+      }
+    });
   }
 
   /** Figures of the run so far. */

@@ -94,6 +94,7 @@ const vmType = z.strictObject({
   ram: positive,
   bandwidth: positive,
   dirtyRate: z.number().min(0).default(0),
+  memory: z.record(z.string(), z.unknown()).optional(),
 });
 
 const trace = z.strictObject({
@@ -163,6 +164,8 @@ const datacenter = z.strictObject({
     demandAtUpdates: z.boolean().optional(),
     floorShares: z.boolean().optional(),
   }).default({}),
+  detailed: z.strictObject({ period: duration(true).default(100_000_000) })
+    .default({ period: 100_000_000 }),
   hostTypes: z.array(hostType).min(1),
   hosts: z.array(hostGroup).min(1),
   vmTypes: z.array(vmType).min(1),
@@ -176,6 +179,13 @@ const datacenter = z.strictObject({
     maxRounds: 30,
   }),
 }).superRefine((spec, ctx) => {
+  if (spec.hostModel === "detailed" && spec.mode === "cloudsim") {
+    ctx.addIssue({
+      code: "custom",
+      path: ["hostModel"],
+      message: 'expected "fluid" in cloudsim mode (CloudSim\'s hosts are fluid), got "detailed"',
+    });
+  }
   // zod runs this even when a group failed its own checks: look only at what parsed.
   const check = (ids: string[] | undefined, known: { id: string }[], path: (string | number)[]) => {
     if (!Array.isArray(ids) || !Array.isArray(known)) return;

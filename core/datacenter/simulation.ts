@@ -14,6 +14,7 @@ import { noLatency } from "../engine/histogram.ts";
 import { type Report, REPORT_SCHEMA, type ReportPolicy } from "../report/report.ts";
 import type { PolicyChoice, SimulateOptions } from "../simulation/mod.ts";
 import { WorkloadError } from "../workload/load.ts";
+import { DetailedHosts } from "./detailed.ts";
 import { DatacenterDomain } from "./domain.ts";
 import { buildModel } from "./model.ts";
 import type { DatacenterReport } from "./report.ts";
@@ -62,7 +63,7 @@ export class DatacenterSimulation {
    */
   readonly domain: DatacenterDomain;
   /** The policies asked for. */
-  readonly requested: Partial<Record<"placement", ReportPolicy>> = {};
+  readonly requested: Partial<Record<"placement" | "cpu", ReportPolicy>> = {};
   #started = performance.now();
 
   /**
@@ -129,9 +130,10 @@ export class DatacenterSimulation {
     };
   }
 
-  /** Stops the policy runtime. */
-  close(): Promise<void> {
-    return this.kernel.close();
+  /** Stops the policy runtime (and the host kernels of detailed hosts). */
+  async close(): Promise<void> {
+    await this.domain.detailed?.close();
+    await this.kernel.close();
   }
 }
 
@@ -148,15 +150,22 @@ export async function createDatacenterSimulation(
   options: SimulateOptions = {},
 ): Promise<DatacenterSimulation> {
   if (options.seed !== undefined) workload = { ...workload, seed: options.seed };
-  if (workload.datacenter.hostModel === "detailed") {
+  const detailedHosts = workload.datacenter.hostModel === "detailed";
+  if (!detailedHosts && workload.policies.cpu !== undefined) {
     throw new WorkloadError(
-      'Workload: datacenter.hostModel: expected "fluid", got "detailed" (detailed hosts are not available yet)',
+      `Workload: policies.cpu: expected no CPU policy for fluid hosts (only "hostModel": "detailed" runs one), got ${
+        JSON.stringify(workload.policies.cpu.use)
+      }`,
     );
   }
-  for (const domain of ["cpu", "memory", "io"] as const) {
+  for (
+    const domain of detailedHosts ? ["memory", "io"] as const : ["cpu", "memory", "io"] as const
+  ) {
     if (options.policies?.[domain] !== undefined) {
       throw new WorkloadError(
-        `Workload: policies.${domain}: expected only a placement policy for a fluid datacenter, got --${domain} ${
+        `Workload: policies.${domain}: expected only a placement policy${
+          detailedHosts ? " and a CPU policy" : ""
+        } for a ${workload.datacenter.hostModel} datacenter, got --${domain} ${
           options.policies[domain]!.use
         }`,
       );
@@ -182,19 +191,40 @@ export async function createDatacenterSimulation(
     restarts: options.restarts,
     reload: load,
   });
-  const loaded = await load();
+  // Detailed hosts read each VM's demand from the domain, which exists only later.
+  let demand: (v: number) => number = () => 0;
+  const detailed = detailedHosts
+    ? await DetailedHosts.create(workload, model, {
+      endNs,
+      demand: (v) => demand(v),
+      cpu: options.policies?.cpu,
+    })
+    : undefined;
+  let loaded: LoadedPolicy;
+  try {
+    loaded = await load();
+  } catch (error) {
+    await detailed?.close();
+    throw error;
+  }
   const domain = new DatacenterDomain(kernel, new PolicySlot("placement", loaded), model, {
     spec: workload.datacenter,
     endNs,
+    detailed,
   });
+  demand = (v) => domain.demand(v);
   const simulation = new DatacenterSimulation(workload, kernel, domain);
   simulation.requested.placement = { ...loaded.info, ejected: false, restarts: 0 };
   try {
     await kernel.start({ placement: loaded });
   } catch (error) {
+    await detailed?.close();
     await kernel.close();
     throw error;
   }
+  // Every detailed host runs the same CPU policy: the first host's speaks for all.
+  const cpu = detailed?.hosts[0]?.requested.cpu;
+  if (cpu !== undefined) simulation.requested.cpu = cpu;
   if (domain.slot.underTest) {
     simulation.requested.placement.config = domain.slot.info.config;
     simulation.requested.placement.name = domain.slot.info.name;

@@ -44,8 +44,14 @@ export interface VmTypeSpec {
   ram: number;
   /** Bandwidth in Mbit/s. */
   bandwidth: number;
-  /** Pages dirtied while a pre-copy migration runs, in MB/s. */
+  /** Pages dirtied while a pre-copy migration runs, in MB/s (fluid hosts). */
   dirtyRate: number;
+  /**
+   * Detailed hosts: how the VM references memory, as a `hyperhook.workload/v1` VM's `memory`
+   * (pattern, pages, rate, writes, …); pre-copy then reads its dirty pages from the host
+   * kernel's memory domain instead of `dirtyRate`.
+   */
+  memory?: Record<string, unknown>;
 }
 
 /** Where a group's demand curves come from: exactly one of `utilization` or `trace`. */
@@ -148,6 +154,8 @@ export interface DatacenterSpec {
   migration: MigrationSpec;
   /** CloudSim's quirks, one by one (defaults from `mode`). */
   quirks: Quirks;
+  /** Detailed hosts: the period at which a VM's demand is released as work (default 100 ms). */
+  detailed: { period: number };
 }
 
 /** A policy choice in `policies`. */

@@ -18,6 +18,8 @@ export interface KernelDomain {
   readonly name: Domain;
   /** Its policy slot. */
   readonly slot: PolicySlot;
+  /** The id of the VM a vCPU belongs to (the CPU domain's), for incidents. */
+  vmOfVcpu?(index: number): string | undefined;
   /** Handles one of the domain's events. */
   onEvent(kind: number, target: number, tag: number): void;
   /** Adds the queries of the current instant to the slot's batch. */

@@ -20,6 +20,7 @@ import { Rng } from "../engine/rng.ts";
 import type { Domain, StartResult } from "../protocol/definition.ts";
 import type { Reply } from "../protocol/batch.ts";
 import { asFailure, PolicyFailure } from "../protocol/runtime.ts";
+import { describeCall } from "../protocol/calls.ts";
 import { wrongDomainMessage } from "../protocol/messages.ts";
 import type { Incident, LoadedPolicy } from "./slot.ts";
 import type { KernelDomain } from "./domain.ts";
@@ -70,6 +71,11 @@ export interface KernelOptions {
   fallback: (domain: Domain) => LoadedPolicy;
   /** Called at every incident (the CLI prints one line on stderr). */
   onIncident?: (incident: Incident) => void;
+  /**
+   * Turns the stack of what a policy threw into the frames of its own source (the bundle's source
+   * map: `bundle/source_map.ts`); without it, incidents carry no stack.
+   */
+  mapStack?: (stack: string, sha256: string) => string[];
   /** Receives the decision log as text, one line per decision (slow). */
   logSink?: (line: string) => void;
   /** How many times an ejected policy under test is restarted (default 0). */
@@ -188,6 +194,33 @@ export class Kernel {
     }
   }
 
+  /**
+   * Says where a policy failed: the hook that threw and its arguments, read from the kernel's own
+   * batch (still in the domain's writer), and the stack mapped to the policy's source.
+   */
+  #locate(domain: KernelDomain, failure: PolicyFailure, incident: Incident): void {
+    const writer = domain.slot.writer;
+    if (failure.call !== undefined && failure.hookCall === undefined) {
+      failure.hookCall = describeCall(domain.name, writer.nums, writer.length, failure.call);
+    }
+    if (failure.hookCall !== undefined) {
+      incident.hook = failure.hookCall.hook;
+      // A vCPU is named with its VM, right after it.
+      const args: Record<string, number | string> = {};
+      for (const [name, value] of Object.entries(failure.hookCall.args)) {
+        args[name] = value;
+        const vm = name === "vcpu" ? domain.vmOfVcpu?.(value as number) : undefined;
+        if (vm !== undefined) args.vm = vm;
+      }
+      incident.args = args;
+    }
+    const stack = failure.policyStack, mapStack = this.#options.mapStack;
+    if (stack !== undefined && mapStack !== undefined) {
+      const frames = mapStack(stack, domain.slot.info.sha256);
+      if (frames.length > 0) incident.stack = frames;
+    }
+  }
+
   #policySeed(domain: Domain): number {
     return this.rng.fork(`policy:${domain}`).seed;
   }
@@ -206,6 +239,7 @@ export class Kernel {
       reason: failure.reason,
       message: failure.message,
     };
+    this.#locate(domain, failure, incident);
     this.incidents.push(incident);
     this.log.record(LOG.kernel, 1, this.now, this.domains.indexOf(domain), slot.generation, 0);
     this.#options.onIncident?.(incident);
@@ -450,8 +484,14 @@ export class Kernel {
           settled.push(await reply);
         } catch (error) {
           settled.push(undefined);
-          this.domains[i]!.slot.writer.clear();
-          this.eject(this.domains[i]!, asFailure(error, "throw"));
+          const domain = this.domains[i]!, failure = asFailure(error, "throw");
+          // The failing call is named from the batch before the batch is cleared.
+          if (failure.call !== undefined) {
+            const writer = domain.slot.writer;
+            failure.hookCall = describeCall(domain.name, writer.nums, writer.length, failure.call);
+          }
+          domain.slot.writer.clear();
+          this.eject(domain, failure);
         }
       } else settled.push(reply);
     }

@@ -47,6 +47,15 @@ export interface Incident {
   reason: string;
   /** What happened, for people. */
   message: string;
+  /** The hook that threw (`dispatch`, `enqueue`, …), when the policy's SDK said which. */
+  hook?: string;
+  /** That hook's arguments by name (pCPU, vCPU, VM and request indices, ns, reasons). */
+  args?: Record<string, number | string>;
+  /**
+   * Where in the policy's own source it threw, innermost first, e.g. `dispatch (my_policy.ts:42:13)`
+   * (mapped through the bundle's source map; the SDK's and the sandbox's frames left out).
+   */
+  stack?: string[];
 }
 
 /** The policy currently in charge of one domain. */

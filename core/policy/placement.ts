@@ -62,6 +62,13 @@ export const PLACEMENT_OP = {
   EVALUATE: 21,
 } as const;
 
+/**
+ * What the MIPS fields of the views start as, before their constructors set them: a value that
+ * is not a small integer, so that V8 keeps them as doubles from the start. A field that starts as
+ * an integer and later holds a fraction changes its objects' hidden class on the way.
+ */
+const NOT_SMI = 0.5;
+
 /** How many utilisation values a VM's history keeps (CloudSim's `PowerVm.HISTORY_LENGTH`). */
 export const HISTORY_LENGTH = 30;
 
@@ -210,7 +217,7 @@ export class HostView {
   /** The VMs on it (and migrating to it), in the order they came. */
   readonly vms: PlacementVmView[] = [];
   /** MIPS allocated at the last evaluation, as measured (a VM migrating in counts its reservation). */
-  allocatedMips = 0;
+  allocatedMips: number = NOT_SMI;
   /** Free slot for the policy's own per-host state. */
   data: unknown = undefined;
 
@@ -225,6 +232,7 @@ export class HostView {
     this.index = index;
     this.id = id;
     this.type = type;
+    this.allocatedMips = 0;
   }
 
   /** MIPS of the whole host. */
@@ -320,9 +328,9 @@ export class PlacementVmView {
   /** The host it is migrating to, or null. */
   target: HostView | null = null;
   /** MIPS it asks for now (at placement: its full MIPS). */
-  demand: number;
+  demand: number = NOT_SMI;
   /** MIPS it is given now on its host. */
-  allocatedMips = 0;
+  allocatedMips: number = NOT_SMI;
   /** Its demand as a fraction of its MIPS at each evaluation, newest first (at most 30). */
   history: number[] = [];
   /** False once it left. */
@@ -342,6 +350,7 @@ export class PlacementVmView {
     this.id = id;
     this.type = type;
     this.demand = type.mips;
+    this.allocatedMips = 0;
   }
 
   /** Its MIPS. */

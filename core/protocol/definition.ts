@@ -100,6 +100,11 @@ export interface StartResult {
 export interface PolicyHandler {
   /** Runs every call of `batch` in order and returns the answers to its queries. */
   handle(batch: Batch): Reply;
+  /**
+   * After `handle` threw: where the call whose hook threw starts in the batch's numbers (-1 when
+   * not known). Optional: a policy built with an older SDK has none.
+   */
+  failedCall?: number;
 }
 
 /**

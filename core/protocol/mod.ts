@@ -87,6 +87,7 @@ export {
   type PolicyRuntime,
   type StreamedBatch,
 } from "./runtime.ts";
+export { describeCall, type HookCall } from "./calls.ts";
 export {
   apiVersionMessage,
   BAD_REPLY_MESSAGE,

@@ -14,6 +14,7 @@
 import type { Batch, Reply } from "./batch.ts";
 import type { StartMessage, StartResult } from "./definition.ts";
 import { capText, cleanText, describeError, MAX_MESSAGE_CHARS } from "./text.ts";
+import type { HookCall } from "./calls.ts";
 
 /**
  * Where a policy runs: `none` (the kernel's thread), `worker` (a permission-less Worker),
@@ -50,6 +51,15 @@ export class PolicyFailure extends Error {
   readonly kind: FailureKind;
   /** A short machine-readable reason, such as `deadline` or `throw`. */
   readonly reason: string;
+  /**
+   * Where in the batch the call whose hook threw starts (an offset into its numbers), when the
+   * policy's SDK said; the kernel names the hook and its arguments from its own copy of the batch.
+   */
+  call: number | undefined;
+  /** The stack of what the policy threw, as its runtime saw it (frames in the bundle). */
+  policyStack: string | undefined;
+  /** The hook that threw and its arguments, once the kernel has read them from its batch. */
+  hookCall: HookCall | undefined;
 
   /**
    * Creates a failure.
@@ -63,6 +73,25 @@ export class PolicyFailure extends Error {
     this.name = "PolicyFailure";
     this.kind = kind;
     this.reason = capText(cleanText(String(reason)), MAX_REASON_CHARS);
+    this.call = undefined;
+    this.policyStack = undefined;
+    this.hookCall = undefined;
+  }
+
+  /**
+   * Adds where the policy failed: the offset of the failing call and the stack, each kept only
+   * when it has the right shape (they come from the policy's side of the boundary).
+   *
+   * @param call The failing call's offset in the batch's numbers.
+   * @param stack The stack text of what was thrown.
+   * @returns This failure.
+   */
+  at(call: unknown, stack: unknown): this {
+    if (typeof call === "number" && Number.isSafeInteger(call) && call >= 0) this.call = call;
+    if (typeof stack === "string" && stack !== "") {
+      this.policyStack = capText(cleanText(stack), MAX_MESSAGE_CHARS);
+    }
+    return this;
   }
 }
 
@@ -152,5 +181,29 @@ export function asFailure(
     // A Proxy or getters that throw: described below.
   }
   if (config !== undefined) return new PolicyFailure("error", "config", config);
-  return new PolicyFailure(kind, reason, describeError(error));
+  return new PolicyFailure(kind, reason, describeError(error)).at(undefined, stackOf(error));
+}
+
+/**
+ * The `stack` text of what a policy threw, or undefined (not an Error, or a getter that throws):
+ * reading it never throws.
+ *
+ * @example
+ * ```ts
+ * import { stackOf } from "./runtime.ts";
+ *
+ * console.assert(stackOf(new Error("x"))!.includes("\n    at "));
+ * console.assert(stackOf("x") === undefined);
+ * ```
+ */
+export function stackOf(error: unknown): string | undefined {
+  try {
+    if (error instanceof Error) {
+      const stack = error.stack;
+      if (typeof stack === "string") return stack;
+    }
+  } catch {
+    // A getter that throws, or a hostile Proxy: no stack.
+  }
+  return undefined;
 }

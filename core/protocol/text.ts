@@ -43,6 +43,9 @@ export function capText(text: string, maxChars: number): string {
  * const hostile = { toString() { throw new Error("no"); } };
  * console.assert(describeError(hostile) === "(unprintable error)");
  * ```
+ *
+ * Deno's permission hint is replaced by what the sandbox forbids: `NotCapable: Requires read
+ * access to "/etc/hostname": the sandbox forbids a policy to read files`.
  */
 export function describeError(error: unknown): string {
   let text: string | undefined;
@@ -58,6 +61,22 @@ export function describeError(error: unknown): string {
       text = "(unprintable error)";
     }
   }
+  // Deno's hint ("run again with the --allow-read flag") is advice for a program, not for a
+  // sandboxed policy: say what the sandbox forbids instead.
+  const forbids: Record<string, string> = {
+    read: "to read files",
+    write: "to write files",
+    net: "to use the network",
+    env: "to read the environment",
+    run: "to run programs",
+    sys: "to query the system",
+    ffi: "to load native code",
+    import: "to import modules from the network",
+  };
+  text = text.replace(
+    /, run again with the --allow-(\w+) flag/g,
+    (_, what: string) => `: the sandbox forbids a policy ${forbids[what] ?? "this access"}`,
+  );
   return capText(cleanText(text), 3840);
 }
 

@@ -5,8 +5,11 @@
  */
 
 import { formatDuration } from "../engine/duration.ts";
-import type { Report } from "./report.ts";
+import type { Report, ReportPolicy } from "./report.ts";
+import type { Domain } from "../protocol/definition.ts";
 import { hasMemory, memoryComparison, memoryLines } from "./_memory_table.ts";
+import { formatConfig } from "../workload/policy_choice.ts";
+import { formatIncident } from "./incident.ts";
 
 /** Renders rows as an aligned text table; the first row is the header. */
 export function renderTable(rows: string[][], align: ("l" | "r")[] = []): string {
@@ -22,11 +25,88 @@ export function renderTable(rows: string[][], align: ("l" | "r")[] = []): string
 }
 
 const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
-const ms = (ns: number | null) => ns === null ? "-" : formatDuration(Math.round(ns));
+const ms = (ns: number | null) => ns === null ? "-" : roundedDuration(ns);
+
+const UNITS: readonly [number, string][] = [[1e9, "s"], [1e6, "ms"], [1e3, "us"], [1, "ns"]];
+
+/**
+ * A duration to three significant digits in one unit (`500us`, not `499.712us`; `1ms`, not
+ * `999.9us`): a table compares figures, and more digits than that are noise in a simulation.
+ *
+ * @example
+ * ```ts
+ * import { roundedDuration } from "./table.ts";
+ *
+ * console.assert(roundedDuration(499_712) === "500us");
+ * console.assert(roundedDuration(1_666_667) === "1.67ms");
+ * console.assert(roundedDuration(999_900) === "1ms");
+ * console.assert(roundedDuration(0) === "0ns");
+ * ```
+ */
+export function roundedDuration(ns: number): string {
+  const size = Math.abs(ns);
+  for (let i = 0; i < UNITS.length; i++) {
+    const [scale, unit] = UNITS[i]!;
+    if (size < scale && unit !== "ns") continue;
+    const value = Number((ns / scale).toPrecision(3));
+    // 999.7us rounds to 1000us: that is 1ms.
+    if (Math.abs(value) >= 1000 && i > 0) {
+      return `${Number((ns / UNITS[i - 1]![0]).toPrecision(3))}${UNITS[i - 1]![1]}`;
+    }
+    return `${unit === "ns" ? Math.round(ns) : value}${unit}`;
+  }
+  return `${Math.round(ns)}ns`;
+}
+
+/** A duration cell, written once the unit of its column (or row) is known. */
+class Ns {
+  constructor(readonly ns: number | null) {}
+}
+
+/** A table cell: text, or a duration that shares its unit with its column or row. */
+type Cell = string | Ns;
+
+/**
+ * Writes the duration cells of a table so that each column (or row) uses one unit, the unit of
+ * its largest value, to three significant digits of that value (`1.1s 18.2s`, decimals
+ * aligned), so that figures compare at a glance. A value too small to show in that unit is `<0.01s`.
+ */
+function settleDurations(rows: Cell[][], by: "column" | "row"): string[][] {
+  const out = rows.map((row) => row.map((cell) => cell instanceof Ns ? "" : cell));
+  const lines = by === "row"
+    ? rows.map((row, r) => row.map((cell, c) => [r, c, cell] as const))
+    : rows[0]!.map((_, c) => rows.map((row, r) => [r, c, row[c]] as const));
+  for (const line of lines) {
+    const cells = line.filter(([, , cell]) => cell instanceof Ns) as [number, number, Ns][];
+    const values = cells.map(([, , cell]) => cell.ns).filter((ns): ns is number => ns !== null);
+    const max = Math.max(0, ...values.map(Math.abs));
+    let unit = UNITS.findIndex(([scale]) => max >= scale);
+    if (unit < 0) unit = UNITS.length - 1;
+    // 999.9us is written 1ms: the unit of the largest value once rounded.
+    if (unit > 0 && Number((max / UNITS[unit]![0]).toPrecision(3)) >= 1000) unit--;
+    const [scale, name] = UNITS[unit]!;
+    const decimals = max === 0 ? 0 : Math.max(0, 2 - Math.floor(Math.log10(max / scale)));
+    for (const [r, c, cell] of cells) {
+      if (cell.ns === null) {
+        out[r]![c] = "-";
+        continue;
+      }
+      const value = (cell.ns / scale).toFixed(decimals);
+      out[r]![c] = cell.ns === 0
+        ? `0${name}`
+        : Number(value) === 0
+        ? `<${(10 ** -decimals).toFixed(decimals)}${name}`
+        : `${value}${name}`;
+    }
+  }
+  return out;
+}
 
 function policyLine(report: Report): string {
   return Object.entries(report.policies).map(([domain, policy]) =>
-    `${domain} ${policy.name}${policy.ejected ? " (ejected)" : ""} [${policy.isolation}]`
+    `${domain} ${policy.name}${policy.ejected ? " (ejected)" : ""} [${policy.isolation}] (${
+      formatConfig(policy.config)
+    })`
   ).join(", ");
 }
 
@@ -49,7 +129,7 @@ function policyLine(report: Report): string {
 export function formatReport(report: Report): string {
   // Counters the CPU policy keeps (RTDS's deadline misses, say) get a column each.
   const counters = [...new Set(report.vms.flatMap((vm) => Object.keys(vm.cpu.counters ?? {})))];
-  const rows = [
+  const rows: Cell[][] = [
     ["vm", "vcpus", "share", "run", "wait", "finish", "switches", "lat p99", ...counters],
   ];
   for (const vm of report.vms) {
@@ -57,11 +137,11 @@ export function formatReport(report: Report): string {
       vm.id,
       String(vm.cpu.vcpus),
       pct(vm.cpu.share),
-      ms(vm.cpu.runNs),
-      ms(vm.cpu.waitNs),
-      ms(vm.cpu.finishNs),
+      new Ns(vm.cpu.runNs),
+      new Ns(vm.cpu.waitNs),
+      new Ns(vm.cpu.finishNs),
       String(vm.cpu.switches),
-      ms(vm.cpu.latencyNs.p99),
+      new Ns(vm.cpu.latencyNs.p99),
       ...counters.map((name) => String(vm.cpu.counters?.[name] ?? 0)),
     ]);
   }
@@ -70,7 +150,7 @@ export function formatReport(report: Report): string {
     `${report.workload} · ${policyLine(report)} · seed ${report.seed} · ${
       formatDuration(report.simulatedNs)
     } simulated in ${report.wallMs} ms`,
-    renderTable(rows),
+    renderTable(settleDurations(rows, "column")),
     `utilization ${pct(host.utilization)} · fairness ${host.fairness.toFixed(3)} · mean wait ${
       ms(host.meanWaitNs)
     } · latency p50 ${ms(host.latencyNs.p50)} p99 ${ms(host.latencyNs.p99)} max ${
@@ -79,13 +159,7 @@ export function formatReport(report: Report): string {
   ];
   if (hasMemory(report)) lines.push(...memoryLines(report, renderTable));
   if (report.host.disks.length > 0) lines.push(...ioLines(report));
-  for (const incident of report.incidents) {
-    lines.push(
-      `incident at ${
-        formatDuration(incident.atNs)
-      }: ${incident.domain} policy ${incident.policy} ejected (${incident.kind}/${incident.reason}): ${incident.message}`,
-    );
-  }
+  for (const incident of report.incidents) lines.push(...formatIncident(incident));
   lines.push(`eventsHash ${report.eventsHash}`);
   return lines.join("\n");
 }
@@ -111,16 +185,27 @@ export function formatReport(report: Report): string {
  * ```
  */
 export function formatComparison(reports: Report[], labels: string[]): string {
-  const host = [["", ...labels]];
-  const add = (name: string, f: (r: Report) => string) => host.push([name, ...reports.map(f)]);
+  const host: Cell[][] = [["", ...labels]];
+  const add = (name: string, f: (r: Report) => Cell) => host.push([name, ...reports.map(f)]);
+  // Each run's policies as they were configured, defaults included: a row for a domain whose
+  // policies differ between runs, the header for one they share.
+  const shared: string[] = [];
+  for (const [domain, policy] of Object.entries(reports[0]!.policies) as [Domain, ReportPolicy][]) {
+    const config = (r: Report) => formatConfig(r.policies[domain]?.config);
+    const same = reports.every((r) =>
+      r.policies[domain]?.name === policy.name && config(r) === config(reports[0]!)
+    );
+    if (same) shared.push(`${domain} ${policy.name} (${config(reports[0]!)})`);
+    else add(`${domain} config`, config);
+  }
   // Runs end when their work is done, so a better policy often simulates less time.
   add("simulated", (r) => formatDuration(r.simulatedNs));
   add("utilization", (r) => pct(r.host.cpu.utilization));
   add("fairness (Jain)", (r) => r.host.cpu.fairness.toFixed(3));
-  add("mean wait / VM", (r) => ms(r.host.cpu.meanWaitNs));
-  add("latency p50", (r) => ms(r.host.cpu.latencyNs.p50));
-  add("latency p99", (r) => ms(r.host.cpu.latencyNs.p99));
-  add("latency max", (r) => ms(r.host.cpu.latencyNs.max));
+  add("mean wait / VM", (r) => new Ns(r.host.cpu.meanWaitNs));
+  add("latency p50", (r) => new Ns(r.host.cpu.latencyNs.p50));
+  add("latency p99", (r) => new Ns(r.host.cpu.latencyNs.p99));
+  add("latency max", (r) => new Ns(r.host.cpu.latencyNs.max));
   add("switches", (r) => String(r.host.cpu.switches));
   add("incidents", (r) => String(r.incidents.length));
   add("wall", (r) => `${r.wallMs} ms`);
@@ -137,8 +222,8 @@ export function formatComparison(reports: Report[], labels: string[]): string {
   });
   const first = reports[0]!;
   return [
-    `${first.workload} · seed ${first.seed}`,
-    renderTable(host),
+    [`${first.workload}`, ...shared, `seed ${first.seed}`].join(" · "),
+    renderTable(settleDurations(host, "row")),
     "",
     renderTable(vms),
     ...(hasMemory(first) ? memoryComparison(reports, labels, renderTable) : []),

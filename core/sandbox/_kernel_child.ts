@@ -142,7 +142,14 @@ interface PolicyHost {
     objs: unknown[],
   ):
     | { ok: true; nums: Float64Array; length: number; json: string }
-    | { ok: false; kind: "error" | "invalid"; reason: string; message: string };
+    | {
+      ok: false;
+      kind: "error" | "invalid";
+      reason: string;
+      message: string;
+      call?: number;
+      stack?: string;
+    };
 }
 
 /** The helpers of `POLICY_HOST_JS`, the same code the per-batch sandboxes run. */
@@ -228,9 +235,10 @@ class RecordingRuntime implements PolicyRuntime {
     const out = this.#host!.handle(nums, length, objs);
     this.#stream.leave();
     if (!out.ok) {
-      const json = JSON.stringify({ kind: out.kind, reason: out.reason, message: out.message });
+      const { kind, reason, message, call, stack } = out;
+      const json = JSON.stringify({ kind, reason, message, call, stack });
       this.#stream.fail(this.#domain, fingerprint, length, json);
-      throw new PolicyFailure(out.kind, out.reason, out.message);
+      throw new PolicyFailure(kind, reason, message).at(call, stack);
     }
     this.#stream.reply(this.#domain, fingerprint, length, out.nums, out.length, out.json);
     const reply = this.#reply;

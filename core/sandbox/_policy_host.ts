@@ -29,6 +29,7 @@ import {
 } from "../protocol/messages.ts";
 import { PolicyFailure } from "../protocol/runtime.ts";
 import { capText, cleanText, describeError } from "../protocol/text.ts";
+import { stackOf } from "../protocol/runtime.ts";
 import { createDeterminism, installDeterminism } from "./_determinism.ts";
 
 /**
@@ -267,6 +268,7 @@ export const POLICY_HOST_JS: string = String.raw`
 ${capText}
 ${cleanText}
 ${describeError}
+${stackOf}
 ${createDeterminism}
 ${installDeterminism}
 
@@ -351,7 +353,14 @@ function createPolicyHost(apiVersion, maxReplyBytes) {
     try {
       reply = handler.handle({ nums, length, objs });
     } catch (error) {
-      return failure("error", "throw", describeError(error));
+      const out = failure("error", "throw", describeError(error));
+      // Where it threw: the failing call (the SDK records it) and the stack, for the incident.
+      try {
+        const call = handler.failedCall;
+        if (typeof call === "number") out.call = call;
+      } catch { /* a handler whose getter throws names no call */ }
+      out.stack = stackOf(error);
+      return out;
     }
     let replyNums, replyLength, replyObjs;
     try {
@@ -667,8 +676,8 @@ function writeFrame(type, seq, nums, count, json) {
 }
 
 function writeFailure(seq, failure) {
-  const { kind, reason, message } = failure;
-  writeFrame(FAIL, seq, null, 0, JSON.stringify({ kind, reason, message }));
+  const { kind, reason, message, call, stack } = failure;
+  writeFrame(FAIL, seq, null, 0, JSON.stringify({ kind, reason, message, call, stack }));
 }
 
 async function main() {

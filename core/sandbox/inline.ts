@@ -142,7 +142,13 @@ export class InlineRuntime implements PolicyRuntime {
     try {
       reply = this.#handler.handle(batch);
     } catch (error) {
-      throw asFailure(error, "throw");
+      const failure = asFailure(error, "throw");
+      try {
+        failure.at(this.#handler.failedCall, undefined);
+      } catch {
+        // A handler whose getter throws names no call.
+      }
+      throw failure;
     }
     return this.#trusted ? reply : checkReply(reply, this.#maxMessageBytes, this.#reply);
   }

@@ -773,7 +773,13 @@ export class ProcessRuntime implements PolicyRuntime {
   }
 
   #failureFrom(frame: Frame): PolicyFailure {
-    let parsed: { kind?: unknown; reason?: unknown; message?: unknown } = {};
+    let parsed: {
+      kind?: unknown;
+      reason?: unknown;
+      message?: unknown;
+      call?: unknown;
+      stack?: unknown;
+    } = {};
     try {
       parsed = JSON.parse(frame.json);
     } catch {
@@ -781,7 +787,8 @@ export class ProcessRuntime implements PolicyRuntime {
     }
     // The child may only report what it can know: a throw or a bad reply.
     const kind = parsed.kind === "error" ? "error" : "invalid";
-    return new PolicyFailure(kind, String(parsed.reason), String(parsed.message));
+    return new PolicyFailure(kind, String(parsed.reason), String(parsed.message))
+      .at(parsed.call, parsed.stack);
   }
 
   #badFrame(frame: Frame): PolicyFailure {

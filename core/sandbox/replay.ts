@@ -989,12 +989,12 @@ function failureFrom(parsed: unknown): PolicyFailure {
   if (typeof value !== "object" || value === null) {
     return badFrame("a failure report that is not an object");
   }
-  const { kind, reason, message } = value as Record<string, unknown>;
+  const { kind, reason, message, call, stack } = value as Record<string, unknown>;
   return new PolicyFailure(
     kind === "error" ? "error" : "invalid",
     String(reason),
     String(message),
-  );
+  ).at(call, stack);
 }
 
 function badFrame(what: string): PolicyFailure {

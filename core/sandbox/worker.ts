@@ -53,7 +53,11 @@ const BOOTSTRAP_URL = `data:text/javascript,${encodeURIComponent(WORKER_BOOTSTRA
 type WorkerAnswer =
   | { t: "started"; seq: number; result: StartResult }
   | { t: "reply"; seq: number; nums: Float64Array; length: number; objs: string }
-  | { t: "fail"; seq: number; failure: { kind: unknown; reason: unknown; message: unknown } }
+  | {
+    t: "fail";
+    seq: number;
+    failure: { kind: unknown; reason: unknown; message: unknown; call?: unknown; stack?: unknown };
+  }
   | { t: "log"; text: string }
   | { t: "uncaught"; message: string };
 
@@ -269,13 +273,13 @@ export class WorkerRuntime implements PolicyRuntime {
     if (answer.t !== "fail") {
       return new PolicyFailure("invalid", "bad-message", `Policy sent an unexpected "${answer.t}"`);
     }
-    const { kind, reason, message } = answer.failure;
+    const { kind, reason, message, call, stack } = answer.failure;
     // The bootstrap can only know of a throw or a bad reply; it cannot claim anything else.
     return new PolicyFailure(
       kind === "error" ? "error" : "invalid",
       String(reason),
       String(message),
-    );
+    ).at(call, stack);
   }
 
   /** Records the failure, terminates the worker, fails a pending exchange; returns the failure. */

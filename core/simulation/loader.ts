@@ -24,6 +24,7 @@ import { resolve } from "node:path";
 import { InlineRuntime } from "../sandbox/inline.ts";
 import type { SandboxOptions } from "../sandbox/options.ts";
 import type { ReplaySession } from "../sandbox/replay.ts";
+import { didYouMean } from "../engine/suggest.ts";
 
 /**
  * A policy reference that cannot be used (unknown name, missing file, unbundlable import).
@@ -65,6 +66,12 @@ export interface LoadOptions {
    * `BundleOptions.untrusted`). Default: false.
    */
   untrusted?: boolean;
+  /**
+   * Type-check a policy that is a local file before it runs (`deno check`, remembered by the hash
+   * of its texts); a type error is a {@linkcode PolicyReferenceError} naming `file:line:col`.
+   * Default: false (the CLI turns it on; `--no-check` off).
+   */
+  typeCheck?: boolean;
   /**
    * The run's replay sandbox: `process` policies get their answers from it (`createSimulation`
    * makes one per run).
@@ -114,7 +121,7 @@ function localBundle(path: string, reference = path): Promise<PolicyBundle> {
 
 async function bundlePolicy(
   reference: string,
-  options: { untrusted?: boolean } = {},
+  options: { untrusted?: boolean; onRead?: (path: string, text: string) => void } = {},
 ): Promise<PolicyBundle> {
   return await (await import("../bundle/bundle.ts")).bundlePolicy(reference, options);
 }
@@ -137,28 +144,44 @@ function isModuleReference(reference: string): boolean {
 export async function bundleReference(
   domain: Domain,
   reference: string,
-  options: { untrusted?: boolean } = {},
+  options: { untrusted?: boolean; typeCheck?: boolean } = {},
 ): Promise<PolicyBundle> {
   if (isBuiltin(domain, reference)) return await builtinBundle(domain, reference);
   if (!isModuleReference(reference)) {
     const known = Object.keys(BUILTIN_POLICIES[domain]);
     throw new PolicyReferenceError(
-      `Unknown ${domain} policy "${reference}": expected one of ${
+      `Unknown ${domain} policy "${reference}"${didYouMean(reference, known)}: expected one of ${
         known.join(", ")
       }, or a path or npm:, jsr:, https: specifier of a policy module`,
     );
   }
   const untrusted = options.untrusted ?? false;
+  // Only a local file is checked: a published package was checked when it was published.
+  const check = options.typeCheck === true && !untrusted && !/^(npm|jsr|https?):/.test(reference);
+  const texts: [string, string][] = [];
+  let bundle: PolicyBundle;
   try {
+    const onRead = check
+      ? (path: string, text: string) => void texts.push([path, text])
+      : undefined;
     // A trusted local path: from the bundle cache (no esbuild start) while its files are unchanged.
-    if (!untrusted && !/^[A-Za-z][A-Za-z0-9+.-]*:/.test(reference)) {
-      return await localBundle(resolve(reference), reference);
-    }
-    return await bundlePolicy(reference, { untrusted });
+    bundle = !untrusted && !/^[A-Za-z][A-Za-z0-9+.-]*:/.test(reference)
+      ? await cachedBundle(resolve(reference), { reference, onRead })
+      : await bundlePolicy(reference, { untrusted, onRead });
   } catch (error) {
     const message = (error as Error).message.replace(/^Cannot bundle policy(?: \S+)?: /, "");
     throw new PolicyReferenceError(`Policy${untrusted ? "" : ` ${reference}`}: ${message}`);
   }
+  if (check) {
+    const { checkPolicyTypes } = await import("../bundle/type_check.ts");
+    const path = reference.startsWith("file:") ? new URL(reference).pathname : resolve(reference);
+    try {
+      await checkPolicyTypes(path, texts);
+    } catch (error) {
+      throw new PolicyReferenceError((error as Error).message);
+    }
+  }
+  return bundle;
 }
 
 /**
@@ -189,7 +212,10 @@ export async function loadPolicy(
   } else {
     // The replay sandbox starts while the policy is bundled.
     if (isolation === "process") options.replay?.prepare();
-    const bundle = await bundleReference(domain, reference, { untrusted: options.untrusted });
+    const bundle = await bundleReference(domain, reference, {
+      untrusted: options.untrusted,
+      typeCheck: options.typeCheck,
+    });
     sha256 = bundle.sha256;
     runtime = isolation === "process" && options.replay !== undefined
       ? await options.replay.runtime(domain, bundle)

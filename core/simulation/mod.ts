@@ -30,6 +30,8 @@ import { loadFallback, loadPolicy } from "./loader.ts";
 import { addVm, type AddVmOptions } from "./vms.ts";
 
 export { type AddVmOptions, normaliseSched, type VmRefusal } from "./vms.ts";
+import { resolvePolicyChoice } from "../workload/policy_choice.ts";
+import { mapStack, workingDir } from "../bundle/source_map.ts";
 
 /** A policy choice: a reference and its config. */
 export interface PolicyChoice {
@@ -43,6 +45,11 @@ export interface PolicyChoice {
 export interface SimulateOptions {
   /** Policies that override the workload's (CLI flags win). */
   policies?: Partial<Record<Domain, PolicyChoice>>;
+  /**
+   * Type-check policies that are local files before the run starts (default false; the CLI's
+   * `run` and `compare` turn it on, `--no-check` off).
+   */
+  typeCheck?: boolean;
   /** Where to run policies; default: `none` for built-ins, `process` for the rest. */
   isolation?: Isolation;
   /** Heap cap, deadlines and message cap of sandboxed policies. */
@@ -303,7 +310,7 @@ function choose(
   options: SimulateOptions,
   domain: Exclude<Domain, "placement">,
 ): PolicyChoice | undefined {
-  return options.policies?.[domain] ?? workload.policies[domain];
+  return resolvePolicyChoice(options.policies?.[domain], workload.policies[domain]);
 }
 
 /**
@@ -311,7 +318,7 @@ function choose(
  *
  * @throws {WorkloadError} When the workload cannot run (unreadable trace, forever without stopAt).
  * @throws {import("./loader.ts").PolicyReferenceError} For an unknown policy.
- * @throws {import("./kernel/kernel.ts").PolicyConfigError} When a policy refuses its config.
+ * @throws {import("../kernel/kernel.ts").PolicyConfigError} When a policy refuses its config.
  *
  * @example
  * ```ts
@@ -364,6 +371,7 @@ async function build(
       config: choice.config,
       sandbox: options.sandbox,
       replay,
+      typeCheck: options.typeCheck,
     });
     replay?.loaded(domain, loaded.runtime);
     return loaded;
@@ -374,6 +382,7 @@ async function build(
     stallNs: options.stallNs,
     fallback: loadFallback,
     onIncident: options.onIncident,
+    mapStack: (stack, sha256) => mapStack(stack, sha256, workingDir()),
     logSink: options.logSink,
     restarts: options.restarts,
     reload: (domain) => load(domain, chosen[domain]!),

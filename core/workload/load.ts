@@ -125,6 +125,19 @@ export function readWorkloadJson(path: string): unknown {
   try {
     return JSON.parse(text);
   } catch (error) {
-    throw new WorkloadError(`Workload ${path}: not valid JSON (${(error as Error).message})`);
+    throw new WorkloadError(jsonErrorMessage(path, text, (error as Error).message));
   }
+}
+
+/**
+ * A JSON syntax error as `Workload file:line:col: not valid JSON (what was expected)`: the place
+ * from the parser's position (the end of the text when it ran out), 1-based as editors count.
+ */
+function jsonErrorMessage(path: string, text: string, message: string): string {
+  const at = /at position (\d+)/.exec(message);
+  const position = at === null ? text.length : Number(at[1]);
+  const before = text.slice(0, position).split("\n");
+  const line = before.length, column = before.at(-1)!.length + 1;
+  const reason = message.replace(/ in JSON at position \d+(?: \(line \d+ column \d+\))?$/, "");
+  return `Workload ${path}:${line}:${column}: not valid JSON (${reason})`;
 }

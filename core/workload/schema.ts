@@ -7,6 +7,7 @@
 
 import { z } from "zod";
 import { duration, positiveDuration, show } from "./_zod.ts";
+import { didYouMean } from "../engine/suggest.ts";
 import {
   checkIoReferences,
   diskSchema,
@@ -35,11 +36,17 @@ import type {
  */
 export const WORKLOAD_SCHEMA = "hyperhook.workload/v1";
 
-/** A reference to a policy and its config, as in `policies.cpu`. */
-const policyChoice = z.strictObject({
-  use: z.string().min(1),
-  config: z.record(z.string(), z.unknown()).default({}),
-});
+/**
+ * A reference to a policy and its config, as in `policies.cpu`; a string alone is shorthand for
+ * `{ "use": string }`.
+ */
+const policyChoice = z.preprocess(
+  (value) => typeof value === "string" && value !== "" ? { use: value } : value,
+  z.strictObject({
+    use: z.string().min(1),
+    config: z.record(z.string(), z.unknown()).default({}),
+  }),
+);
 
 /** A step of a vCPU program: exactly one of `run`, `sleep` or `io`. */
 const programStep = z.strictObject({
@@ -568,7 +575,9 @@ export function describeIssue(issue: z.core.$ZodIssue, input: unknown): string {
     case "invalid_value":
       return `${where}: expected ${issue.values.map((v) => show(v)).join(" or ")}, got ${got}`;
     case "unrecognized_keys":
-      return `${where}: unknown key ${issue.keys.map((k) => `"${k}"`).join(", ")}`;
+      return `${where}: unknown key ${issue.keys.map((k) => `"${k}"`).join(", ")}${
+        issue.keys.length === 1 ? didYouMean(issue.keys[0]!, workloadKeys()) : ""
+      }`;
     case "too_small":
       return `${where}: expected ${
         issue.origin === "array"
@@ -597,4 +606,28 @@ export function describeIssue(issue: z.core.$ZodIssue, input: unknown): string {
         issue.message.includes(", got ") ? "" : `, got ${got}`
       }`;
   }
+}
+
+let knownKeys: Set<string> | undefined;
+
+/** Every key a workload may hold, at any depth (read from the schema once, when first needed). */
+function workloadKeys(): Set<string> {
+  if (knownKeys !== undefined) return knownKeys;
+  const keys = new Set<string>();
+  const walk = (value: unknown): void => {
+    if (Array.isArray(value)) return value.forEach(walk);
+    if (typeof value !== "object" || value === null) return;
+    for (const [key, inner] of Object.entries(value)) {
+      if (key === "properties" && typeof inner === "object" && inner !== null) {
+        for (const name of Object.keys(inner)) keys.add(name);
+      }
+      walk(inner);
+    }
+  };
+  try {
+    walk(z.toJSONSchema(workloadSchema, { io: "input", unrepresentable: "any" }));
+  } catch {
+    // No suggestions then.
+  }
+  return knownKeys = keys;
 }

@@ -55,6 +55,7 @@ interface Entity {
 const policy: CpuPolicy = defineCpuPolicy({
   name: "eevdf",
   config: { slice: param.duration("3ms", { min: "100us", max: "1s" }) },
+  sched: ["slice"],
   checkVm(id, params) {
     const slice = params.sched.slice;
     if (slice === undefined) return;

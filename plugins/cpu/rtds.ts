@@ -106,6 +106,7 @@ export default defineCpuPolicy({
   // Xen creates vCPUs with extratime on; `sched.extratime` on a VM overrides this default.
   config: { extratime: param.boolean(true) },
   counters: ["deadlineMisses"],
+  sched: ["period", "budget", "extratime"],
   checkVm(id, params) {
     serverParams(id, params, true);
   },

@@ -144,11 +144,17 @@ function predicted(load: HostLoad, y: readonly number[], estimate: [number, numb
   return estimate[0] + estimate[1] * (y.length + ahead);
 }
 
-/** The ten newest values of the history, oldest first, or null when there are fewer. */
+/** Reused by `lastTen`: the tests run often, and no policy runs two at once. */
+const TEN = new Array<number>(10).fill(0);
+
+/**
+ * The ten newest values of the history, oldest first, or null when there are fewer. The array is
+ * reused: it holds until the next call.
+ */
 function lastTen(load: HostLoad): number[] | null {
   const history = load.history();
   if (history.length < 10) return null;
-  const y = new Array<number>(10);
+  const y = TEN;
   for (let i = 0; i < 10; i++) y[i] = history[9 - i]!;
   return y;
 }
@@ -301,11 +307,14 @@ class Load implements HostLoad {
   migrationRate = 1;
   #list: readonly PlacementVmView[] = [];
   #extra: PlacementVmView | null = null;
-  /** The host's sums, when the planner gives them: history slots, demand, largest RAM. */
+  /** The host's sums, when the planner gives them: history slots (from `#baseAt`), demand, RAM. */
   #base: Float64Array | null = null;
+  #baseAt = 0;
   #baseDemand = 0;
   #baseRam = 0;
   #slots = new Float64Array(HISTORY_LENGTH);
+  /** `#slots` seen through each length (the tests run often: no view is made per call). */
+  #views = Array.from({ length: HISTORY_LENGTH + 1 }, (_, n) => this.#slots.subarray(0, n));
 
   /** Counts `list`. */
   list(host: HostView, list: readonly PlacementVmView[]): this {
@@ -313,14 +322,19 @@ class Load implements HostLoad {
     return this;
   }
 
-  /** Counts a planner's sums for `host` plus `extra`. */
+  /**
+   * Counts a planner's sums for `host` plus `extra`: its history slots (`slots` from `at`), its
+   * demand, its largest RAM and its list.
+   */
   sums(
     host: HostView,
-    sums: { slots: Float64Array; demand: number; ram: number; list: readonly PlacementVmView[] },
+    slots: Float64Array,
+    at: number,
+    totals: { demand: number; ram: number; list: readonly PlacementVmView[] },
     extra: PlacementVmView,
   ): this {
-    this.host = host, this.#list = sums.list, this.#extra = extra, this.#base = sums.slots;
-    this.#baseDemand = sums.demand, this.#baseRam = sums.ram;
+    this.host = host, this.#list = totals.list, this.#extra = extra, this.#base = slots;
+    this.#baseAt = at, this.#baseDemand = totals.demand, this.#baseRam = totals.ram;
     return this;
   }
 
@@ -337,17 +351,18 @@ class Load implements HostLoad {
   }
 
   history(): Float64Array {
-    const slots = this.#slots, mips = this.host.type.mips;
-    if (this.#base !== null) {
-      slots.set(this.#base);
-      add(slots, this.#extra!, mips, 1);
+    const slots = this.#slots, mips = this.host.type.mips, base = this.#base;
+    if (base !== null) {
+      const at = this.#baseAt;
+      for (let i = 0; i < HISTORY_LENGTH; i++) slots[i] = base[at + i]!;
+      add(slots, 0, this.#extra!, mips, 1);
     } else {
       slots.fill(0);
-      for (const vm of this.#list) add(slots, vm, mips, 1);
+      for (const vm of this.#list) add(slots, 0, vm, mips, 1);
     }
     let length = HISTORY_LENGTH;
     while (length > 0 && slots[length - 1] === 0) length--;
-    return slots.subarray(0, length);
+    return this.#views[length]!;
   }
 
   maxMigrationSeconds(): number {
@@ -358,11 +373,20 @@ class Load implements HostLoad {
   }
 }
 
-/** Adds (sign 1) or takes away (-1) a VM's history, scaled to a host of `mips`, to `slots`. */
-function add(slots: Float64Array, vm: PlacementVmView, mips: number, sign: number): void {
+/**
+ * Adds (sign 1) or takes away (-1) a VM's history, scaled to a host of `mips`, to the 30 slots of
+ * `slots` from `at`.
+ */
+function add(
+  slots: Float64Array,
+  at: number,
+  vm: PlacementVmView,
+  mips: number,
+  sign: number,
+): void {
   const values = vm.history, scale = sign * vm.type.mips / mips;
   const n = Math.min(values.length, HISTORY_LENGTH);
-  for (let i = 0; i < n; i++) slots[i]! += values[i]! * scale;
+  for (let i = 0; i < n; i++) slots[at + i]! += values[i]! * scale;
 }
 
 /** The hosts' capacities and their power at the measured utilisation, by host index. */
@@ -373,6 +397,14 @@ interface HostTable {
   bandwidthCap: Float64Array;
   measuredW: Float64Array;
 }
+
+/**
+ * The best fit's candidates and their growths of power, shared by every planner (one runs at a
+ * time): the same two arrays from one evaluation to the next keep V8's optimised code on them
+ * (fresh arrays per planner made it bail out thousands of times a day). Host indices are
+ * integers, so that a candidate read back is a small-integer key.
+ */
+const scratch = { candidates: new Int32Array(1024), growths: new Float64Array(1024) };
 
 /** One evaluation's (or one placement's) plan, over VM lists of its own that it can undo. */
 class Planner<C> {
@@ -386,6 +418,8 @@ class Planner<C> {
   readonly busy: Float64Array;
   /** Each host's history slots (30 per host), summed over its list. */
   readonly slots: Float64Array;
+  /** How many VMs each host's list holds (read in the best fit's loops instead of the lists). */
+  readonly sizes: Int32Array;
   /** Non-empty hosts, ascending. */
   readonly occupied: number[] = [];
   /** Empty hosts by type, ascending. */
@@ -396,8 +430,12 @@ class Planner<C> {
   #config: C;
   #test: OverloadTest<C>;
   #load = new Load();
-  #candidates = new Float64Array(0);
-  #growths = new Float64Array(0);
+  #totals: { demand: number; ram: number; list: readonly PlacementVmView[] } = {
+    demand: 0,
+    ram: 0,
+    list: [],
+  };
+  #first: number[] = [];
 
   constructor(
     ctx: PlacementContext<C>,
@@ -416,6 +454,7 @@ class Planner<C> {
     // The SDK's lists until a plan changes one (copy on write, see `#own`).
     this.lists = hosts.map((host) => host.vms);
     this.#owned = new Uint8Array(count);
+    this.sizes = new Int32Array(count);
     // Buffers of the policy's, reused from one evaluation to the next.
     if (buffers.length === 0) {
       for (let i = 0; i < 6; i++) buffers.push(new Float64Array(count));
@@ -459,6 +498,7 @@ class Planner<C> {
     demand = vm.demand,
   ): void {
     const host = this.#ctx.hosts[h]!, core = host.type.coreMips;
+    this.sizes[h]! += sign;
     this.demand[h]! += sign * demand;
     if (vm.history.length > 0) this.started[h]! += sign * demand;
     this.capped[h]! += sign * Math.min(demand, core);
@@ -466,9 +506,7 @@ class Planner<C> {
     this.bandwidth[h]! += sign * vm.type.bandwidth;
     // CloudSim's "utilization of CPU in MIPS": a VM on its way in counts at its full demand.
     this.busy[h]! += sign * (incoming ? Math.min(demand, core) : vm.allocatedMips);
-    if (vm.history.length > 0) {
-      add(this.slots.subarray(h * HISTORY_LENGTH, (h + 1) * HISTORY_LENGTH), vm, host.mips, sign);
-    }
+    if (vm.history.length > 0) add(this.slots, h * HISTORY_LENGTH, vm, host.mips, sign);
   }
 
   /** The overload test on host h's VMs as planned (or on `vms`). */
@@ -483,12 +521,11 @@ class Planner<C> {
     for (const other of list) ram = Math.max(ram, other.type.ram);
     // CloudSim's VMs created but not yet started (never evaluated) ask for nothing, except the
     // one being created, which asks for its full MIPS.
-    const load = this.#load.sums(this.#ctx.hosts[h]!, {
-      slots: this.slots.subarray(h * HISTORY_LENGTH, (h + 1) * HISTORY_LENGTH),
-      demand: creating && this.#ctx.mode === "cloudsim" ? this.started[h]! : this.demand[h]!,
-      ram,
-      list,
-    }, vm);
+    const totals = this.#totals;
+    totals.demand = creating && this.#ctx.mode === "cloudsim" ? this.started[h]! : this.demand[h]!;
+    totals.ram = ram;
+    totals.list = list;
+    const load = this.#load.sums(this.#ctx.hosts[h]!, this.slots, h * HISTORY_LENGTH, totals, vm);
     return this.#test(load, this.#config);
   }
 
@@ -504,15 +541,16 @@ class Planner<C> {
     creating = false,
   ): number {
     const hosts = this.#ctx.hosts, cloudsim = this.#ctx.mode === "cloudsim";
-    const ramHeld = this.#ctx.ramHeld, lists = this.lists;
+    const ramHeld = this.#ctx.ramHeld;
     const { coreMips, mips, ramCap, bandwidthCap, measuredW } = this.#hostTable();
     const capped = this.capped, ram = this.ram, bandwidth = this.bandwidth, busy = this.busy;
+    const sizes = this.sizes;
     const demand = vm.demand, vmRam = vm.type.ram, vmBandwidth = vm.type.bandwidth;
-    if (this.#candidates.length < hosts.length) {
-      this.#candidates = new Float64Array(hosts.length);
-      this.#growths = new Float64Array(hosts.length);
+    if (scratch.candidates.length < hosts.length) {
+      scratch.candidates = new Int32Array(hosts.length);
+      scratch.growths = new Float64Array(hosts.length);
     }
-    const candidates = this.#candidates, growths = this.#growths;
+    const candidates = scratch.candidates, growths = scratch.growths;
     let n = 0;
     const occupied = this.occupied, emptyFirst = this.#emptyFirst(excluded, emptyAllowed);
     for (let k = 0, count = occupied.length + emptyFirst.length; k < count; k++) {
@@ -527,34 +565,39 @@ class Planner<C> {
       const after = hosts[h]!.type.powerAt((busy[h]! + demand) / mips[h]!);
       // CloudSim subtracts the power at the measured utilisation, P(0) for an empty host: its
       // idle power is not charged. Waking a host really costs that power.
-      const before = !cloudsim && lists[h]!.length === 0 ? 0 : measuredW[h]!;
+      const before = !cloudsim && sizes[h] === 0 ? 0 : measuredW[h]!;
       candidates[n] = h, growths[n++] = after - before;
     }
-    for (;;) {
-      let pick = -1;
-      for (let i = 0; i < n; i++) {
-        if (candidates[i]! < 0) continue;
+    // Hosts are unique, so (growth, host) orders the candidates totally: where each sits in the
+    // arrays does not matter, and one that fails its test is swapped out with the last.
+    while (n > 0) {
+      let pick = 0;
+      for (let i = 1; i < n; i++) {
         if (
-          pick < 0 || growths[i]! < growths[pick]! ||
+          growths[i]! < growths[pick]! ||
           (growths[i] === growths[pick] && candidates[i]! < candidates[pick]!)
         ) pick = i;
       }
-      if (pick < 0) return -1;
       const h = candidates[pick]!;
       // An empty host (nothing in use) passes without a test.
-      if (lists[h]!.length === 0 || busy[h] === 0) return h;
-      if (!this.#overloadedWith(h, vm, creating)) return h;
-      candidates[pick] = -1;
+      const passes = sizes[h] === 0 || busy[h] === 0 || !this.#overloadedWith(h, vm, creating);
+      // Taken out whether it passed or not: a path that runs at every call keeps V8's optimised
+      // code on it (a rarely taken one made it bail out hundreds of times a day).
+      n--;
+      candidates[pick] = candidates[n]!, growths[pick] = growths[n]!;
+      if (passes) return h;
     }
+    return -1;
   }
 
   /** Empty hosts of one type are alike: the first of each type not excluded speaks for all. */
   #emptyFirst(excluded: Uint8Array, allowed: boolean): number[] {
-    const first: number[] = [];
+    const first = this.#first;
+    first.length = 0;
     if (!allowed) return first;
     for (const list of this.empty) {
       for (const h of list) {
-        if (excluded[h] === 1 || this.lists[h]!.length > 0) continue;
+        if (excluded[h] === 1 || this.sizes[h]! > 0) continue;
         first.push(h);
         break;
       }

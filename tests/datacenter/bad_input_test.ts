@@ -127,7 +127,10 @@ Deno.test("hyperhook run: an unknown placement policy and a cpu flag are bad inp
   );
   const cpu = await runCli(["run", path, "--cpu", "rr"]);
   assert.equal(cpu.code, 2);
-  assert.match(cpu.stderr, /--cpu: a datacenter workload takes a placement policy \(--placement\)/);
+  assert.match(
+    cpu.stderr,
+    /--cpu: a fluid datacenter workload takes a placement policy \(--placement\)/,
+  );
   const config = await runCli([
     "run",
     path,
@@ -171,4 +174,20 @@ Deno.test("hyperhook run prints the datacenter section and --format json reports
   assert.equal(report.datacenter.hosts, 2);
   assert.equal(report.datacenter.vms, 2);
   await Deno.remove(path);
+});
+
+Deno.test("a CPU policy in a fluid datacenter is refused, naming the place", async () => {
+  const workload = base();
+  workload.policies = { cpu: "rr" };
+  await assert.rejects(
+    () => simulateDatacenter(parseDatacenter(workload)),
+    (error: Error) => {
+      assert.ok(error instanceof WorkloadError);
+      assert.equal(
+        error.message,
+        'Workload: policies.cpu: expected no CPU policy for fluid hosts (only "hostModel": "detailed" runs one), got "rr"',
+      );
+      return true;
+    },
+  );
 });

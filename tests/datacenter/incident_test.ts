@@ -26,6 +26,19 @@ const cases: [string, string, number, RegExp][] = [
   ["unknown-host", "unknown-host", 0, /names host 99, which does not exist \(hosts 0..1\)/],
   ["twice", "twice", 300e9, /the migration of VM 0 \(A0\): the plan moves it twice at once/],
   ["same-host", "same-host", 300e9, /the migration of VM 0 \(A0\) to host 0, where it is/],
+  // Host 0 holds A and B (500 + 500 of 1000 MIPS): C's 50 MIPS at 300 s do not fit.
+  [
+    "full-target",
+    "full-host",
+    300e9,
+    /the migration of VM 2 \(C2\) puts 50 MIPS on host 0, which has 0 MIPS free/,
+  ],
+  [
+    "unknown-target",
+    "unknown-host",
+    300e9,
+    /the migration of VM 0 \(A0\) names host 99, which does not exist \(hosts 0..1\)/,
+  ],
 ];
 
 for (const [fault, reason, atNs, message] of cases) {
@@ -47,6 +60,31 @@ for (const [fault, reason, atNs, message] of cases) {
   });
 }
 
+Deno.test("a plan that moves a VM still migrating is ejected (invalid/migrating)", async () => {
+  // 8 Mbit/s: A's 1000 MB take 2000 s at half of it, so at the second evaluation (400 s) it is
+  // still on its way to host 1.
+  const spec = overloadWorkload({ use: fixture("misplace"), config: { fault: "again" } }) as {
+    datacenter: Record<string, unknown> & {
+      hostTypes: Record<string, unknown>[];
+      vmTypes: Record<string, unknown>[];
+    };
+  };
+  spec.datacenter.interval = "200s";
+  spec.datacenter.hostTypes[0]!.bandwidth = 8;
+  spec.datacenter.vmTypes[0]!.bandwidth = 1;
+  const report = await simulateDatacenter(parseDatacenter(spec), { isolation: "none" });
+  assert.equal(report.incidents.length, 1);
+  const incident = report.incidents[0]!;
+  assert.equal(incident.reason, "migrating");
+  assert.equal(incident.atNs, 400e9);
+  assert.match(
+    incident.message,
+    /the migration of VM 0 \(A0\) to host 1: it is already migrating to host 1/,
+  );
+  // The first migration was valid and goes on under dvfs; nothing of the bad plan ran.
+  assert.equal(report.datacenter!.migrations, 1);
+});
+
 Deno.test("a VM placed before the bad answer stays; the fallback places the rest as first fit", async () => {
   // VM 0 went to host 0 before VM 1 was sent to host 99: dvfs puts VM 1 beside it, C and D on 1.
   const report = await run("unknown-host");
@@ -65,7 +103,7 @@ Deno.test("a policy that throws is ejected with kind error, in a child process t
 
 Deno.test("the same invalid plan ejects at the same instant under every isolation", async () => {
   const reports = [];
-  for (const isolation of ["none", "worker", "process"] as const) {
+  for (const isolation of ["none", "worker", "process", "process-rpc"] as const) {
     reports.push(await run("twice", isolation));
   }
   for (const report of reports.slice(1)) {

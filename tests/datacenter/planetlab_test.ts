@@ -76,3 +76,21 @@ Deno.test({
     assert.deepEqual(dc.timeline.vms.slice(0, 3), [1052, 1052, 1052]);
   },
 });
+
+Deno.test({
+  name:
+    "CloudSim PlanetLab day, LR-MMT: 532 VMs leave, migrations of 13.9–19.7 s, LRR-MMT identical",
+  ignore: !present,
+  async fn() {
+    const lr = await run("lr-mmt"), lrr = await run("lrr-mmt");
+    const dc = lr.datacenter!;
+    assert.equal(dc.vmsLeft, 532);
+    assert.deepEqual([12, 48, 96, 287].map((k) => dc.timeline.vms[k - 1]), [738, 594, 565, 520]);
+    // CloudSim's "mean time before a VM migration" is the mean migration time: 13.9–19.7 s.
+    assert.ok(dc.meanMigrationNs >= 13.9e9 && dc.meanMigrationNs <= 19.7e9);
+    assert.deepEqual(lr.incidents, []);
+    // LRR never re-weights on this day (CLOUDSIM.md): the same decisions, the same figures.
+    assert.equal(lrr.eventsHash, lr.eventsHash);
+    assert.deepEqual(lrr.datacenter, lr.datacenter);
+  },
+});

@@ -819,14 +819,18 @@ Deno.test("an ejected policy is restarted with back-off (--restart), each failur
   assert.deepEqual(sandboxProcesses(CACHE), []);
 });
 
-/** Runs the CLI in a child process whose sandboxes keep their files under `cache`. */
+/**
+ * Runs the CLI in a child process whose sandboxes keep their files under `cache`. `run` does not
+ * type-check the policies (`--no-check`): hostile ones need not be well typed to be contained, and a
+ * fresh cache would check each anew.
+ */
 async function cli(
   args: string[],
   cache: string,
   denoFlags: string[] = [],
 ): Promise<{ code: number; stdout: string; stderr: string }> {
   const output = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", ...denoFlags, CLI, ...args],
+    args: ["run", "-A", ...denoFlags, CLI, ...args, ...(args[0] === "run" ? ["--no-check"] : [])],
     env: { XDG_CACHE_HOME: cache },
     stdout: "piped",
     stderr: "piped",
@@ -891,7 +895,7 @@ Deno.test("CLI: a policy that catches its denied read is not ejected: no inciden
   assert.deepEqual(incidentLines(result.stderr), []);
   // The policy's own output goes to stderr, never to stdout (the report).
   assert.match(result.stderr, /hostile read: caught NotCapable/);
-  assert.doesNotMatch(result.stdout, /caught/);
+  assert.doesNotMatch(result.stdout, /hostile read: caught/);
 });
 
 Deno.test("CLI: an endless loop is killed at --deadline, the run completes, no process is left", async () => {

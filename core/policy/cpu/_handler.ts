@@ -90,95 +90,107 @@ export class CpuHandler<C, S> implements PolicyHandler, CpuContext<C, S> {
     this.#counts.push(typeof vm === "number" ? vm : vm.index, index, delta);
   }
 
+  /** Where in the last batch the call that threw starts (an offset into its numbers). */
+  failedCall = -1;
+
   handle(batch: Batch): Reply {
     const reply = this.#reply;
     reply.clear();
     const nums = batch.nums, hooks = this.#hooks;
-    for (let i = 0; i < batch.length;) {
-      const op = nums[i]!, args = i + 3;
-      this.now = nums[i + 1]!;
-      i = args + nums[i + 2]!;
-      switch (op) {
-        case CPU_OP.VM_ADD:
-          this.#addVm(batch.objs[nums[args]!] as VmSpec);
-          break;
-        case CPU_OP.VM_PARAMS: {
-          const params = batch.objs[nums[args]!] as VmParams;
-          const vm = this.vms[params.index]!;
-          this.#checkVm?.(vm.id, params);
-          this.#setParams(vm, params);
-          hooks.vmChanged?.(this, vm);
-          break;
-        }
-        case CPU_OP.VM_REMOVE: {
-          const vm = this.vms[nums[args]!]!;
-          vm.alive = false;
-          for (const vcpu of vm.vcpus) this.#dequeue(vcpu.id);
-          hooks.vmRemoved?.(this, vm);
-          break;
-        }
-        case CPU_OP.ENQUEUE: {
-          const vcpu = this.vcpus[nums[args]!]!;
-          vcpu.status = "ready";
-          vcpu.readySinceNs = this.now;
-          const burst = nums[args + 2]!, remaining = nums[args + 3]!;
-          vcpu.burstNs = burst < 0 ? null : burst;
-          vcpu.remainingNs = remaining < 0 ? null : remaining;
-          const reason = ENQUEUE_REASONS[nums[args + 1]!]!;
-          this.#fifo?.push(vcpu);
-          hooks.enqueue?.(this, vcpu, reason);
-          break;
-        }
-        case CPU_OP.RUNNING: {
-          const vcpu = this.vcpus[nums[args]!]!, pcpu = nums[args + 1]!;
-          vcpu.status = "running";
-          vcpu.pcpu = pcpu;
-          this.#onPcpu[pcpu] = vcpu;
-          this.#dequeue(vcpu.id);
-          hooks.running?.(this, vcpu, pcpu);
-          break;
-        }
-        case CPU_OP.STOPPING: {
-          const vcpu = this.vcpus[nums[args]!]!, pcpu = nums[args + 1]!;
-          const reason = STOP_REASONS[nums[args + 2]!]!, ranNs = nums[args + 3]!;
-          const burst = nums[args + 4]!;
-          if (this.#onPcpu[pcpu] === vcpu) this.#onPcpu[pcpu] = null;
-          vcpu.pcpu = -1;
-          vcpu.ranNs += ranNs;
-          vcpu.status = reason === "done" ? "done" : reason === "block" ? "blocked" : "ready";
-          if (burst >= 0) vcpu.lastBurstNs = burst;
-          hooks.stopping?.(this, vcpu, reason, ranNs);
-          break;
-        }
-        case CPU_OP.DISPATCH:
-          this.#answerDispatch(nums[args]!);
-          break;
-        case CPU_OP.PREEMPT: {
-          const pcpu = hooks.preempt?.(this, this.vcpus[nums[args]!]!);
-          if (pcpu === null || pcpu === undefined) reply.begin(0);
-          else reply.begin(1), reply.push(Number(pcpu));
-          break;
-        }
-        case CPU_OP.TICK: {
-          const preempt = hooks.tick?.(this, nums[args]!, this.vcpus[nums[args + 1]!]!);
-          reply.begin(1);
-          reply.push(preempt === true ? 1 : 0);
-          break;
-        }
-        case CPU_OP.TIMER: {
-          const answer = hooks.timer?.(this);
-          if (answer === null || answer === undefined) reply.begin(0);
-          else if (typeof answer === "number") reply.begin(1), reply.push(answer);
-          else {
-            reply.begin(answer.length);
-            for (const pcpu of answer) reply.push(Number(pcpu));
+    // Where the call being run starts: a hook that throws is named in the incident, with its
+    // arguments (the kernel reads them from its own copy of the batch).
+    let at = 0;
+    try {
+      for (let i = 0; i < batch.length;) {
+        at = i;
+        const op = nums[i]!, args = i + 3;
+        this.now = nums[i + 1]!;
+        i = args + nums[i + 2]!;
+        switch (op) {
+          case CPU_OP.VM_ADD:
+            this.#addVm(batch.objs[nums[args]!] as VmSpec);
+            break;
+          case CPU_OP.VM_PARAMS: {
+            const params = batch.objs[nums[args]!] as VmParams;
+            const vm = this.vms[params.index]!;
+            this.#checkVm?.(vm.id, params);
+            this.#setParams(vm, params);
+            hooks.vmChanged?.(this, vm);
+            break;
           }
-          break;
+          case CPU_OP.VM_REMOVE: {
+            const vm = this.vms[nums[args]!]!;
+            vm.alive = false;
+            for (const vcpu of vm.vcpus) this.#dequeue(vcpu.id);
+            hooks.vmRemoved?.(this, vm);
+            break;
+          }
+          case CPU_OP.ENQUEUE: {
+            const vcpu = this.vcpus[nums[args]!]!;
+            vcpu.status = "ready";
+            vcpu.readySinceNs = this.now;
+            const burst = nums[args + 2]!, remaining = nums[args + 3]!;
+            vcpu.burstNs = burst < 0 ? null : burst;
+            vcpu.remainingNs = remaining < 0 ? null : remaining;
+            const reason = ENQUEUE_REASONS[nums[args + 1]!]!;
+            this.#fifo?.push(vcpu);
+            hooks.enqueue?.(this, vcpu, reason);
+            break;
+          }
+          case CPU_OP.RUNNING: {
+            const vcpu = this.vcpus[nums[args]!]!, pcpu = nums[args + 1]!;
+            vcpu.status = "running";
+            vcpu.pcpu = pcpu;
+            this.#onPcpu[pcpu] = vcpu;
+            this.#dequeue(vcpu.id);
+            hooks.running?.(this, vcpu, pcpu);
+            break;
+          }
+          case CPU_OP.STOPPING: {
+            const vcpu = this.vcpus[nums[args]!]!, pcpu = nums[args + 1]!;
+            const reason = STOP_REASONS[nums[args + 2]!]!, ranNs = nums[args + 3]!;
+            const burst = nums[args + 4]!;
+            if (this.#onPcpu[pcpu] === vcpu) this.#onPcpu[pcpu] = null;
+            vcpu.pcpu = -1;
+            vcpu.ranNs += ranNs;
+            vcpu.status = reason === "done" ? "done" : reason === "block" ? "blocked" : "ready";
+            if (burst >= 0) vcpu.lastBurstNs = burst;
+            hooks.stopping?.(this, vcpu, reason, ranNs);
+            break;
+          }
+          case CPU_OP.DISPATCH:
+            this.#answerDispatch(nums[args]!);
+            break;
+          case CPU_OP.PREEMPT: {
+            const pcpu = hooks.preempt?.(this, this.vcpus[nums[args]!]!);
+            if (pcpu === null || pcpu === undefined) reply.begin(0);
+            else reply.begin(1), reply.push(Number(pcpu));
+            break;
+          }
+          case CPU_OP.TICK: {
+            const preempt = hooks.tick?.(this, nums[args]!, this.vcpus[nums[args + 1]!]!);
+            reply.begin(1);
+            reply.push(preempt === true ? 1 : 0);
+            break;
+          }
+          case CPU_OP.TIMER: {
+            const answer = hooks.timer?.(this);
+            if (answer === null || answer === undefined) reply.begin(0);
+            else if (typeof answer === "number") reply.begin(1), reply.push(answer);
+            else {
+              reply.begin(answer.length);
+              for (const pcpu of answer) reply.push(Number(pcpu));
+            }
+            break;
+          }
+          case CPU_OP.SYNC:
+            this.#answerSync();
+            break;
         }
-        case CPU_OP.SYNC:
-          this.#answerSync();
-          break;
       }
+    } catch (error) {
+      this.failedCall = at;
+      throw error;
     }
     return reply;
   }

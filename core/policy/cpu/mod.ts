@@ -41,7 +41,8 @@
  */
 
 import { Rng } from "../../engine/rng.ts";
-import { type ConfigOf, type Param, resolveConfig } from "../params.ts";
+import { ConfigError, type ConfigOf, type Param, resolveConfig } from "../params.ts";
+import { didYouMean } from "../../engine/suggest.ts";
 import {
   API_VERSION,
   type PolicyDefinition,
@@ -92,6 +93,13 @@ export interface CpuPolicySpec<S extends Record<string, Param<unknown>>, V = und
   tickNs?: number | ((config: ConfigOf<S>) => number);
   /** Names of per-VM counters the policy keeps with `ctx.count` (such as `deadlineMisses`). */
   counters?: readonly string[];
+  /**
+   * The keys of a VM's `sched` parameters the policy reads (RTDS's `period`, `budget`,
+   * `extratime`), as `config` declares its parameters: a VM with any other key is refused, naming
+   * it, at start (the run stops before it begins) and whenever a VM appears or changes. Without
+   * it, `sched` is not checked.
+   */
+  sched?: readonly string[];
   /**
    * Checks one VM's parameters (`sched` above all); throw a `ConfigError` (from the SDK) naming
    * the VM to refuse them. Called at start for every VM the kernel knows (a refusal stops the run
@@ -174,17 +182,16 @@ export function defineCpuPolicy<
       const pcpus = Number(message.host.pcpus);
       const rng = new Rng(message.seed);
       const known = message.host.vms;
-      if (spec.checkVm !== undefined && Array.isArray(known)) {
-        for (const vm of known as { id: string; params: VmParams }[]) {
-          spec.checkVm(vm.id, vm.params);
-        }
+      const checkVm = withSchedKeys(spec.name, spec.sched, spec.checkVm);
+      if (checkVm !== undefined && Array.isArray(known)) {
+        for (const vm of known as { id: string; params: VmParams }[]) checkVm(vm.id, vm.params);
       }
       const hooks = spec.create({ config, pcpus, rng });
       const tickNs = typeof spec.tickNs === "function"
         ? spec.tickNs(config)
         : spec.tickNs ?? DEFAULT_TICK_NS;
       const counters = [...(spec.counters ?? [])];
-      const handler = new CpuHandler(hooks, config, pcpus, rng, counters, spec.checkVm);
+      const handler = new CpuHandler(hooks, config, pcpus, rng, counters, checkVm);
       // The kernel hears of the hooks it calls (`vcpuSlot` is the SDK's own).
       const names = Object.keys(hooks).filter((key) =>
         typeof (hooks as Record<string, unknown>)[key] === "function" && key !== "vcpuSlot"
@@ -201,3 +208,23 @@ export function defineCpuPolicy<
 
 /** What a counter name looks like: a JSON-friendly identifier. */
 const COUNTER_NAME = /^[A-Za-z][A-Za-z0-9_]{0,63}$/;
+
+/** The policy's `checkVm`, preceded by the check of `sched` keys against those it declares. */
+function withSchedKeys(
+  policy: string,
+  declared: readonly string[] | undefined,
+  checkVm: ((id: string, params: VmParams) => void) | undefined,
+): ((id: string, params: VmParams) => void) | undefined {
+  if (declared === undefined) return checkVm;
+  return (id, params) => {
+    for (const key of Object.keys(params.sched ?? {})) {
+      if (declared.includes(key)) continue;
+      throw new ConfigError(
+        `Policy ${policy}: VM ${id} sched.${key}: unknown key${
+          didYouMean(key, declared)
+        }; expected ${declared.length === 0 ? "no sched keys" : `one of ${declared.join(", ")}`}`,
+      );
+    }
+    checkVm?.(id, params);
+  };
+}

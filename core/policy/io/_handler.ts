@@ -43,86 +43,98 @@ export class IoHandler<C> implements PolicyHandler, IoContext<C> {
     return this.#live.get(id);
   }
 
+  /** Where in the last batch the call that threw starts (an offset into its numbers). */
+  failedCall = -1;
+
   handle(batch: Batch): Reply {
     const reply = this.#reply;
     reply.clear();
     const nums = batch.nums, hooks = this.#hooks;
-    for (let i = 0; i < batch.length;) {
-      const op = nums[i]!, a = i + 3;
-      this.now = nums[i + 1]!;
-      i = a + nums[i + 2]!;
-      switch (op) {
-        case IO_OP.SUBMIT: {
-          const deadline = nums[a + 8]!;
-          const request = new IoRequestView(
-            nums[a]!,
-            this.vms[nums[a + 1]!]!,
-            this.disks[nums[a + 2]!]!,
-            {
-              write: nums[a + 3] === 1,
-              lba: nums[a + 4]!,
-              bytes: nums[a + 5]!,
-              cylinder: nums[a + 6]!,
-              submittedNs: nums[a + 7]!,
-              deadlineNs: deadline < 0 ? Infinity : deadline,
-            },
-          );
-          this.#live.add(request);
-          if (nums[a + 9] === 1) {
+    // Where the call being run starts: a hook that throws is named in the incident, with its
+    // arguments (the kernel reads them from its own copy of the batch).
+    let at = 0;
+    try {
+      for (let i = 0; i < batch.length;) {
+        at = i;
+        const op = nums[i]!, a = i + 3;
+        this.now = nums[i + 1]!;
+        i = a + nums[i + 2]!;
+        switch (op) {
+          case IO_OP.SUBMIT: {
+            const deadline = nums[a + 8]!;
+            const request = new IoRequestView(
+              nums[a]!,
+              this.vms[nums[a + 1]!]!,
+              this.disks[nums[a + 2]!]!,
+              {
+                write: nums[a + 3] === 1,
+                lba: nums[a + 4]!,
+                bytes: nums[a + 5]!,
+                cylinder: nums[a + 6]!,
+                submittedNs: nums[a + 7]!,
+                deadlineNs: deadline < 0 ? Infinity : deadline,
+              },
+            );
+            this.#live.add(request);
+            if (nums[a + 9] === 1) {
+              request.status = "started";
+              request.disk.active = request;
+              hooks.started?.(this, request);
+              break;
+            }
+            this.#fifos?.[request.disk.index]?.push(request);
+            hooks.submitted?.(this, request);
+            break;
+          }
+          case IO_OP.STARTED: {
+            const request = this.#live.get(nums[a]!);
+            if (request === undefined) break;
             request.status = "started";
             request.disk.active = request;
             hooks.started?.(this, request);
             break;
           }
-          this.#fifos?.[request.disk.index]?.push(request);
-          hooks.submitted?.(this, request);
-          break;
-        }
-        case IO_OP.STARTED: {
-          const request = this.#live.get(nums[a]!);
-          if (request === undefined) break;
-          request.status = "started";
-          request.disk.active = request;
-          hooks.started?.(this, request);
-          break;
-        }
-        case IO_OP.COMPLETE: {
-          const request = this.#live.get(nums[a]!);
-          if (request === undefined) break;
-          this.#live.delete(request);
-          request.status = "done";
-          const disk = request.disk;
-          if (disk.active === request) disk.active = null;
-          this.#moveHead(disk, nums[a + 2]!);
-          hooks.completed?.(this, request, nums[a + 3]!);
-          break;
-        }
-        case IO_OP.DISPATCH: {
-          const disk = this.disks[nums[a]!]!;
-          this.#moveHead(disk, nums[a + 1]!);
-          this.#answerDispatch(disk);
-          break;
-        }
-        case IO_OP.VM_ADD:
-        case IO_OP.VM_PARAMS: {
-          const spec = batch.objs[nums[a]!] as IoVmSpec;
-          let vm = this.vms[spec.index];
-          const added = vm === undefined || op === IO_OP.VM_ADD;
-          if (vm === undefined) vm = this.vms[spec.index] = new IoVmView(spec.index, spec.id);
-          vm.weight = spec.weight;
-          vm.max = { ...spec.max };
-          if (added) hooks.vmAdded?.(this, vm);
-          else hooks.vmChanged?.(this, vm);
-          break;
-        }
-        case IO_OP.VM_REMOVE: {
-          const vm = this.vms[nums[a]!];
-          if (vm === undefined) break;
-          vm.alive = false;
-          hooks.vmRemoved?.(this, vm);
-          break;
+          case IO_OP.COMPLETE: {
+            const request = this.#live.get(nums[a]!);
+            if (request === undefined) break;
+            this.#live.delete(request);
+            request.status = "done";
+            const disk = request.disk;
+            if (disk.active === request) disk.active = null;
+            this.#moveHead(disk, nums[a + 2]!);
+            hooks.completed?.(this, request, nums[a + 3]!);
+            break;
+          }
+          case IO_OP.DISPATCH: {
+            const disk = this.disks[nums[a]!]!;
+            this.#moveHead(disk, nums[a + 1]!);
+            this.#answerDispatch(disk);
+            break;
+          }
+          case IO_OP.VM_ADD:
+          case IO_OP.VM_PARAMS: {
+            const spec = batch.objs[nums[a]!] as IoVmSpec;
+            let vm = this.vms[spec.index];
+            const added = vm === undefined || op === IO_OP.VM_ADD;
+            if (vm === undefined) vm = this.vms[spec.index] = new IoVmView(spec.index, spec.id);
+            vm.weight = spec.weight;
+            vm.max = { ...spec.max };
+            if (added) hooks.vmAdded?.(this, vm);
+            else hooks.vmChanged?.(this, vm);
+            break;
+          }
+          case IO_OP.VM_REMOVE: {
+            const vm = this.vms[nums[a]!];
+            if (vm === undefined) break;
+            vm.alive = false;
+            hooks.vmRemoved?.(this, vm);
+            break;
+          }
         }
       }
+    } catch (error) {
+      this.failedCall = at;
+      throw error;
     }
     return reply;
   }

@@ -53,74 +53,86 @@ export class MemoryHandler<C> implements PolicyHandler, MemoryContext<C> {
     if (hooks.victim === undefined) this.#fifo = new FrameList(frames);
   }
 
+  /** Where in the last batch the call that threw starts (an offset into its numbers). */
+  failedCall = -1;
+
   handle(batch: Batch): Reply {
     const reply = this.#reply;
     reply.clear();
     const nums = batch.nums, hooks = this.#hooks;
-    for (let i = 0; i < batch.length;) {
-      const op = nums[i]!, args = i + 3, count = nums[i + 2]!;
-      this.now = nums[i + 1]!;
-      i = args + count;
-      switch (op) {
-        case MEMORY_OP.TOUCHED:
-          this.#touch(nums, args, count);
-          break;
-        case MEMORY_OP.LOADED:
-          this.#load(nums[args]!, nums[args + 1]!, nums[args + 2]!, nums[args + 3]! === 1);
-          break;
-        case MEMORY_OP.EVICTED:
-          this.#forget(nums[args]!);
-          break;
-        case MEMORY_OP.PROGRESS:
-          for (let k = args; k < args + count; k += 2) {
-            const vm = this.vms[nums[k]!];
-            if (vm !== undefined) vm.issued = nums[k + 1]!;
+    // Where the call being run starts: a hook that throws is named in the incident, with its
+    // arguments (the kernel reads them from its own copy of the batch).
+    let at = 0;
+    try {
+      for (let i = 0; i < batch.length;) {
+        at = i;
+        const op = nums[i]!, args = i + 3, count = nums[i + 2]!;
+        this.now = nums[i + 1]!;
+        i = args + count;
+        switch (op) {
+          case MEMORY_OP.TOUCHED:
+            this.#touch(nums, args, count);
+            break;
+          case MEMORY_OP.LOADED:
+            this.#load(nums[args]!, nums[args + 1]!, nums[args + 2]!, nums[args + 3]! === 1);
+            break;
+          case MEMORY_OP.EVICTED:
+            this.#forget(nums[args]!);
+            break;
+          case MEMORY_OP.PROGRESS:
+            for (let k = args; k < args + count; k += 2) {
+              const vm = this.vms[nums[k]!];
+              if (vm !== undefined) vm.issued = nums[k + 1]!;
+            }
+            break;
+          case MEMORY_OP.VICTIM: {
+            const vm = this.vms[nums[args]!]!, scope = nums[args + 2]!;
+            const frame = this.#victim(
+              vm,
+              nums[args + 1]!,
+              nums[args + 3]! === 1,
+              scope < 0 ? null : this.vms[scope] ?? null,
+            );
+            if (frame === null) reply.begin(0);
+            else reply.begin(1), reply.push(frame), this.#forget(frame);
+            break;
           }
-          break;
-        case MEMORY_OP.VICTIM: {
-          const vm = this.vms[nums[args]!]!, scope = nums[args + 2]!;
-          const frame = this.#victim(
-            vm,
-            nums[args + 1]!,
-            nums[args + 3]! === 1,
-            scope < 0 ? null : this.vms[scope] ?? null,
-          );
-          if (frame === null) reply.begin(0);
-          else reply.begin(1), reply.push(frame), this.#forget(frame);
-          break;
-        }
-        case MEMORY_OP.RECLAIM:
-          this.#reclaim(nums[args]!, nums[args + 1]!);
-          break;
-        case MEMORY_OP.BALANCE:
-          this.#balance(nums, args, count);
-          break;
-        case MEMORY_OP.VM_ADD:
-          this.#addVm(batch.objs[nums[args]!] as MemoryVmSpec);
-          break;
-        case MEMORY_OP.VM_PARAMS: {
-          const params = batch.objs[nums[args]!] as MemoryVmParams;
-          const vm = this.vms[params.index]!;
-          vm.weight = params.weight;
-          vm.target = params.target;
-          hooks.vmChanged?.(this, vm);
-          break;
-        }
-        case MEMORY_OP.VM_REMOVE: {
-          const vm = this.vms[nums[args]!]!;
-          vm.alive = false;
-          hooks.vmRemoved?.(this, vm);
-          break;
-        }
-        case MEMORY_OP.FUTURE: {
-          const future = batch.objs[nums[args]!] as (number[] | null)[];
-          future.forEach((refs, index) => {
-            if (refs !== null && refs !== undefined) this.#future[index] = refs;
-          });
-          for (const vm of this.vms) if (vm !== undefined) this.#attachFuture(vm);
-          break;
+          case MEMORY_OP.RECLAIM:
+            this.#reclaim(nums[args]!, nums[args + 1]!);
+            break;
+          case MEMORY_OP.BALANCE:
+            this.#balance(nums, args, count);
+            break;
+          case MEMORY_OP.VM_ADD:
+            this.#addVm(batch.objs[nums[args]!] as MemoryVmSpec);
+            break;
+          case MEMORY_OP.VM_PARAMS: {
+            const params = batch.objs[nums[args]!] as MemoryVmParams;
+            const vm = this.vms[params.index]!;
+            vm.weight = params.weight;
+            vm.target = params.target;
+            hooks.vmChanged?.(this, vm);
+            break;
+          }
+          case MEMORY_OP.VM_REMOVE: {
+            const vm = this.vms[nums[args]!]!;
+            vm.alive = false;
+            hooks.vmRemoved?.(this, vm);
+            break;
+          }
+          case MEMORY_OP.FUTURE: {
+            const future = batch.objs[nums[args]!] as (number[] | null)[];
+            future.forEach((refs, index) => {
+              if (refs !== null && refs !== undefined) this.#future[index] = refs;
+            });
+            for (const vm of this.vms) if (vm !== undefined) this.#attachFuture(vm);
+            break;
+          }
         }
       }
+    } catch (error) {
+      this.failedCall = at;
+      throw error;
     }
     return reply;
   }
