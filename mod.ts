@@ -29,7 +29,7 @@ export {
   simulate,
   type SimulateOptions,
   Simulation,
-} from "./core/simulate.ts";
+} from "./core/simulation/mod.ts";
 export { parseWorkload, readWorkload, WorkloadError } from "./core/workload/load.ts";
 export { WORKLOAD_SCHEMA } from "./core/workload/schema.ts";
 export type {
@@ -78,7 +78,7 @@ export {
 export { formatComparison, formatReport } from "./core/report/table.ts";
 export { type Incident, type PolicyInfo } from "./core/kernel/slot.ts";
 export { PolicyConfigError } from "./core/kernel/kernel.ts";
-export { type LoadOptions, loadPolicy, PolicyReferenceError } from "./core/loader.ts";
+export { type LoadOptions, loadPolicy, PolicyReferenceError } from "./core/simulation/loader.ts";
 export {
   type FailureKind,
   type Isolation,

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { createSimulation, type Simulation } from "../core/simulate.ts";
+import { createSimulation, type Simulation } from "../core/simulation/mod.ts";
 import { parseWorkload } from "../core/workload/load.ts";
 import type { Isolation } from "../core/protocol/runtime.ts";
 import { memoryWorkload, type MemoryWorkloadOptions } from "./_workloads.ts";

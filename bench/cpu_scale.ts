@@ -29,7 +29,7 @@ for (let round = -1; round < rounds; round++) {
     const start = performance.now();
     await simulation.run();
     const ms = performance.now() - start;
-    decisions[k] = simulation.cpu.vcpus.reduce((sum, vcpu) => sum + vcpu.dispatches, 0);
+    decisions[k] = simulation.cpuFigures().vms.reduce((sum, vm) => sum + vm.dispatches, 0);
     await simulation.close();
     if (round >= 0) samples[k]!.push(ms);
   }

@@ -11,7 +11,7 @@
  */
 
 import { cpuUsage } from "node:process";
-import { createSimulation, type Simulation } from "../core/simulate.ts";
+import { createSimulation, type Simulation } from "../core/simulation/mod.ts";
 import { parseWorkload } from "../core/workload/load.ts";
 import { IO_VMS, ioWorkload } from "./_workloads.ts";
 

@@ -27,6 +27,7 @@ import { scaleSimulation } from "./_scale.ts";
 import { ProcessRuntime } from "../core/sandbox/process.ts";
 import type { Isolation } from "../core/protocol/runtime.ts";
 import type { Batch, Reply } from "../core/protocol/batch.ts";
+import { internals } from "../core/simulation/internals.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -73,7 +74,7 @@ async function once(isolation: Isolation, ahead: number): Promise<Sample> {
     // Deadlines are not under test: a busy machine must not eject the policy.
     sandbox: { batchDeadlineMs: 10_000, blockingReads: !values.streams },
   });
-  const runtime = simulation.cpu.slot.runtime;
+  const runtime = internals(simulation).cpu.slot.runtime;
   const handle = runtime.handle.bind(runtime);
   let roundTrips = new Float64Array(1 << 14), batches = 0;
   const record = (started: number) => {

@@ -15,10 +15,10 @@
  * @module
  */
 
-import { simulate } from "../core/simulate.ts";
+import { simulate } from "../core/simulation/mod.ts";
 import { parseWorkload, readWorkload } from "../core/workload/load.ts";
 import type { Workload } from "../core/workload/schema.ts";
-import type { SimulateOptions } from "../core/simulate.ts";
+import type { SimulateOptions } from "../core/simulation/mod.ts";
 import { ioWorkload, memoryWorkload, scaleWorkload } from "../bench/_workloads.ts";
 
 const CPU_POLICIES = ["fcfs", "sjf", "srtf", "priority", "rr", "credit", "credit2", "rtds", "fair"];

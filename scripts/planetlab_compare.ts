@@ -14,7 +14,7 @@
  */
 
 import { isBadInput, parseFlags } from "../core/commands/common.ts";
-import { simulate } from "../core/simulate.ts";
+import { simulate } from "../core/simulation/mod.ts";
 import { renderTable } from "../core/report/table.ts";
 import { readWorkload } from "../core/workload/load.ts";
 import type { Report } from "../core/report/report.ts";

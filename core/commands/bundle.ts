@@ -5,7 +5,7 @@
  * @module
  */
 
-import { bundleReference, isBuiltin } from "../loader.ts";
+import { bundleReference, isBuiltin } from "../simulation/loader.ts";
 import type { Domain } from "../protocol/definition.ts";
 import { EXIT, parseFlags, UsageError, writeOutput } from "./common.ts";
 

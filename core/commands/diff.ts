@@ -7,7 +7,7 @@
  */
 
 import type { Domain } from "../protocol/definition.ts";
-import type { PolicyChoice } from "../simulate.ts";
+import type { PolicyChoice } from "../simulation/mod.ts";
 import { readWorkload } from "../workload/load.ts";
 import { type Baseline, diffBaseline, type DiffResult, diffRuns } from "../observe/diff.ts";
 import type { Report } from "../report/report.ts";

@@ -7,7 +7,7 @@
 import type { Report } from "../report/report.ts";
 import type { RunObserver } from "../report/recorder.ts";
 import { formatReport } from "../report/table.ts";
-import { createSimulation, type SimulateOptions } from "../simulate.ts";
+import { createSimulation, type SimulateOptions } from "../simulation/mod.ts";
 import { quickWorkload, quickWorkloadJson } from "../workload/quick.ts";
 import type { Workload } from "../workload/schema.ts";
 import {
@@ -64,9 +64,9 @@ export async function runWorkload(
   try {
     const end = workload.stopAt ?? Infinity;
     const step = Number.isFinite(end) ? Math.max(1, Math.ceil(end / 200)) : 1_000_000_000;
-    while (!simulation.kernel.ended) {
-      await simulation.run(simulation.kernel.now + step);
-      progress.update(simulation.kernel.now, end);
+    while (!simulation.ended) {
+      await simulation.run(simulation.nowNs + step);
+      progress.update(simulation.nowNs, end);
       observer?.step(simulation);
     }
     observer?.end(simulation);

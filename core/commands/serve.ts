@@ -11,7 +11,7 @@ import { StateError } from "../control/persistence.ts";
 import { formatDuration, parseDuration } from "../engine/duration.ts";
 import { resumeLine } from "./_messages.ts";
 import { readWorkloadJson } from "../workload/load.ts";
-import type { Simulation } from "../simulate.ts";
+import type { Simulation } from "../simulation/mod.ts";
 import {
   EXIT,
   parseFlags,

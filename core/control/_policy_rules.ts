@@ -16,7 +16,7 @@
  */
 
 import { BUILTIN_POLICIES } from "../../plugins/mod.ts";
-import { isBuiltin } from "../loader.ts";
+import { isBuiltin } from "../simulation/loader.ts";
 import type { Domain } from "../protocol/definition.ts";
 import type { Isolation } from "../protocol/runtime.ts";
 import type { PolicyRequest } from "./schemas.ts";

@@ -3,6 +3,11 @@
  * runs as fast as it can), with the mutations of the control API (VM parameters, new and removed
  * VMs, policy swaps, pause, resume, step, speed), an event feed for SSE, and crash-safe state.
  *
+ * This file is the facade the HTTP app and `serve` use; each job has a file of its own: the pacing
+ * (`clock.ts`), the state snapshots and the SSE feed (`state.ts`), the VM and policy changes
+ * (`mutations.ts`), the audit log, checkpoints and crash-loop guard (`journal.ts`), and the
+ * errors the API answers with (`errors.ts`).
+ *
  * Everything that touches the kernel runs through one queue ({@linkcode LiveKernel.exclusive}),
  * so no request runs while the kernel waits for a sandboxed policy's reply. Reads that must be
  * fast (`GET /v1/state`) are served from a snapshot the pacing loop refreshes inside that queue.
@@ -10,36 +15,19 @@
  * @module
  */
 
-import { LiveHistory } from "./_history.ts";
-import { join, resolve } from "node:path";
+import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { buildProgram } from "../cpu/programs.ts";
-import { memoryOnlyCpu } from "../memory/domain.ts";
-import type { CpuDomain } from "../cpu/domain.ts";
 import { formatDuration, parseDuration } from "../engine/duration.ts";
-import { PolicyConfigError } from "../kernel/kernel.ts";
-import type { Incident, LoadedPolicy, PolicyInfo } from "../kernel/slot.ts";
-import { loadPolicy, PolicyReferenceError } from "../loader.ts";
-import type { VmParams } from "../protocol/payloads.ts";
-import type { Domain } from "../protocol/definition.ts";
-import { PolicyFailure } from "../protocol/runtime.ts";
+import type { Incident, PolicyInfo } from "../kernel/slot.ts";
 import { defaultCacheDir } from "../bundle/cache.ts";
-import { planPolicy, type PolicyPlan, PolicyRuleError } from "./_policy_rules.ts";
-import { bound } from "./_redact.ts";
-import { createSimulation, normaliseSched, type Simulation } from "../simulate.ts";
-import type { CpuFigures } from "../cpu/figures.ts";
+import { createSimulation, type Simulation } from "../simulation/mod.ts";
 import { parseWorkload, WorkloadError } from "../workload/load.ts";
-import { readTraceText, resolveDataPath, TraceFileError } from "../workload/trace_file.ts";
-import {
-  AUDIT_SCHEMA,
-  type AuditEntry,
-  type AuditHeader,
-  type Checkpoint,
-  CHECKPOINT_SCHEMA,
-  type StartRecord,
-  STARTS_SCHEMA,
-  StateStore,
-} from "./persistence.ts";
+import { readTraceText } from "../workload/trace_file.ts";
+import { decodeSpeed, encodeSpeed, LiveClock } from "./clock.ts";
+import { ControlError } from "./errors.ts";
+import { type CheckpointSource, Journal, type SkippedSwaps } from "./journal.ts";
+import { Mutations } from "./mutations.ts";
+import { AUDIT_SCHEMA, type AuditEntry, type AuditHeader, type Checkpoint } from "./persistence.ts";
 import {
   type PolicyRequest,
   type SpeedRequest,
@@ -47,29 +35,18 @@ import {
   validateVm,
   type VmPatchRequest,
 } from "./schemas.ts";
-import type { VmWorkload } from "../workload/types.ts";
+import {
+  LiveFeed,
+  LiveSnapshots,
+  type LiveState,
+  type LiveSubscriber,
+  type LiveVm,
+  type StateContext,
+} from "./state.ts";
 
-/** An error the control API answers with: an HTTP status, a code and a one-line message. */
-export class ControlError extends Error {
-  /** The HTTP status (400, 401, 404, 409, 413 or 503). */
-  readonly status: 400 | 401 | 404 | 409 | 413 | 503;
-  /** A short machine-readable code such as `not_found`. */
-  readonly code: string;
-
-  /**
-   * Makes the error a route answers with.
-   *
-   * @param status The HTTP status.
-   * @param code A short machine-readable code.
-   * @param message What was wrong and what was expected.
-   */
-  constructor(status: 400 | 401 | 404 | 409 | 413 | 503, code: string, message: string) {
-    super(message);
-    this.name = "ControlError";
-    this.status = status;
-    this.code = code;
-  }
-}
+export { ControlError } from "./errors.ts";
+export { CRASH_LOOP_STARTS } from "./journal.ts";
+export type { LiveSample, LiveState, LiveSubscriber, LiveVm } from "./state.ts";
 
 /** What a live kernel is built from; also the first line of its audit log. */
 export interface LiveSetup {
@@ -120,130 +97,10 @@ export interface LiveOptions {
   observe?: (simulation: Simulation) => void;
 }
 
-/**
- * Starts in a row that died before they were stable, after which `--resume` replays no policy
- * swap after the last good point; twice as many, and it replays no policy swap at all.
- */
-export const CRASH_LOOP_STARTS = 2;
-
-/** Someone listening to a live kernel's events (an SSE client). */
-export interface LiveSubscriber {
-  /** Receives one event. */
-  send(event: string, data: unknown): void;
-  /** The kernel is shutting down: end the stream. */
-  close(): void;
-}
-
-/** A VM in the live state. */
-export interface LiveVm {
-  /** Its id. */
-  id: string;
-  /** Its index (stable; never reused). */
-  index: number;
-  /** How many vCPUs. */
-  vcpus: number;
-  /** vCPUs by status (`running`, `ready`, `blocked`, `new`, `done`). */
-  status: Record<string, number>;
-  /** Weight, cap, priority and policy-specific parameters. */
-  params: { weight: number; cap: number; priority: number; sched: Record<string, unknown> };
-  /** Whether it has arrived. */
-  arrived: boolean;
-  /** When it finished, or null. */
-  finishNs: number | null;
-  /** When it was removed, or null. */
-  removedNs: number | null;
-  /** CPU figures so far. */
-  cpu: {
-    runNs: number;
-    waitNs: number;
-    switches: number;
-    share: number;
-    recentShare: number;
-    latencyNs: { p50: number; p99: number; max: number };
-  };
-  /** Memory figures (refs, faults, resident frames, target), when it has memory activity. */
-  memory?: Record<string, unknown>;
-  /** I/O figures (requests, completed, bytes, latency), when the host has disks. */
-  io?: Record<string, unknown>;
-}
-
-/** The state `GET /v1/state` answers with. */
-export interface LiveState {
-  /** The workload's name. */
-  workload: string;
-  /** The seed. */
-  seed: number;
-  /** Simulated time (ns). */
-  nowNs: number;
-  /** When the run stops, or null. */
-  stopAtNs: number | null;
-  /** Whether the run is over. */
-  ended: boolean;
-  /** Whether the clock is paused. */
-  paused: boolean;
-  /** Simulated seconds per wall-clock second, or `"max"`. */
-  speed: number | "max";
-  /** How far the clock is behind its pace (ns). */
-  lagNs: number;
-  /** Decisions logged so far. */
-  decisions: number;
-  /** Acknowledged mutations so far. */
-  mutations: number;
-  /** The policy in charge of each domain. */
-  policies: Record<string, PolicyInfo & { underTest: boolean }>;
-  /** The VMs (removed ones included, with `removedNs`). */
-  vms: LiveVm[];
-  /** The pCPUs. */
-  pcpus: {
-    index: number;
-    vm: string | null;
-    busyNs: number;
-    utilization: number;
-    recentUtilization: number;
-  }[];
-  /** Other domains' figures, when the kernel has them. */
-  domains: Record<string, unknown>;
-  /** Every incident so far. */
-  incidents: Incident[];
-  /** Where state is kept, or null. */
-  stateDir: string | null;
-  /** Wall-clock time of the snapshot (ms since the epoch). */
-  takenAtMs: number;
-}
-
-/** A sample of cumulative counters, sent to SSE clients several times a second. */
-export interface LiveSample {
-  /** Simulated time (ns). */
-  nowNs: number;
-  /** Whether the clock is paused. */
-  paused: boolean;
-  /** Whether the run is over. */
-  ended: boolean;
-  /** Speed. */
-  speed: number | "max";
-  /** Per VM id: CPU time and wait so far (ns). */
-  vms: Record<string, { runNs: number; waitNs: number }>;
-  /** Busy time of each pCPU so far (ns). */
-  pcpus: number[];
-  /** How many incidents so far. */
-  incidents: number;
-  /** Other domains' counters (faults, I/O latency), when the kernel has them. */
-  domains: Record<string, unknown>;
-}
-
-const RECENT_SAMPLES = 8;
-/** Bounds on what the API may add, so no client can make the kernel crawl. */
-const MAX_VMS = 4096, MAX_VCPUS = 16384;
 /** The folder hyperhook runs from (its SDK files appear in bundler messages). */
 const INSTALL_DIR = new URL("../..", import.meta.url).protocol === "file:"
   ? fileURLToPath(new URL("../..", import.meta.url))
   : undefined;
-/** How long a start must stay up, and a swap run, to count as stable (wall-clock ms). */
-const DEFAULT_STABLE_MS = 10_000;
-/** What a policy posted as `source` is called in the state and the audit log. */
-const POSTED_SOURCE = "posted source";
-/** How much of a policy's own text (a message it threw at load or start) an answer quotes. */
-const POLICY_TEXT_CHARS = 300;
 
 /**
  * A simulation run live. Build one with {@linkcode LiveKernel.create} or
@@ -264,36 +121,20 @@ export class LiveKernel {
   readonly simulation: Simulation;
   /** What it was built from. */
   readonly setup: LiveSetup;
-  #store: StateStore | undefined;
-  #speed: number;
-  #paused: boolean;
-  #anchorWallMs = 0;
-  #anchorSimNs = 0;
-  #lagNs = 0;
-  #chunkNs = 10_000_000;
+  #options: LiveOptions;
+  #clock: LiveClock;
+  #snapshots: LiveSnapshots;
+  #feed = new LiveFeed();
+  #mutations: Mutations;
+  #journal: Journal;
   #seq = 0;
   #tail: Promise<unknown> = Promise.resolve();
-  #subscribers = new Set<LiveSubscriber>();
-  #history = new LiveHistory();
-  #snapshotText = "";
-  #snapshotBytes: Uint8Array<ArrayBuffer> | undefined;
-  #snapshotAtMs = 0;
-  #recent: { wallMs: number; nowNs: number; run: Map<string, number>; busy: number[] }[] = [];
   #lastSampleMs = 0;
-  #lastCheckpointMs = 0;
-  #checkpointed = { seq: -1, nowNs: -1 };
   #endAnnounced = false;
-  #incidentsSent = 0;
-  #loop: Promise<void> | undefined;
-  #wake: (() => void) | undefined;
   #closing: Promise<void> | undefined;
   #closed = false;
-  #sourceDir: string | undefined;
-  #options: LiveOptions;
-  #storageBroken: string | undefined;
+  #started = false;
   #dataDir: string | undefined;
-  /** How the last starts went (with a state directory): see {@linkcode CRASH_LOOP_STARTS}. */
-  #starts: StartRecord | undefined;
   /**
    * What `resume` replayed: the logged changes applied, the swaps skipped, where the replay ended,
    * and whether the decision hash matched the checkpoint's (`unchecked` without one to compare).
@@ -301,18 +142,26 @@ export class LiveKernel {
   resumed:
     | { changes: number; skipped: number; atNs: number; hash: "matched" | "diverged" | "unchecked" }
     | undefined;
-  #startsWrite: Promise<void> = Promise.resolve();
-  #startedMs: number | undefined;
-  /** Swaps not yet good: their seq, and when they began to run (undefined: at `start()`). */
-  #unproven: { seq: number; sinceMs: number | undefined }[] = [];
 
   /** Use {@linkcode LiveKernel.create} or {@linkcode LiveKernel.resume}. @internal */
   constructor(simulation: Simulation, setup: LiveSetup, options: LiveOptions) {
     this.simulation = simulation;
     this.setup = setup;
     this.#options = options;
-    this.#speed = options.speed ?? 1;
-    this.#paused = options.paused ?? false;
+    this.#clock = new LiveClock({
+      speed: options.speed,
+      paused: options.paused,
+      idleMs: options.sampleMs,
+    });
+    this.#snapshots = new LiveSnapshots(simulation);
+    this.#journal = new Journal(options);
+    this.#dataDir = options.dataDir;
+    this.#mutations = new Mutations(simulation, {
+      isolation: setup.options.isolation,
+      dataDir: options.dataDir,
+      maxTraceBytes: options.maxTraceBytes,
+      onWarning: options.onWarning,
+    });
   }
 
   /**
@@ -325,22 +174,19 @@ export class LiveKernel {
     const live = await LiveKernel.#build(setup, options);
     if (options.stateDir !== undefined) {
       try {
-        live.#store = await StateStore.create(options.stateDir, {
+        live.#journal = await Journal.create(options.stateDir, {
           schema: AUDIT_SCHEMA,
           workload: setup.workload,
           source: setup.source,
           baseDir: setup.baseDir,
           options: {
             ...setup.options,
-            speed: encodeSpeed(live.#speed),
-            paused: live.#paused,
+            speed: encodeSpeed(live.#clock.speed),
+            paused: live.#clock.paused,
           },
           startedAt: new Date().toISOString(),
-        });
-        live.#starts = { schema: STARTS_SCHEMA, unstable: 1, goodSeq: 0 };
-        await live.#store.writeStarts(live.#starts);
+        }, options);
       } catch (error) {
-        live.#store?.close();
         await live.simulation.close();
         throw error;
       }
@@ -365,25 +211,8 @@ export class LiveKernel {
    * @throws {import("./persistence.ts").StateError} When the folder holds no usable log.
    */
   static async resume(stateDir: string, options: LiveOptions = {}): Promise<LiveKernel> {
-    const { store, saved } = await StateStore.open(stateDir);
+    const { journal, saved, skip } = await Journal.open(stateDir, options);
     const { header, entries, checkpoint } = saved;
-    // This start counts as unstable until it stays up long enough or stops cleanly; it is
-    // recorded before anything runs, so a start that dies while replaying counts too.
-    let skip: ReturnType<typeof swapsToSkip>;
-    let starts: StartRecord;
-    try {
-      const last = await store.readStarts();
-      skip = swapsToSkip(entries, last);
-      starts = {
-        schema: STARTS_SCHEMA,
-        unstable: (last?.unstable ?? 0) + 1,
-        goodSeq: last?.goodSeq ?? 0,
-      };
-      await store.writeStarts(starts);
-    } catch (error) {
-      store.close();
-      throw error;
-    }
     const setup: LiveSetup = {
       workload: header.workload,
       source: header.source,
@@ -398,22 +227,21 @@ export class LiveKernel {
         paused: header.options.paused,
       });
     } catch (error) {
-      store.close();
+      journal.close();
       throw error;
     }
-    live.#store = store;
-    live.#starts = starts;
+    live.#journal = journal;
     const warn = options.onWarning ?? (() => {});
-    const kernel = live.simulation.kernel;
+    const simulation = live.simulation;
     // A replay that skips swaps the checkpoint's run made cannot match its hash.
     let checked = checkpoint === undefined || skip.fresh.length > 0 ||
       checkpoint.seq < skip.lastSkipSeq;
     let hashMatched: boolean | undefined;
     // Compares the decision hash once the replay stands where the checkpoint was taken.
     const check = () => {
-      if (checked || checkpoint === undefined || kernel.now !== checkpoint.nowNs) return;
+      if (checked || checkpoint === undefined || simulation.nowNs !== checkpoint.nowNs) return;
       checked = true;
-      const hash = kernel.log.peek();
+      const hash = simulation.peekHash();
       hashMatched = hash === checkpoint.eventsHash;
       if (hash !== checkpoint.eventsHash) {
         warn(
@@ -425,7 +253,10 @@ export class LiveKernel {
     };
     try {
       await live.#replay(entries, checkpoint, check, warn, new Set([...skip.old, ...skip.fresh]));
-      if (skip.fresh.length > 0) await live.#recordSkip(skip, starts, options.stableMs);
+      if (skip.fresh.length > 0) {
+        await journal.recordSkip(skip, { seq: live.#seq + 1, atNs: simulation.nowNs });
+        live.#seq++;
+      }
       const skipped = new Set([...skip.old, ...skip.fresh]).size;
       live.resumed = {
         changes: entries.filter((entry) =>
@@ -433,28 +264,21 @@ export class LiveKernel {
         )
           .length,
         skipped,
-        atNs: kernel.now,
+        atNs: simulation.nowNs,
         hash: hashMatched === undefined ? "unchecked" : hashMatched ? "matched" : "diverged",
       };
     } catch (error) {
       // Not a clean stop: this start still counts as unstable.
-      live.#starts = undefined;
+      journal.abandon();
       await live.close();
       throw error;
     }
-    // Replayed swaps not yet good become good once this start has run them long enough.
-    for (const entry of entries) {
-      if (entry.op === "policy.swap" && entry.seq > starts.goodSeq) {
-        if (!skip.old.has(entry.seq) && !skip.fresh.includes(entry.seq)) {
-          live.#unproven.push({ seq: entry.seq, sinceMs: undefined });
-        }
-      }
-    }
+    live.#replayed(entries, skip);
     // Explicit options win over the saved clock, as logged mutations like any other.
-    if (options.paused !== undefined && options.paused !== live.#paused) {
+    if (options.paused !== undefined && options.paused !== live.#clock.paused) {
       await (options.paused ? live.pause() : live.resume());
     }
-    if (options.speed !== undefined && options.speed !== live.#speed) {
+    if (options.speed !== undefined && options.speed !== live.#clock.speed) {
       await live.setSpeed({ speed: encodeSpeed(options.speed) });
     }
     live.#refresh();
@@ -472,16 +296,16 @@ export class LiveKernel {
     warn: (message: string) => void,
     skip: Set<number>,
   ): Promise<void> {
-    const kernel = this.simulation.kernel;
+    const simulation = this.simulation;
     let checked = checkpoint === undefined;
     let target = checkpoint?.nowNs ?? 0;
     for (const entry of entries) {
       if (checkpoint !== undefined && entry.seq > checkpoint.seq && !checked) {
-        await this.simulation.run(checkpoint.nowNs);
+        await simulation.run(checkpoint.nowNs);
         check();
         checked = true;
       }
-      await this.simulation.run(entry.atNs);
+      await simulation.run(entry.atNs);
       try {
         if (!skip.has(entry.seq)) await this.#apply(entry, true);
       } catch (error) {
@@ -497,37 +321,13 @@ export class LiveKernel {
       const toNs = entry.note?.toNs;
       target = Math.max(target, entry.atNs, typeof toNs === "number" ? toNs : 0);
     }
-    await this.simulation.run(target);
+    await simulation.run(target);
     check();
-    this.#checkpointed = { seq: this.#seq, nowNs: kernel.now };
   }
 
-  /** Logs the swaps this resume skipped (a `replay.skip` entry), and says so. */
-  async #recordSkip(
-    skip: ReturnType<typeof swapsToSkip>,
-    starts: StartRecord,
-    stableMs = DEFAULT_STABLE_MS,
-  ): Promise<void> {
-    const which = skip.all
-      ? "no policy swap is replayed"
-      : `the policy swaps after the last good point (mutation ${starts.goodSeq}) are not replayed`;
-    const reason = `${starts.unstable - 1} starts in a row died within ${
-      formatDuration(stableMs * 1e6)
-    }`;
-    const entry: AuditEntry = {
-      seq: this.#seq + 1,
-      atNs: this.simulation.kernel.now,
-      at: new Date().toISOString(),
-      op: "replay.skip",
-      body: { seqs: skip.fresh, reason },
-    };
-    await this.#store!.append(entry);
-    this.#seq = entry.seq;
-    this.#options.onWarning?.(
-      `Crash loop: ${reason}, so ${which}: mutations ${
-        skip.fresh.join(", ")
-      } are skipped (logged as mutation ${entry.seq}, replay.skip)`,
-    );
+  /** After a resume's replay: where the books stand. */
+  #replayed(entries: AuditEntry[], skip: SkippedSwaps): void {
+    this.#journal.replayed(entries, skip, { seq: this.#seq, nowNs: this.simulation.nowNs });
   }
 
   static async #build(setup: LiveSetup, options: LiveOptions): Promise<LiveKernel> {
@@ -559,11 +359,10 @@ export class LiveKernel {
       observe: options.observe,
       onIncident: (incident) => {
         options.onIncident?.(incident);
-        if (built.live !== undefined) built.live.#broadcast("incident", incident);
+        if (built.live !== undefined) built.live.#feed.broadcast("incident", incident);
       },
     });
-    built.live = new LiveKernel(simulation, setup, options);
-    built.live.#dataDir = dataDir;
+    built.live = new LiveKernel(simulation, setup, { ...options, dataDir });
     return built.live;
   }
 
@@ -575,8 +374,8 @@ export class LiveKernel {
   serverPaths(): [path: string | undefined, label: string][] {
     const absolute = (path: string | undefined) => path === undefined ? undefined : resolve(path);
     return [
-      [this.#sourceDir, "<temp>"],
-      [absolute(this.#store?.dir), "<state-dir>"],
+      [this.#mutations.sourceDir, "<temp>"],
+      [absolute(this.#journal.dir), "<state-dir>"],
       [this.#dataDir, "<data-dir>"],
       [absolute(this.setup.baseDir), "<workload-dir>"],
       [absolute(defaultCacheDir()), "<cache>"],
@@ -587,19 +386,14 @@ export class LiveKernel {
     ];
   }
 
-  /** The CPU domain. */
-  get cpu(): CpuDomain {
-    return this.simulation.cpu;
-  }
-
   /** Whether the clock is paused. */
   get paused(): boolean {
-    return this.#paused;
+    return this.#clock.paused;
   }
 
   /** Simulated seconds per wall-clock second (`Infinity`: as fast as possible). */
   get speed(): number {
-    return this.#speed;
+    return this.#clock.speed;
   }
 
   /** Acknowledged mutations so far. */
@@ -609,7 +403,7 @@ export class LiveKernel {
 
   /** How many SSE clients are listening. */
   get subscribers(): number {
-    return this.#subscribers.size;
+    return this.#feed.size;
   }
 
   /**
@@ -624,325 +418,80 @@ export class LiveKernel {
 
   /** Starts the pacing loop. */
   start(): void {
-    if (this.#loop !== undefined || this.#closed) return;
-    this.#startedMs = performance.now();
-    for (const swap of this.#unproven) swap.sinceMs ??= this.#startedMs;
-    this.#reanchor();
-    this.#loop = this.#run();
-  }
-
-  #reanchor(): void {
-    this.#anchorWallMs = performance.now();
-    this.#anchorSimNs = this.simulation.kernel.now;
-    this.#lagNs = 0;
-  }
-
-  async #run(): Promise<void> {
-    const kernel = this.simulation.kernel;
-    while (!this.#closed) {
-      if (this.#paused || kernel.ended) {
-        await this.exclusive(() => this.#housekeeping());
-        await this.#sleep(this.#options.sampleMs ?? 250);
-        continue;
-      }
-      const started = performance.now();
-      const paced = this.#speed === Infinity
-        ? Infinity
-        : this.#anchorSimNs + (started - this.#anchorWallMs) * 1e6 * this.#speed;
-      const limit = Math.floor(Math.min(paced, kernel.now + this.#chunkNs));
-      let limited = false;
-      if (limit > kernel.now) {
-        try {
-          await this.exclusive(async () => {
-            if (this.#paused || this.#closed) return;
-            await this.simulation.run(limit);
-            this.#housekeeping();
-          });
-        } catch (error) {
-          // A fault of the kernel itself (not a policy's: those are incidents). Stop the clock and
-          // keep serving, so the state can still be read and the server stopped cleanly.
-          this.#paused = true;
-          this.#options.onWarning?.(
-            `The kernel failed at ${kernel.now} ns and the clock is paused: ${
-              (error as Error)?.stack ?? error
-            }`,
-          );
-          continue;
-        }
-        const took = performance.now() - started;
-        limited = limit < paced;
-        // Keep each slice of kernel work short (a few ms), so requests wait little for the queue:
-        // a backlog (the process was descheduled, or the speed is high) is worked off in slices.
-        if (took > 4) this.#chunkNs = Math.max(10_000, Math.floor(this.#chunkNs / 2));
-        else if (took < 1 && limited) this.#chunkNs = Math.min(60e9, this.#chunkNs * 2);
-      } else {
-        await this.exclusive(() => this.#housekeeping());
-      }
-      if (this.#speed !== Infinity) {
-        this.#lagNs = Math.max(0, Math.floor(paced - kernel.now));
-        // More than a second of wall time behind: drop the backlog rather than race to catch up.
-        if (this.#lagNs > this.#speed * 1e9) this.#reanchor();
-      }
-      if (limited) await this.#sleep(0);
-      else await this.#sleep(10);
-    }
-  }
-
-  #sleep(ms: number): Promise<void> {
-    return new Promise((done) => {
-      const timer = setTimeout(() => {
-        this.#wake = undefined;
-        done();
-      }, ms);
-      this.#wake = () => {
-        clearTimeout(timer);
-        this.#wake = undefined;
-        done();
-      };
+    if (this.#started || this.#closed) return;
+    this.#started = true;
+    this.#journal.started();
+    this.#clock.start({
+      simulation: this.simulation,
+      exclusive: (task) => this.exclusive(task),
+      housekeeping: () => this.#housekeeping(),
+      onWarning: this.#options.onWarning,
     });
   }
 
   /** Inside the queue: refresh the snapshot, send samples and news, checkpoint when due. */
   #housekeeping(): Promise<void> | void {
     const wallMs = performance.now();
-    const kernel = this.simulation.kernel;
-    if (wallMs - this.#snapshotAtMs >= 50) this.#refresh();
+    if (this.#snapshots.ageMs(wallMs) >= 50) this.#refresh();
     if (wallMs - this.#lastSampleMs >= (this.#options.sampleMs ?? 250)) {
       this.#lastSampleMs = wallMs;
       // Sampled with no subscriber too: a dashboard opened later starts with the history.
-      this.#broadcast("sample", this.#sample());
+      this.#feed.broadcast("sample", this.#snapshots.sample(this.#view()));
     }
-    if (kernel.ended && !this.#endAnnounced) {
+    if (this.simulation.ended && !this.#endAnnounced) {
       this.#endAnnounced = true;
       this.#refresh();
-      this.#broadcast("ended", { nowNs: kernel.now });
+      this.#feed.broadcast("ended", { nowNs: this.simulation.nowNs });
     }
-    const guard = this.#guardStarts(wallMs);
-    if (wallMs - this.#lastCheckpointMs >= (this.#options.checkpointMs ?? 5000)) {
-      this.#lastCheckpointMs = wallMs;
-      return guard === undefined ? this.#checkpoint() : Promise.all([guard, this.#checkpoint()])
-        .then(() => {});
-    }
-    return guard;
+    return this.#journal.housekeeping(wallMs, this.#checkpointSource());
   }
 
-  /**
-   * Keeps the start record: this start is stable once it has run `stableMs`, and a swap good once
-   * it has run that long. Returns the write, if one was due.
-   */
-  #guardStarts(wallMs: number): Promise<void> | undefined {
-    const starts = this.#starts, started = this.#startedMs;
-    if (starts === undefined || started === undefined) return undefined;
-    const stableMs = this.#options.stableMs ?? DEFAULT_STABLE_MS;
-    let changed = false;
-    if (starts.unstable > 0 && wallMs - started >= stableMs) {
-      starts.unstable = 0;
-      changed = true;
-    }
-    const unproven = this.#unproven;
-    while (unproven.length > 0 && wallMs - (unproven[0]!.sinceMs ?? wallMs) >= stableMs) {
-      starts.goodSeq = Math.max(starts.goodSeq, unproven.shift()!.seq);
-      changed = true;
-    }
-    return changed ? this.#writeStarts() : undefined;
-  }
-
-  /** Writes the start record (one write at a time, each of the record as it then is). */
-  #writeStarts(): Promise<void> {
-    const store = this.#store, starts = this.#starts;
-    if (store === undefined || starts === undefined) return Promise.resolve();
-    this.#startsWrite = this.#startsWrite.then(() => store.writeStarts({ ...starts })).catch(
-      (error) => this.#options.onWarning?.(`Start record not written: ${(error as Error).message}`),
-    );
-    return this.#startsWrite;
-  }
-
-  /** Writes a checkpoint if anything changed since the last one (call inside the queue). */
-  async #checkpoint(): Promise<void> {
-    const store = this.#store, kernel = this.simulation.kernel;
-    if (store === undefined || this.#storageBroken !== undefined) return;
-    if (this.#checkpointed.seq === this.#seq && this.#checkpointed.nowNs === kernel.now) return;
-    const checkpoint: Checkpoint = {
-      schema: CHECKPOINT_SCHEMA,
+  #checkpointSource(): CheckpointSource {
+    const clock = this.#clock;
+    return {
       seq: this.#seq,
-      nowNs: kernel.now,
-      eventsHash: kernel.log.peek(),
-      decisions: kernel.log.count,
-      speed: encodeSpeed(this.#speed),
-      paused: this.#paused,
-      savedAt: new Date().toISOString(),
+      simulation: this.simulation,
+      speed: encodeSpeed(clock.speed),
+      paused: clock.paused,
     };
-    try {
-      await store.checkpoint(checkpoint);
-      this.#checkpointed = { seq: checkpoint.seq, nowNs: checkpoint.nowNs };
-    } catch (error) {
-      this.#options.onWarning?.(`Checkpoint failed: ${(error as Error).message}`);
-    }
+  }
+
+  /** The clock and books as the state shows them. */
+  #view(): StateContext {
+    const clock = this.#clock;
+    return {
+      paused: clock.paused,
+      speed: encodeSpeed(clock.speed),
+      lagNs: clock.lagNs,
+      mutations: this.#seq,
+      stateDir: this.#journal.dir ?? null,
+    };
   }
 
   /** The live state, as JSON text (a snapshot at most 50 ms old; no kernel access). */
   stateText(): string {
-    return this.#snapshotText;
+    return this.#snapshots.text;
   }
 
   /** The same snapshot as UTF-8 bytes, encoded once per refresh (the hot read of the API). */
   stateBytes(): Uint8Array<ArrayBuffer> {
-    return this.#snapshotBytes ??= new TextEncoder().encode(this.#snapshotText);
+    return this.#snapshots.bytes();
   }
 
   /** The live state (parsed from the snapshot). */
   state(): LiveState {
-    return JSON.parse(this.#snapshotText);
+    return this.#snapshots.state();
   }
 
   #refresh(): void {
-    const wallMs = performance.now();
-    this.#snapshotAtMs = wallMs;
-    this.#snapshotText = JSON.stringify(this.#buildState(wallMs));
-    this.#snapshotBytes = undefined;
-  }
-
-  #buildState(wallMs: number): LiveState {
-    const simulation = this.simulation, kernel = simulation.kernel;
-    const now = kernel.now;
-    const cpu = simulation.cpu.figures(now);
-    const run = runNow(cpu);
-    const busy = busyNow(cpu);
-    const recent = this.#recentBase(wallMs, now, run, busy);
-    const pcpus = busy.length;
-    const capacity = now * pcpus;
-    const recentSpan = now - recent.nowNs;
-    const policies: LiveState["policies"] = {};
-    for (const domain of kernel.domains) {
-      policies[domain.name] = { ...domain.slot.info, underTest: domain.slot.underTest };
-    }
-    const memory = simulation.memory?.figures(), io = simulation.io?.figures(now);
-    const vms = cpu.vms.map((vm): LiveVm => {
-      const runNs = run.get(vm.id) ?? 0;
-      const before = recent.run.get(vm.id) ?? 0;
-      const latency = vm.latency;
-      const memoryFigures = memory?.vms[vm.index], ioFigures = io?.vms[vm.index];
-      return {
-        id: vm.id,
-        index: vm.index,
-        vcpus: vm.vcpus,
-        status: vm.status,
-        params: {
-          weight: vm.params.weight,
-          cap: vm.params.cap,
-          priority: vm.params.priority,
-          sched: vm.params.sched,
-        },
-        arrived: vm.arrived,
-        finishNs: vm.finishNs,
-        removedNs: vm.removedNs,
-        cpu: {
-          runNs,
-          waitNs: vm.waitNs + vm.waitingNs,
-          switches: vm.switches,
-          share: capacity === 0 ? 0 : runNs / capacity,
-          recentShare: recentSpan <= 0 ? 0 : (runNs - before) / (recentSpan * pcpus),
-          latencyNs: {
-            p50: latency.quantile(0.5),
-            p99: latency.quantile(0.99),
-            max: latency.max,
-          },
-        },
-        ...(memoryFigures === undefined ? {} : { memory: memoryFigures }),
-        ...(ioFigures === undefined ? {} : { io: ioFigures }),
-      };
-    });
-    return {
-      workload: simulation.workload.name,
-      seed: simulation.workload.seed,
-      nowNs: now,
-      stopAtNs: kernel.stopAtNs ?? null,
-      ended: kernel.ended,
-      paused: this.#paused,
-      speed: encodeSpeed(this.#speed),
-      lagNs: this.#lagNs,
-      decisions: kernel.log.count,
-      mutations: this.#seq,
-      policies,
-      vms,
-      pcpus: busy.map((busyNs, i) => ({
-        index: i,
-        vm: cpu.running[i]!,
-        busyNs,
-        utilization: now === 0 ? 0 : busyNs / now,
-        recentUtilization: recentSpan <= 0 ? 0 : (busyNs - (recent.busy[i] ?? 0)) / recentSpan,
-      })),
-      domains: this.#domainFigures(),
-      incidents: [...kernel.incidents],
-      stateDir: this.#store?.dir ?? null,
-      takenAtMs: Date.now(),
-    };
-  }
-
-  /** The oldest recent sample (about two seconds back), and records the current one. */
-  #recentBase(
-    wallMs: number,
-    nowNs: number,
-    run: Map<string, number>,
-    busy: number[],
-  ): { nowNs: number; run: Map<string, number>; busy: number[] } {
-    const recent = this.#recent;
-    const last = recent[recent.length - 1];
-    if (last === undefined || wallMs - last.wallMs >= 250 || nowNs < last.nowNs) {
-      if (last !== undefined && nowNs < last.nowNs) recent.length = 0;
-      recent.push({ wallMs, nowNs, run, busy });
-      if (recent.length > RECENT_SAMPLES) recent.shift();
-    }
-    return recent[0]!;
-  }
-
-  /** Host figures of the memory and I/O domains (faults; requests, latency, disks). */
-  #domainFigures(): Record<string, unknown> {
-    const out: Record<string, unknown> = {};
-    const { memory, io } = this.simulation;
-    if (memory !== undefined) out.memory = memory.figures().host;
-    if (io !== undefined) out.io = io.figures(this.simulation.kernel.now).live();
-    return out;
-  }
-
-  #sample(): LiveSample {
-    const kernel = this.simulation.kernel;
-    const cpu = this.simulation.cpu.figures(kernel.now);
-    const vms: LiveSample["vms"] = {};
-    for (const vm of cpu.vms) {
-      if (vm.removedNs === null) {
-        vms[vm.id] = { runNs: vm.runNs + vm.runningNs, waitNs: vm.waitNs + vm.waitingNs };
-      }
-    }
-    return {
-      nowNs: kernel.now,
-      paused: this.#paused,
-      ended: kernel.ended,
-      speed: encodeSpeed(this.#speed),
-      vms,
-      pcpus: busyNow(cpu),
-      incidents: kernel.incidents.length,
-      domains: this.#domainFigures(),
-    };
+    this.#snapshots.refresh(this.#view());
   }
 
   /** Adds an SSE client; returns the function that removes it. */
   subscribe(subscriber: LiveSubscriber): () => void {
-    this.#subscribers.add(subscriber);
-    subscriber.send("hello", { ...this.state(), history: this.#history.view() });
-    return () => this.#subscribers.delete(subscriber);
-  }
-
-  #broadcast(event: string, data: unknown): void {
-    if (event === "incident") this.#incidentsSent++;
-    this.#history.record(event, data);
-    for (const subscriber of this.#subscribers) {
-      try {
-        subscriber.send(event, data);
-      } catch {
-        this.#subscribers.delete(subscriber);
-      }
-    }
+    const leave = this.#feed.subscribe(subscriber);
+    subscriber.send("hello", { ...this.state(), history: this.#feed.history() });
+    return leave;
   }
 
   // --- Mutations -------------------------------------------------------------------------------
@@ -1000,17 +549,10 @@ export class LiveKernel {
   #mutate(request: { op: string; target?: string; body?: unknown }): Promise<any> {
     return this.exclusive(async () => {
       if (this.#closed) throw new ControlError(409, "closing", "The server is shutting down");
-      if (this.#storageBroken !== undefined) {
-        throw new ControlError(
-          503,
-          "storage",
-          `The audit log cannot be written (${this.#storageBroken}); mutations are refused`,
-        );
-      }
-      const kernel = this.simulation.kernel;
+      this.#journal.refuseIfBroken();
       const entry: AuditEntry = {
         seq: this.#seq + 1,
-        atNs: kernel.now,
+        atNs: this.simulation.nowNs,
         at: "",
         op: request.op,
         ...(request.target === undefined ? {} : { target: request.target }),
@@ -1018,26 +560,11 @@ export class LiveKernel {
       };
       const result = await this.#apply(entry, false);
       entry.at = new Date().toISOString();
-      if (this.#store !== undefined) {
-        try {
-          await this.#store.append(entry);
-        } catch (error) {
-          this.#storageBroken = (error as Error).message;
-          throw new ControlError(
-            503,
-            "storage",
-            `Applied but not recorded: the audit log cannot be written (${this.#storageBroken})`,
-          );
-        }
-      }
+      await this.#journal.append(entry);
       this.#seq = entry.seq;
-      if (entry.op === "policy.swap" && this.#starts !== undefined) {
-        // Before `start()` nothing runs yet: the swap's time begins with the clock's loop.
-        const sinceMs = this.#startedMs === undefined ? undefined : performance.now();
-        this.#unproven.push({ seq: entry.seq, sinceMs });
-      }
+      if (entry.op === "policy.swap") this.#journal.swapped(entry.seq);
       this.#refresh();
-      this.#broadcast("change", { seq: entry.seq, atNs: entry.atNs, op: entry.op, result });
+      this.#feed.broadcast("change", { seq: entry.seq, atNs: entry.atNs, op: entry.op, result });
       return result;
     });
   }
@@ -1047,69 +574,68 @@ export class LiveKernel {
    * mutation that throws changed nothing. Sets `entry.note` with what replay checks.
    */
   async #apply(entry: AuditEntry, replaying: boolean): Promise<unknown> {
-    const kernel = this.simulation.kernel;
+    const simulation = this.simulation, clock = this.#clock, mutations = this.#mutations;
     const mutatesKernel = entry.op.startsWith("vm.") || entry.op === "policy.swap" ||
       entry.op === "sim.step";
-    if (mutatesKernel && kernel.ended) {
+    if (mutatesKernel && simulation.ended) {
       throw new ControlError(
         409,
         "ended",
-        `The simulation ended at ${formatDuration(kernel.now)}; it takes no more changes`,
+        `The simulation ended at ${formatDuration(simulation.nowNs)}; it takes no more changes`,
       );
     }
     switch (entry.op) {
       case "vm.patch":
-        return this.#patch(entry.target!, entry.body as VmPatchRequest);
-      case "vm.add":
-        return this.#add(validateVm(entry.body, this.#rawHost()));
-      case "vm.remove": {
-        const vm = this.#findVm(entry.target!);
-        this.cpu.removeVm(vm);
-        for (const domain of kernel.domains) {
-          const remove = (domain as { removeVm?: (index: number) => void }).removeVm;
-          if (domain.name !== "cpu" && typeof remove === "function") remove.call(domain, vm.index);
-        }
-        return { id: vm.id, removedNs: vm.removedNs! };
+        mutations.patchVm(entry.target!, entry.body as VmPatchRequest);
+        return this.#liveVm(entry.target!);
+      case "vm.add": {
+        const spec = validateVm(entry.body, this.#rawHost());
+        mutations.addVm(spec);
+        return this.#liveVm(spec.id);
       }
+      case "vm.remove":
+        return mutations.removeVm(entry.target!);
       case "policy.swap":
-        return await this.#swap(entry, replaying);
+        return await mutations.swap(entry, replaying);
       case "replay.skip":
         // Written by a resume that broke a crash loop (never by a request): the swaps it names
         // are skipped by every later replay, so it changes nothing when met.
         if (!replaying) break;
         return entry.body;
       case "sim.pause":
-        this.#paused = true;
+        clock.paused = true;
         return this.#status();
       case "sim.resume":
-        this.#paused = false;
-        this.#reanchor();
-        this.#wake?.();
+        clock.paused = false;
+        clock.reanchor(simulation.nowNs);
+        clock.wake();
         return this.#status();
       case "sim.speed": {
-        this.#speed = decodeSpeed((entry.body as SpeedRequest).speed)!;
-        this.#reanchor();
+        clock.speed = decodeSpeed((entry.body as SpeedRequest).speed)!;
+        clock.reanchor(simulation.nowNs);
         return this.#status();
       }
       case "sim.step": {
-        if (!this.#paused && !replaying) {
+        if (!clock.paused && !replaying) {
           throw new ControlError(409, "running", "Step needs a paused clock: pause it first");
         }
         const by = parseDuration((entry.body as StepRequest | undefined)?.by);
-        let toNs = by !== undefined ? kernel.now + by : kernel.queue.peekTime();
-        if (kernel.stopAtNs !== undefined) toNs = Math.min(toNs, kernel.stopAtNs);
+        let toNs = by !== undefined ? simulation.nowNs + by : simulation.nextEventNs();
+        if (simulation.stopAtNs !== undefined) toNs = Math.min(toNs, simulation.stopAtNs);
         if (!Number.isFinite(toNs)) {
           throw new ControlError(409, "idle", "Nothing is left to happen: no event is queued");
         }
         entry.note = { toNs };
         if (!replaying) {
           // In slices, yielding between them, so reads are served during a long step.
-          while (kernel.now < toNs && !kernel.ended) {
-            await this.simulation.run(Math.min(toNs, kernel.now + Math.max(this.#chunkNs, 1e6)));
+          while (simulation.nowNs < toNs && !simulation.ended) {
+            await simulation.run(
+              Math.min(toNs, simulation.nowNs + Math.max(clock.chunkNs, 1e6)),
+            );
             await new Promise((done) => setTimeout(done, 0));
           }
         }
-        this.#reanchor();
+        clock.reanchor(simulation.nowNs);
         return this.#status();
       }
     }
@@ -1117,12 +643,11 @@ export class LiveKernel {
   }
 
   #status(): SimStatus {
-    const kernel = this.simulation.kernel;
     return {
-      nowNs: kernel.now,
-      paused: this.#paused,
-      speed: encodeSpeed(this.#speed),
-      ended: kernel.ended,
+      nowNs: this.simulation.nowNs,
+      paused: this.#clock.paused,
+      speed: encodeSpeed(this.#clock.speed),
+      ended: this.simulation.ended,
     };
   }
 
@@ -1131,212 +656,9 @@ export class LiveKernel {
     return (this.setup.workload as { host?: unknown }).host;
   }
 
-  #findVm(id: string) {
-    const vm = this.cpu.vms.find((candidate) => candidate.id === id);
-    if (vm === undefined || vm.removedNs !== null) {
-      throw new ControlError(404, "not_found", `No VM "${id}" in this kernel`);
-    }
-    return vm;
-  }
-
   #liveVm(id: string): LiveVm {
     this.#refresh();
     return this.state().vms.find((vm) => vm.id === id)!;
-  }
-
-  #patch(id: string, patch: VmPatchRequest): LiveVm {
-    const vm = this.#findVm(id);
-    const { memory, io } = this.simulation;
-    // Every check before any change: a refused patch changes nothing.
-    if (patch.memory !== undefined) {
-      if (memory === undefined) throw noDomain("memory");
-      if (memory.vms[vm.index] === undefined) {
-        throw new ControlError(
-          409,
-          "no_memory",
-          `VM "${id}" has no memory activity (no "memory" section), so it has no target to set`,
-        );
-      }
-      const target = patch.memory.target;
-      if (target !== undefined && target > memory.frames) {
-        throw new ControlError(
-          400,
-          "invalid",
-          `Body: memory.target: expected at most the host's ${memory.frames} frames, got ${target}`,
-        );
-      }
-    }
-    if (patch.io !== undefined && io === undefined) throw noDomain("io");
-    const set: Partial<Omit<VmParams, "index">> = {};
-    if (patch.weight !== undefined) set.weight = patch.weight;
-    if (patch.cap !== undefined) set.cap = patch.cap;
-    if (patch.priority !== undefined) set.priority = patch.priority;
-    if (patch.sched !== undefined) {
-      set.sched = { ...vm.params.sched, ...normaliseSched(patch.sched) };
-    }
-    if (Object.keys(set).length > 0) this.cpu.setParams(vm, set);
-    if (patch.memory?.target !== undefined) memory!.setTarget(vm.index, patch.memory.target);
-    if (patch.io !== undefined) io!.setVmParams(vm.index, patch.io);
-    return this.#liveVm(id);
-  }
-
-  #add(spec: VmWorkload): LiveVm {
-    if (this.cpu.vms.length >= MAX_VMS || this.cpu.vcpus.length + spec.vcpus > MAX_VCPUS) {
-      throw new ControlError(
-        409,
-        "too_large",
-        `This kernel holds at most ${MAX_VMS} VMs and ${MAX_VCPUS} vCPUs (removed ones count)`,
-      );
-    }
-    if (this.cpu.vms.some((vm) => vm.id === spec.id)) {
-      throw new ControlError(
-        409,
-        "conflict",
-        `A VM "${spec.id}" exists or existed in this kernel: VM ids are never reused`,
-      );
-    }
-    const { kernel, memory, io } = this.simulation;
-    if (spec.memory !== undefined && memory === undefined) throw noDomain("memory");
-    if (spec.io !== undefined && io === undefined) throw noDomain("io");
-    // Every check, trace reads included, before any domain changes: a refused VM leaves no trace
-    // (its id is not taken, its index not used, and nothing is logged).
-    const readText = (path: string) => this.#readClientTrace(path);
-    // As a workload's VMs are built (core/simulate.ts): a memory-only VM runs to issue its refs.
-    const cpuSpec = spec.cpu ??
-      (spec.memory === undefined ? undefined : memoryOnlyCpu(spec.memory, spec.vcpus));
-    let program;
-    try {
-      program = buildProgram(cpuSpec, readText);
-    } catch (error) {
-      throw new ControlError(400, "invalid", `Body: cpu: ${withoutContent(error)}`);
-    }
-    if (program !== null && !program.finite && kernel.stopAtNs === undefined) {
-      throw new ControlError(
-        400,
-        "invalid",
-        "Body: cpu: this VM runs forever, and the workload has no stopAt to end the run",
-      );
-    }
-    let prepared;
-    try {
-      // Every VM has its place in the I/O domain, with or without I/O of its own.
-      prepared = io?.prepareVm(this.cpu.vms.length, spec, "body", readText);
-    } catch (error) {
-      const message = withoutContent(error).replace(/^Workload: body\./, "");
-      throw new ControlError(400, "invalid", `Body: ${message.replace(/^Workload: /, "io: ")}`);
-    }
-    const cpuVm = this.cpu.addVm(
-      spec.id,
-      spec.vcpus,
-      {
-        weight: spec.weight,
-        cap: spec.cap,
-        priority: spec.priority,
-        sched: normaliseSched(spec.sched),
-      },
-      program,
-      kernel.now + (cpuSpec?.arrive ?? 0),
-    );
-    if (spec.memory !== undefined) memory!.addVm(cpuVm, spec.memory, "memory");
-    if (prepared !== undefined) io!.addPrepared(prepared);
-    return this.#liveVm(spec.id);
-  }
-
-  /**
-   * Reads a trace file a client named (`POST /v1/vms`): only inside the data folder, a regular
-   * file within the size limit. Messages name the path as the client sent it.
-   */
-  #readClientTrace(path: string): string {
-    try {
-      return readTraceText(resolveDataPath(this.#dataDir, path), {
-        maxBytes: this.#options.maxTraceBytes,
-      });
-    } catch (error) {
-      if (error instanceof TraceFileError) throw new TraceFileError(path, error.reason);
-      throw error;
-    }
-  }
-
-  async #swap(
-    entry: AuditEntry,
-    replaying: boolean,
-  ): Promise<{ domain: string; policy: PolicyInfo }> {
-    const name = entry.target as Domain, request = entry.body as PolicyRequest;
-    const kernel = this.simulation.kernel;
-    const domain = kernel.domains.find((d) => d.name === name);
-    if (domain === undefined) {
-      throw new ControlError(
-        409,
-        "no_domain",
-        `This kernel has no ${name} domain (the workload's host defines none)`,
-      );
-    }
-    let plan;
-    try {
-      plan = planPolicy(name, request, this.setup.options.isolation);
-    } catch (error) {
-      if (error instanceof PolicyRuleError) {
-        throw new ControlError(400, "refused", `Body: ${error.message}`);
-      }
-      throw error;
-    }
-    const loaded = await this.#load(name, request, plan);
-    const old = domain.slot.info.name;
-    try {
-      await kernel.swap(name, loaded);
-    } catch (error) {
-      if (error instanceof PolicyConfigError) {
-        throw new ControlError(400, "invalid_config", `${error.message}; ${old} keeps running`);
-      }
-      const reason = error instanceof PolicyFailure ? `${error.kind}/${error.reason}: ` : "";
-      throw new ControlError(
-        409,
-        "policy_failed",
-        `The new ${name} policy failed to start (${reason}${
-          bound(String((error as Error)?.message), POLICY_TEXT_CHARS)
-        }); ${old} keeps running`,
-      );
-    }
-    const info = domain.slot.info;
-    this.simulation.requested[name] = { ...info, ejected: false, restarts: 0 };
-    if (replaying && typeof entry.note?.sha256 === "string" && entry.note.sha256 !== info.sha256) {
-      this.#options.onWarning?.(
-        `Replay of mutation ${entry.seq}: policy ${info.reference} has changed since (sha256 ${info.sha256}, was ${entry.note.sha256})`,
-      );
-    }
-    entry.note = { sha256: info.sha256 };
-    return { domain: name, policy: info };
-  }
-
-  /**
-   * Loads a policy the rules allowed. Posted source is written to a file of its own (the bundler
-   * reads modules from files), bundled as untrusted code, and the file removed at once: nothing
-   * the client could name stays behind, and the policy's reference is `posted source`.
-   */
-  async #load(name: Domain, request: PolicyRequest, plan: PolicyPlan): Promise<LoadedPolicy> {
-    const options = {
-      isolation: plan.isolation,
-      config: request.config,
-      untrusted: plan.untrusted,
-    };
-    let folder: string | undefined;
-    try {
-      if (plan.use !== undefined) return await loadPolicy(name, plan.use, options);
-      this.#sourceDir ??= await Deno.makeTempDir({ prefix: "hyperhook-sources-" });
-      folder = await Deno.makeTempDir({ dir: this.#sourceDir });
-      const path = join(folder, "policy.ts");
-      await Deno.writeTextFile(path, request.source!);
-      const loaded = await loadPolicy(name, path, options);
-      loaded.info = { ...loaded.info, name: POSTED_SOURCE, reference: POSTED_SOURCE };
-      return loaded;
-    } catch (error) {
-      const message = error instanceof PolicyReferenceError
-        ? error.message
-        : `Policy: ${(error as Error)?.message}`;
-      throw new ControlError(400, "invalid_policy", bound(message, POLICY_TEXT_CHARS));
-    } finally {
-      if (folder !== undefined) await Deno.remove(folder, { recursive: true }).catch(() => {});
-    }
   }
 
   /**
@@ -1346,30 +668,15 @@ export class LiveKernel {
   close(): Promise<void> {
     this.#closing ??= (async () => {
       this.#closed = true;
-      this.#wake?.();
-      await this.#loop;
+      await this.#clock.stop();
       await this.exclusive(async () => {
         this.#refresh();
-        await this.#checkpoint();
-        // A clean stop: the next start begins with no unstable one behind it.
-        if (this.#starts !== undefined && this.#storageBroken === undefined) {
-          this.#starts.unstable = 0;
-          await this.#writeStarts();
-        }
+        await this.#journal.stopCleanly(this.#checkpointSource());
       });
-      for (const subscriber of this.#subscribers) {
-        try {
-          subscriber.close();
-        } catch {
-          // Already gone.
-        }
-      }
-      this.#subscribers.clear();
+      this.#feed.closeAll();
       await this.simulation.close();
-      this.#store?.close();
-      if (this.#sourceDir !== undefined) {
-        await Deno.remove(this.#sourceDir, { recursive: true }).catch(() => {});
-      }
+      this.#journal.close();
+      await this.#mutations.close();
     })();
     return this.#closing;
   }
@@ -1387,51 +694,6 @@ export interface SimStatus {
   ended: boolean;
 }
 
-/**
- * The swaps a resume skips: those earlier resumes skipped (`replay.skip` entries), and, after
- * {@linkcode CRASH_LOOP_STARTS} unstable starts in a row, those after the last good point (after
- * twice as many, every swap).
- */
-function swapsToSkip(
-  entries: AuditEntry[],
-  last: StartRecord | undefined,
-): { old: Set<number>; fresh: number[]; lastSkipSeq: number; all: boolean } {
-  const old = new Set<number>();
-  let lastSkipSeq = 0;
-  for (const entry of entries) {
-    if (entry.op !== "replay.skip") continue;
-    const seqs = (entry.body as { seqs?: unknown } | undefined)?.seqs;
-    if (Array.isArray(seqs)) { for (const seq of seqs) if (typeof seq === "number") old.add(seq); }
-    lastSkipSeq = entry.seq;
-  }
-  const unstable = last?.unstable ?? 0;
-  if (unstable < CRASH_LOOP_STARTS) return { old, fresh: [], lastSkipSeq, all: false };
-  const all = unstable >= 2 * CRASH_LOOP_STARTS;
-  const from = all ? 0 : last!.goodSeq;
-  const fresh = entries
-    .filter((entry) => entry.op === "policy.swap" && entry.seq > from && !old.has(entry.seq))
-    .map((entry) => entry.seq);
-  return { old, fresh, lastSkipSeq, all };
-}
-
-/**
- * A trace reader's message without the text it quotes: a client names a file to read, and the
- * answer must not become a way to read files through the server.
- */
-/** CPU time of every VM so far, including the runs going on now, by VM id. */
-function runNow(cpu: CpuFigures): Map<string, number> {
-  return new Map(cpu.vms.map((vm) => [vm.id, vm.runNs + vm.runningNs]));
-}
-
-/** Busy time of every pCPU so far, including the runs going on now. */
-function busyNow(cpu: CpuFigures): number[] {
-  return cpu.busyNs.map((busy, i) => busy + cpu.runningNs[i]!);
-}
-
-function withoutContent(error: unknown): string {
-  return String((error as Error)?.message ?? error).replace(/, got "[\s\S]*$/, "");
-}
-
 /** An environment variable, when reading it is already allowed (it must never prompt). */
 function grantedEnv(name: string): string | undefined {
   try {
@@ -1442,24 +704,6 @@ function grantedEnv(name: string): string | undefined {
   } catch {
     return undefined;
   }
-}
-
-function noDomain(name: "memory" | "io"): ControlError {
-  return new ControlError(
-    409,
-    "no_domain",
-    `This kernel has no ${name} domain (the workload's host defines no ${
-      name === "memory" ? "memory" : "disks"
-    })`,
-  );
-}
-
-function encodeSpeed(speed: number): number | "max" {
-  return speed === Infinity ? "max" : speed;
-}
-
-function decodeSpeed(speed: number | "max" | undefined): number | undefined {
-  return speed === undefined ? undefined : speed === "max" ? Infinity : speed;
 }
 
 export { WorkloadError };

@@ -3,13 +3,14 @@
  * TYPE lines, counters ending in `_total`, base units (seconds), histograms with cumulative `le`
  * buckets, `_sum` and `_count`. Labels: `vm`, `pcpu`, `disk`, `domain`.
  *
- * Other domains join in by giving their kernel domain a `liveMetrics(): MetricFamily[]` method.
+ * Every family comes from the simulation's figures (`Simulation.figures`), the domains' own.
  *
  * @module
  */
 
 import type { Histogram } from "../engine/histogram.ts";
 import type { LiveKernel } from "./live.ts";
+import type { SimulationFigures } from "../simulation/mod.ts";
 
 /** One sample of a family: labels and a value (or histogram buckets). */
 export interface MetricSample {
@@ -73,11 +74,11 @@ export interface ServerFigures {
  */
 export function collectMetrics(live: LiveKernel, server?: ServerFigures): MetricFamily[] {
   const state = live.state();
-  const kernel = live.simulation.kernel, cpu = live.simulation.cpu;
+  const simulation = live.simulation, figures = simulation.figures(), cpu = figures.cpu;
   const s = (ns: number) => ns / 1e9;
   const families: MetricFamily[] = [
     gauge("hyperhook_simulated_seconds", "Simulated time of the live kernel", [{
-      value: s(kernel.now),
+      value: s(simulation.nowNs),
     }]),
     gauge(
       "hyperhook_speed_ratio",
@@ -85,12 +86,12 @@ export function collectMetrics(live: LiveKernel, server?: ServerFigures): Metric
       [{ value: live.speed }],
     ),
     gauge("hyperhook_paused", "1 while the clock is paused", [{ value: live.paused ? 1 : 0 }]),
-    gauge("hyperhook_ended", "1 once the run is over", [{ value: kernel.ended ? 1 : 0 }]),
+    gauge("hyperhook_ended", "1 once the run is over", [{ value: simulation.ended ? 1 : 0 }]),
     gauge("hyperhook_lag_seconds", "How far the clock is behind its pace (simulated)", [{
       value: s(state.lagNs),
     }]),
     counter("hyperhook_decisions_total", "Decisions logged by the kernel", [{
-      value: kernel.log.count,
+      value: simulation.decisions,
     }]),
     counter("hyperhook_mutations_total", "Acknowledged mutations of the control API", [{
       value: live.mutations,
@@ -98,20 +99,20 @@ export function collectMetrics(live: LiveKernel, server?: ServerFigures): Metric
     gauge(
       "hyperhook_policy_info",
       "The policy in charge of each domain (value 1; under_test=0 after an ejection)",
-      kernel.domains.map((domain) => ({
+      simulation.policies().map(({ domain, info, underTest }) => ({
         labels: {
-          domain: domain.name,
-          policy: domain.slot.info.name,
-          sha256: domain.slot.info.sha256,
-          isolation: domain.slot.info.isolation,
-          under_test: domain.slot.underTest ? "1" : "0",
+          domain,
+          policy: info.name,
+          sha256: info.sha256,
+          isolation: info.isolation,
+          under_test: underTest ? "1" : "0",
         },
         value: 1,
       })),
     ),
   ];
   const incidents = new Map<string, { domain: string; kind: string; count: number }>();
-  for (const incident of kernel.incidents) {
+  for (const incident of simulation.incidents) {
     const key = `${incident.domain}\u0000${incident.kind}`;
     const entry = incidents.get(key) ?? { domain: incident.domain, kind: incident.kind, count: 0 };
     entry.count++;
@@ -194,11 +195,7 @@ export function collectMetrics(live: LiveKernel, server?: ServerFigures): Metric
       value: cpu.switches,
     }]),
   );
-  families.push(...memoryFamilies(live), ...ioFamilies(live));
-  for (const domain of kernel.domains) {
-    const more = (domain as { liveMetrics?: () => MetricFamily[] }).liveMetrics;
-    if (typeof more === "function") families.push(...more.call(domain));
-  }
+  families.push(...memoryFamilies(figures), ...ioFamilies(figures));
   if (server !== undefined) {
     families.push(
       counter(
@@ -257,13 +254,11 @@ export function renderMetrics(families: readonly MetricFamily[]): string {
 }
 
 /** The memory domain's families, when the kernel has one. */
-function memoryFamilies(live: LiveKernel): MetricFamily[] {
-  const memory = live.simulation.memory;
+function memoryFamilies({ cpu, memory }: SimulationFigures): MetricFamily[] {
   if (memory === undefined) return [];
-  const { host, vms: figures } = memory.figures();
-  const vms = live.simulation.cpu.vms.filter((vm) =>
-    vm.removedNs === null && figures[vm.index] !== undefined
-  ).map((vm) => ({ id: vm.id, figures: figures[vm.index]! }));
+  const { host, vms: figures } = memory;
+  const vms = cpu.vms.filter((vm) => vm.removedNs === null && figures[vm.index] !== undefined)
+    .map((vm) => ({ id: vm.id, figures: figures[vm.index]! }));
   const perVm = (pick: (figures: (typeof vms)[number]["figures"]) => number | null) =>
     vms.flatMap(({ id, figures }) => {
       const value = pick(figures);
@@ -294,15 +289,13 @@ function memoryFamilies(live: LiveKernel): MetricFamily[] {
 }
 
 /** The I/O domain's families, when the kernel has one. */
-function ioFamilies(live: LiveKernel): MetricFamily[] {
-  const io = live.simulation.io;
+function ioFamilies({ cpu, io }: SimulationFigures): MetricFamily[] {
   if (io === undefined) return [];
-  const vms = live.simulation.cpu.vms.filter((vm) =>
-    vm.removedNs === null && io.vms[vm.index] !== undefined
-  ).map((vm) => ({ id: vm.id, vm: io.vms[vm.index]! }));
-  const figures = io.figures(live.simulation.kernel.now), disks = figures.disks;
+  const vms = cpu.vms.filter((vm) => vm.removedNs === null && io.vms[vm.index] !== undefined)
+    .map((vm) => ({ id: vm.id, vm: io.vms[vm.index]!, latency: io.latencies[vm.index]! }));
+  const disks = io.disks;
   const queued = new Map(
-    (figures.live().disks as { id: string; queued: number }[]).map((d) => [d.id, d.queued]),
+    (io.live().disks as { id: string; queued: number }[]).map((d) => [d.id, d.queued]),
   );
   return [
     counter(
@@ -323,7 +316,7 @@ function ioFamilies(live: LiveKernel): MetricFamily[] {
     histogram(
       "hyperhook_vm_io_latency_seconds",
       "I/O latency of a VM's requests, submission to completion (simulated)",
-      vms.map(({ id, vm }) => ({ labels: { vm: id }, histogram: vm.latency })),
+      vms.map(({ id, latency }) => ({ labels: { vm: id }, histogram: latency })),
     ),
     counter(
       "hyperhook_disk_requests_total",

@@ -21,20 +21,24 @@
 
 import { LOG } from "../engine/decision_log.ts";
 import { Histogram } from "../engine/histogram.ts";
-import type { Kernel, KernelDomain } from "../kernel/kernel.ts";
+import type { Kernel } from "../kernel/kernel.ts";
+import type { VcpuControl, VmDomain } from "../kernel/domain.ts";
+import { Queries } from "../kernel/_queries.ts";
+import { Watchdog } from "../kernel/_watchdog.ts";
+import { Periodic } from "../kernel/_periodic.ts";
 import type { PolicySlot } from "../kernel/slot.ts";
 import type { HostCpuWorkload } from "../workload/types.ts";
 import { CPU_OP, DEFAULT_TICK_NS, MAX_COUNTERS, MAX_TIMERS } from "../protocol/ops.ts";
 import type { VcpuStatus, VmParams, VmSpec } from "../protocol/payloads.ts";
 import type { Reply } from "../protocol/batch.ts";
 import type { StartResult } from "../protocol/definition.ts";
-import { type BatchWriter, ReplyReader } from "../protocol/batch.ts";
+import type { BatchWriter, ReplyReader } from "../protocol/batch.ts";
 import { invalidDecision as invalid, PolicyFailure } from "../protocol/runtime.ts";
 import { type Program, ProgramCursor, STEP } from "./programs.ts";
-import { type CpuFigures, cpuFigures } from "./figures.ts";
+import { BLOCKED, DONE, Pcpu, READY, RUNNING, STATUS, Vcpu, Vm, WaitBuffer } from "./model.ts";
 
-const NEW = 0, READY = 1, RUNNING = 2, BLOCKED = 3, DONE = 4;
-const STATUS: readonly VcpuStatus[] = ["new", "ready", "running", "blocked", "done"];
+export { Pcpu, Vcpu, Vm } from "./model.ts";
+import { type CpuFigures, cpuFigures } from "./figures.ts";
 
 const REASON_ARRIVE = 0, REASON_WAKE = 1, REASON_PREEMPT = 2, REASON_SLICE = 3, REASON_REPLAY = 4;
 const STOP_SLICE = 0, STOP_BLOCK = 1, STOP_DONE = 2, STOP_PREEMPT = 3;
@@ -71,169 +75,25 @@ export const CPU_LOG = {
   TIMER_PREEMPT: 7,
 } as const;
 
-/** A VM as the kernel keeps it. */
-export class Vm {
-  /** Index in the workload. */
-  readonly index: number;
-  /** Name. */
+/** What the CPU domain needs to add a VM. */
+export interface CpuVm {
+  /** Its name. */
   readonly id: string;
-  /** Global ids of its vCPUs. */
-  readonly vcpus: number[] = [];
-  /** Parameters (the policy gets a copy). */
-  params: VmParams;
-  /** The program its vCPUs run, or null. */
+  /** How many vCPUs it has. */
+  readonly vcpus: number;
+  /** Its scheduling parameters (`sched` durations in ns). */
+  readonly params: Omit<VmParams, "index">;
+  /** The program its vCPUs run, or null (a VM without CPU work). */
   readonly program: Program | null;
-  /** When it arrives. */
+  /** When it arrives (ns). */
   readonly arriveNs: number;
-  /** When its last vCPU finished, or null. */
-  finishNs: number | null = null;
-  /** Whether it has arrived. */
-  arrived = false;
-  /** When it was removed (live control), or null. */
-  removedNs: number | null = null;
-  #latency: Histogram;
-  #waits: WaitBuffer;
-  /** Per-VM counters CPU policies keep (`ctx.count`), by name. */
-  readonly counters: Record<string, number> = {};
-
-  /** @internal */
-  constructor(
-    index: number,
-    id: string,
-    params: VmParams,
-    program: Program | null,
-    arriveNs: number,
-    waits: WaitBuffer,
-  ) {
-    this.index = index;
-    this.id = id;
-    this.params = params;
-    this.program = program;
-    this.arriveNs = arriveNs;
-    this.#waits = waits;
-    this.#latency = waits.add();
-  }
-
-  /** Scheduling latencies of its vCPUs (runnable to running). */
-  get latency(): Histogram {
-    this.#waits.flush();
-    return this.#latency;
-  }
 }
 
-/**
- * The waits of dispatched vCPUs on their way into their VMs' latency histograms. They are
- * recorded in batches: one histogram per VM is more memory than the caches hold next to the
- * kernel's state, and a batch lets the processor fetch many of them at once. Reading a VM's
- * histogram records the batch first.
- */
-class WaitBuffer {
-  /** The VMs' histograms, by VM index. */
-  #histograms: Histogram[] = [];
-  #vm = new Int32Array(WAIT_BATCH);
-  #ns = new Float64Array(WAIT_BATCH);
-  #count = 0;
-
-  /** A histogram for the next VM. */
-  add(): Histogram {
-    const histogram = new Histogram();
-    this.#histograms.push(histogram);
-    return histogram;
-  }
-
-  /** A wait of `ns` of a vCPU of VM `vm`. */
-  record(vm: number, ns: number): void {
-    const count = this.#count;
-    this.#vm[count] = vm;
-    this.#ns[count] = ns;
-    if ((this.#count = count + 1) === WAIT_BATCH) this.flush();
-  }
-
-  /** Records the waits of the batch. */
-  flush(): void {
-    const histograms = this.#histograms, vms = this.#vm, ns = this.#ns;
-    for (let i = 0; i < this.#count; i++) histograms[vms[i]!]!.record(ns[i]!);
-    this.#count = 0;
-  }
-}
-
-const WAIT_BATCH = 4096;
-
-/** A vCPU as the kernel keeps it. */
-export class Vcpu {
-  /** Global id. */
-  readonly id: number;
-  /** Its VM. */
-  readonly vm: Vm;
-  /** Index in the VM. */
-  readonly index: number;
-  /** Where it is in its program. */
-  readonly cursor: ProgramCursor;
-  /** NEW, READY, RUNNING, BLOCKED or DONE. */
-  state = NEW;
-  /** The pCPU it runs on, or -1. */
-  pcpu = -1;
-  /** Bumped whenever a pending run-end or wake event goes stale. */
-  gen = 0;
-  /** What is left of the current run step. */
-  remainingNs = 0;
-  /** When it started running, or became ready. */
-  sinceNs = 0;
-  /** When it was last switched in. */
-  switchedInNs = 0;
-  /** The slice it runs under, as an absolute end time. */
-  sliceEndNs = Infinity;
-  /** CPU time since it last woke (the current burst). */
-  burstNs = 0;
-  /** Whether it sits in a pCPU's local queue. */
-  queued = false;
-  /** CPU time received. */
-  runNs = 0;
-  /** Time runnable but not running. */
-  waitNs = 0;
-  /** How many times it was put on a pCPU (every applied dispatch). */
-  dispatches = 0;
-  /** How many times it was switched in on a pCPU that ran another vCPU last. */
-  switches = 0;
-  /** Whether it is blocked by `CpuDomain.stall` in the middle of a run step. */
-  stalled = false;
-
-  /** @internal */
-  constructor(id: number, vm: Vm, index: number, cursor: ProgramCursor) {
-    this.id = id;
-    this.vm = vm;
-    this.index = index;
-    this.cursor = cursor;
-  }
-}
-
-/** A pCPU. */
-export class Pcpu {
-  /** Index. */
-  readonly index: number;
-  /** The vCPU running, or -1. */
-  vcpu = -1;
-  /** Local queue: vCPU ids and their slices. */
-  readonly localVcpus: number[] = [];
-  /** Slices of the local queue, parallel to `localVcpus`. */
-  readonly localSlices: number[] = [];
-  /** Head of the local queue. */
-  localHead = 0;
-  /** The vCPU it ran last, or -1. */
-  lastVcpu = -1;
-  /** The instant the policy last declined to give it work. */
-  declinedAtNs = -1;
-  /** Time spent running vCPUs. */
-  busyNs = 0;
-
-  /** @internal */
-  constructor(index: number) {
-    this.index = index;
-  }
-}
+/** A change of a VM's scheduling parameters. */
+export type CpuParamsSet = Partial<Omit<VmParams, "index">>;
 
 /** The CPU domain of a kernel. */
-export class CpuDomain implements KernelDomain {
+export class CpuDomain implements VmDomain<CpuVm, CpuParamsSet, CpuFigures>, VcpuControl {
   /** Always `cpu`. */
   readonly name = "cpu" as const;
   /** The CPU policy slot. */
@@ -269,23 +129,24 @@ export class CpuDomain implements KernelDomain {
   #idleCount: number;
   /** Total dispatches. */
   switches = 0;
-  /** Called for `{io}` program steps (set by the I/O domain). */
-  onIoStep: ((vcpu: Vcpu, payload: unknown) => void) | undefined;
+  /**
+   * Called for `{io}` program steps, with the vCPU's id (wired to the I/O domain where the
+   * simulation is composed).
+   */
+  onIoStep: ((vcpu: number, payload: unknown) => void) | undefined;
   /**
    * Called when a vCPU starts running (`true`) and when it leaves its pCPU (`false`), after the
-   * change (set by the memory domain: a VM references memory only while its vCPUs run).
+   * change, with the vCPU's id (wired to the memory domain where the simulation is composed: a VM
+   * references memory only while its vCPUs run).
    */
-  onRunChange: ((vcpu: Vcpu, running: boolean) => void) | undefined;
+  onRunChange: ((vcpu: number, running: boolean) => void) | undefined;
   #kernel: Kernel;
   #base: number;
   #waits = new WaitBuffer();
-  #timeline: { atNs: number; vm: number; set: Partial<VmParams> }[] = [];
-  #queryKind: number[] = [];
-  #queryArg: number[] = [];
-  #queryCount = 0;
-  #reader = new ReplyReader();
-  #watchdogAtNs = Infinity;
-  #tickArmed = -1;
+  #timeline: { atNs: number; vm: number; set: CpuParamsSet }[] = [];
+  #queries: Queries;
+  #watchdog: Watchdog;
+  #tick: Periodic;
   /** The times of the policy's pending timers (`ctx.timer`). */
   #timers = new Set<number>();
   /** The instant of the last SYNC query. */
@@ -319,38 +180,53 @@ export class CpuDomain implements KernelDomain {
     for (let i = 0; i < pcpus; i++) this.#idle[i >>> 5]! |= 1 << (i & 31);
     this.#idleCount = pcpus;
     this.#base = kernel.register(this, 8);
+    this.#queries = new Queries(slot);
+    this.#watchdog = new Watchdog(kernel, this.#base + EV_WATCHDOG);
+    this.#tick = new Periodic(kernel, slot, {
+      hook: "tick",
+      kind: this.#base + EV_TICK,
+      defaultNs: DEFAULT_TICK_NS,
+      minimum: { ns: bounds.minTick, name: "host.cpu.minTick" },
+    });
   }
 
-  /** Adds a VM with `vcpus` vCPUs running `program`; it arrives at `arriveNs`. */
-  addVm(
-    id: string,
-    vcpus: number,
-    params: Omit<VmParams, "index">,
-    program: Program | null,
-    arriveNs: number,
-  ): Vm {
+  /**
+   * Adds a VM: its vCPUs get the next ids, and it arrives at `vm.arriveNs`.
+   *
+   * @param vm Its name, vCPU count, parameters, program and arrival.
+   * @returns The VM as the domain keeps it.
+   */
+  addVm(vm: CpuVm): Vm {
     const index = this.vms.length;
-    const vm = new Vm(index, id, { index, ...params }, program, arriveNs, this.#waits);
-    this.vms.push(vm);
-    for (let i = 0; i < vcpus; i++) {
+    const added = new Vm(
+      index,
+      vm.id,
+      { index, ...vm.params },
+      vm.program,
+      vm.arriveNs,
+      this.#waits,
+    );
+    this.vms.push(added);
+    for (let i = 0; i < vm.vcpus; i++) {
       const vcpuId = this.vcpus.length;
       const cursor = new ProgramCursor(this.#kernel.rng.fork("vcpu", vcpuId));
-      vm.vcpus.push(vcpuId);
-      this.vcpus.push(new Vcpu(vcpuId, vm, i, cursor));
+      added.vcpus.push(vcpuId);
+      this.vcpus.push(new Vcpu(vcpuId, added, i, cursor));
     }
-    if (program?.finite) this.#kernel.pendingWork += vcpus;
-    this.#kernel.schedule(arriveNs, this.#base + EV_ARRIVE, index);
-    return vm;
+    if (vm.program?.finite) this.#kernel.pendingWork += vm.vcpus;
+    this.#kernel.schedule(vm.arriveNs, this.#base + EV_ARRIVE, index);
+    return added;
   }
 
-  /** Schedules a change of a VM's parameters at `atNs` (workload timeline). */
-  scheduleParams(atNs: number, vm: number, set: Partial<VmParams>): void {
-    this.#timeline.push({ atNs, vm, set });
+  /** Changes a VM's parameters at `atNs` (workload timeline): an event of the domain. */
+  scheduleVmParams(atNs: number, index: number, set: CpuParamsSet): void {
+    this.#timeline.push({ atNs, vm: index, set });
     this.#kernel.schedule(atNs, this.#base + EV_PARAMS, this.#timeline.length - 1);
   }
 
   /** Changes a VM's parameters now (live control); the policy hears of it in its next batch. */
-  setParams(vm: Vm, set: Partial<Omit<VmParams, "index">>): void {
+  setVmParams(index: number, set: CpuParamsSet): void {
+    const vm = this.vms[index]!;
     vm.params = { ...vm.params, ...set, index: vm.index };
     this.#kernel.log.record(LOG.cpu, CPU_LOG.PARAMS, this.#kernel.now, vm.index, 0, 0);
     if (vm.arrived && vm.removedNs === null) {
@@ -364,8 +240,9 @@ export class CpuDomain implements KernelDomain {
    * the policy hears `VM_REMOVE` in its next batch. The VM stays in `vms` (indices are never
    * reused) with `removedNs` set. Removing a removed VM does nothing.
    */
-  removeVm(vm: Vm): void {
-    if (vm.removedNs !== null) return;
+  removeVm(index: number): void {
+    const vm = this.vms[index];
+    if (vm === undefined || vm.removedNs !== null) return;
     const now = this.#kernel.now;
     vm.removedNs = now;
     this.#kernel.log.record(LOG.cpu, CPU_LOG.REMOVE, now, vm.index, 0, 0);
@@ -411,13 +288,13 @@ export class CpuDomain implements KernelDomain {
         return;
       }
       case EV_TICK:
-        return this.#tick(tag);
+        return this.#ticks(tag);
       case EV_PARAMS: {
         const change = this.#timeline[target]!;
-        return this.setParams(this.vms[change.vm]!, change.set);
+        return this.setVmParams(change.vm, change.set);
       }
       case EV_WATCHDOG:
-        return this.#watchdog();
+        return this.#watchdogDue();
       case EV_SETTLE:
         return;
       case EV_TIMER:
@@ -458,8 +335,9 @@ export class CpuDomain implements KernelDomain {
     this.#makeReady(vcpu, reason);
   }
 
-  /** Wakes a vCPU blocked by another domain (I/O done, fault served). */
-  resume(vcpu: Vcpu): void {
+  /** Wakes a vCPU blocked by another domain (I/O done, fault served), by id. */
+  resume(id: number): void {
+    const vcpu = this.vcpus[id]!;
     if (vcpu.state !== BLOCKED) return;
     if (vcpu.stalled) {
       // Back to the rest of the run step it was stalled in: a new burst, as after any block.
@@ -474,12 +352,18 @@ export class CpuDomain implements KernelDomain {
    * fault being served): the policy sees it stop with reason `block`, and `resume` makes it
    * runnable again with the rest of its run step. Does nothing to a vCPU that is not running.
    */
-  stall(vcpu: Vcpu): void {
+  stall(id: number): void {
+    const vcpu = this.vcpus[id]!;
     if (vcpu.state !== RUNNING) return;
     this.#account(vcpu);
     this.#release(vcpu, STOP_BLOCK);
     vcpu.state = BLOCKED;
     vcpu.stalled = true;
+  }
+
+  /** Whether a vCPU runs now (is on a pCPU), by id. */
+  isRunning(id: number): boolean {
+    return this.vcpus[id]!.pcpu >= 0;
   }
 
   #maybeFinish(vm: Vm): void {
@@ -502,15 +386,9 @@ export class CpuDomain implements KernelDomain {
     );
     if ((reason === REASON_ARRIVE || reason === REASON_WAKE) && this.#takesPreempt) {
       this.slot.writer.call1(CPU_OP.PREEMPT, now, vcpu.id);
-      this.#query(CPU_OP.PREEMPT, vcpu.id);
+      this.#queries.add(CPU_OP.PREEMPT, vcpu.id);
     }
-    if (this.#watchdogAtNs === Infinity) this.#armWatchdog(now + this.#kernel.stallNs);
-  }
-
-  #query(kind: number, arg: number): void {
-    this.#queryKind[this.#queryCount] = kind;
-    this.#queryArg[this.#queryCount++] = arg;
-    this.slot.writer.queries++;
+    this.#watchdog.start(now);
   }
 
   settle(): void {
@@ -525,7 +403,7 @@ export class CpuDomain implements KernelDomain {
     ) {
       this.#syncedAtNs = now;
       writer.callN(CPU_OP.SYNC, now, NO_ARGS, 0);
-      this.#query(CPU_OP.SYNC, 0);
+      this.#queries.add(CPU_OP.SYNC, 0);
     }
   }
 
@@ -562,23 +440,15 @@ export class CpuDomain implements KernelDomain {
     if (this.#unqueued > 0 && pcpu.declinedAtNs !== now) {
       pcpu.declinedAtNs = now;
       writer.call1(CPU_OP.DISPATCH, now, pcpu.index);
-      this.#query(CPU_OP.DISPATCH, pcpu.index);
+      this.#queries.add(CPU_OP.DISPATCH, pcpu.index);
     }
   }
 
   apply(reply: Reply): void {
-    const reader = this.#reader, count = this.#queryCount;
-    this.#queryCount = 0;
-    reader.reset(reply);
-    for (let q = 0; q < count; q++) {
-      let n: number;
-      try {
-        n = reader.begin();
-      } catch (error) {
-        throw invalid("malformed-reply", (error as Error).message);
-      }
-      const arg = this.#queryArg[q]!;
-      switch (this.#queryKind[q]) {
+    const queries = this.#queries, reader = queries.reader;
+    for (let q = queries.start(reply); q >= 0; q = queries.next()) {
+      const n = queries.values, arg = queries.arg[q]!;
+      switch (queries.kind[q]) {
         case CPU_OP.DISPATCH:
           this.#applyDispatch(this.pcpus[arg]!, n, reader);
           break;
@@ -704,7 +574,7 @@ export class CpuDomain implements KernelDomain {
     if (generation !== this.slot.generation || !this.#timers.delete(now)) return;
     if (!this.slot.has("timer")) return;
     this.slot.writer.callN(CPU_OP.TIMER, now, NO_ARGS, 0);
-    this.#query(CPU_OP.TIMER, 0);
+    this.#queries.add(CPU_OP.TIMER, 0);
   }
 
   #isPcpu(value: number): boolean {
@@ -799,7 +669,7 @@ export class CpuDomain implements KernelDomain {
     this.#kernel.log.record(LOG.cpu, CPU_LOG.RUN, now, vcpu.id, pcpu.index, slice);
     this.slot.writer.call3(CPU_OP.RUNNING, now, vcpu.id, pcpu.index, slice);
     this.#armRunEnd(vcpu);
-    this.onRunChange?.(vcpu, true);
+    this.onRunChange?.(vcpu.id, true);
   }
 
   #armRunEnd(vcpu: Vcpu): void {
@@ -843,7 +713,7 @@ export class CpuDomain implements KernelDomain {
         if (this.onIoStep === undefined) {
           throw new Error(`VM ${vcpu.vm.id}: an {io} step needs the I/O domain (host.disks)`);
         }
-        this.onIoStep(vcpu, cursor.payload);
+        this.onIoStep(vcpu.id, cursor.payload);
         return;
       case STEP.END:
         vcpu.state = DONE;
@@ -883,32 +753,22 @@ export class CpuDomain implements KernelDomain {
     const burst = reason === STOP_BLOCK || reason === STOP_DONE ? vcpu.burstNs : -1;
     this.slot.writer.call5(CPU_OP.STOPPING, now, vcpu.id, pcpu.index, reason, ranNs, burst);
     vcpu.pcpu = -1;
-    this.onRunChange?.(vcpu, false);
+    this.onRunChange?.(vcpu.id, false);
   }
 
-  #tick(generation: number): void {
-    if (generation !== this.slot.generation || !this.slot.has("tick")) return;
+  #ticks(generation: number): void {
+    if (!this.#tick.current(generation)) return;
     const now = this.#kernel.now, writer = this.slot.writer;
     for (const pcpu of this.pcpus) {
       if (pcpu.vcpu < 0) continue;
       writer.call2(CPU_OP.TICK, now, pcpu.index, pcpu.vcpu);
-      this.#query(CPU_OP.TICK, pcpu.index);
+      this.#queries.add(CPU_OP.TICK, pcpu.index);
     }
-    this.#kernel.schedule(now + this.#tickNs(), this.#base + EV_TICK, 0, generation);
-  }
-
-  #tickNs(): number {
-    return tickOf(this.slot.declared);
+    this.#tick.next(generation);
   }
 
   check(declared: StartResult): void {
-    const tick = tickOf(declared), minimum = this.bounds.minTick;
-    if (declared.hooks.includes("tick") && tick < minimum) {
-      throw invalid(
-        "tick-too-short",
-        `tickNs ${tick}: below the minimum tick period of ${minimum} ns (host.cpu.minTick)`,
-      );
-    }
+    this.#tick.check(declared);
   }
 
   installed(): void {
@@ -928,17 +788,12 @@ export class CpuDomain implements KernelDomain {
     for (const vm of this.vms) {
       for (const name of this.#counterNames) vm.counters[name] ??= 0;
     }
-    if (this.slot.has("tick") && this.#tickArmed !== this.slot.generation) {
-      this.#tickArmed = this.slot.generation;
-      const tick = this.#tickNs(), now = this.#kernel.now;
-      const next = (Math.floor(now / tick) + 1) * tick;
-      this.#kernel.schedule(next, this.#base + EV_TICK, 0, this.slot.generation);
-    }
+    this.#tick.install();
   }
 
   replay(): void {
     const writer = this.slot.writer, now = this.#kernel.now;
-    this.#queryCount = 0;
+    this.#queries.clear();
     // Give back what the old policy had queued on pCPUs: the new one decides afresh.
     for (const pcpu of this.pcpus) {
       for (let i = pcpu.localHead; i < pcpu.localVcpus.length; i++) {
@@ -973,35 +828,25 @@ export class CpuDomain implements KernelDomain {
     }
   }
 
-  #armWatchdog(atNs: number): void {
-    this.#watchdogAtNs = atNs;
-    this.#kernel.schedule(atNs, this.#base + EV_WATCHDOG, 0);
-  }
-
-  #watchdog(): void {
+  /** The watchdog's event: ejects the policy when the oldest runnable vCPU waited too long. */
+  #watchdogDue(): void {
     const now = this.#kernel.now;
-    if (now !== this.#watchdogAtNs) return;
+    if (!this.#watchdog.due(now)) return;
     let oldest: Vcpu | undefined;
     for (const vcpu of this.vcpus) {
       if (vcpu.state === READY && (oldest === undefined || vcpu.sinceNs < oldest.sinceNs)) {
         oldest = vcpu;
       }
     }
-    if (oldest === undefined) {
-      this.#watchdogAtNs = Infinity;
-      return;
-    }
+    if (!this.#watchdog.overdue(now, oldest?.sinceNs ?? Infinity) || oldest === undefined) return;
     const stall = this.#kernel.stallNs;
-    this.#armWatchdog(oldest.sinceNs + stall > now ? oldest.sinceNs + stall : now + stall);
-    if (oldest.sinceNs + stall <= now) {
-      throw new PolicyFailure(
-        "stall",
-        "watchdog",
-        `vCPU ${oldest.id} of VM ${oldest.vm.id} was runnable for ${
-          (now - oldest.sinceNs) / 1e9
-        } s without running (watchdog timeout ${stall / 1e9} s)`,
-      );
-    }
+    throw new PolicyFailure(
+      "stall",
+      "watchdog",
+      `vCPU ${oldest.id} of VM ${oldest.vm.id} was runnable for ${
+        (now - oldest.sinceNs) / 1e9
+      } s without running (watchdog timeout ${stall / 1e9} s)`,
+    );
   }
 
   finish(endNs: number): void {
@@ -1030,12 +875,6 @@ export class CpuDomain implements KernelDomain {
 }
 
 const NO_ARGS: readonly number[] = [];
-
-/** The tick period a policy declared: `tickNs` when it is a positive integer, else 10 ms. */
-function tickOf(declared: StartResult): number {
-  const tick = declared.tickNs;
-  return tick !== undefined && Number.isInteger(tick) && tick > 0 ? tick : DEFAULT_TICK_NS;
-}
 
 /** The index of the lowest set bit of a non-zero 32-bit word. */
 function lowestBit(bits: number): number {

@@ -39,6 +39,8 @@ export interface CpuVmFigures {
   readonly waitingNs: number;
   /** Switches of its vCPUs. */
   readonly switches: number;
+  /** How many times its vCPUs were put on a pCPU (every applied dispatch). */
+  readonly dispatches: number;
   /** Work its program asked for up to now (curves and traces), or null. */
   readonly demandNs: number | null;
   /** How many of its vCPUs are in each state. */
@@ -73,7 +75,7 @@ export interface CpuFigures {
  */
 export function cpuFigures(cpu: CpuDomain, nowNs: number): CpuFigures {
   const vms = cpu.vms.map((vm): CpuVmFigures => {
-    let runNs = 0, waitNs = 0, runningNs = 0, waitingNs = 0, switches = 0;
+    let runNs = 0, waitNs = 0, runningNs = 0, waitingNs = 0, switches = 0, dispatches = 0;
     let demandNs: number | null = null;
     const status: Partial<Record<VcpuStatus, number>> = {};
     for (const id of vm.vcpus) {
@@ -84,6 +86,7 @@ export function cpuFigures(cpu: CpuDomain, nowNs: number): CpuFigures {
       if (name === "running") runningNs += nowNs - vcpu.sinceNs;
       else if (name === "ready") waitingNs += nowNs - vcpu.sinceNs;
       switches += vcpu.switches;
+      dispatches += vcpu.dispatches;
       const asked = vm.program?.demandNs(vcpu.cursor, nowNs) ?? null;
       if (asked !== null) demandNs = (demandNs ?? 0) + asked;
     }
@@ -100,6 +103,7 @@ export function cpuFigures(cpu: CpuDomain, nowNs: number): CpuFigures {
       runningNs,
       waitingNs,
       switches,
+      dispatches,
       demandNs,
       status,
       latency: vm.latency,

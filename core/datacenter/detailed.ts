@@ -21,8 +21,10 @@
 
 import { type Program, type ProgramCursor, STEP } from "../cpu/programs.ts";
 import type { Vm } from "../cpu/domain.ts";
-import { isBuiltin } from "../loader.ts";
-import { createSimulation, type Simulation } from "../simulate.ts";
+import { isBuiltin } from "../simulation/loader.ts";
+import type { SimulationParts } from "../simulation/build.ts";
+import { internals } from "../simulation/internals.ts";
+import { createSimulation, type Simulation } from "../simulation/mod.ts";
 import { parseWorkload, WorkloadError } from "../workload/load.ts";
 import type { MemoryWorkload } from "../workload/types.ts";
 import type { DatacenterModel } from "./model.ts";
@@ -91,6 +93,8 @@ export interface FrameMeasure {
 export class DetailedHosts {
   /** One host simulation per datacenter host. */
   readonly hosts: Simulation[];
+  /** Each host's kernel and domains, which the datacenter drives directly. */
+  readonly #parts: SimulationParts[];
   #model: DatacenterModel;
   #periodNs: number;
   #demand: (v: number) => number;
@@ -111,6 +115,7 @@ export class DetailedHosts {
     demand: (v: number) => number,
   ) {
     this.hosts = hosts;
+    this.#parts = hosts.map((host) => internals(host));
     this.#model = model;
     this.#periodNs = periodNs;
     this.#memory = memory;
@@ -182,18 +187,29 @@ export class DetailedHosts {
 
   /** VM `v` starts on host `h` at `nowNs` (the datacenter's now). */
   add(v: number, h: number, nowNs: number): void {
-    const host = this.hosts[h]!, now = nowNs;
+    const host = this.#parts[h]!, now = nowNs;
     const core = this.#model.hostTypes[this.#model.hostType[h]!]!.mips;
     const program = new DemandProgram(this.#periodNs, now, () => this.#demand(v) / core);
-    const vm = host.cpu.addVm(
-      `${this.#model.vmIds[v]}@${host.cpu.vms.length}`,
-      1,
-      { weight: 256, cap: 0, priority: 0, sched: {} },
+    const id = `${this.#model.vmIds[v]}@${host.cpu.vms.length}`;
+    const vm = host.cpu.addVm({
+      id,
+      vcpus: 1,
+      params: { weight: 256, cap: 0, priority: 0, sched: {} },
       program,
-      now,
-    );
+      arriveNs: now,
+    });
     const memory = this.#memory[this.#model.vmType[v]!];
-    if (memory !== undefined) host.memory!.addVm(vm, memory, `vm ${this.#model.vmIds[v]}`);
+    if (memory !== undefined) {
+      host.memory!.addVm({
+        index: vm.index,
+        id,
+        vcpus: vm.vcpus,
+        arriveNs: vm.arriveNs,
+        weight: memory.weight ?? vm.params.weight,
+        memory,
+        place: `vm ${this.#model.vmIds[v]}`,
+      });
+    }
     this.#resident[v] = { v, host: h, vm, ranNs: 0 };
   }
 
@@ -201,9 +217,9 @@ export class DetailedHosts {
   remove(v: number): void {
     const resident = this.#resident[v];
     if (resident === undefined) return;
-    const host = this.hosts[resident.host]!;
+    const host = this.#parts[resident.host]!;
     this.#count(resident);
-    host.cpu.removeVm(resident.vm);
+    host.cpu.removeVm(resident.vm.index);
     host.memory?.removeVm(resident.vm.index);
     this.#resident[v] = undefined;
   }
@@ -211,9 +227,9 @@ export class DetailedHosts {
   /** Advances every host kernel to `nowNs` and measures the frame since the last call. */
   advance(nowNs: number): FrameMeasure {
     const measure = this.#measure;
-    for (const host of this.hosts) {
-      if (host.kernel.now >= nowNs) continue;
-      if (host.kernel.advance(nowNs) !== undefined) {
+    for (const { kernel } of this.#parts) {
+      if (kernel.now >= nowNs) continue;
+      if (kernel.advance(nowNs) !== undefined) {
         throw new Error("A detailed host's kernel waited for its CPU policy (expected in-process)");
       }
     }
@@ -235,7 +251,7 @@ export class DetailedHosts {
   }
 
   #count(resident: Resident): void {
-    const host = this.hosts[resident.host]!, now = host.kernel.now;
+    const host = this.#parts[resident.host]!, now = host.kernel.now;
     const vcpu = host.cpu.vcpus[resident.vm.vcpus[0]!]!;
     // Run time in the books, plus the run going on now.
     const ran = vcpu.runNs + (host.cpu.status(vcpu) === "running" ? now - vcpu.sinceNs : 0);
@@ -252,7 +268,7 @@ export class DetailedHosts {
   dirtyMb(v: number): number {
     const resident = this.#resident[v];
     if (resident === undefined) return 0;
-    const memory = this.hosts[resident.host]!.memory?.vms[resident.vm.index];
+    const memory = this.#parts[resident.host]!.memory?.vms[resident.vm.index];
     if (memory === undefined) return 0;
     const pte = memory.pte;
     let dirty = 0;

@@ -29,6 +29,7 @@ import { type Reply, ReplyReader } from "../protocol/batch.ts";
 import { invalidDecision as invalid } from "../protocol/runtime.ts";
 import { type DatacenterModel, interpolated } from "./model.ts";
 import { Books } from "./books.ts";
+import { internals } from "../simulation/internals.ts";
 import type { DetailedHosts } from "./detailed.ts";
 import { powerAt } from "./power.ts";
 import type { DatacenterFigures, DatacenterTimeline, HostFigures } from "./report.ts";
@@ -933,7 +934,7 @@ export class DatacenterDomain implements KernelDomain {
     this.#books.finish(this.#lastNs, endNs, this.#peak());
     // Detailed hosts: their kernels' decisions join the run's: each one's digest, 32 bits a record.
     this.#detailed?.hosts.forEach((host, h) => {
-      const hex = host.kernel.log.digest();
+      const hex = internals(host).kernel.log.digest();
       for (let word = 0; word < 8; word++) {
         const value = parseInt(hex.slice(8 * word, 8 * word + 8), 16);
         this.#kernel.log.record(LOG.placement, PLACEMENT_LOG.HOST_DIGEST, endNs, h, word, value);

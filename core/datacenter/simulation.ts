@@ -9,10 +9,10 @@
 import { LOG_ENCODING } from "../engine/decision_log.ts";
 import { Kernel } from "../kernel/kernel.ts";
 import { type LoadedPolicy, PolicySlot } from "../kernel/slot.ts";
-import { loadFallback, loadPolicy } from "../loader.ts";
+import { loadFallback, loadPolicy } from "../simulation/loader.ts";
 import { noLatency } from "../engine/histogram.ts";
 import { type Report, REPORT_SCHEMA, type ReportPolicy } from "../report/report.ts";
-import type { PolicyChoice, SimulateOptions } from "../simulate.ts";
+import type { PolicyChoice, SimulateOptions } from "../simulation/mod.ts";
 import { WorkloadError } from "../workload/load.ts";
 import { DetailedHosts } from "./detailed.ts";
 import { DatacenterDomain } from "./domain.ts";
@@ -142,7 +142,7 @@ export class DatacenterSimulation {
  * Policies come from `options.policies.placement` (a flag), else the workload, else `dvfs`.
  *
  * @throws {WorkloadError} When a trace cannot be read, or the workload cannot run.
- * @throws {import("../loader.ts").PolicyReferenceError} For an unknown policy.
+ * @throws {import("../simulation/loader.ts").PolicyReferenceError} For an unknown policy.
  * @throws {import("../kernel/kernel.ts").PolicyConfigError} When a policy refuses its config.
  */
 export async function createDatacenterSimulation(

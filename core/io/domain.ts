@@ -14,15 +14,17 @@
  */
 
 import { LOG } from "../engine/decision_log.ts";
-import type { Kernel, KernelDomain } from "../kernel/kernel.ts";
+import type { Kernel } from "../kernel/kernel.ts";
+import type { VcpuControl, VmDomain } from "../kernel/domain.ts";
+import { Queries } from "../kernel/_queries.ts";
+import { Watchdog } from "../kernel/_watchdog.ts";
 import type { PolicySlot } from "../kernel/slot.ts";
 import { LiveById } from "../engine/live_by_id.ts";
 import type { DiskInfo, IoLimits, IoVmSpec } from "../protocol/payloads.ts";
 import { IO_OP } from "../protocol/ops.ts";
 import type { Reply } from "../protocol/batch.ts";
-import { ReplyReader } from "../protocol/batch.ts";
+
 import { invalidDecision as invalid, PolicyFailure } from "../protocol/runtime.ts";
-import type { CpuDomain, Vcpu } from "../cpu/domain.ts";
 import { WorkloadError } from "../workload/load.ts";
 import { readTraceText } from "../workload/trace_file.ts";
 import type { VmWorkload } from "../workload/types.ts";
@@ -64,6 +66,18 @@ export const IO_LOG = {
   PARAMS: 7,
 } as const;
 
+/** A change of a VM's I/O parameters. */
+export interface IoParamsSet {
+  /** Its `io.weight` (clamped to 1..10000). */
+  weight?: number;
+  /** `io.max` fields to set (0 removes a limit). */
+  max?: Partial<IoLimits>;
+  /** Both `riops` and `wiops` at once. */
+  iops?: number;
+  /** Both `rbps` and `wbps` at once. */
+  bytesPerSecond?: number;
+}
+
 /** A VM's I/O, checked and resolved by {@linkcode IoDomain.prepareVm} but not added yet. */
 export interface PreparedIoVm {
   /** The VM's index. */
@@ -92,7 +106,7 @@ class SourceState {
 }
 
 /** The I/O domain of a kernel. */
-export class IoDomain implements KernelDomain {
+export class IoDomain implements VmDomain<PreparedIoVm, IoParamsSet, IoFigures> {
   /** Always `io`. */
   readonly name = "io" as const;
   /** The I/O policy slot. */
@@ -104,36 +118,35 @@ export class IoDomain implements KernelDomain {
   #kernel: Kernel;
   #base: number;
   /** Parameter changes the workload's timeline scheduled, by event target. */
-  #timeline: { index: number; set: { weight?: number; max?: Partial<IoLimits> } }[] = [];
-  #cpu: CpuDomain | undefined;
+  #timeline: { index: number; set: IoParamsSet }[] = [];
+  #cpu: VcpuControl | undefined;
   #readText: (path: string) => string;
   #diskIndex: Map<string, number>;
-  #steps = new Map<unknown, IoStep>();
+  /** The `{io}` program steps of every VM, by their workload object, with the VM's index. */
+  #steps = new Map<unknown, { step: IoStep; vm: number }>();
   #sources: SourceState[] = [];
   /** The live requests by id. */
   #requests = new LiveById<IoRequest>(1024);
   #pool: IoRequest[] = [];
   #nextId = 0;
-  #queryDisk: number[] = [];
-  #queryCount = 0;
-  #reader = new ReplyReader();
+  #queries: Queries;
   #args = new Float64Array(10);
   #shape: DiskRequestShape = { lba: 0, blocks: 1, write: false };
   #shapeCylinder: DiskRequestShape = { lba: 0, blocks: 1, write: false, cylinder: 0 };
-  #watchdogAtNs = Infinity;
+  #watchdog: Watchdog;
 
   /**
    * @param kernel The kernel.
    * @param slot The policy slot.
    * @param disks The disks.
-   * @param options `cpu`: the CPU domain, whose vCPUs block on `{io}` steps; `readText`: reads
-   *   trace files (default `readTraceText`: regular files within a size limit).
+   * @param options `cpu`: the CPU domain's vCPUs, which block on `{io}` steps (to wake them);
+   *   `readText`: reads trace files (default `readTraceText`: regular files within a size limit).
    */
   constructor(
     kernel: Kernel,
     slot: PolicySlot,
     disks: Disk[],
-    options: { cpu?: CpuDomain; readText?: (path: string) => string } = {},
+    options: { cpu?: VcpuControl; readText?: (path: string) => string } = {},
   ) {
     this.#kernel = kernel;
     this.slot = slot;
@@ -142,35 +155,21 @@ export class IoDomain implements KernelDomain {
     this.#readText = options.readText ?? ((path) => readTraceText(path));
     this.#diskIndex = new Map(disks.map((disk) => [disk.id, disk.index]));
     this.#base = kernel.register(this, 5);
-    if (options.cpu !== undefined) {
-      options.cpu.onIoStep = (vcpu, payload) => this.#submitStep(vcpu, payload);
-    }
-  }
-
-  /**
-   * Adds a VM with its I/O: every workload VM, in order, so indices match the CPU domain's, and VMs
-   * added live. Its requests are checked against the disks before anything changes.
-   *
-   * @param index The VM's index, which must be the next one.
-   * @param spec The VM's validated description.
-   * @param place Where the VM sits, for messages (default `vms[index]`).
-   * @returns The VM's I/O state.
-   * @throws {WorkloadError} When a request does not fit its disk, a trace cannot be used, or a
-   *   source never ends and the run has no `stopAt`.
-   */
-  addVm(index: number, spec: VmWorkload, place = `vms[${index}]`): IoVm {
-    return this.addPrepared(this.prepareVm(index, spec, place));
+    this.#queries = new Queries(slot);
+    this.#watchdog = new Watchdog(kernel, this.#base + EV_WATCHDOG);
   }
 
   /**
    * Checks a VM's I/O and builds its sources, changing nothing: a VM added live is checked in
-   * every domain before any of them changes. {@linkcode IoDomain.addPrepared} then adds it.
+   * every domain before any of them changes. {@linkcode IoDomain.addVm} then adds it. Every VM
+   * has its place in the I/O domain, with or without I/O of its own, so that indices match.
    *
    * @param index The VM's index, which must be the next one.
    * @param spec The VM's validated description.
    * @param place Where the VM sits, for messages.
    * @param readText Reads its trace files (default: the domain's reader).
-   * @throws {WorkloadError} As {@linkcode IoDomain.addVm}.
+   * @throws {WorkloadError} When a request does not fit its disk, a trace cannot be used, or a
+   *   source never ends and the run has no `stopAt`.
    */
   prepareVm(
     index: number,
@@ -200,7 +199,7 @@ export class IoDomain implements KernelDomain {
   }
 
   /** Adds a VM checked by {@linkcode IoDomain.prepareVm} (at the same index and time). */
-  addPrepared(prepared: PreparedIoVm): IoVm {
+  addVm(prepared: PreparedIoVm): IoVm {
     const { index, spec, steps, sources } = prepared;
     if (index !== this.vms.length) {
       throw new Error(`The I/O domain expected VM index ${this.vms.length}, got ${index}`);
@@ -208,7 +207,7 @@ export class IoDomain implements KernelDomain {
     const max = spec.io?.max ?? { rbps: 0, wbps: 0, riops: 0, wiops: 0 };
     const vm = new IoVm(index, spec.id, spec.io?.weight ?? 100, { ...max });
     this.vms.push(vm);
-    for (const [payload, step] of steps) this.#steps.set(payload, step);
+    for (const [payload, step] of steps) this.#steps.set(payload, { step, vm: index });
     for (const source of sources) this.#addSource(source);
     return vm;
   }
@@ -234,16 +233,13 @@ export class IoDomain implements KernelDomain {
    * @param index The VM's index.
    * @param set The new weight (clamped to 1..10000) and limits (0 removes one).
    */
-  setVmParams(
-    index: number,
-    set: { weight?: number; max?: Partial<IoLimits>; iops?: number; bytesPerSecond?: number },
-  ): void {
+  setVmParams(index: number, set: IoParamsSet): void {
     const vm = this.vms[index];
     if (vm === undefined) throw new Error(`The I/O domain has no VM ${index}`);
     const max: Partial<IoLimits> = { ...set.max };
     if (set.iops !== undefined) max.riops = max.wiops = set.iops;
     if (set.bytesPerSecond !== undefined) max.rbps = max.wbps = set.bytesPerSecond;
-    this.setParams(vm, {
+    this.#setParams(vm, {
       weight: set.weight === undefined ? undefined : Math.min(10000, Math.max(1, set.weight)),
       max: Object.keys(max).length > 0 ? max : undefined,
     });
@@ -253,11 +249,7 @@ export class IoDomain implements KernelDomain {
    * Schedules `setVmParams(index, set)` at `atNs` (workload timeline), as the CPU domain
    * schedules its parameter changes: one event per change, in the order they were scheduled.
    */
-  scheduleVmParams(
-    atNs: number,
-    index: number,
-    set: { weight?: number; max?: Partial<IoLimits> },
-  ): void {
+  scheduleVmParams(atNs: number, index: number, set: IoParamsSet): void {
     this.#timeline.push({ index, set });
     this.#kernel.schedule(atNs, this.#base + EV_PARAMS, this.#timeline.length - 1);
   }
@@ -277,10 +269,10 @@ export class IoDomain implements KernelDomain {
   }
 
   /**
-   * Changes a VM's I/O weight or limits now (live control); held requests are paced again under
-   * the new limits, and the policy hears of it in its next batch.
+   * Changes a VM's I/O weight or limits now; held requests are paced again under the new limits,
+   * and the policy hears of it in its next batch.
    */
-  setParams(vm: IoVm, set: { weight?: number; max?: Partial<IoLimits> }): void {
+  #setParams(vm: IoVm, set: { weight?: number; max?: Partial<IoLimits> }): void {
     if (vm.removedNs !== null) return;
     const now = this.#kernel.now;
     if (set.weight !== undefined) vm.weight = set.weight;
@@ -324,7 +316,7 @@ export class IoDomain implements KernelDomain {
       case EV_RELEASE:
         return this.#release(this.vms[target]!, tag);
       case EV_WATCHDOG:
-        return this.#watchdog();
+        return this.#watchdogDue();
       case EV_PARAMS: {
         const change = this.#timeline[target]!;
         return this.setVmParams(change.index, change.set);
@@ -404,13 +396,20 @@ export class IoDomain implements KernelDomain {
     this.#submit(request);
   }
 
-  #submitStep(vcpu: Vcpu, payload: unknown): void {
-    const step = this.#steps.get(payload);
-    if (step === undefined) {
-      throw new Error(`VM ${vcpu.vm.id}: an {io} step the I/O domain does not know`);
+  /**
+   * A vCPU reached an `{io}` step of its program (the CPU domain calls it, as wired where the
+   * simulation is composed): its request is submitted, and the vCPU waits for its completion.
+   *
+   * @param vcpu The vCPU's id.
+   * @param payload The step, as the workload gave it.
+   */
+  ioStep(vcpu: number, payload: unknown): void {
+    const known = this.#steps.get(payload);
+    if (known === undefined) {
+      throw new Error(`vCPU ${vcpu}: an {io} step the I/O domain does not know`);
     }
-    const request = this.#alloc();
-    request.vm = vcpu.vm.index;
+    const step = known.step, request = this.#alloc();
+    request.vm = known.vm;
     request.disk = step.disk;
     request.lba = step.lba;
     request.bytes = step.bytes;
@@ -418,7 +417,7 @@ export class IoDomain implements KernelDomain {
     request.write = step.write;
     request.thinkNs = 0;
     request.source = -1;
-    request.vcpu = vcpu.id;
+    request.vcpu = vcpu;
     request.deadlineNs = this.#kernel.now + step.deadlineNs;
     this.#submit(request);
   }
@@ -534,8 +533,7 @@ export class IoDomain implements KernelDomain {
       if (disk.localHead < disk.localEnd && this.#startNext(disk)) continue;
       if (disk.queued === 0 || disk.declinedAtNs === now) continue;
       writer.call2(IO_OP.DISPATCH, now, i, disk.model.headCylinder());
-      this.#queryDisk[this.#queryCount++] = i;
-      writer.queries++;
+      this.#queries.add(IO_OP.DISPATCH, i);
     }
   }
 
@@ -628,7 +626,7 @@ export class IoDomain implements KernelDomain {
     );
     const vcpu = request.vcpu, source = request.source, think = request.thinkNs;
     this.#free(request);
-    if (vcpu >= 0) this.#cpu!.resume(this.#cpu!.vcpus[vcpu]!);
+    if (vcpu >= 0) this.#cpu!.resume(vcpu);
     if (source >= 0) this.#sourceCompleted(source, think);
   }
 
@@ -644,21 +642,13 @@ export class IoDomain implements KernelDomain {
   }
 
   apply(reply: Reply): void {
-    const reader = this.#reader, count = this.#queryCount, now = this.#kernel.now;
-    this.#queryCount = 0;
-    reader.reset(reply);
-    for (let q = 0; q < count; q++) {
-      let n: number;
-      try {
-        n = reader.begin();
-      } catch (error) {
-        throw invalid("malformed-reply", (error as Error).message);
-      }
-      const disk = this.disks[this.#queryDisk[q]!]!;
+    const queries = this.#queries, reader = queries.reader, now = this.#kernel.now;
+    for (let q = queries.start(reply); q >= 0; q = queries.next()) {
+      const n = queries.values, disk = this.disks[queries.arg[q]!]!;
       if (n === 0) {
         disk.declinedAtNs = now;
         if (disk.idleSinceNs < 0) disk.idleSinceNs = now;
-        if (this.#watchdogAtNs === Infinity) this.#armWatchdog(now + this.#kernel.stallNs);
+        this.#watchdog.start(now);
         continue;
       }
       for (let i = 0; i < n; i++) this.#accept(disk, reader.next());
@@ -725,7 +715,7 @@ export class IoDomain implements KernelDomain {
 
   replay(): void {
     const writer = this.slot.writer, now = this.#kernel.now;
-    this.#queryCount = 0;
+    this.#queries.clear();
     // Give back what the old policy had queued on disks: the new one decides afresh.
     for (const disk of this.disks) {
       for (let i = disk.localHead; i < disk.localEnd; i++) {
@@ -744,17 +734,11 @@ export class IoDomain implements KernelDomain {
     }
   }
 
-  #armWatchdog(atNs: number): void {
-    this.#watchdogAtNs = atNs;
-    this.#kernel.schedule(atNs, this.#base + EV_WATCHDOG, 0);
-  }
-
   // The watchdog ejects a policy that leaves a disk idle with requests queued for the stall
   // timeout. A busy disk with a long queue is overload, not a stall.
-  #watchdog(): void {
-    const now = this.#kernel.now, stall = this.#kernel.stallNs;
-    if (now !== this.#watchdogAtNs) return;
-    this.#watchdogAtNs = Infinity;
+  #watchdogDue(): void {
+    const now = this.#kernel.now;
+    if (!this.#watchdog.due(now)) return;
     let oldest: Disk | undefined;
     for (const disk of this.disks) {
       if (disk.idleSinceNs < 0 || disk.queued === 0 || disk.active !== null || disk.seeking) {
@@ -762,9 +746,10 @@ export class IoDomain implements KernelDomain {
       }
       if (oldest === undefined || disk.idleSinceNs < oldest.idleSinceNs) oldest = disk;
     }
-    if (oldest === undefined) return;
-    if (oldest.idleSinceNs + stall > now) return this.#armWatchdog(oldest.idleSinceNs + stall);
-    this.#armWatchdog(now + stall);
+    if (!this.#watchdog.overdue(now, oldest?.idleSinceNs ?? Infinity) || oldest === undefined) {
+      return;
+    }
+    const stall = this.#kernel.stallNs;
     throw new PolicyFailure(
       "stall",
       "watchdog",

@@ -49,6 +49,8 @@ export interface DiskFigures {
 export interface IoFigures {
   /** Per VM, by index. */
   readonly vms: readonly IoVmFigures[];
+  /** Per VM, by index: its requests' latency distribution (for metrics). */
+  readonly latencies: readonly Histogram[];
   /** Per disk, in `host.disks` order. */
   readonly disks: readonly DiskFigures[];
   /** Totals over every VM, and each disk's queue, for the live dashboard. */
@@ -74,6 +76,7 @@ export function ioFigures(vms: readonly IoVm[], disks: readonly Disk[], nowNs: n
       weight: vm.weight,
       max: { rbps: vm.max.rbps, wbps: vm.max.wbps, riops: vm.max.riops, wiops: vm.max.wiops },
     })),
+    latencies: vms.map((vm) => vm.latency),
     disks: disks.map((disk) => ({
       id: disk.id,
       model: disk.model.kind,

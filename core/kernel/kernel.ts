@@ -22,49 +22,10 @@ import type { Reply } from "../protocol/batch.ts";
 import { asFailure, PolicyFailure } from "../protocol/runtime.ts";
 import { describeCall } from "../protocol/calls.ts";
 import { wrongDomainMessage } from "../protocol/messages.ts";
-import type { Incident, LoadedPolicy, PolicySlot } from "./slot.ts";
+import type { Incident, LoadedPolicy } from "./slot.ts";
+import type { KernelDomain } from "./domain.ts";
 
-/** What a domain provides to the kernel. */
-export interface KernelDomain {
-  /** The domain's name. */
-  readonly name: Domain;
-  /** Its policy slot. */
-  readonly slot: PolicySlot;
-  /** The id of the VM a vCPU belongs to (the CPU domain's), for incidents. */
-  vmOfVcpu?(index: number): string | undefined;
-  /** Handles one of the domain's events. */
-  onEvent(kind: number, target: number, tag: number): void;
-  /** Adds the queries of the current instant to the slot's batch. */
-  settle(): void;
-  /**
-   * Validates and applies the reply to the batch just sent.
-   *
-   * @throws {PolicyFailure} Of kind `invalid` on the first invalid decision.
-   */
-  apply(reply: Reply): void;
-  /** Forgets unanswered queries and writes the domain's current state for a fresh policy. */
-  replay(): void;
-  /** The host as the domain's policies see it (sent at start). */
-  host(): Record<string, unknown>;
-  /**
-   * Checks what a freshly started policy declared against the domain's bounds (a tick period
-   * too short, for instance), before it takes charge.
-   *
-   * @throws {PolicyFailure} Of kind `invalid`, naming the bound.
-   */
-  check?(declared: StartResult): void;
-  /** Called once a new policy is in charge (arms its tick, for instance). */
-  installed(): void;
-  /** Closes the books at the end of the run (partial run times, waits). */
-  finish(endNs: number): void;
-  /** Lets go of what the domain holds outside the kernel (helper threads), when it has any. */
-  close?(): void;
-  /**
-   * Goes on in the current instant, as asked with `Kernel.again`: at once when `direct` (no
-   * event of the instant is left), else by queueing an event at the current time.
-   */
-  again?(direct: boolean): void;
-}
+export type { KernelDomain } from "./domain.ts";
 
 /**
  * A configuration error found when a policy started: the run cannot go on (exit 2).
@@ -72,7 +33,7 @@ export interface KernelDomain {
  * @example
  * ```ts
  * import { PolicyConfigError } from "./kernel.ts";
- * import { simulate } from "../simulate.ts";
+ * import { simulate } from "../simulation/mod.ts";
  * import { parseWorkload } from "../workload/load.ts";
  *
  * const workload = parseWorkload({

@@ -20,17 +20,24 @@
  */
 
 import { LOG } from "../engine/decision_log.ts";
-import type { CpuDomain, Vcpu, Vm } from "../cpu/domain.ts";
-import type { Kernel, KernelDomain } from "../kernel/kernel.ts";
+import type { Kernel } from "../kernel/kernel.ts";
+import { Periodic } from "../kernel/_periodic.ts";
+import { Queries } from "../kernel/_queries.ts";
+import type { VcpuControl, VmDomain } from "../kernel/domain.ts";
 import type { PolicySlot } from "../kernel/slot.ts";
 import { DEFAULT_BALANCE_NS, MEMORY_OP, PAGE_BYTES } from "../protocol/ops.ts";
 import type { MemoryVmParams, MemoryVmSpec } from "../protocol/payloads.ts";
 import type { Reply } from "../protocol/batch.ts";
 import type { StartResult } from "../protocol/definition.ts";
-import { ReplyReader } from "../protocol/batch.ts";
+import type { ReplyReader } from "../protocol/batch.ts";
 import { invalidDecision as invalid, PolicyFailure } from "../protocol/runtime.ts";
-import type { CpuWorkload, HostMemoryWorkload, MemoryWorkload } from "../workload/types.ts";
+import type { HostMemoryWorkload, MemoryWorkload } from "../workload/types.ts";
 import { RefStream } from "./streams.ts";
+import { intervalOf } from "./pace.ts";
+export { intervalOf, memoryOnlyCpu } from "./pace.ts";
+import { MemoryVm, NONE } from "./page_table.ts";
+
+export { MemoryVm } from "./page_table.ts";
 import { type MemoryFigures, memoryVmFigures } from "./figures.ts";
 
 const EV_ARRIVE = 0, EV_STEP = 1, EV_RESUME = 2, EV_BALANCE = 3, EV_TARGET = 4;
@@ -42,16 +49,10 @@ export const MEMORY_LOG = { LOAD: 2, EVICT: 3, TARGET: 4, REMOVE: 5 } as const;
 const DIRTY = 1;
 /** The page-table word of a page holds its accessed epoch above the dirty bit. */
 const EPOCH = 2;
-/** No reference is held back. */
-const NONE = 2 ** 40;
 /** At most this many references per step, so that `advance` returns now and then. */
 const STEP_REFS = 1 << 16;
 /** Touches gathered before they are flushed into the batch. */
 const TOUCH_BUFFER = 1 << 15;
-/** Page tables up to this size are written (and so mapped by the OS) when a VM is created. */
-const PREFAULT_BYTES = 64 << 20;
-/** References a VM draws ahead of use. */
-const AHEAD = 64;
 
 /** Stores sequence number `seq` in the two last words of a page-table entry (low, high). */
 function setSeq(pte: Int32Array, entry: number, seq: number): void {
@@ -59,139 +60,8 @@ function setSeq(pte: Int32Array, entry: number, seq: number): void {
   pte[entry + 3] = (seq / 0x1_0000_0000) | 0;
 }
 
-/** A VM's memory as the kernel keeps it: its page table, its reference stream, its books. */
-export class MemoryVm {
-  /** The VM's index (as in the CPU domain). */
-  readonly index: number;
-  /** Its name. */
-  readonly id: string;
-  /** The VM in the CPU domain. */
-  readonly cpuVm: Vm;
-  /** What it references. */
-  readonly stream: RefStream;
-  /** The size of its address space, in pages. */
-  readonly pages: number;
-  /** How many references it issues in all (Infinity for endless generators). */
-  readonly limit: number;
-  /** Run time between two references, in ns. */
-  readonly intervalNs: number;
-  /**
-   * The page table: four int32 per page, side by side so that a reference touches one cache line.
-   * `pte[4p]` is one more than the frame holding page `p`, 0 when it has none (so that a fresh
-   * table needs no writing, and the parts of a large address space that are never referenced
-   * cost no memory). `pte[4p + 1]` is its dirty bit (1) plus twice
-   * the scan epoch of its last reference: the accessed bit is set when that epoch is the current
-   * one, so advancing the epoch clears every accessed bit at once. `pte[4p + 2]` and `pte[4p + 3]`
-   * are the low and high 32 bits of the sequence number of the page's last reference or load
-   * (the domain's `#seq`): kept by page rather than by frame, because popular pages are usually
-   * near each other in an address space while their frames are anywhere among the host's.
-   */
-  readonly pte: Int32Array;
-  /** Memory weight (shares). */
-  weight: number;
-  /** Balloon target in frames; Infinity when it has none. */
-  target: number = Infinity;
-  /** Whether it has arrived. */
-  arrived: boolean = false;
-  /** Whether it was removed. */
-  removed: boolean = false;
-  /** Whether it has issued all its references. */
-  exhausted: boolean = false;
-  /** A reference drawn but not issued yet (a miss due at a later instant), or `NONE`. */
-  held: number = NONE;
-  /** References issued. */
-  issued: number = 0;
-  /** Faults, counting first loads. */
-  faults: number = 0;
-  /** Its pages evicted. */
-  evictions: number = 0;
-  /** Its dirty pages written back when evicted. */
-  writebacks: number = 0;
-  /** Frames held now. */
-  resident: number = 0;
-  /** The most frames held at once. */
-  residentPeak: number = 0;
-  /** Simulated time its vCPUs spent stalled on faults. */
-  stallNs: number = 0;
-  /** Distinct pages referenced since the last balancing scan. */
-  accessed: number = 0;
-  /** `faults` and `issued` at the last balancing scan. */
-  faultsAtScan: number = 0;
-  /** `issued` at the last balancing scan. */
-  issuedAtScan: number = 0;
-  /** `issued` as last told to a future-aware policy. */
-  issuedSent: number = -1;
-  /** A RECLAIM query for this VM is out. */
-  reclaimAsked: boolean = false;
-  /** Its reference string was sent to the future-aware policy in charge. */
-  futureSent: boolean = false;
-  /** References drawn ahead of use (see `nextRef`), and where the next one is. */
-  readonly #ahead: Int32Array = new Int32Array(AHEAD);
-  #aheadAt = 0;
-  #aheadEnd = 0;
-  /** What reading the page-table entries ahead added up to (kept so the reads are not dropped). */
-  #warmed = 0;
-
-  /**
-   * Creates a VM's memory.
-   *
-   * @param cpuVm The VM in the CPU domain.
-   * @param memory Its validated memory spec.
-   * @param stream Its reference stream.
-   * @param intervalNs Run time between two references.
-   * @param weight Its memory weight.
-   */
-  constructor(
-    cpuVm: Vm,
-    memory: MemoryWorkload,
-    stream: RefStream,
-    intervalNs: number,
-    weight: number,
-  ) {
-    this.index = cpuVm.index;
-    this.id = cpuVm.id;
-    this.cpuVm = cpuVm;
-    this.stream = stream;
-    this.pages = stream.pages;
-    this.limit = stream.limit;
-    this.intervalNs = intervalNs;
-    this.weight = weight;
-    if (memory.target !== undefined) this.target = memory.target;
-    this.pte = new Int32Array(4 * this.pages);
-    // A table of moderate size is written once now, so that the run does not take the operating
-    // system's page faults as it first touches each part; a huge one is left to fill on demand.
-    if (this.pte.byteLength <= PREFAULT_BYTES) this.pte.fill(0);
-  }
-
-  /** The next reference of its stream (the page, or `-1 - page` for a write). */
-  nextRef(): number {
-    if (this.#aheadAt === this.#aheadEnd) this.#drawAhead();
-    return this.#ahead[this.#aheadAt++]!;
-  }
-
-  /**
-   * Draws the next references in a batch and reads their page-table entries at once. The page
-   * table is large and a reference lands anywhere in it; issued one by one, each reference would
-   * wait for its entry in turn, while a batch of independent reads has their cache misses overlap
-   * (JavaScript has no prefetch instruction: a read whose value is kept is the next best thing).
-   * The entries may change before the references are issued; only the cache is warmed.
-   */
-  #drawAhead(): void {
-    const ahead = this.#ahead, pte = this.pte, count = this.stream.draw(ahead);
-    let sum = 0;
-    for (let i = 0; i < count; i++) {
-      const ref = ahead[i]!;
-      sum += pte[4 * (ref < 0 ? -1 - ref : ref)]!;
-    }
-    this.#warmed = sum;
-    this.#aheadAt = 0;
-    this.#aheadEnd = count;
-  }
-}
-
 /** A vCPU of a VM with memory activity: when it references next. */
 class MemoryVcpu {
-  readonly vcpu: Vcpu;
   readonly vm: MemoryVm;
   /** The vCPU's id (breaks ties in the ring's order). */
   readonly id: number;
@@ -206,10 +76,9 @@ class MemoryVcpu {
   /** Bumped at every stall, so that a superseded resume event is recognised. */
   stallGen = 0;
 
-  constructor(vcpu: Vcpu, vm: MemoryVm) {
-    this.vcpu = vcpu;
+  constructor(id: number, vm: MemoryVm) {
     this.vm = vm;
-    this.id = vcpu.id;
+    this.id = id;
   }
 }
 
@@ -221,8 +90,32 @@ interface PendingFault {
   scope: number;
 }
 
+/** What the memory domain needs to add a VM with memory activity. */
+export interface MemoryVmAdd {
+  /** The VM's index (the same in every domain). */
+  readonly index: number;
+  /** Its name. */
+  readonly id: string;
+  /** The ids of its vCPUs, which issue its references. */
+  readonly vcpus: readonly number[];
+  /** When it arrives (ns). */
+  readonly arriveNs: number;
+  /** Its memory weight. */
+  readonly weight: number;
+  /** Its validated memory spec. */
+  readonly memory: MemoryWorkload;
+  /** Where its memory spec sits, for messages (`vms[0].memory`). */
+  readonly place: string;
+}
+
+/** A change of a VM's memory parameters: its balloon target (null: none). */
+export interface MemoryParamsSet {
+  /** The most frames it may hold, or null for no target. */
+  target: number | null;
+}
+
 /** The memory domain of a kernel. */
-export class MemoryDomain implements KernelDomain {
+export class MemoryDomain implements VmDomain<MemoryVmAdd, MemoryParamsSet, MemoryFigures> {
   /** Always `memory`. */
   readonly name = "memory" as const;
   /** The memory policy slot. */
@@ -249,7 +142,7 @@ export class MemoryDomain implements KernelDomain {
   /** The most frames in use at once. */
   usedPeak: number = 0;
   #kernel: Kernel;
-  #cpu: CpuDomain;
+  #cpu: VcpuControl;
   #base: number;
   #config: HostMemoryWorkload;
   #highWatermark: number;
@@ -296,14 +189,10 @@ export class MemoryDomain implements KernelDomain {
   #pendingAsked = false;
   #hostReclaimAsked = false;
   #targetsChanged = false;
-  #queryKind: number[] = [];
-  #queryArg: number[] = [];
-  #queryCount: number[] = [];
-  #queries = 0;
-  #reader = new ReplyReader();
+  #queries: Queries;
+  #balance: Periodic;
   /** What `#warm` added up (kept so that its reads are not dropped). */
   #warmed = 0;
-  #balanceArmed = -1;
   #future: (number[] | null)[] = [];
   #futureUnknown: string | null = null;
 
@@ -312,10 +201,10 @@ export class MemoryDomain implements KernelDomain {
    *
    * @param kernel The kernel.
    * @param slot The memory policy slot.
-   * @param cpu The CPU domain, whose vCPUs issue the references.
+   * @param cpu The CPU domain's vCPUs (which issue the references), to stall and resume them.
    * @param host The host's validated memory spec.
    */
-  constructor(kernel: Kernel, slot: PolicySlot, cpu: CpuDomain, host: HostMemoryWorkload) {
+  constructor(kernel: Kernel, slot: PolicySlot, cpu: VcpuControl, host: HostMemoryWorkload) {
     this.#kernel = kernel;
     this.slot = slot;
     this.#cpu = cpu;
@@ -335,39 +224,34 @@ export class MemoryDomain implements KernelDomain {
     for (let i = 0; i < host.frames; i++) this.#free[i] = host.frames - 1 - i;
     this.#freeCount = host.frames;
     this.#base = kernel.register(this, 5);
-    cpu.onRunChange = (vcpu, running) => this.#runChange(vcpu, running);
+    this.#queries = new Queries(slot);
+    this.#balance = new Periodic(kernel, slot, {
+      hook: "balance",
+      kind: this.#base + EV_BALANCE,
+      defaultNs: DEFAULT_BALANCE_NS,
+      minimum: { ns: host.minBalance, name: "host.memory.minBalance" },
+    });
   }
 
   /**
-   * Gives a VM memory activity: its vCPUs issue `memory`'s references while they run.
+   * Gives a VM memory activity: its vCPUs issue `vm.memory`'s references while they run.
    *
-   * @param cpuVm The VM in the CPU domain (already added there).
-   * @param memory Its validated memory spec.
-   * @param place Where the spec is in the workload, for messages (`vms[0].memory`).
+   * @param vm The VM: its index, name, vCPU ids and arrival (the CPU domain's), its memory.
    */
-  addVm(cpuVm: Vm, memory: MemoryWorkload, place: string): MemoryVm {
-    const intervalNs = intervalOf(memory);
-    const stream = new RefStream(memory, intervalNs, this.#kernel.rng.fork("memory", cpuVm.index));
-    const vm = new MemoryVm(
-      cpuVm,
-      memory,
-      stream,
-      intervalNs,
-      memory.weight ?? cpuVm.params.weight,
-    );
-    this.vms[cpuVm.index] = vm;
+  addVm(vm: MemoryVmAdd): void {
+    const memory = vm.memory, intervalNs = intervalOf(memory);
+    const stream = new RefStream(memory, intervalNs, this.#kernel.rng.fork("memory", vm.index));
+    const added = new MemoryVm(vm.index, vm.id, vm.vcpus, memory, stream, intervalNs, vm.weight);
+    this.vms[vm.index] = added;
     const future = stream.future();
-    this.#future[cpuVm.index] = future;
+    this.#future[vm.index] = future;
     if (future === null && this.#futureUnknown === null) {
-      this.#futureUnknown = `${place}.pattern ("${memory.pattern}") generates them as it runs`;
+      this.#futureUnknown = `${vm.place}.pattern ("${memory.pattern}") generates them as it runs`;
     }
-    for (const id of cpuVm.vcpus) {
-      this.#vcpus[id] = new MemoryVcpu(this.#cpu.vcpus[id]!, vm);
-    }
+    for (const id of vm.vcpus) this.#vcpus[id] = new MemoryVcpu(id, added);
     const capacity = 1 << Math.ceil(Math.log2(Math.max(2, this.#vcpus.length)));
     if (capacity > this.#ring.length) this.#growRing(capacity);
-    this.#kernel.schedule(cpuVm.arriveNs, this.#base + EV_ARRIVE, cpuVm.index);
-    return vm;
+    this.#kernel.schedule(vm.arriveNs, this.#base + EV_ARRIVE, vm.index);
   }
 
   /**
@@ -376,8 +260,8 @@ export class MemoryDomain implements KernelDomain {
    *
    * @throws {RangeError} When the target is not an integer from 0 to the host's frames.
    */
-  setTarget(vmIndex: number, frames: number | null): void {
-    const vm = this.vms[vmIndex];
+  setVmParams(vmIndex: number, set: MemoryParamsSet): void {
+    const vm = this.vms[vmIndex], frames = set.target;
     if (vm === undefined) throw new RangeError(`VM ${vmIndex} has no memory activity`);
     if (frames !== null && !(Number.isInteger(frames) && frames >= 0 && frames <= this.frames)) {
       throw new RangeError(
@@ -387,9 +271,9 @@ export class MemoryDomain implements KernelDomain {
     this.#setTarget(vm, frames ?? Infinity);
   }
 
-  /** Schedules `setTarget(vmIndex, frames)` at `atNs` (workload timeline). */
-  scheduleTarget(atNs: number, vmIndex: number, frames: number): void {
-    this.#kernel.schedule(atNs, this.#base + EV_TARGET, vmIndex, frames);
+  /** Sets a VM's balloon target at `atNs` (workload timeline): an event of the domain. */
+  scheduleVmParams(atNs: number, vmIndex: number, set: MemoryParamsSet): void {
+    this.#kernel.schedule(atNs, this.#base + EV_TARGET, vmIndex, set.target ?? -1);
   }
 
   /** Frees every frame of a removed VM (live control) and tells the policy. */
@@ -407,7 +291,7 @@ export class MemoryDomain implements KernelDomain {
     vm.removed = true;
     vm.stream.close();
     vm.held = NONE;
-    for (const id of vm.cpuVm.vcpus) {
+    for (const id of vm.vcpus) {
       const mv = this.#vcpus[id]!;
       if (mv.inRing) this.#ringRemove(mv);
     }
@@ -440,13 +324,13 @@ export class MemoryDomain implements KernelDomain {
         const mv = this.#vcpus[target]!;
         if (tag !== mv.stallGen || !mv.stalled) return;
         mv.stalled = false;
-        this.#cpu.resume(mv.vcpu);
+        this.#cpu.resume(mv.id);
         return;
       }
       case EV_BALANCE:
-        return this.#balance(tag);
+        return this.#scan(tag);
       case EV_TARGET:
-        return this.setTarget(target, tag);
+        return this.setVmParams(target, { target: tag < 0 ? null : tag });
     }
   }
 
@@ -475,9 +359,15 @@ export class MemoryDomain implements KernelDomain {
     };
   }
 
-  /** A vCPU started or stopped running (called by the CPU domain). */
-  #runChange(vcpu: Vcpu, running: boolean): void {
-    const mv = this.#vcpus[vcpu.id];
+  /**
+   * A vCPU started or stopped running (the CPU domain calls it, as wired where the simulation is
+   * composed): a VM references memory only while its vCPUs run.
+   *
+   * @param vcpu The vCPU's id.
+   * @param running Whether it runs now.
+   */
+  runChanged(vcpu: number, running: boolean): void {
+    const mv = this.#vcpus[vcpu];
     if (mv === undefined) return;
     const vm = mv.vm, now = this.#kernel.now;
     if (running) {
@@ -611,7 +501,7 @@ export class MemoryDomain implements KernelDomain {
       this.#load(vm, page, this.#free[--this.#freeCount]!, write);
       this.#served(mv, false);
       if (exhausted) this.#exhaust(vm);
-      else if (!mv.stalled && mv.vcpu.pcpu >= 0) this.#ringInsert(mv);
+      else if (!mv.stalled && this.#cpu.isRunning(mv.id)) this.#ringInsert(mv);
       return true;
     }
     const scope = vm.resident >= limit ? vm.index : -1;
@@ -635,7 +525,7 @@ export class MemoryDomain implements KernelDomain {
       pending.scope,
       pending.write ? 1 : 0,
     );
-    this.#query(MEMORY_OP.VICTIM, pending.scope, 1);
+    this.#queries.add(MEMORY_OP.VICTIM, pending.scope, 1);
     this.#pendingAsked = true;
   }
 
@@ -643,8 +533,8 @@ export class MemoryDomain implements KernelDomain {
   #stall(mv: MemoryVcpu, ns: number): void {
     mv.vm.stallNs += ns;
     mv.stalled = true;
-    this.#cpu.stall(mv.vcpu);
-    this.#kernel.schedule(this.#kernel.now + ns, this.#base + EV_RESUME, mv.vcpu.id, ++mv.stallGen);
+    this.#cpu.stall(mv.id);
+    this.#kernel.schedule(this.#kernel.now + ns, this.#base + EV_RESUME, mv.id, ++mv.stallGen);
   }
 
   /** The fault of `mv` was served; a dirty victim adds the write-back to its stall. */
@@ -657,10 +547,10 @@ export class MemoryDomain implements KernelDomain {
       this.#kernel.schedule(
         this.#kernel.now + this.#config.faultCost + extra,
         this.#base + EV_RESUME,
-        mv.vcpu.id,
+        mv.id,
         ++mv.stallGen,
       );
-    } else if (mv.vcpu.pcpu >= 0) {
+    } else if (this.#cpu.isRunning(mv.id)) {
       if (mv.inRing) this.#ringRemove(mv);
       this.#stall(mv, extra);
     }
@@ -668,7 +558,7 @@ export class MemoryDomain implements KernelDomain {
 
   #exhaust(vm: MemoryVm): void {
     vm.exhausted = true;
-    for (const id of vm.cpuVm.vcpus) {
+    for (const id of vm.vcpus) {
       const mv = this.#vcpus[id]!;
       if (mv.inRing) this.#ringRemove(mv);
     }
@@ -777,13 +667,6 @@ export class MemoryDomain implements KernelDomain {
     if (pairs.length > 0) this.slot.writer.callN(MEMORY_OP.PROGRESS, this.#kernel.now, pairs);
   }
 
-  #query(kind: number, arg: number, count: number): void {
-    this.#queryKind[this.#queries] = kind;
-    this.#queryArg[this.#queries] = arg;
-    this.#queryCount[this.#queries++] = count;
-    this.slot.writer.queries++;
-  }
-
   settle(): void {
     if (this.#pending !== null && !this.#pendingAsked) this.#askVictim();
     const writer = this.slot.writer, now = this.#kernel.now;
@@ -797,7 +680,7 @@ export class MemoryDomain implements KernelDomain {
         this.#flushTouches();
         this.#sendProgress();
         writer.call2(MEMORY_OP.RECLAIM, now, vm.index, excess);
-        this.#query(MEMORY_OP.RECLAIM, vm.index, excess);
+        this.#queries.add(MEMORY_OP.RECLAIM, vm.index, excess);
       }
     }
     const low = this.#config.lowWatermark;
@@ -808,29 +691,21 @@ export class MemoryDomain implements KernelDomain {
         this.#flushTouches();
         this.#sendProgress();
         writer.call2(MEMORY_OP.RECLAIM, now, -1, count);
-        this.#query(MEMORY_OP.RECLAIM, -1, count);
+        this.#queries.add(MEMORY_OP.RECLAIM, -1, count);
       }
     }
   }
 
   apply(reply: Reply): void {
-    const reader = this.#reader, count = this.#queries;
-    this.#queries = 0;
-    reader.reset(reply);
-    for (let q = 0; q < count; q++) {
-      let n: number;
-      try {
-        n = reader.begin();
-      } catch (error) {
-        throw invalid("malformed-reply", (error as Error).message);
-      }
-      const arg = this.#queryArg[q]!;
-      switch (this.#queryKind[q]) {
+    const queries = this.#queries, reader = queries.reader;
+    for (let q = queries.start(reply); q >= 0; q = queries.next()) {
+      const n = queries.values, arg = queries.arg[q]!;
+      switch (queries.kind[q]) {
         case MEMORY_OP.VICTIM:
           this.#applyVictim(n, reader);
           break;
         case MEMORY_OP.RECLAIM:
-          this.#applyReclaim(arg, this.#queryCount[q]!, n, reader);
+          this.#applyReclaim(arg, queries.extra[q]!, n, reader);
           break;
         case MEMORY_OP.BALANCE:
           this.#applyBalance(n, reader);
@@ -867,7 +742,7 @@ export class MemoryDomain implements KernelDomain {
     this.#load(vm, pending.page, frame, pending.write);
     this.#served(pending.vcpu, dirty);
     const mv = pending.vcpu;
-    if (!mv.stalled && !vm.exhausted && !vm.removed && mv.vcpu.pcpu >= 0 && !mv.inRing) {
+    if (!mv.stalled && !vm.exhausted && !vm.removed && this.#cpu.isRunning(mv.id) && !mv.inRing) {
       this.#ringInsert(mv);
     }
     // The step goes on in this instant once it is settled: at once if no other event of the
@@ -981,8 +856,8 @@ export class MemoryDomain implements KernelDomain {
   }
 
   /** The periodic balancing scan: reports each VM's accessed pages, then clears the bits. */
-  #balance(generation: number): void {
-    if (generation !== this.slot.generation || !this.slot.has("balance")) return;
+  #scan(generation: number): void {
+    if (!this.#balance.current(generation)) return;
     const now = this.#kernel.now, writer = this.slot.writer;
     const stats: number[] = [];
     for (const vm of this.vms) {
@@ -996,23 +871,13 @@ export class MemoryDomain implements KernelDomain {
     this.#flushTouches();
     this.#sendProgress();
     writer.callN(MEMORY_OP.BALANCE, now, stats);
-    this.#query(MEMORY_OP.BALANCE, 0, 0);
-    this.#kernel.schedule(now + this.#balanceNs(), this.#base + EV_BALANCE, 0, generation);
-  }
-
-  #balanceNs(): number {
-    return balanceOf(this.slot.declared);
+    this.#queries.add(MEMORY_OP.BALANCE, 0, 0);
+    this.#balance.next(generation);
   }
 
   check(declared: StartResult): void {
     // A balance period is a periodic hook as a tick is: bounded the same way.
-    const period = balanceOf(declared), minimum = this.#config.minBalance;
-    if (declared.hooks.includes("balance") && period < minimum) {
-      throw invalid(
-        "balance-too-short",
-        `balanceNs ${period}: below the minimum balance period of ${minimum} ns (host.memory.minBalance)`,
-      );
-    }
+    this.#balance.check(declared);
   }
 
   installed(): void {
@@ -1031,17 +896,12 @@ export class MemoryDomain implements KernelDomain {
       const writer = this.slot.writer;
       writer.call1(MEMORY_OP.FUTURE, this.#kernel.now, writer.obj(this.#future));
     }
-    if (this.slot.has("balance") && this.#balanceArmed !== this.slot.generation) {
-      this.#balanceArmed = this.slot.generation;
-      const period = this.#balanceNs(), now = this.#kernel.now;
-      const next = (Math.floor(now / period) + 1) * period;
-      this.#kernel.schedule(next, this.#base + EV_BALANCE, 0, this.slot.generation);
-    }
+    this.#balance.install();
   }
 
   replay(): void {
     const writer = this.slot.writer, now = this.#kernel.now;
-    this.#queries = 0;
+    this.#queries.clear();
     this.#pendingAsked = false;
     this.#hostReclaimAsked = false;
     this.#targetsChanged = true;
@@ -1075,7 +935,7 @@ export class MemoryDomain implements KernelDomain {
   }
 
   /** The domain's figures now, per VM and for the host. */
-  figures(): MemoryFigures {
+  figures(_nowNs?: number): MemoryFigures {
     return {
       vms: this.vms.map((vm) => vm === undefined ? undefined : memoryVmFigures(vm)),
       host: {
@@ -1138,30 +998,4 @@ export class MemoryDomain implements KernelDomain {
 /** Whether `a` references before `b`: earlier, or at the same time with a lower vCPU id. */
 function before(a: MemoryVcpu, b: MemoryVcpu): boolean {
   return a.next < b.next || (a.next === b.next && a.id < b.id);
-}
-
-/** Run time between two references of a VM: `1 / rate`, at least 1 ns. */
-export function intervalOf(memory: MemoryWorkload): number {
-  return Math.max(1, Math.round(1e9 / memory.rate));
-}
-
-/** The balance period a policy declared: `tickNs` when it is a positive integer, else 100 ms. */
-function balanceOf(declared: StartResult): number {
-  const period = declared.tickNs;
-  return period !== undefined && Number.isInteger(period) && period > 0
-    ? period
-    : DEFAULT_BALANCE_NS;
-}
-
-/**
- * The CPU behaviour of a VM whose only work is memory: its vCPUs run until its references are
- * all issued (`count` for generators; an endless generator runs forever).
- *
- * @param memory The VM's validated memory spec.
- * @param vcpus How many vCPUs share the references.
- */
-export function memoryOnlyCpu(memory: MemoryWorkload, vcpus: number): CpuWorkload {
-  const count = memory.refs?.length ?? memory.count;
-  if (count === undefined) return { arrive: 0, pattern: "cpu-bound" };
-  return { arrive: 0, program: [{ run: Math.ceil(count / vcpus) * intervalOf(memory) }] };
 }

@@ -9,7 +9,8 @@
 import type { Batch, Reply } from "../protocol/batch.ts";
 import type { Domain } from "../protocol/definition.ts";
 import type { PolicyRuntime } from "../protocol/runtime.ts";
-import type { Simulation } from "../simulate.ts";
+import type { Simulation } from "../simulation/mod.ts";
+import { internals } from "../simulation/internals.ts";
 
 /** Hears every batch a domain's policy handles, before the policy does, and then its answer. */
 export interface BatchListener {
@@ -30,7 +31,7 @@ const watching = new WeakMap<object, BatchListener[]>();
  * fallbacks, restarts, swaps) tell `listener` of its batches and answers.
  */
 export function watchBatches(simulation: Simulation, listener: BatchListener): void {
-  for (const domain of simulation.kernel.domains) {
+  for (const domain of internals(simulation).kernel.domains) {
     const slot = domain.slot;
     const listeners = watching.get(slot);
     if (listeners !== undefined) {

@@ -12,7 +12,9 @@ import { CPU_LOG } from "../cpu/domain.ts";
 import { MEMORY_LOG } from "../memory/domain.ts";
 import { IO_LOG } from "../io/domain.ts";
 import { STOP_REASONS } from "../protocol/ops.ts";
-import type { Simulation } from "../simulate.ts";
+import type { Simulation } from "../simulation/mod.ts";
+import type { SimulationParts } from "../simulation/build.ts";
+import { internals } from "../simulation/internals.ts";
 
 /** One decision the kernel applied, with named fields (absent fields do not apply). */
 export interface Decision {
@@ -94,38 +96,41 @@ const CPU_NAMES: Record<number, string> = {
  */
 export class DecisionNames {
   readonly #simulation: Simulation;
+  /** The simulation's kernel and domains, which name what the records number. */
+  readonly #parts: SimulationParts;
   /** Each request's VM index, as the I/O batches told (filled by `batches.ts`). */
   readonly requestVm: Map<number, number> = new Map();
 
   /** @param simulation The run whose records are named. */
   constructor(simulation: Simulation) {
     this.#simulation = simulation;
+    this.#parts = internals(simulation);
   }
 
   /** The id of the VM with index `index`. */
   vm(index: number): string {
-    return this.#simulation.cpu.vms[index]?.id ?? `#${index}`;
+    return this.#parts.cpu.vms[index]?.id ?? `#${index}`;
   }
 
   /** The VM index and the index in it of the vCPU with global id `id`. */
   vcpu(id: number): { vm: number; index: number } {
-    const vcpu = this.#simulation.cpu.vcpus[id];
+    const vcpu = this.#parts.cpu.vcpus[id];
     return vcpu === undefined ? { vm: -1, index: id } : { vm: vcpu.vm.index, index: vcpu.index };
   }
 
   /** The id of disk `index`. */
   disk(index: number): string {
-    return this.#simulation.io?.disks[index]?.id ?? `#${index}`;
+    return this.#parts.io?.disks[index]?.id ?? `#${index}`;
   }
 
   /** The name of the policy in charge of domain number `index` (the kernel's order). */
   policy(index: number): string {
-    return this.#simulation.kernel.domains[index]?.slot.info.name ?? `#${index}`;
+    return this.#parts.kernel.domains[index]?.slot.info.name ?? `#${index}`;
   }
 
   /** How many pCPUs the host has. */
   get pcpus(): number {
-    return this.#simulation.cpu.pcpus.length;
+    return this.#parts.cpu.pcpus.length;
   }
 
   /** The record `(domain, kind, atNs, a, b, c)` as a {@linkcode Decision}. */
@@ -205,7 +210,7 @@ export class DecisionNames {
         return out;
       case LOG.kernel:
         out.decision = kind === 1 ? "eject" : kind === 2 ? "swap" : `kind-${kind}`;
-        out.affects = this.#simulation.kernel.domains[a]?.name ?? String(a);
+        out.affects = this.#parts.kernel.domains[a]?.name ?? String(a);
         if (kind === 2) out.policy = this.policy(a);
         return out;
     }

@@ -12,7 +12,8 @@
  * @module
  */
 
-import { createSimulation, type PolicyChoice, type SimulateOptions } from "../simulate.ts";
+import { createSimulation, type PolicyChoice, type SimulateOptions } from "../simulation/mod.ts";
+import { internals } from "../simulation/internals.ts";
 import type { Report } from "../report/report.ts";
 import type { Workload } from "../workload/schema.ts";
 import type { Domain } from "../protocol/definition.ts";
@@ -150,7 +151,7 @@ async function tapedRun(
     ...options,
     observe: (simulation) => {
       names = new DecisionNames(simulation);
-      simulation.kernel.log.observe((domain, kind, atNs, a, b, c) =>
+      internals(simulation).kernel.log.observe((domain, kind, atNs, a, b, c) =>
         tape.push(domain, kind, atNs, a, b, c)
       );
     },
@@ -173,7 +174,7 @@ function stateOf(
   names: DecisionNames,
   atNs: number,
 ): DiffState {
-  const cpu = simulation.cpu;
+  const cpu = internals(simulation).cpu;
   const label = (id: number) => {
     const vcpu = names.vcpu(id);
     return `${names.vm(vcpu.vm)}/${vcpu.index}`;

@@ -8,7 +8,7 @@
 
 import { parseDuration } from "../engine/duration.ts";
 import { UsageError } from "../commands/common.ts";
-import type { Simulation } from "../simulate.ts";
+import type { Simulation } from "../simulation/mod.ts";
 import { DecisionLogFile } from "./log.ts";
 import { TraceFile } from "./trace.ts";
 

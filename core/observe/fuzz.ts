@@ -19,12 +19,13 @@
  */
 
 import fc from "fast-check";
-import { createSimulation, type PolicyChoice, type SimulateOptions } from "../simulate.ts";
+import { createSimulation, type PolicyChoice, type SimulateOptions } from "../simulation/mod.ts";
+import { internals } from "../simulation/internals.ts";
 import { parseWorkload } from "../workload/load.ts";
 import type { Workload } from "../workload/schema.ts";
 import type { Report } from "../report/report.ts";
 import type { Isolation } from "../protocol/runtime.ts";
-import { isBuiltin, loadPolicy } from "../loader.ts";
+import { isBuiltin, loadPolicy } from "../simulation/loader.ts";
 import { type Decision, DecisionNames } from "./decisions.ts";
 import { watchBatches } from "./batches.ts";
 import { CPU_OP } from "../protocol/ops.ts";
@@ -207,7 +208,7 @@ async function checkRun(
         },
         reply(domain, reply) {
           if (domain !== "cpu") return;
-          const atNs = simulation.kernel.now;
+          const atNs = internals(simulation).kernel.now;
           for (let i = 0, q = 0; i < reply.length && q < asked.length; q++) {
             const count = reply.nums[i]!;
             if (asked[q]! >= 0 && count === 0) {
@@ -224,7 +225,7 @@ async function checkRun(
           }
         },
       });
-      simulation.kernel.log.observe((domain, kind, atNs, a, b, c) => {
+      internals(simulation).kernel.log.observe((domain, kind, atNs, a, b, c) => {
         // Only the last instants are kept: they name the decision that broke a property.
         if (decisions.length > 64) decisions.splice(0, 32);
         decisions.push({ atNs, record: [domain, kind, atNs, a, b, c] });
@@ -241,7 +242,7 @@ async function checkRun(
   };
   let broken: Broken | undefined;
   try {
-    const kernel = simulation.kernel, cpu = simulation.cpu;
+    const kernel = internals(simulation).kernel, cpu = internals(simulation).cpu;
     // Instant by instant: the state is checked once each instant is settled.
     while (!kernel.ended && broken === undefined) {
       await simulation.run(kernel.queue.peekTime());
@@ -348,7 +349,7 @@ async function checkRun(
  * @param policy The CPU policy: a built-in name or a path, with its config.
  * @param options Properties, budget, seed, bounds.
  * @returns The number of workloads run and the shrunk counterexample, if any.
- * @throws {import("../loader.ts").PolicyReferenceError} For a policy that cannot be loaded.
+ * @throws {import("../simulation/loader.ts").PolicyReferenceError} For a policy that cannot be loaded.
  */
 export async function fuzzPolicy(
   policy: PolicyChoice,
@@ -357,7 +358,7 @@ export async function fuzzPolicy(
   const simulate: SimulateOptions = { isolation: options.isolation };
   if (!isBuiltin("cpu", policy.use)) {
     // Bundled once, checked once: each run then only starts a runtime of the same bundle.
-    const { bundleReference } = await import("../loader.ts");
+    const { bundleReference } = await import("../simulation/loader.ts");
     const bundle = await bundleReference("cpu", policy.use);
     const { createRuntime } = await import("../sandbox/mod.ts");
     const isolation = options.isolation ?? "process-rpc";

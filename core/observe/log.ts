@@ -14,7 +14,8 @@
  * @module
  */
 
-import type { Simulation } from "../simulate.ts";
+import type { Simulation } from "../simulation/mod.ts";
+import { internals } from "../simulation/internals.ts";
 import { type Decision, DECISION_FIELDS, DecisionNames } from "./decisions.ts";
 import { watchBatches } from "./batches.ts";
 import { IO_OP } from "../protocol/ops.ts";
@@ -80,13 +81,13 @@ export class DecisionLogFile {
   /** Logs every decision of `simulation` (call it before the run starts). */
   watch(simulation: Simulation, run?: string): void {
     if (this.format === "raw") {
-      simulation.kernel.log.observe((domain, kind, atNs, a, b, c) =>
+      internals(simulation).kernel.log.observe((domain, kind, atNs, a, b, c) =>
         this.#line(`${atNs} ${domain} ${kind} ${a} ${b} ${c}`)
       );
       return;
     }
     const names = new DecisionNames(simulation);
-    if (simulation.io !== undefined) {
+    if (internals(simulation).io !== undefined) {
       // Requests are named by their VM, which only the I/O batches tell.
       watchBatches(simulation, {
         batch(domain, batch) {
@@ -100,7 +101,7 @@ export class DecisionLogFile {
       });
     }
     const label = this.#withRun ? run : undefined;
-    simulation.kernel.log.observe((domain, kind, atNs, a, b, c) =>
+    internals(simulation).kernel.log.observe((domain, kind, atNs, a, b, c) =>
       this.write(names.describe(domain, kind, atNs, a, b, c), label)
     );
   }

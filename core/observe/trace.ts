@@ -26,7 +26,9 @@ import { IO_LOG } from "../io/domain.ts";
 import { CPU_OP, IO_OP, STOP_REASONS } from "../protocol/ops.ts";
 import type { Batch, Reply } from "../protocol/batch.ts";
 import type { Domain } from "../protocol/definition.ts";
-import type { Simulation } from "../simulate.ts";
+import type { Simulation } from "../simulation/mod.ts";
+import type { SimulationParts } from "../simulation/build.ts";
+import { internals } from "../simulation/internals.ts";
 import { DecisionNames, formatNs } from "./decisions.ts";
 import { watchBatches } from "./batches.ts";
 import { bytesOf, JsonBytes } from "./_json_bytes.ts";
@@ -236,6 +238,8 @@ export class TraceRun {
   readonly label: string | undefined;
   readonly #file: TraceFile;
   readonly #simulation: Simulation;
+  /** The simulation's kernel and domains, which name what the records number. */
+  readonly #parts: SimulationParts;
   readonly #names: DecisionNames;
   readonly #pid: number;
   readonly #from: number;
@@ -296,13 +300,14 @@ export class TraceRun {
   ) {
     this.#file = file;
     this.#simulation = simulation;
+    this.#parts = internals(simulation);
     this.#names = new DecisionNames(simulation);
     this.#pid = pid;
     this.label = label;
     this.#from = file.fromNs;
     this.#to = file.toNs;
     this.#xPrefix = bytesOf(`{"ph":"X","pid":${pid + 1},"tid":`);
-    const pcpus = simulation.cpu.pcpus.length;
+    const pcpus = internals(simulation).cpu.pcpus.length;
     this.#running = new Int32Array(pcpus).fill(-1);
     this.#runningSince = new Float64Array(pcpus);
     this.#runningSlice = new Float64Array(pcpus);
@@ -310,9 +315,9 @@ export class TraceRun {
     this.#windowNs = options.shareWindowNs ??
       (stopAt === undefined ? 100_000_000 : Math.max(1_000_000, Math.round(stopAt / 100)));
     this.#windowEnd = this.#windowNs;
-    const frames = simulation.memory?.frames ?? 0;
+    const frames = internals(simulation).memory?.frames ?? 0;
     this.#frameVm = new Int32Array(frames);
-    simulation.kernel.log.observe((domain, kind, atNs, a, b, c) =>
+    internals(simulation).kernel.log.observe((domain, kind, atNs, a, b, c) =>
       this.#record(domain, kind, atNs, a, b, c)
     );
     watchBatches(simulation, {
@@ -403,7 +408,7 @@ export class TraceRun {
         const vm = this.#vmOf(vcpu);
         now[vm] = (now[vm] ?? 0) + end - this.#runningSince[p]!;
       }
-      const vms = this.#simulation.cpu.vms.length;
+      const vms = this.#parts.cpu.vms.length;
       for (let vm = 0; vm < vms; vm++) {
         const ran = (now[vm] ?? 0) - (this.#vmRunNsAtWindow[vm] ?? 0);
         this.#vmRunNsAtWindow[vm] = now[vm] ?? 0;
@@ -474,7 +479,7 @@ export class TraceRun {
     const isParams = decision.decision === "params" || decision.decision === "target";
     const tid = domain === LOG.cpu ? 1 : domain === LOG.memory ? 2 : 3;
     if (isParams) {
-      const vm = this.#simulation.cpu.vms.find((v) => v.id === decision.vm);
+      const vm = this.#parts.cpu.vms.find((v) => v.id === decision.vm);
       const params = domain === LOG.cpu && vm !== undefined ? JSON.stringify(vm.params) : args;
       this.#instant(
         `"pid":${this.#pid + 3},"tid":${tid}`,
@@ -556,7 +561,7 @@ export class TraceRun {
   }
 
   #batch(domain: Domain, batch: Batch): void {
-    const nums = batch.nums, length = batch.length, now = this.#simulation.kernel.now;
+    const nums = batch.nums, length = batch.length, now = this.#parts.kernel.now;
     const asked = this.#asked[domain];
     asked.ops.length = 0;
     asked.args.length = 0;
@@ -667,7 +672,7 @@ export class TraceRun {
       const reason = nums[args + 2]!;
       if (reason === 1 || reason === 2) this.#setRunnable(nums[args]!, 0, atNs);
     } else if (op === CPU_OP.VM_REMOVE) {
-      const vm = this.#simulation.cpu.vms[nums[args]!];
+      const vm = this.#parts.cpu.vms[nums[args]!];
       for (const id of vm?.vcpus ?? []) this.#setRunnable(id, 0, atNs);
     }
   }
@@ -699,7 +704,7 @@ export class TraceRun {
       this.#closeRun(p, vcpu, end, "end of run");
     }
     for (let disk = 0; disk < this.#diskEnd.length; disk++) this.#endService(disk, end);
-    for (const incident of simulation.kernel.incidents) {
+    for (const incident of internals(simulation).kernel.incidents) {
       this.#instant(
         `"pid":${this.#pid + 3},"tid":${DOMAIN_TID[incident.domain]}`,
         `incident: ${incident.domain} policy ${incident.policy} ejected (${incident.kind}/${incident.reason})`,
@@ -717,8 +722,8 @@ export class TraceRun {
         true,
       );
     }
-    this.#vmsSeen = simulation.cpu.vms.length;
-    this.#disksSeen = Math.max(this.#disksSeen, simulation.io?.disks.length ?? 0);
+    this.#vmsSeen = internals(simulation).cpu.vms.length;
+    this.#disksSeen = Math.max(this.#disksSeen, internals(simulation).io?.disks.length ?? 0);
   }
 
   /** The metadata events naming the run's processes and tracks. */
@@ -749,7 +754,7 @@ export class TraceRun {
     }
     process(this.#pid + 3, "policies", this.#pid + 3);
     thread(this.#pid + 3, 0, "kernel");
-    for (const domain of this.#simulation.kernel.domains) {
+    for (const domain of this.#parts.kernel.domains) {
       thread(this.#pid + 3, DOMAIN_TID[domain.name], `${domain.name} policy`);
     }
     for (let vm = 0; vm < this.#vmsSeen; vm++) {

@@ -6,6 +6,7 @@
  */
 
 import { formatDuration, parseDuration } from "../engine/duration.ts";
+import type { Param } from "../protocol/definition.ts";
 
 /**
  * A policy refused its configuration: the message names the key and what was expected.
@@ -35,34 +36,9 @@ export class ConfigError extends Error {
   }
 }
 
-/**
- * What a declared parameter accepts, for tools that search it (`hyperhook tune`): its kind, and
- * its bounds (durations in ns) or choices.
- */
-export interface ParamBounds {
-  /** Which constructor declared it. */
-  readonly kind: "duration" | "number" | "boolean" | "choice";
-  /** The smallest accepted value (durations in ns), when bounded. */
-  readonly min?: number;
-  /** The largest accepted value (durations in ns), when bounded. */
-  readonly max?: number;
-  /** Whether only integers are accepted. */
-  readonly integer?: boolean;
-  /** The accepted strings of a `choice`. */
-  readonly choices?: readonly string[];
-}
-
-/** One declared parameter: parses a user value (or takes the default) into `T`. */
-export interface Param<T> {
-  /** What the parameter expects, for error messages and docs (e.g. `a duration such as "10ms"`). */
-  readonly expects: string;
-  /** Its kind and bounds, for tools that search it. */
-  readonly bounds?: ParamBounds;
-  /** The default, as JSON. */
-  readonly defaultValue: unknown;
-  /** Parses a user value; throws an Error whose message says what was expected. */
-  parse(value: unknown): T;
-}
+// The shape of a declared parameter is part of the protocol (a policy definition carries its
+// parameters for tools that search them); the SDK builds them.
+export type { Param, ParamBounds } from "../protocol/definition.ts";
 
 /** The resolved config type of a parameter declaration. */
 export type ConfigOf<S extends Record<string, Param<unknown>>> = {

@@ -12,8 +12,6 @@
  */
 
 import type { Batch, Reply } from "./batch.ts";
-// Type only: a definition carries its declared parameters for tools (tune) that search them.
-import type { Param } from "../policy/params.ts";
 
 /**
  * The major version of the hook protocol this kernel speaks.
@@ -26,6 +24,35 @@ import type { Param } from "../policy/params.ts";
  * ```
  */
 export const API_VERSION = 1;
+
+/**
+ * What a declared parameter accepts, for tools that search it (`hyperhook tune`): its kind, and
+ * its bounds (durations in ns) or choices.
+ */
+export interface ParamBounds {
+  /** Which constructor declared it. */
+  readonly kind: "duration" | "number" | "boolean" | "choice";
+  /** The smallest accepted value (durations in ns), when bounded. */
+  readonly min?: number;
+  /** The largest accepted value (durations in ns), when bounded. */
+  readonly max?: number;
+  /** Whether only integers are accepted. */
+  readonly integer?: boolean;
+  /** The accepted strings of a `choice`. */
+  readonly choices?: readonly string[];
+}
+
+/** One declared parameter: parses a user value (or takes the default) into `T`. */
+export interface Param<T> {
+  /** What the parameter expects, for error messages and docs (e.g. `a duration such as "10ms"`). */
+  readonly expects: string;
+  /** Its kind and bounds, for tools that search it. */
+  readonly bounds?: ParamBounds;
+  /** The default, as JSON. */
+  readonly defaultValue: unknown;
+  /** Parses a user value; throws an Error whose message says what was expected. */
+  parse(value: unknown): T;
+}
 
 /** A resource domain of the kernel. */
 export type Domain = "cpu" | "memory" | "io" | "placement";

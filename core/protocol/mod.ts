@@ -45,6 +45,8 @@ export {
   API_VERSION,
   type Domain,
   isPolicyDefinition,
+  type Param,
+  type ParamBounds,
   type PolicyDefinition,
   type PolicyHandler,
   type StartMessage,

@@ -44,10 +44,11 @@ export interface RunView {
   readonly ended: boolean;
   /** The CPU domain's figures now. */
   cpuFigures(): CpuFigures;
-  /** The memory domain, when the run has one (for memory over time). */
-  readonly memory?: { figures(): MemoryFigures } | undefined;
-  /** The I/O domain, when the run has one (for I/O latency over time). */
-  readonly io?: { figures(nowNs: number): IoFigures } | undefined;
+  /**
+   * The domains' figures now: the memory domain's and the I/O domain's, when the run has them
+   * (for memory and I/O over time).
+   */
+  figures(): { readonly memory: MemoryFigures | undefined; readonly io: IoFigures | undefined };
   /** The workload, for the changes its timeline makes. */
   readonly workload?: { readonly timeline: readonly TimelineChange[] };
 }
@@ -97,7 +98,7 @@ export class RunRecorder implements RunObserver {
     if (first && now > 0) this.#pushStart(run, cpu);
     trace.nowNs.push(now);
     for (const vm of cpu.vms) (trace.runNs[vm.id] ??= []).push(vm.runNs + vm.runningNs);
-    const memory = run.memory?.figures();
+    const { memory, io } = run.figures();
     if (memory !== undefined) {
       const series = trace.memory ??= { resident: {}, target: {}, faults: {} };
       for (const vm of cpu.vms) {
@@ -108,7 +109,6 @@ export class RunRecorder implements RunObserver {
         (series.faults[vm.id] ??= []).push(figures.faults);
       }
     }
-    const io = run.io?.figures(now);
     if (io !== undefined) {
       const series = trace.io ??= { completed: {}, latencySumNs: {} };
       for (const vm of cpu.vms) {
@@ -125,7 +125,7 @@ export class RunRecorder implements RunObserver {
     const trace = this.trace;
     trace.nowNs.push(0);
     for (const vm of cpu.vms) (trace.runNs[vm.id] ??= []).push(0);
-    const memory = run.memory?.figures();
+    const { memory, io } = run.figures();
     if (memory !== undefined) {
       const series = trace.memory ??= { resident: {}, target: {}, faults: {} };
       for (const vm of cpu.vms) {
@@ -135,7 +135,6 @@ export class RunRecorder implements RunObserver {
         (series.faults[vm.id] ??= []).push(0);
       }
     }
-    const io = run.io?.figures(0);
     if (io !== undefined) {
       const series = trace.io ??= { completed: {}, latencySumNs: {} };
       for (const vm of cpu.vms) {

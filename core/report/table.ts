@@ -116,7 +116,7 @@ function policyLine(report: Report): string {
  * @example
  * ```ts
  * import { formatReport } from "./table.ts";
- * import { simulate } from "../simulate.ts";
+ * import { simulate } from "../simulation/mod.ts";
  * import { parseWorkload } from "../workload/load.ts";
  *
  * const report = await simulate(parseWorkload({
@@ -170,7 +170,7 @@ export function formatReport(report: Report): string {
  * @example
  * ```ts
  * import { formatComparison } from "./table.ts";
- * import { simulate } from "../simulate.ts";
+ * import { simulate } from "../simulation/mod.ts";
  * import { parseWorkload } from "../workload/load.ts";
  *
  * const workload = parseWorkload({

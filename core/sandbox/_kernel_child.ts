@@ -31,7 +31,8 @@ import {
   type StartMessage,
   type StartResult,
 } from "../protocol/definition.ts";
-import { createSimulation, type PolicyChoice, type SimulateOptions } from "../simulate.ts";
+import { createSimulation, type PolicyChoice, type SimulateOptions } from "../simulation/mod.ts";
+import { internals } from "../simulation/internals.ts";
 import type { Workload } from "../workload/schema.ts";
 import { InlineRuntime } from "./inline.ts";
 import { checkStartResult, POLICY_HOST_JS } from "./_policy_host.ts";
@@ -449,7 +450,7 @@ async function main(): Promise<void> {
       replay: false,
     });
     // The kernel keeps the decision log; this copy's would only cost time.
-    simulation.kernel.log.record = () => {};
+    internals(simulation).kernel.log.record = () => {};
     await simulation.run();
     // What the policies' dropped promises still had to say (chains of callbacks), before the end.
     await new Promise((resolve) => setTimeout(resolve, 0));

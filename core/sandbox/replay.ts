@@ -33,7 +33,7 @@
 import { serialize } from "node:v8";
 import type { Batch, Reply } from "../protocol/batch.ts";
 import type { Domain, StartMessage, StartResult } from "../protocol/definition.ts";
-import type { SimulateOptions } from "../simulate.ts";
+import type { SimulateOptions } from "../simulation/mod.ts";
 import type { Workload } from "../workload/schema.ts";
 import type { PolicyBundle } from "../bundle/bundle.ts";
 import type { ReplayRun } from "./_kernel_child.ts";

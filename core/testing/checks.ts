@@ -8,15 +8,17 @@
  * @module
  */
 
+import { READY } from "../cpu/model.ts";
+import { internals } from "../simulation/internals.ts";
 import { CPU_LOG } from "../cpu/domain.ts";
 import { LOG } from "../engine/decision_log.ts";
 import { formatDuration, parseDuration } from "../engine/duration.ts";
-import { isBuiltin, loadPolicy, PolicyReferenceError } from "../loader.ts";
+import { isBuiltin, loadPolicy, PolicyReferenceError } from "../simulation/loader.ts";
 import type { Domain, StartResult } from "../protocol/definition.ts";
 import type { Report } from "../report/report.ts";
 import type { SandboxOptions } from "../sandbox/options.ts";
 import { type Isolation, PolicyFailure } from "../protocol/runtime.ts";
-import { createSimulation, type SimulateOptions, type Simulation } from "../simulate.ts";
+import { createSimulation, type SimulateOptions, type Simulation } from "../simulation/mod.ts";
 import { parseWorkload, readWorkload } from "../workload/load.ts";
 import type { Workload } from "../workload/schema.ts";
 import { type Duration, standardWorkloads, type WorkloadInput } from "./workloads.ts";
@@ -496,15 +498,12 @@ export async function assertDeterministic(
   return first.hash;
 }
 
-/** `Vcpu.state` of a runnable vCPU in the CPU domain (`core/cpu/domain.ts`). */
-const READY = 1;
-
 /**
  * Measures, at the end of every simulated instant, how many pCPUs are idle while uncapped vCPUs
  * are runnable, and integrates it over time.
  */
 function watchWorkConservation(simulation: Simulation, name: string): () => WorkConservation {
-  const cpu = simulation.cpu, kernel = simulation.kernel;
+  const { cpu, kernel } = internals(simulation);
   let lastNs = 0, lastIdleWithWork = 0, total = 0;
   let first: WorkConservation["first"] = null, candidate: WorkConservation["first"] = null;
   const advanceTo = (now: number) => {

@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { bundlePolicy } from "../../core/bundle/bundle.ts";
 import { bundleIdentity, cachedBundle } from "../../core/bundle/identity.ts";
-import { loadPolicy } from "../../core/loader.ts";
+import { loadPolicy } from "../../core/simulation/loader.ts";
 
 const SDK = new URL("../../core/policy/mod.ts", import.meta.url).href;
 

@@ -3,7 +3,7 @@
 // list, three significant digits, what a resume replayed, and where a command wrote its reports.
 import assert from "node:assert/strict";
 import { readWorkloadJson, WorkloadError } from "../../core/workload/load.ts";
-import { simulate } from "../../core/simulate.ts";
+import { simulate } from "../../core/simulation/mod.ts";
 import { parseWorkload } from "../../core/workload/load.ts";
 import { formatReport, roundedDuration } from "../../core/report/table.ts";
 import { readWorkload } from "../../core/workload/load.ts";

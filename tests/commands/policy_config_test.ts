@@ -2,7 +2,7 @@
 // configured (issue #18, item 1).
 import assert from "node:assert/strict";
 import { resolvePolicyChoice } from "../../core/workload/policy_choice.ts";
-import { simulate } from "../../core/simulate.ts";
+import { simulate } from "../../core/simulation/mod.ts";
 import { parseWorkload } from "../../core/workload/load.ts";
 import { formatComparison, formatReport } from "../../core/report/table.ts";
 import { runCli, workloadFile } from "../_helpers.ts";

@@ -7,10 +7,11 @@
 import assert from "node:assert/strict";
 import { SHORT_ALLOWANCE } from "../../core/cpu/domain.ts";
 import { PolicyFailure } from "../../core/protocol/runtime.ts";
-import { createSimulation, simulate } from "../../core/simulate.ts";
-import { loadPolicy } from "../../core/loader.ts";
+import { createSimulation, simulate } from "../../core/simulation/mod.ts";
+import { loadPolicy } from "../../core/simulation/loader.ts";
 import { parseWorkload, WorkloadError } from "../../core/workload/load.ts";
 import { HOST_CPU_DEFAULTS } from "../../core/workload/schema.ts";
+import { internals } from "../../core/simulation/internals.ts";
 
 const fixture = (path: string) => new URL(`../fixtures/${path}`, import.meta.url).pathname;
 
@@ -124,12 +125,12 @@ Deno.test("tickNs 1: refused at start as invalid, tick-too-short; a swap to it i
     await simulation.run(1_000_000);
     const loaded = await loadPolicy("cpu", fixture("cpu/fast_tick.ts"), { isolation: "none" });
     await assert.rejects(
-      simulation.kernel.swap("cpu", loaded),
+      internals(simulation).kernel.swap("cpu", loaded),
       (error: Error) =>
         error instanceof PolicyFailure && error.kind === "invalid" &&
         error.reason === "tick-too-short",
     );
-    assert.equal(simulation.cpu.slot.info.name, "rr");
+    assert.equal(internals(simulation).cpu.slot.info.name, "rr");
     await simulation.run();
     assert.deepEqual(simulation.report().incidents, []);
   } finally {

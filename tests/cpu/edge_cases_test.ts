@@ -1,6 +1,7 @@
 // Edge cases of simulated time, through the CLI as users run them.
 import assert from "node:assert/strict";
 import { runCli, workloadFile } from "../_helpers.ts";
+import { internals } from "../../core/simulation/internals.ts";
 
 const base = { schema: "hyperhook.workload/v1", name: "edge", host: { pcpus: 1 } };
 
@@ -45,15 +46,18 @@ Deno.test("a VM's latency histogram holds every dispatch, read mid-run or at the
     for (const limit of [3_000_000, 700_000_000, Infinity]) {
       await simulation.run(limit);
       let dispatches = 0, recorded = 0;
-      for (const vm of simulation.cpu.vms) {
-        const own = vm.vcpus.reduce((sum, id) => sum + simulation.cpu.vcpus[id]!.dispatches, 0);
+      for (const vm of internals(simulation).cpu.vms) {
+        const own = vm.vcpus.reduce(
+          (sum, id) => sum + internals(simulation).cpu.vcpus[id]!.dispatches,
+          0,
+        );
         assert.equal(vm.latency.count, own, `VM ${vm.id} at ${limit} ns`);
         dispatches += own;
         recorded += vm.latency.count;
       }
       assert.ok(dispatches > 0 && recorded === dispatches);
     }
-    assert.ok(simulation.cpu.latency().count > 4096, "more waits than one batch");
+    assert.ok(internals(simulation).cpu.latency().count > 4096, "more waits than one batch");
   } finally {
     await simulation.close();
   }

@@ -1,7 +1,7 @@
 // A dispatch may fill a pCPU's local queue; the pCPU then runs the queued vCPUs in order without
 // asking again. On one pCPU, round robin filled three at a time is still round robin.
 import assert from "node:assert/strict";
-import { simulate } from "../../core/simulate.ts";
+import { simulate } from "../../core/simulation/mod.ts";
 import { parseWorkload } from "../../core/workload/load.ts";
 import { burstWorkload } from "../_helpers.ts";
 

@@ -3,8 +3,9 @@
 import assert from "node:assert/strict";
 import { CPU_OP } from "../../core/protocol/ops.ts";
 import type { Batch } from "../../core/protocol/batch.ts";
-import { createSimulation } from "../../core/simulate.ts";
+import { createSimulation } from "../../core/simulation/mod.ts";
 import { parseWorkload } from "../../core/workload/load.ts";
+import { internals } from "../../core/simulation/internals.ts";
 
 const workload = parseWorkload({
   schema: "hyperhook.workload/v1",
@@ -27,7 +28,7 @@ async function batchesOf(policy: string): Promise<number[][]> {
     policies: { cpu: { use: policy } },
     isolation: "none",
   });
-  const runtime = simulation.cpu.slot.runtime;
+  const runtime = internals(simulation).cpu.slot.runtime;
   const handle = runtime.handle.bind(runtime);
   const batches: number[][] = [];
   runtime.handle = (batch: Batch) => {

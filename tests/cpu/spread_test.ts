@@ -4,9 +4,10 @@
 import assert from "node:assert/strict";
 import type { Batch, Reply } from "../../core/protocol/batch.ts";
 import type { Isolation } from "../../core/protocol/runtime.ts";
-import { createSimulation, simulate } from "../../core/simulate.ts";
+import { createSimulation, simulate } from "../../core/simulation/mod.ts";
 import { parseWorkload } from "../../core/workload/load.ts";
 import { burstWorkload } from "../_helpers.ts";
+import { internals } from "../../core/simulation/internals.ts";
 
 const SANDBOX = { batchDeadlineMs: 10_000, initDeadlineMs: 30_000 };
 const rawBadPcpu = new URL("../fixtures/cpu/raw_bad_pcpu.ts", import.meta.url).pathname;
@@ -69,7 +70,7 @@ Deno.test("a centralized dispatcher is asked a fraction as often, and runs the s
         isolation,
         sandbox: SANDBOX,
       });
-      const runtime = simulation.cpu.slot.runtime, handle = runtime.handle.bind(runtime);
+      const runtime = internals(simulation).cpu.slot.runtime, handle = runtime.handle.bind(runtime);
       let count = 0;
       runtime.handle = (batch: Batch): Reply | Promise<Reply> => {
         count++;

@@ -1,10 +1,11 @@
 // The CPU SDK's timers and counters, through the CLI: a timer hook called at the asked time,
 // deterministically under every isolation; bad timers are incidents.
 import assert from "node:assert/strict";
-import { loadPolicy } from "../../core/loader.ts";
-import { createSimulation } from "../../core/simulate.ts";
+import { loadPolicy } from "../../core/simulation/loader.ts";
+import { createSimulation } from "../../core/simulation/mod.ts";
 import { parseWorkload } from "../../core/workload/load.ts";
 import { runCli, workloadFile } from "../_helpers.ts";
+import { internals } from "../../core/simulation/internals.ts";
 
 const fixture = (name: string) => new URL(`../fixtures/cpu/${name}`, import.meta.url).pathname;
 
@@ -72,8 +73,10 @@ Deno.test("a timer policy swapped in mid-run arms its timers from the replayed s
   try {
     await simulation.run(1e9);
     const rtds = await loadPolicy("cpu", "rtds", { config: { extratime: false } });
-    await simulation.kernel.swap("cpu", rtds);
-    const before = simulation.cpu.vms.map((vm) => simulation.cpu.vcpus[vm.vcpus[0]!]!.runNs);
+    await internals(simulation).kernel.swap("cpu", rtds);
+    const before = internals(simulation).cpu.vms.map((vm) =>
+      internals(simulation).cpu.vcpus[vm.vcpus[0]!]!.runNs
+    );
     await simulation.run();
     const report = simulation.report();
     assert.deepEqual(report.incidents, []);

@@ -1,11 +1,12 @@
 // The I/O domain's behaviour: traces, generators, vCPUs blocking on I/O, io.max throttling,
 // deadline misses, and what happens to policies that misbehave.
 import assert from "node:assert/strict";
-import { createSimulation, simulate } from "../../core/simulate.ts";
+import { createSimulation, simulate } from "../../core/simulation/mod.ts";
 import { parseWorkload } from "../../core/workload/load.ts";
-import { loadPolicy } from "../../core/loader.ts";
+import { loadPolicy } from "../../core/simulation/loader.ts";
 import type { Report } from "../../core/report/report.ts";
 import { runCli, workloadFile } from "../_helpers.ts";
+import { internals } from "../../core/simulation/internals.ts";
 
 const fixture = (name: string) => new URL(`../fixtures/io/${name}`, import.meta.url).pathname;
 
@@ -354,7 +355,7 @@ Deno.test("swapping the I/O policy mid-run hands over queued requests without lo
   const simulation = await createSimulation(workload, { policies: { io: { use: "fcfs" } } });
   try {
     await simulation.run(1_000_000_000);
-    await simulation.kernel.swap("io", await loadPolicy("io", "sstf"));
+    await internals(simulation).kernel.swap("io", await loadPolicy("io", "sstf"));
     await simulation.run();
     const report = simulation.report();
     assert.deepEqual(report.incidents, []);

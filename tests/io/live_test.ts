@@ -2,6 +2,7 @@
 // added and removed, and the state carries I/O figures for the dashboard.
 import assert from "node:assert/strict";
 import { testServer } from "../serve/_helpers.ts";
+import { internals } from "../../core/simulation/internals.ts";
 
 function ioWorkload(): Record<string, unknown> {
   return {
@@ -17,7 +18,7 @@ function ioWorkload(): Record<string, unknown> {
 Deno.test("PATCH io weight and limits, add and remove a VM with I/O, while it runs", async () => {
   const server = await testServer(ioWorkload());
   try {
-    const io = () => server.live.simulation.io!;
+    const io = () => internals(server.live.simulation).io!;
     await server.call("POST", "/v1/sim/step", { by: "5s" });
     const before = io().vms.map((vm) => vm.completed);
     // bfq follows io.weight: 4x the weight, about 4x the requests from here on.
@@ -51,7 +52,7 @@ Deno.test("PATCH io weight and limits, add and remove a VM with I/O, while it ru
     assert.equal(io().vms[1]!.requests, bAtRemoval);
     assert.equal(io().vms[1]!.completed, bAtRemoval);
 
-    assert.deepEqual(server.live.simulation.kernel.incidents, []);
+    assert.deepEqual(internals(server.live.simulation).kernel.incidents, []);
     // The dashboard plots the I/O p99 latency from the state's domain figures.
     const figures = server.live.state().domains.io as { latencyNs: { p99: number } };
     assert.ok(figures.latencyNs.p99 > 0);

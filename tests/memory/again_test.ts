@@ -4,7 +4,7 @@
 // event forced every time.
 import assert from "node:assert/strict";
 import { MemoryDomain } from "../../core/memory/domain.ts";
-import { createSimulation } from "../../core/simulate.ts";
+import { createSimulation } from "../../core/simulation/mod.ts";
 import { parseWorkload } from "../../core/workload/load.ts";
 
 function workload(memory: Record<string, unknown>, vm: Record<string, unknown>) {

@@ -3,6 +3,7 @@
 // swapped in mid-run therefore faults exactly as the one it replaces would have.
 import assert from "node:assert/strict";
 import { createSimulation, loadPolicy, parseWorkload, type Report } from "../../mod.ts";
+import { internals } from "../../core/simulation/internals.ts";
 
 function workload(policy: string): ReturnType<typeof parseWorkload> {
   return parseWorkload({
@@ -22,7 +23,7 @@ async function faults(policy: string, swapAtNs?: number): Promise<Report> {
   try {
     if (swapAtNs !== undefined) {
       await simulation.run(swapAtNs);
-      await simulation.kernel.swap("memory", await loadPolicy("memory", policy));
+      await internals(simulation).kernel.swap("memory", await loadPolicy("memory", policy));
     }
     await simulation.run();
     return simulation.report();
@@ -49,7 +50,7 @@ Deno.test("a swap to another policy mid-run carries on without incident", async 
   const simulation = await createSimulation(workload("lru"));
   try {
     await simulation.run(5_000_000);
-    await simulation.kernel.swap("memory", await loadPolicy("memory", "clock"));
+    await internals(simulation).kernel.swap("memory", await loadPolicy("memory", "clock"));
     await simulation.run();
     const report = simulation.report();
     assert.deepEqual(report.incidents, []);
@@ -65,7 +66,7 @@ Deno.test("swapping in opt where a VM generates its references is refused; the o
   try {
     await simulation.run(1_000_000);
     await assert.rejects(
-      async () => simulation.kernel.swap("memory", await loadPolicy("memory", "opt")),
+      async () => internals(simulation).kernel.swap("memory", await loadPolicy("memory", "opt")),
       /Policy opt: needs the future page references, but vms\[0\]\.memory\.pattern/,
     );
     await simulation.run();

@@ -1,7 +1,7 @@
 // `hyperhook diff`: where two policies first decide differently, the state then, per-VM figures.
 import assert from "node:assert/strict";
 import { diffRuns } from "../../core/observe/diff.ts";
-import { simulate } from "../../core/simulate.ts";
+import { simulate } from "../../core/simulation/mod.ts";
 import { parseWorkload, readWorkload } from "../../core/workload/load.ts";
 import { formatDecision } from "../../core/observe/decisions.ts";
 import { example, runCli, workloadFile } from "../_helpers.ts";

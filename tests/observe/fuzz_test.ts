@@ -1,7 +1,7 @@
 // `hyperhook fuzz`: broken fixture policies are caught and shrunk; sound ones pass a fixed budget.
 import assert from "node:assert/strict";
 import { fuzzPolicy } from "../../core/observe/fuzz.ts";
-import { simulate } from "../../core/simulate.ts";
+import { simulate } from "../../core/simulation/mod.ts";
 import { parseWorkload } from "../../core/workload/load.ts";
 import { runCli } from "../_helpers.ts";
 

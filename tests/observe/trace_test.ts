@@ -1,6 +1,6 @@
 // `--trace`: a Chrome JSON trace whose events reproduce the report, and `--log` in its forms.
 import assert from "node:assert/strict";
-import { simulate } from "../../core/simulate.ts";
+import { simulate } from "../../core/simulation/mod.ts";
 import { parseWorkload, readWorkload } from "../../core/workload/load.ts";
 import { TraceFile } from "../../core/observe/trace.ts";
 import { DecisionLogFile } from "../../core/observe/log.ts";

@@ -1,7 +1,7 @@
 // Policies declare their `sched` keys: a VM with an unknown one is refused, naming it (issue #18,
 // item 6); before, `"perod"` under rtds was silently ignored.
 import assert from "node:assert/strict";
-import { simulate } from "../../core/simulate.ts";
+import { simulate } from "../../core/simulation/mod.ts";
 import { parseWorkload } from "../../core/workload/load.ts";
 import { PolicyConfigError } from "../../core/kernel/kernel.ts";
 import { runCli, workloadFile } from "../_helpers.ts";

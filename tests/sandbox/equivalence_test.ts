@@ -18,7 +18,7 @@ import { BUILTIN_POLICIES } from "../../plugins/mod.ts";
 import type { Domain } from "../../core/protocol/definition.ts";
 import type { Report } from "../../core/report/report.ts";
 import type { Isolation } from "../../core/protocol/runtime.ts";
-import { type PolicyChoice, simulate } from "../../core/simulate.ts";
+import { type PolicyChoice, simulate } from "../../core/simulation/mod.ts";
 import { parseWorkload } from "../../core/workload/load.ts";
 import type { Workload } from "../../core/workload/schema.ts";
 

@@ -77,7 +77,7 @@ import assert from "node:assert/strict";
 import type { Report } from "../../core/report/report.ts";
 import type { SandboxOptions } from "../../core/sandbox/options.ts";
 import type { Isolation } from "../../core/protocol/runtime.ts";
-import { simulate } from "../../core/simulate.ts";
+import { simulate } from "../../core/simulation/mod.ts";
 import { parseWorkload } from "../../core/workload/load.ts";
 import { workloadFile } from "../_helpers.ts";
 import { captureLog } from "./_helpers.ts";

@@ -2,7 +2,7 @@
 // policy's own source, under every isolation, in the report and on stderr (issue #18, item 3).
 import assert from "node:assert/strict";
 import { relative } from "node:path";
-import { simulate } from "../../core/simulate.ts";
+import { simulate } from "../../core/simulation/mod.ts";
 import { parseWorkload } from "../../core/workload/load.ts";
 import { describeCall } from "../../core/protocol/calls.ts";
 import { MEMORY_OP } from "../../core/protocol/ops.ts";

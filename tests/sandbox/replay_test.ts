@@ -19,7 +19,8 @@ import type { SandboxOptions } from "../../core/sandbox/options.ts";
 import type { Isolation } from "../../core/protocol/runtime.ts";
 import { ProcessRuntime } from "../../core/sandbox/process.ts";
 import { ReplayRuntime } from "../../core/sandbox/replay.ts";
-import { createSimulation, simulate, type SimulateOptions } from "../../core/simulate.ts";
+import { internals } from "../../core/simulation/internals.ts";
+import { createSimulation, simulate, type SimulateOptions } from "../../core/simulation/mod.ts";
 import { parseWorkload } from "../../core/workload/load.ts";
 import type { Workload } from "../../core/workload/schema.ts";
 import { runCli, workloadFile } from "../_helpers.ts";
@@ -292,9 +293,10 @@ Deno.test("replay: restarts run in the child while it lives, in a sandbox of the
     });
     try {
       await simulation.run(1_015_000_000);
-      assert.equal(simulation.kernel.incidents.length, 1);
-      assert.equal(simulation.kernel.restarts.get("cpu"), 1);
-      assert.ok(simulation.kernel.domains[0]!.slot.runtime instanceof runtime, act);
+      const { kernel } = internals(simulation);
+      assert.equal(kernel.incidents.length, 1);
+      assert.equal(kernel.restarts.get("cpu"), 1);
+      assert.ok(kernel.domains[0]!.slot.runtime instanceof runtime, act);
     } finally {
       await simulation.close();
     }

@@ -6,9 +6,10 @@
 import assert from "node:assert/strict";
 import type { StreamedBatch } from "../../core/protocol/runtime.ts";
 import type { Isolation } from "../../core/protocol/runtime.ts";
-import { createSimulation } from "../../core/simulate.ts";
+import { createSimulation } from "../../core/simulation/mod.ts";
 import { parseWorkload } from "../../core/workload/load.ts";
 import type { Report } from "../../core/report/report.ts";
+import { internals } from "../../core/simulation/internals.ts";
 
 const dealer = new URL("../fixtures/cpu/dealer.ts", import.meta.url).pathname;
 
@@ -41,7 +42,7 @@ async function run(
     isolation,
     sandbox: { batchDeadlineMs, initDeadlineMs: 30_000, log: (text) => log += text },
   });
-  const runtime = simulation.cpu.slot.runtime;
+  const runtime = internals(simulation).cpu.slot.runtime;
   let parts = 0;
   const stream = runtime.stream?.bind(runtime);
   if (stream !== undefined) {

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { LiveKernel } from "../../core/control/live.ts";
 import { cpuWorkload, postedSource } from "./_helpers.ts";
+import { internals } from "../../core/simulation/internals.ts";
 
 const STRIDE = new URL("../fixtures/serve/stride.ts", import.meta.url);
 
@@ -25,7 +26,10 @@ async function mutateAndClose(dir: string): Promise<{ hash: string; state: strin
   } finally {
     await live.close();
   }
-  return { hash: live.simulation.kernel.log.peek(), state: comparable(live.stateText()) };
+  return {
+    hash: internals(live.simulation).kernel.log.peek(),
+    state: comparable(live.stateText()),
+  };
 }
 
 function comparable(text: string): string {
@@ -43,7 +47,7 @@ Deno.test("resume replays the audit log to the very same kernel: same decisions,
     const resumed = await LiveKernel.resume(dir, { onWarning: (w) => warnings.push(w) });
     try {
       assert.deepEqual(warnings, []);
-      assert.equal(resumed.simulation.kernel.log.peek(), original.hash);
+      assert.equal(internals(resumed.simulation).kernel.log.peek(), original.hash);
       assert.equal(comparable(resumed.stateText()), original.state);
       assert.equal(resumed.mutations, 11);
       assert.equal(resumed.speed, 3);

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
-import { createSimulation } from "../../core/simulate.ts";
+import { createSimulation } from "../../core/simulation/mod.ts";
 import { parseWorkload } from "../../core/workload/load.ts";
+import { internals } from "../../core/simulation/internals.ts";
 
 function workload(policy: string) {
   return parseWorkload({
@@ -22,11 +23,11 @@ for (const policy of ["rr", "fcfs", "srtf", "priority"]) {
     const simulation = await createSimulation(workload(policy));
     try {
       await simulation.run(105_000_000);
-      const [a, b, late] = simulation.cpu.vms;
-      simulation.cpu.removeVm(a!);
-      simulation.cpu.removeVm(late!);
-      simulation.cpu.removeVm(a!);
-      const ranBefore = simulation.cpu.vcpus[a!.vcpus[0]!]!.runNs;
+      const [a, b, late] = internals(simulation).cpu.vms;
+      internals(simulation).cpu.removeVm(a!.index);
+      internals(simulation).cpu.removeVm(late!.index);
+      internals(simulation).cpu.removeVm(a!.index);
+      const ranBefore = internals(simulation).cpu.vcpus[a!.vcpus[0]!]!.runNs;
       await simulation.run();
       const report = simulation.report();
       assert.equal(report.incidents.length, 0, JSON.stringify(report.incidents));
@@ -35,7 +36,10 @@ for (const policy of ["rr", "fcfs", "srtf", "priority"]) {
       assert.equal(report.vms[2]!.cpu.runNs, 0);
       assert.equal(late!.arrived, false);
       assert.ok(report.vms[1]!.cpu.runNs >= 1_000_000_000 - ranBefore - 20_000_000);
-      assert.equal(simulation.cpu.status(simulation.cpu.vcpus[b!.vcpus[0]!]!), "running");
+      assert.equal(
+        internals(simulation).cpu.status(internals(simulation).cpu.vcpus[b!.vcpus[0]!]!),
+        "running",
+      );
     } finally {
       await simulation.close();
     }
@@ -53,10 +57,10 @@ Deno.test("a policy that dispatches a vCPU of a removed VM is not ejected", asyn
   }));
   try {
     await simulation.run(105_000_000);
-    const cpu = simulation.cpu;
+    const cpu = internals(simulation).cpu;
     const waiting = cpu.vms.filter((vm) => cpu.status(cpu.vcpus[vm.vcpus[0]!]!) === "ready");
     assert.equal(waiting.length, 2);
-    for (const vm of waiting) cpu.removeVm(vm);
+    for (const vm of waiting) cpu.removeVm(vm.index);
     await simulation.run();
     const report = simulation.report();
     assert.deepEqual(report.incidents, []);

@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { LiveKernel } from "../../core/control/live.ts";
 import { cpuWorkload, testServer } from "./_helpers.ts";
+import { internals } from "../../core/simulation/internals.ts";
 
 function ioWorkload(): Record<string, unknown> {
   return {
@@ -150,7 +151,7 @@ Deno.test("a VM refused for its I/O trace leaves no trace: the same id then succ
     assert.equal(state.vms[1]!.io!.completed, 3);
     assert.ok((state.vms[2]!.io!.completed as number) > 0);
     assert.deepEqual(state.incidents, []);
-    hash = server.live.simulation.kernel.log.peek();
+    hash = internals(server.live.simulation).kernel.log.peek();
   } finally {
     await server.close();
   }
@@ -170,7 +171,7 @@ Deno.test("a VM refused for its I/O trace leaves no trace: the same id then succ
     });
     try {
       assert.deepEqual(warnings, []);
-      assert.equal(resumed.simulation.kernel.log.peek(), hash);
+      assert.equal(internals(resumed.simulation).kernel.log.peek(), hash);
     } finally {
       await resumed.close();
     }

@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { readTraceText, resolveDataPath, TraceFileError } from "../../core/workload/trace_file.ts";
-import { simulate } from "../../core/simulate.ts";
+import { simulate } from "../../core/simulation/mod.ts";
 import { parseWorkload } from "../../core/workload/load.ts";
 import { runCli, workloadFile } from "../_helpers.ts";
 

@@ -21,7 +21,7 @@ import {
   replyValues,
   startMessage,
   tracked,
-} from "./_helpers.ts";
+} from "../sandbox/_helpers.ts";
 
 /** No static import, re-export or `require` of anything is left in a bundle. */
 function assertSelfContained(code: string): void {

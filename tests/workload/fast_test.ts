@@ -1,9 +1,9 @@
 // The fast path for large explicit programs (core/workload/_fast.ts) gives what zod alone gives:
 // the same workload, and for bad input the same one-line error naming the same path.
 import assert from "node:assert/strict";
-import { fastPrograms } from "../core/workload/_fast.ts";
-import { parseWorkload, WorkloadError } from "../core/workload/load.ts";
-import { describeIssue, workloadSchema } from "../core/workload/schema.ts";
+import { fastPrograms } from "../../core/workload/_fast.ts";
+import { parseWorkload, WorkloadError } from "../../core/workload/load.ts";
+import { describeIssue, workloadSchema } from "../../core/workload/schema.ts";
 
 /** What zod alone makes of `value`: the workload, or the error line. */
 function zodOnly(value: unknown): unknown {
@@ -55,10 +55,10 @@ Deno.test("large programs: the fast path gives the workload zod gives, and leave
 });
 
 Deno.test("every example workload parses as zod alone parses it", async () => {
-  for await (const entry of Deno.readDir(new URL("../examples/workloads/", import.meta.url))) {
+  for await (const entry of Deno.readDir(new URL("../../examples/workloads/", import.meta.url))) {
     if (!entry.name.endsWith(".json")) continue;
     const text = await Deno.readTextFile(
-      new URL(`../examples/workloads/${entry.name}`, import.meta.url),
+      new URL(`../../examples/workloads/${entry.name}`, import.meta.url),
     );
     assert.deepEqual(parseWorkload(JSON.parse(text)), zodOnly(JSON.parse(text)), entry.name);
   }

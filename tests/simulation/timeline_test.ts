@@ -2,7 +2,7 @@
 // target and I/O weight and limits at once; bad changes are refused before the run (exit 2, one
 // line naming the place); and the run is the same under every isolation.
 import assert from "node:assert/strict";
-import { runCli, workloadFile } from "./_helpers.ts";
+import { runCli, workloadFile } from "../_helpers.ts";
 
 /** Two VMs using CPU, memory and a disk, under credit, lru and bfq, for 3 s. */
 function mixed(timeline: unknown[]): Record<string, unknown> {

@@ -14,16 +14,16 @@
  * @module
  */
 
-import { BUILTIN_POLICIES, FALLBACK_POLICIES } from "../plugins/mod.ts";
-import type { LoadedPolicy } from "./kernel/slot.ts";
-import type { Domain } from "./protocol/definition.ts";
-import type { Isolation, PolicyRuntime } from "./protocol/runtime.ts";
-import type { PolicyBundle } from "./bundle/bundle.ts";
-import { type BundleIdentity, bundleIdentity, cachedBundle } from "./bundle/identity.ts";
-import { InlineRuntime } from "./sandbox/inline.ts";
-import type { SandboxOptions } from "./sandbox/options.ts";
-import type { ReplaySession } from "./sandbox/replay.ts";
-import { didYouMean } from "./engine/suggest.ts";
+import { BUILTIN_POLICIES, FALLBACK_POLICIES } from "../../plugins/mod.ts";
+import type { LoadedPolicy } from "../kernel/slot.ts";
+import type { Domain } from "../protocol/definition.ts";
+import type { Isolation, PolicyRuntime } from "../protocol/runtime.ts";
+import type { PolicyBundle } from "../bundle/bundle.ts";
+import { type BundleIdentity, bundleIdentity, cachedBundle } from "../bundle/identity.ts";
+import { InlineRuntime } from "../sandbox/inline.ts";
+import type { SandboxOptions } from "../sandbox/options.ts";
+import type { ReplaySession } from "../sandbox/replay.ts";
+import { didYouMean } from "../engine/suggest.ts";
 
 /**
  * A policy reference that cannot be used (unknown name, missing file, unbundlable import).
@@ -122,7 +122,7 @@ async function bundlePolicy(
   reference: string,
   options: { untrusted?: boolean; onRead?: (path: string, text: string) => void } = {},
 ): Promise<PolicyBundle> {
-  return await (await import("./bundle/bundle.ts")).bundlePolicy(reference, options);
+  return await (await import("../bundle/bundle.ts")).bundlePolicy(reference, options);
 }
 
 /** Whether a reference looks like a module rather than a (mistyped) built-in name. */
@@ -174,7 +174,7 @@ export async function bundleReference(
     throw new PolicyReferenceError(`Policy${untrusted ? "" : ` ${reference}`}: ${message}`);
   }
   if (check) {
-    const { checkPolicyTypes } = await import("./bundle/type_check.ts");
+    const { checkPolicyTypes } = await import("../bundle/type_check.ts");
     const path = reference.startsWith("file:") ? new URL(reference).pathname : resolve(reference);
     try {
       await checkPolicyTypes(path, texts);
@@ -220,7 +220,7 @@ export async function loadPolicy(
     sha256 = bundle.sha256;
     runtime = isolation === "process" && options.replay !== undefined
       ? await options.replay.runtime(domain, bundle)
-      : (await import("./sandbox/mod.ts")).createRuntime(isolation, bundle, options.sandbox);
+      : (await import("../sandbox/mod.ts")).createRuntime(isolation, bundle, options.sandbox);
   }
   return {
     runtime,

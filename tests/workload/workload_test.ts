@@ -1,6 +1,6 @@
 // Bad input: exit 2 with one line naming the place and what was expected; nothing else printed.
 import assert from "node:assert/strict";
-import { example, runCli, workloadFile } from "./_helpers.ts";
+import { example, runCli, workloadFile } from "../_helpers.ts";
 
 const base = { schema: "hyperhook.workload/v1", name: "bad", host: { pcpus: 1 } };
 

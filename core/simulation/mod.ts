@@ -1,31 +1,43 @@
 /**
- * Running a workload: build a kernel and its domains from a validated workload, load the policies,
- * run, and write the report.
+ * The composition root: a {@linkcode Simulation} is a kernel and its domains built from a
+ * validated workload (`build.ts`), its VMs added one way (`vms.ts`), its policies loaded
+ * (`loader.ts`); {@linkcode simulate} runs one to the end and returns its report.
  *
  * @module
  */
 
-import { CpuDomain } from "./cpu/domain.ts";
-import type { CpuFigures } from "./cpu/figures.ts";
-import type { MemoryDomain } from "./memory/domain.ts";
-import type { IoDomain } from "./io/domain.ts";
-import { parseDuration } from "./engine/duration.ts";
-import { buildProgram } from "./cpu/programs.ts";
-import { Kernel } from "./kernel/kernel.ts";
-import { type Incident, type LoadedPolicy, PolicySlot } from "./kernel/slot.ts";
+import type { CpuParamsSet } from "../cpu/domain.ts";
+import type { CpuFigures } from "../cpu/figures.ts";
+import type { IoParamsSet } from "../io/domain.ts";
+import type { IoFigures } from "../io/figures.ts";
+import { Kernel } from "../kernel/kernel.ts";
+import type { Incident, LoadedPolicy, PolicyInfo } from "../kernel/slot.ts";
+import type { MemoryParamsSet } from "../memory/domain.ts";
+import type { MemoryFigures } from "../memory/figures.ts";
+import type { Domain } from "../protocol/definition.ts";
+import type { Isolation } from "../protocol/runtime.ts";
+import type { Report, ReportPolicy } from "../report/report.ts";
+import { buildReport } from "../report/build.ts";
+import type { ReplaySession } from "../sandbox/replay.ts";
+import type { SandboxOptions } from "../sandbox/options.ts";
+import { WorkloadError } from "../workload/error.ts";
+import type { Workload } from "../workload/types.ts";
+import { readTraceText } from "../workload/trace_file.ts";
+import type { VmWorkload } from "../workload/types.ts";
+import {
+  buildDomains,
+  domainModules,
+  type LoadedPolicies,
+  populate,
+  type SimulationParts,
+} from "./build.ts";
+import { registerParts } from "./internals.ts";
 import { isBuiltin, loadFallback, loadPolicy } from "./loader.ts";
-import type { Domain } from "./protocol/definition.ts";
-import type { Report, ReportPolicy } from "./report/report.ts";
-import { buildReport } from "./report/build.ts";
-import type { Isolation } from "./protocol/runtime.ts";
-import type { ReplaySession } from "./sandbox/replay.ts";
-import type { SandboxOptions } from "./sandbox/options.ts";
-import { WorkloadError } from "./workload/error.ts";
-import { HOST_CPU_DEFAULTS } from "./workload/defaults.ts";
-import type { Workload } from "./workload/types.ts";
-import { readTraceText } from "./workload/trace_file.ts";
-import { resolvePolicyChoice } from "./workload/policy_choice.ts";
-import { mapStack, workingDir } from "./bundle/source_map.ts";
+import { addVm, type AddVmOptions } from "./vms.ts";
+
+export { type AddVmOptions, normaliseSched, type VmRefusal } from "./vms.ts";
+import { resolvePolicyChoice } from "../workload/policy_choice.ts";
+import { mapStack, workingDir } from "../bundle/source_map.ts";
 
 /** A policy choice: a reference and its config. */
 export interface PolicyChoice {
@@ -81,13 +93,25 @@ export interface SimulateOptions {
   loadPolicy?: (domain: Domain, choice: PolicyChoice) => Promise<LoadedPolicy>;
 }
 
+/** A VM's parameters to change now (live control): the CPU's, its balloon target, its I/O. */
+export interface VmChange {
+  /** CPU parameters that change (`sched` durations in ns). */
+  cpu?: CpuParamsSet;
+  /** The balloon target (the VM must have memory activity). */
+  memory?: MemoryParamsSet;
+  /** I/O weight and limits (the host must have disks). */
+  io?: IoParamsSet;
+}
+
 /**
- * A kernel built from a workload, ready to run (or running, for the live server).
+ * A kernel built from a workload, ready to run (or running, for the live server). The kernel and
+ * its domains are its own: what others need of them (figures, the policies in charge, adding,
+ * changing and removing VMs) goes through its methods.
  *
  * @example
  * ```ts
- * import { createSimulation } from "./simulate.ts";
- * import { parseWorkload } from "./workload/load.ts";
+ * import { createSimulation } from "./mod.ts";
+ * import { parseWorkload } from "../workload/load.ts";
  *
  * const simulation = await createSimulation(parseWorkload({
  *   schema: "hyperhook.workload/v1", name: "one", host: { pcpus: 1 },
@@ -101,32 +125,9 @@ export interface SimulateOptions {
 export class Simulation {
   /** The workload. */
   readonly workload: Workload;
-  /**
-   * The kernel (an internal API: for the live server, benches and tests).
-   *
-   * @ignore
-   */
-  readonly kernel: Kernel;
-  /**
-   * The CPU domain (an internal API: for the live server, benches and tests).
-   *
-   * @ignore
-   */
-  readonly cpu: CpuDomain;
-  /**
-   * The memory domain, when the workload has memory (an internal API, like `cpu`).
-   *
-   * @ignore
-   */
-  memory: MemoryDomain | undefined;
-  /**
-   * The I/O domain, when the host has disks (an internal API, like `cpu`).
-   *
-   * @ignore
-   */
-  io: IoDomain | undefined;
   /** The policies asked for, per domain. */
   readonly requested: Partial<Record<Domain, ReportPolicy>> = {};
+  #parts: SimulationParts;
   #started = performance.now();
   /** The replay sandbox of the run's `process` policies, if any. */
   #replay: ReplaySession | undefined;
@@ -136,46 +137,143 @@ export class Simulation {
    *
    * @ignore
    */
-  constructor(workload: Workload, kernel: Kernel, cpu: CpuDomain, replay?: ReplaySession) {
+  constructor(workload: Workload, parts: SimulationParts, replay?: ReplaySession) {
     this.workload = workload;
-    this.kernel = kernel;
-    this.cpu = cpu;
+    this.#parts = parts;
     this.#replay = replay;
+    registerParts(this, parts);
   }
 
   /** The current simulated time. */
   get nowNs(): number {
-    return this.kernel.now;
+    return this.#parts.kernel.now;
   }
 
   /** When the run stops, if the workload fixes it. */
   get stopAtNs(): number | undefined {
-    return this.kernel.stopAtNs;
+    return this.#parts.kernel.stopAtNs;
   }
 
   /** Whether the run is over. */
   get ended(): boolean {
-    return this.kernel.ended;
+    return this.#parts.kernel.ended;
+  }
+
+  /** Every incident so far, in order. */
+  get incidents(): readonly Incident[] {
+    return this.#parts.kernel.incidents;
+  }
+
+  /** How many decisions the kernel logged so far. */
+  get decisions(): number {
+    return this.#parts.kernel.log.count;
+  }
+
+  /** The digest of the decisions so far (the log goes on): what `eventsHash` would be now. */
+  peekHash(): string {
+    return this.#parts.kernel.log.peek();
+  }
+
+  /** When the next event is due, or Infinity when none is queued. */
+  nextEventNs(): number {
+    return this.#parts.kernel.queue.peekTime();
+  }
+
+  /** The policy in charge of each domain, in the order the domains settle. */
+  policies(): { domain: Domain; info: PolicyInfo; underTest: boolean }[] {
+    return this.#parts.domains.map((domain) => ({
+      domain: domain.name,
+      info: domain.slot.info,
+      underTest: domain.slot.underTest,
+    }));
   }
 
   /**
-   * The CPU domain's figures now (an internal API: for the live server and HTML reports).
+   * The domains' figures now (an internal API: for the live server and HTML reports).
+   *
+   * @ignore
+   */
+  figures(): SimulationFigures {
+    const { kernel, cpu, memory, io } = this.#parts, now = kernel.now;
+    return { cpu: cpu.figures(now), memory: memory?.figures(now), io: io?.figures(now) };
+  }
+
+  /**
+   * The CPU domain's figures now (an internal API: for HTML reports).
    *
    * @ignore
    */
   cpuFigures(): CpuFigures {
-    return this.cpu.figures(this.kernel.now);
+    return this.#parts.cpu.figures(this.#parts.kernel.now);
+  }
+
+  /**
+   * The index of the VM named `id` (removed ones too), or undefined.
+   *
+   * @param id The VM's name.
+   */
+  vmIndex(id: string): number | undefined {
+    const index = this.#parts.cpu.vms.findIndex((vm) => vm.id === id);
+    return index < 0 ? undefined : index;
+  }
+
+  /**
+   * Adds a VM now (live control), checked in every domain before any changes. An internal API,
+   * for the live server.
+   *
+   * @ignore
+   * @param spec The VM's validated description.
+   * @param options Where it sits, how its traces are read, how a refusal is said.
+   * @returns Its index.
+   */
+  addVm(spec: VmWorkload, options: AddVmOptions): number {
+    return addVm(this.#parts, spec, options);
+  }
+
+  /**
+   * Changes a VM's parameters now (live control): each domain takes its part. An internal API,
+   * for the live server.
+   *
+   * @ignore
+   * @param index The VM's index.
+   * @param change The CPU, memory and I/O parameters that change.
+   * @throws {RangeError} When the VM has no memory activity, or a target is out of range.
+   */
+  setVmParams(index: number, change: VmChange): void {
+    const { cpu, memory, io } = this.#parts;
+    if (change.cpu !== undefined) cpu.setVmParams(index, change.cpu);
+    if (change.memory !== undefined) memory?.setVmParams(index, change.memory);
+    if (change.io !== undefined) io?.setVmParams(index, change.io);
+  }
+
+  /**
+   * Removes a VM now (live control) from every domain; its index is never reused.
+   *
+   * @param index The VM's index.
+   */
+  removeVm(index: number): void {
+    for (const domain of this.#parts.domains) domain.removeVm(index);
+  }
+
+  /**
+   * Hands a domain to a new policy without a gap (see `Kernel.swap`); call it between runs.
+   *
+   * @param domain The domain.
+   * @param loaded The new policy, loaded.
+   */
+  swap(domain: Domain, loaded: LoadedPolicy): Promise<void> {
+    return this.#parts.kernel.swap(domain, loaded);
   }
 
   /** Runs to the end (or to `limitNs`). */
   async run(limitNs?: number): Promise<void> {
-    const advancing = this.kernel.advance(limitNs);
+    const advancing = this.#parts.kernel.advance(limitNs);
     if (advancing !== undefined) await advancing;
   }
 
   /** The report of the run so far. */
   report(): Report {
-    const kernel = this.kernel, now = kernel.now;
+    const { kernel, cpu, memory, io } = this.#parts, now = kernel.now;
     for (const domain of kernel.domains) {
       const requested = this.requested[domain.name];
       if (requested === undefined) continue;
@@ -187,9 +285,9 @@ export class Simulation {
       simulatedNs: now,
       wallMs: Math.round(performance.now() - this.#started),
       policies: this.requested,
-      cpu: this.cpu.figures(now),
-      memory: this.memory?.figures(),
-      io: this.io?.figures(now),
+      cpu: cpu.figures(now),
+      memory: memory?.figures(now),
+      io: io?.figures(now),
       incidents: kernel.incidents,
       eventsHash: kernel.log.digest(),
     });
@@ -198,9 +296,19 @@ export class Simulation {
   /** Stops every policy runtime. */
   async close(): Promise<void> {
     // What sandboxed policies printed after their last answer comes first, at the run's end.
-    await this.#replay?.close({ drain: this.kernel.ended });
-    await this.kernel.close();
+    await this.#replay?.close({ drain: this.#parts.kernel.ended });
+    await this.#parts.kernel.close();
   }
+}
+
+/** The domains' figures at a moment. */
+export interface SimulationFigures {
+  /** The CPU domain's. */
+  cpu: CpuFigures;
+  /** The memory domain's, when the host has memory. */
+  memory: MemoryFigures | undefined;
+  /** The I/O domain's, when the host has disks. */
+  io: IoFigures | undefined;
 }
 
 function choose(
@@ -216,12 +324,12 @@ function choose(
  *
  * @throws {WorkloadError} When the workload cannot run (unreadable trace, forever without stopAt).
  * @throws {import("./loader.ts").PolicyReferenceError} For an unknown policy.
- * @throws {import("./kernel/kernel.ts").PolicyConfigError} When a policy refuses its config.
+ * @throws {import("../kernel/kernel.ts").PolicyConfigError} When a policy refuses its config.
  *
  * @example
  * ```ts
- * import { createSimulation } from "./simulate.ts";
- * import { parseWorkload } from "./workload/load.ts";
+ * import { createSimulation } from "./mod.ts";
+ * import { parseWorkload } from "../workload/load.ts";
  *
  * const simulation = await createSimulation(parseWorkload({
  *   schema: "hyperhook.workload/v1", name: "two", host: { pcpus: 1 },
@@ -297,116 +405,30 @@ async function build(
     reload: (domain) => load(domain, chosen[domain]!),
   });
   const cpuChoice = choose(workload, options, "cpu") ?? { use: "rr" };
-  const loaded: Partial<Record<Domain, LoadedPolicy>> = {};
-  loaded.cpu = await load("cpu", cpuChoice);
-  const cpu = new CpuDomain(
-    kernel,
-    new PolicySlot("cpu", loaded.cpu),
-    workload.host.pcpus,
-    workload.host.cpu ?? HOST_CPU_DEFAULTS,
-  );
+  const loaded: LoadedPolicies = { cpu: await load("cpu", cpuChoice) };
   const memoryChoice = choose(workload, options, "memory");
-  let memory: MemoryDomain | undefined;
-  // The memory and I/O domains are loaded only for a workload that has them.
-  const memoryModule = workload.host.memory !== undefined ||
-      workload.vms.some((vm) => vm.memory !== undefined)
-    ? await import("./memory/domain.ts")
-    : undefined;
   if (workload.host.memory !== undefined) {
-    const { MemoryDomain } = memoryModule!;
     loaded.memory = await load("memory", memoryChoice ?? { use: "lru" });
-    const slot = new PolicySlot("memory", loaded.memory);
-    memory = new MemoryDomain(kernel, slot, cpu, workload.host.memory);
   } else if (memoryChoice !== undefined) {
     throw new WorkloadError(
       `Workload: host.memory.frames: expected a positive integer for the memory policy ${memoryChoice.use}, got nothing`,
     );
   }
-  const readFile = options.readText ?? ((path: string) => readTraceText(path));
-  // The replay sandbox reads no file: it is sent what was read here.
-  const readText = replay?.recording(readFile) ?? readFile;
-  const vmIndex = new Map<string, number>();
-  workload.vms.forEach((vm, index) => {
-    let program;
-    if (vm.cpu === undefined && vm.memory !== undefined && workload.stopAt === undefined) {
-      if (vm.memory.refs === undefined && vm.memory.count === undefined) {
-        throw new WorkloadError(
-          `Workload: stopAt: expected a duration such as "10s", because vms[${index}] (${vm.id}) references memory forever (memory.pattern "${vm.memory.pattern}" without "count")`,
-        );
-      }
-    }
-    try {
-      const cpuSpec = vm.cpu ??
-        (vm.memory === undefined ? undefined : memoryModule!.memoryOnlyCpu(vm.memory, vm.vcpus));
-      program = buildProgram(cpuSpec, readText);
-    } catch (error) {
-      const place = vm.cpu?.trace !== undefined ? `vms[${index}].cpu.trace` : `vms[${index}].cpu`;
-      throw new WorkloadError(`Workload: ${place}: ${(error as Error).message}`);
-    }
-    if (program !== null && !program.finite && workload.stopAt === undefined) {
-      throw new WorkloadError(
-        `Workload: stopAt: expected a duration such as "10s", because vms[${index}] (${vm.id}) runs forever (${program.label})`,
-      );
-    }
-    vmIndex.set(vm.id, index);
-    const cpuVm = cpu.addVm(
-      vm.id,
-      vm.vcpus,
-      { weight: vm.weight, cap: vm.cap, priority: vm.priority, sched: normaliseSched(vm.sched) },
-      program,
-      vm.cpu?.arrive ?? 0,
-    );
-    if (vm.memory !== undefined) memory!.addVm(cpuVm, vm.memory, `vms[${index}].memory`);
-  });
-  for (const change of workload.timeline) {
-    // The CPU's part here; a change of memory or I/O alone leaves the CPU's parameters be.
-    const { memory: memorySet, io: ioSet, ...cpuSet } = change.set;
-    if (Object.keys(cpuSet).length === 0 && (memorySet ?? ioSet) !== undefined) continue;
-    const set = { ...cpuSet, sched: cpuSet.sched && normaliseSched(cpuSet.sched) };
-    if (set.sched === undefined) delete set.sched;
-    cpu.scheduleParams(change.at, vmIndex.get(change.vm)!, set);
-  }
   const ioChoice = choose(workload, options, "io");
-  let io: IoDomain | undefined;
   if ((workload.host.disks ?? []).length > 0) {
     loaded.io = await load("io", ioChoice ?? { use: "fcfs" });
-    const { buildIoDomain } = await import("./io/build.ts");
-    io = buildIoDomain(kernel, new PolicySlot("io", loaded.io), workload, { cpu, readText });
   } else if (ioChoice !== undefined) {
     throw new WorkloadError(
       `Workload: host.disks: expected at least one disk for the I/O policy ${ioChoice.use}, got nothing`,
     );
   }
-  // The memory and I/O parts, each an event of its domain at `at`, pushed after the CPU's (the
-  // order of events stays total). The schema refuses them without a memory section or disks.
-  workload.timeline.forEach((change, i) => {
-    const { memory: memorySet, io: ioSet } = change.set, index = vmIndex.get(change.vm)!;
-    if (memorySet !== undefined) {
-      if (memory?.vms[index] === undefined) {
-        throw new WorkloadError(
-          `Workload: timeline[${i}].set.memory: expected a VM with a "memory" section, got VM "${change.vm}", which has none`,
-        );
-      }
-      const target = memorySet.target;
-      if (!(Number.isInteger(target) && target >= 0 && target <= memory.frames)) {
-        throw new WorkloadError(
-          `Workload: timeline[${i}].set.memory.target: expected at most ${memory.frames} frames (host.memory.frames), got ${target}`,
-        );
-      }
-      memory.scheduleTarget(change.at, index, target);
-    }
-    if (ioSet !== undefined) {
-      if (io === undefined) {
-        throw new WorkloadError(
-          `Workload: timeline[${i}].set.io: expected a host with disks for an I/O change, got no host.disks`,
-        );
-      }
-      io.scheduleVmParams(change.at, index, ioSet);
-    }
-  });
-  const simulation = new Simulation(workload, kernel, cpu, replay);
-  simulation.memory = memory;
-  simulation.io = io;
+  const readFile = options.readText ?? ((path: string) => readTraceText(path));
+  // The replay sandbox reads no file: it is sent what was read here.
+  const readText = replay?.recording(readFile) ?? readFile;
+  // The memory and I/O domains' modules are loaded only for a workload that has them.
+  const parts = buildDomains(kernel, workload, loaded, readText, await domainModules(workload));
+  populate(parts, workload, readText);
+  const simulation = new Simulation(workload, parts, replay);
   for (const [domain, policy] of Object.entries(loaded) as [Domain, LoadedPolicy][]) {
     simulation.requested[domain] = { ...policy.info, ejected: false, restarts: 0 };
   }
@@ -427,20 +449,13 @@ async function build(
   return simulation;
 }
 
-/** Turns duration strings in `sched` parameters into ns, so policies get numbers. */
-export function normaliseSched(sched: Record<string, unknown>): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(sched)) out[key] = parseDuration(value) ?? value;
-  return out;
-}
-
 /**
  * Runs a workload to the end and returns its report.
  *
  * @example
  * ```ts
- * import { simulate } from "./simulate.ts";
- * import { parseWorkload } from "./workload/load.ts";
+ * import { simulate } from "./mod.ts";
+ * import { parseWorkload } from "../workload/load.ts";
  * const report = await simulate(parseWorkload({
  *   schema: "hyperhook.workload/v1", name: "fcfs", host: { pcpus: 1 },
  *   policies: { cpu: { use: "fcfs" } },

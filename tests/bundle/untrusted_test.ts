@@ -7,7 +7,7 @@
  */
 
 import assert from "node:assert/strict";
-import { bundleReference, PolicyReferenceError } from "../../core/loader.ts";
+import { bundleReference, PolicyReferenceError } from "../../core/simulation/loader.ts";
 import { bundlePolicy } from "../../core/bundle/bundle.ts";
 import { sourceMapOf } from "../../core/bundle/source_map.ts";
 import { hostKind } from "../../core/bundle/_resolve.ts";

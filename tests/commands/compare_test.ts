@@ -1,6 +1,6 @@
 // `compare`: the runs side by side, each with its own figures.
 import assert from "node:assert/strict";
-import { example, runCli } from "./_helpers.ts";
+import { example, runCli } from "../_helpers.ts";
 
 Deno.test("compare shows each run's simulated time: a better policy finishes sooner", async () => {
   const html = await Deno.makeTempFile({ suffix: ".html" });

@@ -1,0 +1,176 @@
+/**
+ * What the CPU domain keeps: VMs ({@linkcode Vm}), their vCPUs ({@linkcode Vcpu}) and the pCPUs
+ * ({@linkcode Pcpu}), with their books; the scheduling itself is `domain.ts`'s.
+ *
+ * @module
+ */
+
+import { Histogram } from "../engine/histogram.ts";
+import type { VcpuStatus, VmParams } from "../protocol/payloads.ts";
+import type { Program, ProgramCursor } from "./programs.ts";
+
+/** A vCPU's state: not arrived yet, runnable, running, blocked, done. */
+export const NEW = 0, READY = 1, RUNNING = 2, BLOCKED = 3, DONE = 4;
+/** The states as policies name them, by state. */
+export const STATUS: readonly VcpuStatus[] = ["new", "ready", "running", "blocked", "done"];
+
+/** A VM as the kernel keeps it. */
+export class Vm {
+  /** Index in the workload. */
+  readonly index: number;
+  /** Name. */
+  readonly id: string;
+  /** Global ids of its vCPUs. */
+  readonly vcpus: number[] = [];
+  /** Parameters (the policy gets a copy). */
+  params: VmParams;
+  /** The program its vCPUs run, or null. */
+  readonly program: Program | null;
+  /** When it arrives. */
+  readonly arriveNs: number;
+  /** When its last vCPU finished, or null. */
+  finishNs: number | null = null;
+  /** Whether it has arrived. */
+  arrived = false;
+  /** When it was removed (live control), or null. */
+  removedNs: number | null = null;
+  #latency: Histogram;
+  #waits: WaitBuffer;
+  /** Per-VM counters CPU policies keep (`ctx.count`), by name. */
+  readonly counters: Record<string, number> = {};
+
+  /** @internal */
+  constructor(
+    index: number,
+    id: string,
+    params: VmParams,
+    program: Program | null,
+    arriveNs: number,
+    waits: WaitBuffer,
+  ) {
+    this.index = index;
+    this.id = id;
+    this.params = params;
+    this.program = program;
+    this.arriveNs = arriveNs;
+    this.#waits = waits;
+    this.#latency = waits.add();
+  }
+
+  /** Scheduling latencies of its vCPUs (runnable to running). */
+  get latency(): Histogram {
+    this.#waits.flush();
+    return this.#latency;
+  }
+}
+
+/**
+ * The waits of dispatched vCPUs on their way into their VMs' latency histograms. They are
+ * recorded in batches: one histogram per VM is more memory than the caches hold next to the
+ * kernel's state, and a batch lets the processor fetch many of them at once. Reading a VM's
+ * histogram records the batch first.
+ */
+export class WaitBuffer {
+  /** The VMs' histograms, by VM index. */
+  #histograms: Histogram[] = [];
+  #vm = new Int32Array(WAIT_BATCH);
+  #ns = new Float64Array(WAIT_BATCH);
+  #count = 0;
+
+  /** A histogram for the next VM. */
+  add(): Histogram {
+    const histogram = new Histogram();
+    this.#histograms.push(histogram);
+    return histogram;
+  }
+
+  /** A wait of `ns` of a vCPU of VM `vm`. */
+  record(vm: number, ns: number): void {
+    const count = this.#count;
+    this.#vm[count] = vm;
+    this.#ns[count] = ns;
+    if ((this.#count = count + 1) === WAIT_BATCH) this.flush();
+  }
+
+  /** Records the waits of the batch. */
+  flush(): void {
+    const histograms = this.#histograms, vms = this.#vm, ns = this.#ns;
+    for (let i = 0; i < this.#count; i++) histograms[vms[i]!]!.record(ns[i]!);
+    this.#count = 0;
+  }
+}
+
+const WAIT_BATCH = 4096;
+
+/** A vCPU as the kernel keeps it. */
+export class Vcpu {
+  /** Global id. */
+  readonly id: number;
+  /** Its VM. */
+  readonly vm: Vm;
+  /** Index in the VM. */
+  readonly index: number;
+  /** Where it is in its program. */
+  readonly cursor: ProgramCursor;
+  /** NEW, READY, RUNNING, BLOCKED or DONE. */
+  state = NEW;
+  /** The pCPU it runs on, or -1. */
+  pcpu = -1;
+  /** Bumped whenever a pending run-end or wake event goes stale. */
+  gen = 0;
+  /** What is left of the current run step. */
+  remainingNs = 0;
+  /** When it started running, or became ready. */
+  sinceNs = 0;
+  /** When it was last switched in. */
+  switchedInNs = 0;
+  /** The slice it runs under, as an absolute end time. */
+  sliceEndNs = Infinity;
+  /** CPU time since it last woke (the current burst). */
+  burstNs = 0;
+  /** Whether it sits in a pCPU's local queue. */
+  queued = false;
+  /** CPU time received. */
+  runNs = 0;
+  /** Time runnable but not running. */
+  waitNs = 0;
+  /** How many times it was put on a pCPU (every applied dispatch). */
+  dispatches = 0;
+  /** How many times it was switched in on a pCPU that ran another vCPU last. */
+  switches = 0;
+  /** Whether it is blocked by `CpuDomain.stall` in the middle of a run step. */
+  stalled = false;
+
+  /** @internal */
+  constructor(id: number, vm: Vm, index: number, cursor: ProgramCursor) {
+    this.id = id;
+    this.vm = vm;
+    this.index = index;
+    this.cursor = cursor;
+  }
+}
+
+/** A pCPU. */
+export class Pcpu {
+  /** Index. */
+  readonly index: number;
+  /** The vCPU running, or -1. */
+  vcpu = -1;
+  /** Local queue: vCPU ids and their slices. */
+  readonly localVcpus: number[] = [];
+  /** Slices of the local queue, parallel to `localVcpus`. */
+  readonly localSlices: number[] = [];
+  /** Head of the local queue. */
+  localHead = 0;
+  /** The vCPU it ran last, or -1. */
+  lastVcpu = -1;
+  /** The instant the policy last declined to give it work. */
+  declinedAtNs = -1;
+  /** Time spent running vCPUs. */
+  busyNs = 0;
+
+  /** @internal */
+  constructor(index: number) {
+    this.index = index;
+  }
+}
