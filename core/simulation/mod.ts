@@ -354,7 +354,7 @@ export async function createSimulation(
   const replay = options.replay === false || options.loadPolicy !== undefined ||
       !mayRunInProcess(workload, options)
     ? undefined
-    : new (await import("./sandbox/replay.ts")).ReplaySession(workload, options);
+    : new (await import("../sandbox/replay.ts")).ReplaySession(workload, options);
   try {
     return await build(workload, options, replay);
   } catch (error) {
