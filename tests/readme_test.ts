@@ -117,7 +117,7 @@ Deno.test("the README and the guide say where a policy's console.log goes, and h
       .test(text!.replace(/\s+/g, " "));
     assert.ok(said, `${name} says where a sandboxed policy's console.log goes`);
   }
-  assert.match(readme, /deno task test +# .*about 8 minutes on a quiet\n +# 2-core machine/);
+  assert.match(readme, /deno task test +# .*about 7 minutes on a quiet\n +# 2-core machine/);
   assert.match(guide, /Your own loop/);
   assert.match(guide, /simulate\(/);
   assert.match(guide, /readWorkload/);
