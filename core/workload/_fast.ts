@@ -63,8 +63,13 @@ export function fastPrograms(value: unknown): FastPrograms | undefined {
 /**
  * A program of `run` and `sleep` steps, parsed, and the step zod sees in its place: the first
  * that is not a zero-length sleep (zod refuses to repeat a program of only those), or the first.
+ * Undefined for anything else (the schema then says what is wrong).
+ *
+ * @param program The program's steps as read.
+ * @param durations Durations parsed so far, by their text (shared across a workload's VMs).
+ * @returns The steps in ns and the stand-in step, or undefined.
  */
-function parseProgram(
+export function parseProgram(
   program: unknown[],
   durations: Map<string, number>,
 ): { program: ProgramStep[]; standIn: unknown } | undefined {

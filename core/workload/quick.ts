@@ -27,7 +27,8 @@
 
 import { parseDuration } from "../engine/duration.ts";
 import { MAX_WORKLOAD_BYTES, readTraceText } from "./trace_file.ts";
-import type { CpuWorkload, ProgramStep, VmWorkload, Workload, WorkloadPolicy } from "./types.ts";
+import { parseProgram } from "./_fast.ts";
+import type { CpuWorkload, VmWorkload, Workload, WorkloadPolicy } from "./types.ts";
 
 type Json = Record<string, unknown>;
 
@@ -169,31 +170,11 @@ function quickCpu(value: unknown, durations: Map<string, number>): CpuWorkload |
   const { program, repeat } = value;
   if (program === undefined) return repeat === undefined ? cpu : undefined;
   if (!Array.isArray(program) || program.length === 0) return undefined;
-  const steps: ProgramStep[] = new Array(program.length);
-  let takesTime = false;
-  for (let i = 0; i < program.length; i++) {
-    const step = program[i];
-    if (!isPlainObject(step)) return undefined;
-    let keys = 0;
-    for (const _ in step) keys++;
-    const run = step.run;
-    const text = run === undefined ? step.sleep : run;
-    if (keys !== 1 || typeof text !== "string") return undefined;
-    let ns = durations.get(text);
-    if (ns === undefined) {
-      ns = parseDuration(text);
-      if (ns === undefined) return undefined;
-      durations.set(text, ns);
-    }
-    if (run !== undefined) {
-      if (!(ns > 0)) return undefined;
-      steps[i] = { run: ns };
-      takesTime = true;
-    } else {
-      steps[i] = { sleep: ns };
-      if (ns !== 0) takesTime = true;
-    }
-  }
+  const parsed = parseProgram(program, durations);
+  if (parsed === undefined) return undefined;
+  const steps = parsed.program;
+  // Whether a step takes time: a repeated program of none is refused (below), as the schema does.
+  const takesTime = steps.some((step) => "run" in step || step.sleep !== 0);
   cpu.program = steps;
   if (repeat !== undefined) {
     if (
