@@ -54,6 +54,7 @@
  * @module
  */
 
+import { childExitFailure } from "./_child_exit.ts";
 import { API_VERSION } from "../protocol/definition.ts";
 import type { Batch, Reply } from "../protocol/batch.ts";
 import type { StartMessage, StartResult } from "../protocol/definition.ts";
@@ -97,8 +98,6 @@ import {
   type SandboxOptions,
 } from "./options.ts";
 
-/** What V8 prints when a heap cap is reached (wording varies across versions). */
-const OUT_OF_MEMORY = /out of memory|reached heap limit|allocation failed/i;
 const STDERR_TAIL_CHARS = 16 * 1024;
 
 /** The bootstrap files written so far in this process, by path. */
@@ -754,22 +753,7 @@ export class ProcessRuntime implements PolicyRuntime {
   async #deathFailure(): Promise<PolicyFailure> {
     const status = await this.#child!.status;
     await this.#stderrDone;
-    if (OUT_OF_MEMORY.test(this.#stderrTail)) {
-      return new PolicyFailure(
-        "oom",
-        "heap",
-        `Policy process ran out of memory (heap cap ${this.#options.heapMiB} MiB)`,
-      );
-    }
-    const how = status.signal !== null
-      ? `was killed by ${status.signal}`
-      : `exited with code ${status.code}`;
-    const lastLine = this.#stderrTail.trim().split("\n").at(-1)?.trim();
-    return new PolicyFailure(
-      "crash",
-      "exit",
-      `Policy process ${how}${lastLine ? `: ${lastLine.slice(0, 500)}` : ""}`,
-    );
+    return childExitFailure(status, this.#stderrTail, this.#options.heapMiB);
   }
 
   #failureFrom(frame: Frame): PolicyFailure {

@@ -30,6 +30,7 @@
  * @module
  */
 
+import { childExitFailure } from "./_child_exit.ts";
 import { serialize } from "node:v8";
 import type { Batch, Reply } from "../protocol/batch.ts";
 import type { Domain, StartMessage, StartResult } from "../protocol/definition.ts";
@@ -87,8 +88,6 @@ const KERNEL_WAIT_MS = 60_000;
 const KERNEL_HEAP_MIB = 32;
 /** How many times a child that ran out of heap before any policy code ran is given twice as much. */
 const MAX_RELAUNCHES = 3;
-/** What V8 prints when a heap cap is reached (wording varies across versions). */
-const OUT_OF_MEMORY = /out of memory|reached heap limit|allocation failed/i;
 const STDERR_TAIL_CHARS = 16 * 1024;
 const MIB = 1 << 20;
 const EMPTY: unknown[] = [];
@@ -891,22 +890,7 @@ export class ReplaySession {
     const status = await this.#child!.status;
     await this.#stderrDone;
     if (this.#killed !== undefined) return this.#killed;
-    if (OUT_OF_MEMORY.test(this.#stderrTail)) {
-      return new PolicyFailure(
-        "oom",
-        "heap",
-        `Policy process ran out of memory (heap cap ${this.#sandbox.heapMiB} MiB)`,
-      );
-    }
-    const how = status.signal !== null
-      ? `was killed by ${status.signal}`
-      : `exited with code ${status.code}`;
-    const lastLine = this.#stderrTail.trim().split("\n").at(-1)?.trim();
-    return new PolicyFailure(
-      "crash",
-      "exit",
-      `Policy process ${how}${lastLine ? `: ${lastLine.slice(0, 500)}` : ""}`,
-    );
+    return childExitFailure(status, this.#stderrTail, this.#sandbox.heapMiB);
   }
 
   #kill(): void {
