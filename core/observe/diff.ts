@@ -134,6 +134,39 @@ class RecordTape {
   }
 }
 
+/**
+ * The first difference at `index` of two decision tapes: its instant (the earlier of the two
+ * decisions there), each side's decision, the decisions both made just before, and the state
+ * they shared (`stateAt`, from a run stopped at that instant).
+ */
+async function describeFirst(
+  index: number,
+  a: { tape: RecordTape; names: DecisionNames },
+  b: { tape: RecordTape; names: DecisionNames },
+  context: number,
+  stateAt: (atNs: number) => Promise<DiffState>,
+): Promise<FirstDifference> {
+  const aAt = index < a.tape.count ? a.tape.atNs(index) : Infinity;
+  const bAt = index < b.tape.count ? b.tape.atNs(index) : Infinity;
+  const atNs = Math.min(aAt, bAt);
+  const before: Decision[] = [];
+  // Alike before `index`: either side's decisions are both's.
+  for (let i = Math.max(0, index - context); i < index; i++) {
+    before.push(b.tape.describe(b.names, i)!);
+  }
+  const da = a.tape.describe(a.names, index), db = b.tape.describe(b.names, index);
+  return {
+    index,
+    atNs,
+    a: aAt === atNs ? da : null,
+    b: bAt === atNs ? db : null,
+    aNext: aAt > atNs ? da : null,
+    bNext: bAt > atNs ? db : null,
+    before,
+    state: await stateAt(atNs),
+  };
+}
+
 interface TapedRun {
   tape: RecordTape;
   names: DecisionNames;
@@ -241,26 +274,15 @@ export async function diffRuns(
     firstRuns = [runA, runB];
     const index = firstDifference(runA.tape, runB.tape);
     if (index === -1) continue;
-    const aAt = index < runA.tape.count ? runA.tape.atNs(index) : Infinity;
-    const bAt = index < runB.tape.count ? runB.tape.atNs(index) : Infinity;
-    const atNs = Math.min(aAt, bAt);
-    // Before `atNs` the two kernels decided alike, so they were in the same state: A's is B's.
-    const { state } = await tapedRun(workload, sideOptions(options, choices[0], seed), atNs);
-    const before: Decision[] = [];
-    for (let i = Math.max(0, index - context); i < index; i++) {
-      before.push(runA.tape.describe(runA.names, i)!);
-    }
-    const a = runA.tape.describe(runA.names, index), b = runB.tape.describe(runB.names, index);
-    first = {
+    first = await describeFirst(
       index,
-      atNs,
-      a: aAt === atNs ? a : null,
-      b: bAt === atNs ? b : null,
-      aNext: aAt > atNs ? a : null,
-      bNext: bAt > atNs ? b : null,
-      before,
-      state: state!,
-    };
+      runA,
+      runB,
+      context,
+      // Before the instant the two kernels decided alike, so they were in the same state: A's is B's.
+      async (atNs) =>
+        (await tapedRun(workload, sideOptions(options, choices[0], seed), atNs)).state!,
+    );
   }
   const vms: VmDifference[] = [];
   const reportA = perSeed[0]![0];
@@ -361,27 +383,14 @@ export async function diffBaseline(
   const index = firstDifference(recorded, run.tape);
   let first: FirstDifference | null = null;
   if (index >= 0) {
-    const aAt = index < recorded.count ? recorded.atNs(index) : Infinity;
-    const bAt = index < run.tape.count ? run.tape.atNs(index) : Infinity;
-    const atNs = Math.min(aAt, bAt);
-    const { state } = await tapedRun(workload, sideOptions(options, choice, seed), atNs);
-    const context = options.context ?? 5;
-    const before: Decision[] = [];
-    for (let i = Math.max(0, index - context); i < index; i++) {
-      before.push(run.tape.describe(run.names, i)!);
-    }
     // The same workload: the baseline's vCPUs, VMs and disks are named as this run's.
-    const a = recorded.describe(run.names, index), b = run.tape.describe(run.names, index);
-    first = {
+    first = await describeFirst(
       index,
-      atNs,
-      a: aAt === atNs ? a : null,
-      b: bAt === atNs ? b : null,
-      aNext: aAt > atNs ? a : null,
-      bNext: bAt > atNs ? b : null,
-      before,
-      state: state!,
-    };
+      { tape: recorded, names: run.names },
+      run,
+      options.context ?? 5,
+      async (atNs) => (await tapedRun(workload, sideOptions(options, choice, seed), atNs)).state!,
+    );
   }
   const vms: VmDifference[] = [];
   if (baseline.report !== undefined) {
