@@ -8,7 +8,8 @@
 import { z } from "zod";
 import { parseDuration } from "../engine/duration.ts";
 import type { Isolation } from "../protocol/runtime.ts";
-import { describeIssue, workloadSchema } from "../workload/schema.ts";
+import { describeIssue, vmWeightSchema, workloadSchema } from "../workload/schema.ts";
+import { ioRateSchema, ioWeightSchema } from "../workload/io_schema.ts";
 import type { VmWorkload } from "../workload/types.ts";
 
 /** The longest step of a paused clock (simulated): longer runs are for `speed`. */
@@ -16,6 +17,15 @@ export const MAX_STEP_NS = 60_000_000_000;
 
 /** The largest request body accepted, in bytes (413 above). */
 export const MAX_BODY_BYTES = 1 << 20;
+
+/**
+ * The largest cap `PATCH /v1/vms/{id}` takes, in percent of one pCPU: every pCPU of the largest
+ * host (4096 × 100 %).
+ */
+export const MAX_PATCH_CAP = 409_600;
+
+/** The static priorities `PATCH /v1/vms/{id}` takes lie within ± this. */
+export const MAX_PATCH_PRIORITY = 1_000_000;
 
 /**
  * `PUT /v1/policies/{domain}`: a policy by reference, or its module text. Code that arrives through
@@ -98,21 +108,21 @@ export const policyRequestSchema: z.ZodType<PolicyRequest, unknown> = z.strictOb
 
 /** Validates `PATCH /v1/vms/{id}` bodies. */
 export const vmPatchSchema: z.ZodType<VmPatchRequest, unknown> = z.strictObject({
-  weight: z.int().min(1).max(65535).optional(),
-  cap: z.int().min(0).max(409_600).optional(),
-  priority: z.int().min(-1_000_000).max(1_000_000).optional(),
+  weight: vmWeightSchema.optional(),
+  cap: z.int().min(0).max(MAX_PATCH_CAP).optional(),
+  priority: z.int().min(-MAX_PATCH_PRIORITY).max(MAX_PATCH_PRIORITY).optional(),
   sched: z.record(z.string(), z.unknown()).optional(),
   memory: z.strictObject({ target: z.int().min(0).optional() }).optional(),
   io: z.strictObject({
-    weight: z.int().min(1).max(10000).optional(),
+    weight: ioWeightSchema.optional(),
     max: z.strictObject({
-      rbps: z.number().min(0).optional(),
-      wbps: z.number().min(0).optional(),
-      riops: z.number().min(0).optional(),
-      wiops: z.number().min(0).optional(),
+      rbps: ioRateSchema.optional(),
+      wbps: ioRateSchema.optional(),
+      riops: ioRateSchema.optional(),
+      wiops: ioRateSchema.optional(),
     }).optional(),
-    iops: z.number().min(0).optional(),
-    bytesPerSecond: z.number().min(0).optional(),
+    iops: ioRateSchema.optional(),
+    bytesPerSecond: ioRateSchema.optional(),
   }).optional(),
 }).refine((body) => Object.keys(body).length > 0, {
   message: "expected at least one of weight, cap, priority, sched, memory or io",

@@ -26,6 +26,7 @@ import type { SimulationParts } from "../simulation/build.ts";
 import { internals } from "../simulation/internals.ts";
 import { createSimulation, type Simulation } from "../simulation/mod.ts";
 import { parseWorkload, WorkloadError } from "../workload/load.ts";
+import { VM_DEFAULTS } from "../workload/defaults.ts";
 import type { MemoryWorkload } from "../workload/types.ts";
 import type { DatacenterModel } from "./model.ts";
 import type { DatacenterWorkload } from "./types.ts";
@@ -194,7 +195,12 @@ export class DetailedHosts {
     const vm = host.cpu.addVm({
       id,
       vcpus: 1,
-      params: { weight: 256, cap: 0, priority: 0, sched: {} },
+      params: {
+        weight: VM_DEFAULTS.weight,
+        cap: VM_DEFAULTS.cap,
+        priority: VM_DEFAULTS.priority,
+        sched: {},
+      },
       program,
       arriveNs: now,
     });
@@ -205,7 +211,7 @@ export class DetailedHosts {
         id,
         vcpus: vm.vcpus,
         arriveNs: vm.arriveNs,
-        weight: memory.weight ?? vm.params.weight,
+        weight: memory.weight,
         memory,
         place: `vm ${this.#model.vmIds[v]}`,
       });

@@ -26,6 +26,7 @@ import type { Reply } from "../protocol/batch.ts";
 
 import { invalidDecision as invalid, PolicyFailure } from "../protocol/runtime.ts";
 import { WorkloadError } from "../workload/load.ts";
+import { IO_WEIGHT, VM_IO_DEFAULTS } from "../workload/defaults.ts";
 import { readTraceText } from "../workload/trace_file.ts";
 import type { VmWorkload } from "../workload/types.ts";
 import type { DiskRequestShape } from "./disk/model.ts";
@@ -204,8 +205,9 @@ export class IoDomain implements VmDomain<PreparedIoVm, IoParamsSet, IoFigures> 
     if (index !== this.vms.length) {
       throw new Error(`The I/O domain expected VM index ${this.vms.length}, got ${index}`);
     }
-    const max = spec.io?.max ?? { rbps: 0, wbps: 0, riops: 0, wiops: 0 };
-    const vm = new IoVm(index, spec.id, spec.io?.weight ?? 100, { ...max });
+    // A VM without an `io` section still has its place, with the defaults its section would have.
+    const { weight, max } = spec.io ?? VM_IO_DEFAULTS;
+    const vm = new IoVm(index, spec.id, weight, { ...max });
     this.vms.push(vm);
     for (const [payload, step] of steps) this.#steps.set(payload, { step, vm: index });
     for (const source of sources) this.#addSource(source);
@@ -240,7 +242,9 @@ export class IoDomain implements VmDomain<PreparedIoVm, IoParamsSet, IoFigures> 
     if (set.iops !== undefined) max.riops = max.wiops = set.iops;
     if (set.bytesPerSecond !== undefined) max.rbps = max.wbps = set.bytesPerSecond;
     this.#setParams(vm, {
-      weight: set.weight === undefined ? undefined : Math.min(10000, Math.max(1, set.weight)),
+      weight: set.weight === undefined
+        ? undefined
+        : Math.min(IO_WEIGHT.max, Math.max(IO_WEIGHT.min, set.weight)),
       max: Object.keys(max).length > 0 ? max : undefined,
     });
   }

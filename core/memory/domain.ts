@@ -210,11 +210,7 @@ export class MemoryDomain implements VmDomain<MemoryVmAdd, MemoryParamsSet, Memo
     this.#cpu = cpu;
     this.#config = host;
     this.frames = host.frames;
-    const low = host.lowWatermark;
-    this.#highWatermark = Math.min(
-      host.frames,
-      host.highWatermark ?? Math.max(low + 1, Math.ceil(low * 1.5)),
-    );
+    this.#highWatermark = host.highWatermark;
     this.#stopAt = kernel.stopAtNs === undefined ? Infinity : kernel.stopAtNs + 1;
     this.frameMap = new Int32Array(2 * host.frames);
     for (let i = 0; i < host.frames; i++) this.frameMap[2 * i] = -1;

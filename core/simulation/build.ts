@@ -14,7 +14,6 @@ import type { Kernel } from "../kernel/kernel.ts";
 import { type LoadedPolicy, PolicySlot } from "../kernel/slot.ts";
 import type { MemoryDomain } from "../memory/domain.ts";
 import { WorkloadError } from "../workload/error.ts";
-import { HOST_CPU_DEFAULTS } from "../workload/defaults.ts";
 import type { Workload } from "../workload/types.ts";
 import { addVm, normaliseSched } from "./vms.ts";
 
@@ -99,7 +98,7 @@ export function buildDomains(
     kernel,
     new PolicySlot("cpu", policies.cpu),
     workload.host.pcpus,
-    workload.host.cpu ?? HOST_CPU_DEFAULTS,
+    workload.host.cpu,
   );
   let memory: MemoryDomain | undefined;
   if (workload.host.memory !== undefined && policies.memory !== undefined) {

@@ -106,7 +106,7 @@ export function addVm(parts: SimulationParts, spec: VmWorkload, options: AddVmOp
       id: spec.id,
       vcpus: added.vcpus,
       arriveNs: added.arriveNs,
-      weight: spec.memory.weight ?? spec.weight,
+      weight: spec.memory.weight,
       memory: spec.memory,
       place: options.memoryPlace ?? `${options.place}.memory`,
     });

@@ -8,6 +8,7 @@
 
 import { z } from "zod";
 import { duration, positiveDuration, show } from "./_zod.ts";
+import { IO_WEIGHT, VM_IO_DEFAULTS } from "./defaults.ts";
 import { checkDiskSpec, type DiskSpec } from "./disk_specs.ts";
 import type {
   IoGeneratorSpec,
@@ -147,17 +148,22 @@ function oneOrMany<T>(item: z.ZodType<T, unknown>): z.ZodType<T[], unknown> {
   );
 }
 
-/** `io.weight`: 1..10000 (cgroup v2's range). */
-const ioWeight = z.int().min(1).max(10000);
+/**
+ * A VM's `io.weight`, as `vms[].io`, `timeline[].set.io` and `PATCH /v1/vms/{id}` take it
+ * (cgroup v2's range).
+ */
+export const ioWeightSchema: z.ZodInt = z.int().min(IO_WEIGHT.min).max(IO_WEIGHT.max);
 /** One `io.max` limit: bytes or requests per second, 0 for none. */
-const ioRate = z.number().min(0);
+export const ioRateSchema: z.ZodNumber = z.number().min(0);
+const ioWeight = ioWeightSchema;
+const ioRate = ioRateSchema;
 const rate = ioRate.default(0);
 
 /** `vms[].io`: weight, limits and the requests a VM submits. */
 export const vmIoSchema: z.ZodType<VmIoWorkload, unknown> = z.strictObject({
-  weight: ioWeight.default(100),
+  weight: ioWeight.default(VM_IO_DEFAULTS.weight),
   max: z.strictObject({ rbps: rate, wbps: rate, riops: rate, wiops: rate })
-    .default({ rbps: 0, wbps: 0, riops: 0, wiops: 0 }),
+    .default(() => ({ ...VM_IO_DEFAULTS.max })),
   deadline: positiveDuration.optional(),
   requests: z.array(ioRequestSchema).default([]),
   generate: oneOrMany(ioGeneratorSchema).default([]),

@@ -28,6 +28,7 @@
 import { parseDuration } from "../engine/duration.ts";
 import { MAX_WORKLOAD_BYTES, readTraceText } from "./trace_file.ts";
 import { parseProgram } from "./_fast.ts";
+import { CPU_COUNT, HOST_CPU_DEFAULTS, VM_DEFAULTS, VM_WEIGHT } from "./defaults.ts";
 import type { CpuWorkload, VmWorkload, Workload, WorkloadPolicy } from "./types.ts";
 
 type Json = Record<string, unknown>;
@@ -91,7 +92,7 @@ export function quickWorkload(value: unknown): Workload | undefined {
   if (seed === undefined) return undefined;
   const host = value.host;
   if (!isPlainObject(host) || !keysWithin(host, new Set(["pcpus"]))) return undefined;
-  const pcpus = integer(host.pcpus, 1, 4096);
+  const pcpus = integer(host.pcpus, CPU_COUNT.min, CPU_COUNT.max);
   if (pcpus === undefined) return undefined;
   const policies = quickPolicies(value.policies);
   if (policies === undefined) return undefined;
@@ -114,7 +115,7 @@ export function quickWorkload(value: unknown): Workload | undefined {
   const workload: Record<string, unknown> = { schema: WORKLOAD_SCHEMA, name };
   if (description !== undefined) workload.description = description;
   workload.seed = seed;
-  workload.host = { pcpus };
+  workload.host = { pcpus, cpu: { ...HOST_CPU_DEFAULTS } };
   workload.policies = policies;
   if (stopAt !== undefined) workload.stopAt = stopAt;
   workload.timeline = [];
@@ -143,10 +144,15 @@ function quickVm(value: unknown, durations: Map<string, number>): VmWorkload | u
   if (!isPlainObject(value) || !keysWithin(value, VM_KEYS)) return undefined;
   const id = value.id;
   if (typeof id !== "string" || !VM_ID.test(id)) return undefined;
-  const vcpus = integer(value.vcpus, 1, 4096, 1);
-  const weight = integer(value.weight, 1, 65535, 256);
-  const cap = integer(value.cap, 0, Number.MAX_SAFE_INTEGER, 0);
-  const priority = integer(value.priority, Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER, 0);
+  const vcpus = integer(value.vcpus, CPU_COUNT.min, CPU_COUNT.max, VM_DEFAULTS.vcpus);
+  const weight = integer(value.weight, VM_WEIGHT.min, VM_WEIGHT.max, VM_DEFAULTS.weight);
+  const cap = integer(value.cap, 0, Number.MAX_SAFE_INTEGER, VM_DEFAULTS.cap);
+  const priority = integer(
+    value.priority,
+    Number.MIN_SAFE_INTEGER,
+    Number.MAX_SAFE_INTEGER,
+    VM_DEFAULTS.priority,
+  );
   const sched = value.sched === undefined ? {} : record(value.sched);
   if (
     vcpus === undefined || weight === undefined || cap === undefined || priority === undefined ||

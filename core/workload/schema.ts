@@ -8,7 +8,15 @@
 import { z } from "zod";
 import { duration, positiveDuration, show } from "./_zod.ts";
 import { didYouMean } from "../engine/suggest.ts";
-import { HOST_CPU_DEFAULTS } from "./defaults.ts";
+import {
+  CPU_COUNT,
+  defaultHighWatermark,
+  HOST_CPU_DEFAULTS,
+  HOST_MEMORY_DEFAULTS,
+  MEMORY_DEFAULTS,
+  VM_DEFAULTS,
+  VM_WEIGHT,
+} from "./defaults.ts";
 import {
   checkIoReferences,
   diskSchema,
@@ -188,11 +196,17 @@ function integer(min: number, what: string): z.ZodType<number, unknown> {
 const memoryTarget = integer(0, "a non-negative integer of frames");
 
 /**
+ * A VM's proportional-share weight, as `vms[].weight`, `vms[].memory.weight`, `timeline[].set`
+ * and `PATCH /v1/vms/{id}` take it.
+ */
+export const vmWeightSchema: z.ZodInt = z.int().min(VM_WEIGHT.min).max(VM_WEIGHT.max);
+
+/**
  * VM parameters that can change over time (the timeline): the CPU's, and a VM's balloon target
  * and I/O weight and limits, each validated as the VM's own field.
  */
 const vmParams = z.strictObject({
-  weight: z.int().min(1).max(65535).optional(),
+  weight: vmWeightSchema.optional(),
   cap: z.int().min(0).optional(),
   priority: z.int().optional(),
   sched: z.record(z.string(), z.unknown()).optional(),
@@ -283,72 +297,78 @@ const sizeInPages: z.ZodType<number, unknown> = z.unknown().transform((value, ct
   return pages;
 });
 
-/** How a VM references memory: explicit refs or a generator. */
-const memorySpec: z.ZodType<MemoryWorkload, unknown> = z.strictObject({
-  refs: pageRefs.optional(),
-  pattern: z.enum(["uniform", "zipf", "scan", "loop", "phases"]).optional(),
-  pages: integer(1, "a positive integer").optional(),
-  size: sizeInPages.optional(),
-  rate: z.number().positive().max(1e9).default(1_000_000),
-  count: integer(1, "a positive integer").optional(),
-  writes: z.number().min(0).max(1).default(0),
-  skew: z.number().min(0).max(10).default(0.99),
-  loop: integer(1, "a positive integer").optional(),
-  workingSet: integer(1, "a positive integer").optional(),
-  phase: positiveDuration.default(10_000_000),
-  target: memoryTarget.optional(),
-  weight: z.int().min(1).max(65535).optional(),
-}).superRefine((memory, ctx) => {
-  const issue = (path: string, message: string) =>
-    ctx.addIssue({ code: "custom", path: [path], message });
-  if ((memory.refs === undefined) === (memory.pattern === undefined)) {
-    ctx.addIssue({
-      code: "custom",
-      message: 'expected exactly one of "refs" or "pattern"',
-    });
-    return;
-  }
-  if (memory.pages !== undefined && memory.size !== undefined) {
-    issue("size", 'expected one of "pages" or "size", got both');
-  }
-  const pages = memory.pages ?? memory.size;
-  if (pages !== undefined && pages > MAX_PAGES) {
-    // The kernel's page table takes 16 bytes a page (filled on demand when it is large).
-    issue(
-      memory.size === undefined ? "pages" : "size",
-      `expected an address space of at most ${MAX_PAGES} pages (4TiB) (${pages} pages)`,
-    );
-    return;
-  }
-  if (memory.refs !== undefined) {
-    for (const key of ["count", "loop", "workingSet"] as const) {
-      if (memory[key] !== undefined) {
-        issue(key, `expected no "${key}" with "refs" (only with a pattern)`);
-      }
-    }
-    const limit = pages ?? MAX_PAGES;
-    const at = memory.refs.findIndex((ref) => (typeof ref === "number" ? ref : ref.page) >= limit);
-    if (at >= 0) {
+/**
+ * How a VM references memory: explicit refs or a generator. Its weight's default is the VM's
+ * (`vmSpec` fills it in).
+ */
+const memorySpec: z.ZodType<Omit<MemoryWorkload, "weight"> & { weight?: number }, unknown> = z
+  .strictObject({
+    refs: pageRefs.optional(),
+    pattern: z.enum(["uniform", "zipf", "scan", "loop", "phases"]).optional(),
+    pages: integer(1, "a positive integer").optional(),
+    size: sizeInPages.optional(),
+    rate: z.number().positive().max(1e9).default(MEMORY_DEFAULTS.rate),
+    count: integer(1, "a positive integer").optional(),
+    writes: z.number().min(0).max(1).default(MEMORY_DEFAULTS.writes),
+    skew: z.number().min(0).max(10).default(MEMORY_DEFAULTS.skew),
+    loop: integer(1, "a positive integer").optional(),
+    workingSet: integer(1, "a positive integer").optional(),
+    phase: positiveDuration.default(MEMORY_DEFAULTS.phase),
+    target: memoryTarget.optional(),
+    weight: vmWeightSchema.optional(),
+  }).superRefine((memory, ctx) => {
+    const issue = (path: string, message: string) =>
+      ctx.addIssue({ code: "custom", path: [path], message });
+    if ((memory.refs === undefined) === (memory.pattern === undefined)) {
       ctx.addIssue({
         code: "custom",
-        path: ["refs", at],
-        message: pages === undefined
-          ? `expected a page number below ${MAX_PAGES} (4TiB), got ${show(memory.refs[at])}`
-          : `expected a page number below pages (${pages}), got ${show(memory.refs[at])}`,
+        message: 'expected exactly one of "refs" or "pattern"',
       });
+      return;
     }
-    return;
-  }
-  if (pages === undefined) {
-    issue("pages", 'expected a positive integer (or "size": "1GiB") with a pattern, got nothing');
-  } else if (memory.pattern === "zipf" && pages > MAX_ZIPF_PAGES) {
-    // Its alias table takes about 40 bytes a page to build, and 8 to keep.
-    issue(
-      memory.size === undefined ? "pages" : "size",
-      `expected at most ${MAX_ZIPF_PAGES} pages (256GiB) for a zipf pattern, whose table of page popularity takes about 40 bytes a page to build (${pages} pages)`,
-    );
-  }
-}).transform(({ size, ...memory }) => size === undefined ? memory : { ...memory, pages: size });
+    if (memory.pages !== undefined && memory.size !== undefined) {
+      issue("size", 'expected one of "pages" or "size", got both');
+    }
+    const pages = memory.pages ?? memory.size;
+    if (pages !== undefined && pages > MAX_PAGES) {
+      // The kernel's page table takes 16 bytes a page (filled on demand when it is large).
+      issue(
+        memory.size === undefined ? "pages" : "size",
+        `expected an address space of at most ${MAX_PAGES} pages (4TiB) (${pages} pages)`,
+      );
+      return;
+    }
+    if (memory.refs !== undefined) {
+      for (const key of ["count", "loop", "workingSet"] as const) {
+        if (memory[key] !== undefined) {
+          issue(key, `expected no "${key}" with "refs" (only with a pattern)`);
+        }
+      }
+      const limit = pages ?? MAX_PAGES;
+      const at = memory.refs.findIndex((ref) =>
+        (typeof ref === "number" ? ref : ref.page) >= limit
+      );
+      if (at >= 0) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["refs", at],
+          message: pages === undefined
+            ? `expected a page number below ${MAX_PAGES} (4TiB), got ${show(memory.refs[at])}`
+            : `expected a page number below pages (${pages}), got ${show(memory.refs[at])}`,
+        });
+      }
+      return;
+    }
+    if (pages === undefined) {
+      issue("pages", 'expected a positive integer (or "size": "1GiB") with a pattern, got nothing');
+    } else if (memory.pattern === "zipf" && pages > MAX_ZIPF_PAGES) {
+      // Its alias table takes about 40 bytes a page to build, and 8 to keep.
+      issue(
+        memory.size === undefined ? "pages" : "size",
+        `expected at most ${MAX_ZIPF_PAGES} pages (256GiB) for a zipf pattern, whose table of page popularity takes about 40 bytes a page to build (${pages} pages)`,
+      );
+    }
+  }).transform(({ size, ...memory }) => size === undefined ? memory : { ...memory, pages: size });
 
 /** The largest address space a zipf pattern may span, in pages (256 GiB). */
 const MAX_ZIPF_PAGES = 2 ** 26;
@@ -362,14 +382,18 @@ function bound(max: number, expected: string): z.ZodType<number, unknown> {
   return duration.refine((ns) => ns <= max, `expected a duration of at most ${expected}`);
 }
 
-/** The host's memory. */
+/** The host's memory; the high watermark's default is resolved from the low one. */
 const hostMemorySpec: z.ZodType<HostMemoryWorkload, unknown> = z.strictObject({
   frames: integer(1, "a positive integer"),
-  lowWatermark: integer(0, "a non-negative integer of frames").default(0),
+  lowWatermark: integer(0, "a non-negative integer of frames").default(
+    HOST_MEMORY_DEFAULTS.lowWatermark,
+  ),
   highWatermark: integer(1, "a positive integer of frames").optional(),
-  faultCost: duration.default(100_000),
-  writebackCost: duration.default(0),
-  minBalance: bound(100_000_000, `"100ms" (the default balance period)`).default(100_000),
+  faultCost: duration.default(HOST_MEMORY_DEFAULTS.faultCost),
+  writebackCost: duration.default(HOST_MEMORY_DEFAULTS.writebackCost),
+  minBalance: bound(100_000_000, `"100ms" (the default balance period)`).default(
+    HOST_MEMORY_DEFAULTS.minBalance,
+  ),
 }).superRefine((memory, ctx) => {
   if (memory.frames > MAX_FRAMES) {
     // The kernel and a policy's views keep about 50 bytes a frame.
@@ -398,20 +422,27 @@ const hostMemorySpec: z.ZodType<HostMemoryWorkload, unknown> = z.strictObject({
         `expected more than lowWatermark (${memory.lowWatermark}) and at most ${memory.frames} frames, got ${high}`,
     });
   }
-});
+}).transform((memory) => ({
+  ...memory,
+  highWatermark: memory.highWatermark ?? defaultHighWatermark(memory.frames, memory.lowWatermark),
+}));
 
-/** A virtual machine. */
+/** A virtual machine; its memory weight's default is its weight. */
 const vmSpec = z.strictObject({
   id: z.string().min(1).regex(/^[A-Za-z0-9_.:-]+$/, "expected letters, digits, _ . : -"),
-  vcpus: z.int().min(1).max(4096).default(1),
-  weight: z.int().min(1).max(65535).default(256),
-  cap: z.int().min(0).default(0),
-  priority: z.int().default(0),
+  vcpus: z.int().min(CPU_COUNT.min).max(CPU_COUNT.max).default(VM_DEFAULTS.vcpus),
+  weight: vmWeightSchema.default(VM_DEFAULTS.weight),
+  cap: z.int().min(0).default(VM_DEFAULTS.cap),
+  priority: z.int().default(VM_DEFAULTS.priority),
   sched: z.record(z.string(), z.unknown()).default({}),
   cpu: cpuSpec.optional(),
   memory: memorySpec.optional(),
   io: vmIoSchema.optional(),
-});
+}).transform((vm) =>
+  vm.memory === undefined || vm.memory.weight !== undefined
+    ? vm as typeof vm & { memory?: MemoryWorkload }
+    : { ...vm, memory: { ...vm.memory, weight: vm.weight } }
+);
 
 /** The host's bounds on CPU decisions. */
 const hostCpuSpec: z.ZodType<HostCpuWorkload, unknown> = z.strictObject({
@@ -426,8 +457,8 @@ const hostCpuSpec: z.ZodType<HostCpuWorkload, unknown> = z.strictObject({
 
 /** The host machine. */
 const hostSpec = z.strictObject({
-  pcpus: z.int().min(1).max(4096),
-  cpu: hostCpuSpec.optional(),
+  pcpus: z.int().min(CPU_COUNT.min).max(CPU_COUNT.max),
+  cpu: hostCpuSpec.default(() => ({ ...HOST_CPU_DEFAULTS })),
   memory: hostMemorySpec.optional(),
   disks: z.array(diskSchema).optional(),
 });

@@ -123,8 +123,8 @@ export interface MemoryWorkload {
   phase: number;
   /** The VM's initial balloon target in frames (default: none). */
   target?: number;
-  /** The VM's memory weight (shares; default: the VM's weight). */
-  weight?: number;
+  /** The VM's memory weight (shares; default: the VM's weight, filled in by the schema). */
+  weight: number;
 }
 
 /** The host's memory. */
@@ -133,8 +133,11 @@ export interface HostMemoryWorkload {
   frames: number;
   /** Reclaim in a batch when free frames fall below this many (default 0: only on demand). */
   lowWatermark: number;
-  /** Batched reclaim frees frames up to this many (default: low watermark × 1.5, at least + 1). */
-  highWatermark?: number;
+  /**
+   * Batched reclaim frees frames up to this many (default: low watermark × 1.5, at least + 1, at
+   * most `frames`; filled in by the schema).
+   */
+  highWatermark: number;
   /** Simulated time a fault stalls the faulting vCPU (default 100 µs, reading from swap). */
   faultCost: number;
   /** Extra stall when the victim page is dirty and must be written back first (default 0). */
@@ -184,7 +187,7 @@ export interface HostWorkload {
   /** How many physical CPUs. */
   pcpus: number;
   /** Bounds on CPU decisions (default {@linkcode HostCpuWorkload}'s defaults). */
-  cpu?: HostCpuWorkload;
+  cpu: HostCpuWorkload;
   /** Memory: frames, watermarks and fault costs. */
   memory?: HostMemoryWorkload;
   /** Disks, each with its service-time model. */
