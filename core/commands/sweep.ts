@@ -8,9 +8,9 @@
  */
 
 import { join, resolve } from "node:path";
-import { runLocal, type ShardFailure } from "../sweep/local.ts";
+import type { ShardFailure } from "../sweep/local.ts";
 import { writeCollected } from "../sweep/output.ts";
-import { readPlan, SweepError, type SweepPlan } from "../sweep/plan.ts";
+import { readPlan, type SweepPlan } from "../sweep/plan.ts";
 import { V8_FLAGS } from "../sweep/pool.ts";
 import {
   gather,
@@ -23,6 +23,7 @@ import {
 import { runShard } from "../sweep/run_shard.ts";
 import { expandPlan, setLabel, shardJson } from "../sweep/shards.ts";
 import { EXIT, parseFlags, UsageError } from "./common.ts";
+import { asUsage, ENGINE_FLAGS, engineChoice, openEngine, runShards } from "./_engine.ts";
 
 /** Usage of `sweep`. */
 export const SWEEP_USAGE =
@@ -40,25 +41,6 @@ hyperhook sweep slurm <plan.json> --out DIR [--time 1:00:00] [--partition P] [--
                      print an sbatch --array script running every shard
 hyperhook sweep collect DIR [--parquet]   merge DIR's result files into DIR/results.csv
 hyperhook sweep show <plan.json> --index I   print shard I's workload (run it with hyperhook run)`;
-
-/** Turns a plan's bad input into the CLI's (one line, exit 2). */
-export async function asUsage<T>(work: () => Promise<T>): Promise<T> {
-  try {
-    return await work();
-  } catch (error) {
-    if (error instanceof SweepError) throw new UsageError(error.message);
-    throw error;
-  }
-}
-
-/** Reads a positive integer flag. */
-export function countFlag(flag: string, text: string, max: number): number {
-  const value = Number(text);
-  if (!Number.isInteger(value) || value < 1 || value > max) {
-    throw new UsageError(`--${flag}: expected an integer from 1 to ${max}, got ${text}`);
-  }
-  return value;
-}
 
 /** Runs the `sweep` subcommand and its own subcommands; returns the exit code. */
 export function sweepCommand(args: string[]): Promise<number> {
@@ -80,11 +62,7 @@ export function sweepCommand(args: string[]): Promise<number> {
 async function runSweep(args: string[]): Promise<number> {
   const { values, positionals } = parseFlags(args, {
     out: { type: "string" },
-    jobs: { type: "string" },
-    engine: { type: "string" },
-    redis: { type: "string" },
-    queue: { type: "string" },
-    attempts: { type: "string" },
+    ...ENGINE_FLAGS,
     parquet: { type: "boolean" },
     help: { type: "boolean", short: "h" },
   });
@@ -95,48 +73,18 @@ async function runSweep(args: string[]): Promise<number> {
   if (positionals.length !== 1) {
     throw new UsageError(`sweep: expected one plan file, got ${positionals.length}`);
   }
-  const engine = (values.engine as string | undefined) ?? "local";
-  if (engine !== "local" && engine !== "bullmq") {
-    throw new UsageError(`--engine: expected local or bullmq, got ${engine}`);
-  }
-  if (engine === "bullmq" && typeof values.redis !== "string") {
-    throw new UsageError("--engine bullmq: expected --redis redis://HOST:PORT");
-  }
-  if (engine === "local" && (values.redis !== undefined || values.queue !== undefined)) {
-    throw new UsageError("--redis and --queue: expected --engine bullmq with them");
-  }
-  const jobs = typeof values.jobs === "string"
-    ? countFlag("jobs", values.jobs, 1024)
-    : navigator.hardwareConcurrency;
-  const attempts = typeof values.attempts === "string"
-    ? countFlag("attempts", values.attempts, 100)
-    : 3;
+  const choice = engineChoice(values, { redisOnlyWithBullmq: true });
   const plan = await readPlan(positionals[0]!);
   const dir = (values.out as string | undefined) ?? join("out", "sweeps", safeName(plan.name));
-  // The bullmq engine is loaded only when asked for: a local sweep never imports bullmq or ioredis.
-  const bullmq = engine === "bullmq" ? await import("../sweep/bullmq.ts") : undefined;
-  const redis = bullmq === undefined ? undefined : await bullmq.checkRedis(values.redis as string);
+  const engine = await openEngine(choice);
   const expansion = await expandPlan(plan);
   await prepareDir(dir);
   const manifest = manifestOf(plan, expansion);
   await writeManifest(dir, manifest);
-  let failures: ShardFailure[];
-  let summary: string;
-  if (bullmq !== undefined) {
-    const outcome = await bullmq.runOnBullmq(expansion.shards, {
-      dir,
-      redis: redis!,
-      queue: (values.queue as string | undefined) ?? bullmq.DEFAULT_QUEUE,
-      attempts,
-      label: plan.name,
-    });
-    failures = outcome.failures;
-    summary = `${outcome.submitted} submitted, ${outcome.skipped} already done`;
-  } else {
-    const outcome = await runLocal(expansion.shards, { dir, jobs, attempts, label: plan.name });
-    failures = outcome.failures;
-    summary = `${outcome.ran} run, ${outcome.skipped} already done`;
-  }
+  const { failures, summary } = await runShards(engine, expansion.shards, {
+    dir,
+    label: plan.name,
+  });
   return await finish(
     dir,
     plan.name,

@@ -7,7 +7,6 @@
  */
 
 import { join } from "node:path";
-import { runLocal } from "../sweep/local.ts";
 import { writeCollected } from "../sweep/output.ts";
 import type { SweepPlan } from "../sweep/plan.ts";
 import { formatNumber } from "../sweep/summary.ts";
@@ -15,7 +14,7 @@ import { gather, manifestOf, resultFile, writeAtomic, writeManifest } from "../s
 import type { ShardResult } from "../sweep/run_shard.ts";
 import { expandPlan, setLabel } from "../sweep/shards.ts";
 import { readTune, runTune, type Score, type TunePlan } from "../sweep/tune.ts";
-import { asUsage, countFlag } from "./sweep.ts";
+import { asUsage, ENGINE_FLAGS, engineChoice, openEngine, runShards } from "./_engine.ts";
 import { EXIT, parseFlags, UsageError } from "./common.ts";
 
 /** Usage of `tune`. */
@@ -29,11 +28,7 @@ export function tuneCommand(args: string[]): Promise<number> {
   return asUsage(async () => {
     const { values, positionals } = parseFlags(args, {
       out: { type: "string" },
-      jobs: { type: "string" },
-      engine: { type: "string" },
-      redis: { type: "string" },
-      queue: { type: "string" },
-      attempts: { type: "string" },
+      ...ENGINE_FLAGS,
       help: { type: "boolean", short: "h" },
     });
     if (values.help) {
@@ -43,26 +38,12 @@ export function tuneCommand(args: string[]): Promise<number> {
     if (positionals.length !== 1) {
       throw new UsageError(`tune: expected one tune file, got ${positionals.length}`);
     }
-    const engine = (values.engine as string | undefined) ?? "local";
-    if (engine !== "local" && engine !== "bullmq") {
-      throw new UsageError(`--engine: expected local or bullmq, got ${engine}`);
-    }
-    if (engine === "bullmq" && typeof values.redis !== "string") {
-      throw new UsageError("--engine bullmq: expected --redis redis://HOST:PORT");
-    }
-    const jobs = typeof values.jobs === "string"
-      ? countFlag("jobs", values.jobs, 1024)
-      : navigator.hardwareConcurrency;
-    const attempts = typeof values.attempts === "string"
-      ? countFlag("attempts", values.attempts, 100)
-      : 3;
+    // As before the engine was shared with sweep: tune lets --redis and --queue be with local.
+    const choice = engineChoice(values, { redisOnlyWithBullmq: false });
     const tune = await readTune(positionals[0]!);
     const dir = (values.out as string | undefined) ??
       join("out", "tune", tune.base.name.replace(/[^A-Za-z0-9_.-]+/g, "_"));
-    const bullmq = engine === "bullmq" ? await import("../sweep/bullmq.ts") : undefined;
-    const redis = bullmq === undefined
-      ? undefined
-      : await bullmq.checkRedis(values.redis as string);
+    const engine = await openEngine(choice);
     let lastPlan: SweepPlan | undefined;
     let failed = 0;
     const run = async (plan: SweepPlan): Promise<ShardResult[]> => {
@@ -71,15 +52,7 @@ export function tuneCommand(args: string[]): Promise<number> {
       await writeManifest(dir, manifestOf(plan, expansion));
       lastPlan = plan;
       const label = `${plan.name}: ${expansion.shards.length} shards`;
-      const failures = bullmq === undefined
-        ? (await runLocal(expansion.shards, { dir, jobs, attempts, label })).failures
-        : (await bullmq.runOnBullmq(expansion.shards, {
-          dir,
-          redis: redis!,
-          queue: (values.queue as string | undefined) ?? bullmq.DEFAULT_QUEUE,
-          attempts,
-          label,
-        })).failures;
+      const { failures } = await runShards(engine, expansion.shards, { dir, label });
       for (const failure of failures) {
         failed++;
         console.error(

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { asUsage, countFlag } from "./sweep.ts";
+import { asUsage, countFlag } from "./_engine.ts";
 import { EXIT, parseFlags, UsageError } from "./common.ts";
 
 /** Usage of `worker`. */
