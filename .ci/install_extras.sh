@@ -20,4 +20,4 @@ promtool --version 2>&1 | head -1
 /usr/bin/chromium --version
 redis-server --version
 # playwright-core drives the system Chromium (executablePath); it never downloads a browser.
-deno cache tests/serve/dashboard_e2e_test.ts
+deno cache tests/control/dashboard_e2e_test.ts
