@@ -1,7 +1,7 @@
 // The I/O domain under live control: io weight and limits change with PATCH, VMs with I/O can be
 // added and removed, and the state carries I/O figures for the dashboard.
 import assert from "node:assert/strict";
-import { testServer } from "../serve/_helpers.ts";
+import { testServer } from "../control/_helpers.ts";
 import { internals } from "../../core/simulation/internals.ts";
 
 function ioWorkload(): Record<string, unknown> {

@@ -2,7 +2,7 @@
 // `PATCH /v1/vms/{id}` with `memory.target` does live.
 import assert from "node:assert/strict";
 import { runCli, workloadFile } from "../_helpers.ts";
-import { testServer } from "../serve/_helpers.ts";
+import { testServer } from "../control/_helpers.ts";
 
 /** One VM referencing 2000 pages uniformly on a 4096-frame host, for 10 s. */
 function balloon(timeline: unknown[]): Record<string, unknown> {

@@ -1,7 +1,7 @@
 // `serve --trace FILE --log FILE`: the live run's trace and decision log, written when it stops,
 // with the changes made through the API marked.
 import assert from "node:assert/strict";
-import { authed, startServe } from "../serve/_helpers.ts";
+import { authed, startServe } from "../control/_helpers.ts";
 
 Deno.test("serve: --trace and --log are written at shutdown, with live parameter changes", async () => {
   const dir = await Deno.makeTempDir();
