@@ -245,8 +245,8 @@ export class Mutations {
         }); ${old} keeps running`,
       );
     }
+    // The simulation now names it as the policy asked for.
     const info = inCharge()!.info;
-    simulation.requested[name] = { ...info, ejected: false, restarts: 0 };
     if (replaying && typeof entry.note?.sha256 === "string" && entry.note.sha256 !== info.sha256) {
       this.#options.onWarning?.(
         `Replay of mutation ${entry.seq}: policy ${info.reference} has changed since (sha256 ${info.sha256}, was ${entry.note.sha256})`,

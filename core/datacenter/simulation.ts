@@ -62,8 +62,8 @@ export class DatacenterSimulation {
    * @ignore
    */
   readonly domain: DatacenterDomain;
-  /** The policies asked for. */
-  readonly requested: Partial<Record<"placement" | "cpu", ReportPolicy>> = {};
+  /** The policies asked for (set when it is made). */
+  #requested: Partial<Record<"placement" | "cpu", ReportPolicy>>;
   #started = performance.now();
 
   /**
@@ -71,10 +71,25 @@ export class DatacenterSimulation {
    *
    * @ignore
    */
-  constructor(workload: DatacenterWorkload, kernel: Kernel, domain: DatacenterDomain) {
+  constructor(
+    workload: DatacenterWorkload,
+    kernel: Kernel,
+    domain: DatacenterDomain,
+    requested: Partial<Record<"placement" | "cpu", ReportPolicy>>,
+  ) {
     this.workload = workload;
     this.kernel = kernel;
     this.domain = domain;
+    this.#requested = requested;
+  }
+
+  /** The policies asked for, as the report names them (a copy). */
+  get requested(): Partial<Record<"placement" | "cpu", ReportPolicy>> {
+    const copy: Partial<Record<"placement" | "cpu", ReportPolicy>> = {};
+    for (const [domain, policy] of Object.entries(this.#requested)) {
+      copy[domain as "placement" | "cpu"] = { ...policy };
+    }
+    return copy;
   }
 
   /** Runs to the end (or to `limitNs`). */
@@ -98,7 +113,7 @@ export class DatacenterSimulation {
     let cores = 0, busy = 0, time = 0;
     domain.model.hostType.forEach((type) => cores += domain.model.hostTypes[type]!.cores);
     for (const host of hosts) busy += host.meanUtilization * host.activeNs, time += host.activeNs;
-    const requested = this.requested.placement;
+    const requested = this.#requested.placement;
     if (requested !== undefined) {
       requested.ejected = kernel.incidents.some((incident) => incident.domain === "placement");
       requested.restarts = kernel.restarts.get("placement") ?? 0;
@@ -109,7 +124,7 @@ export class DatacenterSimulation {
       seed: this.workload.seed,
       simulatedNs: kernel.now,
       wallMs: Math.round(performance.now() - this.#started),
-      policies: this.requested,
+      policies: this.#requested,
       vms: [],
       host: {
         cpu: {
@@ -213,8 +228,9 @@ export async function createDatacenterSimulation(
     detailed,
   });
   demand = (v) => domain.demand(v);
-  const simulation = new DatacenterSimulation(workload, kernel, domain);
-  simulation.requested.placement = { ...loaded.info, ejected: false, restarts: 0 };
+  const placement: ReportPolicy = { ...loaded.info, ejected: false, restarts: 0 };
+  const requested: Partial<Record<"placement" | "cpu", ReportPolicy>> = { placement };
+  const simulation = new DatacenterSimulation(workload, kernel, domain, requested);
   try {
     await kernel.start({ placement: loaded });
   } catch (error) {
@@ -224,10 +240,10 @@ export async function createDatacenterSimulation(
   }
   // Every detailed host runs the same CPU policy: the first host's speaks for all.
   const cpu = detailed?.hosts[0]?.requested.cpu;
-  if (cpu !== undefined) simulation.requested.cpu = cpu;
+  if (cpu !== undefined) requested.cpu = cpu;
   if (domain.slot.underTest) {
-    simulation.requested.placement.config = domain.slot.info.config;
-    simulation.requested.placement.name = domain.slot.info.name;
+    placement.config = domain.slot.info.config;
+    placement.name = domain.slot.info.name;
   }
   return simulation;
 }

@@ -125,8 +125,8 @@ export interface VmChange {
 export class Simulation {
   /** The workload. */
   readonly workload: Workload;
-  /** The policies asked for, per domain. */
-  readonly requested: Partial<Record<Domain, ReportPolicy>> = {};
+  /** The policies asked for, per domain: set when it is made and by {@linkcode swap}. */
+  #requested: Partial<Record<Domain, ReportPolicy>>;
   #parts: SimulationParts;
   #started = performance.now();
   /** The replay sandbox of the run's `process` policies, if any. */
@@ -137,8 +137,14 @@ export class Simulation {
    *
    * @ignore
    */
-  constructor(workload: Workload, parts: SimulationParts, replay?: ReplaySession) {
+  constructor(
+    workload: Workload,
+    parts: SimulationParts,
+    requested: Partial<Record<Domain, ReportPolicy>>,
+    replay?: ReplaySession,
+  ) {
     this.workload = workload;
+    this.#requested = requested;
     this.#parts = parts;
     this.#replay = replay;
     registerParts(this, parts);
@@ -177,6 +183,18 @@ export class Simulation {
   /** When the next event is due, or Infinity when none is queued. */
   nextEventNs(): number {
     return this.#parts.kernel.queue.peekTime();
+  }
+
+  /**
+   * The policies asked for, per domain, as the report names them (a copy: the simulation keeps
+   * its own, which only a {@linkcode swap} changes).
+   */
+  get requested(): Partial<Record<Domain, ReportPolicy>> {
+    const copy: Partial<Record<Domain, ReportPolicy>> = {};
+    for (const [domain, policy] of Object.entries(this.#requested) as [Domain, ReportPolicy][]) {
+      copy[domain] = { ...policy };
+    }
+    return copy;
   }
 
   /** The policy in charge of each domain, in the order the domains settle. */
@@ -256,13 +274,16 @@ export class Simulation {
   }
 
   /**
-   * Hands a domain to a new policy without a gap (see `Kernel.swap`); call it between runs.
+   * Hands a domain to a new policy without a gap (see `Kernel.swap`); call it between runs. Once
+   * the new policy is in charge, it is the one the report names as asked for.
    *
    * @param domain The domain.
    * @param loaded The new policy, loaded.
    */
-  swap(domain: Domain, loaded: LoadedPolicy): Promise<void> {
-    return this.#parts.kernel.swap(domain, loaded);
+  async swap(domain: Domain, loaded: LoadedPolicy): Promise<void> {
+    await this.#parts.kernel.swap(domain, loaded);
+    const info = this.#parts.domains.find((candidate) => candidate.name === domain)!.slot.info;
+    this.#requested[domain] = { ...info, ejected: false, restarts: 0 };
   }
 
   /** Runs to the end (or to `limitNs`). */
@@ -275,7 +296,7 @@ export class Simulation {
   report(): Report {
     const { kernel, cpu, memory, io } = this.#parts, now = kernel.now;
     for (const domain of kernel.domains) {
-      const requested = this.requested[domain.name];
+      const requested = this.#requested[domain.name];
       if (requested === undefined) continue;
       requested.ejected = kernel.incidents.some((incident) => incident.domain === domain.name);
       requested.restarts = kernel.restarts.get(domain.name) ?? 0;
@@ -284,7 +305,7 @@ export class Simulation {
       workload: this.workload,
       simulatedNs: now,
       wallMs: Math.round(performance.now() - this.#started),
-      policies: this.requested,
+      policies: this.#requested,
       cpu: cpu.figures(now),
       memory: memory?.figures(now),
       io: io?.figures(now),
@@ -428,10 +449,11 @@ async function build(
   // The memory and I/O domains' modules are loaded only for a workload that has them.
   const parts = buildDomains(kernel, workload, loaded, readText, await domainModules(workload));
   populate(parts, workload, readText);
-  const simulation = new Simulation(workload, parts, replay);
+  const requested: Partial<Record<Domain, ReportPolicy>> = {};
   for (const [domain, policy] of Object.entries(loaded) as [Domain, LoadedPolicy][]) {
-    simulation.requested[domain] = { ...policy.info, ejected: false, restarts: 0 };
+    requested[domain] = { ...policy.info, ejected: false, restarts: 0 };
   }
+  const simulation = new Simulation(workload, parts, requested, replay);
   options.observe?.(simulation);
   try {
     await kernel.start(loaded);
@@ -440,10 +462,11 @@ async function build(
     throw error;
   }
   for (const domain of kernel.domains) {
-    const requested = simulation.requested[domain.name];
-    if (requested !== undefined && domain.slot.underTest) {
-      requested.config = domain.slot.info.config;
-      requested.name = domain.slot.info.name;
+    // A policy under test reports the name and config the test kit gave it.
+    const policy = requested[domain.name];
+    if (policy !== undefined && domain.slot.underTest) {
+      policy.config = domain.slot.info.config;
+      policy.name = domain.slot.info.name;
     }
   }
   return simulation;
