@@ -12,9 +12,8 @@
  * `CpuDomain.stall`, so a bad memory policy slows VMs down. The order of references is the same
  * however the steps fall, which keeps runs identical whatever the isolation.
  *
- * What the policy learns of hits travels in `TOUCHED` notifications: the frames referenced since
- * the last one, each once, in order of last reference (enough for exact LRU and CLOCK), gathered
- * in a buffer and flushed before any other call, so it costs no message of its own.
+ * What the policy learns of hits travels in `TOUCHED` notifications (`touches.ts`); the frames
+ * are `frames.ts`'s, the ring of running vCPUs `_run_ring.ts`'s, the figures `figures.ts`'s.
  *
  * @module
  */
@@ -39,48 +38,19 @@ import { MemoryVm, NONE } from "./page_table.ts";
 
 export { MemoryVm } from "./page_table.ts";
 import { type MemoryFigures, memoryVmFigures } from "./figures.ts";
+import { DIRTY, FrameTable } from "./frames.ts";
+import { setSeq, TOUCH_BUFFER, Touches } from "./touches.ts";
+import { before, MemoryVcpu, RunRing } from "./_run_ring.ts";
 
 const EV_ARRIVE = 0, EV_STEP = 1, EV_RESUME = 2, EV_BALANCE = 3, EV_TARGET = 4;
 
 /** Log kinds of memory decisions. */
 export const MEMORY_LOG = { LOAD: 2, EVICT: 3, TARGET: 4, REMOVE: 5 } as const;
 
-/** The page-table bit for a page written since it was loaded. */
-const DIRTY = 1;
 /** The page-table word of a page holds its accessed epoch above the dirty bit. */
 const EPOCH = 2;
 /** At most this many references per step, so that `advance` returns now and then. */
 const STEP_REFS = 1 << 16;
-/** Touches gathered before they are flushed into the batch. */
-const TOUCH_BUFFER = 1 << 15;
-
-/** Stores sequence number `seq` in the two last words of a page-table entry (low, high). */
-function setSeq(pte: Int32Array, entry: number, seq: number): void {
-  pte[entry + 2] = seq | 0;
-  pte[entry + 3] = (seq / 0x1_0000_0000) | 0;
-}
-
-/** A vCPU of a VM with memory activity: when it references next. */
-class MemoryVcpu {
-  readonly vm: MemoryVm;
-  /** The vCPU's id (breaks ties in the ring's order). */
-  readonly id: number;
-  /** When it issues its next reference (while running). */
-  next = 0;
-  /** Run time left until its next reference (while not running). */
-  phase = 0;
-  /** Whether it is in the step's ring of running vCPUs. */
-  inRing = false;
-  /** Whether it is stalled on a fault. */
-  stalled = false;
-  /** Bumped at every stall, so that a superseded resume event is recognised. */
-  stallGen = 0;
-
-  constructor(id: number, vm: MemoryVm) {
-    this.vm = vm;
-    this.id = id;
-  }
-}
 
 /** A fault waiting for the policy's victim. */
 interface PendingFault {
@@ -124,12 +94,7 @@ export class MemoryDomain implements VmDomain<MemoryVmAdd, MemoryParamsSet, Memo
   readonly frames: number;
   /** The VMs with memory activity, by VM index (others are undefined). */
   readonly vms: (MemoryVm | undefined)[] = [];
-  /**
-   * What each frame holds, two int32 side by side: `frameMap[2f]` is -1 for a free frame, else
-   * twice the index of the VM holding it plus its page's dirty bit (a copy of the page table's);
-   * `frameMap[2f + 1]` is the page. Evicting a victim thus reads one cache line of this table and
-   * only writes the victim's page-table entry, so the fault does not wait for that entry to load.
-   */
+  /** What each frame holds: the frame table's map ({@linkcode FrameTable.map}). */
   readonly frameMap: Int32Array;
   /** Faults of all VMs. */
   faults: number = 0;
@@ -147,37 +112,18 @@ export class MemoryDomain implements VmDomain<MemoryVmAdd, MemoryParamsSet, Memo
   #config: HostMemoryWorkload;
   #highWatermark: number;
   #stopAt: number;
-  /**
-   * When each frame was loaded, as a sequence number (with the reference order in the page
-   * tables, replay hands a new policy the frames in these orders).
-   */
-  #loadSeq: Float64Array;
-  /**
-   * The last sequence number given: loads and flushed touches share one sequence. A load takes
-   * `#seq + 1`, before the touches still in the buffer (flushed right after it).
-   */
-  #seq = 0;
-  #free: Int32Array;
-  #freeCount: number;
+  #frames: FrameTable;
   #vcpus: (MemoryVcpu | undefined)[] = [];
-  /** Running vCPUs in order of (next reference, vCPU id): a ring buffer. */
-  #ring: MemoryVcpu[] = [];
-  #ringHead = 0;
-  #ringSize = 0;
-  #ringMask = 0;
+  /** Running vCPUs in order of (next reference, vCPU id). */
+  #run = new RunRing();
   #stepAt = Infinity;
   #stepGen = 0;
   #epoch = 1;
   #tracking = false;
   /** Whether the policy in charge declares `future` (kept here: it is asked at every fault). */
   #futureAware = false;
-  /** Touches gathered: the frame (`-1 - frame` when dirty), its VM, its page-table entry. */
-  #touches = new Int32Array(TOUCH_BUFFER);
-  #touchVm = new Int32Array(TOUCH_BUFFER);
-  #touchEntry = new Int32Array(TOUCH_BUFFER);
-  #touchCount = 0;
-  #touchAt = 0;
-  #touchOut = new Float64Array(TOUCH_BUFFER);
+  /** Touches gathered (the frame, `-1 - frame` when dirty; its VM; its page-table entry). */
+  #touches = new Touches();
   #pending: PendingFault | null = null;
   /** The one fault record, reused: at most one fault waits for a victim at a time. */
   #pendingSlot: PendingFault = {
@@ -212,13 +158,8 @@ export class MemoryDomain implements VmDomain<MemoryVmAdd, MemoryParamsSet, Memo
     this.frames = host.frames;
     this.#highWatermark = host.highWatermark;
     this.#stopAt = kernel.stopAtNs === undefined ? Infinity : kernel.stopAtNs + 1;
-    this.frameMap = new Int32Array(2 * host.frames);
-    for (let i = 0; i < host.frames; i++) this.frameMap[2 * i] = -1;
-    this.#loadSeq = new Float64Array(host.frames);
-    // Free frames are taken lowest first.
-    this.#free = new Int32Array(host.frames);
-    for (let i = 0; i < host.frames; i++) this.#free[i] = host.frames - 1 - i;
-    this.#freeCount = host.frames;
+    this.#frames = new FrameTable(host.frames);
+    this.frameMap = this.#frames.map;
     this.#base = kernel.register(this, 5);
     this.#queries = new Queries(slot);
     this.#balance = new Periodic(kernel, slot, {
@@ -245,8 +186,7 @@ export class MemoryDomain implements VmDomain<MemoryVmAdd, MemoryParamsSet, Memo
       this.#futureUnknown = `${vm.place}.pattern ("${memory.pattern}") generates them as it runs`;
     }
     for (const id of vm.vcpus) this.#vcpus[id] = new MemoryVcpu(id, added);
-    const capacity = 1 << Math.ceil(Math.log2(Math.max(2, this.#vcpus.length)));
-    if (capacity > this.#ring.length) this.#growRing(capacity);
+    this.#run.grow(1 << Math.ceil(Math.log2(Math.max(2, this.#vcpus.length))));
     this.#kernel.schedule(vm.arriveNs, this.#base + EV_ARRIVE, vm.index);
   }
 
@@ -279,9 +219,9 @@ export class MemoryDomain implements VmDomain<MemoryVmAdd, MemoryParamsSet, Memo
     const now = this.#kernel.now, writer = this.slot.writer;
     this.#flushTouches();
     for (let frame = 0; frame < this.frames; frame++) {
-      if (this.#owner(frame) !== vm.index) continue;
+      if (this.#frames.owner(frame) !== vm.index) continue;
       this.#evict(frame);
-      this.#free[this.#freeCount++] = frame;
+      this.#frames.release(frame);
       writer.call1(MEMORY_OP.EVICTED, now, frame);
     }
     vm.removed = true;
@@ -289,7 +229,7 @@ export class MemoryDomain implements VmDomain<MemoryVmAdd, MemoryParamsSet, Memo
     vm.held = NONE;
     for (const id of vm.vcpus) {
       const mv = this.#vcpus[id]!;
-      if (mv.inRing) this.#ringRemove(mv);
+      if (mv.inRing) this.#run.remove(mv);
     }
     if (this.#pending?.vcpu.vm === vm) this.#pending = null, this.#arm(now);
     this.#kernel.log.record(LOG.memory, MEMORY_LOG.REMOVE, now, vm.index, 0, 0);
@@ -370,12 +310,12 @@ export class MemoryDomain implements VmDomain<MemoryVmAdd, MemoryParamsSet, Memo
       if (!vm.arrived) this.#arrive(vm);
       if (vm.exhausted || vm.removed || mv.inRing) return;
       mv.next = now + mv.phase;
-      this.#ringInsert(mv);
+      this.#run.insert(mv);
       this.#arm(mv.next);
     } else {
       // Run time left to its next reference (a full interval after a fault).
       mv.phase = Math.max(0, mv.next - now);
-      this.#ringRemove(mv);
+      this.#run.remove(mv);
     }
   }
 
@@ -396,15 +336,15 @@ export class MemoryDomain implements VmDomain<MemoryVmAdd, MemoryParamsSet, Memo
     // Other events of this instant first: they may stop a vCPU whose reference is due now.
     if (horizon <= now) return this.#arm(now);
     if (this.#pending !== null) return;
-    const ring = this.#ring, mask = this.#ringMask, epoch = this.#epoch;
-    const tracking = this.#tracking, touches = this.#touches;
-    const touchVm = this.#touchVm, touchEntry = this.#touchEntry;
+    const run = this.#run, ring = run.ring, mask = run.mask, epoch = this.#epoch;
+    const tracking = this.#tracking, buffer = this.#touches, touches = buffer.frames;
+    const touchVm = buffer.vm, touchEntry = buffer.entry;
     const frameMap = this.frameMap;
     // The hot loop keeps the ring's head and size and the touch count in locals, and stores them
     // back before anything else may look at them (and the touches' first number, which only a
     // flush changes).
-    let head = this.#ringHead, size = this.#ringSize, touched = this.#touchCount;
-    let firstSeq = this.#seq + 2;
+    let head = run.head, size = run.size, touched = buffer.count;
+    let firstSeq = buffer.seq + 2;
     let budget = STEP_REFS;
     while (size > 0 && budget-- > 0) {
       const mv = ring[head]!, at = mv.next;
@@ -416,15 +356,15 @@ export class MemoryDomain implements VmDomain<MemoryVmAdd, MemoryParamsSet, Memo
       const pte = vm.pte, entry = 4 * page;
       const frame = pte[entry]! - 1;
       if (frame < 0) {
-        this.#ringHead = head, this.#ringSize = size, this.#touchCount = touched;
+        run.head = head, run.size = size, buffer.count = touched;
         if (at > now) {
           vm.held = ref;
           return this.#arm(at);
         }
         vm.held = NONE;
         const waits = !this.#fault(mv, page, ref < 0);
-        head = this.#ringHead, size = this.#ringSize, touched = this.#touchCount;
-        firstSeq = this.#seq + 2;
+        head = run.head, size = run.size, touched = buffer.count;
+        firstSeq = buffer.seq + 2;
         if (waits) return;
         // The CPU settles this instant (a stalled vCPU's pCPU) before any later reference.
         if (mv.stalled) horizon = now + 1;
@@ -447,34 +387,34 @@ export class MemoryDomain implements VmDomain<MemoryVmAdd, MemoryParamsSet, Memo
         touchEntry[touched] = entry;
         setSeq(pte, entry, firstSeq + touched);
         if (++touched === TOUCH_BUFFER) {
-          this.#touchAt = at, this.#touchCount = touched;
+          buffer.at = at, buffer.count = touched;
           this.#flushTouches();
           touched = 0;
-          firstSeq = this.#seq + 2;
+          firstSeq = buffer.seq + 2;
         }
       }
       mv.next = at + vm.intervalNs;
       if (++vm.issued >= vm.limit) {
-        this.#ringHead = head, this.#ringSize = size, this.#touchCount = touched;
-        this.#touchAt = at;
+        run.head = head, run.size = size, buffer.count = touched;
+        buffer.at = at;
         this.#exhaust(vm);
-        head = this.#ringHead, size = this.#ringSize;
+        head = run.head, size = run.size;
         continue;
       }
-      if (tracking) this.#touchAt = at;
+      if (tracking) buffer.at = at;
       // Keep the ring in order: usually the vCPU stays first, or goes last.
       if (size > 1 && !before(mv, ring[(head + 1) & mask]!)) {
         head = (head + 1) & mask;
         const last = ring[(head + size - 2) & mask]!;
         if (!before(mv, last)) ring[(head + size - 1) & mask] = mv;
         else {
-          this.#ringHead = head, this.#ringSize = size - 1;
-          this.#ringPush(mv);
-          head = this.#ringHead, size = this.#ringSize;
+          run.head = head, run.size = size - 1;
+          run.push(mv);
+          head = run.head, size = run.size;
         }
       }
     }
-    this.#ringHead = head, this.#ringSize = size, this.#touchCount = touched;
+    run.head = head, run.size = size, buffer.count = touched;
     if (size > 0) this.#arm(ring[head]!.next);
   }
 
@@ -487,17 +427,18 @@ export class MemoryDomain implements VmDomain<MemoryVmAdd, MemoryParamsSet, Memo
     const vm = mv.vm, now = this.#kernel.now;
     vm.faults++;
     this.faults++;
-    this.#ringRemove(mv);
+    this.#run.remove(mv);
     mv.next = now + vm.intervalNs;
     const exhausted = ++vm.issued >= vm.limit;
     if (this.#config.faultCost > 0) this.#stall(mv, this.#config.faultCost);
     // A VM always may hold one frame, so that it makes progress under any target.
     const limit = Math.max(1, vm.target);
-    if (vm.resident < limit && this.#freeCount > 0) {
-      this.#load(vm, page, this.#free[--this.#freeCount]!, write);
+    const frames = this.#frames;
+    if (vm.resident < limit && frames.freeCount > 0) {
+      this.#load(vm, page, frames.take(), write);
       this.#served(mv, false);
       if (exhausted) this.#exhaust(vm);
-      else if (!mv.stalled && this.#cpu.isRunning(mv.id)) this.#ringInsert(mv);
+      else if (!mv.stalled && this.#cpu.isRunning(mv.id)) this.#run.insert(mv);
       return true;
     }
     const scope = vm.resident >= limit ? vm.index : -1;
@@ -547,7 +488,7 @@ export class MemoryDomain implements VmDomain<MemoryVmAdd, MemoryParamsSet, Memo
         ++mv.stallGen,
       );
     } else if (this.#cpu.isRunning(mv.id)) {
-      if (mv.inRing) this.#ringRemove(mv);
+      if (mv.inRing) this.#run.remove(mv);
       this.#stall(mv, extra);
     }
   }
@@ -556,7 +497,7 @@ export class MemoryDomain implements VmDomain<MemoryVmAdd, MemoryParamsSet, Memo
     vm.exhausted = true;
     for (const id of vm.vcpus) {
       const mv = this.#vcpus[id]!;
-      if (mv.inRing) this.#ringRemove(mv);
+      if (mv.inRing) this.#run.remove(mv);
     }
   }
 
@@ -570,15 +511,15 @@ export class MemoryDomain implements VmDomain<MemoryVmAdd, MemoryParamsSet, Memo
     if (pte[entry + 1]! >>> 1 !== this.#epoch) vm.accessed++;
     pte[entry + 1] = this.#epoch * EPOCH + (write ? DIRTY : 0);
     if (++vm.resident > vm.residentPeak) vm.residentPeak = vm.resident;
-    const used = this.frames - this.#freeCount;
+    const used = this.frames - this.#frames.freeCount;
     if (used > this.usedPeak) this.usedPeak = used;
     // The load ranks before the touches still in the buffer: they are numbered after it.
-    const seq = this.#seq + 1;
-    this.#loadSeq[frame] = seq;
+    const touches = this.#touches, seq = touches.seq + 1;
+    this.#frames.loadSeq[frame] = seq;
     setSeq(pte, entry, seq);
     this.#kernel.log.record(LOG.memory, MEMORY_LOG.LOAD, now, frame, vm.index, page);
     this.#flushTouches();
-    if (this.#seq < seq) this.#seq = seq;
+    if (touches.seq < seq) touches.seq = seq;
     this.slot.writer.call4(MEMORY_OP.LOADED, now, frame, vm.index, page, write ? 1 : 0);
   }
 
@@ -609,46 +550,9 @@ export class MemoryDomain implements VmDomain<MemoryVmAdd, MemoryParamsSet, Memo
     return dirty;
   }
 
-  /** The index of the VM holding `frame`, or -1. */
-  #owner(frame: number): number {
-    return this.frameMap[2 * frame]! >> 1;
-  }
-
-  /** The sequence number of the last reference to the page in `frame` (in use), or its load. */
-  #lastRef(frame: number): number {
-    const vm = this.vms[this.#owner(frame)]!, entry = 4 * this.frameMap[2 * frame + 1]!;
-    return vm.pte[entry + 3]! * 0x1_0000_0000 + (vm.pte[entry + 2]! >>> 0);
-  }
-
-  /** Whether the page in `frame` (in use) was written since it was loaded. */
-  #dirty(frame: number): boolean {
-    return (this.frameMap[2 * frame]! & DIRTY) !== 0;
-  }
-
-  /** Writes the touches gathered so far into the batch: each frame once, by last reference. */
+  /** Writes the touches gathered so far into the batch (`touches.ts`). */
   #flushTouches(): void {
-    const count = this.#touchCount;
-    if (count === 0) return;
-    this.#touchCount = 0;
-    const touches = this.#touches, touchVm = this.#touchVm, touchEntry = this.#touchEntry;
-    const vms = this.vms, out = this.#touchOut;
-    const firstSeq = this.#seq + 2;
-    let n = 0;
-    for (let i = 0; i < count; i++) {
-      const ref = touches[i]!;
-      // Its last touch in the buffer is the one whose number its page table holds (the low 32
-      // bits are enough: the numbers of one buffer differ in them).
-      if (vms[touchVm[i]!]!.pte[touchEntry[i]! + 2] === ((firstSeq + i) | 0)) out[n++] = ref;
-    }
-    this.#seq = firstSeq + count - 1;
-    this.slot.writer.callN(MEMORY_OP.TOUCHED, this.#touchAt, out, n);
-  }
-
-  /** Folds the touches gathered so far into the frames' reference order, sending nothing. */
-  #absorbTouches(): void {
-    // Their numbers are in place already; the sequence moves past them.
-    if (this.#touchCount > 0) this.#seq += this.#touchCount + 1;
-    this.#touchCount = 0;
+    if (this.#touches.count > 0) this.#touches.flush(this.slot.writer, this.vms);
   }
 
   /** Tells a future-aware policy how far each VM is in its reference string. */
@@ -679,9 +583,9 @@ export class MemoryDomain implements VmDomain<MemoryVmAdd, MemoryParamsSet, Memo
         this.#queries.add(MEMORY_OP.RECLAIM, vm.index, excess);
       }
     }
-    const low = this.#config.lowWatermark;
-    if (low > 0 && this.#freeCount < low && !this.#hostReclaimAsked) {
-      const count = Math.min(this.#highWatermark - this.#freeCount, this.frames - this.#freeCount);
+    const low = this.#config.lowWatermark, free = this.#frames.freeCount;
+    if (low > 0 && free < low && !this.#hostReclaimAsked) {
+      const count = Math.min(this.#highWatermark - free, this.frames - free);
       if (count > 0) {
         this.#hostReclaimAsked = true;
         this.#flushTouches();
@@ -725,11 +629,12 @@ export class MemoryDomain implements VmDomain<MemoryVmAdd, MemoryParamsSet, Memo
       );
     }
     const frame = reader.next();
-    if (!this.#mayTake(frame, pending.scope)) {
-      this.#checkFrame(
+    if (!this.#frames.mayTake(frame, pending.scope)) {
+      this.#frames.check(
         frame,
         pending.scope,
         `victim for the fault of VM ${vm.id} on page ${pending.page}`,
+        this.vms,
       );
     }
     this.#pending = null;
@@ -739,7 +644,7 @@ export class MemoryDomain implements VmDomain<MemoryVmAdd, MemoryParamsSet, Memo
     this.#served(pending.vcpu, dirty);
     const mv = pending.vcpu;
     if (!mv.stalled && !vm.exhausted && !vm.removed && this.#cpu.isRunning(mv.id) && !mv.inRing) {
-      this.#ringInsert(mv);
+      this.#run.insert(mv);
     }
     // The step goes on in this instant once it is settled: at once if no other event of the
     // instant is left (without queueing one), else through a step event after them.
@@ -761,36 +666,17 @@ export class MemoryDomain implements VmDomain<MemoryVmAdd, MemoryParamsSet, Memo
     if (n < 1 || n > asked) {
       throw invalid("bad-reclaim", `${what} of ${asked} frames: expected 1 to ${asked}, got ${n}`);
     }
-    this.#warm(reader, n);
+    const frames = this.#frames;
+    // Warms the cache for the evictions below (see FrameTable.warm).
+    this.#warmed = frames.warm(reader, n, this.vms);
     for (let i = 0; i < n; i++) {
       const frame = reader.next();
-      this.#checkFrame(frame, scope, what);
+      frames.check(frame, scope, what, this.vms);
       // A dirty page reclaimed in a batch is written back in the background: no vCPU waits.
       this.#evict(frame);
-      this.#free[this.#freeCount++] = frame;
+      frames.release(frame);
       this.reclaimed++;
     }
-  }
-
-  /**
-   * Reads what evicting the next `n` frames of the answer will read, first: the frames' entries,
-   * then their pages' entries. A batch of independent reads lets their cache misses overlap;
-   * evicted one by one, each frame would wait for its two in turn. Only the cache is warmed.
-   */
-  #warm(reader: ReplyReader, n: number): void {
-    const map = this.frameMap, vms = this.vms, limit = this.frames;
-    let sum = 0;
-    for (let i = 0; i < n; i++) {
-      const frame = reader.peek(i);
-      if (frame >= 0 && frame < limit) sum += map[2 * frame]!;
-    }
-    for (let i = 0; i < n; i++) {
-      const frame = reader.peek(i);
-      if (!(frame >= 0 && frame < limit)) continue;
-      const word = map[2 * frame]!;
-      if (word >= 0) sum += vms[word >> 1]!.pte[4 * map[2 * frame + 1]!]!;
-    }
-    this.#warmed = sum;
   }
 
   #applyBalance(n: number, reader: ReplyReader): void {
@@ -825,29 +711,6 @@ export class MemoryDomain implements VmDomain<MemoryVmAdd, MemoryParamsSet, Memo
       };
       this.#flushTouches();
       this.slot.writer.call1(MEMORY_OP.VM_PARAMS, now, this.slot.writer.obj(params));
-    }
-  }
-
-  /** Whether `frame` exists, is in use, and is in `scope` (-1: any VM). */
-  #mayTake(frame: number, scope: number): boolean {
-    if (!(Number.isInteger(frame) && frame >= 0 && frame < this.frames)) return false;
-    const owner = this.#owner(frame);
-    return owner >= 0 && (scope < 0 || owner === scope);
-  }
-
-  #checkFrame(frame: number, scope: number, what: string): void {
-    if (!(Number.isInteger(frame) && frame >= 0 && frame < this.frames)) {
-      throw invalid("unknown-frame", `${what} named frame ${frame}, which does not exist`);
-    }
-    const owner = this.#owner(frame);
-    if (owner < 0) throw invalid("frame-free", `${what} named frame ${frame}, which is free`);
-    if (scope >= 0 && owner !== scope) {
-      throw invalid(
-        "frame-out-of-scope",
-        `${what} named frame ${frame} of VM ${this.vms[owner]!.id}; expected a frame of VM ${
-          this.vms[scope]!.id
-        }`,
-      );
     }
   }
 
@@ -902,24 +765,20 @@ export class MemoryDomain implements VmDomain<MemoryVmAdd, MemoryParamsSet, Memo
     this.#hostReclaimAsked = false;
     this.#targetsChanged = true;
     // The touches not yet sent only update the frames' reference order, replayed below.
-    this.#absorbTouches();
+    this.#touches.absorb();
     for (const vm of this.vms) {
       if (vm === undefined || !vm.arrived || vm.removed) continue;
       vm.reclaimAsked = false;
       writer.call1(MEMORY_OP.VM_ADD, now, writer.obj(this.#vmSpec(vm)));
     }
-    const used: number[] = [];
-    for (let frame = 0; frame < this.frames; frame++) {
-      if (this.#owner(frame) >= 0) used.push(frame);
-    }
-    used.sort((a, b) => this.#loadSeq[a]! - this.#loadSeq[b]!);
+    const frames = this.#frames, used = frames.usedByLoad();
     for (const frame of used) {
-      const vm = this.#owner(frame), page = this.frameMap[2 * frame + 1]!;
-      writer.call4(MEMORY_OP.LOADED, now, frame, vm, page, this.#dirty(frame) ? 1 : 0);
+      const vm = frames.owner(frame), page = this.frameMap[2 * frame + 1]!;
+      writer.call4(MEMORY_OP.LOADED, now, frame, vm, page, frames.dirty(frame) ? 1 : 0);
     }
     if (this.slot.has("touched") && used.length > 0) {
-      used.sort((a, b) => this.#lastRef(a) - this.#lastRef(b));
-      const refs = used.map((frame) => this.#dirty(frame) ? -1 - frame : frame);
+      used.sort((a, b) => frames.lastRef(a, this.vms) - frames.lastRef(b, this.vms));
+      const refs = used.map((frame) => frames.dirty(frame) ? -1 - frame : frame);
       writer.callN(MEMORY_OP.TOUCHED, now, refs);
     }
   }
@@ -941,57 +800,8 @@ export class MemoryDomain implements VmDomain<MemoryVmAdd, MemoryParamsSet, Memo
         writebacks: this.writebacks,
         reclaimed: this.reclaimed,
         usedPeak: this.usedPeak,
-        free: this.#freeCount,
+        free: this.#frames.freeCount,
       },
     };
   }
-
-  #growRing(capacity: number): void {
-    const ring: MemoryVcpu[] = new Array(capacity);
-    for (let i = 0; i < this.#ringSize; i++) {
-      ring[i] = this.#ring[(this.#ringHead + i) & this.#ringMask]!;
-    }
-    this.#ring = ring;
-    this.#ringHead = 0;
-    this.#ringMask = capacity - 1;
-  }
-
-  /** Inserts a vCPU in order, searching from the back (where a running vCPU usually goes). */
-  #ringPush(mv: MemoryVcpu): void {
-    const ring = this.#ring, mask = this.#ringMask, head = this.#ringHead;
-    let j = this.#ringSize;
-    while (j > 0) {
-      const prev = ring[(head + j - 1) & mask]!;
-      if (!before(mv, prev)) break;
-      ring[(head + j) & mask] = prev;
-      j--;
-    }
-    ring[(head + j) & mask] = mv;
-    this.#ringSize++;
-  }
-
-  #ringInsert(mv: MemoryVcpu): void {
-    mv.inRing = true;
-    this.#ringPush(mv);
-  }
-
-  #ringRemove(mv: MemoryVcpu): void {
-    if (!mv.inRing) return;
-    mv.inRing = false;
-    const ring = this.#ring, mask = this.#ringMask, head = this.#ringHead, size = this.#ringSize;
-    if (ring[head] === mv) {
-      this.#ringHead = (head + 1) & mask;
-      this.#ringSize--;
-      return;
-    }
-    let j = 0;
-    while (j < size && ring[(head + j) & mask] !== mv) j++;
-    for (; j < size - 1; j++) ring[(head + j) & mask] = ring[(head + j + 1) & mask]!;
-    this.#ringSize--;
-  }
-}
-
-/** Whether `a` references before `b`: earlier, or at the same time with a lower vCPU id. */
-function before(a: MemoryVcpu, b: MemoryVcpu): boolean {
-  return a.next < b.next || (a.next === b.next && a.id < b.id);
 }
