@@ -9,7 +9,8 @@ import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import { parsePlanetlab } from "../cpu/programs.ts";
 import { WorkloadError } from "../workload/load.ts";
-import type { DatacenterWorkload, HostTypeSpec, VmTypeSpec } from "./types.ts";
+import type { DatacenterInfo } from "../policy/placement.ts";
+import type { DatacenterSpec, DatacenterWorkload, HostTypeSpec, VmTypeSpec } from "./types.ts";
 
 /** VMs that share an arrival time and a curve interval: their demand changes together. */
 export interface DemandGroup {
@@ -188,4 +189,48 @@ export function interpolated(curve: Float64Array, time: number, interval: number
   const u1 = curve[Math.min(last, k1)]!, u2 = curve[Math.min(last, k2)]!;
   const delta = (u2 - u1) / ((k2 - k1) * interval);
   return u1 + delta * (time - k1 * interval);
+}
+
+/**
+ * The datacenter as a placement policy sees it at start (and a fresh policy after an ejection):
+ * the host and VM types, the hosts, the migration model.
+ *
+ * @param model The flattened workload.
+ * @param spec The datacenter section.
+ * @param now Whether placed VMs hold their RAM now, and the current evaluation.
+ * @returns What the policy's `init` gets as its host.
+ */
+export function policyView(
+  model: DatacenterModel,
+  spec: DatacenterSpec,
+  now: { ramHeld: boolean; evaluation: number },
+): DatacenterInfo & { ramHeld: boolean; evaluation: number } {
+  return {
+    mode: spec.mode,
+    intervalNs: spec.interval,
+    hostTypes: model.hostTypes.map((type) => ({
+      id: type.id,
+      cores: type.cores,
+      coreMips: type.mips,
+      ram: type.ram,
+      bandwidth: type.bandwidth,
+      power: type.power,
+    })),
+    hosts: model.hostIds.map((id, h) => ({ id, type: model.hostType[h]! })),
+    vmTypes: model.vmTypes.map((type) => ({
+      id: type.id,
+      mips: type.mips,
+      ram: type.ram,
+      bandwidth: type.bandwidth,
+    })),
+    migration: {
+      model: spec.migration.model,
+      bandwidthShare: spec.migration.bandwidthShare,
+      degradation: spec.migration.degradation,
+      reservation: spec.migration.reservation,
+    },
+    ramOnlyAtStart: spec.quirks.ramOnlyAtStart,
+    ramHeld: now.ramHeld,
+    evaluation: now.evaluation,
+  };
 }
