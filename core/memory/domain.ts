@@ -20,12 +20,11 @@
 
 import { LOG } from "../engine/decision_log.ts";
 import type { Kernel } from "../kernel/kernel.ts";
-import { Periodic } from "../kernel/_periodic.ts";
 import { Queries } from "../kernel/_queries.ts";
 import type { VcpuControl, VmDomain } from "../kernel/domain.ts";
 import type { PolicySlot } from "../kernel/slot.ts";
-import { DEFAULT_BALANCE_NS, MEMORY_OP, PAGE_BYTES } from "../protocol/ops.ts";
-import type { MemoryVmParams, MemoryVmSpec } from "../protocol/payloads.ts";
+import { MEMORY_OP, PAGE_BYTES } from "../protocol/ops.ts";
+import type { MemoryVmSpec } from "../protocol/payloads.ts";
 import type { Reply } from "../protocol/batch.ts";
 import type { StartResult } from "../protocol/definition.ts";
 import type { ReplyReader } from "../protocol/batch.ts";
@@ -37,15 +36,16 @@ export { intervalOf, memoryOnlyCpu } from "./pace.ts";
 import { MemoryVm, NONE } from "./page_table.ts";
 
 export { MemoryVm } from "./page_table.ts";
-import { type MemoryFigures, memoryVmFigures } from "./figures.ts";
-import { DIRTY, FrameTable } from "./frames.ts";
+import { type MemoryFigures, memoryFigures } from "./figures.ts";
+import { DIRTY, FrameTable, MEMORY_LOG } from "./frames.ts";
+import { Targets } from "./targets.ts";
 import { setSeq, TOUCH_BUFFER, Touches } from "./touches.ts";
 import { before, MemoryVcpu, RunRing } from "./_run_ring.ts";
 
 const EV_ARRIVE = 0, EV_STEP = 1, EV_RESUME = 2, EV_BALANCE = 3, EV_TARGET = 4;
 
 /** Log kinds of memory decisions. */
-export const MEMORY_LOG = { LOAD: 2, EVICT: 3, TARGET: 4, REMOVE: 5 } as const;
+export { MEMORY_LOG } from "./frames.ts";
 
 /** The page-table word of a page holds its accessed epoch above the dirty bit. */
 const EPOCH = 2;
@@ -103,14 +103,15 @@ export class MemoryDomain implements VmDomain<MemoryVmAdd, MemoryParamsSet, Memo
   /** Dirty pages written back. */
   writebacks: number = 0;
   /** Frames freed by batched reclaim. */
-  reclaimed: number = 0;
+  get reclaimed(): number {
+    return this.#targets.reclaimed;
+  }
   /** The most frames in use at once. */
   usedPeak: number = 0;
   #kernel: Kernel;
   #cpu: VcpuControl;
   #base: number;
   #config: HostMemoryWorkload;
-  #highWatermark: number;
   #stopAt: number;
   #frames: FrameTable;
   #vcpus: (MemoryVcpu | undefined)[] = [];
@@ -118,7 +119,6 @@ export class MemoryDomain implements VmDomain<MemoryVmAdd, MemoryParamsSet, Memo
   #run = new RunRing();
   #stepAt = Infinity;
   #stepGen = 0;
-  #epoch = 1;
   #tracking = false;
   /** Whether the policy in charge declares `future` (kept here: it is asked at every fault). */
   #futureAware = false;
@@ -133,12 +133,9 @@ export class MemoryDomain implements VmDomain<MemoryVmAdd, MemoryParamsSet, Memo
     scope: -1,
   };
   #pendingAsked = false;
-  #hostReclaimAsked = false;
-  #targetsChanged = false;
   #queries: Queries;
-  #balance: Periodic;
-  /** What `#warm` added up (kept so that its reads are not dropped). */
-  #warmed = 0;
+  /** Balloon targets, batched reclaim and the balancing scan. */
+  #targets: Targets;
   #future: (number[] | null)[] = [];
   #futureUnknown: string | null = null;
 
@@ -156,18 +153,22 @@ export class MemoryDomain implements VmDomain<MemoryVmAdd, MemoryParamsSet, Memo
     this.#cpu = cpu;
     this.#config = host;
     this.frames = host.frames;
-    this.#highWatermark = host.highWatermark;
     this.#stopAt = kernel.stopAtNs === undefined ? Infinity : kernel.stopAtNs + 1;
     this.#frames = new FrameTable(host.frames);
     this.frameMap = this.#frames.map;
     this.#base = kernel.register(this, 5);
     this.#queries = new Queries(slot);
-    this.#balance = new Periodic(kernel, slot, {
-      hook: "balance",
-      kind: this.#base + EV_BALANCE,
-      defaultNs: DEFAULT_BALANCE_NS,
-      minimum: { ns: host.minBalance, name: "host.memory.minBalance" },
-    });
+    this.#targets = new Targets({
+      kernel,
+      slot,
+      queries: this.#queries,
+      frames: this.#frames,
+      vms: this.vms,
+      balanceKind: this.#base + EV_BALANCE,
+      flushTouches: () => this.#flushTouches(),
+      sendProgress: () => this.#sendProgress(),
+      evict: (frame) => this.#evict(frame),
+    }, host);
   }
 
   /**
@@ -204,7 +205,7 @@ export class MemoryDomain implements VmDomain<MemoryVmAdd, MemoryParamsSet, Memo
         `Memory target of VM ${vm.id}: expected an integer from 0 to ${this.frames} frames, got ${frames}`,
       );
     }
-    this.#setTarget(vm, frames ?? Infinity);
+    this.#targets.set(vm, frames ?? Infinity);
   }
 
   /** Sets a VM's balloon target at `atNs` (workload timeline): an event of the domain. */
@@ -241,7 +242,7 @@ export class MemoryDomain implements VmDomain<MemoryVmAdd, MemoryParamsSet, Memo
       frames: this.frames,
       pageBytes: PAGE_BYTES,
       lowWatermark: this.#config.lowWatermark,
-      highWatermark: this.#highWatermark,
+      highWatermark: this.#config.highWatermark,
       faultCostNs: this.#config.faultCost,
       writebackCostNs: this.#config.writebackCost,
       // Why the future references are unknown, or null when every VM gives its string.
@@ -264,7 +265,7 @@ export class MemoryDomain implements VmDomain<MemoryVmAdd, MemoryParamsSet, Memo
         return;
       }
       case EV_BALANCE:
-        return this.#scan(tag);
+        return this.#targets.scan(tag);
       case EV_TARGET:
         return this.setVmParams(target, { target: tag < 0 ? null : tag });
     }
@@ -336,7 +337,7 @@ export class MemoryDomain implements VmDomain<MemoryVmAdd, MemoryParamsSet, Memo
     // Other events of this instant first: they may stop a vCPU whose reference is due now.
     if (horizon <= now) return this.#arm(now);
     if (this.#pending !== null) return;
-    const run = this.#run, ring = run.ring, mask = run.mask, epoch = this.#epoch;
+    const run = this.#run, ring = run.ring, mask = run.mask, epoch = this.#targets.epoch;
     const tracking = this.#tracking, buffer = this.#touches, touches = buffer.frames;
     const touchVm = buffer.vm, touchEntry = buffer.entry;
     const frameMap = this.frameMap;
@@ -508,8 +509,9 @@ export class MemoryDomain implements VmDomain<MemoryVmAdd, MemoryParamsSet, Memo
     this.frameMap[2 * frame + 1] = page;
     const pte = vm.pte, entry = 4 * page;
     pte[entry] = frame + 1;
-    if (pte[entry + 1]! >>> 1 !== this.#epoch) vm.accessed++;
-    pte[entry + 1] = this.#epoch * EPOCH + (write ? DIRTY : 0);
+    const epoch = this.#targets.epoch;
+    if (pte[entry + 1]! >>> 1 !== epoch) vm.accessed++;
+    pte[entry + 1] = epoch * EPOCH + (write ? DIRTY : 0);
     if (++vm.resident > vm.residentPeak) vm.residentPeak = vm.resident;
     const used = this.frames - this.#frames.freeCount;
     if (used > this.usedPeak) this.usedPeak = used;
@@ -569,31 +571,7 @@ export class MemoryDomain implements VmDomain<MemoryVmAdd, MemoryParamsSet, Memo
 
   settle(): void {
     if (this.#pending !== null && !this.#pendingAsked) this.#askVictim();
-    const writer = this.slot.writer, now = this.#kernel.now;
-    if (this.#targetsChanged) {
-      this.#targetsChanged = false;
-      for (const vm of this.vms) {
-        if (vm === undefined || vm.removed || vm.reclaimAsked) continue;
-        const excess = vm.resident - Math.max(1, vm.target);
-        if (excess <= 0) continue;
-        vm.reclaimAsked = true;
-        this.#flushTouches();
-        this.#sendProgress();
-        writer.call2(MEMORY_OP.RECLAIM, now, vm.index, excess);
-        this.#queries.add(MEMORY_OP.RECLAIM, vm.index, excess);
-      }
-    }
-    const low = this.#config.lowWatermark, free = this.#frames.freeCount;
-    if (low > 0 && free < low && !this.#hostReclaimAsked) {
-      const count = Math.min(this.#highWatermark - free, this.frames - free);
-      if (count > 0) {
-        this.#hostReclaimAsked = true;
-        this.#flushTouches();
-        this.#sendProgress();
-        writer.call2(MEMORY_OP.RECLAIM, now, -1, count);
-        this.#queries.add(MEMORY_OP.RECLAIM, -1, count);
-      }
-    }
+    this.#targets.settle();
   }
 
   apply(reply: Reply): void {
@@ -605,10 +583,10 @@ export class MemoryDomain implements VmDomain<MemoryVmAdd, MemoryParamsSet, Memo
           this.#applyVictim(n, reader);
           break;
         case MEMORY_OP.RECLAIM:
-          this.#applyReclaim(arg, queries.extra[q]!, n, reader);
+          this.#targets.applyReclaim(arg, queries.extra[q]!, n, reader);
           break;
         case MEMORY_OP.BALANCE:
-          this.#applyBalance(n, reader);
+          this.#targets.applyBalance(n, reader);
           break;
       }
     }
@@ -658,85 +636,9 @@ export class MemoryDomain implements VmDomain<MemoryVmAdd, MemoryParamsSet, Memo
     else this.#kernel.schedule(this.#kernel.now, this.#base + EV_STEP, 0, this.#stepGen);
   }
 
-  #applyReclaim(scope: number, asked: number, n: number, reader: ReplyReader): void {
-    const vm = scope < 0 ? undefined : this.vms[scope];
-    if (vm !== undefined) vm.reclaimAsked = false, this.#targetsChanged = true;
-    else this.#hostReclaimAsked = false;
-    const what = vm === undefined ? "host-wide reclaim" : `reclaim from VM ${vm.id}`;
-    if (n < 1 || n > asked) {
-      throw invalid("bad-reclaim", `${what} of ${asked} frames: expected 1 to ${asked}, got ${n}`);
-    }
-    const frames = this.#frames;
-    // Warms the cache for the evictions below (see FrameTable.warm).
-    this.#warmed = frames.warm(reader, n, this.vms);
-    for (let i = 0; i < n; i++) {
-      const frame = reader.next();
-      frames.check(frame, scope, what, this.vms);
-      // A dirty page reclaimed in a batch is written back in the background: no vCPU waits.
-      this.#evict(frame);
-      frames.release(frame);
-      this.reclaimed++;
-    }
-  }
-
-  #applyBalance(n: number, reader: ReplyReader): void {
-    if (n % 2 !== 0) throw invalid("malformed-reply", `balance answered an odd ${n} values`);
-    for (let i = 0; i < n; i += 2) {
-      const index = reader.next(), frames = reader.next();
-      const vm = Number.isInteger(index) ? this.vms[index] : undefined;
-      if (vm === undefined || !vm.arrived || vm.removed) {
-        throw invalid("unknown-vm", `balance named VM ${index}, which has no memory here`);
-      }
-      if (!(Number.isInteger(frames) && frames >= 0 && frames <= this.frames)) {
-        throw invalid(
-          frames > this.frames ? "target-above-host" : "bad-target",
-          `balance set VM ${vm.id}'s target to ${frames} frames; expected an integer from 0 to ${this.frames} (the host's frames)`,
-        );
-      }
-      this.#setTarget(vm, frames);
-    }
-  }
-
-  #setTarget(vm: MemoryVm, frames: number): void {
-    if (vm.target === frames) return;
-    vm.target = frames;
-    const now = this.#kernel.now;
-    this.#kernel.log.record(LOG.memory, MEMORY_LOG.TARGET, now, vm.index, frames, 0);
-    this.#targetsChanged = true;
-    if (vm.arrived && !vm.removed) {
-      const params: MemoryVmParams = {
-        index: vm.index,
-        weight: vm.weight,
-        target: Number.isFinite(frames) ? frames : null,
-      };
-      this.#flushTouches();
-      this.slot.writer.call1(MEMORY_OP.VM_PARAMS, now, this.slot.writer.obj(params));
-    }
-  }
-
-  /** The periodic balancing scan: reports each VM's accessed pages, then clears the bits. */
-  #scan(generation: number): void {
-    if (!this.#balance.current(generation)) return;
-    const now = this.#kernel.now, writer = this.slot.writer;
-    const stats: number[] = [];
-    for (const vm of this.vms) {
-      if (vm === undefined || !vm.arrived || vm.removed) continue;
-      stats.push(vm.index, vm.accessed, vm.faults - vm.faultsAtScan, vm.issued - vm.issuedAtScan);
-      vm.accessed = 0;
-      vm.faultsAtScan = vm.faults;
-      vm.issuedAtScan = vm.issued;
-    }
-    this.#epoch++;
-    this.#flushTouches();
-    this.#sendProgress();
-    writer.callN(MEMORY_OP.BALANCE, now, stats);
-    this.#queries.add(MEMORY_OP.BALANCE, 0, 0);
-    this.#balance.next(generation);
-  }
-
   check(declared: StartResult): void {
     // A balance period is a periodic hook as a tick is: bounded the same way.
-    this.#balance.check(declared);
+    this.#targets.check(declared);
   }
 
   installed(): void {
@@ -755,15 +657,14 @@ export class MemoryDomain implements VmDomain<MemoryVmAdd, MemoryParamsSet, Memo
       const writer = this.slot.writer;
       writer.call1(MEMORY_OP.FUTURE, this.#kernel.now, writer.obj(this.#future));
     }
-    this.#balance.install();
+    this.#targets.install();
   }
 
   replay(): void {
     const writer = this.slot.writer, now = this.#kernel.now;
     this.#queries.clear();
     this.#pendingAsked = false;
-    this.#hostReclaimAsked = false;
-    this.#targetsChanged = true;
+    this.#targets.reset();
     // The touches not yet sent only update the frames' reference order, replayed below.
     this.#touches.absorb();
     for (const vm of this.vms) {
@@ -771,16 +672,7 @@ export class MemoryDomain implements VmDomain<MemoryVmAdd, MemoryParamsSet, Memo
       vm.reclaimAsked = false;
       writer.call1(MEMORY_OP.VM_ADD, now, writer.obj(this.#vmSpec(vm)));
     }
-    const frames = this.#frames, used = frames.usedByLoad();
-    for (const frame of used) {
-      const vm = frames.owner(frame), page = this.frameMap[2 * frame + 1]!;
-      writer.call4(MEMORY_OP.LOADED, now, frame, vm, page, frames.dirty(frame) ? 1 : 0);
-    }
-    if (this.slot.has("touched") && used.length > 0) {
-      used.sort((a, b) => frames.lastRef(a, this.vms) - frames.lastRef(b, this.vms));
-      const refs = used.map((frame) => frames.dirty(frame) ? -1 - frame : frame);
-      writer.callN(MEMORY_OP.TOUCHED, now, refs);
-    }
+    this.#frames.replay(writer, now, this.vms, this.slot.has("touched"));
   }
 
   finish(_endNs: number): void {}
@@ -791,17 +683,6 @@ export class MemoryDomain implements VmDomain<MemoryVmAdd, MemoryParamsSet, Memo
 
   /** The domain's figures now, per VM and for the host. */
   figures(_nowNs?: number): MemoryFigures {
-    return {
-      vms: this.vms.map((vm) => vm === undefined ? undefined : memoryVmFigures(vm)),
-      host: {
-        frames: this.frames,
-        faults: this.faults,
-        evictions: this.evictions,
-        writebacks: this.writebacks,
-        reclaimed: this.reclaimed,
-        usedPeak: this.usedPeak,
-        free: this.#frames.freeCount,
-      },
-    };
+    return memoryFigures(this, this.#frames.freeCount);
   }
 }

@@ -4,7 +4,7 @@
  * @module
  */
 
-import type { MemoryVm } from "./domain.ts";
+import type { MemoryDomain, MemoryVm } from "./domain.ts";
 
 /** Figures of a VM's memory, for the report. */
 export interface MemoryVmFigures {
@@ -87,5 +87,26 @@ export function emptyMemoryVmFigures(): MemoryVmFigures {
     evictions: 0,
     writebacks: 0,
     stallNs: 0,
+  };
+}
+
+/**
+ * The memory domain's figures now, per VM and for the host.
+ *
+ * @param domain The domain.
+ * @param free Its free frames now.
+ */
+export function memoryFigures(domain: MemoryDomain, free: number): MemoryFigures {
+  return {
+    vms: domain.vms.map((vm) => vm === undefined ? undefined : memoryVmFigures(vm)),
+    host: {
+      frames: domain.frames,
+      faults: domain.faults,
+      evictions: domain.evictions,
+      writebacks: domain.writebacks,
+      reclaimed: domain.reclaimed,
+      usedPeak: domain.usedPeak,
+      free,
+    },
   };
 }

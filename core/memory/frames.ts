@@ -5,9 +5,13 @@
  * @module
  */
 
-import type { ReplyReader } from "../protocol/batch.ts";
+import type { BatchWriter, ReplyReader } from "../protocol/batch.ts";
+import { MEMORY_OP } from "../protocol/ops.ts";
 import { invalidDecision as invalid } from "../protocol/runtime.ts";
 import type { MemoryVm } from "./page_table.ts";
+
+/** Log kinds of memory decisions. */
+export const MEMORY_LOG = { LOAD: 2, EVICT: 3, TARGET: 4, REMOVE: 5 } as const;
 
 /** The page-table bit (and the frame map's copy of it) for a page written since it was loaded. */
 export const DIRTY = 1;
@@ -92,6 +96,34 @@ export class FrameTable {
     const used: number[] = [];
     for (let frame = 0; frame < this.count; frame++) if (this.owner(frame) >= 0) used.push(frame);
     return used.sort((a, b) => this.loadSeq[a]! - this.loadSeq[b]!);
+  }
+
+  /**
+   * Tells a policy that takes over which frames hold what: `LOADED` for each frame in use, in
+   * order of their loads, then (when it wants them) one `TOUCHED` of them all in order of their
+   * last reference.
+   *
+   * @param writer The policy's batch.
+   * @param now The time.
+   * @param vms The domain's VMs, by index.
+   * @param touched Whether the policy takes `touched`.
+   */
+  replay(
+    writer: BatchWriter,
+    now: number,
+    vms: readonly (MemoryVm | undefined)[],
+    touched: boolean,
+  ): void {
+    const used = this.usedByLoad();
+    for (const frame of used) {
+      const vm = this.owner(frame), page = this.map[2 * frame + 1]!;
+      writer.call4(MEMORY_OP.LOADED, now, frame, vm, page, this.dirty(frame) ? 1 : 0);
+    }
+    if (touched && used.length > 0) {
+      used.sort((a, b) => this.lastRef(a, vms) - this.lastRef(b, vms));
+      const refs = used.map((frame) => this.dirty(frame) ? -1 - frame : frame);
+      writer.callN(MEMORY_OP.TOUCHED, now, refs);
+    }
   }
 
   /**
