@@ -52,7 +52,8 @@ const median = (values: number[]) => {
 async function inProcess(tracing: boolean): Promise<{ ms: number; bytes: number; cut: boolean }> {
   const workload = parseWorkload(json);
   const start = performance.now();
-  const trace = tracing ? new TraceFile() : undefined;
+  // As `--trace` does: the events go to the file as the run goes.
+  const trace = tracing ? new TraceFile({ path: tracePath }) : undefined;
   const simulation = await createSimulation(workload, {
     observe: trace === undefined ? undefined : (simulation) => void trace.watch(simulation),
   });

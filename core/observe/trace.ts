@@ -37,7 +37,6 @@ import { DecisionNames, formatNs } from "./decisions.ts";
 import { watchBatches } from "./batches.ts";
 import { bytesOf, JsonBytes, put, putInteger, putMicros, putNumber } from "./_json_bytes.ts";
 
-const TS = bytesOf(`,"ts":`);
 const DUR = bytesOf(`,"dur":`);
 const END = bytesOf("},\n");
 const ARGS_END = bytesOf("]]}},\n");
@@ -54,9 +53,9 @@ const RESIDENT = bytesOf(`,"name":"resident","args":{"frames":`);
 const COUNTER_TS = bytesOf(`},"ts":`);
 /** The stop code of a run still going when the run ended. */
 const END_OF_RUN = STOP_REASONS.length;
-/** Per stop reason (its code): what follows a slice's `sliceNs` up to its pCPU. */
+/** Per stop reason (its code): what follows a slice's `sliceNs`. */
 const STOP_BYTES: Uint8Array[] = [...STOP_REASONS, "end of run"].map((stop) =>
-  bytesOf(`,"stop":"${stop}"},"tid":`)
+  bytesOf(`,"stop":"${stop}"}`)
 );
 
 /** Options of a trace file. */
@@ -289,8 +288,35 @@ function openTrace(path: string): Deno.FsFile {
   return Deno.openSync(path, { write: true, create: true, truncate: true });
 }
 
+/**
+ * `array[index] = value`, filling the gap before it with `fill`: an index far past the end would
+ * turn the array into a dictionary, slow to read at every event.
+ */
+function setDense<T>(array: T[], index: number, value: T, fill: T): void {
+  while (array.length < index) array.push(fill);
+  array[index] = value;
+}
+
 function writeAll(file: Deno.FsFile, bytes: Uint8Array): void {
   for (let at = 0; at < bytes.length;) at += file.writeSync(bytes.subarray(at));
+}
+
+/** A query's name, and what a batch that asks it alone writes around its notifications' count. */
+interface QueryText {
+  /** `dispatch pCPU 3` */
+  name: Uint8Array;
+  /** `,"name":"dispatch pCPU 3","args":{"notifications":` */
+  alone: Uint8Array;
+  /** `,"queries":["dispatch pCPU 3"],"answers":[[` */
+  aloneNext: Uint8Array;
+}
+
+function queryText(name: string): QueryText {
+  return {
+    name: bytesOf(name),
+    alone: bytesOf(`,"name":"${name}","args":{"notifications":`),
+    aloneNext: bytesOf(`,"queries":["${name}"],"answers":[[`),
+  };
 }
 
 /** A batch asked of a domain's policy: its queries (opcode, first argument), until answered. */
@@ -330,15 +356,17 @@ export class TraceRun {
   #running: Int32Array;
   #runningSince: Float64Array;
   #runningSlice: Float64Array;
+  /** Per pCPU: `,"tid":…,"ts":` of its slices. */
+  #tidTs: Uint8Array[];
   /**
    * Per vCPU: the start of its slices (`{"ph":"X","pid":…,"name":…,"cat":"vcpu","args":{"vm":…,
    * "vcpu":…,"sliceNs":`), encoded once.
    */
-  #vcpuText: Uint8Array[] = [];
+  #vcpuText: (Uint8Array | undefined)[] = [];
   /** Per vCPU: its VM index + 1 (0: not looked up yet). */
   #vcpuVm = new Int32Array(64);
   /** Per vCPU: `"VM/i"` (quoted), as a batch's answers name it. */
-  #vcpuNames: Uint8Array[] = [];
+  #vcpuNames: (Uint8Array | undefined)[] = [];
   /** Per vCPU: runnable (as the CPU batches told). */
   #runnable = new Uint8Array(64);
   /** Per VM: runnable vCPUs, resident frames. */
@@ -352,7 +380,7 @@ export class TraceRun {
   #windowNs: number;
   #windowGrows: boolean;
   /** Per VM: its run time in each window from the trace window's start. */
-  #vmWindows: Float64Array[] = [];
+  #vmWindows: (Float64Array | undefined)[] = [];
   /** Per disk: the job in service (end ns, or -1) and its event's text without `dur`. */
   #diskEnd: number[] = [];
   #diskStart: number[] = [];
@@ -369,7 +397,7 @@ export class TraceRun {
   /** Per domain: `{"ph":"i","pid":…,"tid":…,"ts":` of its batches. */
   #batchHead: Record<Domain, Uint8Array>;
   /** Per domain and query opcode: its name, with its argument's for each argument seen. */
-  #queryNames: Record<Domain, (Uint8Array | Uint8Array[])[]> = {
+  #queryNames: Record<Domain, (QueryText | (QueryText | undefined)[])[]> = {
     cpu: [],
     memory: [],
     io: [],
@@ -405,6 +433,7 @@ export class TraceRun {
     this.#running = new Int32Array(pcpus).fill(-1);
     this.#runningSince = new Float64Array(pcpus);
     this.#runningSlice = new Float64Array(pcpus);
+    this.#tidTs = Array.from({ length: pcpus }, (_, p) => bytesOf(`,"tid":${p},"ts":`));
     const head = (tid: number) => bytesOf(`{"ph":"i","pid":${pid + 3},"tid":${tid},"ts":`);
     this.#batchHead = { cpu: head(1), memory: head(2), io: head(3), placement: head(4) };
     // The share window: as given; else 1/100 of the traced part of the run when its end is
@@ -482,7 +511,7 @@ export class TraceRun {
           JSON.stringify(`${name}/${index}`)
         },"cat":"vcpu","args":{"vm":${JSON.stringify(name)},"vcpu":${index},"sliceNs":`,
       );
-      this.#vcpuText[id] = bytes;
+      setDense(this.#vcpuText, id, bytes, undefined);
     }
     return bytes;
   }
@@ -589,9 +618,8 @@ export class TraceRun {
     let p = put(buffer, at, this.#vcpuLabel(vcpu));
     if (Number.isSafeInteger(slice) && slice >= 0) p = putInteger(buffer, p, slice);
     else p = put(buffer, p, Number.isFinite(slice) ? bytesOf(String(slice)) : NULL);
-    p = put(buffer, p, STOP_BYTES[stop] ?? bytesOf(`,"stop":"${stop}"},"tid":`));
-    p = putInteger(buffer, p, pcpu);
-    p = put(buffer, p, TS);
+    p = put(buffer, p, STOP_BYTES[stop] ?? bytesOf(`,"stop":"${stop}"}`));
+    p = put(buffer, p, this.#tidTs[pcpu]!);
     p = putMicros(buffer, p, start);
     p = put(buffer, p, DUR);
     p = putMicros(buffer, p, end - start);
@@ -614,7 +642,8 @@ export class TraceRun {
     if (windows === undefined || windows.length < needed) {
       const bigger = new Float64Array(Math.max(needed, 2 * (windows?.length ?? 0), 16));
       if (windows !== undefined) bigger.set(windows);
-      windows = this.#vmWindows[vm] = bigger;
+      windows = bigger;
+      setDense(this.#vmWindows, vm, bigger, undefined);
     }
     let at = start;
     while (at < end) {
@@ -703,14 +732,14 @@ export class TraceRun {
     } else if (kind === MEMORY_LOG.REMOVE) {
       // `frame` is the VM here: its frames are freed with it.
       for (let f = 0; f < owners.length; f++) if (owners[f] === frame + 1) owners[f] = 0;
-      this.#vmResident[frame] = 0;
+      setDense(this.#vmResident, frame, 0, 0);
       this.#counter(frame, RESIDENT, 0, atNs);
     }
   }
 
   #resident(vm: number, delta: number, atNs: number): void {
     const value = (this.#vmResident[vm] ?? 0) + delta;
-    this.#vmResident[vm] = value;
+    setDense(this.#vmResident, vm, value, 0);
     this.#counter(vm, RESIDENT, value, atNs);
   }
 
@@ -757,22 +786,22 @@ export class TraceRun {
     asked.args = args;
   }
 
-  /** A query's name (`dispatch pCPU 3`), encoded once. */
-  #query(domain: Domain, op: number, arg: number): Uint8Array {
+  /** A query's name (`dispatch pCPU 3`) and the text of a batch of it alone, encoded once. */
+  #query(domain: Domain, op: number, arg: number): QueryText {
     const names = this.#queryNames[domain];
     let name = names[op];
     if (name === undefined) {
       const word = QUERY_NAMES[domain][op] ?? `op ${op}`;
-      name = QUERY_ARG[`${domain} ${word}`] === undefined ? bytesOf(word) : [];
+      name = QUERY_ARG[`${domain} ${word}`] === undefined ? queryText(word) : [];
       names[op] = name;
     }
-    if (name instanceof Uint8Array) return name;
+    if (!Array.isArray(name)) return name;
     const key = Number.isSafeInteger(arg) && arg >= 0 && arg < 1 << 20 ? arg : -1;
     let named = key < 0 ? undefined : name[key];
     if (named === undefined) {
       const word = QUERY_NAMES[domain][op] ?? `op ${op}`;
-      named = bytesOf(`${word} ${QUERY_ARG[`${domain} ${word}`]} ${arg}`);
-      if (key >= 0) name[key] = named;
+      named = queryText(`${word} ${QUERY_ARG[`${domain} ${word}`]} ${arg}`);
+      if (key >= 0) setDense(name, key, named, undefined);
     }
     return named;
   }
@@ -787,28 +816,34 @@ export class TraceRun {
     let buffer = out.buffer;
     let p = put(buffer, at, this.#batchHead[domain]);
     p = putMicros(buffer, p, asked.atNs);
-    p = put(buffer, p, NAME);
-    p = put(buffer, p, this.#query(domain, ops[0]!, args[0]!));
-    if (count > 1) {
+    const first = this.#query(domain, ops[0]!, args[0]!);
+    if (count === 1) {
+      // Most batches ask one thing: its text around the notifications' count is ready.
+      p = put(buffer, p, first.alone);
+      p = putInteger(buffer, p, asked.notifications);
+      p = put(buffer, p, first.aloneNext);
+    } else {
+      p = put(buffer, p, NAME);
+      p = put(buffer, p, first.name);
       p = put(buffer, p, PLUS);
       p = putInteger(buffer, p, count - 1);
-    }
-    p = put(buffer, p, NOTIFICATIONS);
-    p = putInteger(buffer, p, asked.notifications);
-    p = put(buffer, p, QUERIES);
-    for (let q = 0; q < count; q++) {
-      if (q > 0) buffer[p++] = 44; // ","
-      buffer[p++] = 34; // '"'
-      p = put(buffer, p, this.#query(domain, ops[q]!, args[q]!));
-      buffer[p++] = 34;
-      if (p + 4096 > buffer.length) {
-        out.length = p;
-        out.room(1 << 16);
-        buffer = out.buffer;
+      p = put(buffer, p, NOTIFICATIONS);
+      p = putInteger(buffer, p, asked.notifications);
+      p = put(buffer, p, QUERIES);
+      for (let q = 0; q < count; q++) {
+        if (q > 0) buffer[p++] = 44; // ","
+        buffer[p++] = 34; // '"'
+        p = put(buffer, p, this.#query(domain, ops[q]!, args[q]!).name);
+        buffer[p++] = 34;
+        if (p + 4096 > buffer.length) {
+          out.length = p;
+          out.room(1 << 16);
+          buffer = out.buffer;
+        }
       }
+      p = put(buffer, p, ANSWERS);
+      buffer[p++] = 91; // "["
     }
-    p = put(buffer, p, ANSWERS);
-    buffer[p++] = 91; // "["
     // The answer, query by query: `[count, ...values]` each; a CPU dispatch's pairs name the vCPU.
     const nums = reply.nums, length = reply.length;
     for (let i = 0, q = 0; i < length && q < count; q++) {
@@ -842,7 +877,7 @@ export class TraceRun {
     if (name === undefined) {
       const vcpu = this.#names.vcpu(id);
       name = bytesOf(JSON.stringify(`${this.#names.vm(vcpu.vm)}/${vcpu.index}`));
-      this.#vcpuNames[id] = name;
+      setDense(this.#vcpuNames, id, name, undefined);
     }
     return name;
   }
@@ -857,7 +892,7 @@ export class TraceRun {
     this.#runnable[vcpu] = value;
     const vm = this.#vmOf(vcpu);
     const count = (this.#vmRunnable[vm] ?? 0) + (value === 1 ? 1 : -1);
-    this.#vmRunnable[vm] = count;
+    setDense(this.#vmRunnable, vm, count, 0);
     this.#counter(vm, RUNNABLE, count, atNs);
   }
 
