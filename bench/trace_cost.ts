@@ -7,6 +7,10 @@
 // - `process`: whole `deno task sim W --cpu rr --format json [--trace FILE]` processes, spawned and
 //   waited for, as a user times them.
 //
+// Beside the wall time, the CPU time (Linux): of the main thread for `run`
+// (/proc/thread-self/schedstat), of the process and its threads for `process`; on a shared machine
+// it moves less than the wall time.
+//
 // Run: `deno run -A bench/trace_cost.ts [rounds] [--only run|process] [--vms N]`.
 import { parseArgs } from "node:util";
 import { createSimulation } from "../core/simulation/mod.ts";
@@ -48,9 +52,37 @@ const median = (values: number[]) => {
   return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 };
 
+interface Sample {
+  ms: number;
+  cpuMs: number;
+  bytes: number;
+  cut: boolean;
+}
+
+/** The main thread's time on a CPU so far, in ms (NaN where it cannot be read). */
+function threadCpuMs(): number {
+  try {
+    return Number(Deno.readTextFileSync("/proc/thread-self/schedstat").split(" ")[0]) / 1e6;
+  } catch {
+    return NaN;
+  }
+}
+
+/** The CPU time (user and system) of this process's waited-for children so far, in ms, or NaN. */
+function childrenCpuMs(): number {
+  try {
+    const stat = Deno.readTextFileSync("/proc/self/stat");
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return (Number(fields[13]) + Number(fields[14])) * 10;
+  } catch {
+    return NaN;
+  }
+}
+
 /** One in-process run; its ms and (traced) the trace's size and whether the cap cut it. */
-async function inProcess(tracing: boolean): Promise<{ ms: number; bytes: number; cut: boolean }> {
+async function inProcess(tracing: boolean): Promise<Sample> {
   const workload = parseWorkload(json);
+  const cpu = threadCpuMs();
   const start = performance.now();
   // As `--trace` does: the events go to the file as the run goes.
   const trace = tracing ? new TraceFile({ path: tracePath }) : undefined;
@@ -61,15 +93,16 @@ async function inProcess(tracing: boolean): Promise<{ ms: number; bytes: number;
   simulation.report();
   await simulation.close();
   const cut = trace === undefined ? false : (await trace.write(tracePath)) !== undefined;
-  const ms = performance.now() - start;
+  const ms = performance.now() - start, cpuMs = threadCpuMs() - cpu;
   const bytes = trace === undefined ? 0 : (await Deno.stat(tracePath)).size;
-  return { ms, bytes, cut };
+  return { ms, cpuMs, bytes, cut };
 }
 
 /** One whole process; its wall ms. */
-async function spawned(tracing: boolean): Promise<{ ms: number; bytes: number; cut: boolean }> {
+async function spawned(tracing: boolean): Promise<Sample> {
   const args = ["task", "-q", "sim", workloadPath, "--cpu", "rr", "--format", "json"];
   if (tracing) args.push("--trace", tracePath);
+  const cpu = childrenCpuMs();
   const start = performance.now();
   const output = await new Deno.Command("deno", {
     args,
@@ -78,11 +111,11 @@ async function spawned(tracing: boolean): Promise<{ ms: number; bytes: number; c
     stderr: "piped",
   })
     .output();
-  const ms = performance.now() - start;
+  const ms = performance.now() - start, cpuMs = childrenCpuMs() - cpu;
   const stderr = new TextDecoder().decode(output.stderr);
   if (!output.success) throw new Error(`deno ${args.join(" ")}: exit ${output.code}: ${stderr}`);
   const bytes = tracing ? (await Deno.stat(tracePath)).size : 0;
-  return { ms, bytes, cut: stderr.includes("size cap") };
+  return { ms, cpuMs, bytes, cut: stderr.includes("size cap") };
 }
 
 const load = () => Deno.loadavg().map((value) => value.toFixed(2)).join(" ");
@@ -92,28 +125,36 @@ console.log(
 for (const [name, once] of [["run", inProcess], ["process", spawned]] as const) {
   if (only !== undefined && only !== name) continue;
   const plain: number[] = [], traced: number[] = [], ratios: number[] = [];
+  const plainCpu: number[] = [], tracedCpu: number[] = [];
   let bytes = 0, cut = false;
   // Round -1 warms up (the first process compiles, the first run in a process JITs).
   for (let round = -1; round < rounds; round++) {
     // Both orders, so that neither side always runs on the warmer machine.
     const order = round % 2 === 0 ? [false, true] : [true, false];
-    const ms: Record<string, number> = {};
+    const ms: Record<string, number> = {}, cpuMs: Record<string, number> = {};
     for (const tracing of order) {
       const result = await once(tracing);
       ms[String(tracing)] = result.ms;
+      cpuMs[String(tracing)] = result.cpuMs;
       if (tracing) bytes = result.bytes, cut = result.cut;
     }
     if (round < 0) continue;
     plain.push(ms["false"]!);
     traced.push(ms["true"]!);
     ratios.push(ms["true"]! / ms["false"]!);
+    plainCpu.push(cpuMs["false"]!);
+    tracedCpu.push(cpuMs["true"]!);
   }
   console.log(
     `${name.padEnd(8)} plain ${median(plain).toFixed(0)} ms, traced ${
       median(traced).toFixed(0)
     } ms (trace ${(bytes / 2 ** 20).toFixed(0)} MiB${cut ? ", cut by the cap" : ""}), ratio ${
       (median(traced) / median(plain)).toFixed(2)
-    } (median of the rounds' ratios ${median(ratios).toFixed(2)}); load ${load()}`,
+    } (median of the rounds' ratios ${median(ratios).toFixed(2)}); CPU plain ${
+      median(plainCpu).toFixed(0)
+    } ms, traced ${median(tracedCpu).toFixed(0)} ms, ratio ${
+      (median(tracedCpu) / median(plainCpu)).toFixed(2)
+    }; load ${load()}`,
   );
 }
 await Deno.remove(dir, { recursive: true });
