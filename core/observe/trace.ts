@@ -932,7 +932,11 @@ export class TraceRun {
     }
     this.#vmsSeen = internals(simulation).cpu.vms.length;
     this.#disksSeen = Math.max(this.#disksSeen, internals(simulation).io?.disks.length ?? 0);
-    this.#shares(Math.min(this.#until, end, this.#to));
+    const recorded = Math.min(this.#until, end, this.#to);
+    // A run whose vCPUs ran little (or not at all) has windows as narrow as they started.
+    const last = Math.floor((recorded - this.#from) / this.#windowNs);
+    if (last >= MAX_WINDOWS && this.#windowGrows) this.#widen(last);
+    this.#shares(recorded);
   }
 
   /** The metadata events naming the run's processes and tracks. */

@@ -99,6 +99,23 @@ Deno.test("without stopAt, the share counters cover the run in 1/100 of it or le
   }
 });
 
+Deno.test("without stopAt, share windows widen to 1/128 of the run or less even where nothing runs", async () => {
+  // 1 ms of work, then 1000 s asleep: windows of 1 ms would be a million (of counters, and of
+  // steps to write them).
+  const workload = parseWorkload({
+    schema: "hyperhook.workload/v1",
+    name: "sleepy",
+    host: { pcpus: 1 },
+    vms: [{ id: "a", cpu: { program: [{ run: "1ms" }, { sleep: "1000s" }] } }],
+  });
+  const trace = new TraceFile();
+  await simulate(workload, { observe: (simulation) => void trace.watch(simulation) });
+  const shares = (JSON.parse(trace.text()).traceEvents as TraceEvent[])
+    .filter((e) => e.ph === "C" && e.name === "share").map((e) => [e.ts, e.args!["%"]]);
+  // 1 ms doubled 13 times: 8.192 s windows; the first holds the 1 ms of work (0.01 %).
+  assert.deepEqual(shares, [[0, 0.01], [8_192_000, 0]]);
+});
+
 Deno.test("a trace written as the run goes (path) is the one kept in memory, and ends valid when cut", async () => {
   const dir = await Deno.makeTempDir();
   const workload = await readWorkload(example("demo.json"));
