@@ -11,7 +11,9 @@
 // (/proc/thread-self/schedstat), of the process and its threads for `process`; on a shared machine
 // it moves less than the wall time.
 //
-// Run: `deno run -A bench/trace_cost.ts [rounds] [--only run|process] [--vms N]`.
+// Run: `deno run -A bench/trace_cost.ts [rounds] [--only run|process] [--vms N]`; give `run` the V8
+// flags `deno task sim` runs with (`--v8-flags=...` as in deno.json's `sim` task) to time the
+// traced run as the command runs it: the trace's writers gain from the larger inlining budget.
 import { parseArgs } from "node:util";
 import { createSimulation } from "../core/simulation/mod.ts";
 import { parseWorkload } from "../core/workload/load.ts";
