@@ -60,14 +60,8 @@ export class RunObservers {
           }`,
         );
       }
-      try {
-        // Written as the run goes: 4 MiB at a time, not the whole trace held until the end.
-        trace = new TraceFile({ ...window, maxBytes, path: tracePath });
-      } catch (error) {
-        throw new UsageError(
-          `--trace ${tracePath}: cannot write the file (${(error as Error).message})`,
-        );
-      }
+      // Written as the run goes: 4 MiB at a time, not the whole trace held until the end.
+      trace = new TraceFile({ ...window, maxBytes, path: tracePath });
     }
     let log: DecisionLogFile | undefined;
     if (logPath !== undefined) {

@@ -73,7 +73,8 @@ export interface TraceOptions {
   shareWindowNs?: number;
   /**
    * Write the events to this file as they come, 4 MiB at a time (else they are kept in memory
-   * until {@linkcode TraceFile.write}). The file is created (or emptied) at once.
+   * until {@linkcode TraceFile.write}, which must then be given this path). The file is created
+   * (or emptied) when the first 4 MiB are written, or by {@linkcode TraceFile.write}.
    */
   path?: string;
 }
@@ -130,11 +131,11 @@ export class TraceFile {
   readonly #shareWindowNs: number | undefined;
   readonly #path: string | undefined;
   #file: Deno.FsFile | undefined;
+  #failure: Error | undefined;
   #runs: TraceRun[] = [];
 
   /**
    * @param options Window, size cap, share window, the file to write as the run goes.
-   * @throws When `options.path` cannot be created.
    */
   constructor(options: TraceOptions = {}) {
     this.fromNs = options.fromNs ?? 0;
@@ -143,13 +144,26 @@ export class TraceFile {
     this.#eventCap = this.maxBytes;
     this.#shareWindowNs = options.shareWindowNs;
     this.#path = options.path;
-    let sink: ((bytes: Uint8Array) => void) | undefined;
-    if (options.path !== undefined) {
-      const file = this.#file = openTrace(options.path);
-      sink = (bytes) => writeAll(file, bytes);
-      writeAll(file, HEAD);
+    this.out = new JsonBytes(
+      options.path === undefined ? undefined : (bytes) => this.#stream(bytes),
+    );
+  }
+
+  /**
+   * Writes `bytes` to the file given (created at the first 4 MiB: a run that fails before leaves
+   * no file). A failure is kept for {@linkcode TraceFile.write} to throw; the events stay counted.
+   */
+  #stream(bytes: Uint8Array): void {
+    if (this.#failure !== undefined) return;
+    try {
+      if (this.#file === undefined) {
+        this.#file = openTrace(this.#path!);
+        writeAll(this.#file, HEAD);
+      }
+      writeAll(this.#file, bytes);
+    } catch (error) {
+      this.#failure = error as Error;
     }
-    this.out = new JsonBytes(sink);
   }
 
   /** How many bytes the events take so far. */
@@ -229,7 +243,7 @@ export class TraceFile {
 
   /** The trace as UTF-8, in pieces (a long trace is not one string). */
   *chunks(): Generator<Uint8Array> {
-    if (this.#file !== undefined) {
+    if (this.#path !== undefined) {
       throw new Error(`the trace goes to ${this.#path}: read it there after write()`);
     }
     const tail = this.#tail();
@@ -249,16 +263,21 @@ export class TraceFile {
    * the user when the size cap cut it, or undefined.
    */
   write(path: string): Promise<string | undefined> {
-    if (this.#file !== undefined && path === this.#path) {
-      const file = this.#file;
+    try {
+      return Promise.resolve(this.#writeNow(path));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  #writeNow(path: string): string | undefined {
+    if (this.#path !== undefined && path === this.#path) {
+      const tail = this.#tail();
+      this.out.flush();
+      this.#stream(tail);
+      this.#file?.close();
       this.#file = undefined;
-      try {
-        const tail = this.#tail();
-        this.out.flush();
-        writeAll(file, tail);
-      } finally {
-        file.close();
-      }
+      if (this.#failure !== undefined) throw this.#failure;
     } else {
       const file = openTrace(path);
       try {
@@ -267,14 +286,12 @@ export class TraceFile {
         file.close();
       }
     }
-    if (this.cutAtNs === undefined) return Promise.resolve(undefined);
-    return Promise.resolve(
-      `--trace ${path}: recording stopped at ${formatNs(this.cutAtNs)} simulated${
-        this.#runs.length > 1 ? ` of the ${this.cutRun} run` : ""
-      }, where the trace reached its size cap of ${
-        (this.maxBytes / 1024 / 1024).toFixed(0)
-      } MiB (--trace-cap); trace less with --trace-window FROM..TO or raise --trace-cap`,
-    );
+    if (this.cutAtNs === undefined) return undefined;
+    return `--trace ${path}: recording stopped at ${formatNs(this.cutAtNs)} simulated${
+      this.#runs.length > 1 ? ` of the ${this.cutRun} run` : ""
+    }, where the trace reached its size cap of ${
+      (this.maxBytes / 1024 / 1024).toFixed(0)
+    } MiB (--trace-cap); trace less with --trace-window FROM..TO or raise --trace-cap`;
   }
 }
 

@@ -307,6 +307,32 @@ Deno.test("the CLI: --trace and --log on run, bad windows and sizes refused with
   await Deno.remove(dir, { recursive: true });
 });
 
+Deno.test("--trace: a run refused before it starts leaves no file; an unwritable path is one line, exit 2", async () => {
+  const dir = await Deno.makeTempDir();
+  const refused = await runCli([
+    "run",
+    example("rr_textbook.json"),
+    "--cpu",
+    "no-such-policy",
+    "--trace",
+    `${dir}/t.json`,
+  ]);
+  assert.equal(refused.code, 2, refused.stderr);
+  await assert.rejects(() => Deno.stat(`${dir}/t.json`), Deno.errors.NotFound);
+  await Deno.writeTextFile(`${dir}/file`, "");
+  const unwritable = await runCli([
+    "run",
+    example("rr_textbook.json"),
+    "--trace",
+    `${dir}/file/t.json`,
+    "--format",
+    "json",
+  ]);
+  assert.equal(unwritable.code, 2, unwritable.stderr);
+  assert.match(unwritable.stderr, /^hyperhook: --trace .*\/file\/t\.json: cannot write the file/m);
+  await Deno.remove(dir, { recursive: true });
+});
+
 Deno.test("compare --trace puts every run in one trace, side by side; --log names the run", async () => {
   const dir = await Deno.makeTempDir();
   const result = await runCli([
