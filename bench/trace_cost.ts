@@ -1,48 +1,162 @@
-// What `--trace` costs: the scale workload (64 pCPUs, `vcpus` vCPUs under rr) run plain and
-// traced, taking turns round after round (a shared machine drifts), median of each and the ratio.
-// Traced runs keep the trace in memory (as `--trace` does until the run ends) and build its text,
-// as writing it would; the file itself is not written.
-// Run: `deno run -A bench/trace_cost.ts [seconds] [vcpus] [rounds]`, e.g. `bench/trace_cost.ts 2 1024 5`.
-import { scaleSimulation } from "./_scale.ts";
+// What `--trace` costs on issue #17's scale workload (64 pCPUs, 1024 one-vCPU VMs, 30 rounds of a
+// 200–300 ms run and a 1–9 ms sleep; `_workloads.ts`), under rr, two ways, plain and traced taking
+// turns round after round (a shared machine drifts), median of each and the ratio:
+//
+// - `run`: in one process, building the simulation, running it and (traced) writing the trace
+//   file, as `--trace` does: what tracing adds to the run itself;
+// - `process`: whole `deno task sim W --cpu rr --format json [--trace FILE]` processes, spawned and
+//   waited for, as a user times them.
+//
+// Beside the wall time, the CPU time (Linux): of the main thread for `run`
+// (/proc/thread-self/schedstat), of the process and its threads for `process`; on a shared machine
+// it moves less than the wall time.
+//
+// Run: `deno run -A bench/trace_cost.ts [rounds] [--only run|process] [--vms N]`; give `run` the V8
+// flags `deno task sim` runs with (`--v8-flags=...` as in deno.json's `sim` task) to time the
+// traced run as the command runs it: the trace's writers gain from the larger inlining budget.
+import { parseArgs } from "node:util";
+import { createSimulation } from "../core/simulation/mod.ts";
+import { parseWorkload } from "../core/workload/load.ts";
 import { TraceFile } from "../core/observe/trace.ts";
+import { scaleWorkload } from "./_workloads.ts";
 
-const seconds = Number(Deno.args[0] ?? 2);
-const vcpus = Number(Deno.args[1] ?? 1024);
-const rounds = Number(Deno.args[2] ?? 5);
-if (!(seconds > 0) || !Number.isInteger(vcpus) || vcpus < 2 || vcpus % 2 || !(rounds >= 1)) {
+const { values, positionals } = parseArgs({
+  args: Deno.args,
+  options: { only: { type: "string" }, vms: { type: "string", default: "1024" } },
+  allowPositionals: true,
+  strict: true,
+});
+const rounds = Number(positionals[0] ?? 5);
+const vms = Number(values.vms);
+const only = values.only;
+if (
+  !(Number.isInteger(rounds) && rounds >= 1) || !(Number.isInteger(vms) && vms >= 1) ||
+  (only !== undefined && only !== "run" && only !== "process")
+) {
   console.error(
-    `trace_cost.ts: expected [seconds > 0] [an even vCPU count] [rounds >= 1], got ${
+    `trace_cost.ts: expected [rounds >= 1] [--only run|process] [--vms N >= 1], got ${
       JSON.stringify(Deno.args.join(" "))
     }`,
   );
   Deno.exit(2);
 }
 
-const plain: number[] = [], traced: number[] = [];
-let bytes = 0, cut = false;
-for (let round = -1; round < rounds; round++) {
-  for (const tracing of [false, true]) {
-    const simulation = await scaleSimulation(vcpus, { seconds });
-    const start = performance.now();
-    // Nothing was logged yet (rr in-process logs nothing at start): watching now misses nothing.
-    const trace = tracing ? new TraceFile({ maxBytes: 2 ** 31 }) : undefined;
-    trace?.watch(simulation);
-    await simulation.run();
-    let length = 0;
-    if (trace !== undefined) { for (const chunk of trace.chunks()) length += chunk.length; }
-    const ms = performance.now() - start;
-    await simulation.close();
-    if (round < 0) continue;
-    (tracing ? traced : plain).push(ms);
-    if (tracing) bytes = length, cut = trace!.full;
+const json = scaleWorkload({ vms });
+const dir = await Deno.makeTempDir({ prefix: "hyperhook-trace-cost-" });
+const workloadPath = `${dir}/scale.json`;
+await Deno.writeTextFile(workloadPath, JSON.stringify(json, null, 1));
+const tracePath = `${dir}/trace.json`;
+const root = new URL("..", import.meta.url).pathname;
+
+const median = (values: number[]) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+};
+
+interface Sample {
+  ms: number;
+  cpuMs: number;
+  bytes: number;
+  cut: boolean;
+}
+
+/** The main thread's time on a CPU so far, in ms (NaN where it cannot be read). */
+function threadCpuMs(): number {
+  try {
+    return Number(Deno.readTextFileSync("/proc/thread-self/schedstat").split(" ")[0]) / 1e6;
+  } catch {
+    return NaN;
   }
 }
-const median = (values: number[]) =>
-  [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+
+/** The CPU time (user and system) of this process's waited-for children so far, in ms, or NaN. */
+function childrenCpuMs(): number {
+  try {
+    const stat = Deno.readTextFileSync("/proc/self/stat");
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return (Number(fields[13]) + Number(fields[14])) * 10;
+  } catch {
+    return NaN;
+  }
+}
+
+/** One in-process run; its ms and (traced) the trace's size and whether the cap cut it. */
+async function inProcess(tracing: boolean): Promise<Sample> {
+  const workload = parseWorkload(json);
+  const cpu = threadCpuMs();
+  const start = performance.now();
+  // As `--trace` does: the events go to the file as the run goes.
+  const trace = tracing ? new TraceFile({ path: tracePath }) : undefined;
+  const simulation = await createSimulation(workload, {
+    observe: trace === undefined ? undefined : (simulation) => void trace.watch(simulation),
+  });
+  await simulation.run();
+  simulation.report();
+  await simulation.close();
+  const cut = trace === undefined ? false : (await trace.write(tracePath)) !== undefined;
+  const ms = performance.now() - start, cpuMs = threadCpuMs() - cpu;
+  const bytes = trace === undefined ? 0 : (await Deno.stat(tracePath)).size;
+  return { ms, cpuMs, bytes, cut };
+}
+
+/** One whole process; its wall ms. */
+async function spawned(tracing: boolean): Promise<Sample> {
+  const args = ["task", "-q", "sim", workloadPath, "--cpu", "rr", "--format", "json"];
+  if (tracing) args.push("--trace", tracePath);
+  const cpu = childrenCpuMs();
+  const start = performance.now();
+  const output = await new Deno.Command("deno", {
+    args,
+    cwd: root,
+    stdout: "null",
+    stderr: "piped",
+  })
+    .output();
+  const ms = performance.now() - start, cpuMs = childrenCpuMs() - cpu;
+  const stderr = new TextDecoder().decode(output.stderr);
+  if (!output.success) throw new Error(`deno ${args.join(" ")}: exit ${output.code}: ${stderr}`);
+  const bytes = tracing ? (await Deno.stat(tracePath)).size : 0;
+  return { ms, cpuMs, bytes, cut: stderr.includes("size cap") };
+}
+
+const load = () => Deno.loadavg().map((value) => value.toFixed(2)).join(" ");
 console.log(
-  `scale ${vcpus} vCPUs, ${seconds} s simulated, ${rounds} rounds: plain ${
-    median(plain).toFixed(0)
-  } ms, traced ${median(traced).toFixed(0)} ms (trace ${(bytes / 2 ** 20).toFixed(0)} MiB${
-    cut ? ", cut" : ""
-  }), ratio ${(median(traced) / median(plain)).toFixed(2)}`,
+  `scale workload: ${vms} one-vCPU VMs on 64 pCPUs, rr; ${rounds} rounds; load ${load()}`,
 );
+for (const [name, once] of [["run", inProcess], ["process", spawned]] as const) {
+  if (only !== undefined && only !== name) continue;
+  const plain: number[] = [], traced: number[] = [], ratios: number[] = [];
+  const plainCpu: number[] = [], tracedCpu: number[] = [];
+  let bytes = 0, cut = false;
+  // Round -1 warms up (the first process compiles, the first run in a process JITs).
+  for (let round = -1; round < rounds; round++) {
+    // Both orders, so that neither side always runs on the warmer machine.
+    const order = round % 2 === 0 ? [false, true] : [true, false];
+    const ms: Record<string, number> = {}, cpuMs: Record<string, number> = {};
+    for (const tracing of order) {
+      const result = await once(tracing);
+      ms[String(tracing)] = result.ms;
+      cpuMs[String(tracing)] = result.cpuMs;
+      if (tracing) bytes = result.bytes, cut = result.cut;
+    }
+    if (round < 0) continue;
+    plain.push(ms["false"]!);
+    traced.push(ms["true"]!);
+    ratios.push(ms["true"]! / ms["false"]!);
+    plainCpu.push(cpuMs["false"]!);
+    tracedCpu.push(cpuMs["true"]!);
+  }
+  console.log(
+    `${name.padEnd(8)} plain ${median(plain).toFixed(0)} ms, traced ${
+      median(traced).toFixed(0)
+    } ms (trace ${(bytes / 2 ** 20).toFixed(0)} MiB${cut ? ", cut by the cap" : ""}), ratio ${
+      (median(traced) / median(plain)).toFixed(2)
+    } (median of the rounds' ratios ${median(ratios).toFixed(2)}); CPU plain ${
+      median(plainCpu).toFixed(0)
+    } ms, traced ${median(tracedCpu).toFixed(0)} ms, ratio ${
+      (median(tracedCpu) / median(plainCpu)).toFixed(2)
+    }; load ${load()}`,
+  );
+}
+await Deno.remove(dir, { recursive: true });

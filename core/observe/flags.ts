@@ -60,7 +60,8 @@ export class RunObservers {
           }`,
         );
       }
-      trace = new TraceFile({ ...window, maxBytes });
+      // Written as the run goes: 4 MiB at a time, not the whole trace held until the end.
+      trace = new TraceFile({ ...window, maxBytes, path: tracePath });
     }
     let log: DecisionLogFile | undefined;
     if (logPath !== undefined) {

@@ -5,7 +5,8 @@
  * - one track per pCPU, with a complete (`X`) slice per vCPU run, named `VM/vCPU`, with
  *   `args.vm`, `args.vcpu`, the slice given and why the run stopped: a VM's slices add up to its
  *   `runNs`;
- * - per VM, counters: runnable vCPUs, its share of the host over a window, resident frames;
+ * - per VM, counters: runnable vCPUs, its share of the host over a window (1/100 of the traced
+ *   part of the run), resident frames;
  * - one track per disk with each request in service as a slice (and each head movement the policy
  *   ordered): a disk's slices add up to its `busyNs`; the time each request spent queued is an
  *   async slice beside it;
@@ -14,7 +15,10 @@
  * - incidents, policy swaps, parameter changes and timeline events as global (marked) instants.
  *
  * The trace is built from the run's decision log and the batches its policies are sent; a run
- * without `--trace` does none of this. Times are in µs with ns precision (three decimals).
+ * without `--trace` does none of this. Times are in µs with ns precision (three decimals). Events
+ * are written as bytes into a 4 MiB buffer, each hot one from pieces encoded once (a vCPU's names,
+ * a query's name) and digits, and the buffer goes to the file whenever it fills; the metadata
+ * naming the tracks comes last, when every track is known.
  *
  * @module
  */
@@ -31,36 +35,28 @@ import type { SimulationParts } from "../simulation/build.ts";
 import { internals } from "../simulation/internals.ts";
 import { DecisionNames, formatNs } from "./decisions.ts";
 import { watchBatches } from "./batches.ts";
-import { bytesOf, JsonBytes } from "./_json_bytes.ts";
+import { bytesOf, JsonBytes, put, putInteger, putMicros, putNumber } from "./_json_bytes.ts";
 
-const SEPARATOR = bytesOf(",\n");
-const TID = bytesOf(`,"tid":`);
-const STOP_BYTES: Record<string, Uint8Array> = {};
 const DUR = bytesOf(`,"dur":`);
-const CLOSE = bytesOf("}");
-const C_PID = bytesOf(`{"ph":"C","pid":`);
-const TS = bytesOf(`,"ts":`);
-const ARGS_CLOSE = bytesOf("}}");
+const END = bytesOf("},\n");
+const ARGS_END = bytesOf("]]}},\n");
 const NULL = bytesOf("null");
-const I_PID = bytesOf(`{"ph":"i","s":"t","pid":`);
 const NAME = bytesOf(`,"name":"`);
-const QUOTE_TS = bytesOf(`","ts":`);
-const NOTIFICATIONS = bytesOf(`,"args":{"notifications":`);
+const NOTIFICATIONS = bytesOf(`","args":{"notifications":`);
 const QUERIES = bytesOf(`,"queries":[`);
 const ANSWERS = bytesOf(`],"answers":[`);
-const OPEN = bytesOf("[");
-const CLOSE_LIST = bytesOf("]");
-const COMMA = bytesOf(",");
-const QUOTE = bytesOf(`"`);
+const NEXT_ANSWER = bytesOf(`],[`);
+const PLUS = bytesOf(" +");
 const RUNNABLE = bytesOf(`,"name":"runnable","args":{"vCPUs":`);
 const SHARE = bytesOf(`,"name":"share","args":{"%":`);
 const RESIDENT = bytesOf(`,"name":"resident","args":{"frames":`);
-const QUERY_BYTES: Record<Domain, { bytes: Uint8Array; arg: boolean }[]> = {
-  cpu: [],
-  memory: [],
-  io: [],
-  placement: [],
-};
+const COUNTER_TS = bytesOf(`},"ts":`);
+/** The stop code of a run still going when the run ended. */
+const END_OF_RUN = STOP_REASONS.length;
+/** Per stop reason (its code): what follows a slice's `sliceNs`. */
+const STOP_BYTES: Uint8Array[] = [...STOP_REASONS, "end of run"].map((stop) =>
+  bytesOf(`,"stop":"${stop}"}`)
+);
 
 /** Options of a trace file. */
 export interface TraceOptions {
@@ -70,8 +66,17 @@ export interface TraceOptions {
   toNs?: number;
   /** Stop recording once the trace holds this many bytes (default 256 MiB). */
   maxBytes?: number;
-  /** The window of the share counters (ns; default 1/100 of `stopAt`, at least 1 ms, else 100 ms). */
+  /**
+   * The window of the share counters (ns; default 1/100 of the traced part of the run: of
+   * `stopAt` when the workload has one, else of where the run ended; at least 1 ms).
+   */
   shareWindowNs?: number;
+  /**
+   * Write the events to this file as they come, 4 MiB at a time (else they are kept in memory
+   * until {@linkcode TraceFile.write}, which must then be given this path). The file is created
+   * (or emptied) when the first 4 MiB are written, or by {@linkcode TraceFile.write}.
+   */
+  path?: string;
 }
 
 /** The default size cap of a trace: 256 MiB. */
@@ -90,6 +95,8 @@ const QUERY_ARG: Record<string, string> = {
   "cpu tick": "pCPU",
   "io dispatch": "disk",
 };
+/** Most windows a run's share counters are kept in before two become one. */
+const MAX_WINDOWS = 128;
 
 /**
  * A trace file being recorded: one or more runs (`compare` puts each policy's run in it, side by
@@ -105,8 +112,7 @@ const QUERY_ARG: Record<string, string> = {
  */
 export class TraceFile {
   /** The events so far as UTF-8, each followed by `,\n`. */
-  readonly out: JsonBytes = new JsonBytes();
-  readonly #encoder = new TextEncoder();
+  readonly out: JsonBytes;
   /** Where recording stopped because of the size cap (simulated ns of the run), or undefined. */
   cutAtNs: number | undefined;
   /** The run being recorded when the cap was reached. */
@@ -117,15 +123,47 @@ export class TraceFile {
   readonly toNs: number;
   /** The size cap in bytes. */
   readonly maxBytes: number;
+  /**
+   * Where the events of the runs stop, below the cap: the rest is kept for the share counters
+   * written at the end.
+   */
+  #eventCap: number;
   readonly #shareWindowNs: number | undefined;
+  readonly #path: string | undefined;
+  #file: Deno.FsFile | undefined;
+  #failure: Error | undefined;
   #runs: TraceRun[] = [];
 
-  /** @param options Window, size cap, share window. */
+  /**
+   * @param options Window, size cap, share window, the file to write as the run goes.
+   */
   constructor(options: TraceOptions = {}) {
     this.fromNs = options.fromNs ?? 0;
     this.toNs = options.toNs ?? Infinity;
     this.maxBytes = options.maxBytes ?? DEFAULT_TRACE_BYTES;
+    this.#eventCap = this.maxBytes;
     this.#shareWindowNs = options.shareWindowNs;
+    this.#path = options.path;
+    this.out = new JsonBytes(
+      options.path === undefined ? undefined : (bytes) => this.#stream(bytes),
+    );
+  }
+
+  /**
+   * Writes `bytes` to the file given (created at the first 4 MiB: a run that fails before leaves
+   * no file). A failure is kept for {@linkcode TraceFile.write} to throw; the events stay counted.
+   */
+  #stream(bytes: Uint8Array): void {
+    if (this.#failure !== undefined) return;
+    try {
+      if (this.#file === undefined) {
+        this.#file = openTrace(this.#path!);
+        writeAll(this.#file, HEAD);
+      }
+      writeAll(this.#file, bytes);
+    } catch (error) {
+      this.#failure = error as Error;
+    }
   }
 
   /** How many bytes the events take so far. */
@@ -147,46 +185,71 @@ export class TraceFile {
       shareWindowNs: this.#shareWindowNs,
     });
     this.#runs.push(run);
+    if (this.cutAtNs !== undefined) run.stopped();
+    // Room for the run's share counters (at most 128 windows of each VM it starts with, at 72
+    // bytes each), up to a quarter of the cap.
+    const vms = internals(simulation).cpu.vms.length;
+    this.#eventCap = Math.max(
+      this.maxBytes - this.maxBytes / 4,
+      this.#eventCap - (MAX_WINDOWS + 1) * 72 * vms,
+    );
     return run;
   }
 
   /** Adds one event (its JSON text) unless the cap is reached. */
   push(event: string, atNs: number, run: TraceRun): void {
     if (this.cutAtNs !== undefined) return;
-    const start = this.out.begin();
-    this.out.text(event);
+    const out = this.out, start = out.begin();
+    out.text(event);
+    out.raw(SEPARATOR);
     this.end(start, atNs, run);
   }
 
   /**
-   * Ends an event written into `out` from `start`: adds the separator, or takes the event back
+   * Ends an event written into `out` from `start`, its separator `,\n` included: takes it back
    * and stops recording when it passes the cap.
    */
   end(start: number, atNs: number, run: TraceRun): void {
-    const out = this.out;
-    out.raw(SEPARATOR);
-    if (out.total <= this.maxBytes) return;
-    out.length = start;
+    if (this.out.total <= this.#eventCap) return;
+    this.out.length = start;
     this.cutAtNs = atNs;
     this.cutRun = run.label;
+    for (const other of this.#runs) other.stopped(other === run ? atNs : undefined);
+  }
+
+  /**
+   * Ends a share counter written from `start` (past the events' cap, up to the file's): takes
+   * it back and returns false when it passes the cap.
+   */
+  endCounter(start: number): boolean {
+    if (this.out.total <= this.maxBytes) return true;
+    this.out.length = start;
+    return false;
+  }
+
+  /** Ends every run, and returns the trace's last bytes: the metadata and the top level's end. */
+  #tail(): Uint8Array {
+    for (const run of this.#runs) run.finish();
+    const metadata = this.#runs.flatMap((run) => run.metadata());
+    const otherData = JSON.stringify({
+      generator: "hyperhook",
+      window: [this.fromNs, Number.isFinite(this.toNs) ? this.toNs : null],
+      ...(this.cutAtNs === undefined ? {} : { cutAtNs: this.cutAtNs, cutRun: this.cutRun }),
+    });
+    // The events each end with `,\n`; the metadata follows them (there is some whenever there
+    // are events: each run names its tracks).
+    return bytesOf(`${metadata.join(",\n")}\n],"otherData":${otherData}}\n`);
   }
 
   /** The trace as UTF-8, in pieces (a long trace is not one string). */
   *chunks(): Generator<Uint8Array> {
-    for (const run of this.#runs) run.finish();
-    const encoder = this.#encoder;
-    yield encoder.encode(`{"displayTimeUnit":"ns","otherData":${
-      JSON.stringify({
-        generator: "hyperhook",
-        window: [this.fromNs, Number.isFinite(this.toNs) ? this.toNs : null],
-        ...(this.cutAtNs === undefined ? {} : { cutAtNs: this.cutAtNs, cutRun: this.cutRun }),
-      })
-    },"traceEvents":[\n`);
-    const metadata = this.#runs.flatMap((run) => run.metadata());
-    yield encoder.encode(metadata.join(",\n") + (this.bytes > 0 ? ",\n" : "\n"));
-    // The events without the last separator.
-    if (this.bytes > 0) yield* this.out.chunks(2);
-    yield encoder.encode("\n]}\n");
+    if (this.#path !== undefined) {
+      throw new Error(`the trace goes to ${this.#path}: read it there after write()`);
+    }
+    const tail = this.#tail();
+    yield HEAD;
+    yield* this.out.chunks();
+    yield tail;
   }
 
   /** The whole trace as text (for tests and small runs). */
@@ -196,19 +259,32 @@ export class TraceFile {
   }
 
   /**
-   * Writes the trace to `path`. Returns the line to tell the user when the size cap cut it, or
-   * undefined.
+   * Writes the trace to `path` (with the file it was given, ends it). Returns the line to tell
+   * the user when the size cap cut it, or undefined.
    */
-  async write(path: string): Promise<string | undefined> {
-    const slash = path.lastIndexOf("/");
-    if (slash > 0) await Deno.mkdir(path.slice(0, slash), { recursive: true });
-    const file = await Deno.open(path, { write: true, create: true, truncate: true });
+  write(path: string): Promise<string | undefined> {
     try {
-      for (const bytes of this.chunks()) {
-        for (let at = 0; at < bytes.length;) at += await file.write(bytes.subarray(at));
+      return Promise.resolve(this.#writeNow(path));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  #writeNow(path: string): string | undefined {
+    if (this.#path !== undefined && path === this.#path) {
+      const tail = this.#tail();
+      this.out.flush();
+      this.#stream(tail);
+      this.#file?.close();
+      this.#file = undefined;
+      if (this.#failure !== undefined) throw this.#failure;
+    } else {
+      const file = openTrace(path);
+      try {
+        for (const bytes of this.chunks()) writeAll(file, bytes);
+      } finally {
+        file.close();
       }
-    } finally {
-      file.close();
     }
     if (this.cutAtNs === undefined) return undefined;
     return `--trace ${path}: recording stopped at ${formatNs(this.cutAtNs)} simulated${
@@ -219,17 +295,66 @@ export class TraceFile {
   }
 }
 
+const SEPARATOR = bytesOf(",\n");
+const HEAD = bytesOf(`{"traceEvents":[\n`);
+
+/** Creates (or empties) the file at `path`, and the folder it is in. */
+function openTrace(path: string): Deno.FsFile {
+  const slash = path.lastIndexOf("/");
+  if (slash > 0) Deno.mkdirSync(path.slice(0, slash), { recursive: true });
+  return Deno.openSync(path, { write: true, create: true, truncate: true });
+}
+
+/**
+ * `array[index] = value`, filling the gap before it with `fill`: an index far past the end would
+ * turn the array into a dictionary, slow to read at every event.
+ */
+function setDense<T>(array: T[], index: number, value: T, fill: T): void {
+  while (array.length < index) array.push(fill);
+  array[index] = value;
+}
+
+function writeAll(file: Deno.FsFile, bytes: Uint8Array): void {
+  for (let at = 0; at < bytes.length;) at += file.writeSync(bytes.subarray(at));
+}
+
+/** A query's name, and what a batch that asks it alone writes around its notifications' count. */
+interface QueryText {
+  /** `dispatch pCPU 3` */
+  name: Uint8Array;
+  /** `,"name":"dispatch pCPU 3","args":{"notifications":` */
+  alone: Uint8Array;
+  /** `,"queries":["dispatch pCPU 3"],"answers":[[` */
+  aloneNext: Uint8Array;
+}
+
+function queryText(name: string): QueryText {
+  return {
+    name: bytesOf(name),
+    alone: bytesOf(`,"name":"${name}","args":{"notifications":`),
+    aloneNext: bytesOf(`,"queries":["${name}"],"answers":[[`),
+  };
+}
+
 /** A batch asked of a domain's policy: its queries (opcode, first argument), until answered. */
 interface Asked {
   waiting: boolean;
   atNs: number;
   notifications: number;
-  ops: number[];
-  args: number[];
+  count: number;
+  ops: Float64Array;
+  args: Float64Array;
 }
 
 function asking(): Asked {
-  return { waiting: false, atNs: 0, notifications: 0, ops: [], args: [] };
+  return {
+    waiting: false,
+    atNs: 0,
+    notifications: 0,
+    count: 0,
+    ops: new Float64Array(64),
+    args: new Float64Array(64),
+  };
 }
 
 /** One run recorded into a {@linkcode TraceFile}. */
@@ -248,26 +373,31 @@ export class TraceRun {
   #running: Int32Array;
   #runningSince: Float64Array;
   #runningSlice: Float64Array;
-  /** Per vCPU: the cached start of its slices' JSON (`"name":…,"args":{"vm":…,"vcpu":…`). */
-  #vcpuText: Uint8Array[] = [];
-  /** `{"ph":"X","pid":…,"tid":` of this run's pCPU slices. */
-  #xPrefix: Uint8Array;
+  /** Per pCPU: `,"tid":…,"ts":` of its slices. */
+  #tidTs: Uint8Array[];
+  /**
+   * Per vCPU: the start of its slices (`{"ph":"X","pid":…,"name":…,"cat":"vcpu","args":{"vm":…,
+   * "vcpu":…,"sliceNs":`), encoded once.
+   */
+  #vcpuText: (Uint8Array | undefined)[] = [];
   /** Per vCPU: its VM index + 1 (0: not looked up yet). */
   #vcpuVm = new Int32Array(64);
-  #vcpuNames: Uint8Array[] = [];
+  /** Per vCPU: `"VM/i"` (quoted), as a batch's answers name it. */
+  #vcpuNames: (Uint8Array | undefined)[] = [];
   /** Per vCPU: runnable (as the CPU batches told). */
   #runnable = new Uint8Array(64);
-  /** Per VM: runnable vCPUs, run time in closed slices, resident frames. */
+  /** Per VM: runnable vCPUs, resident frames. */
   #vmRunnable: number[] = [];
-  #vmRunNs: number[] = [];
-  #vmRunNsAtWindow: number[] = [];
-  #vmShare: number[] = [];
   #vmResident: number[] = [];
+  /** `{"ph":"C","pid":` */
+  #counterHead = bytesOf(`{"ph":"C","pid":`);
   /** Per frame: the VM index holding it + 1 (0: free). */
   #frameVm = new Int32Array(0);
-  /** The share window. */
+  /** The share counters' window (ns), and whether it may grow (no window given, no `stopAt`). */
   #windowNs: number;
-  #windowEnd: number;
+  #windowGrows: boolean;
+  /** Per VM: its run time in each window from the trace window's start. */
+  #vmWindows: (Float64Array | undefined)[] = [];
   /** Per disk: the job in service (end ns, or -1) and its event's text without `dur`. */
   #diskEnd: number[] = [];
   #diskStart: number[] = [];
@@ -275,13 +405,23 @@ export class TraceRun {
   /** Requests queued at the policy: id → submitted ns. */
   #submitted = new Map<number, number>();
   /** The batch asked of each domain, waiting for its answer. */
-  /** The batch asked of each domain, waiting for its answer. */
   #asked: Record<Domain, Asked> = {
     cpu: asking(),
     memory: asking(),
     io: asking(),
     placement: asking(),
   };
+  /** Per domain: `{"ph":"i","pid":…,"tid":…,"ts":` of its batches. */
+  #batchHead: Record<Domain, Uint8Array>;
+  /** Per domain and query opcode: its name, with its argument's for each argument seen. */
+  #queryNames: Record<Domain, (QueryText | (QueryText | undefined)[])[]> = {
+    cpu: [],
+    memory: [],
+    io: [],
+    placement: [],
+  };
+  /** Where recording stopped (simulated ns of this run) when the size cap was reached. */
+  #until = Infinity;
   #finished = false;
   #vmsSeen = 0;
   #disksSeen = 0;
@@ -306,15 +446,19 @@ export class TraceRun {
     this.label = label;
     this.#from = file.fromNs;
     this.#to = file.toNs;
-    this.#xPrefix = bytesOf(`{"ph":"X","pid":${pid + 1},"tid":`);
     const pcpus = internals(simulation).cpu.pcpus.length;
     this.#running = new Int32Array(pcpus).fill(-1);
     this.#runningSince = new Float64Array(pcpus);
     this.#runningSlice = new Float64Array(pcpus);
-    const stopAt = simulation.stopAtNs;
+    this.#tidTs = Array.from({ length: pcpus }, (_, p) => bytesOf(`,"tid":${p},"ts":`));
+    const head = (tid: number) => bytesOf(`{"ph":"i","pid":${pid + 3},"tid":${tid},"ts":`);
+    this.#batchHead = { cpu: head(1), memory: head(2), io: head(3), placement: head(4) };
+    // The share window: as given; else 1/100 of the traced part of the run when its end is
+    // known, else it starts at 1 ms and doubles whenever the windows would pass 128.
+    const end = Math.min(simulation.stopAtNs ?? Infinity, this.#to);
+    this.#windowGrows = options.shareWindowNs === undefined && !Number.isFinite(end);
     this.#windowNs = options.shareWindowNs ??
-      (stopAt === undefined ? 100_000_000 : Math.max(1_000_000, Math.round(stopAt / 100)));
-    this.#windowEnd = this.#windowNs;
+      Math.max(1_000_000, Number.isFinite(end) ? Math.round((end - this.#from) / 100) : 0);
     const frames = internals(simulation).memory?.frames ?? 0;
     this.#frameVm = new Int32Array(frames);
     internals(simulation).kernel.log.observe((domain, kind, atNs, a, b, c) =>
@@ -351,33 +495,40 @@ export class TraceRun {
     );
   }
 
+  /** Writes a counter event of `vm` at `atNs` into `out` from `at`; returns the offset after. */
+  #writeCounter(at: number, vm: number, counter: Uint8Array, value: number, atNs: number): number {
+    const out = this.#file.out, buffer = out.buffer;
+    let p = put(buffer, at, this.#counterHead);
+    p = putInteger(buffer, p, this.#pid + 100 + vm);
+    p = put(buffer, p, counter);
+    p = putNumber(buffer, p, value);
+    p = put(buffer, p, COUNTER_TS);
+    p = putMicros(buffer, p, atNs);
+    p = put(buffer, p, END);
+    out.length = p;
+    return p;
+  }
+
   #counter(vm: number, counter: Uint8Array, value: number, atNs: number): void {
     const file = this.#file;
     if (!this.#inWindow(atNs) || file.cutAtNs !== undefined) return;
-    const out = file.out, start = out.begin();
-    out.raw(C_PID);
-    out.number(this.#pid + 100 + vm);
-    out.raw(counter);
-    out.number(value);
-    out.raw(CLOSE);
-    out.raw(TS);
-    out.micros(atNs);
-    out.raw(CLOSE);
-    file.end(start, atNs, this);
+    const at = file.out.begin();
+    this.#writeCounter(at, vm, counter, value, atNs);
+    file.end(at, atNs, this);
   }
 
-  /** `,"name":"VM/i","cat":"vcpu","args":{"vm":"VM","vcpu":i,"sliceNs":` of a vCPU, as bytes. */
+  /** The start of vCPU `id`'s slices, encoded once. */
   #vcpuLabel(id: number): Uint8Array {
     let bytes = this.#vcpuText[id];
     if (bytes === undefined) {
       const { vm, index } = this.#names.vcpu(id);
       const name = this.#names.vm(vm);
       bytes = bytesOf(
-        `,"name":${JSON.stringify(`${name}/${index}`)},"cat":"vcpu","args":{"vm":${
-          JSON.stringify(name)
-        },"vcpu":${index},"sliceNs":`,
+        `{"ph":"X","pid":${this.#pid + 1},"name":${
+          JSON.stringify(`${name}/${index}`)
+        },"cat":"vcpu","args":{"vm":${JSON.stringify(name)},"vcpu":${index},"sliceNs":`,
       );
-      this.#vcpuText[id] = bytes;
+      setDense(this.#vcpuText, id, bytes, undefined);
     }
     return bytes;
   }
@@ -397,33 +548,7 @@ export class TraceRun {
     return vm;
   }
 
-  /** Emits the share counters of every window that ended by `atNs`. */
-  #windows(atNs: number): void {
-    while (atNs >= this.#windowEnd) {
-      const end = this.#windowEnd, capacity = this.#windowNs * this.#running.length;
-      const now = this.#vmRunNs.slice();
-      for (let p = 0; p < this.#running.length; p++) {
-        const vcpu = this.#running[p]!;
-        if (vcpu < 0) continue;
-        const vm = this.#vmOf(vcpu);
-        now[vm] = (now[vm] ?? 0) + end - this.#runningSince[p]!;
-      }
-      const vms = this.#parts.cpu.vms.length;
-      for (let vm = 0; vm < vms; vm++) {
-        const ran = (now[vm] ?? 0) - (this.#vmRunNsAtWindow[vm] ?? 0);
-        this.#vmRunNsAtWindow[vm] = now[vm] ?? 0;
-        // A counter holds its value until the next: only changes are written.
-        const share = Math.round(1e4 * ran / capacity) / 100;
-        if (share === this.#vmShare[vm]) continue;
-        this.#vmShare[vm] = share;
-        this.#counter(vm, SHARE, share, end - this.#windowNs);
-      }
-      this.#windowEnd += this.#windowNs;
-    }
-  }
-
   #record(domain: number, kind: number, atNs: number, a: number, b: number, c: number): void {
-    if (atNs >= this.#windowEnd) this.#windows(atNs);
     if (domain === LOG.cpu) {
       if (kind === CPU_LOG.RUN) {
         this.#running[b] = a;
@@ -434,7 +559,7 @@ export class TraceRun {
       if (kind === CPU_LOG.STOP) {
         if (this.#running[b] !== a) return;
         this.#running[b] = -1;
-        this.#closeRun(b, a, atNs, STOP_REASONS[c] ?? String(c));
+        this.#closeRun(b, a, atNs, c);
         return;
       }
     } else if (domain === LOG.memory) {
@@ -498,27 +623,102 @@ export class TraceRun {
     );
   }
 
-  #closeRun(pcpu: number, vcpu: number, endNs: number, stop: string): void {
+  /** Ends vCPU `vcpu`'s run on pCPU `pcpu` at `endNs` (`stop`: why, a stop reason's code). */
+  #closeRun(pcpu: number, vcpu: number, endNs: number, stop: number): void {
     const startNs = this.#runningSince[pcpu]!, slice = this.#runningSlice[pcpu]!;
-    const vm = this.#vmOf(vcpu);
-    this.#vmRunNs[vm] = (this.#vmRunNs[vm] ?? 0) + endNs - startNs;
-    const file = this.#file;
     const start = Math.max(startNs, this.#from), end = Math.min(endNs, this.#to);
     if (end < start || (end === start && !this.#inWindow(startNs))) return;
+    this.#ran(this.#vmOf(vcpu), start, Math.min(end, this.#until));
+    const file = this.#file;
     if (file.cutAtNs !== undefined) return;
-    const out = file.out, at = out.begin();
-    // Fewer, longer pieces: the run's prefix, the vCPU's names, the stop reason with what follows.
-    out.raw(this.#xPrefix);
-    out.number(pcpu);
-    out.raw(this.#vcpuLabel(vcpu));
-    if (Number.isFinite(slice)) out.number(slice);
-    else out.raw(NULL);
-    out.raw(STOP_BYTES[stop] ??= bytesOf(`,"stop":"${stop}"},"ts":`));
-    out.micros(start);
-    out.raw(DUR);
-    out.micros(end - start);
-    out.raw(CLOSE);
+    const out = file.out, at = out.begin(), buffer = out.buffer;
+    let p = put(buffer, at, this.#vcpuLabel(vcpu));
+    if (Number.isSafeInteger(slice) && slice >= 0) p = putInteger(buffer, p, slice);
+    else p = put(buffer, p, Number.isFinite(slice) ? bytesOf(String(slice)) : NULL);
+    p = put(buffer, p, STOP_BYTES[stop] ?? bytesOf(`,"stop":"${stop}"}`));
+    p = put(buffer, p, this.#tidTs[pcpu]!);
+    p = putMicros(buffer, p, start);
+    p = put(buffer, p, DUR);
+    p = putMicros(buffer, p, end - start);
+    out.length = put(buffer, p, END);
     file.end(at, start, this);
+  }
+
+  /** Adds `[start, end)` (inside the trace window) to VM `vm`'s run time in the share windows. */
+  #ran(vm: number, start: number, end: number): void {
+    if (vm < 0 || end <= start) return;
+    const from = this.#from;
+    let index = Math.floor((start - from) / this.#windowNs);
+    const last = Math.floor((end - from) / this.#windowNs);
+    if (last >= MAX_WINDOWS && this.#windowGrows) {
+      this.#widen(last);
+      index = Math.floor((start - from) / this.#windowNs);
+    }
+    let windows = this.#vmWindows[vm];
+    const needed = Math.floor((end - from) / this.#windowNs) + 1;
+    if (windows === undefined || windows.length < needed) {
+      const bigger = new Float64Array(Math.max(needed, 2 * (windows?.length ?? 0), 16));
+      if (windows !== undefined) bigger.set(windows);
+      windows = bigger;
+      setDense(this.#vmWindows, vm, bigger, undefined);
+    }
+    let at = start;
+    while (at < end) {
+      const windowEnd = Math.min(end, from + (index + 1) * this.#windowNs);
+      windows[index] = windows[index]! + windowEnd - at;
+      at = windowEnd;
+      index++;
+    }
+  }
+
+  /** Doubles the share window until window `last` fits in {@linkcode MAX_WINDOWS}. */
+  #widen(last: number): void {
+    let factor = 1;
+    while (Math.floor(last / factor) >= MAX_WINDOWS) factor *= 2;
+    this.#windowNs *= factor;
+    for (let vm = 0; vm < this.#vmWindows.length; vm++) {
+      const windows = this.#vmWindows[vm];
+      if (windows === undefined) continue;
+      const merged = new Float64Array(windows.length);
+      for (let i = 0; i < windows.length; i++) {
+        const to = Math.floor(i / factor);
+        merged[to] = merged[to]! + windows[i]!;
+      }
+      this.#vmWindows[vm] = merged;
+    }
+  }
+
+  /**
+   * The share counters: for each window that starts before `endNs`, each VM's run time over the
+   * host's capacity then (a counter holds its value until the next: only changes are written).
+   */
+  #shares(endNs: number): void {
+    const file = this.#file, windowNs = this.#windowNs, pcpus = this.#running.length;
+    const vms = this.#vmsSeen, last: number[] = [];
+    for (let index = 0;; index++) {
+      const start = this.#from + index * windowNs;
+      if (start >= endNs) return;
+      const capacity = (Math.min(start + windowNs, endNs) - start) * pcpus;
+      for (let vm = 0; vm < vms; vm++) {
+        const ran = this.#vmWindows[vm]?.[index] ?? 0;
+        const share = Math.round(1e4 * ran / capacity) / 100;
+        if (share === last[vm]) continue;
+        last[vm] = share;
+        const at = file.out.begin();
+        this.#writeCounter(at, vm, SHARE, share, start);
+        if (!file.endCounter(at)) return;
+      }
+    }
+  }
+
+  /**
+   * The size cap stopped the recording, in this run at `atNs` (undefined: in another run, or
+   * before this one began; now, then): the share counters stop there too.
+   *
+   * @ignore
+   */
+  stopped(atNs?: number): void {
+    this.#until = atNs ?? this.#simulation.nowNs;
   }
 
   /** Ends disk `disk`'s job in service, at its end or at `atNs`, whichever is first. */
@@ -549,59 +749,78 @@ export class TraceRun {
     } else if (kind === MEMORY_LOG.REMOVE) {
       // `frame` is the VM here: its frames are freed with it.
       for (let f = 0; f < owners.length; f++) if (owners[f] === frame + 1) owners[f] = 0;
-      this.#vmResident[frame] = 0;
+      setDense(this.#vmResident, frame, 0, 0);
       this.#counter(frame, RESIDENT, 0, atNs);
     }
   }
 
   #resident(vm: number, delta: number, atNs: number): void {
     const value = (this.#vmResident[vm] ?? 0) + delta;
-    this.#vmResident[vm] = value;
+    setDense(this.#vmResident, vm, value, 0);
     this.#counter(vm, RESIDENT, value, atNs);
   }
 
   #batch(domain: Domain, batch: Batch): void {
     const nums = batch.nums, length = batch.length, now = this.#parts.kernel.now;
-    const asked = this.#asked[domain];
-    asked.ops.length = 0;
-    asked.args.length = 0;
-    let notifications = 0;
+    const asked = this.#asked[domain], cpu = domain === "cpu";
+    let notifications = 0, count = 0;
     for (let i = 0; i < length;) {
-      const op = nums[i]!, atNs = nums[i + 1]!, count = nums[i + 2]!, args = i + 3;
-      i = args + count;
+      const op = nums[i]!, atNs = nums[i + 1]!, args = i + 3;
+      i = args + nums[i + 2]!;
       if (op >= 20) {
-        asked.ops.push(op);
-        asked.args.push(count > 0 ? nums[args]! : NaN);
+        if (count === asked.ops.length) this.#moreRoom(asked);
+        asked.ops[count] = op;
+        asked.args[count++] = i > args ? nums[args]! : NaN;
         continue;
       }
       notifications++;
-      if (domain === "cpu") this.#cpuCall(op, atNs, nums, args);
-      else if (domain === "io" && op === IO_OP.SUBMIT) {
+      if (cpu) {
+        if (op === CPU_OP.ENQUEUE) this.#setRunnable(nums[args]!, 1, atNs);
+        else if (op === CPU_OP.STOPPING) {
+          const reason = nums[args + 2]!;
+          if (reason === 1 || reason === 2) this.#setRunnable(nums[args]!, 0, atNs);
+        } else if (op === CPU_OP.VM_REMOVE) {
+          const vm = this.#parts.cpu.vms[nums[args]!];
+          for (const id of vm?.vcpus ?? []) this.#setRunnable(id, 0, atNs);
+        }
+      } else if (domain === "io" && op === IO_OP.SUBMIT) {
         const id = nums[args]!, vm = nums[args + 1]!;
         this.#names.requestVm.set(id, vm);
         if (nums[args + 9] === 0) this.#submitted.set(id, nums[args + 7]!);
       }
     }
-    asked.waiting = asked.ops.length > 0 && this.#inWindow(now);
+    asked.count = count;
+    asked.waiting = count > 0 && this.#inWindow(now) && this.#file.cutAtNs === undefined;
     asked.atNs = now;
     asked.notifications = notifications;
   }
 
-  /** Writes a query's name: `dispatch pCPU 3`. */
-  #query(domain: Domain, op: number, arg: number): void {
-    const out = this.#file.out;
-    const names = QUERY_BYTES[domain];
+  #moreRoom(asked: Asked): void {
+    const ops = new Float64Array(2 * asked.ops.length), args = new Float64Array(ops.length);
+    ops.set(asked.ops);
+    args.set(asked.args);
+    asked.ops = ops;
+    asked.args = args;
+  }
+
+  /** A query's name (`dispatch pCPU 3`) and the text of a batch of it alone, encoded once. */
+  #query(domain: Domain, op: number, arg: number): QueryText {
+    const names = this.#queryNames[domain];
     let name = names[op];
     if (name === undefined) {
       const word = QUERY_NAMES[domain][op] ?? `op ${op}`;
-      const what = QUERY_ARG[`${domain} ${word}`];
-      name = names[op] = {
-        bytes: bytesOf(what === undefined ? word : `${word} ${what} `),
-        arg: what !== undefined,
-      };
+      name = QUERY_ARG[`${domain} ${word}`] === undefined ? queryText(word) : [];
+      names[op] = name;
     }
-    out.raw(name.bytes);
-    if (name.arg) out.number(arg);
+    if (!Array.isArray(name)) return name;
+    const key = Number.isSafeInteger(arg) && arg >= 0 && arg < 1 << 20 ? arg : -1;
+    let named = key < 0 ? undefined : name[key];
+    if (named === undefined) {
+      const word = QUERY_NAMES[domain][op] ?? `op ${op}`;
+      named = queryText(`${word} ${QUERY_ARG[`${domain} ${word}`]} ${arg}`);
+      if (key >= 0) setDense(name, key, named, undefined);
+    }
+    return named;
   }
 
   #reply(domain: Domain, reply: Reply): void {
@@ -610,71 +829,74 @@ export class TraceRun {
     asked.waiting = false;
     if (file.cutAtNs !== undefined) return;
     const out = file.out, at = out.begin(), ops = asked.ops, args = asked.args;
-    out.raw(I_PID);
-    out.number(this.#pid + 3);
-    out.raw(TID);
-    out.number(DOMAIN_TID[domain]);
-    out.raw(NAME);
-    this.#query(domain, ops[0]!, args[0]!);
-    if (ops.length > 1) {
-      out.text(" +");
-      out.number(ops.length - 1);
-    }
-    out.raw(QUOTE_TS);
-    out.micros(asked.atNs);
-    out.raw(NOTIFICATIONS);
-    out.number(asked.notifications);
-    out.raw(QUERIES);
-    for (let q = 0; q < ops.length; q++) {
-      if (q > 0) out.raw(COMMA);
-      out.raw(QUOTE);
-      this.#query(domain, ops[q]!, args[q]!);
-      out.raw(QUOTE);
-    }
-    out.raw(ANSWERS);
-    // The answer, query by query: `[count, ...values]` each; a CPU dispatch's pairs name the vCPU.
-    const nums = reply.nums;
-    for (let i = 0, q = 0; i < reply.length && q < ops.length; q++) {
-      const count = nums[i]!, pairs = domain === "cpu" && ops[q] === CPU_OP.DISPATCH;
-      if (q > 0) out.raw(COMMA);
-      out.raw(OPEN);
-      for (let k = 0; k < count && k < 64; k++) {
-        if (k > 0) out.raw(COMMA);
-        const value = nums[i + 1 + k]!;
-        if (pairs && k % 2 === 0 && value >= 0) {
-          out.raw(QUOTE);
-          out.raw(this.#vcpuName(value));
-          out.raw(QUOTE);
-        } else out.number(value);
+    const count = asked.count;
+    let buffer = out.buffer;
+    let p = put(buffer, at, this.#batchHead[domain]);
+    p = putMicros(buffer, p, asked.atNs);
+    const first = this.#query(domain, ops[0]!, args[0]!);
+    if (count === 1) {
+      // Most batches ask one thing: its text around the notifications' count is ready.
+      p = put(buffer, p, first.alone);
+      p = putInteger(buffer, p, asked.notifications);
+      p = put(buffer, p, first.aloneNext);
+    } else {
+      p = put(buffer, p, NAME);
+      p = put(buffer, p, first.name);
+      p = put(buffer, p, PLUS);
+      p = putInteger(buffer, p, count - 1);
+      p = put(buffer, p, NOTIFICATIONS);
+      p = putInteger(buffer, p, asked.notifications);
+      p = put(buffer, p, QUERIES);
+      for (let q = 0; q < count; q++) {
+        if (q > 0) buffer[p++] = 44; // ","
+        buffer[p++] = 34; // '"'
+        p = put(buffer, p, this.#query(domain, ops[q]!, args[q]!).name);
+        buffer[p++] = 34;
+        if (p + 4096 > buffer.length) {
+          out.length = p;
+          out.room(1 << 16);
+          buffer = out.buffer;
+        }
       }
-      out.raw(CLOSE_LIST);
-      i += 1 + count;
+      p = put(buffer, p, ANSWERS);
+      buffer[p++] = 91; // "["
     }
-    out.raw(CLOSE_LIST);
-    out.raw(ARGS_CLOSE);
+    // The answer, query by query: `[count, ...values]` each; a CPU dispatch's pairs name the vCPU.
+    const nums = reply.nums, length = reply.length;
+    for (let i = 0, q = 0; i < length && q < count; q++) {
+      const values = nums[i]!, pairs = domain === "cpu" && ops[q] === CPU_OP.DISPATCH;
+      if (q > 0) p = put(buffer, p, NEXT_ANSWER);
+      if (p + 4096 > buffer.length) {
+        out.length = p;
+        out.room(1 << 16);
+        buffer = out.buffer;
+      }
+      for (let k = 0; k < values && k < 64; k++) {
+        if (k > 0) buffer[p++] = 44;
+        const value = nums[i + 1 + k]!;
+        const name = pairs && k % 2 === 0 && value >= 0 ? this.#vcpuName(value) : undefined;
+        if (p + 64 + (name?.length ?? 0) > buffer.length) {
+          out.length = p;
+          out.room(1 << 16);
+          buffer = out.buffer;
+        }
+        p = name === undefined ? putNumber(buffer, p, value) : put(buffer, p, name);
+      }
+      i += 1 + values;
+    }
+    out.length = put(buffer, p, ARGS_END);
     file.end(at, asked.atNs, this);
   }
 
-  /** `VM/vCPU` of a vCPU (JSON-escaped, without quotes), as bytes. */
+  /** `"VM/vCPU"` of a vCPU (JSON, quoted), as bytes. */
   #vcpuName(id: number): Uint8Array {
     let name = this.#vcpuNames[id];
     if (name === undefined) {
       const vcpu = this.#names.vcpu(id);
-      name = bytesOf(JSON.stringify(`${this.#names.vm(vcpu.vm)}/${vcpu.index}`).slice(1, -1));
-      this.#vcpuNames[id] = name;
+      name = bytesOf(JSON.stringify(`${this.#names.vm(vcpu.vm)}/${vcpu.index}`));
+      setDense(this.#vcpuNames, id, name, undefined);
     }
     return name;
-  }
-
-  #cpuCall(op: number, atNs: number, nums: Float64Array, args: number): void {
-    if (op === CPU_OP.ENQUEUE) this.#setRunnable(nums[args]!, 1, atNs);
-    else if (op === CPU_OP.STOPPING) {
-      const reason = nums[args + 2]!;
-      if (reason === 1 || reason === 2) this.#setRunnable(nums[args]!, 0, atNs);
-    } else if (op === CPU_OP.VM_REMOVE) {
-      const vm = this.#parts.cpu.vms[nums[args]!];
-      for (const id of vm?.vcpus ?? []) this.#setRunnable(id, 0, atNs);
-    }
   }
 
   #setRunnable(vcpu: number, value: number, atNs: number): void {
@@ -687,21 +909,24 @@ export class TraceRun {
     this.#runnable[vcpu] = value;
     const vm = this.#vmOf(vcpu);
     const count = (this.#vmRunnable[vm] ?? 0) + (value === 1 ? 1 : -1);
-    this.#vmRunnable[vm] = count;
+    setDense(this.#vmRunnable, vm, count, 0);
     this.#counter(vm, RUNNABLE, count, atNs);
   }
 
-  /** Closes what is still open at the end of the run; adds incidents and timeline events. */
+  /**
+   * Closes what is still open at the end of the run; adds the share counters, incidents and
+   * timeline events.
+   */
   finish(): void {
     if (this.#finished) return;
     this.#finished = true;
     const simulation = this.#simulation, end = simulation.nowNs;
-    this.#windows(end);
+    // What was recorded ends where the run did, or where the cap stopped it (in this run).
     for (let p = 0; p < this.#running.length; p++) {
       const vcpu = this.#running[p]!;
       if (vcpu < 0) continue;
       this.#running[p] = -1;
-      this.#closeRun(p, vcpu, end, "end of run");
+      this.#closeRun(p, vcpu, end, END_OF_RUN);
     }
     for (let disk = 0; disk < this.#diskEnd.length; disk++) this.#endService(disk, end);
     for (const incident of internals(simulation).kernel.incidents) {
@@ -724,6 +949,11 @@ export class TraceRun {
     }
     this.#vmsSeen = internals(simulation).cpu.vms.length;
     this.#disksSeen = Math.max(this.#disksSeen, internals(simulation).io?.disks.length ?? 0);
+    const recorded = Math.min(this.#until, end, this.#to);
+    // A run whose vCPUs ran little (or not at all) has windows as narrow as they started.
+    const last = Math.floor((recorded - this.#from) / this.#windowNs);
+    if (last >= MAX_WINDOWS && this.#windowGrows) this.#widen(last);
+    this.#shares(recorded);
   }
 
   /** The metadata events naming the run's processes and tracks. */

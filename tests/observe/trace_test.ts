@@ -74,6 +74,69 @@ Deno.test("a trace of the demo is valid JSON whose pCPU slices add up to every V
   assert.ok(Array.isArray(batch.args!.queries) && Array.isArray(batch.args!.answers));
 });
 
+Deno.test("without stopAt, the share counters cover the run in 1/100 of it or less, and add up to each VM's runNs", async () => {
+  // The textbook RR run lasts 30 ms: windows of 1 ms (it used to have none, at 100 ms).
+  const { report, events } = await traced("rr_textbook.json");
+  const names = new Map(
+    events.filter((e) => e.ph === "M" && e.name === "process_name").map((
+      e,
+    ) => [e.pid, e.args!.name]),
+  );
+  const shares = events.filter((e) => e.ph === "C" && e.name === "share");
+  const starts = [...new Set(shares.map((e) => e.ts))].sort((a, b) => a - b);
+  // Windows of 1 ms, written where a share changes: P1 runs first, P2 from 4 ms, P3 from 7 ms.
+  assert.deepEqual(starts.slice(0, 4), [0, 4000, 7000, 10_000]);
+  assert.ok(starts.every((ts) => ts % 1000 === 0));
+  // A counter holds its value until the next: integrate each VM's share over the run (1 pCPU).
+  const end = 30_000;
+  for (const vm of report.vms) {
+    const own = shares.filter((e) => names.get(e.pid) === `VM ${vm.id}`);
+    let ran = 0;
+    for (const [i, e] of own.entries()) {
+      ran += (e.args!["%"] as number) / 100 * ((own[i + 1]?.ts ?? end) - e.ts);
+    }
+    assert.equal(Math.round(ran * 1000), vm.cpu.runNs, vm.id);
+  }
+});
+
+Deno.test("without stopAt, share windows widen to 1/128 of the run or less even where nothing runs", async () => {
+  // 1 ms of work, then 1000 s asleep: windows of 1 ms would be a million (of counters, and of
+  // steps to write them).
+  const workload = parseWorkload({
+    schema: "hyperhook.workload/v1",
+    name: "sleepy",
+    host: { pcpus: 1 },
+    vms: [{ id: "a", cpu: { program: [{ run: "1ms" }, { sleep: "1000s" }] } }],
+  });
+  const trace = new TraceFile();
+  await simulate(workload, { observe: (simulation) => void trace.watch(simulation) });
+  const shares = (JSON.parse(trace.text()).traceEvents as TraceEvent[])
+    .filter((e) => e.ph === "C" && e.name === "share").map((e) => [e.ts, e.args!["%"]]);
+  // 1 ms doubled 13 times: 8.192 s windows; the first holds the 1 ms of work (0.01 %).
+  assert.deepEqual(shares, [[0, 0.01], [8_192_000, 0]]);
+});
+
+Deno.test("a trace written as the run goes (path) is the one kept in memory, and ends valid when cut", async () => {
+  const dir = await Deno.makeTempDir();
+  const workload = await readWorkload(example("demo.json"));
+  const kept = new TraceFile();
+  await simulate(workload, { observe: (simulation) => void kept.watch(simulation) });
+  const streamed = new TraceFile({ path: `${dir}/demo.json` });
+  await simulate(workload, { observe: (simulation) => void streamed.watch(simulation) });
+  // The events passed 4 MiB before the run ended: some are in the file already.
+  assert.ok(streamed.bytes > 4 << 20, String(streamed.bytes));
+  assert.ok((await Deno.stat(`${dir}/demo.json`)).size > 4 << 20);
+  assert.equal(await streamed.write(`${dir}/demo.json`), undefined);
+  assert.equal(await Deno.readTextFile(`${dir}/demo.json`), kept.text());
+  const cut = new TraceFile({ path: `${dir}/cut.json`, maxBytes: 6 << 20 });
+  await simulate(workload, { observe: (simulation) => void cut.watch(simulation) });
+  assert.match((await cut.write(`${dir}/cut.json`))!, /size cap of 6 MiB/);
+  const events = JSON.parse(await Deno.readTextFile(`${dir}/cut.json`)).traceEvents as TraceEvent[];
+  assert.ok(events.some((e) => e.ph === "C" && e.name === "share"));
+  assert.ok((await Deno.stat(`${dir}/cut.json`)).size <= (6 << 20) + 100_000);
+  await Deno.remove(dir, { recursive: true });
+});
+
 Deno.test("a disk's in-service slices add up to its busy time, and queued requests are async slices", async () => {
   for (const name of ["disk_textbook.json", "disk_hdd.json"]) {
     const { report, events } = await traced(name);
@@ -241,6 +304,32 @@ Deno.test("the CLI: --trace and --log on run, bad windows and sizes refused with
     assert.match(result.stderr, expected);
     assert.equal(result.stderr.trim().split("\n").length, 1);
   }
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("--trace: a run refused before it starts leaves no file; an unwritable path is one line, exit 2", async () => {
+  const dir = await Deno.makeTempDir();
+  const refused = await runCli([
+    "run",
+    example("rr_textbook.json"),
+    "--cpu",
+    "no-such-policy",
+    "--trace",
+    `${dir}/t.json`,
+  ]);
+  assert.equal(refused.code, 2, refused.stderr);
+  await assert.rejects(() => Deno.stat(`${dir}/t.json`), Deno.errors.NotFound);
+  await Deno.writeTextFile(`${dir}/file`, "");
+  const unwritable = await runCli([
+    "run",
+    example("rr_textbook.json"),
+    "--trace",
+    `${dir}/file/t.json`,
+    "--format",
+    "json",
+  ]);
+  assert.equal(unwritable.code, 2, unwritable.stderr);
+  assert.match(unwritable.stderr, /^hyperhook: --trace .*\/file\/t\.json: cannot write the file/m);
   await Deno.remove(dir, { recursive: true });
 });
 
