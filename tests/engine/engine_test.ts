@@ -144,3 +144,23 @@ Deno.test("the event queue keeps its total order across the wheel and the far he
   assert.equal(queue.pop(), false);
   assert.equal(queue.peekTime(), Infinity);
 });
+
+Deno.test("the event queue sorts crowded buckets stably: by time, then by push order", () => {
+  // Buckets of tens to thousands of events (the wheel's are 2^15 ns wide), in random time order
+  // with many ties; checked against a stable sort of what was pushed.
+  for (const count of [25, 49, 300, 2000]) {
+    const queue = new EventQueue();
+    const rng = new Rng(count);
+    const pushed: [number, number][] = [];
+    for (let seq = 0; seq < count; seq++) {
+      // A third share a few times (ties); the rest spread over about three buckets.
+      const time = 40_000 + (rng.int(3) === 0 ? rng.int(8) : rng.int(100_000));
+      queue.push(time, 0, seq, 0);
+      pushed.push([time, seq]);
+    }
+    const expected = pushed.toSorted((a, b) => a[0] - b[0]);
+    const popped: [number, number][] = [];
+    while (queue.pop()) popped.push([queue.time, queue.target]);
+    assert.deepEqual(popped, expected, `${count} events`);
+  }
+});
