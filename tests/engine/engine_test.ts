@@ -79,6 +79,41 @@ Deno.test("the histogram is exact below 256 and within 1/128 above", () => {
   assert.equal(big.countAtMost(3_000_000), 3);
 });
 
+Deno.test("the histogram answers the same however its span widened (up, down, by merging)", () => {
+  // Values over many powers of two, recorded in an order that widens the span both ways and in
+  // small steps; quantiles and counts are compared with the sorted values (nearest rank, within
+  // 1/128), and with a histogram that took them in one order and one that merged halves.
+  const rng = new Rng(5);
+  const values = Array.from({ length: 4000 }, (_, i) => {
+    const power = i < 2000 ? 8 + (i >> 7) : 8 - ((i - 2000) >> 8);
+    return Math.floor(2 ** power * (1 + rng.float()));
+  });
+  const one = new Histogram(), left = new Histogram(), right = new Histogram();
+  values.forEach((v, i) => {
+    one.record(v);
+    (i % 3 === 0 ? left : right).record(v);
+  });
+  const merged = new Histogram();
+  merged.merge(right);
+  merged.merge(left);
+  const sorted = [...values].sort((a, b) => a - b);
+  for (const q of [0, 0.001, 0.1, 0.25, 0.5, 0.75, 0.9, 0.99, 0.999, 1]) {
+    const exact = sorted[Math.max(0, Math.ceil(q * sorted.length) - 1)]!;
+    const got = one.quantile(q);
+    assert.ok(Math.abs(got - exact) <= exact / 128, `q ${q}: ${got} vs ${exact}`);
+    assert.equal(merged.quantile(q), got, `merged, q ${q}`);
+  }
+  for (const bound of [0, 255, 256, 1000, 70_000, 1e6, 1e7]) {
+    assert.equal(merged.countAtMost(bound), one.countAtMost(bound), `countAtMost ${bound}`);
+  }
+  assert.deepEqual([merged.count, merged.sum, merged.min, merged.max], [
+    one.count,
+    one.sum,
+    one.min,
+    one.max,
+  ]);
+});
+
 Deno.test("the decision log hash covers every record", () => {
   const digest = (records: number[][]) => {
     const log = new DecisionLog();
