@@ -62,3 +62,25 @@ Deno.test("a VM's latency histogram holds every dispatch, read mid-run or at the
     await simulation.close();
   }
 });
+
+Deno.test("a policy is given its own deep copy of each VM's parameters, as structuredClone makes it", async () => {
+  const { createSimulation } = await import("../../core/simulation/mod.ts");
+  const { parseWorkload } = await import("../../core/workload/load.ts");
+  const sched = { budget: "2ms", levels: [1, [2, { x: null }]], deep: { on: true, none: null } };
+  const simulation = await createSimulation(parseWorkload({
+    ...base,
+    vms: [{ id: "a", weight: 300, sched, cpu: { program: [{ run: "1ms" }] } }],
+  }));
+  try {
+    const cpu = internals(simulation).cpu, kept = cpu.vms[0]!.params;
+    const given = (cpu.host().vms as { params: typeof kept }[])[0]!.params;
+    assert.deepStrictEqual(given, structuredClone(kept));
+    assert.notEqual(given.sched, kept.sched);
+    (given.sched.levels as unknown[][])[1]!.push("changed");
+    (given.sched.deep as Record<string, unknown>).on = false;
+    assert.deepStrictEqual(kept.sched.levels, [1, [2, { x: null }]]);
+    assert.deepStrictEqual(kept.sched.deep, { on: true, none: null });
+  } finally {
+    await simulation.close();
+  }
+});
