@@ -1,8 +1,8 @@
 /**
  * A quick path for the common workload, without zod: a workload of CPU programs (explicit `run`
- * and `sleep` steps, or CPU-bound VMs), memory reference generators (`pattern`, with
- * `host.memory`) and I/O request generators (`io.generate`, with `host.disks`), with no explicit
- * references or requests, traces or timeline, is checked and built here into the same
+ * and `sleep` steps), CPU patterns (`cpu-bound`, `interactive`, `bursty`), memory reference
+ * generators (`pattern`, with `host.memory`) and I/O request generators (`io.generate`, with
+ * `host.disks`), with no explicit references or requests, traces or timeline, is checked and built here into the same
  * {@linkcode Workload} the schema gives (its defaults, its key order). zod and the schemas cost the
  * CLI more to load than a textbook run takes (and a tenth of an I/O bench's); they are loaded only
  * for what this path does not take.
@@ -119,7 +119,25 @@ const SIZE_UNITS: Record<string, number> = {
   GiB: 1024 ** 3,
   TiB: 1024 ** 4,
 };
-const CPU_KEYS = new Set(["arrive", "program", "repeat"]);
+const CPU_KEYS = new Set([
+  "arrive",
+  "program",
+  "repeat",
+  "pattern",
+  "run",
+  "sleep",
+  "phase",
+  "busy",
+  "quiet",
+  "period",
+]);
+/** The fields each CPU pattern reads (the schema refuses the others with it). */
+const PATTERN_FIELDS: Record<string, readonly string[]> = {
+  "cpu-bound": [],
+  interactive: ["run", "sleep"],
+  bursty: ["phase", "busy", "quiet", "period"],
+};
+const PATTERN_KEYS = ["run", "sleep", "phase", "busy", "quiet", "period"] as const;
 const POLICY_DOMAINS = ["cpu", "memory", "io"] as const;
 const VM_ID = /^[A-Za-z0-9_.:-]+$/;
 
@@ -462,7 +480,11 @@ function quickCpu(value: unknown, durations: Map<string, number>): CpuWorkload |
   const arrive = value.arrive === undefined ? 0 : parseDuration(value.arrive);
   if (arrive === undefined) return undefined;
   const cpu: CpuWorkload = { arrive };
-  const { program, repeat } = value;
+  const { program, repeat, pattern } = value;
+  if (pattern !== undefined) {
+    return program === undefined && repeat === undefined ? quickPattern(value, cpu) : undefined;
+  }
+  if (PATTERN_KEYS.some((key) => value[key] !== undefined)) return undefined;
   if (program === undefined) return repeat === undefined ? cpu : undefined;
   if (!Array.isArray(program) || program.length === 0) return undefined;
   const parsed = parseProgram(program, durations);
@@ -485,6 +507,24 @@ function quickCpu(value: unknown, durations: Map<string, number>): CpuWorkload |
     cpu.repeat = repeat as boolean | number;
   }
   return cpu;
+}
+
+/** A VM's `cpu` as a seeded generator (`pattern`), with the fields that pattern reads. */
+function quickPattern(value: Json, cpu: CpuWorkload): CpuWorkload | undefined {
+  const pattern = value.pattern as string;
+  if (!Object.hasOwn(PATTERN_FIELDS, pattern)) return undefined;
+  const fields = PATTERN_FIELDS[pattern]!;
+  const built: Record<string, unknown> = { ...cpu, pattern };
+  // The schema's key order: run, sleep, phase, busy, quiet, period.
+  for (const key of PATTERN_KEYS) {
+    const given = value[key];
+    if (given === undefined) continue;
+    if (!fields.includes(key)) return undefined;
+    const parsed = key === "busy" || key === "quiet" ? number(given, 0, 1) : duration(given, true);
+    if (parsed === undefined) return undefined;
+    built[key] = parsed;
+  }
+  return built as unknown as CpuWorkload;
 }
 
 /**

@@ -25,10 +25,12 @@ Deno.test("quick path: the CPU examples and the scale workload build as the sche
     assertSame(json, entry.name);
     taken.push(entry.name);
   }
-  // The textbook CPU workloads and the memory generators take the quick path; explicit references,
-  // requests, programs with I/O steps, traces and timelines do not.
+  // The textbook CPU workloads, CPU patterns and memory generators take the quick path; explicit
+  // references, requests, programs with I/O steps, traces and timelines do not.
   assert.deepEqual(taken, [
+    "demo.json",
     "fcfs_textbook.json",
+    "live.json",
     "memory_balloon.json",
     "priority_textbook.json",
     "rr_textbook.json",
@@ -76,6 +78,14 @@ Deno.test("quick path: every field it takes, with and without its default", () =
       { id: "d", cpu: { program: [{ sleep: "0ms" }, { run: "1ns" }], repeat: true } },
       { id: "e", cpu: { program: [{ sleep: "0ms" }], repeat: 1 } },
       { id: "f", cpu: { program: [{ run: "1ms" }], repeat: false } },
+      { id: "g", cpu: { pattern: "cpu-bound", arrive: "1s" } },
+      { id: "h", cpu: { pattern: "interactive" } },
+      { id: "i", cpu: { sleep: "30ms", pattern: "interactive", run: "2ms" } },
+      { id: "j", cpu: { pattern: "bursty" } },
+      {
+        id: "k",
+        cpu: { period: "10ms", quiet: 0, busy: 1, phase: "2s", pattern: "bursty", arrive: "5ms" },
+      },
     ],
   }, "every field");
 });
@@ -273,6 +283,39 @@ Deno.test("quick path: what the schema refuses, or what it does not handle, goes
     ["repeat 0", (w) => Object.assign(w.vms[0]!.cpu, { repeat: 0 })],
     ["repeat string", (w) => Object.assign(w.vms[0]!.cpu, { repeat: "yes" })],
     ["repeat no program", (w) => Object.assign(w, { vms: [{ id: "a", cpu: { repeat: 2 } }] })],
+    ["pattern and program", (w) => Object.assign(w.vms[0]!.cpu, { pattern: "cpu-bound" })],
+    ["unknown pattern", (w) => Object.assign(w.vms[0]!, { cpu: { pattern: "spiky" } })],
+    [
+      "pattern and repeat",
+      (w) => Object.assign(w.vms[0]!, { cpu: { pattern: "bursty", repeat: 2 } }),
+    ],
+    ["run without pattern", (w) => Object.assign(w.vms[0]!, { cpu: { run: "2ms" } })],
+    [
+      "sleep with a program",
+      (w) => Object.assign(w.vms[0]!.cpu, { sleep: "2ms" }),
+    ],
+    [
+      "busy with interactive",
+      (w) => Object.assign(w.vms[0]!, { cpu: { pattern: "interactive", busy: 0.5 } }),
+    ],
+    [
+      "run with bursty",
+      (w) => Object.assign(w.vms[0]!, { cpu: { pattern: "bursty", run: "1ms" } }),
+    ],
+    [
+      "period with cpu-bound",
+      (w) => Object.assign(w.vms[0]!, { cpu: { pattern: "cpu-bound", period: "1ms" } }),
+    ],
+    ["run 0", (w) => Object.assign(w.vms[0]!, { cpu: { pattern: "interactive", run: "0ms" } })],
+    [
+      "sleep number",
+      (w) => Object.assign(w.vms[0]!, { cpu: { pattern: "interactive", sleep: 5 } }),
+    ],
+    ["busy 1.5", (w) => Object.assign(w.vms[0]!, { cpu: { pattern: "bursty", busy: 1.5 } })],
+    ["quiet string", (w) => Object.assign(w.vms[0]!, { cpu: { pattern: "bursty", quiet: "0.1" } })],
+    ["phase 0", (w) => Object.assign(w.vms[0]!, { cpu: { pattern: "bursty", phase: "0s" } })],
+    ["utilization", (w) => Object.assign(w.vms[0]!, { cpu: { utilization: [50] } })],
+    ["pattern toString", (w) => Object.assign(w.vms[0]!, { cpu: { pattern: "toString" } })],
     [
       "repeated zero sleeps",
       (w) => Object.assign(w.vms[0]!.cpu, { program: [{ sleep: "0ms" }], repeat: 2 }),
