@@ -84,3 +84,38 @@ Deno.test("a policy is given its own deep copy of each VM's parameters, as struc
     await simulation.close();
   }
 });
+
+Deno.test("reading the figures mid-run changes no decision (a bursty VM's demand looks ahead without drawing)", async () => {
+  // The HTML report's recorder and the live kernel's snapshots read the figures while the run
+  // goes on; a bursty pattern's demand drew the phases ahead from the vCPU's random stream, so a
+  // run with --html made other decisions than the same run without.
+  const { createSimulation } = await import("../../core/simulation/mod.ts");
+  const { parseWorkload } = await import("../../core/workload/load.ts");
+  const workload = parseWorkload({
+    ...base,
+    host: { pcpus: 2 },
+    stopAt: "3s",
+    vms: [
+      { id: "b1", cpu: { pattern: "bursty", phase: "200ms", busy: 0.9, quiet: 0.1 } },
+      { id: "b2", cpu: { pattern: "bursty", phase: "300ms", busy: 0.8, quiet: 0.2 } },
+      { id: "u", cpu: { utilization: [30, 90, 10], interval: "500ms" } },
+      { id: "c", cpu: { pattern: "cpu-bound" } },
+    ],
+  });
+  const hashes: string[] = [], demands: (number | null)[][] = [];
+  for (const peek of [false, true]) {
+    const simulation = await createSimulation(workload, { policies: { cpu: { use: "fcfs" } } });
+    try {
+      for (let t = 7_000_000; !simulation.ended; t += 7_000_000) {
+        await simulation.run(t);
+        if (peek) simulation.cpuFigures();
+      }
+      hashes.push(simulation.report().eventsHash);
+      demands.push(simulation.cpuFigures().vms.map((vm) => vm.demandNs));
+    } finally {
+      await simulation.close();
+    }
+  }
+  assert.equal(hashes[1], hashes[0]);
+  assert.deepEqual(demands[1], demands[0]);
+});
