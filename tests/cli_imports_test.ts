@@ -108,3 +108,14 @@ Deno.test("run: the memory and I/O domains load no zod and no workload schema (t
   }
   assert.deepEqual(names.filter((name) => /zod/.test(name)), [], "zod");
 });
+
+Deno.test("compare: zod, the schemas, the HTML report and its recorder load on demand", async () => {
+  const names = [...await staticGraph(["../core/commands/compare.ts"])];
+  assert.ok(names.some((name) => name.endsWith("core/commands/run.ts")), "the graph is followed");
+  for (
+    const lazy of ["workload/load.ts", "workload/schema.ts", "report/html.ts", "report/recorder.ts"]
+  ) {
+    assert.deepEqual(names.filter((name) => name.endsWith(lazy)), [], lazy);
+  }
+  assert.deepEqual(names.filter((name) => /zod/.test(name)), [], "zod");
+});
