@@ -93,3 +93,29 @@ Deno.test("run: the replay sandbox, the kernel bundle, the HTML report, --watch,
   assert.deepEqual(names.filter((name) => name.startsWith("node:")), [], "node:");
   assert.deepEqual(names.filter((name) => /zod/.test(name)), [], "zod");
 });
+
+Deno.test("run: the memory and I/O domains load no zod and no workload schema (their workloads take the quick path)", async () => {
+  const graph = await staticGraph([
+    "../core/memory/domain.ts",
+    "../core/io/domain.ts",
+    "../core/io/disk/factory.ts",
+    "../core/io/model.ts",
+  ]);
+  const names = [...graph];
+  assert.ok(names.some((name) => name.endsWith("core/io/requests.ts")), "the graph is followed");
+  for (const schema of ["workload/load.ts", "workload/schema.ts", "workload/io_schema.ts"]) {
+    assert.deepEqual(names.filter((name) => name.endsWith(schema)), [], schema);
+  }
+  assert.deepEqual(names.filter((name) => /zod/.test(name)), [], "zod");
+});
+
+Deno.test("compare: zod, the schemas, the HTML report and its recorder load on demand", async () => {
+  const names = [...await staticGraph(["../core/commands/compare.ts"])];
+  assert.ok(names.some((name) => name.endsWith("core/commands/run.ts")), "the graph is followed");
+  for (
+    const lazy of ["workload/load.ts", "workload/schema.ts", "report/html.ts", "report/recorder.ts"]
+  ) {
+    assert.deepEqual(names.filter((name) => name.endsWith(lazy)), [], lazy);
+  }
+  assert.deepEqual(names.filter((name) => /zod/.test(name)), [], "zod");
+});

@@ -35,7 +35,7 @@ export interface ResumeSummary {
   /** Where the replay stands (ns simulated). */
   atNs: number;
   /** Whether the decision hash matched the checkpoint's. */
-  hash: "matched" | "diverged" | "unchecked";
+  hash: "matched" | "diverged" | "other-encoding" | "unchecked";
 }
 
 /**
@@ -60,6 +60,8 @@ export function resumeLine(summary: ResumeSummary): string {
     ? "the decision hash matches the checkpoint's"
     : summary.hash === "diverged"
     ? "the decision hash DIFFERS from the checkpoint's (see the warning above)"
+    : summary.hash === "other-encoding"
+    ? "the checkpoint's hash is of another decision-log encoding, not compared (see the warning above)"
     : "no checkpoint hash to compare with";
   return `resumed: replayed ${changes}${skipped} to ${
     formatDuration(summary.atNs)

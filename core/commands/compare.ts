@@ -8,7 +8,7 @@
 import type { Domain } from "../protocol/definition.ts";
 import type { Report } from "../report/report.ts";
 import { formatComparison } from "../report/table.ts";
-import { readWorkload } from "../workload/load.ts";
+import { quickWorkload, quickWorkloadJson } from "../workload/quick.ts";
 import {
   EXIT,
   parseFlags,
@@ -24,8 +24,7 @@ import { comparisonLabels, labelFile, policyList } from "./_labels.ts";
 import { namingWorkloadFile, writtenLine } from "./_messages.ts";
 import { runWorkload } from "./run.ts";
 import { watchCommand } from "./_watch.ts";
-import { renderHtmlReport } from "../report/html.ts";
-import { RunRecorder } from "../report/recorder.ts";
+import type { RunRecorder } from "../report/recorder.ts";
 
 /** Usage of `compare`. */
 export const COMPARE_USAGE = `hyperhook compare <workload.json> --cpu a,b,c [options]
@@ -77,7 +76,10 @@ export async function compareCommand(args: string[]): Promise<number> {
   }
   const domain = domains[0]!;
   const names = policyList(domain, values[domain] as string);
-  const workload = await readWorkload(positionals[0]!);
+  // zod and the schemas load only for a workload the quick path does not take (as for `run`).
+  const path = positionals[0]!;
+  const workload = quickWorkload(quickWorkloadJson(path)) ??
+    await (await import("../workload/load.ts")).readWorkload(path);
   phases.mark("parse");
   // The observers' code is loaded only for runs that ask for one.
   const observers = values.log ?? values.trace ?? values["trace-window"] ?? values["trace-cap"];
@@ -85,6 +87,9 @@ export async function compareCommand(args: string[]): Promise<number> {
     ? undefined
     : (await import("../observe/flags.ts")).RunObservers.fromFlags(values, true);
   const reports: Report[] = [];
+  // The HTML report's recorder and renderer are loaded only for --html (as for `run`).
+  const html = typeof values.html === "string";
+  const Recorder = html ? (await import("../report/recorder.ts")).RunRecorder : undefined;
   const recorders: RunRecorder[] = [];
   for (const name of names) {
     const options = simulationOptions(values);
@@ -93,8 +98,8 @@ export async function compareCommand(args: string[]): Promise<number> {
     if (observing !== undefined) {
       options.observe = (simulation) => observing.watch(simulation, name);
     }
-    const recorder = new RunRecorder();
-    recorders.push(recorder);
+    const recorder = Recorder === undefined ? undefined : new Recorder();
+    if (recorder !== undefined) recorders.push(recorder);
     reports.push(
       await namingWorkloadFile(
         positionals[0]!,
@@ -107,6 +112,7 @@ export async function compareCommand(args: string[]): Promise<number> {
   // Columns, legends and files name each policy as it names itself.
   const labels = comparisonLabels(reports, names, domain);
   if (typeof values.html === "string") {
+    const { renderHtmlReport } = await import("../report/html.ts");
     await writeOutput(
       values.html,
       renderHtmlReport(

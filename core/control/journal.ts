@@ -10,6 +10,7 @@
  * @module
  */
 
+import { LOG_ENCODING } from "../engine/decision_log.ts";
 import { formatDuration } from "../engine/duration.ts";
 import type { Simulation } from "../simulation/mod.ts";
 import { ControlError } from "./errors.ts";
@@ -226,9 +227,16 @@ export class Journal {
    * @param entries The replayed log.
    * @param skip The swaps skipped.
    * @param at The last seq and simulated time replayed.
+   * @param rewrite Whether the checkpoint must be written again even if nothing changes (its hash
+   *   is of another decision-log encoding: the next one is of this server's).
    */
-  replayed(entries: AuditEntry[], skip: SkippedSwaps, at: { seq: number; nowNs: number }): void {
-    this.#checkpointed = { seq: at.seq, nowNs: at.nowNs };
+  replayed(
+    entries: AuditEntry[],
+    skip: SkippedSwaps,
+    at: { seq: number; nowNs: number },
+    rewrite = false,
+  ): void {
+    this.#checkpointed = rewrite ? { seq: -1, nowNs: -1 } : { seq: at.seq, nowNs: at.nowNs };
     for (const entry of entries) {
       if (entry.op === "policy.swap" && entry.seq > this.goodSeq) {
         if (!skip.old.has(entry.seq) && !skip.fresh.includes(entry.seq)) {
@@ -307,6 +315,7 @@ export class Journal {
       seq: source.seq,
       nowNs,
       eventsHash: simulation.peekHash(),
+      logEncoding: LOG_ENCODING,
       decisions: simulation.decisions,
       speed: source.speed,
       paused: source.paused,
@@ -374,6 +383,58 @@ export class Journal {
     );
     return this.#startsWrite;
   }
+}
+
+/** How a replay's decision hash compares with the checkpoint's (see {@linkcode compareReplayHash}). */
+export type ReplayHashCheck =
+  | { status: "matched" }
+  | { status: "diverged" | "other-encoding"; message: string };
+
+/**
+ * Compares the decision hash a replay reached at the checkpoint's time with the checkpoint's.
+ * Only hashes of one encoding of the decision log can be compared: a checkpoint of another
+ * encoding (a state directory of an older or newer server) is not compared, and says so; one that
+ * names no encoding (written before checkpoints recorded it, in encoding 1 or 2) matches when its
+ * hash does, and is otherwise taken for encoding 1, not for a divergence.
+ *
+ * @example
+ * ```ts
+ * import { compareReplayHash } from "./journal.ts";
+ *
+ * const checkpoint = { nowNs: 5e6, eventsHash: "ab", logEncoding: 1 };
+ * const check = compareReplayHash(checkpoint, "cd", "state/checkpoint.json");
+ * console.assert(check.status === "other-encoding");
+ * ```
+ *
+ * @param checkpoint The checkpoint's time, hash and encoding.
+ * @param hash The replay's decision hash at `checkpoint.nowNs`, in this server's encoding.
+ * @param where The checkpoint's path, for messages.
+ * @returns Matched, diverged, or not comparable, with the line to warn.
+ */
+export function compareReplayHash(
+  checkpoint: Pick<Checkpoint, "nowNs" | "eventsHash" | "logEncoding">,
+  hash: string,
+  where: string,
+): ReplayHashCheck {
+  const encoding = checkpoint.logEncoding, at = formatDuration(checkpoint.nowNs);
+  if (encoding === undefined || encoding === LOG_ENCODING) {
+    if (hash === checkpoint.eventsHash) return { status: "matched" };
+    if (encoding === LOG_ENCODING) {
+      return {
+        status: "diverged",
+        message:
+          `Replay diverged: at ${at} the decision hash is ${hash}, the checkpoint says ${checkpoint.eventsHash}`,
+      };
+    }
+  }
+  const theirs = encoding === undefined
+    ? "names no decision-log encoding (written before checkpoints recorded one: encoding 1)"
+    : `holds a decision hash of log encoding ${encoding}`;
+  return {
+    status: "other-encoding",
+    message:
+      `Replay not checked: ${where} ${theirs}, and this server hashes encoding ${LOG_ENCODING}, so the replay to ${at} is not compared with it; the next checkpoint is in encoding ${LOG_ENCODING}`,
+  };
 }
 
 /**

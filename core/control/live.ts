@@ -15,7 +15,7 @@
  * @module
  */
 
-import { resolve } from "node:path";
+import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { formatDuration, parseDuration } from "../engine/duration.ts";
 import type { Incident, PolicyInfo } from "../kernel/slot.ts";
@@ -25,7 +25,13 @@ import { parseWorkload, WorkloadError } from "../workload/load.ts";
 import { readTraceText } from "../workload/trace_file.ts";
 import { decodeSpeed, encodeSpeed, LiveClock } from "./clock.ts";
 import { ControlError } from "./errors.ts";
-import { type CheckpointSource, Journal, type SkippedSwaps } from "./journal.ts";
+import {
+  type CheckpointSource,
+  compareReplayHash,
+  Journal,
+  type ReplayHashCheck,
+  type SkippedSwaps,
+} from "./journal.ts";
 import { Mutations } from "./mutations.ts";
 import { AUDIT_SCHEMA, type AuditEntry, type AuditHeader, type Checkpoint } from "./persistence.ts";
 import {
@@ -137,10 +143,16 @@ export class LiveKernel {
   #dataDir: string | undefined;
   /**
    * What `resume` replayed: the logged changes applied, the swaps skipped, where the replay ended,
-   * and whether the decision hash matched the checkpoint's (`unchecked` without one to compare).
+   * and whether the decision hash matched the checkpoint's (`unchecked` without one to compare,
+   * `other-encoding` when the checkpoint's hash is of another decision-log encoding).
    */
   resumed:
-    | { changes: number; skipped: number; atNs: number; hash: "matched" | "diverged" | "unchecked" }
+    | {
+      changes: number;
+      skipped: number;
+      atNs: number;
+      hash: "matched" | "diverged" | "other-encoding" | "unchecked";
+    }
     | undefined;
 
   /** Use {@linkcode LiveKernel.create} or {@linkcode LiveKernel.resume}. @internal */
@@ -236,20 +248,18 @@ export class LiveKernel {
     // A replay that skips swaps the checkpoint's run made cannot match its hash.
     let checked = checkpoint === undefined || skip.fresh.length > 0 ||
       checkpoint.seq < skip.lastSkipSeq;
-    let hashMatched: boolean | undefined;
+    let hashCheck: ReplayHashCheck["status"] | undefined;
     // Compares the decision hash once the replay stands where the checkpoint was taken.
     const check = () => {
       if (checked || checkpoint === undefined || simulation.nowNs !== checkpoint.nowNs) return;
       checked = true;
-      const hash = simulation.peekHash();
-      hashMatched = hash === checkpoint.eventsHash;
-      if (hash !== checkpoint.eventsHash) {
-        warn(
-          `Replay diverged: at ${
-            formatDuration(checkpoint.nowNs)
-          } the decision hash is ${hash}, the checkpoint says ${checkpoint.eventsHash}`,
-        );
-      }
+      const result = compareReplayHash(
+        checkpoint,
+        simulation.peekHash(),
+        join(stateDir, "checkpoint.json"),
+      );
+      hashCheck = result.status;
+      if (result.status !== "matched") warn(result.message);
     };
     try {
       await live.#replay(entries, checkpoint, check, warn, new Set([...skip.old, ...skip.fresh]));
@@ -265,7 +275,7 @@ export class LiveKernel {
           .length,
         skipped,
         atNs: simulation.nowNs,
-        hash: hashMatched === undefined ? "unchecked" : hashMatched ? "matched" : "diverged",
+        hash: hashCheck ?? "unchecked",
       };
     } catch (error) {
       // Not a clean stop: this start still counts as unstable.
@@ -273,7 +283,7 @@ export class LiveKernel {
       await live.close();
       throw error;
     }
-    live.#replayed(entries, skip);
+    live.#replayed(entries, skip, hashCheck === "other-encoding");
     // Explicit options win over the saved clock, as logged mutations like any other.
     if (options.paused !== undefined && options.paused !== live.#clock.paused) {
       await (options.paused ? live.pause() : live.resume());
@@ -325,9 +335,14 @@ export class LiveKernel {
     check();
   }
 
-  /** After a resume's replay: where the books stand. */
-  #replayed(entries: AuditEntry[], skip: SkippedSwaps): void {
-    this.#journal.replayed(entries, skip, { seq: this.#seq, nowNs: this.simulation.nowNs });
+  /** After a resume's replay: where the books stand (`rewrite`: the checkpoint is due again). */
+  #replayed(entries: AuditEntry[], skip: SkippedSwaps, rewrite: boolean): void {
+    this.#journal.replayed(
+      entries,
+      skip,
+      { seq: this.#seq, nowNs: this.simulation.nowNs },
+      rewrite,
+    );
   }
 
   static async #build(setup: LiveSetup, options: LiveOptions): Promise<LiveKernel> {

@@ -85,6 +85,12 @@ export interface Checkpoint {
   nowNs: number;
   /** The decision-log hash at `nowNs`: a faithful replay reproduces it. */
   eventsHash: string;
+  /**
+   * The version of the decision log's encoding `eventsHash` hashes (`LOG_ENCODING` of
+   * `core/engine/decision_log.ts`); absent in checkpoints written before it was recorded, which
+   * hashed encoding 1 or 2. A replay's hash is compared only with one of its own encoding.
+   */
+  logEncoding?: number;
   /** How many decisions were logged by then. */
   decisions: number;
   /** Simulated seconds per wall-clock second; `"max"` for as fast as possible. */
@@ -278,6 +284,14 @@ export class StateStore {
       checkpoint = parseLine(text, join(dir, "checkpoint.json")) as Checkpoint;
       if (checkpoint.schema !== CHECKPOINT_SCHEMA) {
         throw new StateError(`--resume: ${dir}/checkpoint.json is not a ${CHECKPOINT_SCHEMA}`);
+      }
+      const encoding: unknown = checkpoint.logEncoding;
+      if (encoding !== undefined && !(Number.isSafeInteger(encoding) && (encoding as number) > 0)) {
+        throw new StateError(
+          `--resume: ${dir}/checkpoint.json: logEncoding is ${
+            JSON.stringify(encoding)
+          }; expected a positive integer (the decision log's encoding version)`,
+        );
       }
     } catch (error) {
       if (!(error instanceof Deno.errors.NotFound)) throw error;

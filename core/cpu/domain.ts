@@ -231,7 +231,7 @@ export class CpuDomain implements VmDomain<CpuVm, CpuParamsSet, CpuFigures>, Vcp
     this.#kernel.log.record(LOG.cpu, CPU_LOG.PARAMS, this.#kernel.now, vm.index, 0, 0);
     if (vm.arrived && vm.removedNs === null) {
       const writer = this.slot.writer;
-      writer.call1(CPU_OP.VM_PARAMS, this.#kernel.now, writer.obj(structuredClone(vm.params)));
+      writer.call1(CPU_OP.VM_PARAMS, this.#kernel.now, writer.obj(copyParams(vm.params)));
     }
   }
 
@@ -269,7 +269,7 @@ export class CpuDomain implements VmDomain<CpuVm, CpuParamsSet, CpuFigures>, Vcp
   host(): Record<string, unknown> {
     // The VMs known now, so that a policy can refuse their parameters before it starts.
     const vms = this.vms.filter((vm) => vm.removedNs === null)
-      .map((vm) => ({ id: vm.id, params: structuredClone(vm.params) }));
+      .map((vm) => ({ id: vm.id, params: copyParams(vm.params) }));
     return { pcpus: this.pcpus.length, vms };
   }
 
@@ -317,7 +317,7 @@ export class CpuDomain implements VmDomain<CpuVm, CpuParamsSet, CpuFigures>, Vcp
       id: vm.id,
       vcpus: [...vm.vcpus],
       states: vm.vcpus.map((id) => STATUS[this.vcpus[id]!.state]!),
-      params: structuredClone(vm.params),
+      params: copyParams(vm.params),
     };
   }
 
@@ -875,6 +875,29 @@ export class CpuDomain implements VmDomain<CpuVm, CpuParamsSet, CpuFigures>, Vcp
 }
 
 const NO_ARGS: readonly number[] = [];
+
+/**
+ * A copy of a VM's parameters for the policy (which may keep or change what it is given): what
+ * `structuredClone` gives for the JSON they come from, at a fraction of its cost (a cold
+ * `structuredClone` takes some 20 µs a call, and a workload of thousands of VMs copies each VM's
+ * twice before it runs). A value that is not plain data is left to `structuredClone`.
+ */
+function copyParams(params: VmParams): VmParams {
+  return copyData(params, 0) as VmParams;
+}
+
+function copyData(value: unknown, depth: number): unknown {
+  if (typeof value !== "object" || value === null) return value;
+  if (depth > 64) return structuredClone(value);
+  if (Array.isArray(value)) return value.map((item) => copyData(item, depth + 1));
+  const proto = Object.getPrototypeOf(value);
+  if (proto !== Object.prototype && proto !== null) return structuredClone(value);
+  const copy: Record<string, unknown> = {};
+  for (const key of Object.keys(value)) {
+    copy[key] = copyData((value as Record<string, unknown>)[key], depth + 1);
+  }
+  return copy;
+}
 
 /** The index of the lowest set bit of a non-zero 32-bit word. */
 function lowestBit(bits: number): number {

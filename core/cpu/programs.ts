@@ -179,11 +179,18 @@ class UtilizationProgram implements Program {
   }
 
   demandNs(cursor: ProgramCursor, endNs: number): number {
-    // Work of periods that began before the end but were not picked up yet still counts.
+    // Work of periods that began before the end but were not picked up yet still counts. Reading
+    // it must not move the program (the figures are read mid-run, by the HTML report's recorder
+    // and the live kernel): a bursty load draws its phases from the vCPU's stream as it goes, so
+    // its phase and the stream are put back as they were.
     let demand = cursor.releasedNs;
+    const { phaseEndNs, phaseLoad } = cursor, stream = cursor.rng.state();
     for (let k = cursor.period; k < this.#periods && k * this.#periodNs < endNs; k++) {
       demand += Math.round(this.#load(cursor, k) * this.#periodNs);
     }
+    cursor.phaseEndNs = phaseEndNs;
+    cursor.phaseLoad = phaseLoad;
+    cursor.rng.restore(stream);
     return demand;
   }
 }

@@ -7,9 +7,10 @@
  * Most events of a run fall within a fraction of a second of the clock (slice ends, wake-ups,
  * I/O completions). Those go to the wheel: 4096 buckets of 2^15 ns (about 33 µs), 134 ms in
  * all, each a list in the order pushed; pushing one is a few stores. The bucket at hand is sorted
- * by time when the clock reaches it (it holds a handful), and popped in order: a stable sort of a
- * list in push order keeps events of one time in push order, with no sequence numbers to compare. Events beyond the wheel wait in a
- * binary heap and move into the wheel as it turns. A binary heap alone pays about ten
+ * by time when the clock reaches it (it holds a handful: by insertion; a crowd, such as VMs that
+ * arrive together: by merging runs, with no allocation), and popped in order: a stable sort of a
+ * list in push order keeps events of one time in push order, with no sequence numbers to compare.
+ * Events beyond the wheel wait in a binary heap and move into the wheel as it turns. A binary heap alone pays about ten
  * unpredictable comparisons per pop at a thousand events; the wheel pays about two.
  *
  * Every event lives in one pool of slots; the wheel's lists and the heap hold slot numbers.
@@ -25,7 +26,7 @@ const WIDTH_BITS = 15;
 const WIDTH = 1 << WIDTH_BITS;
 const BUCKETS = 4096;
 const MASK = BUCKETS - 1;
-/** A bucket this full is sorted with the built-in sort rather than by insertion. */
+/** A bucket this full is sorted by merging runs of this many (each sorted by insertion). */
 const INSERTION_MAX = 24;
 
 /**
@@ -61,6 +62,8 @@ export class EventQueue {
   #current = 0;
   /** Events of the bucket at hand (and any pushed earlier than it), sorted, `#at` to `#end`. */
   #sorted = new Int32Array(64);
+  /** Where a large bucket's merge sort writes every other pass (swapped with `#sorted`). */
+  #scratch = new Int32Array(64);
   #at = 0;
   #end = 0;
   /** Events in the wheel's lists (not counting `#sorted`). */
@@ -285,11 +288,49 @@ export class EventQueue {
     }
     this.#listed -= n;
     this.#end = n;
-    if (n > INSERTION_MAX) {
-      // Array sort is stable: equal times keep their push order.
-      const order = Array.from(this.#sorted.subarray(0, n)).sort((x, y) => times[x]! - times[y]!);
-      this.#sorted.set(order);
+    if (n > INSERTION_MAX) this.#mergeSort(n);
+  }
+
+  /**
+   * Sorts the first `n` sorted events by time, stably (equal times keep their push order), with
+   * no allocation once the scratch array is big enough: runs of {@linkcode INSERTION_MAX} by
+   * insertion (the first is sorted already), then merged pairwise, back and forth with scratch.
+   */
+  #mergeSort(n: number): void {
+    const times = this.#time;
+    let from = this.#sorted;
+    for (let start = INSERTION_MAX; start < n; start += INSERTION_MAX) {
+      const end = Math.min(start + INSERTION_MAX, n);
+      for (let i = start + 1; i < end; i++) {
+        const slot = from[i]!, time = times[slot]!;
+        let k = i;
+        while (k > start && times[from[k - 1]!]! > time) {
+          from[k] = from[k - 1]!;
+          k--;
+        }
+        from[k] = slot;
+      }
     }
+    if (this.#scratch.length < from.length) this.#scratch = new Int32Array(from.length);
+    let to = this.#scratch;
+    for (let width = INSERTION_MAX; width < n; width *= 2) {
+      for (let lo = 0; lo < n; lo += 2 * width) {
+        const mid = Math.min(lo + width, n), hi = Math.min(lo + 2 * width, n);
+        let i = lo, j = mid, k = lo;
+        while (i < mid && j < hi) {
+          // Ties go to the left run: it was pushed first.
+          to[k++] = times[from[j]!]! < times[from[i]!]! ? from[j++]! : from[i++]!;
+        }
+        while (i < mid) to[k++] = from[i++]!;
+        while (j < hi) to[k++] = from[j++]!;
+      }
+      const swap = from;
+      from = to;
+      to = swap;
+    }
+    // The result is in whichever array the last pass wrote: keep that one as the sorted events.
+    this.#scratch = to;
+    this.#sorted = from;
   }
 
   #grow(): void {

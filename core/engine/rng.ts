@@ -70,6 +70,16 @@ export class Rng {
     return [this.#s0, this.#s1, this.#s2, this.#s3];
   }
 
+  /**
+   * Goes back to state words `state()` gave: a look ahead that must leave the stream as it was
+   * (the numbers drawn since are drawn again, the same).
+   *
+   * @param state Four words from `state()` of this generator.
+   */
+  restore(state: readonly [number, number, number, number]): void {
+    [this.#s0, this.#s1, this.#s2, this.#s3] = state;
+  }
+
   /** The next 32 random bits as an unsigned integer. */
   next(): number {
     const result = Math.imul(rotl(Math.imul(this.#s1, 5), 7), 9) >>> 0;

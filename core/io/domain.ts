@@ -25,7 +25,7 @@ import { IO_OP } from "../protocol/ops.ts";
 import type { Reply } from "../protocol/batch.ts";
 
 import { invalidDecision as invalid, PolicyFailure } from "../protocol/runtime.ts";
-import { WorkloadError } from "../workload/load.ts";
+import { WorkloadError } from "../workload/error.ts";
 import { IO_WEIGHT, VM_IO_DEFAULTS } from "../workload/defaults.ts";
 import { readTraceText } from "../workload/trace_file.ts";
 import type { VmWorkload } from "../workload/types.ts";

@@ -8,7 +8,7 @@
  */
 
 import type { Rng } from "../engine/rng.ts";
-import { WorkloadError } from "../workload/load.ts";
+import { WorkloadError } from "../workload/error.ts";
 import type { IoRequestSpec, IoStepSpec, IoTraceSpec } from "../workload/io_types.ts";
 import { TraceFileError } from "../workload/trace_file.ts";
 import type { VmWorkload } from "../workload/types.ts";

@@ -62,3 +62,60 @@ Deno.test("a VM's latency histogram holds every dispatch, read mid-run or at the
     await simulation.close();
   }
 });
+
+Deno.test("a policy is given its own deep copy of each VM's parameters, as structuredClone makes it", async () => {
+  const { createSimulation } = await import("../../core/simulation/mod.ts");
+  const { parseWorkload } = await import("../../core/workload/load.ts");
+  const sched = { budget: "2ms", levels: [1, [2, { x: null }]], deep: { on: true, none: null } };
+  const simulation = await createSimulation(parseWorkload({
+    ...base,
+    vms: [{ id: "a", weight: 300, sched, cpu: { program: [{ run: "1ms" }] } }],
+  }));
+  try {
+    const cpu = internals(simulation).cpu, kept = cpu.vms[0]!.params;
+    const given = (cpu.host().vms as { params: typeof kept }[])[0]!.params;
+    assert.deepStrictEqual(given, structuredClone(kept));
+    assert.notEqual(given.sched, kept.sched);
+    (given.sched.levels as unknown[][])[1]!.push("changed");
+    (given.sched.deep as Record<string, unknown>).on = false;
+    assert.deepStrictEqual(kept.sched.levels, [1, [2, { x: null }]]);
+    assert.deepStrictEqual(kept.sched.deep, { on: true, none: null });
+  } finally {
+    await simulation.close();
+  }
+});
+
+Deno.test("reading the figures mid-run changes no decision (a bursty VM's demand looks ahead without drawing)", async () => {
+  // The HTML report's recorder and the live kernel's snapshots read the figures while the run
+  // goes on; a bursty pattern's demand drew the phases ahead from the vCPU's random stream, so a
+  // run with --html made other decisions than the same run without.
+  const { createSimulation } = await import("../../core/simulation/mod.ts");
+  const { parseWorkload } = await import("../../core/workload/load.ts");
+  const workload = parseWorkload({
+    ...base,
+    host: { pcpus: 2 },
+    stopAt: "3s",
+    vms: [
+      { id: "b1", cpu: { pattern: "bursty", phase: "200ms", busy: 0.9, quiet: 0.1 } },
+      { id: "b2", cpu: { pattern: "bursty", phase: "300ms", busy: 0.8, quiet: 0.2 } },
+      { id: "u", cpu: { utilization: [30, 90, 10], interval: "500ms" } },
+      { id: "c", cpu: { pattern: "cpu-bound" } },
+    ],
+  });
+  const hashes: string[] = [], demands: (number | null)[][] = [];
+  for (const peek of [false, true]) {
+    const simulation = await createSimulation(workload, { policies: { cpu: { use: "fcfs" } } });
+    try {
+      for (let t = 7_000_000; !simulation.ended; t += 7_000_000) {
+        await simulation.run(t);
+        if (peek) simulation.cpuFigures();
+      }
+      hashes.push(simulation.report().eventsHash);
+      demands.push(simulation.cpuFigures().vms.map((vm) => vm.demandNs));
+    } finally {
+      await simulation.close();
+    }
+  }
+  assert.equal(hashes[1], hashes[0]);
+  assert.deepEqual(demands[1], demands[0]);
+});

@@ -79,6 +79,41 @@ Deno.test("the histogram is exact below 256 and within 1/128 above", () => {
   assert.equal(big.countAtMost(3_000_000), 3);
 });
 
+Deno.test("the histogram answers the same however its span widened (up, down, by merging)", () => {
+  // Values over many powers of two, recorded in an order that widens the span both ways and in
+  // small steps; quantiles and counts are compared with the sorted values (nearest rank, within
+  // 1/128), and with a histogram that took them in one order and one that merged halves.
+  const rng = new Rng(5);
+  const values = Array.from({ length: 4000 }, (_, i) => {
+    const power = i < 2000 ? 8 + (i >> 7) : 8 - ((i - 2000) >> 8);
+    return Math.floor(2 ** power * (1 + rng.float()));
+  });
+  const one = new Histogram(), left = new Histogram(), right = new Histogram();
+  values.forEach((v, i) => {
+    one.record(v);
+    (i % 3 === 0 ? left : right).record(v);
+  });
+  const merged = new Histogram();
+  merged.merge(right);
+  merged.merge(left);
+  const sorted = [...values].sort((a, b) => a - b);
+  for (const q of [0, 0.001, 0.1, 0.25, 0.5, 0.75, 0.9, 0.99, 0.999, 1]) {
+    const exact = sorted[Math.max(0, Math.ceil(q * sorted.length) - 1)]!;
+    const got = one.quantile(q);
+    assert.ok(Math.abs(got - exact) <= exact / 128, `q ${q}: ${got} vs ${exact}`);
+    assert.equal(merged.quantile(q), got, `merged, q ${q}`);
+  }
+  for (const bound of [0, 255, 256, 1000, 70_000, 1e6, 1e7]) {
+    assert.equal(merged.countAtMost(bound), one.countAtMost(bound), `countAtMost ${bound}`);
+  }
+  assert.deepEqual([merged.count, merged.sum, merged.min, merged.max], [
+    one.count,
+    one.sum,
+    one.min,
+    one.max,
+  ]);
+});
+
 Deno.test("the decision log hash covers every record", () => {
   const digest = (records: number[][]) => {
     const log = new DecisionLog();
@@ -143,4 +178,24 @@ Deno.test("the event queue keeps its total order across the wheel and the far he
   }
   assert.equal(queue.pop(), false);
   assert.equal(queue.peekTime(), Infinity);
+});
+
+Deno.test("the event queue sorts crowded buckets stably: by time, then by push order", () => {
+  // Buckets of tens to thousands of events (the wheel's are 2^15 ns wide), in random time order
+  // with many ties; checked against a stable sort of what was pushed.
+  for (const count of [25, 49, 300, 2000]) {
+    const queue = new EventQueue();
+    const rng = new Rng(count);
+    const pushed: [number, number][] = [];
+    for (let seq = 0; seq < count; seq++) {
+      // A third share a few times (ties); the rest spread over about three buckets.
+      const time = 40_000 + (rng.int(3) === 0 ? rng.int(8) : rng.int(100_000));
+      queue.push(time, 0, seq, 0);
+      pushed.push([time, seq]);
+    }
+    const expected = pushed.toSorted((a, b) => a[0] - b[0]);
+    const popped: [number, number][] = [];
+    while (queue.pop()) popped.push([queue.time, queue.target]);
+    assert.deepEqual(popped, expected, `${count} events`);
+  }
 });
