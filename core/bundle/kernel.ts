@@ -94,12 +94,38 @@ export function kernelBundle(options: { cacheDir?: string } = {}): Promise<Kerne
   return building;
 }
 
+/**
+ * The kernel bundle if it is cached and its sources have not changed, read synchronously (a
+ * caller that launches a child at once, before a synchronous step of its own); else undefined.
+ *
+ * @example
+ * ```ts ignore
+ * import { cachedKernelBundle, kernelBundle } from "./kernel.ts";
+ *
+ * const bundle = cachedKernelBundle() ?? await kernelBundle();
+ * ```
+ *
+ * @param options Where the cache is (default {@linkcode defaultCacheDir}).
+ * @returns The bundle, or undefined when it must be built (see {@linkcode kernelBundle}).
+ */
+export function cachedKernelBundle(options: { cacheDir?: string } = {}): KernelBundle | undefined {
+  if (building !== undefined || ENTRY.protocol !== "file:") return undefined;
+  const dir = `${options.cacheDir ?? defaultCacheDir()}/kernel`;
+  const cached = fromCache(dir, manifestOf(dir));
+  if (cached !== undefined) building = Promise.resolve(cached);
+  return cached;
+}
+
+function manifestOf(dir: string): string {
+  return `${dir}/manifest-${sha256Hex(ENTRY.href).slice(0, 16)}.json`;
+}
+
 async function findOrBuild(cacheDir: string): Promise<KernelBundle> {
   if (ENTRY.protocol !== "file:") {
     throw new Error(`The replay sandbox needs hyperhook's sources as files, not ${ENTRY.href}`);
   }
   const dir = `${cacheDir}/kernel`;
-  const manifestPath = `${dir}/manifest-${sha256Hex(ENTRY.href).slice(0, 16)}.json`;
+  const manifestPath = manifestOf(dir);
   const cached = fromCache(dir, manifestPath);
   if (cached !== undefined) return cached;
   const { code, inputs } = await build(cacheDir);
