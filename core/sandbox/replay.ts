@@ -38,7 +38,7 @@ import type { SimulateOptions } from "../simulation/mod.ts";
 import type { Workload } from "../workload/schema.ts";
 import type { PolicyBundle } from "../bundle/bundle.ts";
 import type { ReplayRun } from "./_kernel_child.ts";
-import { cachedKernelBundle, kernelBundle } from "../bundle/kernel.ts";
+import { cachedKernelSha256, kernelBundle, sha256Hex } from "../bundle/kernel.ts";
 import {
   type ResolvedSandboxOptions,
   resolveSandboxOptions,
@@ -255,13 +255,16 @@ export function prelaunch(sandbox: SandboxOptions = {}): AsyncDisposable {
   };
 }
 
-/** The kernel file's path when the bundle is cached and the file written and intact, else undefined. */
+/**
+ * The kernel file's path when the bundle is cached and the file written and intact (its bytes have
+ * the bundle's sha256: one read, no text decoded), else undefined.
+ */
 function kernelFileSync(cacheDir: string): string | undefined {
-  const kernel = cachedKernelBundle();
-  if (kernel === undefined) return undefined;
-  const path = `${cacheDir}/sandbox/kernel-${kernel.sha256.slice(0, 16)}.js`;
+  const sha256 = cachedKernelSha256();
+  if (sha256 === undefined) return undefined;
+  const path = `${cacheDir}/sandbox/kernel-${sha256.slice(0, 16)}.js`;
   try {
-    if (Deno.readTextFileSync(path) !== kernel.code) return undefined;
+    if (sha256Hex(Deno.readFileSync(path)) !== sha256) return undefined;
   } catch {
     return undefined;
   }
