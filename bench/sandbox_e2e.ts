@@ -11,9 +11,16 @@
  *
  * Every run's eventsHash must agree across isolations (the bench stops otherwise).
  *
+ * With `--baseline DIR` (another checkout of hyperhook, say `git worktree add /tmp/base main`),
+ * every isolation runs from that checkout too, as `<isolation>@base`, in the same rotation: an A/B
+ * comparison of two versions on a machine whose load changes, with every ratio to this
+ * checkout's first isolation. The ratios of CPU time (the medians of the rounds' ratios) are
+ * printed beside those of wall time.
+ *
  * Run: `deno run -A bench/sandbox_e2e.ts [--seconds 3] [--rounds 3] [--policies credit,fair,...]
- * [--isolations none,process,process-rpc] [--deadline 1s]` (the batch deadline of the runs: on a
- * machine busy with other work, the default 100 ms can stall a policy in either sandbox).
+ * [--isolations none,process,process-rpc] [--deadline 1s] [--baseline DIR]` (the batch deadline
+ * of the runs: on a machine busy with other work, the default 100 ms can stall a policy in either
+ * sandbox).
  *
  * @module
  */
@@ -28,6 +35,7 @@ const { values } = parseArgs({
     policies: { type: "string", default: "credit,fair,credit2,rtds,eevdf,lottery" },
     isolations: { type: "string", default: "none,process,process-rpc" },
     deadline: { type: "string", default: "1s" },
+    baseline: { type: "string" },
   },
 });
 const seconds = Number(values.seconds), rounds = Number(values.rounds);
@@ -37,12 +45,15 @@ if (!(seconds > 0) || !(Number.isInteger(rounds) && rounds > 0)) {
   );
   Deno.exit(2);
 }
-const isolations = values.isolations!.split(",");
 const ROOT = new URL("../", import.meta.url).pathname;
-const EXAMPLES: Record<string, string> = {
-  eevdf: `${ROOT}examples/policies/eevdf.ts`,
-  lottery: `${ROOT}examples/policies/lottery.ts`,
-};
+const BASELINE = values.baseline === undefined
+  ? undefined
+  : new URL(`${values.baseline.replace(/\/$/, "")}/`, `file://${Deno.cwd()}/`).pathname;
+/** What runs: each isolation from this checkout, and from the baseline's as `<isolation>@base`. */
+const variants = values.isolations!.split(",").flatMap((isolation) =>
+  BASELINE === undefined ? [isolation] : [isolation, `${isolation}@base`]
+);
+const EXAMPLES = ["eevdf", "lottery"];
 
 const workload = await Deno.makeTempFile({ prefix: "hyperhook-e2e-", suffix: ".json" });
 await Deno.writeTextFile(
@@ -70,10 +81,12 @@ function childrenCpuMs(): number {
   return (Number(fields[13]) + Number(fields[14])) * 10;
 }
 
-/** One whole run: wall and CPU time, and the run's eventsHash. */
-async function run(policy: string, isolation: string): Promise<
+/** One whole run of a variant (`isolation` or `isolation@base`): wall and CPU time, eventsHash. */
+async function run(policy: string, variant: string): Promise<
   { wallMs: number; cpuMs: number; hash: string }
 > {
+  const [isolation, base] = variant.split("@");
+  const root = base === undefined ? ROOT : BASELINE!;
   const cpuBefore = childrenCpuMs();
   const started = performance.now();
   const output = await new Deno.Command(Deno.execPath(), {
@@ -83,25 +96,25 @@ async function run(policy: string, isolation: string): Promise<
       "sim",
       workload,
       "--cpu",
-      EXAMPLES[policy] ?? policy,
+      EXAMPLES.includes(policy) ? `${root}examples/policies/${policy}.ts` : policy,
       "--isolation",
-      isolation,
+      isolation!,
       "--deadline",
       values.deadline!,
       "--format",
       "json",
     ],
-    cwd: ROOT,
+    cwd: root,
     stdout: "piped",
     stderr: "piped",
   }).output();
   const wallMs = performance.now() - started;
   if (!output.success) {
-    throw new Error(`${policy} under ${isolation}: ${new TextDecoder().decode(output.stderr)}`);
+    throw new Error(`${policy} under ${variant}: ${new TextDecoder().decode(output.stderr)}`);
   }
   const report = JSON.parse(new TextDecoder().decode(output.stdout));
   if (report.incidents.length > 0) {
-    throw new Error(`${policy} under ${isolation}: ${JSON.stringify(report.incidents)}`);
+    throw new Error(`${policy} under ${variant}: ${JSON.stringify(report.incidents)}`);
   }
   return { wallMs, cpuMs: childrenCpuMs() - cpuBefore, hash: report.eventsHash };
 }
@@ -116,39 +129,42 @@ const load = () => Deno.readTextFileSync("/proc/loadavg").split(" ").slice(0, 3)
 console.log(
   `${seconds} s simulated, 64 pCPUs, 512 VMs x 2 vCPUs; ${rounds} rounds; load average ${load()}`,
 );
-const header = ["policy", ...isolations.map((isolation) => `${isolation} s (cpu s)`)];
-for (const isolation of isolations.slice(1)) header.push(`${isolation}/${isolations[0]}`);
+const first = variants[0]!;
+const header = ["policy", ...variants.map((variant) => `${variant} s (cpu s)`)];
+for (const variant of variants.slice(1)) header.push(`${variant}/${first} (cpu)`);
 console.log(header.join("\t"));
 for (const policy of values.policies!.split(",")) {
-  const samples = new Map(isolations.map((isolation) => [isolation, [] as number[]]));
-  const cpu = new Map(isolations.map((isolation) => [isolation, [] as number[]]));
-  const ratios = new Map(isolations.map((isolation) => [isolation, [] as number[]]));
+  const walls = new Map(variants.map((variant) => [variant, [] as number[]]));
+  const cpus = new Map(variants.map((variant) => [variant, [] as number[]]));
+  const wallRatios = new Map(variants.map((variant) => [variant, [] as number[]]));
+  const cpuRatios = new Map(variants.map((variant) => [variant, [] as number[]]));
   for (let round = 0; round < rounds; round++) {
-    const order = isolations.map((_, i) => isolations[(i + round) % isolations.length]!);
-    const walls = new Map<string, number>();
+    const order = variants.map((_, i) => variants[(i + round) % variants.length]!);
+    const results = new Map<string, { wallMs: number; cpuMs: number }>();
     let hash: string | undefined;
-    for (const isolation of order) {
-      const result = await run(policy, isolation);
+    for (const variant of order) {
+      const result = await run(policy, variant);
       hash ??= result.hash;
-      if (result.hash !== hash) throw new Error(`${policy}: ${isolation} made other decisions`);
-      walls.set(isolation, result.wallMs);
-      samples.get(isolation)!.push(result.wallMs);
-      cpu.get(isolation)!.push(result.cpuMs);
+      if (result.hash !== hash) throw new Error(`${policy}: ${variant} made other decisions`);
+      results.set(variant, result);
+      walls.get(variant)!.push(result.wallMs);
+      cpus.get(variant)!.push(result.cpuMs);
     }
-    for (const isolation of isolations) {
-      ratios.get(isolation)!.push(walls.get(isolation)! / walls.get(isolations[0]!)!);
+    const baseline = results.get(first)!;
+    for (const variant of variants) {
+      const result = results.get(variant)!;
+      wallRatios.get(variant)!.push(result.wallMs / baseline.wallMs);
+      cpuRatios.get(variant)!.push(result.cpuMs / baseline.cpuMs);
     }
   }
   const row = [policy];
-  for (const isolation of isolations) {
-    row.push(
-      `${(median(samples.get(isolation)!) / 1000).toFixed(2)} (${
-        (median(cpu.get(isolation)!) / 1000).toFixed(2)
-      })`,
-    );
+  for (const variant of variants) {
+    const wall = (median(walls.get(variant)!) / 1000).toFixed(2);
+    row.push(`${wall} (${(median(cpus.get(variant)!) / 1000).toFixed(2)})`);
   }
-  for (const isolation of isolations.slice(1)) {
-    row.push(`${median(ratios.get(isolation)!).toFixed(2)}x`);
+  for (const variant of variants.slice(1)) {
+    const wall = median(wallRatios.get(variant)!).toFixed(2);
+    row.push(`${wall}x (${median(cpuRatios.get(variant)!).toFixed(2)}x)`);
   }
   console.log(row.join("\t"));
 }

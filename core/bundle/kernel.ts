@@ -94,12 +94,52 @@ export function kernelBundle(options: { cacheDir?: string } = {}): Promise<Kerne
   return building;
 }
 
+/**
+ * The sha256 of the cached kernel bundle if its sources have not changed (the manifest's files
+ * as they were), checked synchronously and without reading the bundle: a caller that launches a
+ * child at once checks the file it runs against it. Undefined when it must be built (see
+ * {@linkcode kernelBundle}).
+ *
+ * @example
+ * ```ts ignore
+ * import { cachedKernelSha256 } from "./kernel.ts";
+ *
+ * console.log(cachedKernelSha256() ?? "not built yet");
+ * ```
+ *
+ * @param options Where the cache is (default {@linkcode defaultCacheDir}).
+ * @returns The bundle's sha256, in hex, or undefined.
+ */
+export function cachedKernelSha256(options: { cacheDir?: string } = {}): string | undefined {
+  if (ENTRY.protocol !== "file:") return undefined;
+  return unchangedManifest(manifestOf(`${options.cacheDir ?? defaultCacheDir()}/kernel`))?.sha256;
+}
+
+/** The manifest if the files it lists are as they were (size, modification time). */
+function unchangedManifest(manifestPath: string): Manifest | undefined {
+  try {
+    const manifest = JSON.parse(Deno.readTextFileSync(manifestPath)) as Manifest;
+    for (const [path, size, mtimeMs] of manifest.inputs) {
+      const stat = Deno.statSync(path);
+      if (stat.size !== size || (stat.mtime?.getTime() ?? 0) !== mtimeMs) return undefined;
+    }
+    return manifest;
+  } catch {
+    // No manifest yet, or a file gone: build.
+    return undefined;
+  }
+}
+
+function manifestOf(dir: string): string {
+  return `${dir}/manifest-${sha256Hex(ENTRY.href).slice(0, 16)}.json`;
+}
+
 async function findOrBuild(cacheDir: string): Promise<KernelBundle> {
   if (ENTRY.protocol !== "file:") {
     throw new Error(`The replay sandbox needs hyperhook's sources as files, not ${ENTRY.href}`);
   }
   const dir = `${cacheDir}/kernel`;
-  const manifestPath = `${dir}/manifest-${sha256Hex(ENTRY.href).slice(0, 16)}.json`;
+  const manifestPath = manifestOf(dir);
   const cached = fromCache(dir, manifestPath);
   if (cached !== undefined) return cached;
   const { code, inputs } = await build(cacheDir);
@@ -119,23 +159,30 @@ async function findOrBuild(cacheDir: string): Promise<KernelBundle> {
  * reads: a hundred small asynchronous ones cost more in scheduling than in reading.
  */
 function fromCache(dir: string, manifestPath: string): KernelBundle | undefined {
+  const manifest = unchangedManifest(manifestPath);
+  if (manifest === undefined) return undefined;
   try {
-    const manifest = JSON.parse(Deno.readTextFileSync(manifestPath)) as Manifest;
-    for (const [path, size, mtimeMs] of manifest.inputs) {
-      const stat = Deno.statSync(path);
-      if (stat.size !== size || (stat.mtime?.getTime() ?? 0) !== mtimeMs) return undefined;
-    }
     const code = Deno.readTextFileSync(`${dir}/${manifest.sha256}.js`);
     if (sha256Hex(code) !== manifest.sha256) return undefined;
     return { code, sha256: manifest.sha256 };
   } catch {
-    // No manifest yet, or a file gone: build.
+    // The bundle is gone: build.
     return undefined;
   }
 }
 
-function sha256Hex(text: string): string {
-  return createHash("sha256").update(text).digest("hex");
+/**
+ * The sha256 of a text or of bytes (a text's UTF-8), in hex, synchronously.
+ *
+ * @example
+ * ```ts
+ * import { sha256Hex } from "./kernel.ts";
+ *
+ * console.assert(sha256Hex("a") === sha256Hex(new TextEncoder().encode("a")));
+ * ```
+ */
+export function sha256Hex(data: string | Uint8Array): string {
+  return createHash("sha256").update(data).digest("hex");
 }
 
 async function writeAtomically(path: string, text: string): Promise<void> {

@@ -108,6 +108,8 @@ export async function runCommand(args: string[]): Promise<number> {
   if (format !== "table" && format !== "json") {
     throw new UsageError(`--format: expected table or json, got ${format}`);
   }
+  // A policy to sandbox in a process: the process starts now, while the workload is read.
+  await using _sandbox = await prelaunchSandbox(values);
   const path = positionals[0]!;
   // Read once, with the workload reader's bounds (a regular file of bounded size), then dispatch.
   // The schemas (and zod) are loaded only for a workload the quick path does not take, or to say
@@ -168,6 +170,30 @@ export async function runCommand(args: string[]): Promise<number> {
   phases.mark("report");
   phases.print();
   return Object.values(report.policies).some((policy) => policy.ejected) ? EXIT.FAILED : EXIT.OK;
+}
+
+/**
+ * Launches the `process` sandbox's child ahead of the run when the flags say a policy will run in
+ * it (`--isolation process`, or a policy module with no `--isolation`); what the workload names
+ * is known only once it is read. Disposing of the result kills the child if the run did not take it.
+ */
+async function prelaunchSandbox(
+  values: Record<string, string | boolean | undefined>,
+): Promise<AsyncDisposable | undefined> {
+  const isolation = values.isolation;
+  const modules = ["cpu", "memory", "io"].some((domain) => {
+    const name = values[domain];
+    return typeof name === "string" && /[./\\:]/.test(name);
+  });
+  if (!(isolation === "process" || (isolation === undefined && modules))) return undefined;
+  let sandbox;
+  try {
+    sandbox = simulationOptions(values).sandbox;
+  } catch {
+    // Said when the options are read for the run.
+    return undefined;
+  }
+  return (await import("../sandbox/replay.ts")).prelaunch(sandbox);
 }
 
 /** The schema's validation (zod), for a workload the quick path does not take. */

@@ -33,6 +33,7 @@ import {
 } from "../protocol/definition.ts";
 import { createSimulation, type PolicyChoice, type SimulateOptions } from "../simulation/mod.ts";
 import { internals } from "../simulation/internals.ts";
+import { WaitBuffer } from "../cpu/model.ts";
 import type { Workload } from "../workload/schema.ts";
 import { InlineRuntime } from "./inline.ts";
 import { checkStartResult, POLICY_HOST_JS } from "./_policy_host.ts";
@@ -348,8 +349,8 @@ class PendingRuntime implements PolicyRuntime {
 /** Runs the child: see the module's documentation. */
 async function main(): Promise<void> {
   const realStdin = Deno.stdin, exit = Deno.exit;
-  const inbox = new Inbox(realStdin);
-  const run = inbox.next() as ReplayRun;
+  // The ring's thread first: starting a Worker holds this thread for tens of milliseconds, which
+  // pass while the kernel is still parsing the workload (it launches this child early).
   const ring = new Uint8Array(new SharedArrayBuffer(RING_BYTES));
   const ctl = new Int32Array(new SharedArrayBuffer(RING_SLOTS * 4));
   const flusher = new Worker(
@@ -357,6 +358,8 @@ async function main(): Promise<void> {
     { type: "module", name: "hyperhook replay flusher" },
   );
   flusher.postMessage({ ring: ring.buffer, ctl: ctl.buffer });
+  const inbox = new Inbox(realStdin);
+  const run = inbox.next() as ReplayRun;
   // The kernel is gone: nobody reads what this child would say.
   const stream = new RecordWriter(ring, ctl, () => exit(0));
   const finish = (code: number): never => {
@@ -449,8 +452,10 @@ async function main(): Promise<void> {
       loadPolicy: load,
       replay: false,
     });
-    // The kernel keeps the decision log; this copy's would only cost time.
+    // The kernel keeps the decision log and the books its report is made of; this copy's would
+    // only cost time (no decision reads them: the vCPUs' latency histograms are the largest).
     internals(simulation).kernel.log.record = () => {};
+    WaitBuffer.prototype.record = () => {};
     await simulation.run();
     // What the policies' dropped promises still had to say (chains of callbacks), before the end.
     await new Promise((resolve) => setTimeout(resolve, 0));

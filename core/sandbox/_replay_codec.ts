@@ -49,7 +49,8 @@ export const DOMAIN_INDEX = { cpu: 0, memory: 1, io: 2, placement: 3 } as const;
 /** The largest integer written as a varint; larger ones take the float64 form. */
 const SMALL = 0x40000000;
 
-let cachedBuffer: ArrayBufferLike | null = null;
+/** The last batch array seen, and its words (the kernel reuses its array from batch to batch). */
+let cachedNums: Float64Array | null = null;
 let cachedWords: Int32Array = new Int32Array(0);
 const textEncoder = new TextEncoder();
 
@@ -76,12 +77,11 @@ export function batchFingerprint(
   objs: readonly unknown[],
 ): number {
   let words = cachedWords;
-  if (nums.buffer !== cachedBuffer || nums.byteOffset !== 0 || words.length < length * 2) {
+  // The same array has the same words: no typed array changes its buffer or its length.
+  if (nums !== cachedNums) {
     words = new Int32Array(nums.buffer, nums.byteOffset, nums.length * 2);
-    if (nums.byteOffset === 0) {
-      cachedBuffer = nums.buffer;
-      cachedWords = words;
-    }
+    cachedNums = nums;
+    cachedWords = words;
   }
   let h = 0x811c9dc5 ^ length;
   for (let i = 0, n = length * 2; i < n; i++) h = Math.imul(h ^ words[i]!, 0x01000193);

@@ -38,8 +38,12 @@ import type { SimulateOptions } from "../simulation/mod.ts";
 import type { Workload } from "../workload/schema.ts";
 import type { PolicyBundle } from "../bundle/bundle.ts";
 import type { ReplayRun } from "./_kernel_child.ts";
-import { kernelBundle } from "../bundle/kernel.ts";
-import { type ResolvedSandboxOptions, resolveSandboxOptions } from "./options.ts";
+import { cachedKernelSha256, kernelBundle, sha256Hex } from "../bundle/kernel.ts";
+import {
+  type ResolvedSandboxOptions,
+  resolveSandboxOptions,
+  type SandboxOptions,
+} from "./options.ts";
 import { checkStartResult } from "./_policy_host.ts";
 import { OutputLimit } from "../protocol/text.ts";
 import {
@@ -123,6 +127,149 @@ function kernelFile(cacheDir: string, code: string, sha256: string): Promise<str
     writing.catch(() => kernelFiles.delete(path));
   }
   return writing;
+}
+
+/**
+ * Spawns a replay child with a heap cap of `heapCapMiB`: it starts, and waits for its run on its
+ * stdin. Undefined when `cancelled()` says so once the kernel bundle is there.
+ */
+async function spawnKernelChild(
+  cacheDir: string,
+  heapCapMiB: number,
+  cancelled: () => boolean = () => false,
+): Promise<Deno.ChildProcess | undefined> {
+  // Synchronously when the bundle and its file are there: the child starts before whatever
+  // synchronous work the caller does next (reading the workload, say).
+  let path = kernelFileSync(cacheDir);
+  if (path === undefined) {
+    const kernel = await kernelBundle();
+    path = await kernelFile(cacheDir, kernel.code, kernel.sha256);
+  }
+  if (cancelled()) return undefined;
+  const dir = path.slice(0, path.lastIndexOf("/"));
+  return new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--no-prompt",
+      "--cached-only",
+      "--no-remote",
+      "--no-npm",
+      "--no-config",
+      "--no-lock",
+      `--v8-flags=--max-old-space-size=${heapCapMiB},${INLINING_V8_FLAGS}`,
+      path,
+      String(heapCapMiB),
+    ],
+    clearEnv: true,
+    env: { DENO_DIR: `${dir}/deno-dir`, NO_COLOR: "1", DENO_NO_UPDATE_CHECK: "1" },
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+}
+
+/** Kills a child no session took, waits for it, and releases its pipes. */
+async function discardChild(child: Deno.ChildProcess): Promise<void> {
+  try {
+    child.kill("SIGKILL");
+  } catch {
+    // It had already exited.
+  }
+  await child.status;
+  await Promise.allSettled([child.stdin.close(), child.stdout.cancel(), child.stderr.cancel()]);
+}
+
+/** A child launched ahead of its run by {@linkcode prelaunch}, until a session takes it. */
+interface Prelaunched {
+  cacheDir: string;
+  heapCapMiB: number;
+  child: Promise<Deno.ChildProcess | undefined>;
+  /** Once it is let go untaken: done when it is dead and its pipes closed. */
+  gone?: Promise<void>;
+}
+
+/** Lets a child launched ahead of its run go untaken. */
+function letGo(early: Prelaunched): Promise<void> {
+  early.gone ??= early.child.then((child) => child && discardChild(child));
+  return early.gone;
+}
+
+let prelaunched: Prelaunched | undefined;
+
+/**
+ * The child {@linkcode prelaunch} started, if it was launched for this cache and heap cap (else it
+ * is killed): the next session to launch one takes it.
+ */
+function takePrelaunched(
+  cacheDir: string,
+  heapCapMiB: number,
+): Promise<Deno.ChildProcess | undefined> | undefined {
+  const early = prelaunched;
+  if (early === undefined) return undefined;
+  prelaunched = undefined;
+  if (early.cacheDir === cacheDir && early.heapCapMiB === heapCapMiB) return early.child;
+  void letGo(early);
+  return undefined;
+}
+
+/**
+ * Launches the replay child of the next run now, before its workload is read: a child takes a few
+ * hundred milliseconds to start, which then pass while the kernel reads the workload and builds
+ * the simulation. The next {@linkcode ReplaySession} that launches a child takes it if it has
+ * the same heap cap (that of a workload whose copy takes under a MiB, with `sandbox.heapMiB`),
+ * else kills it. Disposing of the result kills the child if no session took it; call it when the
+ * run is over (`await using`), failed or not.
+ *
+ * @example
+ * ```ts ignore
+ * import { prelaunch } from "./replay.ts";
+ *
+ * await using _early = prelaunch({ heapMiB: 256 });
+ * // ...read the workload, then createSimulation(workload, { isolation: "process" })
+ * ```
+ *
+ * @param sandbox The run's sandbox options (its heap, its cache directory).
+ * @returns What kills the child unless a session took it.
+ */
+export function prelaunch(sandbox: SandboxOptions = {}): AsyncDisposable {
+  const { cacheDir, heapMiB } = resolveSandboxOptions(sandbox);
+  const heapCapMiB = heapMiB + KERNEL_HEAP_MIB + 1;
+  // One at a time: an earlier one nobody took goes.
+  if (prelaunched !== undefined) void letGo(prelaunched);
+  const entry: Prelaunched = {
+    cacheDir,
+    heapCapMiB,
+    // A child that cannot start is started again, by the session, which says why.
+    child: spawnKernelChild(cacheDir, heapCapMiB).catch(() => undefined),
+  };
+  prelaunched = entry;
+  return {
+    async [Symbol.asyncDispose]() {
+      if (prelaunched === entry) {
+        prelaunched = undefined;
+        void letGo(entry);
+      }
+      // Taken, it is its session's; else it is gone once this returns.
+      await entry.gone;
+    },
+  };
+}
+
+/**
+ * The kernel file's path when the bundle is cached and the file written and intact (its bytes have
+ * the bundle's sha256: one read, no text decoded), else undefined.
+ */
+function kernelFileSync(cacheDir: string): string | undefined {
+  const sha256 = cachedKernelSha256();
+  if (sha256 === undefined) return undefined;
+  const path = `${cacheDir}/sandbox/kernel-${sha256.slice(0, 16)}.js`;
+  try {
+    if (sha256Hex(Deno.readFileSync(path)) !== sha256) return undefined;
+  } catch {
+    return undefined;
+  }
+  kernelFiles.set(path, Promise.resolve(path));
+  return path;
 }
 
 /** A sandboxed policy of a replayed run, seen from the kernel: its answers come from the child. */
@@ -698,31 +845,19 @@ export class ReplaySession {
 
   /** Starts the child with a heap cap of `heapCapMiB`; it waits for the run on its stdin. */
   async #launch(heapCapMiB: number): Promise<void> {
-    const kernel = await kernelBundle();
-    const path = await kernelFile(this.#sandbox.cacheDir, kernel.code, kernel.sha256);
-    if (this.#closing !== undefined) return;
-    const dir = path.slice(0, path.lastIndexOf("/"));
-    const child = new Deno.Command(Deno.execPath(), {
-      args: [
-        "run",
-        "--no-prompt",
-        "--cached-only",
-        "--no-remote",
-        "--no-npm",
-        "--no-config",
-        "--no-lock",
-        `--v8-flags=--max-old-space-size=${heapCapMiB},${INLINING_V8_FLAGS}`,
-        path,
-        String(heapCapMiB),
-      ],
-      clearEnv: true,
-      env: { DENO_DIR: `${dir}/deno-dir`, NO_COLOR: "1", DENO_NO_UPDATE_CHECK: "1" },
-      stdin: "piped",
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
+    const { cacheDir } = this.#sandbox;
+    // The child launched ahead of the run, if any; else (or if it failed to start) a new one.
+    const child = await takePrelaunched(cacheDir, heapCapMiB) ??
+      await spawnKernelChild(cacheDir, heapCapMiB, () => this.#closing !== undefined);
+    if (child === undefined) return;
+    if (this.#closing !== undefined) {
+      await discardChild(child);
+      return;
+    }
     this.#child = child;
     this.#heapCapMiB = heapCapMiB;
+    // The thread that will watch it starts now, while the kernel builds (a Worker takes a while).
+    if (this.#sandbox.blockingReads && Deno.build.os === "linux") this.#watchdog = startWatchdog();
     this.#stderrTail = "";
     this.#stderrDone = this.#pumpStderr(child.stderr);
     // The run's header, then what the kernel loaded and read so far; the rest as it comes.
@@ -806,10 +941,10 @@ export class ReplaySession {
     } catch {
       return false;
     }
-    let watchdog: Worker;
-    try {
-      watchdog = new Worker(WATCHDOG_URL, { type: "module", name: "hyperhook sandbox watchdog" });
-    } catch {
+    // Started with the child, as a rule: it has booted by now.
+    const watchdog = this.#watchdog ?? startWatchdog();
+    this.#watchdog = undefined;
+    if (watchdog === undefined) {
       stdout.close();
       return false;
     }
@@ -930,6 +1065,18 @@ export class ReplaySession {
     } catch {
       // Already closed or released.
     }
+  }
+}
+
+/** Starts a watchdog thread ({@linkcode WATCHDOG_JS}): it waits for its orders. */
+function startWatchdog(): Worker | undefined {
+  try {
+    const worker = new Worker(WATCHDOG_URL, { type: "module", name: "hyperhook sandbox watchdog" });
+    // Until it is given its orders; then an error means it is not ready (see #goBlocking).
+    worker.onerror = (event) => event.preventDefault();
+    return worker;
+  } catch {
+    return undefined;
   }
 }
 

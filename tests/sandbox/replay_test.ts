@@ -18,7 +18,7 @@ import type { Report } from "../../core/report/report.ts";
 import type { SandboxOptions } from "../../core/sandbox/options.ts";
 import type { Isolation } from "../../core/protocol/runtime.ts";
 import { ProcessRuntime } from "../../core/sandbox/process.ts";
-import { ReplayRuntime } from "../../core/sandbox/replay.ts";
+import { prelaunch, ReplayRuntime } from "../../core/sandbox/replay.ts";
 import { internals } from "../../core/simulation/internals.ts";
 import { createSimulation, simulate, type SimulateOptions } from "../../core/simulation/mod.ts";
 import { parseWorkload } from "../../core/workload/load.ts";
@@ -417,6 +417,61 @@ Deno.test("replay: a run that cannot start leaves no sandbox behind", async () =
     /at/,
   );
   assert.deepEqual(children(), []);
+});
+
+Deno.test("replay: a child launched ahead of the run is the run's, and goes when no run takes it", async () => {
+  const policies = { cpu: { use: "rr" } };
+  const inProcess = await simulate(CPU_WORKLOAD, { isolation: "none", policies });
+  // Taken: the run's session launches no child of its own, and its decisions are the same.
+  const early = prelaunch(SANDBOX);
+  const simulation = await createSimulation(CPU_WORKLOAD, {
+    isolation: "process",
+    sandbox: SANDBOX,
+    policies,
+  });
+  let report: Report;
+  try {
+    const running = children();
+    assert.equal(running.length, 1, running.join("\n"));
+    await simulation.run();
+    report = simulation.report();
+  } finally {
+    await simulation.close();
+  }
+  assert.equal(report.eventsHash, inProcess.eventsHash);
+  await early[Symbol.asyncDispose]();
+  assert.deepEqual(children(), []);
+  // Not taken: no run, or a run that needs another heap cap.
+  await prelaunch(SANDBOX)[Symbol.asyncDispose]();
+  assert.deepEqual(children(), []);
+  const other = prelaunch({ ...SANDBOX, heapMiB: 128 });
+  const replayed = await simulate(CPU_WORKLOAD, {
+    isolation: "process",
+    sandbox: SANDBOX,
+    policies,
+  });
+  await other[Symbol.asyncDispose]();
+  assert.equal(replayed.eventsHash, inProcess.eventsHash);
+  assert.deepEqual(children(), []);
+});
+
+Deno.test("CLI: a run that sandboxes its policy and fails before it starts leaves no child", async () => {
+  const { runCommand } = await import("../../core/commands/run.ts");
+  const missing = `${CACHE}/no-such-workload.json`;
+  await assert.rejects(() => runCommand([missing, "--isolation", "process"]), /no-such-workload/);
+  // Its children: the one launched ahead of the run named the default cache, not this file's.
+  const mine = [...Deno.readDirSync("/proc")].filter((entry) => {
+    try {
+      const stat = Deno.readTextFileSync(`/proc/${entry.name}/stat`);
+      return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]) === Deno.pid;
+    } catch {
+      return false;
+    }
+  });
+  assert.deepEqual(
+    mine.map((entry) => Deno.readTextFileSync(`/proc/${entry.name}/cmdline`).replaceAll("\0", " ")),
+    [],
+  );
 });
 
 Deno.test("CLI: --isolation process-rpc selects the per-batch sandbox; process replays, with the same decisions", async () => {
