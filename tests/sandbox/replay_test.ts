@@ -458,18 +458,23 @@ Deno.test("replay: a child launched ahead of the run is the run's, and goes when
 Deno.test("CLI: a run that sandboxes its policy and fails before it starts leaves no child", async () => {
   const { runCommand } = await import("../../core/commands/run.ts");
   const missing = `${CACHE}/no-such-workload.json`;
+  // This process's children: earlier tests leave esbuild's service running, so only the ones the
+  // failed run adds count. The one launched ahead of the run named the default cache, not this
+  // file's.
+  const mine = () =>
+    [...Deno.readDirSync("/proc")].filter((entry) => {
+      try {
+        const stat = Deno.readTextFileSync(`/proc/${entry.name}/stat`);
+        return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]) === Deno.pid;
+      } catch {
+        return false;
+      }
+    }).map((entry) => entry.name);
+  const before = new Set(mine());
   await assert.rejects(() => runCommand([missing, "--isolation", "process"]), /no-such-workload/);
-  // Its children: the one launched ahead of the run named the default cache, not this file's.
-  const mine = [...Deno.readDirSync("/proc")].filter((entry) => {
-    try {
-      const stat = Deno.readTextFileSync(`/proc/${entry.name}/stat`);
-      return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]) === Deno.pid;
-    } catch {
-      return false;
-    }
-  });
+  const added = mine().filter((pid) => !before.has(pid));
   assert.deepEqual(
-    mine.map((entry) => Deno.readTextFileSync(`/proc/${entry.name}/cmdline`).replaceAll("\0", " ")),
+    added.map((pid) => Deno.readTextFileSync(`/proc/${pid}/cmdline`).replaceAll("\0", " ")),
     [],
   );
 });
