@@ -14,6 +14,9 @@ Deno.test("an I/O policy makes identical decisions in-process, in a worker and i
         policy!,
         "--isolation",
         isolation,
+        // About equivalence: a loaded machine must not turn a slow batch into a stall.
+        "--deadline",
+        "10s",
         "--format",
         "json",
       ]);
