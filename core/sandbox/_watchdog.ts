@@ -176,3 +176,11 @@ self.onmessage = (event) => {
   watch();
 };
 `;
+
+/** A new watchdog thread ({@linkcode WATCHDOG_JS}), waiting for its orders; throws if none starts. */
+export function newWatchdogWorker(): Worker {
+  return new Worker(`data:text/javascript,${encodeURIComponent(WATCHDOG_JS)}`, {
+    type: "module",
+    name: "hyperhook sandbox watchdog",
+  });
+}

@@ -55,6 +55,7 @@
  */
 
 import { childExitFailure } from "./_child_exit.ts";
+import { childDenoArgs, childEnv } from "./_child_command.ts";
 import { API_VERSION } from "../protocol/definition.ts";
 import type { Batch, Reply } from "../protocol/batch.ts";
 import type { StartMessage, StartResult } from "../protocol/definition.ts";
@@ -80,10 +81,10 @@ import {
   KILLED_DEADLINE,
   KILLED_NEVER,
   KILLED_RSS,
+  newWatchdogWorker,
   processCpuMs,
   WATCH,
   WATCH_SLOTS,
-  WATCHDOG_JS,
 } from "./_watchdog.ts";
 import { OutputLimit } from "../protocol/text.ts";
 import {
@@ -184,17 +185,6 @@ function writeAllSync(file: Deno.FsFile, bytes: Uint8Array): void {
   let written = 0;
   while (written < bytes.length) written += file.writeSync(bytes.subarray(written));
 }
-
-/**
- * V8's inlining budgets raised from 460 and 920 bytes of bytecode: the kernel's and the SDK's hot
- * paths are chains of small methods that the default budget stops inlining part-way (10 to 17 %
- * faster kernels in `bench/`); and type feedback from a function's first call rather than its
- * eighth (about 4 % more on the CPU scale bench). The project's tasks pass the same flags.
- */
-const INLINING_V8_FLAGS =
-  "--max-inlined-bytecode-size=1000,--max-inlined-bytecode-size-cumulative=4000,--no-lazy-feedback-allocation";
-
-const WATCHDOG_URL = `data:text/javascript,${encodeURIComponent(WATCHDOG_JS)}`;
 
 /** What a frame from the child means: a reply, or a failure (and whether the child must go). */
 type Outcome = Reply | { failure: PolicyFailure; kill: boolean };
@@ -398,15 +388,7 @@ export class ProcessRuntime implements PolicyRuntime {
     const dir = bootstrap.slice(0, bootstrap.lastIndexOf("/"));
     const deno = [
       Deno.execPath(),
-      "run",
-      "--no-prompt",
-      "--cached-only",
-      "--no-remote",
-      "--no-npm",
-      "--no-config",
-      "--no-lock",
-      // V8 inlines the policy's hot path more deeply, as the kernel's tasks ask for themselves.
-      `--v8-flags=--max-old-space-size=${this.#options.heapMiB},${INLINING_V8_FLAGS}`,
+      ...childDenoArgs(this.#options.heapMiB),
       bootstrap,
       String(this.#options.maxMessageBytes),
       String(this.#options.maxLogCharsPerBatch),
@@ -416,8 +398,7 @@ export class ProcessRuntime implements PolicyRuntime {
     const command = new Deno.Command(program!, {
       args,
       clearEnv: true,
-      // TZ: local dates read the same on every machine.
-      env: { DENO_DIR: `${dir}/deno-dir`, NO_COLOR: "1", DENO_NO_UPDATE_CHECK: "1", TZ: "UTC" },
+      env: childEnv(dir),
       stdin: "piped",
       stdout: "piped",
       stderr: "piped",
@@ -451,7 +432,7 @@ export class ProcessRuntime implements PolicyRuntime {
     if (stdout === undefined) return;
     let watchdog: Worker;
     try {
-      watchdog = new Worker(WATCHDOG_URL, { type: "module", name: "hyperhook sandbox watchdog" });
+      watchdog = newWatchdogWorker();
     } catch {
       stdout.close();
       return;

@@ -31,6 +31,7 @@
  */
 
 import { childExitFailure } from "./_child_exit.ts";
+import { childDenoArgs, childEnv } from "./_child_command.ts";
 import { serialize } from "node:v8";
 import type { Batch, Reply } from "../protocol/batch.ts";
 import type { Domain, StartMessage, StartResult } from "../protocol/definition.ts";
@@ -60,9 +61,9 @@ import {
   KILLED_DEADLINE,
   KILLED_NEVER,
   KILLED_RSS,
+  newWatchdogWorker,
   WATCH,
   WATCH_SLOTS,
-  WATCHDOG_JS,
 } from "./_watchdog.ts";
 
 const DOMAINS: readonly Domain[] = ["cpu", "memory", "io", "placement"];
@@ -95,10 +96,6 @@ const MAX_RELAUNCHES = 3;
 const STDERR_TAIL_CHARS = 16 * 1024;
 const MIB = 1 << 20;
 const EMPTY: unknown[] = [];
-/** The V8 flags of the project's tasks (see `process.ts`): the child runs the kernel's hot paths. */
-const INLINING_V8_FLAGS =
-  "--max-inlined-bytecode-size=1000,--max-inlined-bytecode-size-cumulative=4000,--no-lazy-feedback-allocation";
-const WATCHDOG_URL = `data:text/javascript,${encodeURIComponent(WATCHDOG_JS)}`;
 
 /** The kernel files written so far in this process, by path. */
 const kernelFiles = new Map<string, Promise<string>>();
@@ -148,20 +145,9 @@ async function spawnKernelChild(
   if (cancelled()) return undefined;
   const dir = path.slice(0, path.lastIndexOf("/"));
   return new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--no-prompt",
-      "--cached-only",
-      "--no-remote",
-      "--no-npm",
-      "--no-config",
-      "--no-lock",
-      `--v8-flags=--max-old-space-size=${heapCapMiB},${INLINING_V8_FLAGS}`,
-      path,
-      String(heapCapMiB),
-    ],
+    args: [...childDenoArgs(heapCapMiB), path, String(heapCapMiB)],
     clearEnv: true,
-    env: { DENO_DIR: `${dir}/deno-dir`, NO_COLOR: "1", DENO_NO_UPDATE_CHECK: "1" },
+    env: childEnv(dir),
     stdin: "piped",
     stdout: "piped",
     stderr: "piped",
@@ -1068,10 +1054,10 @@ export class ReplaySession {
   }
 }
 
-/** Starts a watchdog thread ({@linkcode WATCHDOG_JS}): it waits for its orders. */
+/** Starts a watchdog thread ({@linkcode newWatchdogWorker}): it waits for its orders. */
 function startWatchdog(): Worker | undefined {
   try {
-    const worker = new Worker(WATCHDOG_URL, { type: "module", name: "hyperhook sandbox watchdog" });
+    const worker = newWatchdogWorker();
     // Until it is given its orders; then an error means it is not ready (see #goBlocking).
     worker.onerror = (event) => event.preventDefault();
     return worker;
