@@ -18,6 +18,7 @@
 // 16 M references) and `io` (io_bench.ts's: deadline, 400,000 requests).
 import { parseArgs } from "node:util";
 import { ioWorkload, memoryWorkload, scaleWorkload } from "./_workloads.ts";
+import { childrenCpuMs, median } from "./_measure.ts";
 
 const FLAGS = [
   "--max-inlined-bytecode-size=1000",
@@ -99,20 +100,6 @@ interface Sample {
 }
 const samples = chosen.map(() => roots.map(() => [] as Sample[]));
 
-/**
- * CPU time of this process's waited-for children so far, in ms (Linux: /proc, in ticks of 10 ms),
- * or NaN. Children run one at a time here, so a difference is one child's, and its own children's.
- */
-function childrenCpuMs(): number {
-  try {
-    const stat = Deno.readTextFileSync("/proc/self/stat");
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    return (Number(fields[13]) + Number(fields[14])) * 10;
-  } catch {
-    return NaN;
-  }
-}
-
 async function once(argv: string[], cwd: string): Promise<Sample> {
   const cpuBefore = childrenCpuMs();
   const started = performance.now();
@@ -150,11 +137,6 @@ for (let round = 0; round < rounds; round++) {
 }
 await Deno.remove(dir, { recursive: true });
 
-const median = (values: number[]) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-};
 const fixed = (ms: number) => ms.toFixed(0).padStart(6);
 
 console.log(

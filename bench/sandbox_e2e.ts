@@ -26,6 +26,7 @@
  */
 
 import { parseArgs } from "node:util";
+import { childrenCpuMs, median } from "./_measure.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -74,13 +75,6 @@ await Deno.writeTextFile(
   }),
 );
 
-/** CPU time of this process's finished children (user + system), in ms. */
-function childrenCpuMs(): number {
-  const stat = Deno.readTextFileSync("/proc/self/stat");
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return (Number(fields[13]) + Number(fields[14])) * 10;
-}
-
 /** One whole run of a variant (`isolation` or `isolation@base`): wall and CPU time, eventsHash. */
 async function run(policy: string, variant: string): Promise<
   { wallMs: number; cpuMs: number; hash: string }
@@ -117,12 +111,6 @@ async function run(policy: string, variant: string): Promise<
     throw new Error(`${policy} under ${variant}: ${JSON.stringify(report.incidents)}`);
   }
   return { wallMs, cpuMs: childrenCpuMs() - cpuBefore, hash: report.eventsHash };
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = sorted.length >> 1;
-  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
 }
 
 const load = () => Deno.readTextFileSync("/proc/loadavg").split(" ").slice(0, 3).join(" ");

@@ -19,6 +19,7 @@ import { createSimulation } from "../core/simulation/mod.ts";
 import { parseWorkload } from "../core/workload/load.ts";
 import { TraceFile } from "../core/observe/trace.ts";
 import { scaleWorkload } from "./_workloads.ts";
+import { childrenCpuMs, median } from "./_measure.ts";
 
 const { values, positionals } = parseArgs({
   args: Deno.args,
@@ -48,12 +49,6 @@ await Deno.writeTextFile(workloadPath, JSON.stringify(json, null, 1));
 const tracePath = `${dir}/trace.json`;
 const root = new URL("..", import.meta.url).pathname;
 
-const median = (values: number[]) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-};
-
 interface Sample {
   ms: number;
   cpuMs: number;
@@ -65,17 +60,6 @@ interface Sample {
 function threadCpuMs(): number {
   try {
     return Number(Deno.readTextFileSync("/proc/thread-self/schedstat").split(" ")[0]) / 1e6;
-  } catch {
-    return NaN;
-  }
-}
-
-/** The CPU time (user and system) of this process's waited-for children so far, in ms, or NaN. */
-function childrenCpuMs(): number {
-  try {
-    const stat = Deno.readTextFileSync("/proc/self/stat");
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    return (Number(fields[13]) + Number(fields[14])) * 10;
   } catch {
     return NaN;
   }
