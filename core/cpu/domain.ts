@@ -109,6 +109,11 @@ export class CpuDomain implements VmDomain<CpuVm, CpuParamsSet, CpuFigures>, Vcp
     return this.vcpus[index]?.vm.id;
   }
 
+  /** Keeps no latency histograms from now on (see {@linkcode WaitBuffer.discard}). */
+  discardLatencies(): void {
+    this.#waits.discard();
+  }
+
   /** Scheduling latency of every vCPU (runnable to running), merged from the VMs'. */
   latency(): Histogram {
     const all = new Histogram();

@@ -92,6 +92,15 @@ export class WaitBuffer {
     if ((this.#count = count + 1) === WAIT_BATCH) this.flush();
   }
 
+  /**
+   * From now on, drops the waits instead of recording them: for a copy of the kernel whose report
+   * nobody reads (the replay child's), where the histograms would only cost time.
+   */
+  discard(): void {
+    this.#count = 0;
+    this.record = () => {};
+  }
+
   /** Records the waits of the batch. */
   flush(): void {
     const histograms = this.#histograms, vms = this.#vm, ns = this.#ns;

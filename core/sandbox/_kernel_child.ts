@@ -33,7 +33,6 @@ import {
 } from "../protocol/definition.ts";
 import { createSimulation, type PolicyChoice, type SimulateOptions } from "../simulation/mod.ts";
 import { internals } from "../simulation/internals.ts";
-import { WaitBuffer } from "../cpu/model.ts";
 import type { Workload } from "../workload/schema.ts";
 import { InlineRuntime } from "./inline.ts";
 import { checkStartResult, POLICY_HOST_JS } from "./_policy_host.ts";
@@ -454,8 +453,9 @@ async function main(): Promise<void> {
     });
     // The kernel keeps the decision log and the books its report is made of; this copy's would
     // only cost time (no decision reads them: the vCPUs' latency histograms are the largest).
-    internals(simulation).kernel.log.record = () => {};
-    WaitBuffer.prototype.record = () => {};
+    const parts = internals(simulation);
+    parts.kernel.log.record = () => {};
+    parts.cpu.discardLatencies();
     await simulation.run();
     // What the policies' dropped promises still had to say (chains of callbacks), before the end.
     await new Promise((resolve) => setTimeout(resolve, 0));
