@@ -35,8 +35,10 @@ import {
   defaultHighWatermark,
   HOST_CPU_DEFAULTS,
   HOST_MEMORY_DEFAULTS,
+  IO_WEIGHT,
   MEMORY_DEFAULTS,
   VM_DEFAULTS,
+  VM_IO_DEFAULTS,
   VM_WEIGHT,
 } from "./defaults.ts";
 import { checkDiskSpec, type DiskSpec } from "./disk_specs.ts";
@@ -412,12 +414,12 @@ function quickMemory(value: unknown): MemoryWorkload | undefined {
 /** A VM's `io` of generators alone (explicit `requests` and `trace` go to the schema). */
 function quickIo(value: unknown): VmIoWorkload | undefined {
   if (!isPlainObject(value) || !keysWithin(value, IO_KEYS)) return undefined;
-  const weight = integer(value.weight, 1, 10000, 100);
+  const weight = integer(value.weight, IO_WEIGHT.min, IO_WEIGHT.max, VM_IO_DEFAULTS.weight);
   const deadline = duration(value.deadline, true);
   if (weight === undefined || (value.deadline !== undefined && deadline === undefined)) {
     return undefined;
   }
-  let max = { rbps: 0, wbps: 0, riops: 0, wiops: 0 };
+  let max = { ...VM_IO_DEFAULTS.max };
   if (value.max !== undefined) {
     const given = value.max;
     if (!isPlainObject(given) || !keysWithin(given, IO_MAX_KEYS)) return undefined;
