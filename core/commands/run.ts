@@ -8,6 +8,7 @@ import type { Report } from "../report/report.ts";
 import type { RunObserver } from "../report/recorder.ts";
 import { formatReport } from "../report/table.ts";
 import { createSimulation, type SimulateOptions } from "../simulation/mod.ts";
+import { isModuleReference } from "../simulation/loader.ts";
 import { quickWorkload, quickWorkloadJson } from "../workload/quick.ts";
 import type { Workload } from "../workload/schema.ts";
 import {
@@ -183,7 +184,7 @@ async function prelaunchSandbox(
   const isolation = values.isolation;
   const modules = ["cpu", "memory", "io"].some((domain) => {
     const name = values[domain];
-    return typeof name === "string" && /[./\\:]/.test(name);
+    return typeof name === "string" && isModuleReference(name);
   });
   if (!(isolation === "process" || (isolation === undefined && modules))) return undefined;
   let sandbox;

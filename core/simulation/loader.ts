@@ -126,7 +126,7 @@ async function bundlePolicy(
 }
 
 /** Whether a reference looks like a module rather than a (mistyped) built-in name. */
-function isModuleReference(reference: string): boolean {
+export function isModuleReference(reference: string): boolean {
   return /^(npm|jsr|https?|file):/.test(reference) || /[./\\]/.test(reference);
 }
 
