@@ -1,0 +1,744 @@
+/**
+ * One run recorded into a trace file ({@linkcode TraceFile} in `trace.ts`): the events of its
+ * decision log and its policies' batches, written as bytes as the run goes.
+ *
+ * @module
+ */
+
+import { LOG } from "../engine/decision_log.ts";
+import { CPU_LOG } from "../cpu/domain.ts";
+import { MEMORY_LOG } from "../memory/domain.ts";
+import { IO_LOG } from "../io/domain.ts";
+import { CPU_OP, IO_OP, STOP_REASONS } from "../protocol/ops.ts";
+import type { Batch, Reply } from "../protocol/batch.ts";
+import type { Domain } from "../protocol/definition.ts";
+import type { Simulation } from "../simulation/mod.ts";
+import type { SimulationParts } from "../simulation/build.ts";
+import { internals } from "../simulation/internals.ts";
+import { DecisionNames } from "./decisions.ts";
+import { watchBatches } from "./batches.ts";
+import { bytesOf, put, putInteger, putMicros, putNumber } from "./_json_bytes.ts";
+import type { TraceFile } from "./trace.ts";
+
+const DUR = bytesOf(`,"dur":`);
+const END = bytesOf("},\n");
+const ARGS_END = bytesOf("]]}},\n");
+const NULL = bytesOf("null");
+const NAME = bytesOf(`,"name":"`);
+const NOTIFICATIONS = bytesOf(`","args":{"notifications":`);
+const QUERIES = bytesOf(`,"queries":[`);
+const ANSWERS = bytesOf(`],"answers":[`);
+const NEXT_ANSWER = bytesOf(`],[`);
+const PLUS = bytesOf(" +");
+const RUNNABLE = bytesOf(`,"name":"runnable","args":{"vCPUs":`);
+const SHARE = bytesOf(`,"name":"share","args":{"%":`);
+const RESIDENT = bytesOf(`,"name":"resident","args":{"frames":`);
+const COUNTER_TS = bytesOf(`},"ts":`);
+/** The stop code of a run still going when the run ended. */
+const END_OF_RUN = STOP_REASONS.length;
+/** Per stop reason (its code): what follows a slice's `sliceNs`. */
+const STOP_BYTES: Uint8Array[] = [...STOP_REASONS, "end of run"].map((stop) =>
+  bytesOf(`,"stop":"${stop}"}`)
+);
+
+const QUERY_NAMES: Record<Domain, Record<number, string>> = {
+  cpu: { 20: "dispatch", 21: "preempt", 22: "tick", 23: "timer", 24: "sync" },
+  memory: { 20: "victim", 21: "reclaim", 22: "balance" },
+  io: { 20: "dispatch" },
+  placement: {},
+};
+const DOMAIN_TID: Record<Domain, number> = { cpu: 1, memory: 2, io: 3, placement: 4 };
+const QUERY_ARG: Record<string, string> = {
+  "cpu dispatch": "pCPU",
+  "cpu preempt": "vCPU",
+  "cpu tick": "pCPU",
+  "io dispatch": "disk",
+};
+
+/** Most windows a run's share counters are kept in before two become one. */
+export const MAX_WINDOWS = 128;
+
+/**
+ * `array[index] = value`, filling the gap before it with `fill`: an index far past the end would
+ * turn the array into a dictionary, slow to read at every event.
+ */
+function setDense<T>(array: T[], index: number, value: T, fill: T): void {
+  while (array.length < index) array.push(fill);
+  array[index] = value;
+}
+
+/** A query's name, and what a batch that asks it alone writes around its notifications' count. */
+interface QueryText {
+  /** `dispatch pCPU 3` */
+  name: Uint8Array;
+  /** `,"name":"dispatch pCPU 3","args":{"notifications":` */
+  alone: Uint8Array;
+  /** `,"queries":["dispatch pCPU 3"],"answers":[[` */
+  aloneNext: Uint8Array;
+}
+
+function queryText(name: string): QueryText {
+  return {
+    name: bytesOf(name),
+    alone: bytesOf(`,"name":"${name}","args":{"notifications":`),
+    aloneNext: bytesOf(`,"queries":["${name}"],"answers":[[`),
+  };
+}
+
+/** A batch asked of a domain's policy: its queries (opcode, first argument), until answered. */
+interface Asked {
+  waiting: boolean;
+  atNs: number;
+  notifications: number;
+  count: number;
+  ops: Float64Array;
+  args: Float64Array;
+}
+
+function asking(): Asked {
+  return {
+    waiting: false,
+    atNs: 0,
+    notifications: 0,
+    count: 0,
+    ops: new Float64Array(64),
+    args: new Float64Array(64),
+  };
+}
+
+/** One run recorded into a {@linkcode TraceFile}. */
+export class TraceRun {
+  /** The run's label, when the file holds several. */
+  readonly label: string | undefined;
+  readonly #file: TraceFile;
+  readonly #simulation: Simulation;
+  /** The simulation's kernel and domains, which name what the records number. */
+  readonly #parts: SimulationParts;
+  readonly #names: DecisionNames;
+  readonly #pid: number;
+  readonly #from: number;
+  readonly #to: number;
+  /** Per pCPU: the vCPU running (-1: none), since when, with what slice. */
+  #running: Int32Array;
+  #runningSince: Float64Array;
+  #runningSlice: Float64Array;
+  /** Per pCPU: `,"tid":…,"ts":` of its slices. */
+  #tidTs: Uint8Array[];
+  /**
+   * Per vCPU: the start of its slices (`{"ph":"X","pid":…,"name":…,"cat":"vcpu","args":{"vm":…,
+   * "vcpu":…,"sliceNs":`), encoded once.
+   */
+  #vcpuText: (Uint8Array | undefined)[] = [];
+  /** Per vCPU: its VM index + 1 (0: not looked up yet). */
+  #vcpuVm = new Int32Array(64);
+  /** Per vCPU: `"VM/i"` (quoted), as a batch's answers name it. */
+  #vcpuNames: (Uint8Array | undefined)[] = [];
+  /** Per vCPU: runnable (as the CPU batches told). */
+  #runnable = new Uint8Array(64);
+  /** Per VM: runnable vCPUs, resident frames. */
+  #vmRunnable: number[] = [];
+  #vmResident: number[] = [];
+  /** `{"ph":"C","pid":` */
+  #counterHead = bytesOf(`{"ph":"C","pid":`);
+  /** Per frame: the VM index holding it + 1 (0: free). */
+  #frameVm = new Int32Array(0);
+  /** The share counters' window (ns), and whether it may grow (no window given, no `stopAt`). */
+  #windowNs: number;
+  #windowGrows: boolean;
+  /** Per VM: its run time in each window from the trace window's start. */
+  #vmWindows: (Float64Array | undefined)[] = [];
+  /** Per disk: the job in service (end ns, or -1) and its event's text without `dur`. */
+  #diskEnd: number[] = [];
+  #diskStart: number[] = [];
+  #diskText: string[] = [];
+  /** Requests queued at the policy: id → submitted ns. */
+  #submitted = new Map<number, number>();
+  /** The batch asked of each domain, waiting for its answer. */
+  #asked: Record<Domain, Asked> = {
+    cpu: asking(),
+    memory: asking(),
+    io: asking(),
+    placement: asking(),
+  };
+  /** Per domain: `{"ph":"i","pid":…,"tid":…,"ts":` of its batches. */
+  #batchHead: Record<Domain, Uint8Array>;
+  /** Per domain and query opcode: its name, with its argument's for each argument seen. */
+  #queryNames: Record<Domain, (QueryText | (QueryText | undefined)[])[]> = {
+    cpu: [],
+    memory: [],
+    io: [],
+    placement: [],
+  };
+  /** Where recording stopped (simulated ns of this run) when the size cap was reached. */
+  #until = Infinity;
+  #finished = false;
+  #vmsSeen = 0;
+  #disksSeen = 0;
+
+  /**
+   * Use {@linkcode TraceFile.watch}.
+   *
+   * @ignore
+   */
+  constructor(
+    file: TraceFile,
+    simulation: Simulation,
+    pid: number,
+    label: string | undefined,
+    options: { shareWindowNs?: number },
+  ) {
+    this.#file = file;
+    this.#simulation = simulation;
+    this.#parts = internals(simulation);
+    this.#names = new DecisionNames(simulation);
+    this.#pid = pid;
+    this.label = label;
+    this.#from = file.fromNs;
+    this.#to = file.toNs;
+    const pcpus = internals(simulation).cpu.pcpus.length;
+    this.#running = new Int32Array(pcpus).fill(-1);
+    this.#runningSince = new Float64Array(pcpus);
+    this.#runningSlice = new Float64Array(pcpus);
+    this.#tidTs = Array.from({ length: pcpus }, (_, p) => bytesOf(`,"tid":${p},"ts":`));
+    const head = (tid: number) => bytesOf(`{"ph":"i","pid":${pid + 3},"tid":${tid},"ts":`);
+    this.#batchHead = { cpu: head(1), memory: head(2), io: head(3), placement: head(4) };
+    // The share window: as given; else 1/100 of the traced part of the run when its end is
+    // known, else it starts at 1 ms and doubles whenever the windows would pass 128.
+    const end = Math.min(simulation.stopAtNs ?? Infinity, this.#to);
+    this.#windowGrows = options.shareWindowNs === undefined && !Number.isFinite(end);
+    this.#windowNs = options.shareWindowNs ??
+      Math.max(1_000_000, Number.isFinite(end) ? Math.round((end - this.#from) / 100) : 0);
+    const frames = internals(simulation).memory?.frames ?? 0;
+    this.#frameVm = new Int32Array(frames);
+    internals(simulation).kernel.log.observe((domain, kind, atNs, a, b, c) =>
+      this.#record(domain, kind, atNs, a, b, c)
+    );
+    watchBatches(simulation, {
+      batch: (domain, batch) => this.#batch(domain, batch),
+      reply: (domain, reply) => this.#reply(domain, reply),
+    });
+  }
+
+  #push(event: string, atNs: number): void {
+    this.#file.push(event, atNs, this);
+  }
+
+  #inWindow(atNs: number): boolean {
+    return atNs >= this.#from && atNs < this.#to;
+  }
+
+  /** Adds the complete slice `[start, end)` of `text` (clipped to the window). */
+  #slice(text: string, startNs: number, endNs: number): void {
+    const start = Math.max(startNs, this.#from), end = Math.min(endNs, this.#to);
+    if (end < start || (end === start && !this.#inWindow(startNs))) return;
+    this.#push(`{"ph":"X",${text},"ts":${start / 1000},"dur":${(end - start) / 1000}}`, start);
+  }
+
+  #instant(pidTid: string, name: string, atNs: number, args: string, global = false): void {
+    if (!this.#inWindow(atNs)) return;
+    this.#push(
+      `{"ph":"i","s":"${global ? "g" : "t"}",${pidTid},"name":${JSON.stringify(name)},"ts":${
+        atNs / 1000
+      },"args":${args}}`,
+      atNs,
+    );
+  }
+
+  /** Writes a counter event of `vm` at `atNs` into `out` from `at`; returns the offset after. */
+  #writeCounter(at: number, vm: number, counter: Uint8Array, value: number, atNs: number): number {
+    const out = this.#file.out, buffer = out.buffer;
+    let p = put(buffer, at, this.#counterHead);
+    p = putInteger(buffer, p, this.#pid + 100 + vm);
+    p = put(buffer, p, counter);
+    p = putNumber(buffer, p, value);
+    p = put(buffer, p, COUNTER_TS);
+    p = putMicros(buffer, p, atNs);
+    p = put(buffer, p, END);
+    out.length = p;
+    return p;
+  }
+
+  #counter(vm: number, counter: Uint8Array, value: number, atNs: number): void {
+    const file = this.#file;
+    if (!this.#inWindow(atNs) || file.cutAtNs !== undefined) return;
+    const at = file.out.begin();
+    this.#writeCounter(at, vm, counter, value, atNs);
+    file.end(at, atNs, this);
+  }
+
+  /** The start of vCPU `id`'s slices, encoded once. */
+  #vcpuLabel(id: number): Uint8Array {
+    let bytes = this.#vcpuText[id];
+    if (bytes === undefined) {
+      const { vm, index } = this.#names.vcpu(id);
+      const name = this.#names.vm(vm);
+      bytes = bytesOf(
+        `{"ph":"X","pid":${this.#pid + 1},"name":${
+          JSON.stringify(`${name}/${index}`)
+        },"cat":"vcpu","args":{"vm":${JSON.stringify(name)},"vcpu":${index},"sliceNs":`,
+      );
+      setDense(this.#vcpuText, id, bytes, undefined);
+    }
+    return bytes;
+  }
+
+  /** The VM index of a vCPU (cached: asked at every slice and counter). */
+  #vmOf(vcpu: number): number {
+    let table = this.#vcpuVm;
+    if (vcpu >= table.length) {
+      table = new Int32Array(Math.max(vcpu + 1, 2 * table.length));
+      table.set(this.#vcpuVm);
+      this.#vcpuVm = table;
+    }
+    const known = table[vcpu]!;
+    if (known > 0) return known - 1;
+    const vm = this.#names.vcpu(vcpu).vm;
+    table[vcpu] = vm + 1;
+    return vm;
+  }
+
+  #record(domain: number, kind: number, atNs: number, a: number, b: number, c: number): void {
+    if (domain === LOG.cpu) {
+      if (kind === CPU_LOG.RUN) {
+        this.#running[b] = a;
+        this.#runningSince[b] = atNs;
+        this.#runningSlice[b] = c;
+        return;
+      }
+      if (kind === CPU_LOG.STOP) {
+        if (this.#running[b] !== a) return;
+        this.#running[b] = -1;
+        this.#closeRun(b, a, atNs, c);
+        return;
+      }
+    } else if (domain === LOG.memory) {
+      this.#memory(kind, atNs, a, b);
+    } else if (domain === LOG.io) {
+      if (kind === IO_LOG.START || kind === IO_LOG.SEEK) {
+        const disk = kind === IO_LOG.START ? b : a;
+        this.#endService(disk, Infinity);
+        let text: string;
+        if (kind === IO_LOG.START) {
+          const vm = this.#names.requestVm.get(a);
+          const vmText = vm === undefined ? "" : `,"vm":${JSON.stringify(this.#names.vm(vm))}`;
+          text = `"pid":${
+            this.#pid + 2
+          },"tid":${disk},"name":"request ${a}","cat":"io","args":{"request":${a}${vmText},"serviceNs":${c}}`;
+          const submitted = this.#submitted.get(a);
+          if (submitted !== undefined) {
+            this.#submitted.delete(a);
+            this.#queued(disk, a, submitted, atNs, vmText);
+          }
+        } else {
+          text = `"pid":${
+            this.#pid + 2
+          },"tid":${disk},"name":"seek to ${b}","cat":"seek","args":{"cylinder":${b},"serviceNs":${c}}`;
+        }
+        this.#diskStart[disk] = atNs;
+        this.#diskEnd[disk] = atNs + c;
+        this.#diskText[disk] = text;
+        this.#disksSeen = Math.max(this.#disksSeen, disk + 1);
+        return;
+      }
+    } else if (domain === LOG.kernel) {
+      const decision = this.#names.describe(domain, kind, atNs, a, b, c);
+      const name = decision.decision === "swap"
+        ? `swap: ${decision.affects} policy ${decision.policy}`
+        : `eject: ${decision.affects} policy`;
+      this.#instant(`"pid":${this.#pid + 3},"tid":0`, name, atNs, JSON.stringify(decision), true);
+      return;
+    }
+    const decision = this.#names.describe(domain, kind, atNs, a, b, c);
+    const args = JSON.stringify(decision);
+    const isParams = decision.decision === "params" || decision.decision === "target";
+    const tid = domain === LOG.cpu ? 1 : domain === LOG.memory ? 2 : 3;
+    if (isParams) {
+      const vm = this.#parts.cpu.vms.find((v) => v.id === decision.vm);
+      const params = domain === LOG.cpu && vm !== undefined ? JSON.stringify(vm.params) : args;
+      this.#instant(
+        `"pid":${this.#pid + 3},"tid":${tid}`,
+        `params: ${decision.vm} (${decision.domain})`,
+        atNs,
+        params,
+        true,
+      );
+      return;
+    }
+    this.#instant(
+      `"pid":${this.#pid + 3},"tid":${tid}`,
+      `${decision.decision}${decision.vm === undefined ? "" : ` ${decision.vm}`}`,
+      atNs,
+      args,
+    );
+  }
+
+  /** Ends vCPU `vcpu`'s run on pCPU `pcpu` at `endNs` (`stop`: why, a stop reason's code). */
+  #closeRun(pcpu: number, vcpu: number, endNs: number, stop: number): void {
+    const startNs = this.#runningSince[pcpu]!, slice = this.#runningSlice[pcpu]!;
+    const start = Math.max(startNs, this.#from), end = Math.min(endNs, this.#to);
+    if (end < start || (end === start && !this.#inWindow(startNs))) return;
+    this.#ran(this.#vmOf(vcpu), start, Math.min(end, this.#until));
+    const file = this.#file;
+    if (file.cutAtNs !== undefined) return;
+    const out = file.out, at = out.begin(), buffer = out.buffer;
+    let p = put(buffer, at, this.#vcpuLabel(vcpu));
+    if (Number.isSafeInteger(slice) && slice >= 0) p = putInteger(buffer, p, slice);
+    else p = put(buffer, p, Number.isFinite(slice) ? bytesOf(String(slice)) : NULL);
+    p = put(buffer, p, STOP_BYTES[stop] ?? bytesOf(`,"stop":"${stop}"}`));
+    p = put(buffer, p, this.#tidTs[pcpu]!);
+    p = putMicros(buffer, p, start);
+    p = put(buffer, p, DUR);
+    p = putMicros(buffer, p, end - start);
+    out.length = put(buffer, p, END);
+    file.end(at, start, this);
+  }
+
+  /** Adds `[start, end)` (inside the trace window) to VM `vm`'s run time in the share windows. */
+  #ran(vm: number, start: number, end: number): void {
+    if (vm < 0 || end <= start) return;
+    const from = this.#from;
+    let index = Math.floor((start - from) / this.#windowNs);
+    const last = Math.floor((end - from) / this.#windowNs);
+    if (last >= MAX_WINDOWS && this.#windowGrows) {
+      this.#widen(last);
+      index = Math.floor((start - from) / this.#windowNs);
+    }
+    let windows = this.#vmWindows[vm];
+    const needed = Math.floor((end - from) / this.#windowNs) + 1;
+    if (windows === undefined || windows.length < needed) {
+      const bigger = new Float64Array(Math.max(needed, 2 * (windows?.length ?? 0), 16));
+      if (windows !== undefined) bigger.set(windows);
+      windows = bigger;
+      setDense(this.#vmWindows, vm, bigger, undefined);
+    }
+    let at = start;
+    while (at < end) {
+      const windowEnd = Math.min(end, from + (index + 1) * this.#windowNs);
+      windows[index] = windows[index]! + windowEnd - at;
+      at = windowEnd;
+      index++;
+    }
+  }
+
+  /** Doubles the share window until window `last` fits in {@linkcode MAX_WINDOWS}. */
+  #widen(last: number): void {
+    let factor = 1;
+    while (Math.floor(last / factor) >= MAX_WINDOWS) factor *= 2;
+    this.#windowNs *= factor;
+    for (let vm = 0; vm < this.#vmWindows.length; vm++) {
+      const windows = this.#vmWindows[vm];
+      if (windows === undefined) continue;
+      const merged = new Float64Array(windows.length);
+      for (let i = 0; i < windows.length; i++) {
+        const to = Math.floor(i / factor);
+        merged[to] = merged[to]! + windows[i]!;
+      }
+      this.#vmWindows[vm] = merged;
+    }
+  }
+
+  /**
+   * The share counters: for each window that starts before `endNs`, each VM's run time over the
+   * host's capacity then (a counter holds its value until the next: only changes are written).
+   */
+  #shares(endNs: number): void {
+    const file = this.#file, windowNs = this.#windowNs, pcpus = this.#running.length;
+    const vms = this.#vmsSeen, last: number[] = [];
+    for (let index = 0;; index++) {
+      const start = this.#from + index * windowNs;
+      if (start >= endNs) return;
+      const capacity = (Math.min(start + windowNs, endNs) - start) * pcpus;
+      for (let vm = 0; vm < vms; vm++) {
+        const ran = this.#vmWindows[vm]?.[index] ?? 0;
+        const share = Math.round(1e4 * ran / capacity) / 100;
+        if (share === last[vm]) continue;
+        last[vm] = share;
+        const at = file.out.begin();
+        this.#writeCounter(at, vm, SHARE, share, start);
+        if (!file.endCounter(at)) return;
+      }
+    }
+  }
+
+  /**
+   * The size cap stopped the recording, in this run at `atNs` (undefined: in another run, or
+   * before this one began; now, then): the share counters stop there too.
+   *
+   * @ignore
+   */
+  stopped(atNs?: number): void {
+    this.#until = atNs ?? this.#simulation.nowNs;
+  }
+
+  /** Ends disk `disk`'s job in service, at its end or at `atNs`, whichever is first. */
+  #endService(disk: number, atNs: number): void {
+    const end = this.#diskEnd[disk];
+    if (end === undefined || end < 0) return;
+    this.#diskEnd[disk] = -1;
+    this.#slice(this.#diskText[disk]!, this.#diskStart[disk]!, Math.min(end, atNs));
+  }
+
+  #queued(disk: number, id: number, fromNs: number, toNs: number, vmText: string): void {
+    const start = Math.max(fromNs, this.#from), end = Math.min(toNs, this.#to);
+    if (end < start) return;
+    const common = `"pid":${
+      this.#pid + 2
+    },"tid":${disk},"cat":"queue","name":"queued","id":${id},"args":{"request":${id}${vmText}}`;
+    this.#push(`{"ph":"b",${common},"ts":${start / 1000}}`, start);
+    this.#push(`{"ph":"e",${common},"ts":${end / 1000}}`, end);
+  }
+
+  #memory(kind: number, atNs: number, frame: number, vm: number): void {
+    const owners = this.#frameVm;
+    if (kind === MEMORY_LOG.LOAD || kind === MEMORY_LOG.EVICT) {
+      const before = (owners[frame] ?? 0) - 1;
+      if (before >= 0) this.#resident(before, -1, atNs);
+      owners[frame] = kind === MEMORY_LOG.LOAD ? vm + 1 : 0;
+      if (kind === MEMORY_LOG.LOAD) this.#resident(vm, 1, atNs);
+    } else if (kind === MEMORY_LOG.REMOVE) {
+      // `frame` is the VM here: its frames are freed with it.
+      for (let f = 0; f < owners.length; f++) if (owners[f] === frame + 1) owners[f] = 0;
+      setDense(this.#vmResident, frame, 0, 0);
+      this.#counter(frame, RESIDENT, 0, atNs);
+    }
+  }
+
+  #resident(vm: number, delta: number, atNs: number): void {
+    const value = (this.#vmResident[vm] ?? 0) + delta;
+    setDense(this.#vmResident, vm, value, 0);
+    this.#counter(vm, RESIDENT, value, atNs);
+  }
+
+  #batch(domain: Domain, batch: Batch): void {
+    const nums = batch.nums, length = batch.length, now = this.#parts.kernel.now;
+    const asked = this.#asked[domain], cpu = domain === "cpu";
+    let notifications = 0, count = 0;
+    for (let i = 0; i < length;) {
+      const op = nums[i]!, atNs = nums[i + 1]!, args = i + 3;
+      i = args + nums[i + 2]!;
+      if (op >= 20) {
+        if (count === asked.ops.length) this.#moreRoom(asked);
+        asked.ops[count] = op;
+        asked.args[count++] = i > args ? nums[args]! : NaN;
+        continue;
+      }
+      notifications++;
+      if (cpu) {
+        if (op === CPU_OP.ENQUEUE) this.#setRunnable(nums[args]!, 1, atNs);
+        else if (op === CPU_OP.STOPPING) {
+          const reason = nums[args + 2]!;
+          if (reason === 1 || reason === 2) this.#setRunnable(nums[args]!, 0, atNs);
+        } else if (op === CPU_OP.VM_REMOVE) {
+          const vm = this.#parts.cpu.vms[nums[args]!];
+          for (const id of vm?.vcpus ?? []) this.#setRunnable(id, 0, atNs);
+        }
+      } else if (domain === "io" && op === IO_OP.SUBMIT) {
+        const id = nums[args]!, vm = nums[args + 1]!;
+        this.#names.requestVm.set(id, vm);
+        if (nums[args + 9] === 0) this.#submitted.set(id, nums[args + 7]!);
+      }
+    }
+    asked.count = count;
+    asked.waiting = count > 0 && this.#inWindow(now) && this.#file.cutAtNs === undefined;
+    asked.atNs = now;
+    asked.notifications = notifications;
+  }
+
+  #moreRoom(asked: Asked): void {
+    const ops = new Float64Array(2 * asked.ops.length), args = new Float64Array(ops.length);
+    ops.set(asked.ops);
+    args.set(asked.args);
+    asked.ops = ops;
+    asked.args = args;
+  }
+
+  /** A query's name (`dispatch pCPU 3`) and the text of a batch of it alone, encoded once. */
+  #query(domain: Domain, op: number, arg: number): QueryText {
+    const names = this.#queryNames[domain];
+    let name = names[op];
+    if (name === undefined) {
+      const word = QUERY_NAMES[domain][op] ?? `op ${op}`;
+      name = QUERY_ARG[`${domain} ${word}`] === undefined ? queryText(word) : [];
+      names[op] = name;
+    }
+    if (!Array.isArray(name)) return name;
+    const key = Number.isSafeInteger(arg) && arg >= 0 && arg < 1 << 20 ? arg : -1;
+    let named = key < 0 ? undefined : name[key];
+    if (named === undefined) {
+      const word = QUERY_NAMES[domain][op] ?? `op ${op}`;
+      named = queryText(`${word} ${QUERY_ARG[`${domain} ${word}`]} ${arg}`);
+      if (key >= 0) setDense(name, key, named, undefined);
+    }
+    return named;
+  }
+
+  #reply(domain: Domain, reply: Reply): void {
+    const asked = this.#asked[domain], file = this.#file;
+    if (!asked.waiting) return;
+    asked.waiting = false;
+    if (file.cutAtNs !== undefined) return;
+    const out = file.out, at = out.begin(), ops = asked.ops, args = asked.args;
+    const count = asked.count;
+    let buffer = out.buffer;
+    let p = put(buffer, at, this.#batchHead[domain]);
+    p = putMicros(buffer, p, asked.atNs);
+    const first = this.#query(domain, ops[0]!, args[0]!);
+    if (count === 1) {
+      // Most batches ask one thing: its text around the notifications' count is ready.
+      p = put(buffer, p, first.alone);
+      p = putInteger(buffer, p, asked.notifications);
+      p = put(buffer, p, first.aloneNext);
+    } else {
+      p = put(buffer, p, NAME);
+      p = put(buffer, p, first.name);
+      p = put(buffer, p, PLUS);
+      p = putInteger(buffer, p, count - 1);
+      p = put(buffer, p, NOTIFICATIONS);
+      p = putInteger(buffer, p, asked.notifications);
+      p = put(buffer, p, QUERIES);
+      for (let q = 0; q < count; q++) {
+        if (q > 0) buffer[p++] = 44; // ","
+        buffer[p++] = 34; // '"'
+        p = put(buffer, p, this.#query(domain, ops[q]!, args[q]!).name);
+        buffer[p++] = 34;
+        if (p + 4096 > buffer.length) {
+          out.length = p;
+          out.room(1 << 16);
+          buffer = out.buffer;
+        }
+      }
+      p = put(buffer, p, ANSWERS);
+      buffer[p++] = 91; // "["
+    }
+    // The answer, query by query: `[count, ...values]` each; a CPU dispatch's pairs name the vCPU.
+    const nums = reply.nums, length = reply.length;
+    for (let i = 0, q = 0; i < length && q < count; q++) {
+      const values = nums[i]!, pairs = domain === "cpu" && ops[q] === CPU_OP.DISPATCH;
+      if (q > 0) p = put(buffer, p, NEXT_ANSWER);
+      if (p + 4096 > buffer.length) {
+        out.length = p;
+        out.room(1 << 16);
+        buffer = out.buffer;
+      }
+      for (let k = 0; k < values && k < 64; k++) {
+        if (k > 0) buffer[p++] = 44;
+        const value = nums[i + 1 + k]!;
+        const name = pairs && k % 2 === 0 && value >= 0 ? this.#vcpuName(value) : undefined;
+        if (p + 64 + (name?.length ?? 0) > buffer.length) {
+          out.length = p;
+          out.room(1 << 16);
+          buffer = out.buffer;
+        }
+        p = name === undefined ? putNumber(buffer, p, value) : put(buffer, p, name);
+      }
+      i += 1 + values;
+    }
+    out.length = put(buffer, p, ARGS_END);
+    file.end(at, asked.atNs, this);
+  }
+
+  /** `"VM/vCPU"` of a vCPU (JSON, quoted), as bytes. */
+  #vcpuName(id: number): Uint8Array {
+    let name = this.#vcpuNames[id];
+    if (name === undefined) {
+      const vcpu = this.#names.vcpu(id);
+      name = bytesOf(JSON.stringify(`${this.#names.vm(vcpu.vm)}/${vcpu.index}`));
+      setDense(this.#vcpuNames, id, name, undefined);
+    }
+    return name;
+  }
+
+  #setRunnable(vcpu: number, value: number, atNs: number): void {
+    if (vcpu >= this.#runnable.length) {
+      const bigger = new Uint8Array(Math.max(vcpu + 1, this.#runnable.length * 2));
+      bigger.set(this.#runnable);
+      this.#runnable = bigger;
+    }
+    if (this.#runnable[vcpu] === value) return;
+    this.#runnable[vcpu] = value;
+    const vm = this.#vmOf(vcpu);
+    const count = (this.#vmRunnable[vm] ?? 0) + (value === 1 ? 1 : -1);
+    setDense(this.#vmRunnable, vm, count, 0);
+    this.#counter(vm, RUNNABLE, count, atNs);
+  }
+
+  /**
+   * Closes what is still open at the end of the run; adds the share counters, incidents and
+   * timeline events.
+   */
+  finish(): void {
+    if (this.#finished) return;
+    this.#finished = true;
+    const simulation = this.#simulation, end = simulation.nowNs;
+    // What was recorded ends where the run did, or where the cap stopped it (in this run).
+    for (let p = 0; p < this.#running.length; p++) {
+      const vcpu = this.#running[p]!;
+      if (vcpu < 0) continue;
+      this.#running[p] = -1;
+      this.#closeRun(p, vcpu, end, END_OF_RUN);
+    }
+    for (let disk = 0; disk < this.#diskEnd.length; disk++) this.#endService(disk, end);
+    for (const incident of internals(simulation).kernel.incidents) {
+      this.#instant(
+        `"pid":${this.#pid + 3},"tid":${DOMAIN_TID[incident.domain]}`,
+        `incident: ${incident.domain} policy ${incident.policy} ejected (${incident.kind}/${incident.reason})`,
+        incident.atNs,
+        JSON.stringify(incident),
+        true,
+      );
+    }
+    for (const change of simulation.workload.timeline) {
+      this.#instant(
+        `"pid":${this.#pid + 3},"tid":0`,
+        `timeline: ${change.vm}`,
+        change.at,
+        JSON.stringify(change),
+        true,
+      );
+    }
+    this.#vmsSeen = internals(simulation).cpu.vms.length;
+    this.#disksSeen = Math.max(this.#disksSeen, internals(simulation).io?.disks.length ?? 0);
+    const recorded = Math.min(this.#until, end, this.#to);
+    // A run whose vCPUs ran little (or not at all) has windows as narrow as they started.
+    const last = Math.floor((recorded - this.#from) / this.#windowNs);
+    if (last >= MAX_WINDOWS && this.#windowGrows) this.#widen(last);
+    this.#shares(recorded);
+  }
+
+  /** The metadata events naming the run's processes and tracks. */
+  metadata(): string[] {
+    const prefix = this.label === undefined ? "" : `${this.label}: `;
+    const out: string[] = [];
+    const process = (pid: number, name: string, sort: number) => {
+      out.push(
+        `{"ph":"M","pid":${pid},"name":"process_name","args":{"name":${
+          JSON.stringify(prefix + name)
+        }}}`,
+        `{"ph":"M","pid":${pid},"name":"process_sort_index","args":{"sort_index":${sort}}}`,
+      );
+    };
+    const thread = (pid: number, tid: number, name: string) =>
+      out.push(
+        `{"ph":"M","pid":${pid},"tid":${tid},"name":"thread_name","args":{"name":${
+          JSON.stringify(name)
+        }}}`,
+      );
+    process(this.#pid + 1, "pCPUs", this.#pid + 1);
+    for (let p = 0; p < this.#running.length; p++) thread(this.#pid + 1, p, `pCPU ${p}`);
+    if (this.#disksSeen > 0) {
+      process(this.#pid + 2, "disks", this.#pid + 2);
+      for (let d = 0; d < this.#disksSeen; d++) {
+        thread(this.#pid + 2, d, `disk ${this.#names.disk(d)}`);
+      }
+    }
+    process(this.#pid + 3, "policies", this.#pid + 3);
+    thread(this.#pid + 3, 0, "kernel");
+    for (const domain of this.#parts.kernel.domains) {
+      thread(this.#pid + 3, DOMAIN_TID[domain.name], `${domain.name} policy`);
+    }
+    for (let vm = 0; vm < this.#vmsSeen; vm++) {
+      process(this.#pid + 100 + vm, `VM ${this.#names.vm(vm)}`, this.#pid + 100 + vm);
+    }
+    return out;
+  }
+}
