@@ -82,14 +82,15 @@ export function countFlag(flag: string, text: string, max: number): number {
 /**
  * Checks the engine's flags.
  *
+ * `--redis` and `--queue` are refused with the local engine: a user who names a Redis expects the
+ * work to go there, not to run here without a word.
+ *
  * @param values The parsed flags.
- * @param options `redisOnlyWithBullmq`: refuse `--redis` and `--queue` with the local engine.
  * @returns The checked choice.
  * @throws {UsageError} Naming the flag.
  */
 export function engineChoice(
   values: Record<string, string | boolean | undefined>,
-  options: { redisOnlyWithBullmq: boolean },
 ): EngineChoice {
   const engine = (values.engine as string | undefined) ?? "local";
   if (engine !== "local" && engine !== "bullmq") {
@@ -99,8 +100,7 @@ export function engineChoice(
     throw new UsageError("--engine bullmq: expected --redis redis://HOST:PORT");
   }
   if (
-    options.redisOnlyWithBullmq && engine === "local" &&
-    (values.redis !== undefined || values.queue !== undefined)
+    engine === "local" && (values.redis !== undefined || values.queue !== undefined)
   ) {
     throw new UsageError("--redis and --queue: expected --engine bullmq with them");
   }

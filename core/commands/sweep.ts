@@ -73,7 +73,7 @@ async function runSweep(args: string[]): Promise<number> {
   if (positionals.length !== 1) {
     throw new UsageError(`sweep: expected one plan file, got ${positionals.length}`);
   }
-  const choice = engineChoice(values, { redisOnlyWithBullmq: true });
+  const choice = engineChoice(values);
   const plan = await readPlan(positionals[0]!);
   const dir = (values.out as string | undefined) ?? join("out", "sweeps", safeName(plan.name));
   const engine = await openEngine(choice);

@@ -38,8 +38,7 @@ export function tuneCommand(args: string[]): Promise<number> {
     if (positionals.length !== 1) {
       throw new UsageError(`tune: expected one tune file, got ${positionals.length}`);
     }
-    // As before the engine was shared with sweep: tune lets --redis and --queue be with local.
-    const choice = engineChoice(values, { redisOnlyWithBullmq: false });
+    const choice = engineChoice(values);
     const tune = await readTune(positionals[0]!);
     const dir = (values.out as string | undefined) ??
       join("out", "tune", tune.base.name.replace(/[^A-Za-z0-9_.-]+/g, "_"));

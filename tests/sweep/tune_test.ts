@@ -164,3 +164,22 @@ Deno.test("a ranking marks a configuration within the intervals of the one above
   });
   assert.deepEqual(higher.map((row) => row.group.label), ["c", "a"]);
 });
+
+Deno.test("tune, like sweep, refuses --redis and --queue with the local engine, before any run", async () => {
+  const folder = await planFolder({ name: "unused", metrics: ["host.cpu.fairness"] });
+  try {
+    const file = await tuneFile(folder.dir, { params: { quantum: { values: ["2ms", "10ms"] } } });
+    const out = join(folder.dir, "out");
+    for (const flags of [["--redis", "redis://127.0.0.1:1"], ["--queue", "q"]]) {
+      const run = await hyperhook(["tune", file, "--out", out, ...flags]);
+      assert.equal(run.code, 2);
+      assert.equal(
+        run.stderr,
+        "hyperhook: --redis and --queue: expected --engine bullmq with them\n",
+      );
+    }
+    await assert.rejects(Deno.stat(out), Deno.errors.NotFound);
+  } finally {
+    await folder.remove();
+  }
+});
