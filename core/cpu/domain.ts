@@ -331,7 +331,7 @@ export class CpuDomain implements VmDomain<CpuVm, CpuParamsSet, CpuFigures>, Vcp
    * the end finishes it. `reason` is why it would become ready.
    */
   #advanceProgram(vcpu: Vcpu, reason: number): void {
-    const program = vcpu.vm.program, cursor = vcpu.cursor;
+    const program = vcpu.program, cursor = vcpu.cursor;
     if (program === null) return;
     program.next(cursor, this.#kernel.now);
     if (cursor.kind !== STEP.RUN) return this.#continueWith(vcpu);
@@ -661,7 +661,7 @@ export class CpuDomain implements VmDomain<CpuVm, CpuParamsSet, CpuFigures>, Vcp
     else this.#unqueued--;
     const waited = now - vcpu.sinceNs;
     vcpu.waitNs += waited;
-    this.#waits.record(vcpu.vm.index, waited);
+    this.#waits.record(vcpu.vmIndex, waited);
     vcpu.state = RUNNING;
     vcpu.pcpu = pcpu.index;
     vcpu.sinceNs = vcpu.switchedInNs = now;
@@ -688,7 +688,7 @@ export class CpuDomain implements VmDomain<CpuVm, CpuParamsSet, CpuFigures>, Vcp
     if (vcpu.sinceNs + vcpu.remainingNs > now) return this.#stop(vcpu, STOP_SLICE);
     // The run step is complete: account it, then see what the program does next.
     this.#account(vcpu);
-    const program = vcpu.vm.program!;
+    const program = vcpu.program!;
     program.next(vcpu.cursor, now);
     if (vcpu.cursor.kind === STEP.RUN) {
       // Straight into another run step, within the same slice.
@@ -722,7 +722,7 @@ export class CpuDomain implements VmDomain<CpuVm, CpuParamsSet, CpuFigures>, Vcp
         return;
       case STEP.END:
         vcpu.state = DONE;
-        if (vcpu.vm.program!.finite) this.#kernel.pendingWork--;
+        if (vcpu.program!.finite) this.#kernel.pendingWork--;
         this.#maybeFinish(vcpu.vm);
         return;
     }
