@@ -35,18 +35,7 @@ import type { StartResult } from "../protocol/definition.ts";
 import type { BatchWriter, ReplyReader } from "../protocol/batch.ts";
 import { invalidDecision as invalid, PolicyFailure } from "../protocol/runtime.ts";
 import { type Program, ProgramCursor, STEP } from "./programs.ts";
-import {
-  BLOCKED,
-  DONE,
-  Pcpu,
-  READY,
-  RUNNING,
-  STATUS,
-  Vcpu,
-  VcpuTimes,
-  Vm,
-  WaitBuffer,
-} from "./model.ts";
+import { BLOCKED, DONE, Pcpu, READY, RUNNING, STATUS, Vcpu, Vm, WaitBuffer } from "./model.ts";
 
 export { Pcpu, Vcpu, Vm } from "./model.ts";
 import { type CpuFigures, cpuFigures } from "./figures.ts";
@@ -159,7 +148,6 @@ export class CpuDomain implements VmDomain<CpuVm, CpuParamsSet, CpuFigures>, Vcp
   #kernel: Kernel;
   #base: number;
   #waits = new WaitBuffer();
-  #times = new VcpuTimes();
   #timeline: { atNs: number; vm: number; set: CpuParamsSet }[] = [];
   #queries: Queries;
   #watchdog: Watchdog;
@@ -228,7 +216,7 @@ export class CpuDomain implements VmDomain<CpuVm, CpuParamsSet, CpuFigures>, Vcp
       const vcpuId = this.vcpus.length;
       const cursor = new ProgramCursor(this.#kernel.rng.fork("vcpu", vcpuId));
       added.vcpus.push(vcpuId);
-      this.vcpus.push(new Vcpu(vcpuId, added, i, cursor, this.#times));
+      this.vcpus.push(new Vcpu(vcpuId, added, i, cursor));
     }
     if (vm.program?.finite) this.#kernel.pendingWork += vm.vcpus;
     this.#kernel.schedule(vm.arriveNs, this.#base + EV_ARRIVE, index);

@@ -127,28 +127,6 @@ export class WaitBuffer {
 /** How many waits of one VM are kept before they are recorded (a few cache lines' worth). */
 const SEGMENT = 32;
 
-/**
- * Where vCPUs keep their times: one float64 array per {@linkcode TIMES_BLOCK} vCPUs, 8 numbers a
- * vCPU (one cache line). V8 keeps a number field that is not a small integer in a box of its own,
- * elsewhere on the heap, and times in ns pass 2^31 after two simulated seconds: as fields, a
- * vCPU's seven times were seven more cache lines to fetch, the hot path's main cost at thousands
- * of vCPUs. The blocks never move, so a vCPU keeps its block.
- */
-export class VcpuTimes {
-  #blocks: Float64Array[] = [];
-
-  /** The block of vCPU `id`'s times (made when first asked for). */
-  block(id: number): Float64Array {
-    const index = Math.floor(id / TIMES_BLOCK);
-    while (this.#blocks.length <= index) this.#blocks.push(new Float64Array(TIMES_BLOCK * 8));
-    return this.#blocks[index]!;
-  }
-}
-
-const TIMES_BLOCK = 256;
-/** Where each time sits in a vCPU's 8 numbers. */
-const REMAINING = 0, SINCE = 1, SWITCHED_IN = 2, SLICE_END = 3, BURST = 4, RUN = 5, WAIT = 6;
-
 /** A vCPU as the kernel keeps it. */
 export class Vcpu {
   /** Global id. */
@@ -172,79 +150,37 @@ export class Vcpu {
   pcpu = -1;
   /** Bumped whenever a pending run-end or wake event goes stale. */
   gen = 0;
+  /** What is left of the current run step. */
+  remainingNs = 0;
+  /** When it started running, or became ready. */
+  sinceNs = 0;
+  /** When it was last switched in. */
+  switchedInNs = 0;
+  /** The slice it runs under, as an absolute end time. */
+  sliceEndNs = Infinity;
+  /** CPU time since it last woke (the current burst). */
+  burstNs = 0;
   /** Whether it sits in a pCPU's local queue. */
   queued = false;
+  /** CPU time received. */
+  runNs = 0;
+  /** Time runnable but not running. */
+  waitNs = 0;
   /** How many times it was put on a pCPU (every applied dispatch). */
   dispatches = 0;
   /** How many times it was switched in on a pCPU that ran another vCPU last. */
   switches = 0;
   /** Whether it is blocked by `CpuDomain.stall` in the middle of a run step. */
   stalled = false;
-  /** Its times' block ({@linkcode VcpuTimes}) and where in it they start. */
-  readonly #t: Float64Array;
-  readonly #at: number;
 
   /** @internal */
-  constructor(id: number, vm: Vm, index: number, cursor: ProgramCursor, times: VcpuTimes) {
+  constructor(id: number, vm: Vm, index: number, cursor: ProgramCursor) {
     this.id = id;
     this.vm = vm;
     this.index = index;
     this.cursor = cursor;
     this.vmIndex = vm.index;
     this.program = vm.program;
-    this.#t = times.block(id);
-    this.#at = (id % TIMES_BLOCK) * 8;
-    this.sliceEndNs = Infinity;
-  }
-
-  /** What is left of the current run step. */
-  get remainingNs(): number {
-    return this.#t[this.#at + REMAINING]!;
-  }
-  set remainingNs(ns: number) {
-    this.#t[this.#at + REMAINING] = ns;
-  }
-  /** When it started running, or became ready. */
-  get sinceNs(): number {
-    return this.#t[this.#at + SINCE]!;
-  }
-  set sinceNs(ns: number) {
-    this.#t[this.#at + SINCE] = ns;
-  }
-  /** When it was last switched in. */
-  get switchedInNs(): number {
-    return this.#t[this.#at + SWITCHED_IN]!;
-  }
-  set switchedInNs(ns: number) {
-    this.#t[this.#at + SWITCHED_IN] = ns;
-  }
-  /** The slice it runs under, as an absolute end time. */
-  get sliceEndNs(): number {
-    return this.#t[this.#at + SLICE_END]!;
-  }
-  set sliceEndNs(ns: number) {
-    this.#t[this.#at + SLICE_END] = ns;
-  }
-  /** CPU time since it last woke (the current burst). */
-  get burstNs(): number {
-    return this.#t[this.#at + BURST]!;
-  }
-  set burstNs(ns: number) {
-    this.#t[this.#at + BURST] = ns;
-  }
-  /** CPU time received. */
-  get runNs(): number {
-    return this.#t[this.#at + RUN]!;
-  }
-  set runNs(ns: number) {
-    this.#t[this.#at + RUN] = ns;
-  }
-  /** Time runnable but not running. */
-  get waitNs(): number {
-    return this.#t[this.#at + WAIT]!;
-  }
-  set waitNs(ns: number) {
-    this.#t[this.#at + WAIT] = ns;
   }
 }
 
