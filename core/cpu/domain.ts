@@ -279,30 +279,34 @@ export class CpuDomain implements VmDomain<CpuVm, CpuParamsSet, CpuFigures>, Vcp
   }
 
   onEvent(kind: number, target: number, tag: number): void {
+    // The cases are the EV_ numbers as literals: V8 turns a switch over small integer literals into
+    // a jump table, which needs no type feedback. Compared one by one with named constants, the
+    // first event of a kind that runs in optimized code (the first slice end, the first watchdog)
+    // threw away the kernel's whole optimized loop, this being inlined into it.
     switch (kind - this.#base) {
-      case EV_ARRIVE:
+      case 0: // EV_ARRIVE
         return this.#arrive(this.vms[target]!);
-      case EV_RUN_END: {
+      case 1: { // EV_RUN_END
         const vcpu = this.vcpus[target]!;
         if (vcpu.gen === tag) this.#runEnd(vcpu);
         return;
       }
-      case EV_WAKE: {
+      case 2: { // EV_WAKE
         const vcpu = this.vcpus[target]!;
         if (vcpu.gen === tag && vcpu.state === BLOCKED) this.#advanceProgram(vcpu, REASON_WAKE);
         return;
       }
-      case EV_TICK:
+      case 3: // EV_TICK
         return this.#ticks(tag);
-      case EV_PARAMS: {
+      case 4: { // EV_PARAMS
         const change = this.#timeline[target]!;
         return this.setVmParams(change.vm, change.set);
       }
-      case EV_WATCHDOG:
+      case 5: // EV_WATCHDOG
         return this.#watchdogDue();
-      case EV_SETTLE:
+      case 6: // EV_SETTLE
         return;
-      case EV_TIMER:
+      case 7: // EV_TIMER
         return this.#timer(tag);
     }
   }
@@ -331,7 +335,7 @@ export class CpuDomain implements VmDomain<CpuVm, CpuParamsSet, CpuFigures>, Vcp
    * the end finishes it. `reason` is why it would become ready.
    */
   #advanceProgram(vcpu: Vcpu, reason: number): void {
-    const program = vcpu.vm.program, cursor = vcpu.cursor;
+    const program = vcpu.program, cursor = vcpu.cursor;
     if (program === null) return;
     program.next(cursor, this.#kernel.now);
     if (cursor.kind !== STEP.RUN) return this.#continueWith(vcpu);
@@ -661,7 +665,7 @@ export class CpuDomain implements VmDomain<CpuVm, CpuParamsSet, CpuFigures>, Vcp
     else this.#unqueued--;
     const waited = now - vcpu.sinceNs;
     vcpu.waitNs += waited;
-    this.#waits.record(vcpu.vm.index, waited);
+    this.#waits.record(vcpu.vmIndex, waited);
     vcpu.state = RUNNING;
     vcpu.pcpu = pcpu.index;
     vcpu.sinceNs = vcpu.switchedInNs = now;
@@ -688,7 +692,7 @@ export class CpuDomain implements VmDomain<CpuVm, CpuParamsSet, CpuFigures>, Vcp
     if (vcpu.sinceNs + vcpu.remainingNs > now) return this.#stop(vcpu, STOP_SLICE);
     // The run step is complete: account it, then see what the program does next.
     this.#account(vcpu);
-    const program = vcpu.vm.program!;
+    const program = vcpu.program!;
     program.next(vcpu.cursor, now);
     if (vcpu.cursor.kind === STEP.RUN) {
       // Straight into another run step, within the same slice.
@@ -722,7 +726,7 @@ export class CpuDomain implements VmDomain<CpuVm, CpuParamsSet, CpuFigures>, Vcp
         return;
       case STEP.END:
         vcpu.state = DONE;
-        if (vcpu.vm.program!.finite) this.#kernel.pendingWork--;
+        if (vcpu.program!.finite) this.#kernel.pendingWork--;
         this.#maybeFinish(vcpu.vm);
         return;
     }

@@ -59,37 +59,46 @@ export class Vm {
 
   /** Scheduling latencies of its vCPUs (runnable to running). */
   get latency(): Histogram {
-    this.#waits.flush();
+    this.#waits.flush(this.index);
     return this.#latency;
   }
 }
 
 /**
- * The waits of dispatched vCPUs on their way into their VMs' latency histograms. They are
- * recorded in batches: one histogram per VM is more memory than the caches hold next to the
- * kernel's state, and a batch lets the processor fetch many of them at once. Reading a VM's
- * histogram records the batch first.
+ * The waits of dispatched vCPUs on their way into their VMs' latency histograms. One histogram per
+ * VM is more memory than the caches hold next to the kernel's state (a VM's waits span some twenty
+ * powers of two: kilobytes of counts each), so a wait first goes to its VM's segment of one shared
+ * array, where the next free place of every VM stays in cache, and a full segment is recorded in
+ * one go, its histogram fetched once for all its waits. Reading a VM's histogram records the
+ * pending waits first. Counts, sums and extremes do not depend on the order of recording.
  */
 export class WaitBuffer {
   /** The VMs' histograms, by VM index. */
   #histograms: Histogram[] = [];
-  #vm = new Int32Array(WAIT_BATCH);
-  #ns = new Float64Array(WAIT_BATCH);
-  #count = 0;
+  /** VM `i`'s pending waits are `#waits[i * SEGMENT]` onwards, `#fill[i]` of them. */
+  #waits = new Float64Array(16 * SEGMENT);
+  #fill = new Int32Array(16);
 
   /** A histogram for the next VM. */
   add(): Histogram {
-    const histogram = new Histogram();
+    const histogram = new Histogram(), vm = this.#histograms.length;
+    if (vm === this.#fill.length) {
+      const waits = new Float64Array(this.#waits.length * 2), fill = new Int32Array(vm * 2);
+      waits.set(this.#waits);
+      fill.set(this.#fill);
+      this.#waits = waits;
+      this.#fill = fill;
+    }
     this.#histograms.push(histogram);
     return histogram;
   }
 
   /** A wait of `ns` of a vCPU of VM `vm`. */
   record(vm: number, ns: number): void {
-    const count = this.#count;
-    this.#vm[count] = vm;
-    this.#ns[count] = ns;
-    if ((this.#count = count + 1) === WAIT_BATCH) this.flush();
+    const fill = this.#fill, n = fill[vm]!;
+    this.#waits[vm * SEGMENT + n] = ns;
+    if (n + 1 === SEGMENT) this.#record(vm, SEGMENT);
+    else fill[vm] = n + 1;
   }
 
   /**
@@ -97,19 +106,26 @@ export class WaitBuffer {
    * nobody reads (the replay child's), where the histograms would only cost time.
    */
   discard(): void {
-    this.#count = 0;
+    this.#fill.fill(0);
     this.record = () => {};
   }
 
-  /** Records the waits of the batch. */
-  flush(): void {
-    const histograms = this.#histograms, vms = this.#vm, ns = this.#ns;
-    for (let i = 0; i < this.#count; i++) histograms[vms[i]!]!.record(ns[i]!);
-    this.#count = 0;
+  /** Records the pending waits of VM `vm`. */
+  flush(vm: number): void {
+    const count = this.#fill[vm]!;
+    if (count > 0) this.#record(vm, count);
+  }
+
+  /** Records VM `vm`'s first `count` pending waits (all of them) into its histogram. */
+  #record(vm: number, count: number): void {
+    const histogram = this.#histograms[vm]!, waits = this.#waits, start = vm * SEGMENT;
+    for (let i = start; i < start + count; i++) histogram.record(waits[i]!);
+    this.#fill[vm] = 0;
   }
 }
 
-const WAIT_BATCH = 4096;
+/** How many waits of one VM are kept before they are recorded (a few cache lines' worth). */
+const SEGMENT = 32;
 
 /** A vCPU as the kernel keeps it. */
 export class Vcpu {
@@ -121,6 +137,13 @@ export class Vcpu {
   readonly index: number;
   /** Where it is in its program. */
   readonly cursor: ProgramCursor;
+  /**
+   * Its VM's index and program, copied here so that dispatching and ending a run touch this
+   * object only: with thousands of vCPUs served in turn, each object the hot path reads is a cache
+   * miss.
+   */
+  readonly vmIndex: number;
+  readonly program: Program | null;
   /** NEW, READY, RUNNING, BLOCKED or DONE. */
   state = NEW;
   /** The pCPU it runs on, or -1. */
@@ -156,6 +179,8 @@ export class Vcpu {
     this.vm = vm;
     this.index = index;
     this.cursor = cursor;
+    this.vmIndex = vm.index;
+    this.program = vm.program;
   }
 }
 

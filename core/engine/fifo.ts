@@ -19,6 +19,7 @@
  * ```
  */
 export class Fifo<T> {
+  /** A ring whose length is a power of two, so that an index wraps with a mask, not a division. */
   #items: (T | undefined)[] = new Array(16);
   #head = 0;
   #size = 0;
@@ -33,10 +34,12 @@ export class Fifo<T> {
     if (this.#size === this.#items.length) {
       const items = this.#items;
       this.#items = new Array(items.length * 2);
-      for (let i = 0; i < this.#size; i++) this.#items[i] = items[(this.#head + i) % items.length];
+      for (let i = 0; i < this.#size; i++) {
+        this.#items[i] = items[(this.#head + i) & (items.length - 1)];
+      }
       this.#head = 0;
     }
-    this.#items[(this.#head + this.#size++) % this.#items.length] = item;
+    this.#items[(this.#head + this.#size++) & (this.#items.length - 1)] = item;
   }
 
   /** Removes and returns the item at the front, or undefined when empty. */
@@ -44,7 +47,7 @@ export class Fifo<T> {
     if (this.#size === 0) return undefined;
     const item = this.#items[this.#head];
     this.#items[this.#head] = undefined;
-    this.#head = (this.#head + 1) % this.#items.length;
+    this.#head = (this.#head + 1) & (this.#items.length - 1);
     this.#size--;
     return item;
   }

@@ -71,7 +71,8 @@ export class Histogram {
     if (rank >= this.count) return this.max;
     const counts = this.#counts!;
     let seen = 0;
-    for (let i = 0; i < counts.length; i++) {
+    // No bucket below the minimum's holds a count (the span is wider: room to grow).
+    for (let i = Math.max(0, bucketOf(this.min) - this.#first); i < counts.length; i++) {
       seen += counts[i]!;
       if (seen >= rank) return Math.min(Math.max(lowerBound(this.#first + i), this.min), this.max);
     }
@@ -90,10 +91,16 @@ export class Histogram {
   /** Adds every value of `other` into this histogram. */
   merge(other: Histogram): void {
     const theirs = other.#counts;
-    if (theirs !== undefined) {
-      const counts = this.#cover(other.#first, other.#first + theirs.length - 1);
+    if (theirs !== undefined && other.count > 0) {
+      // Only the buckets from the minimum's to the maximum's hold counts: the rest of a span is
+      // room it kept to grow, often most of it (a domain's latencies merge thousands of VMs').
+      const from = Math.max(other.#first, bucketOf(other.min));
+      const to = Math.min(other.#first + theirs.length - 1, bucketOf(other.max));
+      const counts = this.#cover(from, to);
       const offset = other.#first - this.#first;
-      for (let i = 0; i < theirs.length; i++) counts[offset + i]! += theirs[i]!;
+      for (let i = from - other.#first; i <= to - other.#first; i++) {
+        counts[offset + i]! += theirs[i]!;
+      }
     }
     this.count += other.count;
     this.sum += other.sum;

@@ -31,6 +31,9 @@ export default defineCpuPolicy({
   },
   create({ config }) {
     const queue = new Fifo<VcpuView>();
+    // The SDK reads a dispatch answer as soon as the hook returns and keeps nothing of it, so one
+    // object serves every single-vCPU answer: no allocation per decision.
+    const answer: Dispatch = { vcpu: -1, sliceNs: config.quantum };
     return {
       enqueue(_ctx, vcpu) {
         queue.push(vcpu);
@@ -38,7 +41,9 @@ export default defineCpuPolicy({
       dispatch(ctx, pcpu) {
         if (config.ahead === 1 && !config.spread) {
           const vcpu = queue.shift();
-          return vcpu === undefined ? null : { vcpu, sliceNs: config.quantum };
+          if (vcpu === undefined) return null;
+          answer.vcpu = vcpu;
+          return answer;
         }
         const batch: Dispatch[] = [];
         if (!config.spread) {

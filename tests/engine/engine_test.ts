@@ -114,6 +114,33 @@ Deno.test("the histogram answers the same however its span widened (up, down, by
   ]);
 });
 
+Deno.test("merging many histograms with wide spans gives the histogram of all their values", () => {
+  // Each part widens its span far past its extremes (values reach new powers of two one after
+  // another), and some are empty or hold only zeros: merge reads the buckets between the extremes.
+  const rng = new Rng(11), all = new Histogram(), merged = new Histogram();
+  for (let part = 0; part < 300; part++) {
+    const histogram = new Histogram(), n = part % 7 === 0 ? 0 : rng.int(40);
+    for (let i = 0; i < n; i++) {
+      const v = part % 11 === 0 ? 0 : Math.floor(2 ** (rng.float() * 30 * (i + 1) / n));
+      histogram.record(v);
+      all.record(v);
+    }
+    merged.merge(histogram);
+  }
+  for (const q of [0, 0.01, 0.1, 0.5, 0.9, 0.99, 1]) {
+    assert.equal(merged.quantile(q), all.quantile(q));
+  }
+  for (const bound of [0, 1, 300, 1e5, 1e8, 2e9]) {
+    assert.equal(merged.countAtMost(bound), all.countAtMost(bound), `countAtMost ${bound}`);
+  }
+  assert.deepEqual([merged.count, merged.sum, merged.min, merged.max], [
+    all.count,
+    all.sum,
+    all.min,
+    all.max,
+  ]);
+});
+
 Deno.test("the decision log hash covers every record", () => {
   const digest = (records: number[][]) => {
     const log = new DecisionLog();
