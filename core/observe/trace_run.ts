@@ -23,6 +23,8 @@ import type { TraceFile } from "./trace.ts";
 const DUR = bytesOf(`,"dur":`);
 const END = bytesOf("},\n");
 const ARGS_END = bytesOf("]]}},\n");
+const ANSWER_END = bytesOf("]}},\n");
+const NOTIFIED = bytesOf(`,"notifications":`);
 const NULL = bytesOf("null");
 const NAME = bytesOf(`,"name":"`);
 const NOTIFICATIONS = bytesOf(`","args":{"notifications":`);
@@ -38,7 +40,7 @@ const COUNTER_TS = bytesOf(`},"ts":`);
 const END_OF_RUN = STOP_REASONS.length;
 /** Per stop reason (its code): what follows a slice's `sliceNs`. */
 const STOP_BYTES: Uint8Array[] = [...STOP_REASONS, "end of run"].map((stop) =>
-  bytesOf(`,"stop":"${stop}"}`)
+  bytesOf(`,"stop":"${stop}"`)
 );
 
 const QUERY_NAMES: Record<Domain, Record<number, string>> = {
@@ -67,22 +69,19 @@ function setDense<T>(array: T[], index: number, value: T, fill: T): void {
   array[index] = value;
 }
 
-/** A query's name, and what a batch that asks it alone writes around its notifications' count. */
+/** A query's name, and what a batch that asks it alone writes before its notifications' count. */
 interface QueryText {
   /** `dispatch pCPU 3` */
   name: Uint8Array;
   /** `,"name":"dispatch pCPU 3","args":{"notifications":` */
   alone: Uint8Array;
-  /** `,"queries":["dispatch pCPU 3"],"answers":[[` */
-  aloneNext: Uint8Array;
 }
 
+/** What follows the notifications' count of a batch that asks one query: its answer. */
+const ANSWER = bytesOf(`,"answer":[`);
+
 function queryText(name: string): QueryText {
-  return {
-    name: bytesOf(name),
-    alone: bytesOf(`,"name":"${name}","args":{"notifications":`),
-    aloneNext: bytesOf(`,"queries":["${name}"],"answers":[[`),
-  };
+  return { name: bytesOf(name), alone: bytesOf(`,"name":"${name}","args":{"notifications":`) };
 }
 
 /** A batch asked of a domain's policy: its queries (opcode, first argument), until answered. */
@@ -122,11 +121,27 @@ export class TraceRun {
   #running: Int32Array;
   #runningSince: Float64Array;
   #runningSlice: Float64Array;
+  /**
+   * Per pCPU: the notifications of the batch whose lone dispatch started the run (-1: none, the
+   * run's batch, if any, is an instant of its own).
+   */
+  #runningBatch: Int32Array;
+  /**
+   * Per pCPU: a batch that asked only to dispatch it and was answered with one vCPU, not written
+   * yet: when (NaN: none), the vCPU, the slice, the batch's notifications. The run it starts
+   * carries it (`#runningBatch`); one that starts no such run is written as an instant.
+   */
+  #pendingAt: Float64Array;
+  #pendingVcpu: Float64Array;
+  #pendingSlice: Float64Array;
+  #pendingNotifications: Int32Array;
+  /** The pCPUs with a pending batch (some may have been claimed since). */
+  #pending: number[] = [];
   /** Per pCPU: `,"tid":…,"ts":` of its slices. */
   #tidTs: Uint8Array[];
   /**
-   * Per vCPU: the start of its slices (`{"ph":"X","pid":…,"name":…,"cat":"vcpu","args":{"vm":…,
-   * "vcpu":…,"sliceNs":`), encoded once.
+   * Per vCPU: the start of its slices (`{"ph":"X","pid":…,"name":…,"args":{"vm":…,"vcpu":…,
+   * "sliceNs":`), encoded once.
    */
   #vcpuText: (Uint8Array | undefined)[] = [];
   /** Per vCPU: its VM index + 1 (0: not looked up yet). */
@@ -199,6 +214,11 @@ export class TraceRun {
     this.#running = new Int32Array(pcpus).fill(-1);
     this.#runningSince = new Float64Array(pcpus);
     this.#runningSlice = new Float64Array(pcpus);
+    this.#runningBatch = new Int32Array(pcpus).fill(-1);
+    this.#pendingAt = new Float64Array(pcpus).fill(NaN);
+    this.#pendingVcpu = new Float64Array(pcpus);
+    this.#pendingSlice = new Float64Array(pcpus);
+    this.#pendingNotifications = new Int32Array(pcpus);
     this.#tidTs = Array.from({ length: pcpus }, (_, p) => bytesOf(`,"tid":${p},"ts":`));
     const head = (tid: number) => bytesOf(`{"ph":"i","pid":${pid + 3},"tid":${tid},"ts":`);
     this.#batchHead = { cpu: head(1), memory: head(2), io: head(3), placement: head(4) };
@@ -275,7 +295,7 @@ export class TraceRun {
       bytes = bytesOf(
         `{"ph":"X","pid":${this.#pid + 1},"name":${
           JSON.stringify(`${name}/${index}`)
-        },"cat":"vcpu","args":{"vm":${JSON.stringify(name)},"vcpu":${index},"sliceNs":`,
+        },"args":{"vm":${JSON.stringify(name)},"vcpu":${index},"sliceNs":`,
       );
       setDense(this.#vcpuText, id, bytes, undefined);
     }
@@ -303,6 +323,13 @@ export class TraceRun {
         this.#running[b] = a;
         this.#runningSince[b] = atNs;
         this.#runningSlice[b] = c;
+        let batch = -1;
+        // The batch that asked for this pCPU alone and was answered with this run, now.
+        if (this.#pendingAt[b] === atNs && this.#pendingVcpu[b] === a) {
+          if (this.#pendingSlice[b] === c) batch = this.#pendingNotifications[b]!;
+          if (batch >= 0) this.#pendingAt[b] = NaN;
+        }
+        this.#runningBatch[b] = batch;
         return;
       }
       if (kind === CPU_LOG.STOP) {
@@ -384,7 +411,13 @@ export class TraceRun {
     let p = put(buffer, at, this.#vcpuLabel(vcpu));
     if (Number.isSafeInteger(slice) && slice >= 0) p = putInteger(buffer, p, slice);
     else p = put(buffer, p, Number.isFinite(slice) ? bytesOf(String(slice)) : NULL);
-    p = put(buffer, p, STOP_BYTES[stop] ?? bytesOf(`,"stop":"${stop}"}`));
+    p = put(buffer, p, STOP_BYTES[stop] ?? bytesOf(`,"stop":"${stop}"`));
+    const batch = this.#runningBatch[pcpu]!;
+    if (batch >= 0) {
+      p = put(buffer, p, NOTIFIED);
+      p = putInteger(buffer, p, batch);
+    }
+    buffer[p++] = 125; // "}"
     p = put(buffer, p, this.#tidTs[pcpu]!);
     p = putMicros(buffer, p, start);
     p = put(buffer, p, DUR);
@@ -512,6 +545,8 @@ export class TraceRun {
   #batch(domain: Domain, batch: Batch): void {
     const nums = batch.nums, length = batch.length, now = this.#parts.kernel.now;
     const asked = this.#asked[domain], cpu = domain === "cpu";
+    // The last answer was applied: a lone dispatch that started no run is an instant after all.
+    if (cpu && this.#pending.length > 0) this.#flushPending();
     let notifications = 0, count = 0;
     for (let i = 0; i < length;) {
       const op = nums[i]!, atNs = nums[i + 1]!, args = i + 3;
@@ -577,17 +612,34 @@ export class TraceRun {
     if (!asked.waiting) return;
     asked.waiting = false;
     if (file.cutAtNs !== undefined) return;
-    const out = file.out, at = out.begin(), ops = asked.ops, args = asked.args;
-    const count = asked.count;
+    const ops = asked.ops, args = asked.args, count = asked.count;
+    const nums = reply.nums, length = reply.length;
+    if (
+      domain === "cpu" && count === 1 && ops[0] === CPU_OP.DISPATCH && length >= 3 &&
+      nums[0] === 2 && nums[1]! >= 0
+    ) {
+      // A lone dispatch answered with one vCPU: the run it starts will carry it, if it does.
+      const pcpu = args[0]!;
+      if (Number.isInteger(pcpu) && pcpu >= 0 && pcpu < this.#running.length) {
+        if (this.#pendingAt[pcpu] === this.#pendingAt[pcpu]) this.#flushPending();
+        this.#pendingAt[pcpu] = asked.atNs;
+        this.#pendingVcpu[pcpu] = nums[1]!;
+        this.#pendingSlice[pcpu] = nums[2]!;
+        this.#pendingNotifications[pcpu] = asked.notifications;
+        this.#pending.push(pcpu);
+        return;
+      }
+    }
+    const out = file.out, at = out.begin();
     let buffer = out.buffer;
     let p = put(buffer, at, this.#batchHead[domain]);
     p = putMicros(buffer, p, asked.atNs);
     const first = this.#query(domain, ops[0]!, args[0]!);
     if (count === 1) {
-      // Most batches ask one thing: its text around the notifications' count is ready.
+      // Most batches ask one thing: the name says what, `answer` is its answer.
       p = put(buffer, p, first.alone);
       p = putInteger(buffer, p, asked.notifications);
-      p = put(buffer, p, first.aloneNext);
+      p = put(buffer, p, ANSWER);
     } else {
       p = put(buffer, p, NAME);
       p = put(buffer, p, first.name);
@@ -611,7 +663,6 @@ export class TraceRun {
       buffer[p++] = 91; // "["
     }
     // The answer, query by query: `[count, ...values]` each; a CPU dispatch's pairs name the vCPU.
-    const nums = reply.nums, length = reply.length;
     for (let i = 0, q = 0; i < length && q < count; q++) {
       const values = nums[i]!, pairs = domain === "cpu" && ops[q] === CPU_OP.DISPATCH;
       if (q > 0) p = put(buffer, p, NEXT_ANSWER);
@@ -633,8 +684,31 @@ export class TraceRun {
       }
       i += 1 + values;
     }
-    out.length = put(buffer, p, ARGS_END);
+    out.length = put(buffer, p, count === 1 ? ANSWER_END : ARGS_END);
     file.end(at, asked.atNs, this);
+  }
+
+  /** Writes the lone dispatches answered with a vCPU that started no run as instants. */
+  #flushPending(): void {
+    const file = this.#file, pending = this.#pending;
+    for (const pcpu of pending) {
+      const atNs = this.#pendingAt[pcpu]!;
+      if (atNs !== atNs) continue; // claimed by its run
+      this.#pendingAt[pcpu] = NaN;
+      if (file.cutAtNs !== undefined) continue;
+      const out = file.out, at = out.begin(), buffer = out.buffer;
+      let p = put(buffer, at, this.#batchHead.cpu);
+      p = putMicros(buffer, p, atNs);
+      p = put(buffer, p, this.#query("cpu", CPU_OP.DISPATCH, pcpu).alone);
+      p = putInteger(buffer, p, this.#pendingNotifications[pcpu]!);
+      p = put(buffer, p, ANSWER);
+      p = put(buffer, p, this.#vcpuName(this.#pendingVcpu[pcpu]!));
+      buffer[p++] = 44; // ","
+      p = putNumber(buffer, p, this.#pendingSlice[pcpu]!);
+      out.length = put(buffer, p, ANSWER_END);
+      file.end(at, atNs, this);
+    }
+    pending.length = 0;
   }
 
   /** `"VM/vCPU"` of a vCPU (JSON, quoted), as bytes. */
@@ -670,6 +744,7 @@ export class TraceRun {
     if (this.#finished) return;
     this.#finished = true;
     const simulation = this.#simulation, end = simulation.nowNs;
+    this.#flushPending();
     // What was recorded ends where the run did, or where the cap stopped it (in this run).
     for (let p = 0; p < this.#running.length; p++) {
       const vcpu = this.#running[p]!;

@@ -31,11 +31,11 @@ async function traced(
   return { report, events: parsed.traceEvents, trace };
 }
 
-/** Per VM, the summed duration (ns) of its slices on the pCPU tracks. */
+/** Per VM, the summed duration (ns) of its slices on the pCPU tracks (process 1001). */
 function runByVm(events: TraceEvent[]): Map<string, number> {
   const sums = new Map<string, number>();
   for (const event of events) {
-    if (event.ph !== "X" || event.cat !== "vcpu") continue;
+    if (event.ph !== "X" || event.pid !== 1001) continue;
     const vm = event.args!.vm as string;
     sums.set(vm, (sums.get(vm) ?? 0) + Math.round(event.dur! * 1000));
   }
@@ -53,7 +53,7 @@ Deno.test("a trace of the demo is valid JSON whose pCPU slices add up to every V
     threads.map((e) => e.args!.name),
     [0, 1, 2, 3, 4, 5, 6, 7].map((p) => `pCPU ${p}`),
   );
-  const slice = events.find((e) => e.ph === "X" && e.cat === "vcpu")!;
+  const slice = events.find((e) => e.ph === "X" && e.pid === 1001)!;
   assert.equal(slice.name, `${slice.args!.vm}/${slice.args!.vcpu}`);
   assert.equal(slice.pid, 1001);
   // Slices of one pCPU never overlap.
