@@ -127,16 +127,16 @@ export class TraceRun {
    */
   #runningBatch: Int32Array;
   /**
-   * Per pCPU: a batch that asked only to dispatch it and was answered with one vCPU, not written
-   * yet: when (NaN: none), the vCPU, the slice, the batch's notifications. The run it starts
-   * carries it (`#runningBatch`); one that starts no such run is written as an instant.
+   * The last CPU batch, when it asked only to dispatch one pCPU and was answered with one vCPU,
+   * not written yet: the pCPU (-1: none), when, the vCPU, the slice, the batch's notifications.
+   * The run it starts carries it (`#runningBatch`); if it starts no such run before the next CPU
+   * batch (the answer was refused, or the VM is gone), it is written as an instant then.
    */
-  #pendingAt: Float64Array;
-  #pendingVcpu: Float64Array;
-  #pendingSlice: Float64Array;
-  #pendingNotifications: Int32Array;
-  /** The pCPUs with a pending batch (some may have been claimed since). */
-  #pending: number[] = [];
+  #pendingPcpu = -1;
+  #pendingAt = 0;
+  #pendingVcpu = 0;
+  #pendingSlice = 0;
+  #pendingNotifications = 0;
   /** Per pCPU: `,"tid":…,"ts":` of its slices. */
   #tidTs: Uint8Array[];
   /**
@@ -160,8 +160,19 @@ export class TraceRun {
   /** The share counters' window (ns), and whether it may grow (no window given, no `stopAt`). */
   #windowNs: number;
   #windowGrows: boolean;
-  /** Per VM: its run time in each window from the trace window's start. */
-  #vmWindows: (Float64Array | undefined)[] = [];
+  /**
+   * Per VM: its run time recorded so far (from the trace window's start), of the runs that
+   * ended. A run adds to it once, when it ends; the share of a window is the difference of two
+   * snapshots of it, not a split of every run into windows.
+   */
+  #ranNs = new Float64Array(0);
+  /**
+   * Per window boundary passed (`from + (k + 1) * window`), per VM: its run time up to there,
+   * the runs going on then included.
+   */
+  #snapshots: Float64Array[] = [];
+  /** The next window boundary to take a snapshot at. */
+  #nextBoundary: number;
   /** Per disk: the job in service (end ns, or -1) and its event's text without `dur`. */
   #diskEnd: number[] = [];
   #diskStart: number[] = [];
@@ -215,10 +226,6 @@ export class TraceRun {
     this.#runningSince = new Float64Array(pcpus);
     this.#runningSlice = new Float64Array(pcpus);
     this.#runningBatch = new Int32Array(pcpus).fill(-1);
-    this.#pendingAt = new Float64Array(pcpus).fill(NaN);
-    this.#pendingVcpu = new Float64Array(pcpus);
-    this.#pendingSlice = new Float64Array(pcpus);
-    this.#pendingNotifications = new Int32Array(pcpus);
     this.#tidTs = Array.from({ length: pcpus }, (_, p) => bytesOf(`,"tid":${p},"ts":`));
     const head = (tid: number) => bytesOf(`{"ph":"i","pid":${pid + 3},"tid":${tid},"ts":`);
     this.#batchHead = { cpu: head(1), memory: head(2), io: head(3), placement: head(4) };
@@ -228,6 +235,8 @@ export class TraceRun {
     this.#windowGrows = options.shareWindowNs === undefined && !Number.isFinite(end);
     this.#windowNs = options.shareWindowNs ??
       Math.max(1_000_000, Number.isFinite(end) ? Math.round((end - this.#from) / 100) : 0);
+    this.#nextBoundary = this.#from + this.#windowNs;
+    this.#ranNs = new Float64Array(internals(simulation).cpu.vms.length);
     const frames = internals(simulation).memory?.frames ?? 0;
     this.#frameVm = new Int32Array(frames);
     internals(simulation).kernel.log.observe((domain, kind, atNs, a, b, c) =>
@@ -325,15 +334,20 @@ export class TraceRun {
         this.#runningSlice[b] = c;
         let batch = -1;
         // The batch that asked for this pCPU alone and was answered with this run, now.
-        if (this.#pendingAt[b] === atNs && this.#pendingVcpu[b] === a) {
-          if (this.#pendingSlice[b] === c) batch = this.#pendingNotifications[b]!;
-          if (batch >= 0) this.#pendingAt[b] = NaN;
+        if (
+          this.#pendingPcpu === b && this.#pendingAt === atNs && this.#pendingVcpu === a &&
+          this.#pendingSlice === c
+        ) {
+          batch = this.#pendingNotifications;
+          this.#pendingPcpu = -1;
         }
         this.#runningBatch[b] = batch;
         return;
       }
       if (kind === CPU_LOG.STOP) {
         if (this.#running[b] !== a) return;
+        // Snapshots of the boundaries the run passed, while it still counts as going on.
+        if (atNs >= this.#nextBoundary) this.#passBoundaries(atNs);
         this.#running[b] = -1;
         this.#closeRun(b, a, atNs, c);
         return;
@@ -404,7 +418,8 @@ export class TraceRun {
     const startNs = this.#runningSince[pcpu]!, slice = this.#runningSlice[pcpu]!;
     const start = Math.max(startNs, this.#from), end = Math.min(endNs, this.#to);
     if (end < start || (end === start && !this.#inWindow(startNs))) return;
-    this.#ran(this.#vmOf(vcpu), start, Math.min(end, this.#until));
+    const ran = Math.min(end, this.#until) - start;
+    if (ran > 0) this.#addRan(this.#vmOf(vcpu), ran);
     const file = this.#file;
     if (file.cutAtNs !== undefined) return;
     const out = file.out, at = out.begin(), buffer = out.buffer;
@@ -426,48 +441,63 @@ export class TraceRun {
     file.end(at, start, this);
   }
 
-  /** Adds `[start, end)` (inside the trace window) to VM `vm`'s run time in the share windows. */
-  #ran(vm: number, start: number, end: number): void {
-    if (vm < 0 || end <= start) return;
-    const from = this.#from;
-    let index = Math.floor((start - from) / this.#windowNs);
-    const last = Math.floor((end - from) / this.#windowNs);
-    if (last >= MAX_WINDOWS && this.#windowGrows) {
-      this.#widen(last);
-      index = Math.floor((start - from) / this.#windowNs);
+  /** Adds `ns` of run time (inside the trace window) to VM `vm`'s. */
+  #addRan(vm: number, ns: number): void {
+    if (vm < 0) return;
+    let ran = this.#ranNs;
+    if (vm >= ran.length) {
+      ran = new Float64Array(Math.max(vm + 1, 2 * ran.length));
+      ran.set(this.#ranNs);
+      this.#ranNs = ran;
     }
-    let windows = this.#vmWindows[vm];
-    const needed = Math.floor((end - from) / this.#windowNs) + 1;
-    if (windows === undefined || windows.length < needed) {
-      const bigger = new Float64Array(Math.max(needed, 2 * (windows?.length ?? 0), 16));
-      if (windows !== undefined) bigger.set(windows);
-      windows = bigger;
-      setDense(this.#vmWindows, vm, bigger, undefined);
+    ran[vm] = ran[vm]! + ns;
+  }
+
+  /**
+   * Takes the snapshots of the window boundaries up to `atNs` (before a run ending then stops
+   * counting as going on), widening the windows first when they would pass
+   * {@linkcode MAX_WINDOWS} and may.
+   */
+  #passBoundaries(atNs: number): void {
+    const from = this.#from, until = Math.min(this.#until, this.#to);
+    const time = Math.min(atNs, until);
+    if (this.#windowGrows && Math.floor((time - from) / this.#windowNs) >= MAX_WINDOWS) {
+      this.#widen(time);
     }
-    let at = start;
-    while (at < end) {
-      const windowEnd = Math.min(end, from + (index + 1) * this.#windowNs);
-      windows[index] = windows[index]! + windowEnd - at;
-      at = windowEnd;
-      index++;
+    const running = this.#running, since = this.#runningSince;
+    while (this.#nextBoundary <= atNs) {
+      const boundary = this.#nextBoundary, cap = Math.min(boundary, until);
+      let snapshot = this.#ranNs.slice();
+      for (let p = 0; p < running.length; p++) {
+        const vcpu = running[p]!;
+        if (vcpu < 0) continue;
+        const vm = this.#vmOf(vcpu), start = Math.max(since[p]!, from);
+        if (vm < 0 || cap <= start) continue;
+        if (vm >= snapshot.length) {
+          const bigger = new Float64Array(vm + 1);
+          bigger.set(snapshot);
+          snapshot = bigger;
+        }
+        snapshot[vm] = snapshot[vm]! + cap - start;
+      }
+      this.#snapshots.push(snapshot);
+      this.#nextBoundary = from + (this.#snapshots.length + 1) * this.#windowNs;
     }
   }
 
-  /** Doubles the share window until window `last` fits in {@linkcode MAX_WINDOWS}. */
-  #widen(last: number): void {
+  /** Doubles the share window until the one holding `atNs` is below {@linkcode MAX_WINDOWS}. */
+  #widen(atNs: number): void {
+    const last = Math.floor((atNs - this.#from) / this.#windowNs);
     let factor = 1;
     while (Math.floor(last / factor) >= MAX_WINDOWS) factor *= 2;
     this.#windowNs *= factor;
-    for (let vm = 0; vm < this.#vmWindows.length; vm++) {
-      const windows = this.#vmWindows[vm];
-      if (windows === undefined) continue;
-      const merged = new Float64Array(windows.length);
-      for (let i = 0; i < windows.length; i++) {
-        const to = Math.floor(i / factor);
-        merged[to] = merged[to]! + windows[i]!;
-      }
-      this.#vmWindows[vm] = merged;
+    // The boundaries that stay are every `factor`-th.
+    const kept: Float64Array[] = [];
+    for (let k = factor; k <= this.#snapshots.length; k += factor) {
+      kept.push(this.#snapshots[k - 1]!);
     }
+    this.#snapshots = kept;
+    this.#nextBoundary = this.#from + (kept.length + 1) * this.#windowNs;
   }
 
   /**
@@ -476,13 +506,16 @@ export class TraceRun {
    */
   #shares(endNs: number): void {
     const file = this.#file, windowNs = this.#windowNs, pcpus = this.#running.length;
-    const vms = this.#vmsSeen, last: number[] = [];
+    const vms = this.#vmsSeen, last: number[] = [], snapshots = this.#snapshots;
     for (let index = 0;; index++) {
       const start = this.#from + index * windowNs;
       if (start >= endNs) return;
       const capacity = (Math.min(start + windowNs, endNs) - start) * pcpus;
+      // Run time up to the window's start and end: a snapshot, or (the last) all of it.
+      const before = index === 0 ? undefined : snapshots[index - 1];
+      const after = start + windowNs < endNs ? snapshots[index] : this.#ranNs;
       for (let vm = 0; vm < vms; vm++) {
-        const ran = this.#vmWindows[vm]?.[index] ?? 0;
+        const ran = (after?.[vm] ?? 0) - (before?.[vm] ?? 0);
         const share = Math.round(1e4 * ran / capacity) / 100;
         if (share === last[vm]) continue;
         last[vm] = share;
@@ -546,7 +579,7 @@ export class TraceRun {
     const nums = batch.nums, length = batch.length, now = this.#parts.kernel.now;
     const asked = this.#asked[domain], cpu = domain === "cpu";
     // The last answer was applied: a lone dispatch that started no run is an instant after all.
-    if (cpu && this.#pending.length > 0) this.#flushPending();
+    if (cpu && this.#pendingPcpu >= 0) this.#flushPending();
     let notifications = 0, count = 0;
     for (let i = 0; i < length;) {
       const op = nums[i]!, atNs = nums[i + 1]!, args = i + 3;
@@ -621,12 +654,12 @@ export class TraceRun {
       // A lone dispatch answered with one vCPU: the run it starts will carry it, if it does.
       const pcpu = args[0]!;
       if (Number.isInteger(pcpu) && pcpu >= 0 && pcpu < this.#running.length) {
-        if (this.#pendingAt[pcpu] === this.#pendingAt[pcpu]) this.#flushPending();
-        this.#pendingAt[pcpu] = asked.atNs;
-        this.#pendingVcpu[pcpu] = nums[1]!;
-        this.#pendingSlice[pcpu] = nums[2]!;
-        this.#pendingNotifications[pcpu] = asked.notifications;
-        this.#pending.push(pcpu);
+        if (this.#pendingPcpu >= 0) this.#flushPending();
+        this.#pendingPcpu = pcpu;
+        this.#pendingAt = asked.atNs;
+        this.#pendingVcpu = nums[1]!;
+        this.#pendingSlice = nums[2]!;
+        this.#pendingNotifications = asked.notifications;
         return;
       }
     }
@@ -688,27 +721,22 @@ export class TraceRun {
     file.end(at, asked.atNs, this);
   }
 
-  /** Writes the lone dispatches answered with a vCPU that started no run as instants. */
+  /** Writes the pending lone dispatch (it started no run) as an instant. */
   #flushPending(): void {
-    const file = this.#file, pending = this.#pending;
-    for (const pcpu of pending) {
-      const atNs = this.#pendingAt[pcpu]!;
-      if (atNs !== atNs) continue; // claimed by its run
-      this.#pendingAt[pcpu] = NaN;
-      if (file.cutAtNs !== undefined) continue;
-      const out = file.out, at = out.begin(), buffer = out.buffer;
-      let p = put(buffer, at, this.#batchHead.cpu);
-      p = putMicros(buffer, p, atNs);
-      p = put(buffer, p, this.#query("cpu", CPU_OP.DISPATCH, pcpu).alone);
-      p = putInteger(buffer, p, this.#pendingNotifications[pcpu]!);
-      p = put(buffer, p, ANSWER);
-      p = put(buffer, p, this.#vcpuName(this.#pendingVcpu[pcpu]!));
-      buffer[p++] = 44; // ","
-      p = putNumber(buffer, p, this.#pendingSlice[pcpu]!);
-      out.length = put(buffer, p, ANSWER_END);
-      file.end(at, atNs, this);
-    }
-    pending.length = 0;
+    const file = this.#file, pcpu = this.#pendingPcpu, atNs = this.#pendingAt;
+    this.#pendingPcpu = -1;
+    if (pcpu < 0 || file.cutAtNs !== undefined) return;
+    const out = file.out, at = out.begin(), buffer = out.buffer;
+    let p = put(buffer, at, this.#batchHead.cpu);
+    p = putMicros(buffer, p, atNs);
+    p = put(buffer, p, this.#query("cpu", CPU_OP.DISPATCH, pcpu).alone);
+    p = putInteger(buffer, p, this.#pendingNotifications);
+    p = put(buffer, p, ANSWER);
+    p = put(buffer, p, this.#vcpuName(this.#pendingVcpu));
+    buffer[p++] = 44; // ","
+    p = putNumber(buffer, p, this.#pendingSlice);
+    out.length = put(buffer, p, ANSWER_END);
+    file.end(at, atNs, this);
   }
 
   /** `"VM/vCPU"` of a vCPU (JSON, quoted), as bytes. */
@@ -717,7 +745,9 @@ export class TraceRun {
     if (name === undefined) {
       const vcpu = this.#names.vcpu(id);
       name = bytesOf(JSON.stringify(`${this.#names.vm(vcpu.vm)}/${vcpu.index}`));
-      setDense(this.#vcpuNames, id, name, undefined);
+      // Only a vCPU that exists is kept: an answer may name any number (the kernel refuses it),
+      // and keeping vCPU 1e9's name would make the table a billion entries long.
+      if (vcpu.vm >= 0) setDense(this.#vcpuNames, id, name, undefined);
     }
     return name;
   }
@@ -745,6 +775,8 @@ export class TraceRun {
     this.#finished = true;
     const simulation = this.#simulation, end = simulation.nowNs;
     this.#flushPending();
+    // The boundaries up to the end, while the runs still going on count as such.
+    this.#passBoundaries(Math.min(this.#until, end, this.#to));
     // What was recorded ends where the run did, or where the cap stopped it (in this run).
     for (let p = 0; p < this.#running.length; p++) {
       const vcpu = this.#running[p]!;
@@ -773,11 +805,7 @@ export class TraceRun {
     }
     this.#vmsSeen = internals(simulation).cpu.vms.length;
     this.#disksSeen = Math.max(this.#disksSeen, internals(simulation).io?.disks.length ?? 0);
-    const recorded = Math.min(this.#until, end, this.#to);
-    // A run whose vCPUs ran little (or not at all) has windows as narrow as they started.
-    const last = Math.floor((recorded - this.#from) / this.#windowNs);
-    if (last >= MAX_WINDOWS && this.#windowGrows) this.#widen(last);
-    this.#shares(recorded);
+    this.#shares(Math.min(this.#until, end, this.#to));
   }
 
   /** The metadata events naming the run's processes and tracks. */
