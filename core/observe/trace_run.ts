@@ -24,8 +24,6 @@ const DUR = bytesOf(`,"dur":`);
 const END = bytesOf("},\n");
 const ARGS_END = bytesOf("]]}},\n");
 const ANSWER_END = bytesOf("]}},\n");
-const NOTIFIED = bytesOf(`,"notifications":`);
-const NULL = bytesOf("null");
 const NAME = bytesOf(`,"name":"`);
 const NOTIFICATIONS = bytesOf(`","args":{"notifications":`);
 const QUERIES = bytesOf(`,"queries":[`);
@@ -38,9 +36,16 @@ const RESIDENT = bytesOf(`,"name":"resident","args":{"frames":`);
 const COUNTER_TS = bytesOf(`},"ts":`);
 /** The stop code of a run still going when the run ended. */
 const END_OF_RUN = STOP_REASONS.length;
-/** Per stop reason (its code): what follows a slice's `sliceNs`. */
+/**
+ * Per stop reason (its code): what follows a slice's `sliceNs`, without and with the batch that
+ * started the run. A run that used up its slice (the commonest) has no `stop`: its `dur` is its
+ * `sliceNs`.
+ */
 const STOP_BYTES: Uint8Array[] = [...STOP_REASONS, "end of run"].map((stop) =>
-  bytesOf(`,"stop":"${stop}"`)
+  bytesOf(stop === "slice" ? "" : `,"stop":"${stop}"`)
+);
+const STOP_BATCH_BYTES: Uint8Array[] = [...STOP_REASONS, "end of run"].map((stop) =>
+  bytesOf(`${stop === "slice" ? "" : `,"stop":"${stop}"`},"notifications":`)
 );
 
 const QUERY_NAMES: Record<Domain, Record<number, string>> = {
@@ -137,13 +142,21 @@ export class TraceRun {
   #pendingVcpu = 0;
   #pendingSlice = 0;
   #pendingNotifications = 0;
-  /** Per pCPU: `,"tid":…,"ts":` of its slices. */
+  /** Per pCPU: `},"tid":…,"ts":` of its slices (the end of their args, then where and when). */
   #tidTs: Uint8Array[];
   /**
    * Per vCPU: the start of its slices (`{"ph":"X","pid":…,"name":…,"args":{"vm":…,"vcpu":…,
    * "sliceNs":`), encoded once.
    */
   #vcpuText: (Uint8Array | undefined)[] = [];
+  /**
+   * Per vCPU: the start of its slices with the digits of a slice after it (a vCPU is mostly
+   * given the same slice again), that slice, and the last one seen (the text is made anew when a
+   * slice comes twice in a row).
+   */
+  #vcpuSliceText: (Uint8Array | undefined)[] = [];
+  #vcpuSliceNs = new Float64Array(0);
+  #vcpuLastSliceNs = new Float64Array(0);
   /** Per vCPU: its VM index + 1 (0: not looked up yet). */
   #vcpuVm = new Int32Array(64);
   /** Per vCPU: `"VM/i"` (quoted), as a batch's answers name it. */
@@ -226,7 +239,7 @@ export class TraceRun {
     this.#runningSince = new Float64Array(pcpus);
     this.#runningSlice = new Float64Array(pcpus);
     this.#runningBatch = new Int32Array(pcpus).fill(-1);
-    this.#tidTs = Array.from({ length: pcpus }, (_, p) => bytesOf(`,"tid":${p},"ts":`));
+    this.#tidTs = Array.from({ length: pcpus }, (_, p) => bytesOf(`},"tid":${p},"ts":`));
     const head = (tid: number) => bytesOf(`{"ph":"i","pid":${pid + 3},"tid":${tid},"ts":`);
     this.#batchHead = { cpu: head(1), memory: head(2), io: head(3), placement: head(4) };
     // The share window: as given; else 1/100 of the traced part of the run when its end is
@@ -309,6 +322,27 @@ export class TraceRun {
       setDense(this.#vcpuText, id, bytes, undefined);
     }
     return bytes;
+  }
+
+  /**
+   * A slice of `vcpu` was given `slice` (`text`: the start of its slice event, then the slice):
+   * when it was given the same the time before, that text is kept for the next.
+   */
+  #sliceSeen(vcpu: number, slice: number, text: Uint8Array): void {
+    if (this.#names.vcpu(vcpu).vm < 0) return;
+    if (vcpu >= this.#vcpuSliceNs.length) {
+      const length = Math.max(vcpu + 1, 2 * this.#vcpuSliceNs.length);
+      const ns = new Float64Array(length).fill(NaN), last = new Float64Array(length).fill(NaN);
+      ns.set(this.#vcpuSliceNs);
+      last.set(this.#vcpuLastSliceNs);
+      this.#vcpuSliceNs = ns;
+      this.#vcpuLastSliceNs = last;
+    }
+    if (this.#vcpuLastSliceNs[vcpu] === slice) {
+      this.#vcpuSliceNs[vcpu] = slice;
+      setDense(this.#vcpuSliceText, vcpu, text.slice(), undefined);
+    }
+    this.#vcpuLastSliceNs[vcpu] = slice;
   }
 
   /** The VM index of a vCPU (cached: asked at every slice and counter). */
@@ -423,16 +457,20 @@ export class TraceRun {
     const file = this.#file;
     if (file.cutAtNs !== undefined) return;
     const out = file.out, at = out.begin(), buffer = out.buffer;
-    let p = put(buffer, at, this.#vcpuLabel(vcpu));
-    if (Number.isSafeInteger(slice) && slice >= 0) p = putInteger(buffer, p, slice);
-    else p = put(buffer, p, Number.isFinite(slice) ? bytesOf(String(slice)) : NULL);
-    p = put(buffer, p, STOP_BYTES[stop] ?? bytesOf(`,"stop":"${stop}"`));
+    let p: number;
+    if (vcpu < this.#vcpuSliceNs.length && this.#vcpuSliceNs[vcpu] === slice) {
+      p = put(buffer, at, this.#vcpuSliceText[vcpu]!);
+    } else {
+      p = put(buffer, at, this.#vcpuLabel(vcpu));
+      p = putNumber(buffer, p, slice);
+      this.#sliceSeen(vcpu, slice, buffer.subarray(at, p));
+    }
     const batch = this.#runningBatch[pcpu]!;
-    if (batch >= 0) {
-      p = put(buffer, p, NOTIFIED);
+    if (batch < 0) p = put(buffer, p, STOP_BYTES[stop] ?? bytesOf(`,"stop":"${stop}"`));
+    else {
+      p = put(buffer, p, STOP_BATCH_BYTES[stop] ?? bytesOf(`,"stop":"${stop}","notifications":`));
       p = putInteger(buffer, p, batch);
     }
-    buffer[p++] = 125; // "}"
     p = put(buffer, p, this.#tidTs[pcpu]!);
     p = putMicros(buffer, p, start);
     p = put(buffer, p, DUR);
