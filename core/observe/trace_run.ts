@@ -17,7 +17,7 @@ import type { SimulationParts } from "../simulation/build.ts";
 import { internals } from "../simulation/internals.ts";
 import { DecisionNames } from "./decisions.ts";
 import { watchBatches } from "./batches.ts";
-import { bytesOf, put, putInteger, putMicros, putNumber } from "./_json_bytes.ts";
+import { bytesOf, put, putHundredths, putInteger, putMicros, putNumber } from "./_json_bytes.ts";
 import type { TraceFile } from "./trace.ts";
 
 const DUR = bytesOf(`,"dur":`);
@@ -184,6 +184,11 @@ export class TraceRun {
    * the runs going on then included.
    */
   #snapshots: Float64Array[] = [];
+  /**
+   * Snapshots dropped when the windows widened, to be reused: fresh memory is slow to come by
+   * (each widening dropped half of them; allocating anew was most of what snapshots cost).
+   */
+  #spareSnapshots: Float64Array[] = [];
   /** The next window boundary to take a snapshot at. */
   #nextBoundary: number;
   /** Per disk: the job in service (end ns, or -1) and its event's text without `dur`. */
@@ -505,7 +510,13 @@ export class TraceRun {
     const running = this.#running, since = this.#runningSince;
     while (this.#nextBoundary <= atNs) {
       const boundary = this.#nextBoundary, cap = Math.min(boundary, until);
-      let snapshot = this.#ranNs.slice();
+      let snapshot = this.#spareSnapshots.pop();
+      if (snapshot === undefined || snapshot.length < this.#ranNs.length) {
+        snapshot = this.#ranNs.slice();
+      } else {
+        snapshot.set(this.#ranNs);
+        snapshot.fill(0, this.#ranNs.length);
+      }
       for (let p = 0; p < running.length; p++) {
         const vcpu = running[p]!;
         if (vcpu < 0) continue;
@@ -531,8 +542,8 @@ export class TraceRun {
     this.#windowNs *= factor;
     // The boundaries that stay are every `factor`-th.
     const kept: Float64Array[] = [];
-    for (let k = factor; k <= this.#snapshots.length; k += factor) {
-      kept.push(this.#snapshots[k - 1]!);
+    for (let k = 1; k <= this.#snapshots.length; k++) {
+      (k % factor === 0 ? kept : this.#spareSnapshots).push(this.#snapshots[k - 1]!);
     }
     this.#snapshots = kept;
     this.#nextBoundary = this.#from + (kept.length + 1) * this.#windowNs;
@@ -544,7 +555,8 @@ export class TraceRun {
    */
   #shares(endNs: number): void {
     const file = this.#file, windowNs = this.#windowNs, pcpus = this.#running.length;
-    const vms = this.#vmsSeen, last: number[] = [], snapshots = this.#snapshots;
+    const vms = this.#vmsSeen, snapshots = this.#snapshots, out = file.out;
+    const last = new Float64Array(vms).fill(-1), pid = this.#pid + 100;
     for (let index = 0;; index++) {
       const start = this.#from + index * windowNs;
       if (start >= endNs) return;
@@ -554,11 +566,18 @@ export class TraceRun {
       const after = start + windowNs < endNs ? snapshots[index] : this.#ranNs;
       for (let vm = 0; vm < vms; vm++) {
         const ran = (after?.[vm] ?? 0) - (before?.[vm] ?? 0);
-        const share = Math.round(1e4 * ran / capacity) / 100;
+        // In hundredths of a percent: written as `share / 100`, with two decimals at most.
+        const share = Math.round(1e4 * ran / capacity);
         if (share === last[vm]) continue;
         last[vm] = share;
-        const at = file.out.begin();
-        this.#writeCounter(at, vm, SHARE, share, start);
+        const at = out.begin(), buffer = out.buffer;
+        let p = put(buffer, at, this.#counterHead);
+        p = putInteger(buffer, p, pid + vm);
+        p = put(buffer, p, SHARE);
+        p = putHundredths(buffer, p, share);
+        p = put(buffer, p, COUNTER_TS);
+        p = putMicros(buffer, p, start);
+        out.length = put(buffer, p, END);
         if (!file.endCounter(at)) return;
       }
     }
