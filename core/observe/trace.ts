@@ -3,15 +3,17 @@
  * chrome://tracing open.
  *
  * - one track per pCPU, with a complete (`X`) slice per vCPU run, named `VM/vCPU`, with
- *   `args.vm`, `args.vcpu`, the slice given and why the run stopped: a VM's slices add up to its
- *   `runNs`;
+ *   `args.vm`, `args.vcpu`, the slice given and why the run stopped (unless it used up its
+ *   slice): a VM's slices add up to its `runNs`;
  * - per VM, counters: runnable vCPUs, its share of the host over a window (1/100 of the traced
  *   part of the run), resident frames;
  * - one track per disk with each request in service as a slice (and each head movement the policy
  *   ordered): a disk's slices add up to its `busyNs`; the time each request spent queued is an
  *   async slice beside it;
  * - one track per domain's policy with each batch (its queries and the answer) and each decision
- *   that is no slice as instant events;
+ *   that is no slice as instant events; but a batch that asked only to dispatch one pCPU and
+ *   started the vCPU it answered there rides on that run's slice (`args.notifications`): most
+ *   CPU batches are such, and an instant for each doubled the trace;
  * - incidents, policy swaps, parameter changes and timeline events as global (marked) instants.
  *
  * The trace is built from the run's decision log and the batches its policies are sent; a run
