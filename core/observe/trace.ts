@@ -30,8 +30,14 @@ import { internals } from "../simulation/internals.ts";
 import { formatNs } from "./decisions.ts";
 import { bytesOf, JsonBytes } from "./_json_bytes.ts";
 import { MAX_WINDOWS, TraceRun } from "./trace_run.ts";
+import { DatacenterTraceRun } from "./datacenter_trace.ts";
+import type { DatacenterSimulation } from "../datacenter/simulation.ts";
 
 export { TraceRun } from "./trace_run.ts";
+export { DatacenterTraceRun } from "./datacenter_trace.ts";
+
+/** A run recorded into a trace file: a host's or a datacenter's. */
+export type RecordedRun = TraceRun | DatacenterTraceRun;
 
 /** Options of a trace file. */
 export interface TraceOptions {
@@ -91,7 +97,7 @@ export class TraceFile {
   readonly #path: string | undefined;
   #file: Deno.FsFile | undefined;
   #failure: Error | undefined;
-  #runs: TraceRun[] = [];
+  #runs: RecordedRun[] = [];
 
   /**
    * @param options Window, size cap, share window, the file to write as the run goes.
@@ -155,8 +161,19 @@ export class TraceFile {
     return run;
   }
 
+  /**
+   * Starts recording a datacenter run (call it before the run starts): its hosts, VMs'
+   * placements and migrations, overloads and counters (`datacenter_trace.ts`).
+   */
+  watchDatacenter(simulation: DatacenterSimulation, label?: string): DatacenterTraceRun {
+    const run = new DatacenterTraceRun(this, simulation, 1000 * (this.#runs.length + 1), label);
+    this.#runs.push(run);
+    if (this.cutAtNs !== undefined) run.stopped();
+    return run;
+  }
+
   /** Adds one event (its JSON text) unless the cap is reached. */
-  push(event: string, atNs: number, run: TraceRun): void {
+  push(event: string, atNs: number, run: RecordedRun): void {
     if (this.cutAtNs !== undefined) return;
     const out = this.out, start = out.begin();
     out.text(event);
@@ -168,7 +185,7 @@ export class TraceFile {
    * Ends an event written into `out` from `start`, its separator `,\n` included: takes it back
    * and stops recording when it passes the cap.
    */
-  end(start: number, atNs: number, run: TraceRun): void {
+  end(start: number, atNs: number, run: RecordedRun): void {
     if (this.out.total <= this.#eventCap) return;
     this.out.length = start;
     this.cutAtNs = atNs;
