@@ -213,6 +213,13 @@ export class TraceRun {
     io: [],
     placement: [],
   };
+  /**
+   * Records of the decision log not handled yet, six numbers each: the kernel's hot paths only
+   * queue them (a call to the whole recorder there, inlined, slowed the kernel itself), and they
+   * are handled in order before the next batch, answer or the end.
+   */
+  #queue = new Float64Array(6 * 256);
+  #queuedRecords = 0;
   /** Where recording stopped (simulated ns of this run) when the size cap was reached. */
   #until = Infinity;
   #finished = false;
@@ -257,9 +264,14 @@ export class TraceRun {
     this.#ranNs = new Float64Array(internals(simulation).cpu.vms.length);
     const frames = internals(simulation).memory?.frames ?? 0;
     this.#frameVm = new Int32Array(frames);
-    internals(simulation).kernel.log.observe((domain, kind, atNs, a, b, c) =>
-      this.#record(domain, kind, atNs, a, b, c)
-    );
+    internals(simulation).kernel.log.observe((domain, kind, atNs, a, b, c) => {
+      let i = this.#queuedRecords;
+      const queue = this.#queue;
+      if (i === queue.length) this.#drain(), i = 0;
+      queue[i] = domain, queue[i + 1] = kind, queue[i + 2] = atNs;
+      queue[i + 3] = a, queue[i + 4] = b, queue[i + 5] = c;
+      this.#queuedRecords = i + 6;
+    });
     watchBatches(simulation, {
       batch: (domain, batch) => this.#batch(domain, batch),
       reply: (domain, reply) => this.#reply(domain, reply),
@@ -363,6 +375,22 @@ export class TraceRun {
     const vm = this.#names.vcpu(vcpu).vm;
     table[vcpu] = vm + 1;
     return vm;
+  }
+
+  /** Handles the queued records. */
+  #drain(): void {
+    const queue = this.#queue, queued = this.#queuedRecords;
+    this.#queuedRecords = 0;
+    for (let i = 0; i < queued; i += 6) {
+      this.#record(
+        queue[i]!,
+        queue[i + 1]!,
+        queue[i + 2]!,
+        queue[i + 3]!,
+        queue[i + 4]!,
+        queue[i + 5]!,
+      );
+    }
   }
 
   #record(domain: number, kind: number, atNs: number, a: number, b: number, c: number): void {
@@ -633,6 +661,7 @@ export class TraceRun {
   }
 
   #batch(domain: Domain, batch: Batch): void {
+    if (this.#queuedRecords > 0) this.#drain();
     const nums = batch.nums, length = batch.length, now = this.#parts.kernel.now;
     const asked = this.#asked[domain], cpu = domain === "cpu";
     // The last answer was applied: a lone dispatch that started no run is an instant after all.
@@ -698,6 +727,7 @@ export class TraceRun {
   }
 
   #reply(domain: Domain, reply: Reply): void {
+    if (this.#queuedRecords > 0) this.#drain();
     const asked = this.#asked[domain], file = this.#file;
     if (!asked.waiting) return;
     asked.waiting = false;
@@ -828,6 +858,7 @@ export class TraceRun {
    * timeline events.
    */
   finish(): void {
+    if (this.#queuedRecords > 0) this.#drain();
     if (this.#finished) return;
     this.#finished = true;
     const simulation = this.#simulation, end = simulation.nowNs;

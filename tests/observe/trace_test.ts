@@ -164,6 +164,9 @@ Deno.test("a lone dispatch whose vCPU does not exist is an instant naming it, be
     ["dispatch pCPU 0", 10_000, undefined, ["#-1/1000000000", 5e6]],
     ["incident: cpu policy unknown-vcpu ejected (invalid/unknown-vcpu)", 10_000, "g", undefined],
   ]);
+  // The fallback's batches are heard too: the runs it started after 10 ms carry theirs.
+  const after = events.filter((e) => e.ph === "X" && e.pid === 1001 && e.ts >= 10_000);
+  assert.ok(after.length > 0 && after.every((e) => "notifications" in e.args!));
   // The runs before and after (under the fallback policy) add up to the report's.
   const sums = runByVm(events);
   for (const vm of report.vms) assert.equal(sums.get(vm.id), vm.cpu.runNs, vm.id);
