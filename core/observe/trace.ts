@@ -146,6 +146,7 @@ export class TraceFile {
    * `label` names the run's tracks when a file holds several.
    */
   watch(simulation: Simulation, label?: string): TraceRun {
+    for (const run of this.#runs) if (run instanceof TraceRun) run.drain();
     const run = new TraceRun(this, simulation, 1000 * (this.#runs.length + 1), label, {
       shareWindowNs: this.#shareWindowNs,
     });
@@ -166,6 +167,7 @@ export class TraceFile {
    * placements and migrations, overloads and counters (`datacenter_trace.ts`).
    */
   watchDatacenter(simulation: DatacenterSimulation, label?: string): DatacenterTraceRun {
+    for (const run of this.#runs) if (run instanceof TraceRun) run.drain();
     const run = new DatacenterTraceRun(this, simulation, 1000 * (this.#runs.length + 1), label);
     this.#runs.push(run);
     if (this.cutAtNs !== undefined) run.stopped();

@@ -377,6 +377,16 @@ export class TraceRun {
     return vm;
   }
 
+  /**
+   * Handles the records still queued (the file does before another run starts: the events of
+   * this one come first, and count against the cap first).
+   *
+   * @ignore
+   */
+  drain(): void {
+    if (this.#queuedRecords > 0) this.#drain();
+  }
+
   /** Handles the queued records. */
   #drain(): void {
     const queue = this.#queue, queued = this.#queuedRecords;
