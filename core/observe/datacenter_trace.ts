@@ -171,9 +171,14 @@ export class DatacenterTraceRun {
     }
   }
 
-  #kernelDecision(kind: number, atNs: number, domain: number): void {
-    const name = this.#simulation.kernel.domains[domain]?.name ?? String(domain);
+  #kernelDecision(kind: number, atNs: number, index: number): void {
+    const domain = this.#simulation.kernel.domains[index];
+    const name = domain?.name ?? String(index);
     if (kind === 1) this.#instant(0, `eject: ${name} policy`, atNs, { affects: name }, true);
+    else if (kind === 2) {
+      const policy = domain?.slot.info.name;
+      this.#instant(0, `swap: ${name} policy ${policy}`, atNs, { affects: name, policy }, true);
+    }
   }
 
   /** VM `v` is on host `h` from `atNs` (placed, or migrated there), on `lane`. */

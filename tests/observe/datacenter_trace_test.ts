@@ -26,10 +26,13 @@ interface TraceEvent {
 
 async function traced(
   spec: Record<string, unknown>,
-  options: ConstructorParameters<typeof TraceFile>[0] = {},
+  restarts = 0,
 ): Promise<{ report: Report; events: TraceEvent[] }> {
-  const trace = new TraceFile(options);
-  const simulation = await createDatacenterSimulation(parseDatacenter(spec), { isolation: "none" });
+  const trace = new TraceFile();
+  const simulation = await createDatacenterSimulation(parseDatacenter(spec), {
+    isolation: "none",
+    restarts,
+  });
   trace.watchDatacenter(simulation);
   let report: Report;
   try {
@@ -162,4 +165,27 @@ Deno.test("run --trace on a datacenter workload: a valid trace, windowed; the pl
   assert.deepEqual(a0.sort(), [["A0 ← h0", 310, 6], ["A0", 310, 6], ["A0", 316, 284]]);
   await Deno.remove(workload);
   await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("an ejected placement policy is marked across the trace, and so is its restart", async () => {
+  // misplace "twice" plans A0's migration twice at 300 s: ejected, dvfs takes over at once;
+  // restarted 1 s later, it is ejected again at the next evaluation (600 s) by a throw.
+  const spec = overloadWorkload({ use: fixture("misplace"), config: { fault: "twice" } });
+  const { report, events } = await traced({ ...spec, stopAt: "900s" }, 1);
+  assert.equal(report.incidents.length, 2);
+  const marks = events.filter((e) => e.ph === "i" && e.s === "g").map((e) => [e.name, e.ts / s]);
+  assert.deepEqual(marks, [
+    ["eject: placement policy", 300],
+    ["swap: placement policy misplace", 301],
+    ["eject: placement policy", 600],
+    ["incident: placement policy misplace ejected (invalid/twice)", 300],
+    ["incident: placement policy misplace ejected (error/throw)", 600],
+  ]);
+  // A slice per VM's stay: one for each placement, one more per migration.
+  const stays = events.filter((e) => e.ph === "X" && e.cat === undefined);
+  assert.equal(stays.length, 4 + report.datacenter!.migrations);
+  assert.equal(
+    events.filter((e) => e.ph === "i" && e.name.startsWith("migrate")).length,
+    report.datacenter!.migrations,
+  );
 });
