@@ -11,9 +11,12 @@
 // (/proc/thread-self/schedstat), of the process and its threads for `process`; on a shared machine
 // it moves less than the wall time.
 //
-// Run: `deno run -A bench/trace_cost.ts [rounds] [--only run|process] [--vms N]`; give `run` the V8
-// flags `deno task sim` runs with (`--v8-flags=...` as in deno.json's `sim` task) to time the
-// traced run as the command runs it: the trace's writers gain from the larger inlining budget.
+// Run: `deno run -A bench/trace_cost.ts [rounds] [--only run|process] [--vms N] [--base DIR]`;
+// give `run` the V8 flags `deno task sim` runs with (`--v8-flags=...` as in deno.json's `sim`
+// task) to time the traced run as the command runs it: the trace's writers gain from the larger
+// inlining budget. `--base DIR` (another checkout, e.g. a `git archive` of main) times its
+// processes too, in the same rounds, plain and traced taking turns with this checkout's: its own
+// ratio beside this one's, and this checkout's plain time over its (what tracing off costs).
 import { parseArgs } from "node:util";
 import { createSimulation } from "../core/simulation/mod.ts";
 import { parseWorkload } from "../core/workload/load.ts";
@@ -23,7 +26,11 @@ import { childrenCpuMs, median } from "./_measure.ts";
 
 const { values, positionals } = parseArgs({
   args: Deno.args,
-  options: { only: { type: "string" }, vms: { type: "string", default: "1024" } },
+  options: {
+    only: { type: "string" },
+    vms: { type: "string", default: "1024" },
+    base: { type: "string" },
+  },
   allowPositionals: true,
   strict: true,
 });
@@ -48,6 +55,7 @@ const workloadPath = `${dir}/scale.json`;
 await Deno.writeTextFile(workloadPath, JSON.stringify(json, null, 1));
 const tracePath = `${dir}/trace.json`;
 const root = new URL("..", import.meta.url).pathname;
+const base = values.base;
 
 interface Sample {
   ms: number;
@@ -84,15 +92,15 @@ async function inProcess(tracing: boolean): Promise<Sample> {
   return { ms, cpuMs, bytes, cut };
 }
 
-/** One whole process; its wall ms. */
-async function spawned(tracing: boolean): Promise<Sample> {
+/** One whole process (of the checkout at `cwd`); its wall ms. */
+async function spawned(tracing: boolean, cwd = root): Promise<Sample> {
   const args = ["task", "-q", "sim", workloadPath, "--cpu", "rr", "--format", "json"];
   if (tracing) args.push("--trace", tracePath);
   const cpu = childrenCpuMs();
   const start = performance.now();
   const output = await new Deno.Command("deno", {
     args,
-    cwd: root,
+    cwd,
     stdout: "null",
     stderr: "piped",
   })
@@ -110,6 +118,8 @@ console.log(
 );
 for (const [name, once] of [["run", inProcess], ["process", spawned]] as const) {
   if (only !== undefined && only !== name) continue;
+  // With a base, the processes are timed with the base's, below.
+  if (name === "process" && base !== undefined) continue;
   const plain: number[] = [], traced: number[] = [], ratios: number[] = [];
   const plainCpu: number[] = [], tracedCpu: number[] = [];
   let bytes = 0, cut = false;
@@ -141,6 +151,36 @@ for (const [name, once] of [["run", inProcess], ["process", spawned]] as const) 
     } ms, traced ${median(tracedCpu).toFixed(0)} ms, ratio ${
       (median(tracedCpu) / median(plainCpu)).toFixed(2)
     }; load ${load()}`,
+  );
+}
+if (base !== undefined && only !== "run") {
+  // This checkout (A) and the base (B), plain and traced, in turns; each trace a fresh file.
+  const configs = [["A", false], ["B", false], ["A", true], ["B", true]] as const;
+  const ms = new Map<string, number[]>(), cpuMs = new Map<string, number[]>();
+  for (let round = -1; round < rounds; round++) {
+    for (const [tree, tracing] of round % 2 === 0 ? configs : [...configs].reverse()) {
+      await Deno.remove(tracePath).catch(() => {});
+      const result = await spawned(tracing, tree === "A" ? root : base);
+      if (round < 0) continue;
+      const key = `${tree} ${tracing ? "traced" : "plain"}`;
+      ms.set(key, [...ms.get(key) ?? [], result.ms]);
+      cpuMs.set(key, [...cpuMs.get(key) ?? [], result.cpuMs]);
+    }
+  }
+  const m = (key: string, of = ms) => median(of.get(key)!);
+  for (const tree of ["A", "B"]) {
+    console.log(
+      `${tree === "A" ? "this" : "base"} process plain ${
+        m(`${tree} plain`).toFixed(0)
+      } ms, traced ${m(`${tree} traced`).toFixed(0)} ms, ratio ${
+        (m(`${tree} traced`) / m(`${tree} plain`)).toFixed(2)
+      }; CPU ratio ${(m(`${tree} traced`, cpuMs) / m(`${tree} plain`, cpuMs)).toFixed(2)}`,
+    );
+  }
+  console.log(
+    `plain this / base: wall ${(m("A plain") / m("B plain")).toFixed(2)}, CPU ${
+      (m("A plain", cpuMs) / m("B plain", cpuMs)).toFixed(2)
+    } (base: ${base}); load ${load()}`,
   );
 }
 await Deno.remove(dir, { recursive: true });

@@ -118,11 +118,6 @@ export async function runCommand(args: string[]): Promise<number> {
   const json = quickWorkloadJson(path) ??
     (await import("../workload/load.ts")).readWorkloadJson(path);
   if (isDatacenterJson(json)) {
-    if (values.trace !== undefined || values["trace-window"] !== undefined) {
-      throw new UsageError(
-        "--trace: expected a host workload; datacenter workloads are not traced",
-      );
-    }
     const { runDatacenterCommand } = await import("../datacenter/command.ts");
     return await runDatacenterCommand(path, values, json);
   }

@@ -34,6 +34,8 @@ export class Books {
   migrationLoss = 0;
   /** Active-to-idle transitions counted so far. */
   shutdowns = 0;
+  /** Told of every frame `close` integrates, before the state changes (a trace). */
+  onFrame: ((fromNs: number, toNs: number, counted: boolean) => void) | undefined;
 
   #power: number[][];
   #cloudsim: boolean;
@@ -88,6 +90,7 @@ export class Books {
     if (peak) {
       for (let h = 0; h < this.#power.length; h++) this.#charge(h, this.#power[h]![10]! * seconds);
     }
+    this.onFrame?.(fromNs, toNs, fromNs >= this.#opensAtNs);
     if (fromNs < this.#opensAtNs) return;
     this.entry();
     const exact = !peak && !this.#cloudsim;

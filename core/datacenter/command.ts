@@ -1,7 +1,7 @@
 /**
  * `hyperhook run` for a datacenter workload: the same flags as any run (`--placement P`,
- * `--config-placement JSON`, `--isolation`, `--out`, `--html`, `--log`, `--format`), the report's
- * `datacenter` section printed.
+ * `--config-placement JSON`, `--isolation`, `--out`, `--html`, `--log`, `--format`, `--trace`),
+ * the report's `datacenter` section printed.
  *
  * @module
  */
@@ -72,7 +72,13 @@ export async function runDatacenterCommand(
     log = [];
     options.logSink = (line) => log!.push(line);
   }
+  // The trace's code is loaded only for a run that asks for one (its --log is this command's).
+  const tracing = values.trace ?? values["trace-window"] ?? values["trace-cap"];
+  const observers = tracing === undefined
+    ? undefined
+    : (await import("../observe/flags.ts")).RunObservers.fromFlags({ ...values, log: undefined });
   const simulation = await createDatacenterSimulation(workload, options);
+  observers?.watchDatacenter(simulation);
   const progress = new Progress("run");
   let report: Report;
   try {
@@ -98,6 +104,7 @@ export async function runDatacenterCommand(
     );
   }
   if (log !== undefined) await writeOutput(values.log as string, log.join("\n") + "\n", "--log");
+  for (const line of await observers?.finish() ?? []) console.error(line);
   if (format === "json") {
     console.log(JSON.stringify(report, null, 2));
   } else {

@@ -50,6 +50,25 @@ export const PLACEMENT_LOG = {
   HOST_DIGEST: 4,
 } as const;
 
+/**
+ * What a trace hears of a datacenter run beyond its decision log (`observe/datacenter_trace.ts`):
+ * migrations completing, VMs leaving, and every frame the books integrate.
+ */
+export interface DatacenterWatcher {
+  /** A migration completed at `atNs`: VM `v` runs on host `to`, no longer on `from`. */
+  migrated(v: number, from: number, to: number, atNs: number): void;
+  /**
+   * VM `v` left for good at `atNs`: it ran on `host` (-1: it was never placed) and was
+   * migrating to `target` (-1: it was not).
+   */
+  left(v: number, host: number, target: number, atNs: number): void;
+  /**
+   * The books' frame [fromNs, toNs) with each host's state held in it (`books.u`, `active`,
+   * `sla`, `watts`); `counted`: it counts in the figures (CloudSim's books open later).
+   */
+  frame(fromNs: number, toNs: number, books: Books, counted: boolean): void;
+}
+
 const EV_ARRIVE = 0, EV_SAMPLE = 1, EV_EVALUATE = 2, EV_MIGRATED = 3, EV_DOWNTIME = 4;
 /** A pre-copy round on detailed hosts ends: its dirty pages are read from the source. */
 const EV_ROUND = 5;
@@ -97,6 +116,8 @@ export class DatacenterDomain implements KernelDomain {
   /** VMs' utilisation histories, for a policy that takes over: a ring of 30 rows of all VMs. */
   #histories: Histories;
   #demands = new DemandReader();
+  /** A trace's ears, if the run is traced. */
+  #watcher: DatacenterWatcher | undefined;
 
   // Metrics.
   #lastNs = 0;
@@ -167,6 +188,13 @@ export class DatacenterDomain implements KernelDomain {
     if (this.#firstEvaluationNs < this.#endNs) {
       kernel.schedule(this.#firstEvaluationNs, this.#base + EV_EVALUATE, 0, 0);
     }
+  }
+
+  /** Tells `watcher` what the decision log does not hold (a trace; call before the run). */
+  watch(watcher: DatacenterWatcher): void {
+    this.#watcher = watcher;
+    this.#books.onFrame = (fromNs, toNs, counted) =>
+      watcher.frame(fromNs, toNs, this.#books, counted);
   }
 
   /** The host kernels of detailed hosts (an internal API: for tests). */
@@ -472,12 +500,19 @@ export class DatacenterDomain implements KernelDomain {
       this.#detailed.add(v, to, this.#kernel.now);
     }
     this.slot.writer.call3(OP.MIGRATION_DONE, this.#kernel.now, v, from, to);
+    this.#watcher?.migrated(v, from, to, this.#kernel.now);
   }
 
   /** A VM leaves for good (its curve ended, or CloudSim's zero-demand rule). */
   #leave(v: number): void {
     const state = this.#fleet.vmState[v];
     if (state !== RUNNING && state !== WAITING) return;
+    this.#watcher?.left(
+      v,
+      state === RUNNING ? this.#fleet.vmHost[v]! : -1,
+      state === RUNNING ? this.#fleet.vmTarget[v]! : -1,
+      this.#kernel.now,
+    );
     if (state === RUNNING) {
       remove(this.#fleet.hostVms[this.#fleet.vmHost[v]!]!, v);
       if (this.#fleet.vmTarget[v]! >= 0) remove(this.#fleet.hostVms[this.#fleet.vmTarget[v]!]!, v);

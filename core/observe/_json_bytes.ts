@@ -223,3 +223,21 @@ export function putMicros(buffer: Uint8Array, at: number, ns: number): number {
   buffer[p++] = 48 + rest;
   return p;
 }
+
+/**
+ * Writes `hundredths / 100` (a non-negative safe integer of hundredths) as JSON writes that
+ * number, trailing zeros left out, at `at` (32 bytes of room); returns the offset after. A
+ * percentage with two decimals is written without making a string of it.
+ */
+export function putHundredths(buffer: Uint8Array, at: number, hundredths: number): number {
+  const whole = Math.floor(hundredths / 100);
+  const p = putInteger(buffer, at, whole);
+  const rest = hundredths - 100 * whole;
+  if (rest === 0) return p;
+  buffer[p] = 46; // "."
+  const tens = Math.floor(rest / 10), ones = rest - 10 * tens;
+  buffer[p + 1] = 48 + tens;
+  if (ones === 0) return p + 2;
+  buffer[p + 2] = 48 + ones;
+  return p + 3;
+}

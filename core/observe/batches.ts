@@ -40,19 +40,20 @@ export function watchBatches(simulation: Simulation, listener: BatchListener): v
     }
     const all = [listener];
     watching.set(slot, all);
-    let current = wrap(domain.name, slot.runtime, all);
-    Object.defineProperty(slot, "runtime", {
-      configurable: true,
-      enumerable: true,
-      get: () => current,
-      set: (runtime: PolicyRuntime) => void (current = wrap(domain.name, runtime, all)),
-    });
+    slot.runtime = wrap(domain.name, slot.runtime, all);
+    // Every later policy comes through `install`: wrap it there. (An accessor for `runtime`
+    // instead turned the slot into a dictionary, and every `slot.writer` of the kernel slow.)
+    const install = slot.install;
+    slot.install = function (runtime, info, declared) {
+      install.call(this, wrap(domain.name, runtime, all), info, declared);
+    };
   }
 }
 
 function wrap(domain: Domain, runtime: PolicyRuntime, listeners: BatchListener[]): PolicyRuntime {
+  // Indexed loops: an iterator for each of millions of batches is garbage to collect.
   const answered = (answer: Reply) => {
-    for (const listener of listeners) listener.reply(domain, answer);
+    for (let i = 0; i < listeners.length; i++) listeners[i]!.reply(domain, answer);
     return answer;
   };
   const watched: PolicyRuntime = {
@@ -61,7 +62,7 @@ function wrap(domain: Domain, runtime: PolicyRuntime, listeners: BatchListener[]
     },
     start: (message) => runtime.start(message),
     handle(batch) {
-      for (const listener of listeners) listener.batch(domain, batch);
+      for (let i = 0; i < listeners.length; i++) listeners[i]!.batch(domain, batch);
       const reply = runtime.handle(batch);
       return reply instanceof Promise ? reply.then(answered) : answered(reply);
     },

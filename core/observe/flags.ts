@@ -9,6 +9,7 @@
 import { parseDuration } from "../engine/duration.ts";
 import { UsageError } from "../commands/common.ts";
 import type { Simulation } from "../simulation/mod.ts";
+import type { DatacenterSimulation } from "../datacenter/simulation.ts";
 import { DecisionLogFile } from "./log.ts";
 import { TraceFile } from "./trace.ts";
 
@@ -95,6 +96,11 @@ export class RunObservers {
   watch(simulation: Simulation, label?: string): void {
     this.trace?.watch(simulation, label);
     this.log?.watch(simulation, label);
+  }
+
+  /** Traces a datacenter run (its `--log` is the datacenter command's own). */
+  watchDatacenter(simulation: DatacenterSimulation, label?: string): void {
+    this.trace?.watchDatacenter(simulation, label);
   }
 
   /**

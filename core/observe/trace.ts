@@ -3,15 +3,17 @@
  * chrome://tracing open.
  *
  * - one track per pCPU, with a complete (`X`) slice per vCPU run, named `VM/vCPU`, with
- *   `args.vm`, `args.vcpu`, the slice given and why the run stopped: a VM's slices add up to its
- *   `runNs`;
+ *   `args.vm`, `args.vcpu`, the slice given and why the run stopped (unless it used up its
+ *   slice): a VM's slices add up to its `runNs`;
  * - per VM, counters: runnable vCPUs, its share of the host over a window (1/100 of the traced
  *   part of the run), resident frames;
  * - one track per disk with each request in service as a slice (and each head movement the policy
  *   ordered): a disk's slices add up to its `busyNs`; the time each request spent queued is an
  *   async slice beside it;
  * - one track per domain's policy with each batch (its queries and the answer) and each decision
- *   that is no slice as instant events;
+ *   that is no slice as instant events; but a batch that asked only to dispatch one pCPU and
+ *   started the vCPU it answered there rides on that run's slice (`args.notifications`): most
+ *   CPU batches are such, and an instant for each doubled the trace;
  * - incidents, policy swaps, parameter changes and timeline events as global (marked) instants.
  *
  * The trace is built from the run's decision log and the batches its policies are sent; a run
@@ -28,8 +30,14 @@ import { internals } from "../simulation/internals.ts";
 import { formatNs } from "./decisions.ts";
 import { bytesOf, JsonBytes } from "./_json_bytes.ts";
 import { MAX_WINDOWS, TraceRun } from "./trace_run.ts";
+import { DatacenterTraceRun } from "./datacenter_trace.ts";
+import type { DatacenterSimulation } from "../datacenter/simulation.ts";
 
 export { TraceRun } from "./trace_run.ts";
+export { DatacenterTraceRun } from "./datacenter_trace.ts";
+
+/** A run recorded into a trace file: a host's or a datacenter's. */
+export type RecordedRun = TraceRun | DatacenterTraceRun;
 
 /** Options of a trace file. */
 export interface TraceOptions {
@@ -89,7 +97,7 @@ export class TraceFile {
   readonly #path: string | undefined;
   #file: Deno.FsFile | undefined;
   #failure: Error | undefined;
-  #runs: TraceRun[] = [];
+  #runs: RecordedRun[] = [];
 
   /**
    * @param options Window, size cap, share window, the file to write as the run goes.
@@ -138,6 +146,7 @@ export class TraceFile {
    * `label` names the run's tracks when a file holds several.
    */
   watch(simulation: Simulation, label?: string): TraceRun {
+    for (const run of this.#runs) if (run instanceof TraceRun) run.drain();
     const run = new TraceRun(this, simulation, 1000 * (this.#runs.length + 1), label, {
       shareWindowNs: this.#shareWindowNs,
     });
@@ -153,8 +162,20 @@ export class TraceFile {
     return run;
   }
 
+  /**
+   * Starts recording a datacenter run (call it before the run starts): its hosts, VMs'
+   * placements and migrations, overloads and counters (`datacenter_trace.ts`).
+   */
+  watchDatacenter(simulation: DatacenterSimulation, label?: string): DatacenterTraceRun {
+    for (const run of this.#runs) if (run instanceof TraceRun) run.drain();
+    const run = new DatacenterTraceRun(this, simulation, 1000 * (this.#runs.length + 1), label);
+    this.#runs.push(run);
+    if (this.cutAtNs !== undefined) run.stopped();
+    return run;
+  }
+
   /** Adds one event (its JSON text) unless the cap is reached. */
-  push(event: string, atNs: number, run: TraceRun): void {
+  push(event: string, atNs: number, run: RecordedRun): void {
     if (this.cutAtNs !== undefined) return;
     const out = this.out, start = out.begin();
     out.text(event);
@@ -166,7 +187,7 @@ export class TraceFile {
    * Ends an event written into `out` from `start`, its separator `,\n` included: takes it back
    * and stops recording when it passes the cap.
    */
-  end(start: number, atNs: number, run: TraceRun): void {
+  end(start: number, atNs: number, run: RecordedRun): void {
     if (this.out.total <= this.#eventCap) return;
     this.out.length = start;
     this.cutAtNs = atNs;

@@ -17,13 +17,13 @@ import type { SimulationParts } from "../simulation/build.ts";
 import { internals } from "../simulation/internals.ts";
 import { DecisionNames } from "./decisions.ts";
 import { watchBatches } from "./batches.ts";
-import { bytesOf, put, putInteger, putMicros, putNumber } from "./_json_bytes.ts";
+import { bytesOf, put, putHundredths, putInteger, putMicros, putNumber } from "./_json_bytes.ts";
 import type { TraceFile } from "./trace.ts";
 
 const DUR = bytesOf(`,"dur":`);
 const END = bytesOf("},\n");
 const ARGS_END = bytesOf("]]}},\n");
-const NULL = bytesOf("null");
+const ANSWER_END = bytesOf("]}},\n");
 const NAME = bytesOf(`,"name":"`);
 const NOTIFICATIONS = bytesOf(`","args":{"notifications":`);
 const QUERIES = bytesOf(`,"queries":[`);
@@ -36,9 +36,16 @@ const RESIDENT = bytesOf(`,"name":"resident","args":{"frames":`);
 const COUNTER_TS = bytesOf(`},"ts":`);
 /** The stop code of a run still going when the run ended. */
 const END_OF_RUN = STOP_REASONS.length;
-/** Per stop reason (its code): what follows a slice's `sliceNs`. */
+/**
+ * Per stop reason (its code): what follows a slice's `sliceNs`, without and with the batch that
+ * started the run. A run that used up its slice (the commonest) has no `stop`: its `dur` is its
+ * `sliceNs`.
+ */
 const STOP_BYTES: Uint8Array[] = [...STOP_REASONS, "end of run"].map((stop) =>
-  bytesOf(`,"stop":"${stop}"}`)
+  bytesOf(stop === "slice" ? "" : `,"stop":"${stop}"`)
+);
+const STOP_BATCH_BYTES: Uint8Array[] = [...STOP_REASONS, "end of run"].map((stop) =>
+  bytesOf(`${stop === "slice" ? "" : `,"stop":"${stop}"`},"notifications":`)
 );
 
 const QUERY_NAMES: Record<Domain, Record<number, string>> = {
@@ -67,22 +74,19 @@ function setDense<T>(array: T[], index: number, value: T, fill: T): void {
   array[index] = value;
 }
 
-/** A query's name, and what a batch that asks it alone writes around its notifications' count. */
+/** A query's name, and what a batch that asks it alone writes before its notifications' count. */
 interface QueryText {
   /** `dispatch pCPU 3` */
   name: Uint8Array;
   /** `,"name":"dispatch pCPU 3","args":{"notifications":` */
   alone: Uint8Array;
-  /** `,"queries":["dispatch pCPU 3"],"answers":[[` */
-  aloneNext: Uint8Array;
 }
 
+/** What follows the notifications' count of a batch that asks one query: its answer. */
+const ANSWER = bytesOf(`,"answer":[`);
+
 function queryText(name: string): QueryText {
-  return {
-    name: bytesOf(name),
-    alone: bytesOf(`,"name":"${name}","args":{"notifications":`),
-    aloneNext: bytesOf(`,"queries":["${name}"],"answers":[[`),
-  };
+  return { name: bytesOf(name), alone: bytesOf(`,"name":"${name}","args":{"notifications":`) };
 }
 
 /** A batch asked of a domain's policy: its queries (opcode, first argument), until answered. */
@@ -122,13 +126,37 @@ export class TraceRun {
   #running: Int32Array;
   #runningSince: Float64Array;
   #runningSlice: Float64Array;
-  /** Per pCPU: `,"tid":…,"ts":` of its slices. */
+  /**
+   * Per pCPU: the notifications of the batch whose lone dispatch started the run (-1: none, the
+   * run's batch, if any, is an instant of its own).
+   */
+  #runningBatch: Int32Array;
+  /**
+   * The last CPU batch, when it asked only to dispatch one pCPU and was answered with one vCPU,
+   * not written yet: the pCPU (-1: none), when, the vCPU, the slice, the batch's notifications.
+   * The run it starts carries it (`#runningBatch`); if it starts no such run before the next CPU
+   * batch (the answer was refused, or the VM is gone), it is written as an instant then.
+   */
+  #pendingPcpu = -1;
+  #pendingAt = 0;
+  #pendingVcpu = 0;
+  #pendingSlice = 0;
+  #pendingNotifications = 0;
+  /** Per pCPU: `},"tid":…,"ts":` of its slices (the end of their args, then where and when). */
   #tidTs: Uint8Array[];
   /**
-   * Per vCPU: the start of its slices (`{"ph":"X","pid":…,"name":…,"cat":"vcpu","args":{"vm":…,
-   * "vcpu":…,"sliceNs":`), encoded once.
+   * Per vCPU: the start of its slices (`{"ph":"X","pid":…,"name":…,"args":{"vm":…,"vcpu":…,
+   * "sliceNs":`), encoded once.
    */
   #vcpuText: (Uint8Array | undefined)[] = [];
+  /**
+   * Per vCPU: the start of its slices with the digits of a slice after it (a vCPU is mostly
+   * given the same slice again), that slice, and the last one seen (the text is made anew when a
+   * slice comes twice in a row).
+   */
+  #vcpuSliceText: (Uint8Array | undefined)[] = [];
+  #vcpuSliceNs = new Float64Array(0);
+  #vcpuLastSliceNs = new Float64Array(0);
   /** Per vCPU: its VM index + 1 (0: not looked up yet). */
   #vcpuVm = new Int32Array(64);
   /** Per vCPU: `"VM/i"` (quoted), as a batch's answers name it. */
@@ -145,8 +173,24 @@ export class TraceRun {
   /** The share counters' window (ns), and whether it may grow (no window given, no `stopAt`). */
   #windowNs: number;
   #windowGrows: boolean;
-  /** Per VM: its run time in each window from the trace window's start. */
-  #vmWindows: (Float64Array | undefined)[] = [];
+  /**
+   * Per VM: its run time recorded so far (from the trace window's start), of the runs that
+   * ended. A run adds to it once, when it ends; the share of a window is the difference of two
+   * snapshots of it, not a split of every run into windows.
+   */
+  #ranNs = new Float64Array(0);
+  /**
+   * Per window boundary passed (`from + (k + 1) * window`), per VM: its run time up to there,
+   * the runs going on then included.
+   */
+  #snapshots: Float64Array[] = [];
+  /**
+   * Snapshots dropped when the windows widened, to be reused: fresh memory is slow to come by
+   * (each widening dropped half of them; allocating anew was most of what snapshots cost).
+   */
+  #spareSnapshots: Float64Array[] = [];
+  /** The next window boundary to take a snapshot at. */
+  #nextBoundary: number;
   /** Per disk: the job in service (end ns, or -1) and its event's text without `dur`. */
   #diskEnd: number[] = [];
   #diskStart: number[] = [];
@@ -169,6 +213,13 @@ export class TraceRun {
     io: [],
     placement: [],
   };
+  /**
+   * Records of the decision log not handled yet, six numbers each: the kernel's hot paths only
+   * queue them (a call to the whole recorder there, inlined, slowed the kernel itself), and they
+   * are handled in order before the next batch, answer or the end.
+   */
+  #queue = new Float64Array(6 * 256);
+  #queuedRecords = 0;
   /** Where recording stopped (simulated ns of this run) when the size cap was reached. */
   #until = Infinity;
   #finished = false;
@@ -199,7 +250,8 @@ export class TraceRun {
     this.#running = new Int32Array(pcpus).fill(-1);
     this.#runningSince = new Float64Array(pcpus);
     this.#runningSlice = new Float64Array(pcpus);
-    this.#tidTs = Array.from({ length: pcpus }, (_, p) => bytesOf(`,"tid":${p},"ts":`));
+    this.#runningBatch = new Int32Array(pcpus).fill(-1);
+    this.#tidTs = Array.from({ length: pcpus }, (_, p) => bytesOf(`},"tid":${p},"ts":`));
     const head = (tid: number) => bytesOf(`{"ph":"i","pid":${pid + 3},"tid":${tid},"ts":`);
     this.#batchHead = { cpu: head(1), memory: head(2), io: head(3), placement: head(4) };
     // The share window: as given; else 1/100 of the traced part of the run when its end is
@@ -208,11 +260,18 @@ export class TraceRun {
     this.#windowGrows = options.shareWindowNs === undefined && !Number.isFinite(end);
     this.#windowNs = options.shareWindowNs ??
       Math.max(1_000_000, Number.isFinite(end) ? Math.round((end - this.#from) / 100) : 0);
+    this.#nextBoundary = this.#from + this.#windowNs;
+    this.#ranNs = new Float64Array(internals(simulation).cpu.vms.length);
     const frames = internals(simulation).memory?.frames ?? 0;
     this.#frameVm = new Int32Array(frames);
-    internals(simulation).kernel.log.observe((domain, kind, atNs, a, b, c) =>
-      this.#record(domain, kind, atNs, a, b, c)
-    );
+    internals(simulation).kernel.log.observe((domain, kind, atNs, a, b, c) => {
+      let i = this.#queuedRecords;
+      const queue = this.#queue;
+      if (i === queue.length) this.#drain(), i = 0;
+      queue[i] = domain, queue[i + 1] = kind, queue[i + 2] = atNs;
+      queue[i + 3] = a, queue[i + 4] = b, queue[i + 5] = c;
+      this.#queuedRecords = i + 6;
+    });
     watchBatches(simulation, {
       batch: (domain, batch) => this.#batch(domain, batch),
       reply: (domain, reply) => this.#reply(domain, reply),
@@ -275,11 +334,32 @@ export class TraceRun {
       bytes = bytesOf(
         `{"ph":"X","pid":${this.#pid + 1},"name":${
           JSON.stringify(`${name}/${index}`)
-        },"cat":"vcpu","args":{"vm":${JSON.stringify(name)},"vcpu":${index},"sliceNs":`,
+        },"args":{"vm":${JSON.stringify(name)},"vcpu":${index},"sliceNs":`,
       );
       setDense(this.#vcpuText, id, bytes, undefined);
     }
     return bytes;
+  }
+
+  /**
+   * A slice of `vcpu` was given `slice` (`text`: the start of its slice event, then the slice):
+   * when it was given the same the time before, that text is kept for the next.
+   */
+  #sliceSeen(vcpu: number, slice: number, text: Uint8Array): void {
+    if (this.#names.vcpu(vcpu).vm < 0) return;
+    if (vcpu >= this.#vcpuSliceNs.length) {
+      const length = Math.max(vcpu + 1, 2 * this.#vcpuSliceNs.length);
+      const ns = new Float64Array(length).fill(NaN), last = new Float64Array(length).fill(NaN);
+      ns.set(this.#vcpuSliceNs);
+      last.set(this.#vcpuLastSliceNs);
+      this.#vcpuSliceNs = ns;
+      this.#vcpuLastSliceNs = last;
+    }
+    if (this.#vcpuLastSliceNs[vcpu] === slice) {
+      this.#vcpuSliceNs[vcpu] = slice;
+      setDense(this.#vcpuSliceText, vcpu, text.slice(), undefined);
+    }
+    this.#vcpuLastSliceNs[vcpu] = slice;
   }
 
   /** The VM index of a vCPU (cached: asked at every slice and counter). */
@@ -297,16 +377,54 @@ export class TraceRun {
     return vm;
   }
 
+  /**
+   * Handles the records still queued (the file does before another run starts: the events of
+   * this one come first, and count against the cap first).
+   *
+   * @ignore
+   */
+  drain(): void {
+    if (this.#queuedRecords > 0) this.#drain();
+  }
+
+  /** Handles the queued records. */
+  #drain(): void {
+    const queue = this.#queue, queued = this.#queuedRecords;
+    this.#queuedRecords = 0;
+    for (let i = 0; i < queued; i += 6) {
+      this.#record(
+        queue[i]!,
+        queue[i + 1]!,
+        queue[i + 2]!,
+        queue[i + 3]!,
+        queue[i + 4]!,
+        queue[i + 5]!,
+      );
+    }
+  }
+
   #record(domain: number, kind: number, atNs: number, a: number, b: number, c: number): void {
     if (domain === LOG.cpu) {
       if (kind === CPU_LOG.RUN) {
         this.#running[b] = a;
         this.#runningSince[b] = atNs;
         this.#runningSlice[b] = c;
+        let batch = -1;
+        // The batch that asked for this pCPU alone and was answered with this run, now.
+        if (
+          this.#pendingPcpu === b && this.#pendingAt === atNs && this.#pendingVcpu === a &&
+          this.#pendingSlice === c
+        ) {
+          batch = this.#pendingNotifications;
+          this.#pendingPcpu = -1;
+        }
+        this.#runningBatch[b] = batch;
         return;
       }
       if (kind === CPU_LOG.STOP) {
         if (this.#running[b] !== a) return;
+        // Snapshots of the boundaries the run passed, while it still counts as going on.
+        if (atNs >= this.#nextBoundary) this.#passBoundaries(atNs);
         this.#running[b] = -1;
         this.#closeRun(b, a, atNs, c);
         return;
@@ -377,14 +495,25 @@ export class TraceRun {
     const startNs = this.#runningSince[pcpu]!, slice = this.#runningSlice[pcpu]!;
     const start = Math.max(startNs, this.#from), end = Math.min(endNs, this.#to);
     if (end < start || (end === start && !this.#inWindow(startNs))) return;
-    this.#ran(this.#vmOf(vcpu), start, Math.min(end, this.#until));
+    const ran = Math.min(end, this.#until) - start;
+    if (ran > 0) this.#addRan(this.#vmOf(vcpu), ran);
     const file = this.#file;
     if (file.cutAtNs !== undefined) return;
     const out = file.out, at = out.begin(), buffer = out.buffer;
-    let p = put(buffer, at, this.#vcpuLabel(vcpu));
-    if (Number.isSafeInteger(slice) && slice >= 0) p = putInteger(buffer, p, slice);
-    else p = put(buffer, p, Number.isFinite(slice) ? bytesOf(String(slice)) : NULL);
-    p = put(buffer, p, STOP_BYTES[stop] ?? bytesOf(`,"stop":"${stop}"}`));
+    let p: number;
+    if (vcpu < this.#vcpuSliceNs.length && this.#vcpuSliceNs[vcpu] === slice) {
+      p = put(buffer, at, this.#vcpuSliceText[vcpu]!);
+    } else {
+      p = put(buffer, at, this.#vcpuLabel(vcpu));
+      p = putNumber(buffer, p, slice);
+      this.#sliceSeen(vcpu, slice, buffer.subarray(at, p));
+    }
+    const batch = this.#runningBatch[pcpu]!;
+    if (batch < 0) p = put(buffer, p, STOP_BYTES[stop] ?? bytesOf(`,"stop":"${stop}"`));
+    else {
+      p = put(buffer, p, STOP_BATCH_BYTES[stop] ?? bytesOf(`,"stop":"${stop}","notifications":`));
+      p = putInteger(buffer, p, batch);
+    }
     p = put(buffer, p, this.#tidTs[pcpu]!);
     p = putMicros(buffer, p, start);
     p = put(buffer, p, DUR);
@@ -393,48 +522,69 @@ export class TraceRun {
     file.end(at, start, this);
   }
 
-  /** Adds `[start, end)` (inside the trace window) to VM `vm`'s run time in the share windows. */
-  #ran(vm: number, start: number, end: number): void {
-    if (vm < 0 || end <= start) return;
-    const from = this.#from;
-    let index = Math.floor((start - from) / this.#windowNs);
-    const last = Math.floor((end - from) / this.#windowNs);
-    if (last >= MAX_WINDOWS && this.#windowGrows) {
-      this.#widen(last);
-      index = Math.floor((start - from) / this.#windowNs);
+  /** Adds `ns` of run time (inside the trace window) to VM `vm`'s. */
+  #addRan(vm: number, ns: number): void {
+    if (vm < 0) return;
+    let ran = this.#ranNs;
+    if (vm >= ran.length) {
+      ran = new Float64Array(Math.max(vm + 1, 2 * ran.length));
+      ran.set(this.#ranNs);
+      this.#ranNs = ran;
     }
-    let windows = this.#vmWindows[vm];
-    const needed = Math.floor((end - from) / this.#windowNs) + 1;
-    if (windows === undefined || windows.length < needed) {
-      const bigger = new Float64Array(Math.max(needed, 2 * (windows?.length ?? 0), 16));
-      if (windows !== undefined) bigger.set(windows);
-      windows = bigger;
-      setDense(this.#vmWindows, vm, bigger, undefined);
+    ran[vm] = ran[vm]! + ns;
+  }
+
+  /**
+   * Takes the snapshots of the window boundaries up to `atNs` (before a run ending then stops
+   * counting as going on), widening the windows first when they would pass
+   * {@linkcode MAX_WINDOWS} and may.
+   */
+  #passBoundaries(atNs: number): void {
+    const from = this.#from, until = Math.min(this.#until, this.#to);
+    const time = Math.min(atNs, until);
+    if (this.#windowGrows && Math.floor((time - from) / this.#windowNs) >= MAX_WINDOWS) {
+      this.#widen(time);
     }
-    let at = start;
-    while (at < end) {
-      const windowEnd = Math.min(end, from + (index + 1) * this.#windowNs);
-      windows[index] = windows[index]! + windowEnd - at;
-      at = windowEnd;
-      index++;
+    const running = this.#running, since = this.#runningSince;
+    while (this.#nextBoundary <= atNs) {
+      const boundary = this.#nextBoundary, cap = Math.min(boundary, until);
+      let snapshot = this.#spareSnapshots.pop();
+      if (snapshot === undefined || snapshot.length < this.#ranNs.length) {
+        snapshot = this.#ranNs.slice();
+      } else {
+        snapshot.set(this.#ranNs);
+        snapshot.fill(0, this.#ranNs.length);
+      }
+      for (let p = 0; p < running.length; p++) {
+        const vcpu = running[p]!;
+        if (vcpu < 0) continue;
+        const vm = this.#vmOf(vcpu), start = Math.max(since[p]!, from);
+        if (vm < 0 || cap <= start) continue;
+        if (vm >= snapshot.length) {
+          const bigger = new Float64Array(vm + 1);
+          bigger.set(snapshot);
+          snapshot = bigger;
+        }
+        snapshot[vm] = snapshot[vm]! + cap - start;
+      }
+      this.#snapshots.push(snapshot);
+      this.#nextBoundary = from + (this.#snapshots.length + 1) * this.#windowNs;
     }
   }
 
-  /** Doubles the share window until window `last` fits in {@linkcode MAX_WINDOWS}. */
-  #widen(last: number): void {
+  /** Doubles the share window until the one holding `atNs` is below {@linkcode MAX_WINDOWS}. */
+  #widen(atNs: number): void {
+    const last = Math.floor((atNs - this.#from) / this.#windowNs);
     let factor = 1;
     while (Math.floor(last / factor) >= MAX_WINDOWS) factor *= 2;
     this.#windowNs *= factor;
-    for (let vm = 0; vm < this.#vmWindows.length; vm++) {
-      const windows = this.#vmWindows[vm];
-      if (windows === undefined) continue;
-      const merged = new Float64Array(windows.length);
-      for (let i = 0; i < windows.length; i++) {
-        const to = Math.floor(i / factor);
-        merged[to] = merged[to]! + windows[i]!;
-      }
-      this.#vmWindows[vm] = merged;
+    // The boundaries that stay are every `factor`-th.
+    const kept: Float64Array[] = [];
+    for (let k = 1; k <= this.#snapshots.length; k++) {
+      (k % factor === 0 ? kept : this.#spareSnapshots).push(this.#snapshots[k - 1]!);
     }
+    this.#snapshots = kept;
+    this.#nextBoundary = this.#from + (kept.length + 1) * this.#windowNs;
   }
 
   /**
@@ -443,18 +593,29 @@ export class TraceRun {
    */
   #shares(endNs: number): void {
     const file = this.#file, windowNs = this.#windowNs, pcpus = this.#running.length;
-    const vms = this.#vmsSeen, last: number[] = [];
+    const vms = this.#vmsSeen, snapshots = this.#snapshots, out = file.out;
+    const last = new Float64Array(vms).fill(-1), pid = this.#pid + 100;
     for (let index = 0;; index++) {
       const start = this.#from + index * windowNs;
       if (start >= endNs) return;
       const capacity = (Math.min(start + windowNs, endNs) - start) * pcpus;
+      // Run time up to the window's start and end: a snapshot, or (the last) all of it.
+      const before = index === 0 ? undefined : snapshots[index - 1];
+      const after = start + windowNs < endNs ? snapshots[index] : this.#ranNs;
       for (let vm = 0; vm < vms; vm++) {
-        const ran = this.#vmWindows[vm]?.[index] ?? 0;
-        const share = Math.round(1e4 * ran / capacity) / 100;
+        const ran = (after?.[vm] ?? 0) - (before?.[vm] ?? 0);
+        // In hundredths of a percent: written as `share / 100`, with two decimals at most.
+        const share = Math.round(1e4 * ran / capacity);
         if (share === last[vm]) continue;
         last[vm] = share;
-        const at = file.out.begin();
-        this.#writeCounter(at, vm, SHARE, share, start);
+        const at = out.begin(), buffer = out.buffer;
+        let p = put(buffer, at, this.#counterHead);
+        p = putInteger(buffer, p, pid + vm);
+        p = put(buffer, p, SHARE);
+        p = putHundredths(buffer, p, share);
+        p = put(buffer, p, COUNTER_TS);
+        p = putMicros(buffer, p, start);
+        out.length = put(buffer, p, END);
         if (!file.endCounter(at)) return;
       }
     }
@@ -510,8 +671,11 @@ export class TraceRun {
   }
 
   #batch(domain: Domain, batch: Batch): void {
+    if (this.#queuedRecords > 0) this.#drain();
     const nums = batch.nums, length = batch.length, now = this.#parts.kernel.now;
     const asked = this.#asked[domain], cpu = domain === "cpu";
+    // The last answer was applied: a lone dispatch that started no run is an instant after all.
+    if (cpu && this.#pendingPcpu >= 0) this.#flushPending();
     let notifications = 0, count = 0;
     for (let i = 0; i < length;) {
       const op = nums[i]!, atNs = nums[i + 1]!, args = i + 3;
@@ -573,21 +737,39 @@ export class TraceRun {
   }
 
   #reply(domain: Domain, reply: Reply): void {
+    if (this.#queuedRecords > 0) this.#drain();
     const asked = this.#asked[domain], file = this.#file;
     if (!asked.waiting) return;
     asked.waiting = false;
     if (file.cutAtNs !== undefined) return;
-    const out = file.out, at = out.begin(), ops = asked.ops, args = asked.args;
-    const count = asked.count;
+    const ops = asked.ops, args = asked.args, count = asked.count;
+    const nums = reply.nums, length = reply.length;
+    if (
+      domain === "cpu" && count === 1 && ops[0] === CPU_OP.DISPATCH && length >= 3 &&
+      nums[0] === 2 && nums[1]! >= 0
+    ) {
+      // A lone dispatch answered with one vCPU: the run it starts will carry it, if it does.
+      const pcpu = args[0]!;
+      if (Number.isInteger(pcpu) && pcpu >= 0 && pcpu < this.#running.length) {
+        if (this.#pendingPcpu >= 0) this.#flushPending();
+        this.#pendingPcpu = pcpu;
+        this.#pendingAt = asked.atNs;
+        this.#pendingVcpu = nums[1]!;
+        this.#pendingSlice = nums[2]!;
+        this.#pendingNotifications = asked.notifications;
+        return;
+      }
+    }
+    const out = file.out, at = out.begin();
     let buffer = out.buffer;
     let p = put(buffer, at, this.#batchHead[domain]);
     p = putMicros(buffer, p, asked.atNs);
     const first = this.#query(domain, ops[0]!, args[0]!);
     if (count === 1) {
-      // Most batches ask one thing: its text around the notifications' count is ready.
+      // Most batches ask one thing: the name says what, `answer` is its answer.
       p = put(buffer, p, first.alone);
       p = putInteger(buffer, p, asked.notifications);
-      p = put(buffer, p, first.aloneNext);
+      p = put(buffer, p, ANSWER);
     } else {
       p = put(buffer, p, NAME);
       p = put(buffer, p, first.name);
@@ -611,7 +793,6 @@ export class TraceRun {
       buffer[p++] = 91; // "["
     }
     // The answer, query by query: `[count, ...values]` each; a CPU dispatch's pairs name the vCPU.
-    const nums = reply.nums, length = reply.length;
     for (let i = 0, q = 0; i < length && q < count; q++) {
       const values = nums[i]!, pairs = domain === "cpu" && ops[q] === CPU_OP.DISPATCH;
       if (q > 0) p = put(buffer, p, NEXT_ANSWER);
@@ -633,8 +814,26 @@ export class TraceRun {
       }
       i += 1 + values;
     }
-    out.length = put(buffer, p, ARGS_END);
+    out.length = put(buffer, p, count === 1 ? ANSWER_END : ARGS_END);
     file.end(at, asked.atNs, this);
+  }
+
+  /** Writes the pending lone dispatch (it started no run) as an instant. */
+  #flushPending(): void {
+    const file = this.#file, pcpu = this.#pendingPcpu, atNs = this.#pendingAt;
+    this.#pendingPcpu = -1;
+    if (pcpu < 0 || file.cutAtNs !== undefined) return;
+    const out = file.out, at = out.begin(), buffer = out.buffer;
+    let p = put(buffer, at, this.#batchHead.cpu);
+    p = putMicros(buffer, p, atNs);
+    p = put(buffer, p, this.#query("cpu", CPU_OP.DISPATCH, pcpu).alone);
+    p = putInteger(buffer, p, this.#pendingNotifications);
+    p = put(buffer, p, ANSWER);
+    p = put(buffer, p, this.#vcpuName(this.#pendingVcpu));
+    buffer[p++] = 44; // ","
+    p = putNumber(buffer, p, this.#pendingSlice);
+    out.length = put(buffer, p, ANSWER_END);
+    file.end(at, atNs, this);
   }
 
   /** `"VM/vCPU"` of a vCPU (JSON, quoted), as bytes. */
@@ -643,7 +842,9 @@ export class TraceRun {
     if (name === undefined) {
       const vcpu = this.#names.vcpu(id);
       name = bytesOf(JSON.stringify(`${this.#names.vm(vcpu.vm)}/${vcpu.index}`));
-      setDense(this.#vcpuNames, id, name, undefined);
+      // Only a vCPU that exists is kept: an answer may name any number (the kernel refuses it),
+      // and keeping vCPU 1e9's name would make the table a billion entries long.
+      if (vcpu.vm >= 0) setDense(this.#vcpuNames, id, name, undefined);
     }
     return name;
   }
@@ -667,9 +868,13 @@ export class TraceRun {
    * timeline events.
    */
   finish(): void {
+    if (this.#queuedRecords > 0) this.#drain();
     if (this.#finished) return;
     this.#finished = true;
     const simulation = this.#simulation, end = simulation.nowNs;
+    this.#flushPending();
+    // The boundaries up to the end, while the runs still going on count as such.
+    this.#passBoundaries(Math.min(this.#until, end, this.#to));
     // What was recorded ends where the run did, or where the cap stopped it (in this run).
     for (let p = 0; p < this.#running.length; p++) {
       const vcpu = this.#running[p]!;
@@ -698,11 +903,7 @@ export class TraceRun {
     }
     this.#vmsSeen = internals(simulation).cpu.vms.length;
     this.#disksSeen = Math.max(this.#disksSeen, internals(simulation).io?.disks.length ?? 0);
-    const recorded = Math.min(this.#until, end, this.#to);
-    // A run whose vCPUs ran little (or not at all) has windows as narrow as they started.
-    const last = Math.floor((recorded - this.#from) / this.#windowNs);
-    if (last >= MAX_WINDOWS && this.#windowGrows) this.#widen(last);
-    this.#shares(recorded);
+    this.#shares(Math.min(this.#until, end, this.#to));
   }
 
   /** The metadata events naming the run's processes and tracks. */

@@ -4,6 +4,7 @@ import { simulate } from "../../core/simulation/mod.ts";
 import { parseWorkload, readWorkload } from "../../core/workload/load.ts";
 import { TraceFile } from "../../core/observe/trace.ts";
 import { DecisionLogFile } from "../../core/observe/log.ts";
+import { watchBatches } from "../../core/observe/batches.ts";
 import type { Report } from "../../core/report/report.ts";
 import { example, runCli } from "../_helpers.ts";
 
@@ -31,11 +32,11 @@ async function traced(
   return { report, events: parsed.traceEvents, trace };
 }
 
-/** Per VM, the summed duration (ns) of its slices on the pCPU tracks. */
+/** Per VM, the summed duration (ns) of its slices on the pCPU tracks (process 1001). */
 function runByVm(events: TraceEvent[]): Map<string, number> {
   const sums = new Map<string, number>();
   for (const event of events) {
-    if (event.ph !== "X" || event.cat !== "vcpu") continue;
+    if (event.ph !== "X" || event.pid !== 1001) continue;
     const vm = event.args!.vm as string;
     sums.set(vm, (sums.get(vm) ?? 0) + Math.round(event.dur! * 1000));
   }
@@ -53,7 +54,7 @@ Deno.test("a trace of the demo is valid JSON whose pCPU slices add up to every V
     threads.map((e) => e.args!.name),
     [0, 1, 2, 3, 4, 5, 6, 7].map((p) => `pCPU ${p}`),
   );
-  const slice = events.find((e) => e.ph === "X" && e.cat === "vcpu")!;
+  const slice = events.find((e) => e.ph === "X" && e.pid === 1001)!;
   assert.equal(slice.name, `${slice.args!.vm}/${slice.args!.vcpu}`);
   assert.equal(slice.pid, 1001);
   // Slices of one pCPU never overlap.
@@ -72,6 +73,103 @@ Deno.test("a trace of the demo is valid JSON whose pCPU slices add up to every V
   assert.deepEqual([...counters].sort(), ["runnable", "share"]);
   const batch = events.find((e) => e.ph === "i" && e.name.startsWith("dispatch pCPU"))!;
   assert.ok(Array.isArray(batch.args!.queries) && Array.isArray(batch.args!.answers));
+});
+
+Deno.test("every CPU batch is in the trace once: on the run its lone dispatch started, else an instant", async () => {
+  for (const name of ["rr_textbook.json", "demo.json"]) {
+    const trace = new TraceFile();
+    // What the policy was asked, heard beside the trace: per batch with a query, its count of
+    // notifications, and whether it asked one dispatch answered with one vCPU.
+    const batches: { notifications: number; lone: boolean }[] = [];
+    let current = { notifications: 0, queries: 0, dispatch: false };
+    await simulate(await readWorkload(example(name)), {
+      observe: (simulation) => {
+        trace.watch(simulation);
+        watchBatches(simulation, {
+          batch(domain, batch) {
+            if (domain !== "cpu") return;
+            current = { notifications: 0, queries: 0, dispatch: false };
+            for (let i = 0; i < batch.length; i += 3 + batch.nums[i + 2]!) {
+              const op = batch.nums[i]!;
+              if (op >= 20) current.queries++, current.dispatch = op === 20;
+              else current.notifications++;
+            }
+          },
+          reply(domain, reply) {
+            if (domain !== "cpu" || current.queries === 0) return;
+            const lone = current.queries === 1 && current.dispatch && reply.nums[0] === 2;
+            batches.push({ notifications: current.notifications, lone });
+          },
+        });
+      },
+    });
+    const events = JSON.parse(trace.text()).traceEvents as TraceEvent[];
+    const instants = events.filter((e) => e.ph === "i" && e.pid === 1003 && e.tid === 1);
+    const carried = events.filter((e) =>
+      e.ph === "X" && e.pid === 1001 && "notifications" in e.args!
+    )
+      .sort((a, b) => a.ts - b.ts || a.tid! - b.tid!);
+    assert.equal(instants.length + carried.length, batches.length, name);
+    // Every lone dispatch started its run here: the slices carry them all, in order.
+    assert.deepEqual(
+      carried.map((e) => e.args!.notifications),
+      batches.filter((b) => b.lone).map((b) => b.notifications),
+      name,
+    );
+    assert.ok(instants.every((e) => Array.isArray(e.args!.queries)), name);
+    if (name === "rr_textbook.json") {
+      // One pCPU, RR with a 4 ms quantum: each of the 8 runs is the answer to a lone dispatch;
+      // a run that used up its slice has no stop.
+      assert.equal(instants.length, 0);
+      assert.deepEqual(
+        carried.map((e) => [e.name, e.ts, e.dur, e.args!.sliceNs, e.args!.stop]),
+        [
+          ["P1/0", 0, 4000, 4e6, undefined],
+          ["P2/0", 4000, 3000, 4e6, "done"],
+          ["P3/0", 7000, 3000, 4e6, "done"],
+          ["P1/0", 10_000, 4000, 4e6, undefined],
+          ["P1/0", 14_000, 4000, 4e6, undefined],
+          ["P1/0", 18_000, 4000, 4e6, undefined],
+          ["P1/0", 22_000, 4000, 4e6, undefined],
+          ["P1/0", 26_000, 4000, 4e6, "done"],
+        ],
+      );
+    }
+  }
+});
+
+Deno.test("a lone dispatch whose vCPU does not exist is an instant naming it, beside the incident", async () => {
+  const workload = parseWorkload({
+    schema: "hyperhook.workload/v1",
+    name: "unknown",
+    host: { pcpus: 1 },
+    vms: [
+      { id: "a", cpu: { program: [{ run: "20ms" }] } },
+      { id: "b", cpu: { program: [{ run: "20ms" }] } },
+    ],
+  });
+  const trace = new TraceFile();
+  const report = await simulate(workload, {
+    policies: {
+      cpu: { use: new URL("../fixtures/observe/unknown_vcpu.ts", import.meta.url).pathname },
+    },
+    isolation: "none",
+    observe: (simulation) => trace.watch(simulation),
+  });
+  assert.equal(report.incidents.length, 1);
+  assert.equal(report.incidents[0]!.reason, "unknown-vcpu");
+  const events = JSON.parse(trace.text()).traceEvents as TraceEvent[];
+  const marks = events.filter((e) => e.ph === "i" && e.pid === 1003 && e.tid === 1);
+  assert.deepEqual(marks.map((e) => [e.name, e.ts, e.s, e.args!.answer]), [
+    ["dispatch pCPU 0", 10_000, undefined, ["#-1/1000000000", 5e6]],
+    ["incident: cpu policy unknown-vcpu ejected (invalid/unknown-vcpu)", 10_000, "g", undefined],
+  ]);
+  // The fallback's batches are heard too: the runs it started after 10 ms carry theirs.
+  const after = events.filter((e) => e.ph === "X" && e.pid === 1001 && e.ts >= 10_000);
+  assert.ok(after.length > 0 && after.every((e) => "notifications" in e.args!));
+  // The runs before and after (under the fallback policy) add up to the report's.
+  const sums = runByVm(events);
+  for (const vm of report.vms) assert.equal(sums.get(vm.id), vm.cpu.runNs, vm.id);
 });
 
 Deno.test("without stopAt, the share counters cover the run in 1/100 of it or less, and add up to each VM's runNs", async () => {
