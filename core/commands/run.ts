@@ -194,7 +194,8 @@ async function prelaunchSandbox(
     // Said when the options are read for the run.
     return undefined;
   }
-  return (await import("../sandbox/replay.ts")).prelaunch(sandbox);
+  // The launcher alone: the replay session's module loads later, while the child starts.
+  return (await import("../sandbox/prelaunch.ts")).prelaunch(sandbox);
 }
 
 /** The schema's validation (zod), for a workload the quick path does not take. */

@@ -455,6 +455,38 @@ Deno.test("replay: a child launched ahead of the run is the run's, and goes when
   assert.deepEqual(children(), []);
 });
 
+Deno.test("replay: a damaged kernel file in the cache is caught before the child is sent its run, and written again", async () => {
+  const cacheDir = await Deno.makeTempDir({ prefix: "hyperhook-replay-damaged-" });
+  const kernel = new URL("../fixtures/replay/damaged_kernel.ts", import.meta.url).pathname;
+  const runKernel = async () => {
+    const output = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", kernel, cacheDir],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    assert.ok(output.success, new TextDecoder().decode(output.stderr));
+    return JSON.parse(new TextDecoder().decode(output.stdout));
+  };
+  try {
+    const first = await runKernel();
+    assert.equal(first.incidents, 0);
+    const files = [...Deno.readDirSync(`${cacheDir}/sandbox`)].filter((entry) =>
+      /^kernel-[0-9a-f]{16}\.js$/.test(entry.name)
+    );
+    assert.equal(files.length, 1);
+    const path = `${cacheDir}/sandbox/${files[0]!.name}`;
+    const intact = Deno.readFileSync(path);
+    // The same size (the launcher spawns the child on the manifest's word and a stat), other code.
+    const damaged = new Uint8Array(intact.length).fill(0x20);
+    damaged.set(new TextEncoder().encode('throw new Error("damaged");'));
+    Deno.writeFileSync(path, damaged);
+    assert.deepEqual(await runKernel(), first);
+    assert.deepEqual(Deno.readFileSync(path), intact);
+  } finally {
+    await Deno.remove(cacheDir, { recursive: true });
+  }
+});
+
 Deno.test("CLI: a run that sandboxes its policy and fails before it starts leaves no child", async () => {
   const { runCommand } = await import("../../core/commands/run.ts");
   const missing = `${CACHE}/no-such-workload.json`;
