@@ -487,8 +487,9 @@ Deno.test("replay: a damaged kernel file in the cache is caught before the child
   }
 });
 
-Deno.test("CLI: a run that sandboxes its policy and fails before it starts leaves no child", async () => {
+Deno.test("CLI: a run or a comparison that sandboxes its policies and fails before it starts leaves no child", async () => {
   const { runCommand } = await import("../../core/commands/run.ts");
+  const { compareCommand } = await import("../../core/commands/compare.ts");
   const missing = `${CACHE}/no-such-workload.json`;
   // This process's children: earlier tests leave esbuild's service running, so only the ones the
   // failed run adds count. The one launched ahead of the run named the default cache, not this
@@ -504,6 +505,10 @@ Deno.test("CLI: a run that sandboxes its policy and fails before it starts leave
     }).map((entry) => entry.name);
   const before = new Set(mine());
   await assert.rejects(() => runCommand([missing, "--isolation", "process"]), /no-such-workload/);
+  await assert.rejects(
+    () => compareCommand([missing, "--cpu", "rr,credit", "--isolation", "process"]),
+    /no-such-workload/,
+  );
   const added = mine().filter((pid) => !before.has(pid));
   assert.deepEqual(
     added.map((pid) => Deno.readTextFileSync(`/proc/${pid}/cmdline`).replaceAll("\0", " ")),
