@@ -342,10 +342,12 @@ export const RING = {
    * is 0, so that the kernel's deadline counts the time spent in the policy, not in the kernel.
    */
   IN_POLICY: 5,
+  /** How often the thread writes what is committed, in ms (0 until the run says: 1). */
+  FLUSH_MS: 6,
 } as const;
 
 /** Slots in the control array. */
-export const RING_SLOTS = 6;
+export const RING_SLOTS = 7;
 
 // Captured before any policy code runs: a policy that replaces them breaks only its own realm's
 // copies, and this writer keeps working (what it writes is checked by the kernel anyway).

@@ -21,7 +21,7 @@
  * batch where it happened (the child's kernel ejects the policy there too, and goes on with the
  * fallback, so that other sandboxed domains keep their stream); a stall (no record within the
  * deadline while the kernel waits), running out of memory or a crash end the stream at the batch
- * being waited for. The child's stream is written by a thread of its own within a millisecond,
+ * being waited for. The child's stream is written by a thread of its own within 1 to 4 ms,
  * so what was answered before a hook spins reaches the kernel. Policies of several domains share
  * the child: when a failure ends it, the others lose it too (kind `crash`, reason `shared-child`,
  * at their next batch). `--restart` restarts a policy in the child when the child lives on (a throw,
@@ -294,6 +294,8 @@ export class ReplaySession {
         options: dataOnly(this.#options),
         maxReplyBytes: this.#sandbox.maxMessageBytes,
         maxLogCharsPerBatch: this.#sandbox.maxLogCharsPerBatch,
+        // A tick of a tenth of the batch deadline, 1 to 4 ms (see `_kernel_child.ts`).
+        flushMs: Math.max(1, Math.min(4, Math.floor(this.#sandbox.batchDeadlineMs / 10))),
         policyHeapMiB: this.#sandbox.heapMiB,
       };
       this.#headerBytes = frame(serialize(header));
