@@ -119,3 +119,25 @@ Deno.test("compare: zod, the schemas, the HTML report and its recorder load on d
   }
   assert.deepEqual(names.filter((name) => /zod/.test(name)), [], "zod");
 });
+
+Deno.test("process sandbox: what launches the replay child loads no node: module and no bundler, nor does the replay session", async () => {
+  // The child's start is on the run's critical path: node:crypto alone costs 80 ms to load.
+  const launcher = [...await staticGraph(["../core/sandbox/prelaunch.ts"])];
+  assert.ok(launcher.some((name) => name.endsWith("bundle/cache.ts")), "the graph is followed");
+  assert.deepEqual(launcher.filter((name) => name.startsWith("node:")), [], "node:");
+  const session = [...await staticGraph(["../core/sandbox/replay.ts"])];
+  assert.ok(session.some((name) => name.endsWith("sandbox/prelaunch.ts")), "the graph is followed");
+  for (const graph of [launcher, session]) {
+    for (
+      const heavy of [
+        /esbuild/,
+        /bundle\/bundle\.ts$/,
+        /bundle\/kernel\.ts$/,
+        /_resolve\.ts$/,
+        /^node:crypto$/,
+      ]
+    ) {
+      assert.deepEqual(graph.filter((name) => heavy.test(name)), [], String(heavy));
+    }
+  }
+});

@@ -48,6 +48,7 @@ import { fileURLToPath } from "node:url";
 import { defaultCacheDir } from "./cache.ts";
 import { sha256Hex } from "./sha256.ts";
 import { registerSourceMap, type SourceMap, stripPathComments } from "./source_map.ts";
+import { rememberBundle, storeBundle } from "./_store.ts";
 import {
   applyImportMap,
   type Fetcher,
@@ -61,6 +62,7 @@ import {
 } from "./_resolve.ts";
 
 export type { Fetcher } from "./_resolve.ts";
+export { findBundle } from "./_store.ts";
 
 /** A policy module bundled into one self-contained ES module text. */
 export interface PolicyBundle {
@@ -102,9 +104,6 @@ export interface BundleOptions {
    */
   onRead?: (path: string, text: string) => void;
 }
-
-/** Bundles built or found in this process, by SHA-256. */
-const bundles = new Map<string, PolicyBundle>();
 
 const ENTRY = "hyperhook:policy-entry";
 /** Marks resolutions that the plugin hands back to esbuild's own (Node-style) resolver. */
@@ -268,67 +267,13 @@ export async function bundlePolicy(
   const code = stripped.code;
   const sha256 = await sha256Hex(code);
   const bundle: PolicyBundle = { code, sha256, bytes: encoder.encode(code).length, reference };
-  bundles.set(sha256, bundle);
+  rememberBundle(bundle);
   if (stripped.map !== undefined) {
     // Untrusted code's sources are named as esbuild names them (no server folder).
     registerSourceMap(sha256, stripped.map, untrusted ? undefined : workingDir);
   }
   if (options.store) await storeBundle(bundle, cacheDir);
   return bundle;
-}
-
-/**
- * Finds a bundle by its SHA-256: one built in this process, else one stored on disk by
- * `bundlePolicy(…, { store: true })` (checked against its hash before it is returned).
- *
- * @example
- * ```ts
- * import { findBundle } from "./bundle.ts";
- *
- * console.assert(await findBundle("0".repeat(64), { cacheDir: "/nonexistent" }) === undefined);
- * ```
- *
- * @param sha256 The bundle's hash, in hex.
- * @param options Where the bundles are stored (default: {@linkcode defaultCacheDir}).
- * @returns The bundle, or undefined when it is not known.
- */
-export async function findBundle(
-  sha256: string,
-  options: { cacheDir?: string } = {},
-): Promise<PolicyBundle | undefined> {
-  const known = bundles.get(sha256);
-  if (known !== undefined) return known;
-  if (!/^[0-9a-f]{64}$/.test(sha256)) return undefined;
-  const base = `${options.cacheDir ?? defaultCacheDir()}/bundles/${sha256}`;
-  let code: string;
-  let reference = `sha256:${sha256}`;
-  try {
-    code = await Deno.readTextFile(`${base}.js`);
-  } catch {
-    return undefined;
-  }
-  if (await sha256Hex(code) !== sha256) return undefined;
-  try {
-    const meta = JSON.parse(await Deno.readTextFile(`${base}.json`)) as { reference?: unknown };
-    if (typeof meta.reference === "string") reference = meta.reference;
-  } catch {
-    // The metadata is optional: the code alone is the bundle.
-  }
-  const bundle: PolicyBundle = { code, sha256, bytes: encoder.encode(code).length, reference };
-  bundles.set(sha256, bundle);
-  return bundle;
-}
-
-async function storeBundle(bundle: PolicyBundle, cacheDir: string): Promise<void> {
-  const dir = `${cacheDir}/bundles`;
-  await Deno.mkdir(dir, { recursive: true });
-  const temporary = `${dir}/${bundle.sha256}.${crypto.randomUUID()}.tmp`;
-  await Deno.writeTextFile(temporary, bundle.code);
-  await Deno.rename(temporary, `${dir}/${bundle.sha256}.js`);
-  await Deno.writeTextFile(
-    `${dir}/${bundle.sha256}.json`,
-    JSON.stringify({ reference: bundle.reference, bytes: bundle.bytes }) + "\n",
-  );
 }
 
 /** `$JSR_URL`, the registry Deno itself uses when it is set (a mirror, or a test registry). */

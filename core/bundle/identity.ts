@@ -21,6 +21,7 @@
 import { defaultCacheDir } from "./cache.ts";
 import type { PolicyBundle } from "./bundle.ts";
 import { keptSourceMap, registerSourceMap, type SourceMap } from "./source_map.ts";
+import { findBundle } from "./_store.ts";
 
 /** A bundle's identity: what a report records of the code that ran. */
 export interface BundleIdentity {
@@ -104,7 +105,6 @@ export async function cachedBundle(
     }
   }
   if (bundle !== undefined) return { ...bundle, reference: options.reference ?? path };
-  const { findBundle } = await import("./bundle.ts");
   const found = await findBundle(identity.sha256, options);
   if (found !== undefined) return { ...found, reference: options.reference ?? path };
   // The entry's bundle was not stored (an entry written by bundleIdentity): build and store it.

@@ -13,9 +13,15 @@
 
 import type * as esbuild from "esbuild";
 import { createHash } from "node:crypto";
-import { dirname } from "node:path";
+import { dirname, resolve } from "node:path";
 import { fileURLToPath as fromFileUrl } from "node:url";
 import { defaultCacheDir } from "./cache.ts";
+import {
+  KERNEL_ENTRY as ENTRY,
+  type KernelManifest as Manifest,
+  kernelManifestPath,
+  unchangedKernelManifest as unchangedManifest,
+} from "./_kernel_manifest.ts";
 import {
   applyImportMap,
   type ImportMap,
@@ -33,7 +39,6 @@ export interface KernelBundle {
   sha256: string;
 }
 
-const ENTRY = new URL("../sandbox/_kernel_child.ts", import.meta.url);
 const CONFIG = new URL("../../deno.json", import.meta.url);
 /**
  * Modules the child has no use for, and what stands in for them: it bundles nothing, and it is
@@ -61,13 +66,24 @@ export default inert;
 `,
 };
 
+/**
+ * The kernel's own modules the child never loads, as it bundles, type-checks, sandboxes and
+ * replays nothing: they are imported only dynamically, and stand-ins that refuse to load keep them
+ * out of the bundle, with the `node:` modules they import (the compatibility layer costs the
+ * child tens of milliseconds of its start, which the whole run waits for).
+ */
+const LEFT_OUT = new Set(
+  [
+    "bundle/bundle.ts",
+    "bundle/type_check.ts",
+    "sandbox/mod.ts",
+    "sandbox/prelaunch.ts",
+    "sandbox/replay.ts",
+  ].map((path) => fromFileUrl(new URL(`../${path}`, import.meta.url))),
+);
+
 /** Marks the resolutions this plugin hands back to esbuild's own resolver. */
 const NATIVE = { native: true };
-
-interface Manifest {
-  sha256: string;
-  inputs: [path: string, size: number, mtimeMs: number][];
-}
 
 let building: Promise<KernelBundle> | undefined;
 
@@ -94,52 +110,12 @@ export function kernelBundle(options: { cacheDir?: string } = {}): Promise<Kerne
   return building;
 }
 
-/**
- * The sha256 of the cached kernel bundle if its sources have not changed (the manifest's files
- * as they were), checked synchronously and without reading the bundle: a caller that launches a
- * child at once checks the file it runs against it. Undefined when it must be built (see
- * {@linkcode kernelBundle}).
- *
- * @example
- * ```ts ignore
- * import { cachedKernelSha256 } from "./kernel.ts";
- *
- * console.log(cachedKernelSha256() ?? "not built yet");
- * ```
- *
- * @param options Where the cache is (default {@linkcode defaultCacheDir}).
- * @returns The bundle's sha256, in hex, or undefined.
- */
-export function cachedKernelSha256(options: { cacheDir?: string } = {}): string | undefined {
-  if (ENTRY.protocol !== "file:") return undefined;
-  return unchangedManifest(manifestOf(`${options.cacheDir ?? defaultCacheDir()}/kernel`))?.sha256;
-}
-
-/** The manifest if the files it lists are as they were (size, modification time). */
-function unchangedManifest(manifestPath: string): Manifest | undefined {
-  try {
-    const manifest = JSON.parse(Deno.readTextFileSync(manifestPath)) as Manifest;
-    for (const [path, size, mtimeMs] of manifest.inputs) {
-      const stat = Deno.statSync(path);
-      if (stat.size !== size || (stat.mtime?.getTime() ?? 0) !== mtimeMs) return undefined;
-    }
-    return manifest;
-  } catch {
-    // No manifest yet, or a file gone: build.
-    return undefined;
-  }
-}
-
-function manifestOf(dir: string): string {
-  return `${dir}/manifest-${sha256Hex(ENTRY.href).slice(0, 16)}.json`;
-}
-
 async function findOrBuild(cacheDir: string): Promise<KernelBundle> {
   if (ENTRY.protocol !== "file:") {
     throw new Error(`The replay sandbox needs hyperhook's sources as files, not ${ENTRY.href}`);
   }
   const dir = `${cacheDir}/kernel`;
-  const manifestPath = manifestOf(dir);
+  const manifestPath = kernelManifestPath(dir);
   const cached = fromCache(dir, manifestPath);
   if (cached !== undefined) return cached;
   const { code, inputs } = await build(cacheDir);
@@ -150,7 +126,8 @@ async function findOrBuild(cacheDir: string): Promise<KernelBundle> {
     const stat = await Deno.stat(path);
     return [path, stat.size, stat.mtime?.getTime() ?? 0] as Manifest["inputs"][number];
   }));
-  await writeAtomically(manifestPath, JSON.stringify({ sha256, inputs: stats }));
+  const bytes = new TextEncoder().encode(code).length;
+  await writeAtomically(manifestPath, JSON.stringify({ sha256, bytes, inputs: stats }));
   return { code, sha256 };
 }
 
@@ -235,6 +212,16 @@ function kernelPlugin(importMap: ImportMap | undefined, cacheDir: string): esbui
     name: "hyperhook-kernel",
     setup(build) {
       build.onResolve({ filter: /^node:/ }, (args) => ({ path: args.path, external: true }));
+      build.onResolve({ filter: /^\.\.?\// }, (args) => {
+        const path = resolve(args.resolveDir, args.path);
+        if (!LEFT_OUT.has(path)) return;
+        if (args.kind !== "dynamic-import") {
+          return {
+            errors: [{ text: `The kernel imports ${path} statically; the sandbox leaves it out` }],
+          };
+        }
+        return { path, namespace: "left-out" };
+      });
       build.onResolve({ filter: /^[^./]/ }, async (args) => {
         // Inside a package, and the resolution asked for below, esbuild resolves as Node does.
         if (args.importer.includes("/node_modules/") || args.pluginData === NATIVE) return;
@@ -254,6 +241,12 @@ function kernelPlugin(importMap: ImportMap | undefined, cacheDir: string): esbui
           pluginData: NATIVE,
         });
       });
+      build.onLoad({ filter: /.*/, namespace: "left-out" }, (args) => ({
+        contents: `throw new Error(${
+          JSON.stringify(`The sandbox's kernel does not load ${args.path}`)
+        });\n`,
+        loader: "js",
+      }));
       build.onLoad({ filter: /.*/, namespace: "stand-in" }, (args) => ({
         contents: STAND_INS[args.path]!,
         loader: "js",

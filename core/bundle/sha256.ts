@@ -9,7 +9,7 @@
 const encoder = new TextEncoder();
 
 /**
- * The sha256 of a text (its UTF-8 bytes), in hex.
+ * The sha256 of a text (its UTF-8 bytes) or of bytes, in hex.
  *
  * @example
  * ```ts
@@ -18,10 +18,11 @@ const encoder = new TextEncoder();
  * console.assert((await sha256Hex("")).startsWith("e3b0c442"));
  * ```
  *
- * @param text The text to hash.
+ * @param data The text or bytes to hash.
  * @returns 64 lowercase hex digits.
  */
-export async function sha256Hex(text: string): Promise<string> {
-  const digest = await crypto.subtle.digest("SHA-256", encoder.encode(text));
+export async function sha256Hex(data: string | Uint8Array<ArrayBuffer>): Promise<string> {
+  const bytes = typeof data === "string" ? encoder.encode(data) : data;
+  const digest = await crypto.subtle.digest("SHA-256", bytes);
   return Array.from(new Uint8Array(digest), (byte) => byte.toString(16).padStart(2, "0")).join("");
 }

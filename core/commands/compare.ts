@@ -22,7 +22,7 @@ import {
 import { Phases } from "./phases.ts";
 import { comparisonLabels, labelFile, policyList } from "./_labels.ts";
 import { namingWorkloadFile, writtenLine } from "./_messages.ts";
-import { runWorkload } from "./run.ts";
+import { prelaunchSandbox, runWorkload } from "./run.ts";
 import { watchCommand } from "./_watch.ts";
 import type { RunRecorder } from "../report/recorder.ts";
 
@@ -76,6 +76,10 @@ export async function compareCommand(args: string[]): Promise<number> {
   }
   const domain = domains[0]!;
   const names = policyList(domain, values[domain] as string);
+  // The first run's sandbox child, if it has one, starts now, while the workload is read; each
+  // next one as the run before it ends.
+  await using sandboxes = new AsyncDisposableStack();
+  sandboxes.use(await prelaunchSandbox(values, [names[0]]));
   // zod and the schemas load only for a workload the quick path does not take (as for `run`).
   const path = positionals[0]!;
   const workload = quickWorkload(quickWorkloadJson(path)) ??
@@ -91,7 +95,7 @@ export async function compareCommand(args: string[]): Promise<number> {
   const html = typeof values.html === "string";
   const Recorder = html ? (await import("../report/recorder.ts")).RunRecorder : undefined;
   const recorders: RunRecorder[] = [];
-  for (const name of names) {
+  for (const [i, name] of names.entries()) {
     const options = simulationOptions(values);
     options.policies = { [domain]: policyFlag(values, domain, name) };
     options.onIncident = printIncident;
@@ -106,6 +110,7 @@ export async function compareCommand(args: string[]): Promise<number> {
         () => runWorkload(workload, options, name, recorder, phases),
       ),
     );
+    if (i + 1 < names.length) sandboxes.use(await prelaunchSandbox(values, [names[i + 1]]));
     phases.mark("report");
   }
   for (const line of await observing?.finish() ?? []) console.error(`hyperhook: ${line}`);

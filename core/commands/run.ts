@@ -171,16 +171,19 @@ export async function runCommand(args: string[]): Promise<number> {
 /**
  * Launches the `process` sandbox's child ahead of the run when the flags say a policy will run in
  * it (`--isolation process`, or a policy module with no `--isolation`); what the workload names
- * is known only once it is read. Disposing of the result kills the child if the run did not take it.
+ * is known only once it is read. `references` are the run's policies when they are not the flags'
+ * (a run of `compare`). Disposing of the result kills the child if the run did not take it.
+ *
+ * @param values The command's flags.
+ * @param references The run's policy references (default: the `--cpu`, `--memory`, `--io` flags).
+ * @returns What kills the child unless a run took it, or undefined when none was launched.
  */
-async function prelaunchSandbox(
+export async function prelaunchSandbox(
   values: Record<string, string | boolean | undefined>,
+  references: unknown[] = ["cpu", "memory", "io"].map((domain) => values[domain]),
 ): Promise<AsyncDisposable | undefined> {
   const isolation = values.isolation;
-  const modules = ["cpu", "memory", "io"].some((domain) => {
-    const name = values[domain];
-    return typeof name === "string" && isModuleReference(name);
-  });
+  const modules = references.some((name) => typeof name === "string" && isModuleReference(name));
   if (!(isolation === "process" || (isolation === undefined && modules))) return undefined;
   let sandbox;
   try {
@@ -189,7 +192,8 @@ async function prelaunchSandbox(
     // Said when the options are read for the run.
     return undefined;
   }
-  return (await import("../sandbox/replay.ts")).prelaunch(sandbox);
+  // The launcher alone: the replay session's module loads later, while the child starts.
+  return (await import("../sandbox/prelaunch.ts")).prelaunch(sandbox);
 }
 
 /** The schema's validation (zod), for a workload the quick path does not take. */

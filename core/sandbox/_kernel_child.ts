@@ -10,7 +10,7 @@
  * runs the simulation with every policy in-process.
  * Each answer of a sandboxed policy, and each failure, goes into a ring of shared memory as a
  * record (`_replay_codec.ts`), behind what the policies printed; a thread of its own writes the
- * ring to stdout every millisecond, in large writes, so that what was answered before a policy
+ * ring to stdout every few milliseconds, in large writes, so that what was answered before a policy
  * spins or runs out of memory reaches the kernel even though this thread never comes back.
  *
  * Nothing here is trusted: the kernel checks every record against its own batch and every answer
@@ -62,6 +62,8 @@ export interface ReplayRun {
   maxLogCharsPerBatch: number;
   /** The heap the policies must have besides the simulation, in MiB. */
   policyHeapMiB: number;
+  /** How often the stream is written out, in ms (see `FLUSHER_JS`). */
+  flushMs: number;
 }
 
 /** The ring's size: 4 MiB, about a second of answers at full speed. */
@@ -69,13 +71,17 @@ const RING_BYTES = 1 << 22;
 
 /**
  * Plain JavaScript: the thread that writes the ring to stdout, at most a tick after a record is
- * committed (or at once when woken, or when an eighth of the ring is waiting). It also ends the
- * child (SIGKILL, which its own process needs no permission for) within ~100 ms of the kernel's
- * death, seen as a new parent, even while a policy spins on the main thread.
+ * committed (or at once when woken, or when an eighth of the ring is waiting). The tick is the
+ * run's `flushMs`, a tenth of the batch deadline between 1 and 4 ms: 4 ms by default (a tick of
+ * 1 ms woke this thread and the kernel four times as often, for a run 3 to 6 % slower in CPU time
+ * in bench/sandbox_e2e.ts), so that the wait for a write stays small beside the deadline. It also
+ * ends the child (SIGKILL, which its own process needs no permission for) within ~100 ms of the
+ * kernel's death, seen as a new parent, even while a policy spins on the main thread.
  */
 const FLUSHER_JS = String.raw`
 const HEAD = ${RING.HEAD}, TAIL = ${RING.TAIL}, WAKE = ${RING.WAKE}, WAITING = ${RING.WAITING};
-const BROKEN = ${RING.BROKEN}, IN_POLICY = ${RING.IN_POLICY}, TICK_MS = 1, HEARTBEAT_MS = 10;
+const BROKEN = ${RING.BROKEN}, IN_POLICY = ${RING.IN_POLICY}, FLUSH_MS = ${RING.FLUSH_MS};
+const HEARTBEAT_MS = 10;
 const HEARTBEAT = new Uint8Array([${RECORD.HEARTBEAT}]);
 self.onmessage = (event) => {
   self.onmessage = null;
@@ -87,9 +93,10 @@ self.onmessage = (event) => {
   let tail = 0, last = performance.now(), ticks = 0;
   const parent = Deno.ppid;
   for (;;) {
-    if (++ticks % 100 === 0 && Deno.ppid !== parent) Deno.kill(Deno.pid, "SIGKILL");
+    const tickMs = Atomics.load(ctl, FLUSH_MS) || 1;
+    if (++ticks % Math.ceil(100 / tickMs) === 0 && Deno.ppid !== parent) Deno.kill(Deno.pid, "SIGKILL");
     const pending = (Atomics.load(ctl, HEAD) - tail) | 0;
-    const due = Atomics.load(ctl, WAKE) !== 0 || performance.now() - last >= TICK_MS ||
+    const due = Atomics.load(ctl, WAKE) !== 0 || performance.now() - last >= tickMs ||
       pending >= size >>> 3;
     if (pending > 0 && due) {
       Atomics.store(ctl, WAKE, 0);
@@ -120,7 +127,7 @@ self.onmessage = (event) => {
       }
       last = performance.now();
     }
-    Atomics.wait(ctl, WAKE, 0, TICK_MS);
+    Atomics.wait(ctl, WAKE, 0, tickMs);
   }
 };
 `;
@@ -359,6 +366,8 @@ async function main(): Promise<void> {
   flusher.postMessage({ ring: ring.buffer, ctl: ctl.buffer });
   const inbox = new Inbox(realStdin);
   const run = inbox.next() as ReplayRun;
+  const flushMs = Math.trunc(run.flushMs);
+  Atomics.store(ctl, RING.FLUSH_MS, flushMs >= 1 && flushMs <= 4 ? flushMs : 1);
   // The kernel is gone: nobody reads what this child would say.
   const stream = new RecordWriter(ring, ctl, () => exit(0));
   const finish = (code: number): never => {

@@ -112,6 +112,16 @@ export function smallCode(value: number): number {
   return (((value << 1) ^ (value >> 31)) >>> 0) + 1;
 }
 
+/** Writes `value` (an unsigned integer below 2^35) as a varint at `head` in a ring; the next head. */
+function putVarint(ring: Uint8Array, mask: number, head: number, value: number): number {
+  while (value >= 0x80) {
+    ring[head++ & mask] = (value & 0x7f) | 0x80;
+    value = value >= 0x80000000 ? Math.floor(value / 128) : value >>> 7;
+  }
+  ring[head++ & mask] = value;
+  return head;
+}
+
 /** The reason a stream is refused, and what was wrong. */
 export class StreamError extends Error {
   /** `bad-frame` (not a record) or `message-too-large` (over the reply cap). */
@@ -332,10 +342,12 @@ export const RING = {
    * is 0, so that the kernel's deadline counts the time spent in the policy, not in the kernel.
    */
   IN_POLICY: 5,
+  /** How often the thread writes what is committed, in ms (0 until the run says: 1). */
+  FLUSH_MS: 6,
 } as const;
 
 /** Slots in the control array. */
-export const RING_SLOTS = 6;
+export const RING_SLOTS = 7;
 
 // Captured before any policy code runs: a policy that replaces them breaks only its own realm's
 // copies, and this writer keeps working (what it writes is checked by the kernel anyway).
@@ -378,7 +390,11 @@ export class RecordWriter {
     this.#broken = broken;
   }
 
-  /** An answer: the batch's fingerprint and length, the reply's numbers and objects' JSON. */
+  /**
+   * An answer: the batch's fingerprint and length, the reply's numbers and objects' JSON. Written
+   * byte by byte into the ring through local variables (one is written per batch, hundreds of
+   * thousands per run): no call per byte.
+   */
   reply(
     domain: number,
     fingerprint: number,
@@ -388,23 +404,32 @@ export class RecordWriter {
     json: string,
   ): void {
     const text = json === "" ? null : this.#utf8(json);
+    const ring = this.#ring, mask = this.#mask, scratch = this.#scratch;
     this.#room(16 + Math.min(length, 4096) * 9);
-    this.#byte(RECORD.REPLY | (domain << 4));
-    this.#u32(fingerprint);
-    this.#varint(batchLength);
-    this.#varint(length);
-    this.#varint(text === null ? 0 : text.length);
+    let head = this.#head;
+    ring[head++ & mask] = RECORD.REPLY | (domain << 4);
+    ring[head++ & mask] = fingerprint & 0xff;
+    ring[head++ & mask] = (fingerprint >>> 8) & 0xff;
+    ring[head++ & mask] = (fingerprint >>> 16) & 0xff;
+    ring[head++ & mask] = fingerprint >>> 24;
+    head = putVarint(ring, mask, head, batchLength);
+    head = putVarint(ring, mask, head, length);
+    head = putVarint(ring, mask, head, text === null ? 0 : text.length);
     for (let i = 0; i < length; i++) {
-      if ((i & 4095) === 4095) this.#room(4096 * 9);
+      if ((i & 4095) === 4095) {
+        this.#head = head | 0;
+        this.#room(4096 * 9);
+      }
       const value = nums[i]!;
       if (isSmall(value)) {
-        this.#varint(smallCode(value));
+        head = putVarint(ring, mask, head, smallCode(value));
       } else {
-        this.#byte(0);
+        ring[head++ & mask] = 0;
         this.#scratchFloat[0] = value;
-        for (let k = 0; k < 8; k++) this.#byte(this.#scratch[k]!);
+        for (let k = 0; k < 8; k++) ring[head++ & mask] = scratch[k]!;
       }
     }
+    this.#head = head | 0;
     if (text !== null) this.#bytes(text);
     this.commit();
   }

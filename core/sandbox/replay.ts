@@ -21,7 +21,7 @@
  * batch where it happened (the child's kernel ejects the policy there too, and goes on with the
  * fallback, so that other sandboxed domains keep their stream); a stall (no record within the
  * deadline while the kernel waits), running out of memory or a crash end the stream at the batch
- * being waited for. The child's stream is written by a thread of its own within a millisecond,
+ * being waited for. The child's stream is written by a thread of its own within 1 to 4 ms,
  * so what was answered before a hook spins reaches the kernel. Policies of several domains share
  * the child: when a failure ends it, the others lose it too (kind `crash`, reason `shared-child`,
  * at their next batch). `--restart` restarts a policy in the child when the child lives on (a throw,
@@ -31,7 +31,6 @@
  */
 
 import { childExitFailure } from "./_child_exit.ts";
-import { childDenoArgs, childEnv } from "./_child_command.ts";
 import { serialize } from "node:v8";
 import type { Batch, Reply } from "../protocol/batch.ts";
 import type { Domain, StartMessage, StartResult } from "../protocol/definition.ts";
@@ -39,12 +38,8 @@ import type { SimulateOptions } from "../simulation/mod.ts";
 import type { Workload } from "../workload/schema.ts";
 import type { PolicyBundle } from "../bundle/bundle.ts";
 import type { ReplayRun } from "./_kernel_child.ts";
-import { cachedKernelSha256, kernelBundle, sha256Hex } from "../bundle/kernel.ts";
-import {
-  type ResolvedSandboxOptions,
-  resolveSandboxOptions,
-  type SandboxOptions,
-} from "./options.ts";
+import { discardChild, KERNEL_HEAP_MIB, spawnKernelChild, takePrelaunched } from "./prelaunch.ts";
+import { type ResolvedSandboxOptions, resolveSandboxOptions } from "./options.ts";
 import { checkStartResult } from "./_policy_host.ts";
 import { OutputLimit } from "../protocol/text.ts";
 import {
@@ -66,6 +61,8 @@ import {
   WATCH_SLOTS,
 } from "./_watchdog.ts";
 
+export { prelaunch } from "./prelaunch.ts";
+
 const DOMAINS: readonly Domain[] = ["cpu", "memory", "io", "placement"];
 const KIND_NAMES = [
   "",
@@ -85,178 +82,11 @@ const KIND_NAMES = [
 const KERNEL_START_MS = 60_000;
 /** How long heartbeats may keep the kernel waiting for one record. */
 const KERNEL_WAIT_MS = 60_000;
-/**
- * The heap the child is launched with besides the policy's `heapMiB`, for its copy of the
- * kernel: its code and a small simulation take about 13 MiB. A child whose simulation takes more
- * asks for a larger cap once it is built (`RELAUNCH`), before any policy code runs.
- */
-const KERNEL_HEAP_MIB = 32;
 /** How many times a child that ran out of heap before any policy code ran is given twice as much. */
 const MAX_RELAUNCHES = 3;
 const STDERR_TAIL_CHARS = 16 * 1024;
 const MIB = 1 << 20;
 const EMPTY: unknown[] = [];
-
-/** The kernel files written so far in this process, by path. */
-const kernelFiles = new Map<string, Promise<string>>();
-
-/**
- * Writes the kernel bundle into `<cacheDir>/sandbox/` (once; reused while intact) and returns the
- * path: the child's main module, and the mark of its command line.
- */
-function kernelFile(cacheDir: string, code: string, sha256: string): Promise<string> {
-  const path = `${cacheDir}/sandbox/kernel-${sha256.slice(0, 16)}.js`;
-  let writing = kernelFiles.get(path);
-  if (writing === undefined) {
-    writing = (async () => {
-      try {
-        if (await Deno.readTextFile(path) === code) return path;
-      } catch {
-        // Missing or unreadable: write it below.
-      }
-      await Deno.mkdir(`${cacheDir}/sandbox/deno-dir`, { recursive: true });
-      const temporary = `${path}.${crypto.randomUUID()}.tmp`;
-      await Deno.writeTextFile(temporary, code);
-      await Deno.rename(temporary, path);
-      return path;
-    })();
-    kernelFiles.set(path, writing);
-    writing.catch(() => kernelFiles.delete(path));
-  }
-  return writing;
-}
-
-/**
- * Spawns a replay child with a heap cap of `heapCapMiB`: it starts, and waits for its run on its
- * stdin. Undefined when `cancelled()` says so once the kernel bundle is there.
- */
-async function spawnKernelChild(
-  cacheDir: string,
-  heapCapMiB: number,
-  cancelled: () => boolean = () => false,
-): Promise<Deno.ChildProcess | undefined> {
-  // Synchronously when the bundle and its file are there: the child starts before whatever
-  // synchronous work the caller does next (reading the workload, say).
-  let path = kernelFileSync(cacheDir);
-  if (path === undefined) {
-    const kernel = await kernelBundle();
-    path = await kernelFile(cacheDir, kernel.code, kernel.sha256);
-  }
-  if (cancelled()) return undefined;
-  const dir = path.slice(0, path.lastIndexOf("/"));
-  return new Deno.Command(Deno.execPath(), {
-    args: [...childDenoArgs(heapCapMiB), path, String(heapCapMiB)],
-    clearEnv: true,
-    env: childEnv(dir),
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-}
-
-/** Kills a child no session took, waits for it, and releases its pipes. */
-async function discardChild(child: Deno.ChildProcess): Promise<void> {
-  try {
-    child.kill("SIGKILL");
-  } catch {
-    // It had already exited.
-  }
-  await child.status;
-  await Promise.allSettled([child.stdin.close(), child.stdout.cancel(), child.stderr.cancel()]);
-}
-
-/** A child launched ahead of its run by {@linkcode prelaunch}, until a session takes it. */
-interface Prelaunched {
-  cacheDir: string;
-  heapCapMiB: number;
-  child: Promise<Deno.ChildProcess | undefined>;
-  /** Once it is let go untaken: done when it is dead and its pipes closed. */
-  gone?: Promise<void>;
-}
-
-/** Lets a child launched ahead of its run go untaken. */
-function letGo(early: Prelaunched): Promise<void> {
-  early.gone ??= early.child.then((child) => child && discardChild(child));
-  return early.gone;
-}
-
-let prelaunched: Prelaunched | undefined;
-
-/**
- * The child {@linkcode prelaunch} started, if it was launched for this cache and heap cap (else it
- * is killed): the next session to launch one takes it.
- */
-function takePrelaunched(
-  cacheDir: string,
-  heapCapMiB: number,
-): Promise<Deno.ChildProcess | undefined> | undefined {
-  const early = prelaunched;
-  if (early === undefined) return undefined;
-  prelaunched = undefined;
-  if (early.cacheDir === cacheDir && early.heapCapMiB === heapCapMiB) return early.child;
-  void letGo(early);
-  return undefined;
-}
-
-/**
- * Launches the replay child of the next run now, before its workload is read: a child takes a few
- * hundred milliseconds to start, which then pass while the kernel reads the workload and builds
- * the simulation. The next {@linkcode ReplaySession} that launches a child takes it if it has
- * the same heap cap (that of a workload whose copy takes under a MiB, with `sandbox.heapMiB`),
- * else kills it. Disposing of the result kills the child if no session took it; call it when the
- * run is over (`await using`), failed or not.
- *
- * @example
- * ```ts ignore
- * import { prelaunch } from "./replay.ts";
- *
- * await using _early = prelaunch({ heapMiB: 256 });
- * // ...read the workload, then createSimulation(workload, { isolation: "process" })
- * ```
- *
- * @param sandbox The run's sandbox options (its heap, its cache directory).
- * @returns What kills the child unless a session took it.
- */
-export function prelaunch(sandbox: SandboxOptions = {}): AsyncDisposable {
-  const { cacheDir, heapMiB } = resolveSandboxOptions(sandbox);
-  const heapCapMiB = heapMiB + KERNEL_HEAP_MIB + 1;
-  // One at a time: an earlier one nobody took goes.
-  if (prelaunched !== undefined) void letGo(prelaunched);
-  const entry: Prelaunched = {
-    cacheDir,
-    heapCapMiB,
-    // A child that cannot start is started again, by the session, which says why.
-    child: spawnKernelChild(cacheDir, heapCapMiB).catch(() => undefined),
-  };
-  prelaunched = entry;
-  return {
-    async [Symbol.asyncDispose]() {
-      if (prelaunched === entry) {
-        prelaunched = undefined;
-        void letGo(entry);
-      }
-      // Taken, it is its session's; else it is gone once this returns.
-      await entry.gone;
-    },
-  };
-}
-
-/**
- * The kernel file's path when the bundle is cached and the file written and intact (its bytes have
- * the bundle's sha256: one read, no text decoded), else undefined.
- */
-function kernelFileSync(cacheDir: string): string | undefined {
-  const sha256 = cachedKernelSha256();
-  if (sha256 === undefined) return undefined;
-  const path = `${cacheDir}/sandbox/kernel-${sha256.slice(0, 16)}.js`;
-  try {
-    if (sha256Hex(Deno.readFileSync(path)) !== sha256) return undefined;
-  } catch {
-    return undefined;
-  }
-  kernelFiles.set(path, Promise.resolve(path));
-  return path;
-}
 
 /** A sandboxed policy of a replayed run, seen from the kernel: its answers come from the child. */
 export class ReplayRuntime implements PolicyRuntime {
@@ -464,6 +294,8 @@ export class ReplaySession {
         options: dataOnly(this.#options),
         maxReplyBytes: this.#sandbox.maxMessageBytes,
         maxLogCharsPerBatch: this.#sandbox.maxLogCharsPerBatch,
+        // A tick of a tenth of the batch deadline, 1 to 4 ms (see `_kernel_child.ts`).
+        flushMs: Math.max(1, Math.min(4, Math.floor(this.#sandbox.batchDeadlineMs / 10))),
         policyHeapMiB: this.#sandbox.heapMiB,
       };
       this.#headerBytes = frame(serialize(header));
@@ -833,17 +665,22 @@ export class ReplaySession {
   async #launch(heapCapMiB: number): Promise<void> {
     const { cacheDir } = this.#sandbox;
     // The child launched ahead of the run, if any; else (or if it failed to start) a new one.
-    const child = await takePrelaunched(cacheDir, heapCapMiB) ??
-      await spawnKernelChild(cacheDir, heapCapMiB, () => this.#closing !== undefined);
-    if (child === undefined) return;
+    const cancelled = () => this.#closing !== undefined;
+    let launched = await takePrelaunched(cacheDir, heapCapMiB) ??
+      await spawnKernelChild(cacheDir, heapCapMiB, { cancelled });
+    // Not the bundle it should run (a damaged file): another, from the file written again.
+    if (launched !== undefined && !await launched.verified) {
+      await discardChild(launched.process);
+      launched = await spawnKernelChild(cacheDir, heapCapMiB, { cancelled, fresh: true });
+    }
+    if (launched === undefined) return;
+    const child = launched.process;
     if (this.#closing !== undefined) {
       await discardChild(child);
       return;
     }
     this.#child = child;
     this.#heapCapMiB = heapCapMiB;
-    // The thread that will watch it starts now, while the kernel builds (a Worker takes a while).
-    if (this.#sandbox.blockingReads && Deno.build.os === "linux") this.#watchdog = startWatchdog();
     this.#stderrTail = "";
     this.#stderrDone = this.#pumpStderr(child.stderr);
     // The run's header, then what the kernel loaded and read so far; the rest as it comes.
@@ -851,6 +688,15 @@ export class ReplaySession {
     this.#written = Promise.resolve(true);
     this.#write(this.#header());
     for (const message of this.#messages) this.#write(message);
+    // The thread that will watch the child starts once the header is on its way (starting a
+    // Worker holds this thread for tens of milliseconds), while the kernel builds.
+    if (this.#sandbox.blockingReads && Deno.build.os === "linux") {
+      void this.#written.then(() => {
+        if (this.#child === child && this.#closing === undefined) {
+          this.#watchdog ??= startWatchdog();
+        }
+      });
+    }
   }
 
   /**

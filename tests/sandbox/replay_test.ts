@@ -455,8 +455,41 @@ Deno.test("replay: a child launched ahead of the run is the run's, and goes when
   assert.deepEqual(children(), []);
 });
 
-Deno.test("CLI: a run that sandboxes its policy and fails before it starts leaves no child", async () => {
+Deno.test("replay: a damaged kernel file in the cache is caught before the child is sent its run, and written again", async () => {
+  const cacheDir = await Deno.makeTempDir({ prefix: "hyperhook-replay-damaged-" });
+  const kernel = new URL("../fixtures/replay/damaged_kernel.ts", import.meta.url).pathname;
+  const runKernel = async () => {
+    const output = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", kernel, cacheDir],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    assert.ok(output.success, new TextDecoder().decode(output.stderr));
+    return JSON.parse(new TextDecoder().decode(output.stdout));
+  };
+  try {
+    const first = await runKernel();
+    assert.equal(first.incidents, 0);
+    const files = [...Deno.readDirSync(`${cacheDir}/sandbox`)].filter((entry) =>
+      /^kernel-[0-9a-f]{16}\.js$/.test(entry.name)
+    );
+    assert.equal(files.length, 1);
+    const path = `${cacheDir}/sandbox/${files[0]!.name}`;
+    const intact = Deno.readFileSync(path);
+    // The same size (the launcher spawns the child on the manifest's word and a stat), other code.
+    const damaged = new Uint8Array(intact.length).fill(0x20);
+    damaged.set(new TextEncoder().encode('throw new Error("damaged");'));
+    Deno.writeFileSync(path, damaged);
+    assert.deepEqual(await runKernel(), first);
+    assert.deepEqual(Deno.readFileSync(path), intact);
+  } finally {
+    await Deno.remove(cacheDir, { recursive: true });
+  }
+});
+
+Deno.test("CLI: a run or a comparison that sandboxes its policies and fails before it starts leaves no child", async () => {
   const { runCommand } = await import("../../core/commands/run.ts");
+  const { compareCommand } = await import("../../core/commands/compare.ts");
   const missing = `${CACHE}/no-such-workload.json`;
   // This process's children: earlier tests leave esbuild's service running, so only the ones the
   // failed run adds count. The one launched ahead of the run named the default cache, not this
@@ -472,6 +505,10 @@ Deno.test("CLI: a run that sandboxes its policy and fails before it starts leave
     }).map((entry) => entry.name);
   const before = new Set(mine());
   await assert.rejects(() => runCommand([missing, "--isolation", "process"]), /no-such-workload/);
+  await assert.rejects(
+    () => compareCommand([missing, "--cpu", "rr,credit", "--isolation", "process"]),
+    /no-such-workload/,
+  );
   const added = mine().filter((pid) => !before.has(pid));
   assert.deepEqual(
     added.map((pid) => Deno.readTextFileSync(`/proc/${pid}/cmdline`).replaceAll("\0", " ")),
