@@ -35,6 +35,7 @@ export const COMPARE_USAGE = `hyperhook compare <workload.json> --cpu a,b,c [opt
   --watch                           run again whenever the workload or a local policy file changes
   --trace FILE                      every run in one Chrome JSON trace, side by side (Perfetto)
   --trace-window FROM..TO / --trace-cap SIZE   trace part of the runs (2s..3s); cap (256MiB)
+  --trace-every-batch               every policy batch an instant (else a lone dispatch is on its slice)
   --log FILE                        every decision of every run, with a "run" field: FILE.jsonl
                                     (JSON lines), FILE.csv (CSV), else raw records
   (and the options of run: --config-*, --isolation, --seed, --stall)`;
@@ -50,6 +51,7 @@ export async function compareCommand(args: string[]): Promise<number> {
     trace: { type: "string" },
     "trace-window": { type: "string" },
     "trace-cap": { type: "string" },
+    "trace-every-batch": { type: "boolean" },
     log: { type: "string" },
   });
   if (values.help) {
@@ -86,7 +88,8 @@ export async function compareCommand(args: string[]): Promise<number> {
     await (await import("../workload/load.ts")).readWorkload(path);
   phases.mark("parse");
   // The observers' code is loaded only for runs that ask for one.
-  const observers = values.log ?? values.trace ?? values["trace-window"] ?? values["trace-cap"];
+  const observers = values.log ?? values.trace ?? values["trace-window"] ?? values["trace-cap"] ??
+    values["trace-every-batch"];
   const observing = observers === undefined
     ? undefined
     : (await import("../observe/flags.ts")).RunObservers.fromFlags(values, true);

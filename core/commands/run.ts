@@ -45,6 +45,7 @@ export const RUN_USAGE = `hyperhook run <workload.json> [options]
                                     with a header), else raw records "atNs domain kind a b c"
   --trace FILE                      write a Chrome JSON trace (ui.perfetto.dev, chrome://tracing)
   --trace-window FROM..TO / --trace-cap SIZE   trace part of the run (2s..3s); cap (256MiB)
+  --trace-every-batch               every policy batch an instant (else a lone dispatch is on its slice)
   --format table|json               what to print on stdout (json: the report alone)
   --watch                           run again whenever the workload or a local policy file changes`;
 
@@ -91,6 +92,7 @@ export async function runCommand(args: string[]): Promise<number> {
     trace: { type: "string" },
     "trace-window": { type: "string" },
     "trace-cap": { type: "string" },
+    "trace-every-batch": { type: "boolean" },
   });
   if (values.help) {
     console.log(RUN_USAGE);
@@ -131,7 +133,8 @@ export async function runCommand(args: string[]): Promise<number> {
   };
   options.onIncident = printIncident;
   // The observers' code is loaded only for a run that asks for one.
-  const observers = values.log ?? values.trace ?? values["trace-window"] ?? values["trace-cap"];
+  const observers = values.log ?? values.trace ?? values["trace-window"] ?? values["trace-cap"] ??
+    values["trace-every-batch"];
   const observing = observers === undefined
     ? undefined
     : (await import("../observe/flags.ts")).RunObservers.fromFlags(values);

@@ -38,7 +38,8 @@ export const SERVE_USAGE = `hyperhook serve [workload.json] [options]
                                     (default: none, and POST /v1/vms refuses traces)
   --max-trace SIZE                  the largest trace file read, such as 64MiB (default 256MiB)
   --trace FILE / --log FILE         write a Chrome JSON trace / every decision when the server
-                                    stops (as for run; --trace-window, --trace-cap too)
+                                    stops (as for run; --trace-window, --trace-cap,
+                                    --trace-every-batch too)
   --cpu P / --config-cpu JSON / --isolation / --seed / --stall   as for run
   The bearer token comes from $HYPERHOOK_TOKEN, or is generated and printed.`;
 
@@ -76,6 +77,7 @@ export async function serveCommand(args: string[]): Promise<number> {
     trace: { type: "string" },
     "trace-window": { type: "string" },
     "trace-cap": { type: "string" },
+    "trace-every-batch": { type: "boolean" },
     log: { type: "string" },
   });
   if (values.help) {
@@ -143,7 +145,8 @@ export async function serveCommand(args: string[]): Promise<number> {
   const token = envToken ?? generateToken();
 
   // The observers' code is loaded only for a server that asks for one.
-  const observers = values.log ?? values.trace ?? values["trace-window"] ?? values["trace-cap"];
+  const observers = values.log ?? values.trace ?? values["trace-window"] ?? values["trace-cap"] ??
+    values["trace-every-batch"];
   const observing = observers === undefined
     ? undefined
     : (await import("../observe/flags.ts")).RunObservers.fromFlags(values);

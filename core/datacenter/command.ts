@@ -73,7 +73,8 @@ export async function runDatacenterCommand(
     options.logSink = (line) => log!.push(line);
   }
   // The trace's code is loaded only for a run that asks for one (its --log is this command's).
-  const tracing = values.trace ?? values["trace-window"] ?? values["trace-cap"];
+  const tracing = values.trace ?? values["trace-window"] ?? values["trace-cap"] ??
+    values["trace-every-batch"];
   const observers = tracing === undefined
     ? undefined
     : (await import("../observe/flags.ts")).RunObservers.fromFlags({ ...values, log: undefined });

@@ -18,6 +18,8 @@ export const OBSERVE_USAGE =
   `  --trace FILE                      write a Chrome JSON trace (ui.perfetto.dev, chrome://tracing)
   --trace-window FROM..TO           trace only that part of the run, e.g. 2s..3s (either side optional)
   --trace-cap SIZE                  stop tracing past this size, e.g. 64MiB (default 256MiB)
+  --trace-every-batch               every policy batch an instant of its own (by default a lone
+                                    dispatch rides on the slice it started)
   --log FILE                        write every decision: FILE.jsonl (JSON lines), FILE.csv (CSV
                                     with a header), else raw records "atNs domain kind a b c"`;
 
@@ -42,7 +44,7 @@ export class RunObservers {
   ): RunObservers | undefined {
     const tracePath = typeof values.trace === "string" ? values.trace : undefined;
     const logPath = typeof values.log === "string" ? values.log : undefined;
-    for (const flag of ["trace-window", "trace-cap"]) {
+    for (const flag of ["trace-window", "trace-cap", "trace-every-batch"]) {
       if (values[flag] !== undefined && tracePath === undefined) {
         throw new UsageError(`--${flag} needs --trace FILE to say where the trace goes`);
       }
@@ -62,7 +64,8 @@ export class RunObservers {
         );
       }
       // Written as the run goes: 4 MiB at a time, not the whole trace held until the end.
-      trace = new TraceFile({ ...window, maxBytes, path: tracePath });
+      const everyBatch = values["trace-every-batch"] === true;
+      trace = new TraceFile({ ...window, maxBytes, everyBatch, path: tracePath });
     }
     let log: DecisionLogFile | undefined;
     if (logPath !== undefined) {

@@ -53,6 +53,12 @@ export interface TraceOptions {
    */
   shareWindowNs?: number;
   /**
+   * Write every policy batch as an instant of its own, also a lone dispatch answered with one vCPU
+   * (by default that batch rides on the slice it started, as `args.notifications`: the scale
+   * workload's trace is half the size).
+   */
+  everyBatch?: boolean;
+  /**
    * Write the events to this file as they come, 4 MiB at a time (else they are kept in memory
    * until {@linkcode TraceFile.write}, which must then be given this path). The file is created
    * (or emptied) when the first 4 MiB are written, or by {@linkcode TraceFile.write}.
@@ -88,6 +94,8 @@ export class TraceFile {
   readonly toNs: number;
   /** The size cap in bytes. */
   readonly maxBytes: number;
+  /** Whether every batch is an instant (see {@linkcode TraceOptions.everyBatch}). */
+  readonly everyBatch: boolean;
   /**
    * Where the events of the runs stop, below the cap: the rest is kept for the share counters
    * written at the end.
@@ -106,6 +114,7 @@ export class TraceFile {
     this.fromNs = options.fromNs ?? 0;
     this.toNs = options.toNs ?? Infinity;
     this.maxBytes = options.maxBytes ?? DEFAULT_TRACE_BYTES;
+    this.everyBatch = options.everyBatch ?? false;
     this.#eventCap = this.maxBytes;
     this.#shareWindowNs = options.shareWindowNs;
     this.#path = options.path;

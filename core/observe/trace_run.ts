@@ -745,7 +745,8 @@ export class TraceRun {
     const ops = asked.ops, args = asked.args, count = asked.count;
     const nums = reply.nums, length = reply.length;
     if (
-      domain === "cpu" && count === 1 && ops[0] === CPU_OP.DISPATCH && length >= 3 &&
+      !file.everyBatch && domain === "cpu" && count === 1 && ops[0] === CPU_OP.DISPATCH &&
+      length >= 3 &&
       nums[0] === 2 && nums[1]! >= 0
     ) {
       // A lone dispatch answered with one vCPU: the run it starts will carry it, if it does.

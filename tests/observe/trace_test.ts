@@ -75,6 +75,44 @@ Deno.test("a trace of the demo is valid JSON whose pCPU slices add up to every V
   assert.ok(Array.isArray(batch.args!.queries) && Array.isArray(batch.args!.answers));
 });
 
+Deno.test("--trace-every-batch: every CPU batch an instant of its own, no run carries one", async () => {
+  const runs = [];
+  for (const everyBatch of [true, false]) {
+    const trace = new TraceFile({ everyBatch });
+    await simulate(await readWorkload(example("rr_textbook.json")), {
+      observe: (simulation) => trace.watch(simulation),
+    });
+    runs.push(JSON.parse(trace.text()).traceEvents as TraceEvent[]);
+  }
+  const [every, usual] = runs as [TraceEvent[], TraceEvent[]];
+  const instants = every.filter((e) => e.ph === "i" && e.pid === 1003 && e.tid === 1);
+  const slices = (events: TraceEvent[]) => events.filter((e) => e.ph === "X" && e.pid === 1001);
+  assert.equal(slices(every).filter((e) => "notifications" in e.args!).length, 0);
+  // One pCPU, RR with a 4 ms quantum: the 8 runs answer 8 lone dispatches, each now an instant at
+  // its run's start, with what the usual trace puts on the run: its notifications and its answer.
+  assert.deepEqual(
+    instants.map((e) => [e.name, e.ts, e.args!.notifications, e.args!.answer]),
+    slices(usual).map((e) => [
+      "dispatch pCPU 0",
+      e.ts,
+      e.args!.notifications,
+      [e.name, e.args!.sliceNs],
+    ]),
+  );
+  assert.deepEqual(
+    instants.map((e) => e.args!.notifications),
+    [6, 3, 2, 2, 3, 3, 3, 3],
+  );
+  // The runs themselves are the same slices, less what the instants now carry.
+  assert.deepEqual(
+    slices(every),
+    slices(usual).map((e) => {
+      const { notifications: _, ...args } = e.args!;
+      return { ...e, args };
+    }),
+  );
+});
+
 Deno.test("every CPU batch is in the trace once: on the run its lone dispatch started, else an instant", async () => {
   for (const name of ["rr_textbook.json", "demo.json"]) {
     const trace = new TraceFile();
@@ -395,6 +433,7 @@ Deno.test("the CLI: --trace and --log on run, bad windows and sizes refused with
         /^hyperhook: --trace-cap: expected a size/,
       ],
       [["--trace-window", "1s..2s"], /^hyperhook: --trace-window needs --trace FILE/],
+      [["--trace-every-batch"], /^hyperhook: --trace-every-batch needs --trace FILE/],
     ] as const
   ) {
     const result = await runCli(["run", example("rr_textbook.json"), ...flags]);
