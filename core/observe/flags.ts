@@ -13,16 +13,6 @@ import type { DatacenterSimulation } from "../datacenter/simulation.ts";
 import { DecisionLogFile } from "./log.ts";
 import { TraceFile } from "./trace.ts";
 
-/** Usage lines of the flags, for the commands' help. */
-export const OBSERVE_USAGE =
-  `  --trace FILE                      write a Chrome JSON trace (ui.perfetto.dev, chrome://tracing)
-  --trace-window FROM..TO           trace only that part of the run, e.g. 2s..3s (either side optional)
-  --trace-cap SIZE                  stop tracing past this size, e.g. 64MiB (default 256MiB)
-  --trace-every-batch               every policy batch an instant of its own (by default a lone
-                                    dispatch rides on the slice it started)
-  --log FILE                        write every decision: FILE.jsonl (JSON lines), FILE.csv (CSV
-                                    with a header), else raw records "atNs domain kind a b c"`;
-
 /** The observers a command's flags asked for. */
 export class RunObservers {
   /** The trace being recorded, if asked. */
