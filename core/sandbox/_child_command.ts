@@ -6,13 +6,15 @@
  */
 
 /**
- * V8's inlining budgets raised from 460 and 920 bytes of bytecode: the kernel's and the SDK's hot
- * paths are chains of small methods that the default budget stops inlining part-way (10 to 17 %
- * faster kernels in `bench/`); and type feedback from a function's first call rather than its
- * eighth (about 4 % more on the CPU scale bench). The project's tasks pass the same flags.
+ * Type feedback from a function's first call rather than its eighth, as the project's tasks have
+ * it. Not the tasks' raised inlining budgets: they make a long run in one process faster, but in a
+ * child, whose kernel and policy share the two cores with the parent's kernel, the extra optimizing
+ * compiles cost more than they buy. Whole `deno task sim … --isolation process` processes with the
+ * budgets vs without, alternating (bench/sandbox_e2e.ts, 64 pCPUs, 512 VMs, 3 s, 2 x 4 rounds):
+ * without them credit 0.87-0.90x, fair 0.89-0.96x, credit2 0.90-0.92x the wall time, rtds
+ * 0.90-1.05x, eevdf 0.99-1.04x, lottery 0.96-1.00x.
  */
-const INLINING_V8_FLAGS =
-  "--max-inlined-bytecode-size=1000,--max-inlined-bytecode-size-cumulative=4000,--no-lazy-feedback-allocation";
+const CHILD_V8_FLAGS = "--no-lazy-feedback-allocation";
 
 /**
  * `deno` arguments up to the child's main module: no permissions (none is granted, none can be
@@ -29,7 +31,7 @@ export function childDenoArgs(heapMiB: number): string[] {
     "--no-npm",
     "--no-config",
     "--no-lock",
-    `--v8-flags=--max-old-space-size=${heapMiB},${INLINING_V8_FLAGS}`,
+    `--v8-flags=--max-old-space-size=${heapMiB},${CHILD_V8_FLAGS}`,
   ];
 }
 
