@@ -47,3 +47,37 @@ export function overloadWorkload(
     },
   };
 }
+
+/**
+ * Two one-core hosts of 1000 MIPS (2048 MB: RAM for two VMs each) and three VMs of 500 MIPS and
+ * 1000 MB under a policy that relieves hosts above 10 %: A and B share host 0, C is on host 1. B's
+ * curve ends at 300 s, and A (200 MIPS > 10 % of host 0) moves away at 300 s onto host 1, which
+ * holds C (100 MIPS, not above 10 %): host 0 is active until A's migration completes at 316 s,
+ * then off. The run lasts 600 s.
+ */
+export function shutdownWorkload(): Record<string, unknown> {
+  return {
+    schema: "hyperhook.datacenter/v1",
+    name: "shutdown",
+    policies: { placement: { use: fixture("relieve"), config: { threshold: 0.1 } } },
+    stopAt: "600s",
+    datacenter: {
+      interval: "300s",
+      hostTypes: [{
+        id: "h",
+        cores: 1,
+        mips: 1000,
+        ram: 2048,
+        bandwidth: 1000,
+        power: LINEAR_POWER,
+      }],
+      hosts: [{ type: "h", count: 2 }],
+      vmTypes: [{ id: "v", mips: 500, ram: 1000, bandwidth: 100 }],
+      vms: [
+        { id: "A", type: "v", demand: { utilization: [40, 40], interval: "300s" } },
+        { id: "B", type: "v", demand: { utilization: [40], interval: "300s" } },
+        { id: "C", type: "v", demand: { utilization: [20, 20], interval: "300s" } },
+      ],
+    },
+  };
+}

@@ -6,7 +6,7 @@ import {
   createDatacenterSimulation,
   simulateDatacenter,
 } from "../../core/datacenter/simulation.ts";
-import { fixture, LINEAR_POWER, overloadWorkload } from "./_helpers.ts";
+import { fixture, LINEAR_POWER, overloadWorkload, shutdownWorkload } from "./_helpers.ts";
 
 const close = (actual: number, expected: number, what: string) =>
   assert.ok(
@@ -92,34 +92,8 @@ Deno.test("an overload at 300 s moves one VM in 16 s: energy to the joule, SLATA
 });
 
 Deno.test("an emptied host shuts down and draws nothing", async () => {
-  // A and B share host 0; B's curve ends at 300 s, and A (200 MIPS > 10 % of host 0) moves away
-  // at 300 s onto host 1, which holds C (100 MIPS, not above 10 %): host 0 is active until A's
-  // migration completes at 316 s, then off.
-  const workload = parseDatacenter({
-    schema: "hyperhook.datacenter/v1",
-    name: "shutdown",
-    policies: { placement: { use: fixture("relieve"), config: { threshold: 0.1 } } },
-    stopAt: "600s",
-    datacenter: {
-      interval: "300s",
-      // RAM for two VMs a host: A and B on host 0, C on host 1.
-      hostTypes: [{
-        id: "h",
-        cores: 1,
-        mips: 1000,
-        ram: 2048,
-        bandwidth: 1000,
-        power: LINEAR_POWER,
-      }],
-      hosts: [{ type: "h", count: 2 }],
-      vmTypes: [{ id: "v", mips: 500, ram: 1000, bandwidth: 100 }],
-      vms: [
-        { id: "A", type: "v", demand: { utilization: [40, 40], interval: "300s" } },
-        { id: "B", type: "v", demand: { utilization: [40], interval: "300s" } },
-        { id: "C", type: "v", demand: { utilization: [20, 20], interval: "300s" } },
-      ],
-    },
-  });
+  // See shutdownWorkload: host 0 is active until A's migration away completes at 316 s, then off.
+  const workload = parseDatacenter(shutdownWorkload());
   const report = await simulateDatacenter(workload, { isolation: "none" });
   const dc = report.datacenter!;
   assert.equal(dc.migrations, 1);

@@ -9,20 +9,9 @@ import {
 } from "../../core/datacenter/simulation.ts";
 import { TraceFile } from "../../core/observe/trace.ts";
 import type { Report } from "../../core/report/report.ts";
-import { fixture, LINEAR_POWER, overloadWorkload } from "../datacenter/_helpers.ts";
+import { fixture, overloadWorkload, shutdownWorkload } from "../datacenter/_helpers.ts";
 import { runCli, workloadFile } from "../_helpers.ts";
-
-interface TraceEvent {
-  ph: string;
-  name: string;
-  pid: number;
-  tid?: number;
-  ts: number;
-  dur?: number;
-  cat?: string;
-  s?: string;
-  args?: Record<string, unknown>;
-}
+import type { TraceEvent } from "./_trace_event.ts";
 
 async function traced(
   spec: Record<string, unknown>,
@@ -97,31 +86,7 @@ Deno.test("an overload relieved by one migration: each placement a slice, the mi
 Deno.test("a VM that leaves ends its slice there; slices per VM follow its migrations", async () => {
   // tests/datacenter/hand_computed_test.ts's shutdown: B1's curve ends at 300 s; A0 moves from
   // h0 to h1 at 300 s (16 s), and h0 shuts down.
-  const spec = {
-    schema: "hyperhook.datacenter/v1",
-    name: "shutdown",
-    policies: { placement: { use: fixture("relieve"), config: { threshold: 0.1 } } },
-    stopAt: "600s",
-    datacenter: {
-      interval: "300s",
-      hostTypes: [{
-        id: "h",
-        cores: 1,
-        mips: 1000,
-        ram: 2048,
-        bandwidth: 1000,
-        power: LINEAR_POWER,
-      }],
-      hosts: [{ type: "h", count: 2 }],
-      vmTypes: [{ id: "v", mips: 500, ram: 1000, bandwidth: 100 }],
-      vms: [
-        { id: "A", type: "v", demand: { utilization: [40, 40], interval: "300s" } },
-        { id: "B", type: "v", demand: { utilization: [40], interval: "300s" } },
-        { id: "C", type: "v", demand: { utilization: [20, 20], interval: "300s" } },
-      ],
-    },
-  };
-  const { report, events } = await traced(spec);
+  const { report, events } = await traced(shutdownWorkload());
   assert.equal(report.datacenter!.vmsLeft, 1);
   const stays = events.filter((e) => e.ph === "X" && e.cat === undefined)
     .map((e) => [e.args!.vm, e.args!.host, e.ts / s, (e.ts + e.dur!) / s, e.args!.via, e.args!.end])

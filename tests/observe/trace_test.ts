@@ -7,18 +7,7 @@ import { DecisionLogFile } from "../../core/observe/log.ts";
 import { watchBatches } from "../../core/observe/batches.ts";
 import type { Report } from "../../core/report/report.ts";
 import { example, runCli } from "../_helpers.ts";
-
-interface TraceEvent {
-  ph: string;
-  name: string;
-  pid: number;
-  tid?: number;
-  ts: number;
-  dur?: number;
-  cat?: string;
-  s?: string;
-  args?: Record<string, unknown>;
-}
+import type { TraceEvent } from "./_trace_event.ts";
 
 async function traced(
   name: string,
