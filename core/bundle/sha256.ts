@@ -1,7 +1,7 @@
 /**
- * The one sha256 helper of the codebase (the decision log hashes its chunks as a stream, with
- * `node:crypto`, on its own thread): a bundle's name, the cache's file names, a posted policy's
- * file name.
+ * The sha256 helper of the bundles and the cache: a bundle's name, the cache's file names, a
+ * posted policy's file name. The decision log hashes its own chunks as a stream, on the kernel's
+ * thread (`engine/decision_log.ts`: `engine/_sha256.ts` for a short log, `node:crypto` past 4 MiB).
  *
  * @module
  */
