@@ -262,3 +262,24 @@ export class Progress {
     clearProgress();
   }
 }
+
+const SIZE_UNITS: Record<string, number> = {
+  "": 1,
+  B: 1,
+  KiB: 1024,
+  MiB: 1024 ** 2,
+  GiB: 1024 ** 3,
+};
+
+/**
+ * A size flag such as `64MiB` (`--trace-cap`, `--max-trace`) in bytes.
+ *
+ * @param text The flag's value.
+ * @returns The bytes, or undefined when it is not a size (or is 0).
+ */
+export function parseSize(text: string): number | undefined {
+  const match = /^(\d+)\s*(B|KiB|MiB|GiB)?$/.exec(text.trim());
+  if (match === null) return undefined;
+  const bytes = Number(match[1]) * SIZE_UNITS[match[2] ?? ""]!;
+  return bytes > 0 && Number.isSafeInteger(bytes) ? bytes : undefined;
+}

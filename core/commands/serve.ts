@@ -15,6 +15,7 @@ import type { Simulation } from "../simulation/mod.ts";
 import {
   EXIT,
   parseFlags,
+  parseSize,
   policyFlag,
   printIncident,
   SIMULATION_FLAGS,
@@ -262,16 +263,6 @@ function readSetup(
       ...(Object.keys(policies).length === 0 ? {} : { policies }),
     },
   };
-}
-
-const UNITS: Record<string, number> = { "": 1, B: 1, KiB: 1024, MiB: 1024 ** 2, GiB: 1024 ** 3 };
-
-/** A size such as `64MiB` in bytes, or undefined when it is not one (or is 0). */
-function parseSize(text: string): number | undefined {
-  const match = /^(\d+)\s*(B|KiB|MiB|GiB)?$/.exec(text.trim());
-  if (match === null) return undefined;
-  const bytes = Number(match[1]) * UNITS[match[2] ?? ""]!;
-  return bytes > 0 && Number.isSafeInteger(bytes) ? bytes : undefined;
 }
 
 function generateToken(): string {

@@ -7,7 +7,7 @@
  */
 
 import { parseDuration } from "../engine/duration.ts";
-import { UsageError } from "../commands/common.ts";
+import { parseSize, UsageError } from "../commands/common.ts";
 import type { Simulation } from "../simulation/mod.ts";
 import type { DatacenterSimulation } from "../datacenter/simulation.ts";
 import { DecisionLogFile } from "./log.ts";
@@ -135,20 +135,4 @@ export function parseWindow(
     );
   }
   return { fromNs: from, toNs: to };
-}
-
-const UNITS: Record<string, number> = {
-  "": 1,
-  B: 1,
-  KiB: 1024,
-  MiB: 1024 ** 2,
-  GiB: 1024 ** 3,
-};
-
-/** A size such as `64MiB` in bytes, or undefined when it is not one (or is 0). */
-function parseSize(text: string): number | undefined {
-  const match = /^(\d+)\s*(B|KiB|MiB|GiB)?$/.exec(text.trim());
-  if (match === null) return undefined;
-  const bytes = Number(match[1]) * UNITS[match[2] ?? ""]!;
-  return bytes > 0 && Number.isSafeInteger(bytes) ? bytes : undefined;
 }

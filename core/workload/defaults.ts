@@ -135,3 +135,25 @@ export const MEMORY_DEFAULTS: Readonly<
   skew: 0.99,
   phase: 10_000_000,
 });
+
+const SIZE = /^(\d+(?:\.\d+)?)\s*(B|KiB|MiB|GiB|TiB)$/;
+const SIZE_UNITS: Record<string, number> = {
+  B: 1,
+  KiB: 1024,
+  MiB: 1024 ** 2,
+  GiB: 1024 ** 3,
+  TiB: 1024 ** 4,
+};
+
+/**
+ * A memory `size` such as "1GiB" in pages of 4 KiB, as the schema and the quick path read it.
+ *
+ * @param value The `size` field.
+ * @returns Its pages, or NaN unless it is a size of a whole number of pages, at least one and
+ * below 2^31.
+ */
+export function sizeInPages(value: unknown): number {
+  const match = typeof value === "string" ? SIZE.exec(value) : null;
+  const pages = match === null ? NaN : Number(match[1]) * SIZE_UNITS[match[2]!]! / 4096;
+  return Number.isInteger(pages) && pages >= 1 && pages < 2 ** 31 ? pages : NaN;
+}

@@ -37,6 +37,7 @@ import {
   HOST_MEMORY_DEFAULTS,
   IO_WEIGHT,
   MEMORY_DEFAULTS,
+  sizeInPages,
   VM_DEFAULTS,
   VM_IO_DEFAULTS,
   VM_WEIGHT,
@@ -122,14 +123,6 @@ const INT31 = 2 ** 31 - 1;
 const MAX_ZIPF_PAGES = 2 ** 26;
 const MAX_FRAMES = 2 ** 27;
 const MAX_PAGES = 2 ** 30;
-const SIZE = /^(\d+(?:\.\d+)?)\s*(B|KiB|MiB|GiB|TiB)$/;
-const SIZE_UNITS: Record<string, number> = {
-  B: 1,
-  KiB: 1024,
-  MiB: 1024 ** 2,
-  GiB: 1024 ** 3,
-  TiB: 1024 ** 4,
-};
 const CPU_KEYS = new Set([
   "arrive",
   "program",
@@ -372,9 +365,8 @@ function quickMemory(value: unknown): MemoryWorkload | undefined {
   let pages: number | undefined;
   if (value.size !== undefined) {
     if (value.pages !== undefined || typeof value.size !== "string") return undefined;
-    const match = SIZE.exec(value.size);
-    pages = match === null ? NaN : Number(match[1]) * SIZE_UNITS[match[2]!]! / 4096;
-    if (!(Number.isInteger(pages) && pages >= 1 && pages < 2 ** 31)) return undefined;
+    pages = sizeInPages(value.size);
+    if (Number.isNaN(pages)) return undefined;
   } else pages = integer(value.pages, 1, INT31);
   if (pages === undefined || pages > MAX_PAGES) return undefined;
   if (pattern === "zipf" && pages > MAX_ZIPF_PAGES) return undefined;

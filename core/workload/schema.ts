@@ -14,6 +14,7 @@ import {
   HOST_CPU_DEFAULTS,
   HOST_MEMORY_DEFAULTS,
   MEMORY_DEFAULTS,
+  sizeInPages,
   VM_DEFAULTS,
   VM_WEIGHT,
 } from "./defaults.ts";
@@ -273,21 +274,10 @@ const pageRefs: z.ZodType<MemoryRef[] | number[] | (number | MemoryRef)[], unkno
     return refs;
   });
 
-const SIZE_UNITS: Record<string, number> = {
-  B: 1,
-  KiB: 1024,
-  MiB: 1024 ** 2,
-  GiB: 1024 ** 3,
-  TiB: 1024 ** 4,
-};
-
 /** A size such as "1GiB", in pages of 4 KiB. */
-const sizeInPages: z.ZodType<number, unknown> = z.unknown().transform((value, ctx) => {
-  const match = typeof value === "string"
-    ? /^(\d+(?:\.\d+)?)\s*(B|KiB|MiB|GiB|TiB)$/.exec(value)
-    : null;
-  const pages = match === null ? NaN : Number(match[1]) * SIZE_UNITS[match[2]!]! / 4096;
-  if (!(Number.isInteger(pages) && pages >= 1 && pages < 2 ** 31)) {
+const sizeSchema: z.ZodType<number, unknown> = z.unknown().transform((value, ctx) => {
+  const pages = sizeInPages(value);
+  if (Number.isNaN(pages)) {
     ctx.addIssue({
       code: "custom",
       message: `expected a size such as "1GiB" (a whole number of 4 KiB pages), got ${show(value)}`,
@@ -306,7 +296,7 @@ const memorySpec: z.ZodType<Omit<MemoryWorkload, "weight"> & { weight?: number }
     refs: pageRefs.optional(),
     pattern: z.enum(["uniform", "zipf", "scan", "loop", "phases"]).optional(),
     pages: integer(1, "a positive integer").optional(),
-    size: sizeInPages.optional(),
+    size: sizeSchema.optional(),
     rate: z.number().positive().max(1e9).default(MEMORY_DEFAULTS.rate),
     count: integer(1, "a positive integer").optional(),
     writes: z.number().min(0).max(1).default(MEMORY_DEFAULTS.writes),
