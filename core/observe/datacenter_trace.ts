@@ -18,6 +18,7 @@ import { LOG } from "../engine/decision_log.ts";
 import type { DatacenterSimulation } from "../datacenter/simulation.ts";
 import type { Books } from "../datacenter/books.ts";
 import type { TraceFile } from "./trace.ts";
+import { TrackNames } from "./_track_names.ts";
 
 /** `PLACEMENT_LOG` of `datacenter/domain.ts` (not imported: this module loads with any trace). */
 const PLACE = 1, UNPLACED = 2, MIGRATE = 3;
@@ -315,32 +316,19 @@ export class DatacenterTraceRun {
 
   /** The metadata events naming the run's processes and tracks. */
   metadata(): string[] {
-    const prefix = this.label === undefined ? "" : `${this.label}: `;
-    const out: string[] = [];
-    const process = (pid: number, name: string) => {
-      out.push(
-        `{"ph":"M","pid":${pid},"name":"process_name","args":{"name":${
-          JSON.stringify(prefix + name)
-        }}}`,
-        `{"ph":"M","pid":${pid},"name":"process_sort_index","args":{"sort_index":${pid}}}`,
-      );
-    };
-    const thread = (pid: number, tid: number, name: string) =>
-      out.push(
-        `{"ph":"M","pid":${pid},"tid":${tid},"name":"thread_name","args":{"name":${
-          JSON.stringify(name)
-        }}}`,
-      );
-    process(this.#pid + 1, "datacenter");
-    process(this.#pid + 3, "policies");
-    thread(this.#pid + 3, 0, "kernel");
-    thread(this.#pid + 3, 4, "placement policy");
+    const tracks = new TrackNames(this.label);
+    tracks.process(this.#pid + 1, "datacenter");
+    tracks.process(this.#pid + 3, "policies");
+    tracks.thread(this.#pid + 3, 0, "kernel");
+    tracks.thread(this.#pid + 3, 4, "placement policy");
     this.#hostIds.forEach((id, h) => {
       const pid = this.#pid + 100 + h;
-      process(pid, `host ${id}`);
-      thread(pid, 0, "overloaded");
-      for (let lane = 1; lane <= this.#lanesUsed[h]!; lane++) thread(pid, lane, `VMs ${lane}`);
+      tracks.process(pid, `host ${id}`);
+      tracks.thread(pid, 0, "overloaded");
+      for (let lane = 1; lane <= this.#lanesUsed[h]!; lane++) {
+        tracks.thread(pid, lane, `VMs ${lane}`);
+      }
     });
-    return out;
+    return tracks.events;
   }
 }

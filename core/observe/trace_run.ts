@@ -19,6 +19,7 @@ import { DecisionNames } from "./decisions.ts";
 import { watchBatches } from "./batches.ts";
 import { bytesOf, put, putHundredths, putInteger, putMicros, putNumber } from "./_json_bytes.ts";
 import type { TraceFile } from "./trace.ts";
+import { TrackNames } from "./_track_names.ts";
 
 const DUR = bytesOf(`,"dur":`);
 const END = bytesOf("},\n");
@@ -909,38 +910,23 @@ export class TraceRun {
 
   /** The metadata events naming the run's processes and tracks. */
   metadata(): string[] {
-    const prefix = this.label === undefined ? "" : `${this.label}: `;
-    const out: string[] = [];
-    const process = (pid: number, name: string, sort: number) => {
-      out.push(
-        `{"ph":"M","pid":${pid},"name":"process_name","args":{"name":${
-          JSON.stringify(prefix + name)
-        }}}`,
-        `{"ph":"M","pid":${pid},"name":"process_sort_index","args":{"sort_index":${sort}}}`,
-      );
-    };
-    const thread = (pid: number, tid: number, name: string) =>
-      out.push(
-        `{"ph":"M","pid":${pid},"tid":${tid},"name":"thread_name","args":{"name":${
-          JSON.stringify(name)
-        }}}`,
-      );
-    process(this.#pid + 1, "pCPUs", this.#pid + 1);
-    for (let p = 0; p < this.#running.length; p++) thread(this.#pid + 1, p, `pCPU ${p}`);
+    const tracks = new TrackNames(this.label);
+    tracks.process(this.#pid + 1, "pCPUs");
+    for (let p = 0; p < this.#running.length; p++) tracks.thread(this.#pid + 1, p, `pCPU ${p}`);
     if (this.#disksSeen > 0) {
-      process(this.#pid + 2, "disks", this.#pid + 2);
+      tracks.process(this.#pid + 2, "disks");
       for (let d = 0; d < this.#disksSeen; d++) {
-        thread(this.#pid + 2, d, `disk ${this.#names.disk(d)}`);
+        tracks.thread(this.#pid + 2, d, `disk ${this.#names.disk(d)}`);
       }
     }
-    process(this.#pid + 3, "policies", this.#pid + 3);
-    thread(this.#pid + 3, 0, "kernel");
+    tracks.process(this.#pid + 3, "policies");
+    tracks.thread(this.#pid + 3, 0, "kernel");
     for (const domain of this.#parts.kernel.domains) {
-      thread(this.#pid + 3, DOMAIN_TID[domain.name], `${domain.name} policy`);
+      tracks.thread(this.#pid + 3, DOMAIN_TID[domain.name], `${domain.name} policy`);
     }
     for (let vm = 0; vm < this.#vmsSeen; vm++) {
-      process(this.#pid + 100 + vm, `VM ${this.#names.vm(vm)}`, this.#pid + 100 + vm);
+      tracks.process(this.#pid + 100 + vm, `VM ${this.#names.vm(vm)}`);
     }
-    return out;
+    return tracks.events;
   }
 }
