@@ -44,3 +44,30 @@ export function childDenoArgs(heapMiB: number): string[] {
 export function childEnv(moduleDir: string): Record<string, string> {
   return { DENO_DIR: `${moduleDir}/deno-dir`, NO_COLOR: "1", DENO_NO_UPDATE_CHECK: "1", TZ: "UTC" };
 }
+
+/**
+ * Makes `path` hold `text`, a child's main module: kept when it is already intact, else written to
+ * a temporary file and renamed (a child never reads half a file), with the children's Deno folder
+ * (`<sandboxDir>/deno-dir`) made beside it.
+ *
+ * @param path The file.
+ * @param text Its content.
+ * @param sandboxDir The sandbox's folder in the cache.
+ * @returns `path`.
+ */
+export async function writeChildFile(
+  path: string,
+  text: string,
+  sandboxDir: string,
+): Promise<string> {
+  try {
+    if (await Deno.readTextFile(path) === text) return path;
+  } catch {
+    // Missing or unreadable: write it below.
+  }
+  await Deno.mkdir(`${sandboxDir}/deno-dir`, { recursive: true });
+  const temporary = `${path}.${crypto.randomUUID()}.tmp`;
+  await Deno.writeTextFile(temporary, text);
+  await Deno.rename(temporary, path);
+  return path;
+}

@@ -14,7 +14,7 @@
 import { defaultCacheDir } from "../bundle/cache.ts";
 import { cachedKernelManifest } from "../bundle/_kernel_manifest.ts";
 import { sha256Hex } from "../bundle/sha256.ts";
-import { childDenoArgs, childEnv } from "./_child_command.ts";
+import { childDenoArgs, childEnv, writeChildFile } from "./_child_command.ts";
 import { resolveSandboxOptions, type SandboxOptions } from "./options.ts";
 
 /**
@@ -46,18 +46,7 @@ function kernelFile(cacheDir: string, code: string, sha256: string): Promise<str
   const path = kernelFilePath(cacheDir, sha256);
   let writing = kernelFiles.get(path);
   if (writing === undefined) {
-    writing = (async () => {
-      try {
-        if (await Deno.readTextFile(path) === code) return path;
-      } catch {
-        // Missing or unreadable: write it below.
-      }
-      await Deno.mkdir(`${cacheDir}/sandbox/deno-dir`, { recursive: true });
-      const temporary = `${path}.${crypto.randomUUID()}.tmp`;
-      await Deno.writeTextFile(temporary, code);
-      await Deno.rename(temporary, path);
-      return path;
-    })();
+    writing = writeChildFile(path, code, `${cacheDir}/sandbox`);
     kernelFiles.set(path, writing);
     writing.catch(() => kernelFiles.delete(path));
   }

@@ -55,7 +55,7 @@
  */
 
 import { childExitFailure } from "./_child_exit.ts";
-import { childDenoArgs, childEnv } from "./_child_command.ts";
+import { childDenoArgs, childEnv, writeChildFile } from "./_child_command.ts";
 import { API_VERSION } from "../protocol/definition.ts";
 import type { Batch, Reply } from "../protocol/batch.ts";
 import type { StartMessage, StartResult } from "../protocol/definition.ts";
@@ -115,16 +115,7 @@ function ensureBootstrapFile(cacheDir: string): Promise<string> {
   const writing = (async () => {
     const dir = `${cacheDir}/sandbox`;
     const path = `${dir}/bootstrap-${(await sha256Hex(PROCESS_BOOTSTRAP_JS)).slice(0, 16)}.js`;
-    try {
-      if (await Deno.readTextFile(path) === PROCESS_BOOTSTRAP_JS) return path;
-    } catch {
-      // Missing or unreadable: write it below.
-    }
-    await Deno.mkdir(`${dir}/deno-dir`, { recursive: true });
-    const temporary = `${path}.${crypto.randomUUID()}.tmp`;
-    await Deno.writeTextFile(temporary, PROCESS_BOOTSTRAP_JS);
-    await Deno.rename(temporary, path);
-    return path;
+    return await writeChildFile(path, PROCESS_BOOTSTRAP_JS, dir);
   })();
   bootstrapFiles.set(cacheDir, writing);
   writing.catch(() => bootstrapFiles.delete(cacheDir));
