@@ -75,6 +75,8 @@ export class PolicySlot {
   /** Whether the policy in charge is the one the user asked for (not a fallback). */
   underTest = true;
   #hooks = new Set<string>();
+  /** What an observer wraps every runtime in (see {@linkcode PolicySlot.watch}). */
+  #wrap: ((runtime: PolicyRuntime) => PolicyRuntime) | undefined = undefined;
 
   /** @param domain The domain. @param loaded The first policy. */
   constructor(domain: Domain, loaded: LoadedPolicy) {
@@ -90,11 +92,22 @@ export class PolicySlot {
 
   /** Records what a freshly started policy declared, and makes it the one in charge. */
   install(runtime: PolicyRuntime, info: PolicyInfo, declared: StartResult): void {
-    this.runtime = runtime;
+    this.runtime = this.#wrap === undefined ? runtime : this.#wrap(runtime);
     this.info = { ...info, name: declared.name, config: declared.config };
     this.declared = declared;
     this.#hooks = new Set(declared.hooks);
     this.generation++;
     this.writer.clear();
+  }
+
+  /**
+   * Wraps the runtime in charge, and every one installed later (fallbacks, restarts, swaps), in
+   * `wrap`: an observer's runtime that hears each batch and hands it on. A run nobody watches
+   * pays nothing.
+   */
+  watch(wrap: (runtime: PolicyRuntime) => PolicyRuntime): void {
+    const inner = this.#wrap;
+    this.#wrap = inner === undefined ? wrap : (runtime) => wrap(inner(runtime));
+    this.runtime = wrap(this.runtime);
   }
 }

@@ -40,13 +40,7 @@ export function watchBatches(simulation: Simulation, listener: BatchListener): v
     }
     const all = [listener];
     watching.set(slot, all);
-    slot.runtime = wrap(domain.name, slot.runtime, all);
-    // Every later policy comes through `install`: wrap it there. (An accessor for `runtime`
-    // instead turned the slot into a dictionary, and every `slot.writer` of the kernel slow.)
-    const install = slot.install;
-    slot.install = function (runtime, info, declared) {
-      install.call(this, wrap(domain.name, runtime, all), info, declared);
-    };
+    slot.watch((runtime) => wrap(domain.name, runtime, all));
   }
 }
 
