@@ -10,8 +10,9 @@
  * by time when the clock reaches it (it holds a handful: by insertion; a crowd, such as VMs that
  * arrive together: by merging runs, with no allocation), and popped in order: a stable sort of a
  * list in push order keeps events of one time in push order, with no sequence numbers to compare.
- * Events beyond the wheel wait in a binary heap and move into the wheel as it turns. A binary heap alone pays about ten
- * unpredictable comparisons per pop at a thousand events; the wheel pays about two.
+ * Events beyond the wheel wait in a binary heap and move into the wheel as it turns. A binary heap
+ * alone pays about ten unpredictable comparisons per pop at a thousand events; the wheel pays about
+ * two.
  *
  * Every event lives in one pool of slots; the wheel's lists and the heap hold slot numbers.
  * Order is kept across the two: an event moves from the heap into the wheel when the wheel turns
