@@ -7,7 +7,7 @@
  */
 
 import type { PolicyBundle } from "./bundle.ts";
-import { defaultCacheDir } from "./cache.ts";
+import { defaultCacheDir, writeAtomically } from "./cache.ts";
 import { sha256Hex } from "./sha256.ts";
 
 /** Bundles built or found in this process, by SHA-256. */
@@ -75,9 +75,7 @@ export async function findBundle(
 export async function storeBundle(bundle: PolicyBundle, cacheDir: string): Promise<void> {
   const dir = `${cacheDir}/bundles`;
   await Deno.mkdir(dir, { recursive: true });
-  const temporary = `${dir}/${bundle.sha256}.${crypto.randomUUID()}.tmp`;
-  await Deno.writeTextFile(temporary, bundle.code);
-  await Deno.rename(temporary, `${dir}/${bundle.sha256}.js`);
+  await writeAtomically(`${dir}/${bundle.sha256}.js`, bundle.code);
   await Deno.writeTextFile(
     `${dir}/${bundle.sha256}.json`,
     JSON.stringify({ reference: bundle.reference, bytes: bundle.bytes }) + "\n",

@@ -33,3 +33,17 @@ export function defaultCacheDir(): string {
   const temp = env("TMPDIR") ?? env("TEMP") ?? "/tmp";
   return `${temp}/hyperhook-cache`;
 }
+
+/**
+ * Writes `text` to `path` whole or not at all: into a temporary file beside it, then renamed over
+ * it, so that a process reading the cache (or running the file) beside the writer never sees half
+ * a file.
+ *
+ * @param path The file.
+ * @param text Its content.
+ */
+export async function writeAtomically(path: string, text: string): Promise<void> {
+  const temporary = `${path}.${crypto.randomUUID()}.tmp`;
+  await Deno.writeTextFile(temporary, text);
+  await Deno.rename(temporary, path);
+}

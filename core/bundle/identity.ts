@@ -18,7 +18,7 @@
  * @module
  */
 
-import { defaultCacheDir } from "./cache.ts";
+import { defaultCacheDir, writeAtomically } from "./cache.ts";
 import type { PolicyBundle } from "./bundle.ts";
 import { keptSourceMap, registerSourceMap, type SourceMap } from "./source_map.ts";
 import { findBundle } from "./_store.ts";
@@ -218,9 +218,7 @@ async function readEntry(
 async function writeEntry(file: string, entry: Entry): Promise<void> {
   try {
     await Deno.mkdir(file.slice(0, file.lastIndexOf("/")), { recursive: true });
-    const temporary = `${file}.${crypto.randomUUID()}.tmp`;
-    await Deno.writeTextFile(temporary, JSON.stringify(entry) + "\n");
-    await Deno.rename(temporary, file);
+    await writeAtomically(file, JSON.stringify(entry) + "\n");
   } catch {
     // A cache that cannot be written only means building next time.
   }

@@ -15,7 +15,7 @@ import type * as esbuild from "esbuild";
 import { createHash } from "node:crypto";
 import { dirname, resolve } from "node:path";
 import { fileURLToPath as fromFileUrl } from "node:url";
-import { defaultCacheDir } from "./cache.ts";
+import { defaultCacheDir, writeAtomically } from "./cache.ts";
 import {
   KERNEL_ENTRY as ENTRY,
   type KernelManifest as Manifest,
@@ -160,12 +160,6 @@ function fromCache(dir: string, manifestPath: string): KernelBundle | undefined 
  */
 export function sha256Hex(data: string | Uint8Array): string {
   return createHash("sha256").update(data).digest("hex");
-}
-
-async function writeAtomically(path: string, text: string): Promise<void> {
-  const temporary = `${path}.${crypto.randomUUID()}.tmp`;
-  await Deno.writeTextFile(temporary, text);
-  await Deno.rename(temporary, path);
 }
 
 /** Builds the bundle; returns it and the project files it was made of. */

@@ -1,9 +1,11 @@
 /**
- * The command line and environment of a sandbox child, shared by the per-batch (`process.ts`)
- * and replay (`replay.ts`) runtimes: the boundary is written once.
+ * The command line, environment and main module file of a sandbox child, shared by the per-batch
+ * (`process.ts`) and replay (`replay.ts`, `prelaunch.ts`) runtimes: the boundary is written once.
  *
  * @module
  */
+
+import { writeAtomically } from "../bundle/cache.ts";
 
 /**
  * Type feedback from a function's first call rather than its eighth, as the project's tasks have
@@ -47,7 +49,7 @@ export function childEnv(moduleDir: string): Record<string, string> {
 
 /**
  * Makes `path` hold `text`, a child's main module: kept when it is already intact, else written to
- * a temporary file and renamed (a child never reads half a file), with the children's Deno folder
+ * a temporary file and renamed (a child never reads half a file: `writeAtomically`), with the children's Deno folder
  * (`<sandboxDir>/deno-dir`) made beside it.
  *
  * @param path The file.
@@ -66,8 +68,6 @@ export async function writeChildFile(
     // Missing or unreadable: write it below.
   }
   await Deno.mkdir(`${sandboxDir}/deno-dir`, { recursive: true });
-  const temporary = `${path}.${crypto.randomUUID()}.tmp`;
-  await Deno.writeTextFile(temporary, text);
-  await Deno.rename(temporary, path);
+  await writeAtomically(path, text);
   return path;
 }
