@@ -228,7 +228,7 @@ Deno.test("an endless loop in a hook is a stall under process, and the child is 
     const elapsed = performance.now() - started;
     assert.equal(failure.kind, "stall");
     assert.equal(failure.reason, "deadline");
-    assert.ok(elapsed >= 200 && elapsed < 2000, `stall reported after ${elapsed} ms`);
+    assert.ok(elapsed >= 200 && elapsed < 10_000, `stall reported after ${elapsed} ms`);
     assertNoSandboxChildren(); // killed and reaped before the failure is thrown
     const after = await failureOf(() => runtime.handle(batchOf([Behaviour.ECHO])));
     assert.equal(after, failure);
@@ -237,7 +237,8 @@ Deno.test("an endless loop in a hook is a stall under process, and the child is 
 
 Deno.test("a hook slower than the deadline is a stall under worker and process", async () => {
   for (const isolation of SANDBOXED) {
-    await withRuntime(isolation, "misbehave.ts", { batchDeadlineMs: 100 }, async (runtime) => {
+    // A deadline that a 10 ms hook meets even on a loaded machine, and a 5 s one that overruns it.
+    await withRuntime(isolation, "misbehave.ts", { batchDeadlineMs: 500 }, async (runtime) => {
       assert.deepEqual(
         replyValues(await runtime.handle(batchOf([Behaviour.BUSY_MS, 10, 1]))).nums,
         [
@@ -245,7 +246,7 @@ Deno.test("a hook slower than the deadline is a stall under worker and process",
           2,
         ],
       );
-      const failure = await failureOf(() => runtime.handle(batchOf([Behaviour.BUSY_MS, 400])));
+      const failure = await failureOf(() => runtime.handle(batchOf([Behaviour.BUSY_MS, 5_000])));
       assert.equal(failure.kind, "stall");
       assert.equal(failure.reason, "deadline");
     });
@@ -426,7 +427,7 @@ Deno.test("process: blocking reads answer synchronously; the stream transport ho
         const failure = await failureOf(() => runtime.handle(batchOf([Behaviour.SPIN])));
         const elapsed = performance.now() - started;
         assert.deepEqual([failure.kind, failure.reason], ["stall", "deadline"]);
-        assert.ok(elapsed >= 200 && elapsed < 2000, `stall reported after ${elapsed} ms`);
+        assert.ok(elapsed >= 200 && elapsed < 10_000, `stall reported after ${elapsed} ms`);
         assertNoSandboxChildren();
       },
     );
