@@ -124,10 +124,10 @@ export class RefStream {
    * @param intervalNs Run time between two references (converts `phase` into references).
    * @param rng The VM's own random stream.
    * @param thread Whether to draw a zipf or uniform stream on the reference thread (default
-   * false). Timed as a user runs it, a whole process on a shared two-core machine, the thread did
-   * not pay: starting it (with Node's worker layer) cost the build 100-200 ms, and a busy second
-   * core made the kernel wait for its references, which a draw here costs a few ns each
-   * (memory bench, 16 M references: 0.76-0.85x the wall time without it).
+   * false). Timed as a user runs it, a whole process on a shared two-core machine, the thread
+   * did not pay: starting it (with Node's worker layer) cost the build about 300 ms, waiting for
+   * it and waking it 15-20 % more CPU time, for a run about 5 % shorter (memory bench, 16 M
+   * references: the same wall time or less without it, 0.83x the CPU time).
    */
   constructor(memory: MemoryWorkload, intervalNs: number, rng: Rng, thread?: boolean) {
     this.#rng = rng;
