@@ -1,7 +1,7 @@
 // Prints page references simulated per second for the memory bench's variants (median of runs),
 // by wall-clock and by CPU time: `deno run -A bench/memory_refs.ts [runs]`. The CPU time is the
-// process's, all its threads (the kernel's, and those hashing the log and drawing references);
-// a child process sandbox's is not counted.
+// process's, all its threads (the kernel's, and any helper thread); a child process sandbox's is
+// not counted. `deno task bench-e2e --only memory` times the headline variant as a whole process.
 import process from "node:process";
 import { type MemoryBenchOptions, memorySimulation } from "./_memory.ts";
 

@@ -1,10 +1,10 @@
 /**
- * Reference generation on a second thread, for long zipf and uniform streams: drawing a reference
- * is a random number or two and a lookup in a table too large for the cache, about a tenth of the
- * kernel's time on the memory bench, and the machine has a second core. One thread per process
- * (started once, in about 20 ms, and `unref`'d so that it never keeps a process alive) keeps a
- * ring of references ahead for each stream; the kernel copies them out, and waits only when a ring
- * is empty.
+ * Reference generation on a second thread, for zipf and uniform streams that ask for it
+ * (`RefStream`'s `thread`; off by default, see there): drawing a reference is a random number or
+ * two and a lookup in a table too large for the cache, about a tenth of the kernel's time on the
+ * memory bench. One thread per process (started once, `unref`'d so that it never keeps a process
+ * alive) keeps a ring of references ahead for each stream; the kernel copies them out, and waits
+ * only when a ring is empty.
  *
  * The thread runs the same xoshiro128** from the same state and the same draws as
  * `RefStream.draw`, so a stream's references are the same on either thread

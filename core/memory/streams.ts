@@ -20,9 +20,6 @@ const PHASES = 5;
 /** A stream dropped unclosed lets the reference thread forget it when collected. */
 const dropped = new FinalizationRegistry<RefRing>((ring) => ring.close());
 
-/** Zipf and uniform streams of at least this many references are drawn on a second thread. */
-const THREAD_REFS = 1 << 18;
-
 const KINDS: Record<NonNullable<MemoryWorkload["pattern"]>, number> = {
   uniform: UNIFORM,
   zipf: ZIPF,
@@ -38,34 +35,45 @@ const KINDS: Record<NonNullable<MemoryWorkload["pattern"]>, number> = {
  */
 type AliasTable = Uint32Array;
 
-/** Builds the alias table of the distribution proportional to `weights`. */
+/**
+ * Builds the alias table of the distribution proportional to `weights`, in place: the weights'
+ * array is the table's shared buffer (8 bytes a column), which holds each column's threshold as a
+ * float64 while the columns are paired, then the table's two words. Every page the build writes
+ * costs a page fault, dear on some virtual machines (about 12 µs each where this was measured),
+ * so the build touches 4 MiB for a million columns where separate arrays touched 9 (a tenth of
+ * the memory bench's build). The arithmetic and the pairing order are those of the plain Vose
+ * algorithm, so the table is the same bit for bit.
+ */
 function aliasTable(weights: Float64Array): AliasTable {
   const n = weights.length;
   let sum = 0;
   for (let i = 0; i < n; i++) sum += weights[i]!;
-  const keep = new Float64Array(n), alias = new Int32Array(n);
-  const small = new Int32Array(n), large = new Int32Array(n);
+  const keep = weights;
+  // The aliases and the two stacks of columns left to pair share one buffer: the columns below
+  // 1 stack up from the start of `work`, those at 1 or more down from its end; a column is in at
+  // most one of them, so they never meet.
+  const scratch = new Int32Array(2 * n), alias = scratch.subarray(0, n), work = scratch.subarray(n);
   let smalls = 0, larges = 0;
   for (let i = 0; i < n; i++) {
-    keep[i] = weights[i]! * n / sum;
-    if (keep[i]! < 1) small[smalls++] = i;
-    else large[larges++] = i;
+    keep[i] = keep[i]! * n / sum;
+    if (keep[i]! < 1) work[smalls++] = i;
+    else work[n - 1 - larges++] = i;
   }
   while (smalls > 0 && larges > 0) {
-    const less = small[--smalls]!, more = large[--larges]!;
+    const less = work[--smalls]!, more = work[n - 1 - --larges]!;
     alias[less] = more;
     keep[more] = keep[more]! + keep[less]! - 1;
-    if (keep[more]! < 1) small[smalls++] = more;
-    else large[larges++] = more;
+    if (keep[more]! < 1) work[smalls++] = more;
+    else work[n - 1 - larges++] = more;
   }
-  while (larges > 0) keep[large[--larges]!] = 1;
-  while (smalls > 0) keep[small[--smalls]!] = 1;
-  // In shared memory, so that the reference thread reads the same table.
-  const table = new Uint32Array(new SharedArrayBuffer(8 * n));
+  while (larges > 0) keep[work[n - 1 - --larges]!] = 1;
+  while (smalls > 0) keep[work[--smalls]!] = 1;
+  // Column i's two words overwrite its threshold, read just before.
+  const table = new Uint32Array(keep.buffer, keep.byteOffset, 2 * n);
   for (let i = 0; i < n; i++) {
     // A column kept for sure points to itself, whatever the threshold.
-    const sure = keep[i]! >= 1;
-    table[2 * i] = sure ? 0 : Math.floor(keep[i]! * 0x1_0000_0000);
+    const threshold = keep[i]!, sure = threshold >= 1;
+    table[2 * i] = sure ? 0 : Math.floor(threshold * 0x1_0000_0000);
     table[2 * i + 1] = sure ? i : alias[i]!;
   }
   return table;
@@ -78,7 +86,8 @@ function zipfTable(n: number, skew: number): AliasTable {
   const key = `${n}:${skew}`;
   let table = zipfTables.get(key);
   if (table === undefined) {
-    const weights = new Float64Array(n);
+    // In shared memory, so that the reference thread reads the same table.
+    const weights = new Float64Array(new SharedArrayBuffer(8 * n));
     for (let i = 0; i < n; i++) weights[i] = 1 / Math.pow(i + 1, skew);
     zipfTables.set(key, table = aliasTable(weights));
   }
@@ -114,8 +123,11 @@ export class RefStream {
    * @param memory The validated spec.
    * @param intervalNs Run time between two references (converts `phase` into references).
    * @param rng The VM's own random stream.
-   * @param thread Whether to draw on the reference thread (default: when the stream is zipf or
-   * uniform and long, at least 2^18 references or endless).
+   * @param thread Whether to draw a zipf or uniform stream on the reference thread (default
+   * false). Timed as a user runs it, a whole process on a shared two-core machine, the thread
+   * did not pay: starting it (with Node's worker layer) cost the build about 300 ms, waiting for
+   * it and waking it 15-20 % more CPU time, for a run about 5 % shorter (memory bench, 16 M
+   * references: the same wall time or less without it, 0.83x the CPU time).
    */
   constructor(memory: MemoryWorkload, intervalNs: number, rng: Rng, thread?: boolean) {
     this.#rng = rng;
@@ -153,7 +165,7 @@ export class RefStream {
     if (this.#kind === ZIPF) this.#alias = zipfTable(this.pages, memory.skew);
     if (
       (this.#kind === ZIPF || this.#kind === UNIFORM) &&
-      (thread ?? this.limit >= THREAD_REFS)
+      thread === true
     ) {
       this.#ring = RefRing.open({
         kind: this.#kind,
