@@ -5,6 +5,7 @@
  * @module
  */
 
+import { DOUBLE } from "../engine/double_fields.ts";
 import { Histogram } from "../engine/histogram.ts";
 import type { VcpuStatus, VmParams } from "../protocol/payloads.ts";
 import type { Program, ProgramCursor } from "./programs.ts";
@@ -151,21 +152,21 @@ export class Vcpu {
   /** Bumped whenever a pending run-end or wake event goes stale. */
   gen = 0;
   /** What is left of the current run step. */
-  remainingNs = 0;
+  remainingNs = DOUBLE;
   /** When it started running, or became ready. */
-  sinceNs = 0;
+  sinceNs = DOUBLE;
   /** When it was last switched in. */
-  switchedInNs = 0;
+  switchedInNs = DOUBLE;
   /** The slice it runs under, as an absolute end time. */
-  sliceEndNs = Infinity;
+  sliceEndNs = DOUBLE;
   /** CPU time since it last woke (the current burst). */
-  burstNs = 0;
+  burstNs = DOUBLE;
   /** Whether it sits in a pCPU's local queue. */
   queued = false;
   /** CPU time received. */
-  runNs = 0;
+  runNs = DOUBLE;
   /** Time runnable but not running. */
-  waitNs = 0;
+  waitNs = DOUBLE;
   /** How many times it was put on a pCPU (every applied dispatch). */
   dispatches = 0;
   /** How many times it was switched in on a pCPU that ran another vCPU last. */
@@ -181,6 +182,15 @@ export class Vcpu {
     this.cursor = cursor;
     this.vmIndex = vm.index;
     this.program = vm.program;
+    // Doubles from the start (`double_fields.ts`).
+    this.remainingNs =
+      this.sinceNs =
+      this.switchedInNs =
+      this.burstNs =
+      this.runNs =
+        0;
+    this.waitNs = 0;
+    this.sliceEndNs = Infinity;
   }
 }
 
@@ -199,12 +209,15 @@ export class Pcpu {
   /** The vCPU it ran last, or -1. */
   lastVcpu = -1;
   /** The instant the policy last declined to give it work. */
-  declinedAtNs = -1;
+  declinedAtNs = DOUBLE;
   /** Time spent running vCPUs. */
-  busyNs = 0;
+  busyNs = DOUBLE;
 
   /** @internal */
   constructor(index: number) {
     this.index = index;
+    // Doubles from the start (`double_fields.ts`).
+    this.declinedAtNs = -1;
+    this.busyNs = 0;
   }
 }

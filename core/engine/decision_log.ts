@@ -29,6 +29,7 @@
 
 import type { Hash } from "node:crypto";
 import { Sha256 } from "./_sha256.ts";
+import { DOUBLE } from "./double_fields.ts";
 
 /** The version of the log's encoding; reports state it beside `eventsHash` (1: six float64). */
 export const LOG_ENCODING = 2;
@@ -79,7 +80,7 @@ export class DecisionLog {
   #bytes = new Uint8Array(CHUNK + MAX_RECORD);
   #used = 0;
   /** The previous record's time, and whether it is an integer below 2^50 in magnitude. */
-  #lastNs = 0;
+  #lastNs = DOUBLE;
   #lastExact = true;
   #count = 0;
   #digest: string | undefined;
@@ -88,6 +89,7 @@ export class DecisionLog {
 
   /** @param sink Receives one text line per record, `atNs domain kind a b c` (slow; off by default). */
   constructor(sink?: (line: string) => void) {
+    this.#lastNs = 0; // a double from the start (`double_fields.ts`)
     if (sink !== undefined) {
       this.#observer = (domain, kind, atNs, a, b, c) =>
         sink(`${atNs} ${domain} ${kind} ${a} ${b} ${c}`);

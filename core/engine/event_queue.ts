@@ -22,6 +22,8 @@
  * @module
  */
 
+import { DOUBLE } from "./double_fields.ts";
+
 /** Bucket width (log2 ns) and count (a power of two). */
 const WIDTH_BITS = 15;
 const WIDTH = 1 << WIDTH_BITS;
@@ -76,13 +78,19 @@ export class EventQueue {
   #size = 0;
 
   /** Time of the event last popped. */
-  time = 0;
+  time = DOUBLE;
   /** Kind of the event last popped. */
   kind = 0;
   /** Target of the event last popped. */
   target = 0;
   /** Tag of the event last popped. */
-  tag = 0;
+  tag = DOUBLE;
+
+  /** An empty queue. */
+  constructor() {
+    // Doubles from the start (`double_fields.ts`): they are read from `Float64Array`s.
+    this.time = this.tag = 0;
+  }
 
   /** How many events are queued. */
   get size(): number {

@@ -15,6 +15,7 @@
  */
 
 import { DecisionLog, LOG } from "../engine/decision_log.ts";
+import { DOUBLE } from "../engine/double_fields.ts";
 import { EventQueue } from "../engine/event_queue.ts";
 import { Rng } from "../engine/rng.ts";
 import type { Domain, StartResult } from "../protocol/definition.ts";
@@ -92,7 +93,7 @@ const MAX_ROUNDS = 100_000;
 /** The simulation kernel. Domains register with it; `advance` runs the clock. */
 export class Kernel {
   /** The current simulated time (ns). */
-  now = 0;
+  now = DOUBLE;
   /** The event queue. */
   readonly queue: EventQueue = new EventQueue();
   /** The decision log; its digest is the run's `eventsHash`. */
@@ -123,6 +124,7 @@ export class Kernel {
   /** @param options Seed, stop time, watchdog, fallback factory, incident callback. */
   constructor(options: KernelOptions) {
     this.#options = options;
+    this.now = 0; // a double from the start (`double_fields.ts`)
     this.rng = new Rng(options.seed);
     this.stopAtNs = options.stopAtNs;
     this.stallNs = options.stallNs ?? 30_000_000_000;
