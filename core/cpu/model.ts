@@ -96,10 +96,10 @@ export class WaitBuffer {
 
   /** A wait of `ns` of a vCPU of VM `vm`. */
   record(vm: number, ns: number): void {
-    const fill = this.#fill, n = fill[vm]!;
-    this.#waits[vm * SEGMENT + n] = ns;
-    if (n + 1 === SEGMENT) this.#record(vm, SEGMENT);
-    else fill[vm] = n + 1;
+    const fill = this.#fill, n = fill[vm]!, waits = this.#waits, histograms = this.#histograms;
+    waits[vm * SEGMENT + n] = ns;
+    if (n + 1 === SEGMENT) recordWaits(histograms, vm, waits, SEGMENT);
+    fill[vm] = n + 1 === SEGMENT ? 0 : n + 1;
   }
 
   /**
@@ -119,10 +119,19 @@ export class WaitBuffer {
 
   /** Records VM `vm`'s first `count` pending waits (all of them) into its histogram. */
   #record(vm: number, count: number): void {
-    const histogram = this.#histograms[vm]!, waits = this.#waits, start = vm * SEGMENT;
-    for (let i = start; i < start + count; i++) histogram.record(waits[i]!);
+    recordWaits(this.#histograms, vm, this.#waits, count);
     this.#fill[vm] = 0;
   }
+}
+
+/**
+ * Records VM `vm`'s first `count` pending waits into its histogram. A function of the module, not a method:
+ * the first segment fills once the kernel's loop is optimized, which calls this without type
+ * feedback and without bailing out, its target being a constant.
+ */
+function recordWaits(histograms: Histogram[], vm: number, waits: Float64Array, count: number) {
+  const histogram = histograms[vm]!, start = vm * SEGMENT;
+  for (let i = start; i < start + count; i++) histogram.record(waits[i]!);
 }
 
 /** How many waits of one VM are kept before they are recorded (a few cache lines' worth). */

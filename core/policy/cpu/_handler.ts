@@ -157,7 +157,9 @@ export class CpuHandler<C, S> implements PolicyHandler, CpuContext<C, S> {
             vcpu.pcpu = -1;
             vcpu.ranNs += ranNs;
             vcpu.status = reason === "done" ? "done" : reason === "block" ? "blocked" : "ready";
-            if (burst >= 0) vcpu.lastBurstNs = burst;
+            // Stored at every stop: a store first reached at a run's first block, in code optimized
+            // before it, would throw that code away (it has no type feedback).
+            vcpu.lastBurstNs = burst >= 0 ? burst : vcpu.lastBurstNs;
             hooks.stopping?.(this, vcpu, reason, ranNs);
             break;
           }
