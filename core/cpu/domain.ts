@@ -892,11 +892,7 @@ export class CpuDomain implements VmDomain<CpuVm, CpuParamsSet, CpuFigures>, Vcp
 
 const NO_ARGS: readonly number[] = [];
 
-/**
- * A vCPU reached the end of its program. A function of the module, not a method: the kernel's
- * optimized loop calls it without type feedback (the first program ends late in a run) and
- * without bailing out, its target being a constant.
- */
+/** A vCPU reached the end of its program. */
 function programDone(domain: CpuDomain, vcpu: Vcpu, kernel: Kernel): void {
   vcpu.state = DONE;
   if (vcpu.program!.finite) kernel.pendingWork--;

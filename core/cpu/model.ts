@@ -124,11 +124,7 @@ export class WaitBuffer {
   }
 }
 
-/**
- * Records VM `vm`'s first `count` pending waits into its histogram. A function of the module, not a method:
- * the first segment fills once the kernel's loop is optimized, which calls this without type
- * feedback and without bailing out, its target being a constant.
- */
+/** Records VM `vm`'s first `count` pending waits into its histogram. */
 function recordWaits(histograms: Histogram[], vm: number, waits: Float64Array, count: number) {
   const histogram = histograms[vm]!, start = vm * SEGMENT;
   for (let i = start; i < start + count; i++) histogram.record(waits[i]!);
@@ -230,3 +226,18 @@ export class Pcpu {
     this.busyNs = 0;
   }
 }
+
+/**
+ * Takes a full segment's path once, on a buffer of its own, when the module loads, and with it the
+ * histogram's growth: V8 optimizes the kernel's loop (`record` inlined) before a run's first
+ * segment fills, and optimized code that reaches a path it never saw run (no type feedback) is
+ * thrown away and compiled again, the whole loop with it.
+ */
+function takePathsOnce(): void {
+  const buffer = new WaitBuffer();
+  buffer.add();
+  // Waits that widen the histogram's span upwards and downwards, doubles and small integers.
+  const waits = [2 ** 31, 1, 2 ** 45, 1_000];
+  for (let i = 0; i < SEGMENT; i++) buffer.record(0, waits[i % 4]! + i);
+}
+takePathsOnce();

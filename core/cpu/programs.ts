@@ -8,7 +8,7 @@
  */
 
 import { DOUBLE } from "../engine/double_fields.ts";
-import type { Rng } from "../engine/rng.ts";
+import { Rng } from "../engine/rng.ts";
 import type { CpuWorkload } from "../workload/schema.ts";
 
 /** Step kinds a program yields. */
@@ -89,9 +89,7 @@ class ExplicitProgram implements Program {
 
 /**
  * A cursor past a program's last step: back to the first step when the program repeats (true),
- * else at the end (false). A function of the module, not a method: the first program ends late in
- * a run, and the kernel's optimized loop calls it without type feedback and without bailing out,
- * its target being a constant.
+ * else at the end (false).
  */
 function wrapAround(cursor: ProgramCursor, repeat: boolean | number): boolean {
   cursor.iteration++;
@@ -102,6 +100,18 @@ function wrapAround(cursor: ProgramCursor, repeat: boolean | number): boolean {
   cursor.kind = STEP.END;
   return false;
 }
+
+/**
+ * Takes the end of an explicit program once (repeated, then done), on a program of its own, when
+ * the module loads: V8 optimizes the kernel's loop (`next` inlined) long before a run's first
+ * program ends, and optimized code that reaches a path it never saw run (no type feedback) is
+ * thrown away and compiled again, the whole loop with it.
+ */
+function takePathsOnce(): void {
+  const program = new ExplicitProgram([{ run: 1 }], 2), cursor = new ProgramCursor(new Rng(0));
+  for (let i = 0; i < 3; i++) program.next(cursor);
+}
+takePathsOnce();
 
 class CpuBoundProgram implements Program {
   readonly label = "pattern cpu-bound";

@@ -79,6 +79,13 @@ export class DecisionLog {
   /** The chunk being filled: its first `#used` bytes are written. */
   #bytes = new Uint8Array(CHUNK + MAX_RECORD);
   #used = 0;
+  /**
+   * The chunk is flushed once this many bytes are in it: at once for the first record, so that the
+   * flush has run (and has type feedback) before the kernel's loop, `record` inlined, is optimized;
+   * code optimized before a path first runs is thrown away when it does. The hash is of the bytes
+   * alone, however they are chunked.
+   */
+  #flushAt = 1;
   /** The previous record's time, and whether it is an integer below 2^50 in magnitude. */
   #lastNs = DOUBLE;
   #lastExact = true;
@@ -148,7 +155,7 @@ export class DecisionLog {
     this.#used = i;
     this.#count++;
     if (this.#observer !== undefined) this.#observer(domain, kind, atNs, a, b, c);
-    if (i >= CHUNK) this.#flush();
+    if (i >= this.#flushAt) this.#flush();
   }
 
   /** The sha256 of everything logged, in hex. Ends the log. */
@@ -188,6 +195,7 @@ export class DecisionLog {
 
   /** Hands the bytes written so far to the hash, or keeps them while the log is short. */
   #flush(): void {
+    this.#flushAt = CHUNK;
     if (this.#used === 0) return;
     const bytes = this.#bytes.subarray(0, this.#used);
     this.#used = 0;

@@ -390,7 +390,7 @@ export class Kernel {
         break;
       }
       if (t > limitNs) {
-        pauseAt(this, limitNs);
+        this.now = Math.max(this.now, limitNs);
         break;
       }
       this.now = t;
@@ -530,15 +530,6 @@ export class Kernel {
     }
     await Promise.all(this.#closing);
   }
-}
-
-/**
- * The clock at an `advance` limit that comes before the next event. A function of the module, not
- * a method: the loop of `advance` is optimized before it first reaches its limit, and calls this
- * without type feedback and without bailing out, its target being a constant.
- */
-function pauseAt(kernel: Kernel, limitNs: number): void {
-  kernel.now = Math.max(kernel.now, limitNs);
 }
 
 /** A batch is sent without queries once this many numbers of notifications piled up. */

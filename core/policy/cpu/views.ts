@@ -106,11 +106,11 @@ export class VcpuView<S = unknown> {
   /** When it last became runnable (ns). */
   readySinceNs: number = DOUBLE;
   /** Declared length of its current run step, or null when the program does not declare it. */
-  burstNs: number | null = null;
+  burstNs: number | null = DOUBLE;
   /** Declared remaining time of its current run step, or null. */
-  remainingNs: number | null = null;
+  remainingNs: number | null = DOUBLE;
   /** Length of its last complete CPU burst (from waking to blocking), or null. */
-  lastBurstNs: number | null = null;
+  lastBurstNs: number | null = DOUBLE;
   /** CPU time it received in total, as of its last stop (the sum of `stopping`'s `ranNs`). */
   ranNs: number = DOUBLE;
   /**
@@ -130,5 +130,7 @@ export class VcpuView<S = unknown> {
     // `Float64Array`.
     this.pcpu = -1;
     this.readySinceNs = this.ranNs = 0;
+    // Numbers or null: any value from the start, not a double that later takes a null.
+    this.burstNs = this.remainingNs = this.lastBurstNs = null;
   }
 }
