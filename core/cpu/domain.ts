@@ -193,6 +193,10 @@ export class CpuDomain implements VmDomain<CpuVm, CpuParamsSet, CpuFigures>, Vcp
       defaultNs: DEFAULT_TICK_NS,
       minimum: { ns: bounds.minTick, name: "host.cpu.minTick" },
     });
+    // The watchdog's event, taken once now, when it is not due (it is not armed): a run's first,
+    // 30 simulated seconds in, then calls the watchdog from a site with type feedback instead of
+    // throwing the kernel's optimized loop away (see `#otherEvent`).
+    this.#otherEvent(EV_WATCHDOG, 0, 0);
   }
 
   /**
