@@ -5,6 +5,7 @@
  * @module
  */
 
+import { DOUBLE } from "../engine/double_fields.ts";
 import { Histogram } from "../engine/histogram.ts";
 import type { VcpuStatus, VmParams } from "../protocol/payloads.ts";
 import type { Program, ProgramCursor } from "./programs.ts";
@@ -95,10 +96,10 @@ export class WaitBuffer {
 
   /** A wait of `ns` of a vCPU of VM `vm`. */
   record(vm: number, ns: number): void {
-    const fill = this.#fill, n = fill[vm]!;
-    this.#waits[vm * SEGMENT + n] = ns;
-    if (n + 1 === SEGMENT) this.#record(vm, SEGMENT);
-    else fill[vm] = n + 1;
+    const fill = this.#fill, n = fill[vm]!, waits = this.#waits, histograms = this.#histograms;
+    waits[vm * SEGMENT + n] = ns;
+    if (n + 1 === SEGMENT) recordWaits(histograms, vm, waits, SEGMENT);
+    fill[vm] = n + 1 === SEGMENT ? 0 : n + 1;
   }
 
   /**
@@ -118,10 +119,15 @@ export class WaitBuffer {
 
   /** Records VM `vm`'s first `count` pending waits (all of them) into its histogram. */
   #record(vm: number, count: number): void {
-    const histogram = this.#histograms[vm]!, waits = this.#waits, start = vm * SEGMENT;
-    for (let i = start; i < start + count; i++) histogram.record(waits[i]!);
+    recordWaits(this.#histograms, vm, this.#waits, count);
     this.#fill[vm] = 0;
   }
+}
+
+/** Records VM `vm`'s first `count` pending waits into its histogram. */
+function recordWaits(histograms: Histogram[], vm: number, waits: Float64Array, count: number) {
+  const histogram = histograms[vm]!, start = vm * SEGMENT;
+  for (let i = start; i < start + count; i++) histogram.record(waits[i]!);
 }
 
 /** How many waits of one VM are kept before they are recorded (a few cache lines' worth). */
@@ -151,21 +157,21 @@ export class Vcpu {
   /** Bumped whenever a pending run-end or wake event goes stale. */
   gen = 0;
   /** What is left of the current run step. */
-  remainingNs = 0;
+  remainingNs = DOUBLE;
   /** When it started running, or became ready. */
-  sinceNs = 0;
+  sinceNs = DOUBLE;
   /** When it was last switched in. */
-  switchedInNs = 0;
+  switchedInNs = DOUBLE;
   /** The slice it runs under, as an absolute end time. */
-  sliceEndNs = Infinity;
+  sliceEndNs = DOUBLE;
   /** CPU time since it last woke (the current burst). */
-  burstNs = 0;
+  burstNs = DOUBLE;
   /** Whether it sits in a pCPU's local queue. */
   queued = false;
   /** CPU time received. */
-  runNs = 0;
+  runNs = DOUBLE;
   /** Time runnable but not running. */
-  waitNs = 0;
+  waitNs = DOUBLE;
   /** How many times it was put on a pCPU (every applied dispatch). */
   dispatches = 0;
   /** How many times it was switched in on a pCPU that ran another vCPU last. */
@@ -181,6 +187,15 @@ export class Vcpu {
     this.cursor = cursor;
     this.vmIndex = vm.index;
     this.program = vm.program;
+    // Doubles from the start (`double_fields.ts`).
+    this.remainingNs =
+      this.sinceNs =
+      this.switchedInNs =
+      this.burstNs =
+      this.runNs =
+        0;
+    this.waitNs = 0;
+    this.sliceEndNs = Infinity;
   }
 }
 
@@ -199,12 +214,30 @@ export class Pcpu {
   /** The vCPU it ran last, or -1. */
   lastVcpu = -1;
   /** The instant the policy last declined to give it work. */
-  declinedAtNs = -1;
+  declinedAtNs = DOUBLE;
   /** Time spent running vCPUs. */
-  busyNs = 0;
+  busyNs = DOUBLE;
 
   /** @internal */
   constructor(index: number) {
     this.index = index;
+    // Doubles from the start (`double_fields.ts`).
+    this.declinedAtNs = -1;
+    this.busyNs = 0;
   }
 }
+
+/**
+ * Takes a full segment's path once, on a buffer of its own, when the module loads, and with it the
+ * histogram's growth: V8 optimizes the kernel's loop (`record` inlined) before a run's first
+ * segment fills, and optimized code that reaches a path it never saw run (no type feedback) is
+ * thrown away and compiled again, the whole loop with it.
+ */
+function takePathsOnce(): void {
+  const buffer = new WaitBuffer();
+  buffer.add();
+  // Waits that widen the histogram's span upwards and downwards, doubles and small integers.
+  const waits = [2 ** 31, 1, 2 ** 45, 1_000];
+  for (let i = 0; i < SEGMENT; i++) buffer.record(0, waits[i % 4]! + i);
+}
+takePathsOnce();

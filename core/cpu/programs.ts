@@ -7,7 +7,8 @@
  * @module
  */
 
-import type { Rng } from "../engine/rng.ts";
+import { DOUBLE } from "../engine/double_fields.ts";
+import { Rng } from "../engine/rng.ts";
 import type { CpuWorkload } from "../workload/schema.ts";
 
 /** Step kinds a program yields. */
@@ -18,7 +19,7 @@ export class ProgramCursor {
   /** The current step's kind (a {@linkcode STEP} value). */
   kind = 0;
   /** RUN: its length; SLEEP: its length; SLEEP_UNTIL: the absolute wake time. */
-  ns = 0;
+  ns = DOUBLE;
   /** Whether a RUN step's length is declared to policies (explicit programs). */
   declared = false;
   /** IO: the request payload. */
@@ -30,9 +31,9 @@ export class ProgramCursor {
   /** Utilisation programs: the next period whose work has not been released. */
   period = 0;
   /** Utilisation programs: work released so far, in ns. */
-  releasedNs = 0;
+  releasedNs = DOUBLE;
   /** Bursty: when the current phase ends, and its utilisation. */
-  phaseEndNs = 0;
+  phaseEndNs = DOUBLE;
   /** Bursty: utilisation of the current phase. */
   phaseLoad = 0;
   /** The vCPU's own random stream. */
@@ -41,6 +42,8 @@ export class ProgramCursor {
   /** @param rng The vCPU's random stream. */
   constructor(rng: Rng) {
     this.rng = rng;
+    // Doubles from the start (`engine/double_fields.ts`): times past 2^30 ns.
+    this.ns = this.releasedNs = this.phaseEndNs = 0;
   }
 }
 
@@ -70,17 +73,9 @@ class ExplicitProgram implements Program {
   }
 
   next(cursor: ProgramCursor): void {
-    if (cursor.index === this.#steps.length) {
-      cursor.iteration++;
-      const again = this.#repeat === true ||
-        (typeof this.#repeat === "number" && cursor.iteration < this.#repeat);
-      if (!again) {
-        cursor.kind = STEP.END;
-        return;
-      }
-      cursor.index = 0;
-    }
-    const step = this.#steps[cursor.index++]!;
+    const steps = this.#steps;
+    if (cursor.index === steps.length && !wrapAround(cursor, this.#repeat)) return;
+    const step = steps[cursor.index++]!;
     cursor.declared = true;
     if (step.run !== undefined) cursor.kind = STEP.RUN, cursor.ns = step.run;
     else if (step.sleep !== undefined) cursor.kind = STEP.SLEEP, cursor.ns = step.sleep;
@@ -91,6 +86,32 @@ class ExplicitProgram implements Program {
     return null;
   }
 }
+
+/**
+ * A cursor past a program's last step: back to the first step when the program repeats (true),
+ * else at the end (false).
+ */
+function wrapAround(cursor: ProgramCursor, repeat: boolean | number): boolean {
+  cursor.iteration++;
+  if (repeat === true || (typeof repeat === "number" && cursor.iteration < repeat)) {
+    cursor.index = 0;
+    return true;
+  }
+  cursor.kind = STEP.END;
+  return false;
+}
+
+/**
+ * Takes the end of an explicit program once (repeated, then done), on a program of its own, when
+ * the module loads: V8 optimizes the kernel's loop (`next` inlined) long before a run's first
+ * program ends, and optimized code that reaches a path it never saw run (no type feedback) is
+ * thrown away and compiled again, the whole loop with it.
+ */
+function takePathsOnce(): void {
+  const program = new ExplicitProgram([{ run: 1 }], 2), cursor = new ProgramCursor(new Rng(0));
+  for (let i = 0; i < 3; i++) program.next(cursor);
+}
+takePathsOnce();
 
 class CpuBoundProgram implements Program {
   readonly label = "pattern cpu-bound";

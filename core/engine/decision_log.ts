@@ -29,6 +29,7 @@
 
 import type { Hash } from "node:crypto";
 import { Sha256 } from "./_sha256.ts";
+import { DOUBLE } from "./double_fields.ts";
 
 /** The version of the log's encoding; reports state it beside `eventsHash` (1: six float64). */
 export const LOG_ENCODING = 2;
@@ -78,8 +79,15 @@ export class DecisionLog {
   /** The chunk being filled: its first `#used` bytes are written. */
   #bytes = new Uint8Array(CHUNK + MAX_RECORD);
   #used = 0;
+  /**
+   * The chunk is flushed once this many bytes are in it: at once for the first record, so that the
+   * flush has run (and has type feedback) before the kernel's loop, `record` inlined, is optimized;
+   * code optimized before a path first runs is thrown away when it does. The hash is of the bytes
+   * alone, however they are chunked.
+   */
+  #flushAt = 1;
   /** The previous record's time, and whether it is an integer below 2^50 in magnitude. */
-  #lastNs = 0;
+  #lastNs = DOUBLE;
   #lastExact = true;
   #count = 0;
   #digest: string | undefined;
@@ -88,6 +96,7 @@ export class DecisionLog {
 
   /** @param sink Receives one text line per record, `atNs domain kind a b c` (slow; off by default). */
   constructor(sink?: (line: string) => void) {
+    this.#lastNs = 0; // a double from the start (`double_fields.ts`)
     if (sink !== undefined) {
       this.#observer = (domain, kind, atNs, a, b, c) =>
         sink(`${atNs} ${domain} ${kind} ${a} ${b} ${c}`);
@@ -146,7 +155,7 @@ export class DecisionLog {
     this.#used = i;
     this.#count++;
     if (this.#observer !== undefined) this.#observer(domain, kind, atNs, a, b, c);
-    if (i >= CHUNK) this.#flush();
+    if (i >= this.#flushAt) this.#flush();
   }
 
   /** The sha256 of everything logged, in hex. Ends the log. */
@@ -186,6 +195,7 @@ export class DecisionLog {
 
   /** Hands the bytes written so far to the hash, or keeps them while the log is short. */
   #flush(): void {
+    this.#flushAt = CHUNK;
     if (this.#used === 0) return;
     const bytes = this.#bytes.subarray(0, this.#used);
     this.#used = 0;

@@ -15,6 +15,7 @@ const SUB = 1 << SUB_BITS;
 // Values up to 2^46 ns (about 19.5 hours) get their own buckets; larger ones share the last.
 const BUCKETS = (46 - SUB_BITS + 1) * SUB;
 
+import { DOUBLE } from "./double_fields.ts";
 /**
  * Latency distribution with count, sum, min, max and quantiles.
  *
@@ -34,11 +35,16 @@ export class Histogram {
   /** How many values were recorded. */
   count = 0;
   /** Their sum. */
-  sum = 0;
+  sum = DOUBLE;
   /** The smallest value recorded (Infinity when empty). */
   min = Infinity;
   /** The largest value recorded (0 when empty). */
   max = 0;
+
+  /** An empty histogram. */
+  constructor() {
+    this.sum = 0; // a double from the start (`double_fields.ts`)
+  }
 
   /** Records one value (rounded to an integer, clamped at 0). */
   record(value: number): void {

@@ -15,6 +15,7 @@
  * @module
  */
 
+import { DOUBLE } from "../engine/double_fields.ts";
 import { type Reply, ReplyReader } from "../protocol/batch.ts";
 import { invalidDecision } from "../protocol/runtime.ts";
 import type { PolicySlot } from "./slot.ts";
@@ -30,7 +31,7 @@ export class Queries {
   /** The reader of the reply, positioned in the current answer. */
   readonly reader: ReplyReader = new ReplyReader();
   /** How many values the current answer holds. */
-  values = 0;
+  values = DOUBLE;
   #slot: PolicySlot;
   #count = 0;
   #asked = 0;
@@ -39,6 +40,7 @@ export class Queries {
   /** @param slot The domain's policy slot, whose batch the queries go in. */
   constructor(slot: PolicySlot) {
     this.#slot = slot;
+    this.values = 0; // a double from the start (`double_fields.ts`): read from a `Float64Array`
   }
 
   /**

@@ -22,6 +22,23 @@ export interface FastPrograms {
   programs: Map<number, ProgramStep[]>;
 }
 
+/**
+ * Steps parsed so far, by their duration text, shared by a workload's programs: a large workload
+ * repeats a few durations thousands of times, and one step object each (steps are never changed
+ * once built) is fewer objects to make and for the garbage collector to copy.
+ */
+export interface StepCache {
+  /** `{ run }` steps by their text. */
+  runs: Map<string, ProgramStep>;
+  /** `{ sleep }` steps by their text. */
+  sleeps: Map<string, ProgramStep>;
+}
+
+/** An empty {@linkcode StepCache}. */
+export function stepCache(): StepCache {
+  return { runs: new Map(), sleeps: new Map() };
+}
+
 /** Below this many steps in all, zod is quick enough: the input is left as it is. */
 const MIN_STEPS = 256;
 
@@ -44,13 +61,13 @@ export function fastPrograms(value: unknown): FastPrograms | undefined {
     if (Array.isArray(vm.cpu.program)) steps += vm.cpu.program.length;
   }
   if (steps < MIN_STEPS) return undefined;
-  const durations = new Map<string, number>();
+  const cache = stepCache();
   const programs = new Map<number, ProgramStep[]>();
   let copy: unknown[] | undefined;
   for (let v = 0; v < vms.length; v++) {
     const vm = vms[v];
     if (!isPlainObject(vm) || !isPlainObject(vm.cpu) || !Array.isArray(vm.cpu.program)) continue;
-    const parsed = parseProgram(vm.cpu.program, durations);
+    const parsed = parseProgram(vm.cpu.program, cache);
     if (parsed === undefined) continue;
     programs.set(v, parsed.program);
     copy ??= vms.slice();
@@ -66,12 +83,12 @@ export function fastPrograms(value: unknown): FastPrograms | undefined {
  * Undefined for anything else (the schema then says what is wrong).
  *
  * @param program The program's steps as read.
- * @param durations Durations parsed so far, by their text (shared across a workload's VMs).
+ * @param cache Steps parsed so far, by their text (shared across a workload's VMs).
  * @returns The steps in ns and the stand-in step, or undefined.
  */
 export function parseProgram(
   program: unknown[],
-  durations: Map<string, number>,
+  cache: StepCache,
 ): { program: ProgramStep[]; standIn: unknown } | undefined {
   if (program.length === 0) return undefined;
   const out: ProgramStep[] = new Array(program.length);
@@ -85,20 +102,16 @@ export function parseProgram(
     const run = step.run;
     const text = run === undefined ? step.sleep : run;
     if (keys !== 1 || typeof text !== "string") return undefined;
-    let ns = durations.get(text);
-    if (ns === undefined) {
-      ns = parseDuration(text);
-      if (ns === undefined) return undefined;
-      durations.set(text, ns);
+    const steps = run === undefined ? cache.sleeps : cache.runs;
+    let parsed = steps.get(text);
+    if (parsed === undefined) {
+      const ns = parseDuration(text);
+      if (ns === undefined || (run !== undefined && !(ns > 0))) return undefined;
+      parsed = run === undefined ? { sleep: ns } : { run: ns };
+      steps.set(text, parsed);
     }
-    if (run !== undefined) {
-      if (!(ns > 0)) return undefined;
-      out[i] = { run: ns };
-      standIn ??= step;
-    } else {
-      out[i] = { sleep: ns };
-      if (ns !== 0) standIn ??= step;
-    }
+    out[i] = parsed;
+    if (run !== undefined || parsed.sleep !== 0) standIn ??= step;
   }
   return { program: out, standIn: standIn ?? program[0] };
 }

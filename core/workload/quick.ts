@@ -29,7 +29,7 @@
 
 import { parseDuration } from "../engine/duration.ts";
 import { MAX_WORKLOAD_BYTES, readTraceText } from "./trace_file.ts";
-import { parseProgram } from "./_fast.ts";
+import { parseProgram, type StepCache, stepCache } from "./_fast.ts";
 import {
   CPU_COUNT,
   defaultHighWatermark,
@@ -217,11 +217,11 @@ export function quickWorkload(value: unknown): Workload | undefined {
     if (stopAt === undefined || !(stopAt > 0)) return undefined;
   }
   if (!Array.isArray(value.vms) || value.vms.length === 0) return undefined;
-  const durations = new Map<string, number>();
+  const cache = stepCache();
   const ids = new Set<string>();
   const vms: VmWorkload[] = new Array(value.vms.length);
   for (let i = 0; i < value.vms.length; i++) {
-    const vm = quickVm(value.vms[i], durations);
+    const vm = quickVm(value.vms[i], cache);
     if (vm === undefined || ids.has(vm.id)) return undefined;
     // The workload's own checks: memory needs frames, within which a target must lie; every
     // generator names a disk of the host.
@@ -266,7 +266,7 @@ function quickPolicies(value: unknown): Workload["policies"] | undefined {
   return policies;
 }
 
-function quickVm(value: unknown, durations: Map<string, number>): VmWorkload | undefined {
+function quickVm(value: unknown, cache: StepCache): VmWorkload | undefined {
   if (!isPlainObject(value) || !keysWithin(value, VM_KEYS)) return undefined;
   const id = value.id;
   if (typeof id !== "string" || !VM_ID.test(id)) return undefined;
@@ -286,7 +286,7 @@ function quickVm(value: unknown, durations: Map<string, number>): VmWorkload | u
   ) return undefined;
   const vm: VmWorkload = { id, vcpus, weight, cap, priority, sched };
   if (value.cpu !== undefined) {
-    const cpu = quickCpu(value.cpu, durations);
+    const cpu = quickCpu(value.cpu, cache);
     if (cpu === undefined) return undefined;
     vm.cpu = cpu;
   }
@@ -493,7 +493,7 @@ function quickGenerator(value: unknown): IoGeneratorSpec | undefined {
 }
 
 /** A VM's `cpu`: an arrival and an explicit program (optionally repeated), or CPU-bound. */
-function quickCpu(value: unknown, durations: Map<string, number>): CpuWorkload | undefined {
+function quickCpu(value: unknown, cache: StepCache): CpuWorkload | undefined {
   if (!isPlainObject(value) || !keysWithin(value, CPU_KEYS)) return undefined;
   const arrive = value.arrive === undefined ? 0 : parseDuration(value.arrive);
   if (arrive === undefined) return undefined;
@@ -505,7 +505,7 @@ function quickCpu(value: unknown, durations: Map<string, number>): CpuWorkload |
   if (PATTERN_KEYS.some((key) => value[key] !== undefined)) return undefined;
   if (program === undefined) return repeat === undefined ? cpu : undefined;
   if (!Array.isArray(program) || program.length === 0) return undefined;
-  const parsed = parseProgram(program, durations);
+  const parsed = parseProgram(program, cache);
   if (parsed === undefined) return undefined;
   const steps = parsed.program;
   // Whether a step takes time: a repeated program of none is refused (below), as the schema does.

@@ -331,3 +331,27 @@ Deno.test("quick path: what the schema refuses, or what it does not handle, goes
     assert.throws(() => parseWorkload(value), WorkloadError);
   }
 });
+
+Deno.test("quick path and fast path: a duration repeated across programs is one step object", () => {
+  const json = scaleWorkload({ vms: 8, rounds: 20 });
+  const built: { label: string; workload: ReturnType<typeof parseWorkload> }[] = [
+    { label: "quick", workload: quickWorkload(json)! },
+    { label: "fast", workload: parseWorkload(json) },
+  ];
+  for (const { label, workload } of built) {
+    const bySleep = new Map<number, object>();
+    let steps = 0;
+    for (const vm of workload.vms) {
+      for (const step of vm.cpu!.program!) {
+        if (step.sleep === undefined) continue;
+        steps++;
+        const first = bySleep.get(step.sleep) ?? step;
+        bySleep.set(step.sleep, first);
+        assert.equal(step, first, `${label}: one object for sleep ${step.sleep}`);
+      }
+    }
+    // 160 sleeps of at most 9 durations.
+    assert.equal(steps, 160, label);
+    assert.ok(bySleep.size <= 9, label);
+  }
+});

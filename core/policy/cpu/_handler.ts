@@ -5,6 +5,7 @@
  * @module
  */
 
+import { DOUBLE } from "../../engine/double_fields.ts";
 import type { Rng } from "../../engine/rng.ts";
 import { type Batch, type Reply, ReplyWriter } from "../../protocol/batch.ts";
 import type { PolicyHandler } from "../../protocol/definition.ts";
@@ -18,7 +19,7 @@ import { VcpuView, VmView } from "./views.ts";
  * call order, and writes their answers. It is also the `ctx` every hook receives.
  */
 export class CpuHandler<C, S> implements PolicyHandler, CpuContext<C, S> {
-  now = 0;
+  now = DOUBLE;
   readonly rng: Rng;
   readonly config: C;
   readonly pcpus: number;
@@ -29,7 +30,7 @@ export class CpuHandler<C, S> implements PolicyHandler, CpuContext<C, S> {
   #queuedCount: Int32Array;
   #queuedOn: number[] = [];
   /** The pCPU the dispatch answer being written fills, and whether it has a vCPU yet. */
-  #target = 0;
+  #target = DOUBLE;
   #started = false;
   #hooks: CpuHooks<C, S>;
   #reply = new ReplyWriter();
@@ -52,6 +53,8 @@ export class CpuHandler<C, S> implements PolicyHandler, CpuContext<C, S> {
   ) {
     this.#hooks = hooks;
     this.#checkVm = checkVm;
+    // Doubles from the start (`engine/double_fields.ts`): copied from a batch's `Float64Array`.
+    this.now = this.#target = 0;
     this.#counterIndex = new Map(counters.map((name, i) => [name, i]));
     this.config = config;
     this.pcpus = pcpus;
@@ -154,7 +157,9 @@ export class CpuHandler<C, S> implements PolicyHandler, CpuContext<C, S> {
             vcpu.pcpu = -1;
             vcpu.ranNs += ranNs;
             vcpu.status = reason === "done" ? "done" : reason === "block" ? "blocked" : "ready";
-            if (burst >= 0) vcpu.lastBurstNs = burst;
+            // Stored at every stop: a store first reached at a run's first block, in code optimized
+            // before it, would throw that code away (it has no type feedback).
+            vcpu.lastBurstNs = burst >= 0 ? burst : vcpu.lastBurstNs;
             hooks.stopping?.(this, vcpu, reason, ranNs);
             break;
           }

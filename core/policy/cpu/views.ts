@@ -5,6 +5,7 @@
  * @module
  */
 
+import { DOUBLE } from "../../engine/double_fields.ts";
 import type { VcpuStatus } from "../../protocol/payloads.ts";
 
 /**
@@ -101,17 +102,17 @@ export class VcpuView<S = unknown> {
   /** Current state. */
   status: VcpuStatus = "new";
   /** The pCPU it runs on, or -1. */
-  pcpu: number = -1;
+  pcpu: number = DOUBLE;
   /** When it last became runnable (ns). */
-  readySinceNs: number = 0;
+  readySinceNs: number = DOUBLE;
   /** Declared length of its current run step, or null when the program does not declare it. */
-  burstNs: number | null = null;
+  burstNs: number | null = DOUBLE;
   /** Declared remaining time of its current run step, or null. */
-  remainingNs: number | null = null;
+  remainingNs: number | null = DOUBLE;
   /** Length of its last complete CPU burst (from waking to blocking), or null. */
-  lastBurstNs: number | null = null;
+  lastBurstNs: number | null = DOUBLE;
   /** CPU time it received in total, as of its last stop (the sum of `stopping`'s `ranNs`). */
-  ranNs: number = 0;
+  ranNs: number = DOUBLE;
   /**
    * The policy's own state for this vCPU, typed: what the `vcpuSlot` hook made when the vCPU
    * appeared (undefined for a policy without that hook).
@@ -125,5 +126,11 @@ export class VcpuView<S = unknown> {
     this.id = id;
     this.vm = vm;
     this.index = index;
+    // Doubles from the start (`engine/double_fields.ts`): the SDK copies them from a batch's
+    // `Float64Array`.
+    this.pcpu = -1;
+    this.readySinceNs = this.ranNs = 0;
+    // Numbers or null: any value from the start, not a double that later takes a null.
+    this.burstNs = this.remainingNs = this.lastBurstNs = null;
   }
 }
