@@ -60,6 +60,8 @@ export async function main(args: string[]): Promise<number> {
         `Unknown command "${command}": expected one of ${Object.keys(COMMANDS).join(", ")}`,
       );
     }
+    // Gone when the command returns or throws, unless its run took it.
+    await using _early = await launchEarly(args);
     return await run(rest);
   } catch (error) {
     if (isBadInput(error)) {
@@ -68,6 +70,52 @@ export async function main(args: string[]): Promise<number> {
     }
     console.error(`hyperhook: ${error instanceof Error ? error.stack ?? error.message : error}`);
     return EXIT.FAILED;
+  }
+}
+
+/**
+ * Launches the `process` sandbox's child of a `run` or `compare` whose command line asks for
+ * `--isolation process`, before the command's module loads (a child takes a few hundred
+ * milliseconds to start, and the run waits for it), when the kernel bundle is cached; the command
+ * asks for it again once it has read its flags, and its run takes it (see `sandbox/prelaunch.ts`).
+ * Only a cheap look at the line: the command reads its flags and says what is wrong with them.
+ * Disposing of the result kills the child unless a run took it.
+ *
+ * @example
+ * ```ts ignore
+ * import { launchEarly } from "./cli.ts";
+ *
+ * await using _early = await launchEarly(["run", "workload.json", "--isolation", "process"]);
+ * ```
+ *
+ * @param args The command line (the command first).
+ * @returns What kills the child unless a run took it; undefined when none was launched.
+ */
+export async function launchEarly(args: string[]): Promise<AsyncDisposable | undefined> {
+  const [command, ...rest] = args;
+  if (command !== "run" && command !== "compare") return undefined;
+  let isolation: string | undefined, heap: string | undefined;
+  for (let i = 0; i < rest.length; i++) {
+    const arg = rest[i]!, equals = arg.indexOf("=");
+    const name = arg.startsWith("--") && equals > 0 ? arg.slice(0, equals) : arg;
+    const value = name === arg ? rest[i + 1] : arg.slice(equals + 1);
+    // A watched run loops until it is stopped; help runs nothing.
+    if (name === "--help" || name === "-h" || name === "--watch") return undefined;
+    if (name === "--isolation") isolation = value;
+    if (name === "--heap") heap = value;
+  }
+  if (isolation !== "process") return undefined;
+  const heapMiB = heap === undefined ? undefined : Number(heap);
+  // The command says what is wrong with it (the heap is part of the child's command line).
+  if (heapMiB !== undefined && !(Number.isInteger(heapMiB) && heapMiB >= 16 && heapMiB <= 65536)) {
+    return undefined;
+  }
+  try {
+    const { prelaunch } = await import("./sandbox/prelaunch.ts");
+    return prelaunch(heapMiB === undefined ? {} : { heapMiB }, { cachedOnly: true });
+  } catch {
+    // The run launches its child itself.
+    return undefined;
   }
 }
 
