@@ -75,7 +75,8 @@ export async function main(args: string[]): Promise<number> {
 
 /**
  * Launches the `process` sandbox's child of a `run` or `compare` whose command line asks for
- * `--isolation process`, before the command's module loads (a child takes a few hundred
+ * `--isolation process` (or of a `run` of a policy module with no `--isolation`: those run in
+ * `process` by default), before the command's module loads (a child takes a few hundred
  * milliseconds to start, and the run waits for it), when the kernel bundle is cached; the command
  * asks for it again once it has read its flags, and its run takes it (see `sandbox/prelaunch.ts`).
  * Only a cheap look at the line: the command reads its flags and says what is wrong with them.
@@ -94,7 +95,7 @@ export async function main(args: string[]): Promise<number> {
 export async function launchEarly(args: string[]): Promise<AsyncDisposable | undefined> {
   const [command, ...rest] = args;
   if (command !== "run" && command !== "compare") return undefined;
-  let isolation: string | undefined, heap: string | undefined;
+  let isolation: string | undefined, heap: string | undefined, module = false;
   for (let i = 0; i < rest.length; i++) {
     const arg = rest[i]!, equals = arg.indexOf("=");
     const name = arg.startsWith("--") && equals > 0 ? arg.slice(0, equals) : arg;
@@ -103,8 +104,15 @@ export async function launchEarly(args: string[]): Promise<AsyncDisposable | und
     if (name === "--help" || name === "-h" || name === "--watch") return undefined;
     if (name === "--isolation") isolation = value;
     if (name === "--heap") heap = value;
+    // A policy module rather than a built-in's name (as the loader tells them apart).
+    if (
+      (name === "--cpu" || name === "--memory" || name === "--io") && value !== undefined &&
+      (/^(npm|jsr|https?|file):/.test(value) || /[./\\]/.test(value))
+    ) module = true;
   }
-  if (isolation !== "process") return undefined;
+  const processRun = isolation === "process" ||
+    (isolation === undefined && module && command === "run");
+  if (!processRun) return undefined;
   const heapMiB = heap === undefined ? undefined : Number(heap);
   // The command says what is wrong with it (the heap is part of the child's command line).
   if (heapMiB !== undefined && !(Number.isInteger(heapMiB) && heapMiB >= 16 && heapMiB <= 65536)) {

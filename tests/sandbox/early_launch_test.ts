@@ -1,7 +1,7 @@
 /**
  * The CLI launches the `process` sandbox's child before the command's module loads
  * (`launchEarly` in `core/cli.ts`), only for a `run` or `compare` whose line asks for
- * `--isolation process`: the run takes that child (no second one is spawned), and a command that
+ * `--isolation process`, or a `run` of a policy module with no `--isolation`: the run takes that child (no second one is spawned), and a command that
  * fails on bad input (exit 2) leaves no process behind, whether it failed before or after it
  * asked for the child itself.
  *
@@ -86,10 +86,13 @@ const replayed = await simulate(parseWorkload(WORKLOAD), {
 });
 assert.equal(replayed.eventsHash, inProcess.eventsHash);
 
-Deno.test("early launch: only for run or compare with --isolation process, and disposing of it kills the child", async () => {
+Deno.test("early launch: only for run or compare with --isolation process (or a run of a policy module), and disposing of it kills the child", async () => {
   for (
     const args of [
       ["run", path, "--cpu", "credit"],
+      ["run", path, "--cpu", "./policy.ts", "--isolation", "none"],
+      ["run", path, "--cpu", "./policy.ts", "--isolation", "worker"],
+      ["compare", path, "--cpu", "./a.ts,./b.ts"],
       ["run", path, "--isolation", "none"],
       ["run", path, "--isolation", "process-rpc"],
       ["run", path, "--isolation", "process", "--help"],
@@ -107,6 +110,8 @@ Deno.test("early launch: only for run or compare with --isolation process, and d
     const args of [
       ["run", path, "--isolation", "process"],
       ["run", path, "--isolation=process", "--heap=128"],
+      ["run", path, "--cpu", "./policy.ts"],
+      ["run", path, "--io=npm:some-policy"],
       ["compare", path, "--cpu", "rr,credit", "--isolation", "process"],
     ]
   ) {
@@ -132,6 +137,16 @@ Deno.test("early launch: the run takes the child launched before its module load
   } finally {
     await Deno.remove(out);
   }
+});
+
+Deno.test("early launch: a run of a policy module (process by default) takes the child launched early", async () => {
+  const lottery = new URL("../../examples/policies/lottery.ts", import.meta.url).pathname;
+  const { result, spawned } = await countingSpawns(() =>
+    quietMain(["run", path, "--cpu", lottery, "--no-check", "--format", "json"])
+  );
+  assert.equal(result, 0);
+  assert.equal(spawned, 1);
+  assert.deepEqual(children(), []);
 });
 
 Deno.test("early launch: a command that fails on bad input (exit 2) leaves no process", async () => {
