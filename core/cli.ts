@@ -8,7 +8,8 @@
  * @module
  */
 
-import { EXIT, isBadInput, UsageError } from "./commands/common.ts";
+// No static import: what the commands share (`commands/common.ts`) imports the kernel, and the
+// `process` sandbox's child is launched before that loads (see `launchEarly`).
 
 /**
  * The subcommands, by name. Each is imported when it is called: `run` loads no HTTP server, no
@@ -49,6 +50,10 @@ commands: ${Object.keys(COMMANDS).join(", ")}`;
  */
 export async function main(args: string[]): Promise<number> {
   const [command, ...rest] = args;
+  // First: the child starts while the commands' modules load. Gone when the command returns or
+  // throws, unless its run took it.
+  await using _early = await launchEarly(args);
+  const { EXIT, isBadInput, UsageError } = await import("./commands/common.ts");
   try {
     if (command === undefined || command === "--help" || command === "-h" || command === "help") {
       console.log(USAGE);
@@ -60,8 +65,6 @@ export async function main(args: string[]): Promise<number> {
         `Unknown command "${command}": expected one of ${Object.keys(COMMANDS).join(", ")}`,
       );
     }
-    // Gone when the command returns or throws, unless its run took it.
-    await using _early = await launchEarly(args);
     return await run(rest);
   } catch (error) {
     if (isBadInput(error)) {
@@ -76,7 +79,7 @@ export async function main(args: string[]): Promise<number> {
 /**
  * Launches the `process` sandbox's child of a `run` or `compare` whose command line asks for
  * `--isolation process` (or of a `run` of a policy module with no `--isolation`: those run in
- * `process` by default), before the command's module loads (a child takes a few hundred
+ * `process` by default), before the commands' modules load (a child takes a few hundred
  * milliseconds to start, and the run waits for it), when the kernel bundle is cached; the command
  * asks for it again once it has read its flags, and its run takes it (see `sandbox/prelaunch.ts`).
  * Only a cheap look at the line: the command reads its flags and says what is wrong with them.
