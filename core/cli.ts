@@ -8,7 +8,8 @@
  * @module
  */
 
-import { EXIT, isBadInput, UsageError } from "./commands/common.ts";
+// No static import: what the commands share (`commands/common.ts`) imports the kernel, and the
+// `process` sandbox's child is launched before that loads (see `launchEarly`).
 
 /**
  * The subcommands, by name. Each is imported when it is called: `run` loads no HTTP server, no
@@ -49,6 +50,10 @@ commands: ${Object.keys(COMMANDS).join(", ")}`;
  */
 export async function main(args: string[]): Promise<number> {
   const [command, ...rest] = args;
+  // First: the child starts while the commands' modules load. Gone when the command returns or
+  // throws, unless its run took it.
+  await using _early = await launchEarly(args);
+  const { EXIT, isBadInput, UsageError } = await import("./commands/common.ts");
   try {
     if (command === undefined || command === "--help" || command === "-h" || command === "help") {
       console.log(USAGE);
@@ -68,6 +73,60 @@ export async function main(args: string[]): Promise<number> {
     }
     console.error(`hyperhook: ${error instanceof Error ? error.stack ?? error.message : error}`);
     return EXIT.FAILED;
+  }
+}
+
+/**
+ * Launches the `process` sandbox's child of a `run` or `compare` whose command line asks for
+ * `--isolation process` (or of a `run` of a policy module with no `--isolation`: those run in
+ * `process` by default), before the commands' modules load (a child takes a few hundred
+ * milliseconds to start, and the run waits for it), when the kernel bundle is cached; the command
+ * asks for it again once it has read its flags, and its run takes it (see `sandbox/prelaunch.ts`).
+ * Only a cheap look at the line: the command reads its flags and says what is wrong with them.
+ * Disposing of the result kills the child unless a run took it.
+ *
+ * @example
+ * ```ts ignore
+ * import { launchEarly } from "./cli.ts";
+ *
+ * await using _early = await launchEarly(["run", "workload.json", "--isolation", "process"]);
+ * ```
+ *
+ * @param args The command line (the command first).
+ * @returns What kills the child unless a run took it; undefined when none was launched.
+ */
+export async function launchEarly(args: string[]): Promise<AsyncDisposable | undefined> {
+  const [command, ...rest] = args;
+  if (command !== "run" && command !== "compare") return undefined;
+  let isolation: string | undefined, heap: string | undefined, module = false;
+  for (let i = 0; i < rest.length; i++) {
+    const arg = rest[i]!, equals = arg.indexOf("=");
+    const name = arg.startsWith("--") && equals > 0 ? arg.slice(0, equals) : arg;
+    const value = name === arg ? rest[i + 1] : arg.slice(equals + 1);
+    // A watched run loops until it is stopped; help runs nothing.
+    if (name === "--help" || name === "-h" || name === "--watch") return undefined;
+    if (name === "--isolation") isolation = value;
+    if (name === "--heap") heap = value;
+    // A policy module rather than a built-in's name (as the loader tells them apart).
+    if (
+      (name === "--cpu" || name === "--memory" || name === "--io") && value !== undefined &&
+      (/^(npm|jsr|https?|file):/.test(value) || /[./\\]/.test(value))
+    ) module = true;
+  }
+  const processRun = isolation === "process" ||
+    (isolation === undefined && module && command === "run");
+  if (!processRun) return undefined;
+  const heapMiB = heap === undefined ? undefined : Number(heap);
+  // The command says what is wrong with it (the heap is part of the child's command line).
+  if (heapMiB !== undefined && !(Number.isInteger(heapMiB) && heapMiB >= 16 && heapMiB <= 65536)) {
+    return undefined;
+  }
+  try {
+    const { prelaunch } = await import("./sandbox/prelaunch.ts");
+    return prelaunch(heapMiB === undefined ? {} : { heapMiB }, { cachedOnly: true });
+  } catch {
+    // The run launches its child itself.
+    return undefined;
   }
 }
 

@@ -13,6 +13,19 @@
 export const KERNEL_ENTRY: URL = new URL("../sandbox/_kernel_child.ts", import.meta.url);
 
 /**
+ * The bundler's own file (`kernel.ts`), as a path: how it bundles (its options, its stand-ins)
+ * makes the bundle as much as the sources do, so every manifest lists it among its inputs, and
+ * one that does not (written before it did) is out of date.
+ */
+export const KERNEL_BUNDLER_PATH: string = filePath(new URL("./kernel.ts", import.meta.url));
+
+/** A `file:` URL's path (without `node:url`: see the module's documentation). */
+function filePath(url: URL): string {
+  const path = decodeURIComponent(url.pathname);
+  return Deno.build.os === "windows" ? path.slice(1).replaceAll("/", "\\") : path;
+}
+
+/**
  * The manifest of the cached kernel bundle if its sources have not changed (the files it lists
  * as they were), checked synchronously and without reading the bundle; undefined when the bundle
  * must be built (see `kernel.ts`), or when hyperhook runs from other than files.
@@ -63,6 +76,7 @@ export function kernelManifestPath(dir: string): string {
 export function unchangedKernelManifest(path: string): KernelManifest | undefined {
   try {
     const manifest = JSON.parse(Deno.readTextFileSync(path)) as KernelManifest;
+    if (!manifest.inputs.some(([input]) => input === KERNEL_BUNDLER_PATH)) return undefined;
     for (const [input, size, mtimeMs] of manifest.inputs) {
       const stat = Deno.statSync(input);
       if (stat.size !== size || (stat.mtime?.getTime() ?? 0) !== mtimeMs) return undefined;

@@ -17,6 +17,7 @@ import { dirname, resolve } from "node:path";
 import { fileURLToPath as fromFileUrl } from "node:url";
 import { defaultCacheDir, writeAtomically } from "./cache.ts";
 import {
+  KERNEL_BUNDLER_PATH,
   KERNEL_ENTRY as ENTRY,
   type KernelManifest as Manifest,
   kernelManifestPath,
@@ -183,6 +184,12 @@ async function build(cacheDir: string): Promise<{ code: string; inputs: string[]
       mainFields: ["module", "main"],
       conditions: ["deno", "worker"],
       charset: "utf8",
+      // Its start is on every replayed run's critical path: without whitespace and with shorter
+      // syntax (names kept: errors and classes read as in the sources), 40 % smaller, and a child
+      // that loads it, starts its ring's thread and waits for its run uses 183 ms of CPU vs 192 ms
+      // (24 alternating launches, loaded machine: wall medians 278 ms vs 341 ms).
+      minifyWhitespace: true,
+      minifySyntax: true,
       logLevel: "silent",
       plugins: [kernelPlugin(importMap, cacheDir)],
     });
@@ -196,7 +203,8 @@ async function build(cacheDir: string): Promise<{ code: string; inputs: string[]
   const inputs = Object.keys(result.metafile.inputs)
     .filter((path) => !path.includes(":") && !path.includes("node_modules"))
     .map((path) => `${workingDir}/${path}`);
-  inputs.push(configPath);
+  // The import map, and this file: how it bundles (its options, its stand-ins) makes the bundle too.
+  inputs.push(configPath, KERNEL_BUNDLER_PATH);
   return { code: output.text, inputs };
 }
 

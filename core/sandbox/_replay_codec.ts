@@ -21,8 +21,8 @@
  * is an integer in [-2^30, 2^30) (1 to 5 bytes; slices, vCPU and frame ids, counts), else a 0 byte
  * and its 8 bytes as a little-endian float64 (fractions, NaN, -0, far times).
  *
- * The fingerprint of a batch (its numbers' 32-bit words and the JSON of its objects, FNV-1a over
- * words with murmur3's final mix: a multiply per word, as it is paid twice per batch) is computed
+ * The fingerprint of a batch (its numbers' bits and the JSON of its objects, FNV-1a over numbers
+ * with murmur3's final mix: a multiply per number, as it is paid twice per batch) is computed
  * by the child before its policy sees the batch and by the kernel on its own batch: a reply meant
  * for another batch is caught, which is how a child that drifted from the kernel is detected.
  *
@@ -84,7 +84,12 @@ export function batchFingerprint(
     cachedWords = words;
   }
   let h = 0x811c9dc5 ^ length;
-  for (let i = 0, n = length * 2; i < n; i++) h = Math.imul(h ^ words[i]!, 0x01000193);
+  // A number's two words in one step: the high word (sign, exponent, the top of the fraction)
+  // rotated over the low one, whose bits are all zero for most numbers (integers, halves).
+  for (let i = 0, n = length * 2; i < n; i += 2) {
+    const high = words[i + 1]!;
+    h = Math.imul(h ^ words[i]! ^ ((high << 13) | (high >>> 19)), 0x01000193);
+  }
   if (objs.length > 0) {
     const bytes = textEncoder.encode(JSON.stringify(objs));
     for (let i = 0; i < bytes.length; i++) h = Math.imul(h ^ bytes[i]!, 0x01000193);
@@ -224,8 +229,23 @@ export class RecordReader {
           );
         }
         if (into.nums.length < length) into.nums = new Float64Array(Math.max(length, 64));
-        const nums = into.nums;
-        for (let i = 0; i < length; i++) nums[i] = this.#number();
+        const nums = into.nums, buffer = this.buffer, end = this.end;
+        let at = this.#at;
+        for (let i = 0; i < length; i++) {
+          if (at >= end) throw NEED_MORE;
+          const first = buffer[at]!;
+          // Most numbers are small integers of one byte: decoded here, without a call.
+          if (first !== 0 && first < 0x80) {
+            const zigzag = first - 1;
+            nums[i] = (zigzag >>> 1) ^ -(zigzag & 1);
+            at++;
+          } else {
+            this.#at = at;
+            nums[i] = this.#number();
+            at = this.#at;
+          }
+        }
+        this.#at = at;
         text = this.#text(jsonBytes);
         break;
       }

@@ -103,13 +103,10 @@ export function spawnKernelChild(
   heapCapMiB: number,
   options: { cancelled?: () => boolean; fresh?: boolean } = {},
 ): Promise<KernelChild | undefined> {
-  const cached = options.fresh ? undefined : cachedKernelFile(cacheDir);
-  if (cached !== undefined) {
+  if (!options.fresh) {
     try {
-      return Promise.resolve({
-        process: spawn(cached.path, heapCapMiB),
-        verified: cached.verified,
-      });
+      const child = spawnCached(cacheDir, heapCapMiB);
+      if (child !== undefined) return Promise.resolve(child);
     } catch (error) {
       return Promise.reject(error);
     }
@@ -122,6 +119,13 @@ export function spawnKernelChild(
     if (options.cancelled?.()) return undefined;
     return { process: spawn(path, heapCapMiB), verified: Promise.resolve(true) };
   })();
+}
+
+/** A child spawned at once from the kernel file when it is there (`cachedKernelFile`), else none. */
+function spawnCached(cacheDir: string, heapCapMiB: number): KernelChild | undefined {
+  const cached = cachedKernelFile(cacheDir);
+  if (cached === undefined) return undefined;
+  return { process: spawn(cached.path, heapCapMiB), verified: cached.verified };
 }
 
 function spawn(path: string, heapCapMiB: number): Deno.ChildProcess {
@@ -194,7 +198,9 @@ export function takePrelaunched(
  * the simulation. The next replay session that launches a child takes it if it has the same heap
  * cap (that of a workload whose copy takes under a MiB, with `sandbox.heapMiB`), else kills it.
  * Disposing of the result kills the child if no session took it; call it when the run is over
- * (`await using`), failed or not.
+ * (`await using`), failed or not. A child launched earlier for the same cache and heap cap, and
+ * not taken yet, is kept rather than launched again (the CLI launches one before the command's
+ * module loads, then the command asks again): each result then disposes of that same child.
  *
  * @example
  * ```ts ignore
@@ -205,20 +211,46 @@ export function takePrelaunched(
  * ```
  *
  * @param sandbox The run's sandbox options (its heap, its cache directory).
+ * @param options `cachedOnly`: launch none unless the kernel file is there already (spawning at
+ *   once, synchronously), rather than bundle the kernel first.
  * @returns What kills the child unless a session took it.
  */
-export function prelaunch(sandbox: SandboxOptions = {}): AsyncDisposable {
+export function prelaunch(
+  sandbox: SandboxOptions = {},
+  options: { cachedOnly?: boolean } = {},
+): AsyncDisposable {
   const { cacheDir, heapMiB } = resolveSandboxOptions(sandbox);
   const heapCapMiB = heapMiB + KERNEL_HEAP_MIB + 1;
-  // One at a time: an earlier one nobody took goes.
-  if (prelaunched !== undefined) void letGo(prelaunched);
-  const entry: Prelaunched = {
-    cacheDir,
-    heapCapMiB,
+  let entry = prelaunched;
+  if (entry !== undefined && entry.cacheDir === cacheDir && entry.heapCapMiB === heapCapMiB) {
+    return disposer(entry);
+  }
+  let child: Promise<KernelChild | undefined>;
+  if (options.cachedOnly) {
+    let spawned: KernelChild | undefined;
+    try {
+      spawned = spawnCached(cacheDir, heapCapMiB);
+    } catch {
+      // The session starts one again, and says why if it cannot.
+    }
+    if (spawned === undefined) return NONE;
+    child = Promise.resolve(spawned);
+  } else {
     // A child that cannot start is started again, by the session, which says why.
-    child: spawnKernelChild(cacheDir, heapCapMiB).catch(() => undefined),
-  };
+    child = spawnKernelChild(cacheDir, heapCapMiB).catch(() => undefined);
+  }
+  // One at a time: an earlier one nobody took goes.
+  if (entry !== undefined) void letGo(entry);
+  entry = { cacheDir, heapCapMiB, child };
   prelaunched = entry;
+  return disposer(entry);
+}
+
+/** What `prelaunch` returns when it launched nothing. */
+const NONE: AsyncDisposable = { [Symbol.asyncDispose]: () => Promise.resolve() };
+
+/** What lets `entry` go unless a session took it, and waits until it is gone. */
+function disposer(entry: Prelaunched): AsyncDisposable {
   return {
     async [Symbol.asyncDispose]() {
       if (prelaunched === entry) {
