@@ -27,13 +27,18 @@ const WORKLOAD = {
 };
 const KERNEL_FILE = /\/sandbox\/kernel-[0-9a-f]+\.js$/;
 
-/** This process's children, running or not yet reaped. */
+/**
+ * This process's children, running or not yet reaped, but esbuild's service: the setup below
+ * starts it when it has to build the kernel bundle (a cold cache, as on a fresh machine), and it
+ * serves this process until it exits.
+ */
 function children(): string[] {
   const found: string[] = [];
   for (const entry of Deno.readDirSync("/proc")) {
     if (!/^\d+$/.test(entry.name)) continue;
     try {
       const stat = Deno.readTextFileSync(`/proc/${entry.name}/stat`);
+      if (stat.includes(" (esbuild) ")) continue;
       const [state, ppid] = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
       if (Number(ppid) === Deno.pid) found.push(`${entry.name} ${state}`);
     } catch {
