@@ -226,7 +226,6 @@ export class MemoryDomain implements VmDomain<MemoryVmAdd, MemoryParamsSet, Memo
       writer.call1(MEMORY_OP.EVICTED, now, frame);
     }
     vm.removed = true;
-    vm.stream.close();
     vm.held = NONE;
     for (const id of vm.vcpus) {
       const mv = this.#vcpus[id]!;
@@ -676,10 +675,6 @@ export class MemoryDomain implements VmDomain<MemoryVmAdd, MemoryParamsSet, Memo
   }
 
   finish(_endNs: number): void {}
-
-  close(): void {
-    for (const vm of this.vms) vm?.stream.close();
-  }
 
   /** The domain's figures now, per VM and for the host. */
   figures(_nowNs?: number): MemoryFigures {

@@ -11,14 +11,9 @@
 
 import type { Rng } from "../engine/rng.ts";
 import type { MemoryWorkload } from "../workload/types.ts";
-import { RefRing, THREAD_KINDS } from "./_ref_thread.ts";
 
 /** Stream kinds. */
-const EXPLICIT = 0, UNIFORM = THREAD_KINDS.UNIFORM, ZIPF = THREAD_KINDS.ZIPF, SCAN = 3, LOOP = 4;
-const PHASES = 5;
-
-/** A stream dropped unclosed lets the reference thread forget it when collected. */
-const dropped = new FinalizationRegistry<RefRing>((ring) => ring.close());
+const EXPLICIT = 0, UNIFORM = 1, ZIPF = 2, SCAN = 3, LOOP = 4, PHASES = 5;
 
 const KINDS: Record<NonNullable<MemoryWorkload["pattern"]>, number> = {
   uniform: UNIFORM,
@@ -37,7 +32,7 @@ type AliasTable = Uint32Array;
 
 /**
  * Builds the alias table of the distribution proportional to `weights`, in place: the weights'
- * array is the table's shared buffer (8 bytes a column), which holds each column's threshold as a
+ * array is the table's buffer (8 bytes a column), which holds each column's threshold as a
  * float64 while the columns are paired, then the table's two words. Every page the build writes
  * costs a page fault, dear on some virtual machines (about 12 µs each where this was measured),
  * so the build touches 4 MiB for a million columns where separate arrays touched 9 (a tenth of
@@ -86,8 +81,7 @@ function zipfTable(n: number, skew: number): AliasTable {
   const key = `${n}:${skew}`;
   let table = zipfTables.get(key);
   if (table === undefined) {
-    // In shared memory, so that the reference thread reads the same table.
-    const weights = new Float64Array(new SharedArrayBuffer(8 * n));
+    const weights = new Float64Array(n);
     for (let i = 0; i < n; i++) weights[i] = 1 / Math.pow(i + 1, skew);
     zipfTables.set(key, table = aliasTable(weights));
   }
@@ -114,8 +108,6 @@ export class RefStream {
   #phaseRefs: number;
   #offset = 0;
   #scratch = new Uint32Array(0);
-  /** The stream's references drawn ahead on the reference thread, when it is drawn there. */
-  #ring: RefRing | null = null;
 
   /**
    * Builds the stream of a VM's memory spec.
@@ -123,13 +115,8 @@ export class RefStream {
    * @param memory The validated spec.
    * @param intervalNs Run time between two references (converts `phase` into references).
    * @param rng The VM's own random stream.
-   * @param thread Whether to draw a zipf or uniform stream on the reference thread (default
-   * false). Timed as a user runs it, a whole process on a shared two-core machine, the thread
-   * did not pay: starting it (with Node's worker layer) cost the build about 300 ms, waiting for
-   * it and waking it 15-20 % more CPU time, for a run about 5 % shorter (memory bench, 16 M
-   * references: the same wall time or less without it, 0.83x the CPU time).
    */
-  constructor(memory: MemoryWorkload, intervalNs: number, rng: Rng, thread?: boolean) {
+  constructor(memory: MemoryWorkload, intervalNs: number, rng: Rng) {
     this.#rng = rng;
     this.#writes = memory.writes;
     if (memory.refs !== undefined) {
@@ -163,31 +150,6 @@ export class RefStream {
       : this.pages;
     this.#phaseRefs = Math.max(1, Math.round(memory.phase / intervalNs));
     if (this.#kind === ZIPF) this.#alias = zipfTable(this.pages, memory.skew);
-    if (
-      (this.#kind === ZIPF || this.#kind === UNIFORM) &&
-      thread === true
-    ) {
-      this.#ring = RefRing.open({
-        kind: this.#kind,
-        pages: this.pages,
-        writes: this.#writes,
-        table: this.#alias,
-        state: rng.state(),
-      });
-      if (this.#ring !== null) dropped.register(this, this.#ring, this);
-    }
-  }
-
-  /** Whether the stream is drawn on the reference thread. */
-  get threaded(): boolean {
-    return this.#ring !== null;
-  }
-
-  /** Lets the reference thread forget the stream, if it draws it. */
-  close(): void {
-    if (this.#ring === null) return;
-    dropped.unregister(this);
-    this.#ring.close();
   }
 
   /** The future page references, when the stream is an explicit string; null otherwise. */
@@ -207,11 +169,6 @@ export class RefStream {
   draw(out: Int32Array): number {
     const rng = this.#rng, pages = this.pages, writes = this.#writes;
     const issued = this.#issued;
-    if (this.#ring !== null) {
-      this.#ring.take(out);
-      this.#issued = issued + out.length;
-      return out.length;
-    }
     if (this.#kind === ZIPF && writes === 0) {
       // The common case gets a loop of its own, in two passes: the random numbers first (a chain
       // of cheap arithmetic), then the table lookups, which are independent of each other and so

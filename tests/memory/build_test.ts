@@ -1,7 +1,6 @@
-// What building the memory domain does, kept cheap without changing a reference: long streams are
-// drawn on the kernel's thread unless asked otherwise, the zipf alias table built in place is the
-// textbook Vose table bit for bit, and the frame table hands out free frames in the order a stack
-// of all frames (lowest on top) did.
+// What building the memory domain does, kept cheap without changing a reference: the zipf alias
+// table built in place is the textbook Vose table bit for bit, and the frame table hands out free
+// frames in the order a stack of all frames (lowest on top) did.
 import assert from "node:assert/strict";
 import { Rng } from "../../core/engine/rng.ts";
 import { FrameTable } from "../../core/memory/frames.ts";
@@ -10,17 +9,6 @@ import type { MemoryWorkload } from "../../core/workload/types.ts";
 
 const zipf = (pages: number, skew: number, count?: number) =>
   ({ pattern: "zipf", pages, skew, writes: 0, phase: 1_000_000, count }) as MemoryWorkload;
-
-Deno.test("a long zipf stream is drawn on the kernel's thread unless a thread is asked for", () => {
-  const stream = new RefStream(zipf(262_144, 0.99, 16_000_000), 100, new Rng(1));
-  const endless = new RefStream(zipf(1_000, 0.5), 100, new Rng(1));
-  try {
-    assert.equal(stream.threaded, false);
-    assert.equal(endless.threaded, false);
-  } finally {
-    stream.close(), endless.close();
-  }
-});
 
 /** The alias table of zipf weights as Vose's algorithm builds it, with an array for each part. */
 function textbookTable(n: number, skew: number): Uint32Array {
