@@ -8,8 +8,10 @@
  * @module
  */
 
-// No static import: what the commands share (`commands/common.ts`) imports the kernel, and the
-// `process` sandbox's child is launched before that loads (see `launchEarly`).
+// Only modules that import nothing heavy: what the commands share (`commands/common.ts`) imports
+// the kernel, and the `process` sandbox's child is launched before that loads (see `launchEarly`).
+import { HEAP_MIB_RANGE } from "./sandbox/options.ts";
+import { isModuleReference } from "./workload/policy_choice.ts";
 
 /**
  * The subcommands, by name. Each is imported when it is called: `run` loads no HTTP server, no
@@ -107,10 +109,10 @@ export async function launchEarly(args: string[]): Promise<AsyncDisposable | und
     if (name === "--help" || name === "-h" || name === "--watch") return undefined;
     if (name === "--isolation") isolation = value;
     if (name === "--heap") heap = value;
-    // A policy module rather than a built-in's name (as the loader tells them apart).
+    // A policy module rather than a built-in's name.
     if (
       (name === "--cpu" || name === "--memory" || name === "--io") && value !== undefined &&
-      (/^(npm|jsr|https?|file):/.test(value) || /[./\\]/.test(value))
+      isModuleReference(value)
     ) module = true;
   }
   const processRun = isolation === "process" ||
@@ -118,7 +120,8 @@ export async function launchEarly(args: string[]): Promise<AsyncDisposable | und
   if (!processRun) return undefined;
   const heapMiB = heap === undefined ? undefined : Number(heap);
   // The command says what is wrong with it (the heap is part of the child's command line).
-  if (heapMiB !== undefined && !(Number.isInteger(heapMiB) && heapMiB >= 16 && heapMiB <= 65536)) {
+  const { min, max } = HEAP_MIB_RANGE;
+  if (heapMiB !== undefined && !(Number.isInteger(heapMiB) && heapMiB >= min && heapMiB <= max)) {
     return undefined;
   }
   try {

@@ -12,7 +12,7 @@ import type { Incident } from "../kernel/slot.ts";
 import { PolicyReferenceError } from "../simulation/loader.ts";
 import type { Domain } from "../protocol/definition.ts";
 import { type Isolation, ISOLATIONS } from "../protocol/runtime.ts";
-import type { SandboxOptions } from "../sandbox/options.ts";
+import { HEAP_MIB_RANGE, type SandboxOptions } from "../sandbox/options.ts";
 import type { PolicyChoice, SimulateOptions } from "../simulation/mod.ts";
 import { WorkloadError } from "../workload/error.ts";
 import { formatDuration, parseDuration } from "../engine/duration.ts";
@@ -141,7 +141,7 @@ export function simulationOptions(
   }
   const sandbox: SandboxOptions = {};
   if (typeof values.heap === "string") {
-    sandbox.heapMiB = integerFlag("heap", values.heap, 16, 65536);
+    sandbox.heapMiB = integerFlag("heap", values.heap, HEAP_MIB_RANGE.min, HEAP_MIB_RANGE.max);
   }
   if (typeof values.deadline === "string") {
     sandbox.batchDeadlineMs = msFlag("deadline", values.deadline);

@@ -8,7 +8,7 @@ import type { Report } from "../report/report.ts";
 import type { RunObserver } from "../report/recorder.ts";
 import { formatReport } from "../report/table.ts";
 import { createSimulation, type SimulateOptions } from "../simulation/mod.ts";
-import { isModuleReference } from "../simulation/loader.ts";
+import { isModuleReference } from "../workload/policy_choice.ts";
 import { quickWorkload, quickWorkloadJson } from "../workload/quick.ts";
 import type { Workload } from "../workload/schema.ts";
 import {

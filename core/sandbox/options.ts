@@ -7,6 +7,9 @@
 
 import { defaultCacheDir } from "../bundle/cache.ts";
 
+/** The heap caps `--heap` accepts, in MiB. */
+export const HEAP_MIB_RANGE = { min: 16, max: 65536 } as const;
+
 /** Options for the policy runtimes; every field has a default. */
 export interface SandboxOptions {
   /** The V8 heap cap of a `process` sandbox, in MiB (default 256). Ignored by other isolations. */

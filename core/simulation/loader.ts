@@ -24,6 +24,7 @@ import { InlineRuntime } from "../sandbox/inline.ts";
 import type { SandboxOptions } from "../sandbox/options.ts";
 import type { ReplaySession } from "../sandbox/replay.ts";
 import { didYouMean } from "../engine/suggest.ts";
+import { isModuleReference } from "../workload/policy_choice.ts";
 
 /**
  * A policy reference that cannot be used (unknown name, missing file, unbundlable import).
@@ -123,11 +124,6 @@ async function bundlePolicy(
   options: { untrusted?: boolean; onRead?: (path: string, text: string) => void } = {},
 ): Promise<PolicyBundle> {
   return await (await import("../bundle/bundle.ts")).bundlePolicy(reference, options);
-}
-
-/** Whether a reference looks like a module rather than a (mistyped) built-in name. */
-export function isModuleReference(reference: string): boolean {
-  return /^(npm|jsr|https?|file):/.test(reference) || /[./\\]/.test(reference);
 }
 
 /**

@@ -61,3 +61,19 @@ export function formatConfig(config: Record<string, unknown> | undefined): strin
     `${key} ${typeof value === "string" ? value : JSON.stringify(value)}`
   ).join(", ");
 }
+
+/**
+ * Whether a policy reference looks like a module (a path, or an `npm:`, `jsr:`, `https:` or
+ * `file:` specifier) rather than a (mistyped) built-in name.
+ *
+ * @example
+ * ```ts
+ * import { isModuleReference } from "./policy_choice.ts";
+ *
+ * console.assert(isModuleReference("./my_policy.ts") && isModuleReference("npm:some-policy"));
+ * console.assert(!isModuleReference("credit2"));
+ * ```
+ */
+export function isModuleReference(reference: string): boolean {
+  return /^(npm|jsr|https?|file):/.test(reference) || /[./\\]/.test(reference);
+}
