@@ -13,6 +13,19 @@ export function fixture(name: string): string {
 export const LINEAR_POWER = [100, 110, 120, 130, 140, 150, 160, 170, 180, 190, 200];
 
 /**
+ * Two one-core hosts of 1000 MIPS with `ram` MB each, a placement interval of 300 s, and the one
+ * VM type of these workloads (500 MIPS, 1000 MB).
+ */
+function twoHosts(ram: number): Record<string, unknown> {
+  return {
+    interval: "300s",
+    hostTypes: [{ id: "h", cores: 1, mips: 1000, ram, bandwidth: 1000, power: LINEAR_POWER }],
+    hosts: [{ type: "h", count: 2 }],
+    vmTypes: [{ id: "v", mips: 500, ram: 1000, bandwidth: 100 }],
+  };
+}
+
+/**
  * Two one-core hosts of 1000 MIPS (4096 MB, 1000 Mbit/s, P(u) = 100 + 100u) and four VMs of
  * 500 MIPS and 1000 MB whose demand changes every 100 s: A and B always at 100 %, C and D at
  * 10 % until 400 s, then 100 %. Six samples: the run lasts 600 s, evaluated at 300 s.
@@ -27,17 +40,7 @@ export function overloadWorkload(
     name: "overload",
     policies: { placement },
     datacenter: {
-      interval: "300s",
-      hostTypes: [{
-        id: "h",
-        cores: 1,
-        mips: 1000,
-        ram: 4096,
-        bandwidth: 1000,
-        power: LINEAR_POWER,
-      }],
-      hosts: [{ type: "h", count: 2 }],
-      vmTypes: [{ id: "v", mips: 500, ram: 1000, bandwidth: 100 }],
+      ...twoHosts(4096),
       vms: [
         { id: "A", type: "v", demand: { utilization: steady, interval: "100s" } },
         { id: "B", type: "v", demand: { utilization: steady, interval: "100s" } },
@@ -62,17 +65,7 @@ export function shutdownWorkload(): Record<string, unknown> {
     policies: { placement: { use: fixture("relieve"), config: { threshold: 0.1 } } },
     stopAt: "600s",
     datacenter: {
-      interval: "300s",
-      hostTypes: [{
-        id: "h",
-        cores: 1,
-        mips: 1000,
-        ram: 2048,
-        bandwidth: 1000,
-        power: LINEAR_POWER,
-      }],
-      hosts: [{ type: "h", count: 2 }],
-      vmTypes: [{ id: "v", mips: 500, ram: 1000, bandwidth: 100 }],
+      ...twoHosts(2048),
       vms: [
         { id: "A", type: "v", demand: { utilization: [40, 40], interval: "300s" } },
         { id: "B", type: "v", demand: { utilization: [40], interval: "300s" } },
