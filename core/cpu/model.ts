@@ -114,11 +114,7 @@ export class WaitBuffer {
   /** Records the pending waits of VM `vm`. */
   flush(vm: number): void {
     const count = this.#fill[vm]!;
-    if (count > 0) this.#record(vm, count);
-  }
-
-  /** Records VM `vm`'s first `count` pending waits (all of them) into its histogram. */
-  #record(vm: number, count: number): void {
+    if (count === 0) return;
     recordWaits(this.#histograms, vm, this.#waits, count);
     this.#fill[vm] = 0;
   }

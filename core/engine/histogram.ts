@@ -10,12 +10,13 @@
  * @module
  */
 
+import { DOUBLE } from "./double_fields.ts";
+
 const SUB_BITS = 7;
 const SUB = 1 << SUB_BITS;
 // Values up to 2^46 ns (about 19.5 hours) get their own buckets; larger ones share the last.
 const BUCKETS = (46 - SUB_BITS + 1) * SUB;
 
-import { DOUBLE } from "./double_fields.ts";
 /**
  * Latency distribution with count, sum, min, max and quantiles.
  *
