@@ -49,8 +49,8 @@ export function childEnv(moduleDir: string): Record<string, string> {
 
 /**
  * Makes `path` hold `text`, a child's main module: kept when it is already intact, else written to
- * a temporary file and renamed (a child never reads half a file: `writeAtomically`), with the children's Deno folder
- * (`<sandboxDir>/deno-dir`) made beside it.
+ * a temporary file and renamed (a child never reads half a file: `writeAtomically`), with the
+ * children's Deno folder (`<sandboxDir>/deno-dir`) made beside it.
  *
  * @param path The file.
  * @param text Its content.
