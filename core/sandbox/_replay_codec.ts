@@ -555,11 +555,7 @@ export class RecordWriter {
   }
 
   #varint(value: number): void {
-    while (value >= 0x80) {
-      this.#byte((value & 0x7f) | 0x80);
-      value = value >= 0x80000000 ? Math.floor(value / 128) : value >>> 7;
-    }
-    this.#byte(value);
+    this.#head = putVarint(this.#ring, this.#mask, this.#head, value) | 0;
   }
 
   #bytes(bytes: Uint8Array): void {
