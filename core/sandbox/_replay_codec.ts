@@ -83,13 +83,7 @@ export function batchFingerprint(
     cachedNums = nums;
     cachedWords = words;
   }
-  let h = 0x811c9dc5 ^ length;
-  // A number's two words in one step: the high word (sign, exponent, the top of the fraction)
-  // rotated over the low one, whose bits are all zero for most numbers (integers, halves).
-  for (let i = 0, n = length * 2; i < n; i += 2) {
-    const high = words[i + 1]!;
-    h = Math.imul(h ^ words[i]! ^ ((high << 13) | (high >>> 19)), 0x01000193);
-  }
+  let h = hashWords(words, length * 2, 0x811c9dc5 ^ length);
   if (objs.length > 0) {
     const bytes = textEncoder.encode(JSON.stringify(objs));
     for (let i = 0; i < bytes.length; i++) h = Math.imul(h ^ bytes[i]!, 0x01000193);
@@ -101,6 +95,24 @@ export function batchFingerprint(
   h = Math.imul(h, 0xc2b2ae35);
   h ^= h >>> 16;
   return h >>> 0;
+}
+
+/**
+ * Hashes `count` words (two per number) into `h`. A function of its own: the first batch of a run
+ * is long (every VM's arrival), and with feedback from the first call (the tasks'
+ * `--no-lazy-feedback-allocation`) V8 compiles its loop on the stack, mid-call. Code compiled so
+ * early has no feedback for what follows the loop, and V8 enters it again at each later batch's
+ * loop: in one function with the rest of the fingerprint, that code was thrown out at each of
+ * hundreds of batches (`--trace-deopt`). Here nothing follows the loop but the return.
+ */
+function hashWords(words: Int32Array, count: number, h: number): number {
+  // A number's two words in one step: the high word (sign, exponent, the top of the fraction)
+  // rotated over the low one, whose bits are all zero for most numbers (integers, halves).
+  for (let i = 0; i < count; i += 2) {
+    const high = words[i + 1]!;
+    h = Math.imul(h ^ words[i]! ^ ((high << 13) | (high >>> 19)), 0x01000193);
+  }
+  return h;
 }
 
 /** Whether a number takes the varint form. */

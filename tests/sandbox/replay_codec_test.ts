@@ -214,3 +214,33 @@ Deno.test("replay codec: the fingerprint covers the batch's numbers and objects,
   offset.set([3, 0, 1, 7], 2);
   assert.equal(batchFingerprint(offset.subarray(2), 4, []), base);
 });
+
+// A run's first batch is long (every VM's arrival): with feedback from the first call (the tasks'
+// --no-lazy-feedback-allocation), V8 compiled the fingerprint's loop mid-call, before anything
+// after the loop had run, and then threw that code out again at batch after batch (some hundreds of
+// deoptimizations here before the loop had a function of its own). Counted with --trace-deopt,
+// in a child.
+Deno.test("replay codec: the fingerprint is not deoptimized batch after batch after a long first batch", async () => {
+  const codec = new URL("../../core/sandbox/_replay_codec.ts", import.meta.url).href;
+  const script = `
+    const { batchFingerprint } = await import("${codec}");
+    const long = new Float64Array(200_000).map((_, i) => i % 7);
+    batchFingerprint(long, long.length, Array.from({ length: 512 }, (_, i) => ({ id: i })));
+    const short = new Float64Array(64).map((_, i) => i);
+    for (let i = 0; i < 5000; i++) batchFingerprint(short, 4 + (i % 50), []);
+  `;
+  const output = await new Deno.Command(Deno.execPath(), {
+    args: ["eval", "--v8-flags=--no-lazy-feedback-allocation,--trace-deopt", script],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const text = new TextDecoder().decode(output.stdout);
+  assert.ok(output.success, new TextDecoder().decode(output.stderr));
+  const deopts = text.split("\n").filter((line) =>
+    /deoptimizing .*<JSFunction (batchFingerprint|hashWords) /.test(line)
+  );
+  assert.ok(
+    deopts.length <= 2,
+    `${deopts.length} deoptimizations:\n${deopts.slice(0, 3).join("\n")}`,
+  );
+});
