@@ -253,7 +253,8 @@ function lockDown(stdinMessage) {
  * starts it, and runs batches. Every outcome is a plain object: `{ ok: true, ... }` or
  * `{ ok: false, kind, reason, message }`; nothing the policy throws or returns (a Proxy, getters
  * that throw) makes the host itself throw. Replies come back as `{ nums, length, json }` where
- * `json` is the JSON of `objs` (empty when there are none), already checked against the cap.
+ * `json` is the JSON of `objs` (empty when there are none), already checked against the cap: the
+ * same object each time, read before the next batch.
  * Before the module is imported, `load` installs the seeded generators and simulated clocks
  * (`_determinism.ts`); each batch sets the clock to the instant of its first call.
  *
@@ -289,6 +290,12 @@ function configErrorMessage(error) {
 function createPolicyHost(apiVersion, maxReplyBytes) {
   const encoder = new TextEncoder();
   let handler, determinism;
+  // One batch and one answer object for every batch, as the kernel's own batch is reused under
+  // \`none\` (a new pair per batch was garbage the replay child made hundreds of thousands of times
+  // a run). Sealed: a policy that keeps the batch can change its values, which the next batch
+  // sets again, but cannot put getters on it that would make this host throw.
+  const batch = Object.seal({ nums: new Float64Array(0), length: 0, objs: [] });
+  const answer = { ok: true, nums: new Float64Array(0), length: 0, json: "" };
   const failure = (kind, reason, message) => ({ ok: false, kind, reason, message });
   const tooLarge = (bytes) =>
     failure("invalid", "message-too-large",
@@ -351,7 +358,10 @@ function createPolicyHost(apiVersion, maxReplyBytes) {
     if (length >= 2) determinism.setClock(nums[1]);
     let reply;
     try {
-      reply = handler.handle({ nums, length, objs });
+      batch.nums = nums;
+      batch.length = length;
+      batch.objs = objs;
+      reply = handler.handle(batch);
     } catch (error) {
       const out = failure("error", "throw", describeError(error));
       // Where it threw: the failing call (the SDK records it) and the stack, for the incident.
@@ -391,7 +401,10 @@ function createPolicyHost(apiVersion, maxReplyBytes) {
       bytes += encoder.encode(json).length;
       if (bytes > maxReplyBytes) return tooLarge(bytes);
     }
-    return { ok: true, nums: replyNums, length: replyLength, json };
+    answer.nums = replyNums;
+    answer.length = replyLength;
+    answer.json = json;
+    return answer;
   }
   return { load, handle };
 }
