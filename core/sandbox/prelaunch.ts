@@ -14,7 +14,7 @@
 import { defaultCacheDir } from "../bundle/cache.ts";
 import { cachedKernelManifest } from "../bundle/_kernel_manifest.ts";
 import { sha256Hex } from "../bundle/sha256.ts";
-import { childDenoArgs, childEnv, writeChildFile } from "./_child_command.ts";
+import { childDenoArgs, childEnv, trimCodeCache, writeChildFile } from "./_child_command.ts";
 import { resolveSandboxOptions, type SandboxOptions } from "./options.ts";
 
 /**
@@ -130,6 +130,7 @@ function spawnCached(cacheDir: string, heapCapMiB: number): KernelChild | undefi
 
 function spawn(path: string, heapCapMiB: number): Deno.ChildProcess {
   const dir = path.slice(0, path.lastIndexOf("/"));
+  trimCodeCache(dir);
   return new Deno.Command(Deno.execPath(), {
     args: [...childDenoArgs(heapCapMiB), path, String(heapCapMiB)],
     clearEnv: true,

@@ -55,7 +55,7 @@
  */
 
 import { childExitFailure } from "./_child_exit.ts";
-import { childDenoArgs, childEnv, writeChildFile } from "./_child_command.ts";
+import { childDenoArgs, childEnv, trimCodeCache, writeChildFile } from "./_child_command.ts";
 import { API_VERSION } from "../protocol/definition.ts";
 import type { Batch, Reply } from "../protocol/batch.ts";
 import type { StartMessage, StartResult } from "../protocol/definition.ts";
@@ -377,6 +377,7 @@ export class ProcessRuntime implements PolicyRuntime {
    */
   #spawn(bootstrap: string, deathSignal: boolean): void {
     const dir = bootstrap.slice(0, bootstrap.lastIndexOf("/"));
+    trimCodeCache(dir);
     const deno = [
       Deno.execPath(),
       ...childDenoArgs(this.#options.heapMiB),
