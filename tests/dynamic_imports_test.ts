@@ -1,5 +1,6 @@
 // Lazy imports are strings the type check does not follow: each relative one must name a file
 // that exists (a module moved without its lazy importers updated fails only when that path runs).
+// The CLI's commands are imported through a variable, which not even Deno reads ahead.
 import assert from "node:assert/strict";
 import { dirname, join } from "node:path";
 
@@ -19,7 +20,8 @@ Deno.test("every relative dynamic import in core/ and plugins/ names a file that
   for (const folder of ["core", "plugins"]) {
     for (const file of sources(join(ROOT, folder))) {
       const text = Deno.readTextFileSync(file);
-      for (const match of text.matchAll(/\bimport\(\s*"(\.{1,2}\/[^"]+)"\s*\)/g)) {
+      // And the CLI's commands, imported through a variable (`load` in core/cli.ts).
+      for (const match of text.matchAll(/\b(?:import|load)\(\s*"(\.{1,2}\/[^"]+)"\s*\)/g)) {
         seen++;
         const target = join(dirname(file), match[1]!);
         try {
