@@ -218,8 +218,8 @@ Deno.test("replay codec: the fingerprint covers the batch's numbers and objects,
 // A run's first batch is long (every VM's arrival): with feedback from the first call (the tasks'
 // --no-lazy-feedback-allocation), V8 compiled the fingerprint's loop mid-call, before anything
 // after the loop had run, and then threw that code out again at batch after batch (some hundreds of
-// deoptimizations here before the loop had a function of its own). Counted with --trace-deopt,
-// in a child.
+// deoptimizations here before the loop had a function of its own; a few, to make room for
+// on-stack replacement, are V8's way). Counted with --trace-deopt, in a child.
 Deno.test("replay codec: the fingerprint is not deoptimized batch after batch after a long first batch", async () => {
   const codec = new URL("../../core/sandbox/_replay_codec.ts", import.meta.url).href;
   const script = `
@@ -240,7 +240,7 @@ Deno.test("replay codec: the fingerprint is not deoptimized batch after batch af
     /deoptimizing .*<JSFunction (batchFingerprint|hashWords) /.test(line)
   );
   assert.ok(
-    deopts.length <= 2,
+    deopts.length <= 10,
     `${deopts.length} deoptimizations:\n${deopts.slice(0, 3).join("\n")}`,
   );
 });
