@@ -290,11 +290,9 @@ function configErrorMessage(error) {
 function createPolicyHost(apiVersion, maxReplyBytes) {
   const encoder = new TextEncoder();
   let handler, determinism;
-  // One batch and one answer object for every batch, as the kernel's own batch is reused under
-  // \`none\` (a new pair per batch was garbage the replay child made hundreds of thousands of times
-  // a run). Sealed: a policy that keeps the batch can change its values, which the next batch
-  // sets again, but cannot put getters on it that would make this host throw.
-  const batch = Object.seal({ nums: new Float64Array(0), length: 0, objs: [] });
+  // One answer object for every batch, read by the caller before the next (a new one per batch
+  // was garbage the replay child made hundreds of thousands of times a run). Not so the batch: a
+  // policy may keep or freeze the one it was handed, and must not see it change.
   const answer = { ok: true, nums: new Float64Array(0), length: 0, json: "" };
   const failure = (kind, reason, message) => ({ ok: false, kind, reason, message });
   const tooLarge = (bytes) =>
@@ -358,10 +356,7 @@ function createPolicyHost(apiVersion, maxReplyBytes) {
     if (length >= 2) determinism.setClock(nums[1]);
     let reply;
     try {
-      batch.nums = nums;
-      batch.length = length;
-      batch.objs = objs;
-      reply = handler.handle(batch);
+      reply = handler.handle({ nums, length, objs });
     } catch (error) {
       const out = failure("error", "throw", describeError(error));
       // Where it threw: the failing call (the SDK records it) and the stack, for the incident.
