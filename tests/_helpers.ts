@@ -29,6 +29,25 @@ export async function runCli(args: string[], options: { cwd?: string } = {}): Pr
   };
 }
 
+/**
+ * Runs `script` with `deno eval` in a child process, with `v8Flags` if given: for checks that need
+ * V8 flags (natives syntax, traces) or that change the realm for good.
+ */
+export async function evalInChild(script: string, v8Flags?: string): Promise<CliResult> {
+  const flags = v8Flags === undefined ? [] : [`--v8-flags=${v8Flags}`];
+  const output = await new Deno.Command(Deno.execPath(), {
+    args: ["eval", ...flags, script],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const decoder = new TextDecoder();
+  return {
+    code: output.code,
+    stdout: decoder.decode(output.stdout),
+    stderr: decoder.decode(output.stderr),
+  };
+}
+
 /** Writes a workload to a temporary file and returns its path. */
 export async function workloadFile(workload: unknown): Promise<string> {
   const path = await Deno.makeTempFile({ prefix: "hyperhook-", suffix: ".json" });

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { evalInChild } from "../_helpers.ts";
 
 // The kernel's time fields are doubles from construction (`core/engine/double_fields.ts`): storing
 // a time past 2^30 ns into one must not change its object's shape, which would throw away the
@@ -36,12 +37,7 @@ Deno.test("time fields hold times past 2^30 ns without changing their objects' s
     check("VcpuView", () => new VcpuView(0, view, 0), ["pcpu", "readySinceNs", "ranNs"]);
     console.log(JSON.stringify(changed));
   `;
-  const output = await new Deno.Command(Deno.execPath(), {
-    args: ["eval", "--v8-flags=--allow-natives-syntax", script],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const stderr = new TextDecoder().decode(output.stderr);
-  assert.equal(output.code, 0, stderr);
-  assert.deepEqual(JSON.parse(new TextDecoder().decode(output.stdout)), []);
+  const { code, stdout, stderr } = await evalInChild(script, "--allow-natives-syntax");
+  assert.equal(code, 0, stderr);
+  assert.deepEqual(JSON.parse(stdout), []);
 });

@@ -5,6 +5,7 @@
  */
 
 import assert from "node:assert/strict";
+import { evalInChild } from "../_helpers.ts";
 
 Deno.test("a policy that keeps and freezes the batch it was handed sees every later batch as it is", async () => {
   const host = new URL("../../core/sandbox/_policy_host.ts", import.meta.url).href;
@@ -34,14 +35,10 @@ Deno.test("a policy that keeps and freezes the batch it was handed sees every la
     }
     console.log(JSON.stringify({ loaded: loaded.ok, answers }));
   `;
-  const output = await new Deno.Command(Deno.execPath(), {
-    args: ["eval", script],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  assert.ok(output.success, new TextDecoder().decode(output.stderr));
+  const { code, stdout, stderr } = await evalInChild(script);
+  assert.equal(code, 0, stderr);
   // Each batch is a new object: the one the policy froze still says 2, the new ones say 3 and 4.
-  assert.deepEqual(JSON.parse(new TextDecoder().decode(output.stdout)), {
+  assert.deepEqual(JSON.parse(stdout), {
     loaded: true,
     answers: [[2, 2], [3, 2], [4, 2]],
   });

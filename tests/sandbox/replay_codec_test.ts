@@ -16,6 +16,7 @@ import {
   RING_SLOTS,
   StreamError,
 } from "../../core/sandbox/_replay_codec.ts";
+import { evalInChild } from "../_helpers.ts";
 
 /** A writer whose ring is drained by hand into `out` (no flushing thread). */
 function ringWriter(size = 1 << 16): { writer: RecordWriter; drain(): Uint8Array } {
@@ -229,14 +230,12 @@ Deno.test("replay codec: the fingerprint is not deoptimized batch after batch af
     const short = new Float64Array(64).map((_, i) => i);
     for (let i = 0; i < 5000; i++) batchFingerprint(short, 4 + (i % 50), []);
   `;
-  const output = await new Deno.Command(Deno.execPath(), {
-    args: ["eval", "--v8-flags=--no-lazy-feedback-allocation,--trace-deopt", script],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const text = new TextDecoder().decode(output.stdout);
-  assert.ok(output.success, new TextDecoder().decode(output.stderr));
-  const deopts = text.split("\n").filter((line) =>
+  const { code, stdout, stderr } = await evalInChild(
+    script,
+    "--no-lazy-feedback-allocation,--trace-deopt",
+  );
+  assert.equal(code, 0, stderr);
+  const deopts = stdout.split("\n").filter((line) =>
     /deoptimizing .*<JSFunction (batchFingerprint|hashWords) /.test(line)
   );
   assert.ok(
