@@ -13,11 +13,11 @@ export interface CliResult {
   stderr: string;
 }
 
-/** Runs `hyperhook <args>` as a real subprocess. */
-export async function runCli(args: string[], options: { cwd?: string } = {}): Promise<CliResult> {
+/** Runs `deno <args>` as a subprocess, its output decoded. */
+async function runDeno(args: string[], cwd?: string): Promise<CliResult> {
   const output = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", CLI, ...args],
-    cwd: options.cwd,
+    args,
+    cwd,
     stdout: "piped",
     stderr: "piped",
   }).output();
@@ -29,23 +29,18 @@ export async function runCli(args: string[], options: { cwd?: string } = {}): Pr
   };
 }
 
+/** Runs `hyperhook <args>` as a real subprocess. */
+export function runCli(args: string[], options: { cwd?: string } = {}): Promise<CliResult> {
+  return runDeno(["run", "-A", CLI, ...args], options.cwd);
+}
+
 /**
  * Runs `script` with `deno eval` in a child process, with `v8Flags` if given: for checks that need
  * V8 flags (natives syntax, traces) or that change the realm for good.
  */
-export async function evalInChild(script: string, v8Flags?: string): Promise<CliResult> {
+export function evalInChild(script: string, v8Flags?: string): Promise<CliResult> {
   const flags = v8Flags === undefined ? [] : [`--v8-flags=${v8Flags}`];
-  const output = await new Deno.Command(Deno.execPath(), {
-    args: ["eval", ...flags, script],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const decoder = new TextDecoder();
-  return {
-    code: output.code,
-    stdout: decoder.decode(output.stdout),
-    stderr: decoder.decode(output.stderr),
-  };
+  return runDeno(["eval", ...flags, script]);
 }
 
 /** Writes a workload to a temporary file and returns its path. */
